@@ -1,0 +1,103 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[redis-persist] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'redis-persist'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'redis-persist'= {
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check-rdb 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
+            cand check-aof 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
+            cand dump 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
+            cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
+            cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+            cand generate 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'redis-persist;check-rdb'= {
+            cand --json 'Print one JSON document instead of the human report'
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;check-aof'= {
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;dump'= {
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;stats'= {
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;convert-aof-to-hybrid'= {
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;generate'= {
+            cand --out-dir 'Directory receiving `completions/` and `man/`'
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;help'= {
+            cand check-rdb 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
+            cand check-aof 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
+            cand dump 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
+            cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
+            cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+            cand generate 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'redis-persist;help;check-rdb'= {
+        }
+        &'redis-persist;help;check-aof'= {
+        }
+        &'redis-persist;help;dump'= {
+        }
+        &'redis-persist;help;stats'= {
+        }
+        &'redis-persist;help;convert-aof-to-hybrid'= {
+        }
+        &'redis-persist;help;generate'= {
+        }
+        &'redis-persist;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,63 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_redis_persist_global_optspecs
+    string join \n no-progress h/help V/version
+end
+
+function __fish_redis_persist_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_redis_persist_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_redis_persist_using_subcommand
+    set -l cmd (__fish_redis_persist_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "check-rdb" -d 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "check-aof" -d 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "dump" -d 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "stats" -d 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "convert-aof-to-hybrid" -d 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "generate" -d 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l json -d 'Print one JSON document instead of the human report'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s h -l help -d 'Print help'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s h -l help -d 'Print help'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand generate" -l out-dir -d 'Directory receiving `completions/` and `man/`' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand generate" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "check-rdb" -d 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "check-aof" -d 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "dump" -d 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "stats" -d 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "convert-aof-to-hybrid" -d 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "generate" -d 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

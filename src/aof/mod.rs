@@ -1,0 +1,2 @@
+//! AOF reading: RESP command reader, multi-part manifests, checking and repair
+//! (in progress).

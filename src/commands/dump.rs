@@ -1,0 +1,17 @@
+//! `dump` (not implemented yet: exits 2).
+
+use std::path::PathBuf;
+
+use super::{ExitStatus, Global};
+
+/// Arguments of `dump`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input path (`-` reads standard input).
+    pub path: PathBuf,
+}
+
+/// Runs `dump`.
+pub fn run(_args: &Args, _global: Global) -> anyhow::Result<ExitStatus> {
+    super::not_implemented("dump")
+}

@@ -1,0 +1,399 @@
+//! [`Source`]: a buffered reader that tracks absolute offsets.
+//!
+//! Every parser in this crate reads through a `Source`. It hands out slices of its
+//! own buffer (so small reads cost no allocation), knows the absolute offset of the
+//! next byte (for error messages and for `--fix`), can compute the CRC-64 of
+//! everything consumed (for RDB trailers), and reports progress. Reads larger than
+//! the buffer grow it, but only as far as the data really exists: a corrupt length
+//! prefix of 4 GB never causes a 4 GB allocation, because [`Source::read_into`]
+//! copies in bounded chunks and stops at end of input.
+
+use std::io::{self, Read};
+
+use super::Crc64;
+
+const DEFAULT_CAPACITY: usize = 256 * 1024;
+/// Largest slice handed out by [`Source::read_slice`] / [`Source::peek`]; larger
+/// reads go through [`Source::read_into`].
+pub const MAX_SLICE: usize = 64 * 1024 * 1024;
+
+/// Receives the input position as a reader advances (a progress bar, or nothing).
+pub trait Progress {
+    /// The reader has consumed input up to `offset` (absolute, in bytes).
+    fn set_position(&self, offset: u64);
+}
+
+/// Why a read from a [`Source`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The input ended before `needed` more bytes could be read.
+    #[error("unexpected end of input ({needed} more bytes needed)")]
+    Eof {
+        /// How many bytes were missing (at least).
+        needed: u64,
+    },
+    /// The operating system reported an error.
+    #[error("read error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A buffered reader with absolute offsets, optional CRC-64 and progress reporting.
+pub struct Source<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Next unread byte in `buf`.
+    pos: usize,
+    /// Number of valid bytes in `buf`.
+    end: usize,
+    /// Absolute offset of `buf[0]`.
+    base: u64,
+    /// Total input size, when known (a regular file).
+    size: Option<u64>,
+    eof: bool,
+    crc: Option<Crc64>,
+    /// `buf[crc_from..pos]` has been consumed but not yet fed to the CRC.
+    crc_from: usize,
+    progress: Option<Box<dyn Progress>>,
+}
+
+impl<R: Read> Source<R> {
+    /// Wraps `inner`, whose first byte has offset 0.
+    pub fn new(inner: R) -> Self {
+        Self::with_capacity(inner, DEFAULT_CAPACITY)
+    }
+
+    /// Wraps `inner` with a buffer of `capacity` bytes (at least 16).
+    pub fn with_capacity(inner: R, capacity: usize) -> Self {
+        Self {
+            inner,
+            buf: vec![0; capacity.max(16)],
+            pos: 0,
+            end: 0,
+            base: 0,
+            size: None,
+            eof: false,
+            crc: None,
+            crc_from: 0,
+            progress: None,
+        }
+    }
+
+    /// Declares the total size of the input (used to bound length prefixes and for
+    /// progress). Only call it when the size is known for sure (regular files).
+    #[must_use]
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets the offset of the next byte (for inputs that do not start at offset 0).
+    #[must_use]
+    pub fn with_start_offset(mut self, offset: u64) -> Self {
+        self.base = offset - self.pos as u64;
+        self
+    }
+
+    /// Reports progress to `p` on every buffer refill.
+    pub fn set_progress(&mut self, p: Box<dyn Progress>) {
+        self.progress = Some(p);
+    }
+
+    /// Absolute offset of the next unread byte.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Total size of the input, when known.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Bytes left in the input after the current position, when the size is known.
+    pub fn remaining(&self) -> Option<u64> {
+        self.size.map(|s| s.saturating_sub(self.offset()))
+    }
+
+    /// Starts computing the CRC-64 of every byte consumed from now on.
+    pub fn start_crc(&mut self) {
+        self.crc = Some(Crc64::new());
+        self.crc_from = self.pos;
+    }
+
+    /// The CRC-64 of the bytes consumed since [`Source::start_crc`], or `None` if
+    /// it was never started.
+    pub fn crc(&mut self) -> Option<u64> {
+        self.flush_crc();
+        self.crc.as_ref().map(Crc64::value)
+    }
+
+    /// Stops the CRC computation.
+    pub fn stop_crc(&mut self) {
+        self.crc = None;
+    }
+
+    fn flush_crc(&mut self) {
+        if let Some(c) = self.crc.as_mut() {
+            if self.pos > self.crc_from {
+                c.update(&self.buf[self.crc_from..self.pos]);
+            }
+        }
+        self.crc_from = self.pos;
+    }
+
+    /// Unwraps the inner reader. Buffered bytes not yet consumed are lost.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Number of bytes available in the buffer without reading.
+    #[inline]
+    fn available(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// Makes at least `n` bytes available (fewer only at end of input). Returns the
+    /// number available.
+    fn fill(&mut self, n: usize) -> io::Result<usize> {
+        if self.available() >= n || self.eof {
+            return Ok(self.available());
+        }
+        // Move the unread tail to the front.
+        self.flush_crc();
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+            self.crc_from = 0;
+        }
+        if n > self.buf.len() {
+            self.buf.resize(n.next_power_of_two(), 0);
+        }
+        while self.end < n {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(p) = &self.progress {
+            p.set_position(self.base + self.end as u64);
+        }
+        Ok(self.available())
+    }
+
+    fn need(&mut self, n: usize) -> Result<(), SourceError> {
+        let have = self.fill(n)?;
+        if have < n {
+            return Err(SourceError::Eof { needed: (n - have) as u64 });
+        }
+        Ok(())
+    }
+
+    /// True when no byte is left.
+    pub fn at_eof(&mut self) -> Result<bool, SourceError> {
+        Ok(self.fill(1)? == 0)
+    }
+
+    /// Up to `n` bytes starting at the current position, without consuming them
+    /// (fewer at end of input). `n` must not exceed [`MAX_SLICE`].
+    pub fn peek(&mut self, n: usize) -> Result<&[u8], SourceError> {
+        let have = self.fill(n.min(MAX_SLICE))?;
+        Ok(&self.buf[self.pos..self.pos + have.min(n)])
+    }
+
+    /// Reads one byte.
+    #[inline]
+    pub fn read_u8(&mut self) -> Result<u8, SourceError> {
+        if self.pos < self.end {
+            let b = self.buf[self.pos];
+            self.pos += 1;
+            return Ok(b);
+        }
+        self.need(1)?;
+        let b = self.buf[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// Reads exactly `N` bytes.
+    #[inline]
+    pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], SourceError> {
+        if self.available() < N {
+            self.need(N)?;
+        }
+        let mut a = [0u8; N];
+        a.copy_from_slice(&self.buf[self.pos..self.pos + N]);
+        self.pos += N;
+        Ok(a)
+    }
+
+    /// Reads exactly `n` bytes and returns them as a slice of the internal buffer.
+    /// `n` must not exceed [`MAX_SLICE`]; use [`Source::read_into`] for larger data.
+    #[inline]
+    pub fn read_slice(&mut self, n: usize) -> Result<&[u8], SourceError> {
+        assert!(n <= MAX_SLICE, "read_slice of {n} bytes");
+        if self.available() < n {
+            self.need(n)?;
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    /// Appends exactly `n` bytes to `out`. The destination grows only as data
+    /// arrives, so a bogus huge `n` fails with [`SourceError::Eof`] without a huge
+    /// allocation.
+    pub fn read_into(&mut self, n: u64, out: &mut Vec<u8>) -> Result<(), SourceError> {
+        let mut left = n;
+        if let Some(rem) = self.remaining() {
+            if rem < n {
+                // Known to be short: do not copy anything.
+                return Err(SourceError::Eof { needed: n - rem });
+            }
+            out.reserve(n as usize);
+        }
+        while left > 0 {
+            let want = left.min(self.buf.len() as u64) as usize;
+            let have = self.fill(want)?;
+            if have == 0 {
+                return Err(SourceError::Eof { needed: left });
+            }
+            let k = have.min(want);
+            out.extend_from_slice(&self.buf[self.pos..self.pos + k]);
+            self.pos += k;
+            left -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Skips exactly `n` bytes.
+    pub fn skip(&mut self, n: u64) -> Result<(), SourceError> {
+        let mut left = n;
+        while left > 0 {
+            let want = left.min(self.buf.len() as u64) as usize;
+            let have = self.fill(want)?;
+            if have == 0 {
+                return Err(SourceError::Eof { needed: left });
+            }
+            let k = have.min(want);
+            self.pos += k;
+            left -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads a line ending with `\n` (included in the result) of at most `max`
+    /// bytes. Returns `Ok(None)` at a clean end of input. If the input ends before
+    /// the newline, returns what is left (without a newline). If `max` bytes pass
+    /// without a newline, returns those `max` bytes (without a newline).
+    pub fn read_line(&mut self, max: usize) -> Result<Option<&[u8]>, SourceError> {
+        let max = max.min(MAX_SLICE);
+        let mut scanned = 0;
+        loop {
+            let avail = self.available();
+            let window = avail.min(max);
+            if let Some(i) =
+                self.buf[self.pos + scanned..self.pos + window].iter().position(|&b| b == b'\n')
+            {
+                let n = scanned + i + 1;
+                let s = &self.buf[self.pos..self.pos + n];
+                self.pos += n;
+                return Ok(Some(s));
+            }
+            scanned = window;
+            if window >= max {
+                let s = &self.buf[self.pos..self.pos + max];
+                self.pos += max;
+                return Ok(Some(s));
+            }
+            let have = self.fill(avail + 1)?;
+            if have == avail {
+                // End of input.
+                if avail == 0 {
+                    return Ok(None);
+                }
+                let s = &self.buf[self.pos..self.pos + avail];
+                self.pos += avail;
+                return Ok(Some(s));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::crc64;
+
+    /// A reader that returns one byte per call, to exercise every refill path.
+    struct OneByte<'a>(&'a [u8]);
+    impl Read for OneByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() || out.is_empty() {
+                return Ok(0);
+            }
+            out[0] = self.0[0];
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn offsets_and_reads() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut s = Source::with_capacity(OneByte(&data), 16);
+        assert_eq!(s.read_u8().unwrap(), 0);
+        assert_eq!(s.read_array::<3>().unwrap(), [1, 2, 3]);
+        assert_eq!(s.offset(), 4);
+        assert_eq!(s.read_slice(40).unwrap(), &data[4..44]);
+        let mut v = Vec::new();
+        s.read_into(50, &mut v).unwrap();
+        assert_eq!(v, &data[44..94]);
+        s.skip(3).unwrap();
+        assert_eq!(s.offset(), 97);
+        assert!(matches!(s.read_slice(5), Err(SourceError::Eof { needed: 2 })));
+    }
+
+    #[test]
+    fn crc_over_consumed_bytes() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        let mut s = Source::with_capacity(OneByte(&data), 16);
+        s.skip(10).unwrap();
+        s.start_crc();
+        s.skip(1000).unwrap();
+        let _ = s.read_slice(33).unwrap();
+        assert_eq!(s.crc(), Some(crc64(&data[10..1043])));
+        let mut v = Vec::new();
+        s.read_into(2000, &mut v).unwrap();
+        assert_eq!(s.crc(), Some(crc64(&data[10..3043])));
+    }
+
+    #[test]
+    fn huge_declared_length_does_not_allocate() {
+        let data = [1u8; 10];
+        let mut s = Source::new(&data[..]).with_size(10);
+        let mut v = Vec::new();
+        assert!(matches!(s.read_into(u64::MAX / 2, &mut v), Err(SourceError::Eof { .. })));
+        assert!(v.capacity() < 1024);
+        // Unknown size (a pipe): fails at the real end.
+        let mut s = Source::new(OneByte(&data));
+        assert!(matches!(s.read_into(1 << 40, &mut v), Err(SourceError::Eof { .. })));
+    }
+
+    #[test]
+    fn lines() {
+        let data = b"ab\ncd\r\nlong-line-without-end";
+        let mut s = Source::with_capacity(OneByte(data), 16);
+        assert_eq!(s.read_line(100).unwrap(), Some(&b"ab\n"[..]));
+        assert_eq!(s.read_line(100).unwrap(), Some(&b"cd\r\n"[..]));
+        assert_eq!(s.read_line(4).unwrap(), Some(&b"long"[..]));
+        assert_eq!(s.read_line(100).unwrap(), Some(&b"-line-without-end"[..]));
+        assert_eq!(s.read_line(100).unwrap(), None);
+    }
+}

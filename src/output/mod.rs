@@ -1,0 +1,100 @@
+//! Everything the binary writes: error reporting, binary-safe escaping of keys and
+//! values for humans and JSON, human-readable sizes, and the progress bar.
+//!
+//! Binary-safe conventions (documented in the README):
+//! * human output escapes bytes like redis-cli: printable ASCII and valid UTF-8
+//!   are kept, `\\`, `\"`, `\n`, `\r`, `\t` are escaped, any other byte is `\xHH`;
+//! * JSON output writes a byte string as a JSON string when it is valid UTF-8 and
+//!   as `{"hex": "<lowercase hex>"}` otherwise (the same convention as the corpus
+//!   `expected*.json` files), so a script can always recover the exact bytes.
+
+pub mod progress;
+
+use std::fmt::Write as _;
+use std::io;
+
+/// True when `err` (or its cause) is a write to a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints an error and its causes on stderr, as `redis-persist: error: a: b: c`.
+#[allow(clippy::print_stderr)]
+pub fn eprint_error(err: &anyhow::Error) {
+    eprintln!("redis-persist: error: {err:#}");
+}
+
+/// Escapes bytes for human output (see the module docs).
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => {
+                    let mut b = [0u8; 4];
+                    for byte in c.encode_utf8(&mut b).bytes() {
+                        let _ = write!(out, "\\x{byte:02x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// A byte string as JSON: a string when valid UTF-8, else `{"hex": "..."}`.
+pub fn json_bytes(bytes: &[u8]) -> serde_json::Value {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => serde_json::Value::String(s.to_owned()),
+        Err(_) => serde_json::json!({ "hex": hex(bytes) }),
+    }
+}
+
+/// A size in human units (`1.5 MiB`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_bytes(b"plain"), "plain");
+        assert_eq!(escape_bytes(b"a\x00\xff\"\\\n"), "a\\x00\\xff\\\"\\\\\\n");
+        assert_eq!(escape_bytes("h\u{e9}".as_bytes()), "h\u{e9}");
+        assert_eq!(json_bytes(b"\xc3\x28"), serde_json::json!({"hex": "c328"}));
+        assert_eq!(human_size(1536), "1.5 KiB");
+    }
+}

@@ -1,0 +1,276 @@
+//! Helpers shared by the integration tests: the binary, the external corpus, and a
+//! real `redis-server` driven over RESP.
+//!
+//! Policy: tests that need `../shared/corpus` or `redis-server` fail under
+//! `CI=true` when those are missing, and otherwise print a clear notice and return.
+#![allow(dead_code, clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `redis-persist` binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redis-persist"))
+}
+
+/// Runs the binary with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("running redis-persist")
+}
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `testdata/`.
+pub fn testdata(rel: &str) -> PathBuf {
+    root().join("testdata").join(rel)
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The shared corpus (`$REDIS_PERSIST_CORPUS`, default `../shared/corpus`), or
+/// `None` with a notice when it is missing outside CI. Panics in CI.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("REDIS_PERSIST_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpus"));
+    if dir.join("README.md").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        !in_ci(),
+        "the corpus is missing at {} (set REDIS_PERSIST_CORPUS); CI requires it",
+        dir.display()
+    );
+    eprintln!(
+        "NOTICE: corpus not found at {} (set REDIS_PERSIST_CORPUS): corpus tests skipped",
+        dir.display()
+    );
+    None
+}
+
+/// Path of a program on `PATH`, if any.
+pub fn which(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+/// The `redis-server` binary, or `None` with a notice outside CI. Panics in CI.
+pub fn redis_server_bin() -> Option<PathBuf> {
+    if let Some(p) = which("redis-server") {
+        return Some(p);
+    }
+    assert!(!in_ci(), "redis-server is required in CI (apt-get install -y redis-server)");
+    eprintln!("NOTICE: redis-server not found: tests needing a live server skipped");
+    None
+}
+
+/// A reply from the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `+OK`
+    Status(String),
+    /// `-ERR ...`
+    Error(String),
+    /// `:1`
+    Int(i64),
+    /// `$n` (None for `$-1`)
+    Bulk(Option<Vec<u8>>),
+    /// `*n` (None for `*-1`)
+    Array(Option<Vec<Reply>>),
+}
+
+impl Reply {
+    /// The bytes of a bulk reply.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Reply::Bulk(Some(b)) => b.clone(),
+            Reply::Status(s) => s.clone().into_bytes(),
+            Reply::Int(i) => i.to_string().into_bytes(),
+            other => panic!("not a bulk reply: {other:?}"),
+        }
+    }
+    /// The integer of an integer reply.
+    pub fn int(&self) -> i64 {
+        match self {
+            Reply::Int(i) => *i,
+            other => panic!("not an integer reply: {other:?}"),
+        }
+    }
+    /// The items of an array reply.
+    pub fn array(&self) -> Vec<Reply> {
+        match self {
+            Reply::Array(Some(v)) => v.clone(),
+            other => panic!("not an array reply: {other:?}"),
+        }
+    }
+}
+
+/// A running `redis-server` on a private port and directory; killed on drop.
+pub struct RedisServer {
+    child: Child,
+    /// The server's working directory.
+    pub dir: tempfile::TempDir,
+    /// The port.
+    pub port: u16,
+    conn: BufReader<TcpStream>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl RedisServer {
+    /// Starts a server with `extra` arguments (e.g. `["--appendonly", "yes"]`),
+    /// after copying `files` (path, name) into its directory. Returns `None` when
+    /// redis-server is unavailable outside CI.
+    pub fn start_with(extra: &[&str], files: &[(&Path, &str)]) -> Option<Self> {
+        let bin = redis_server_bin()?;
+        let dir = tempfile::tempdir().unwrap();
+        for (src, name) in files {
+            let dst = dir.path().join(name);
+            if let Some(parent) = dst.parent() {
+                std::fs::create_dir_all(parent).unwrap();
+            }
+            std::fs::copy(src, &dst).unwrap();
+        }
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--dir".into(),
+            dir.path().display().to_string(),
+            "--save".into(),
+            String::new(),
+            "--daemonize".into(),
+            "no".into(),
+            "--logfile".into(),
+            dir.path().join("server.log").display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_string()));
+        let child = Command::new(bin)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting redis-server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                    panic!("redis-server did not start: {e}\n{log}");
+                }
+            }
+        };
+        let mut server = Self { child, dir, port, conn: BufReader::new(stream) };
+        // Wait until loading is finished.
+        loop {
+            match server.cmd(&["PING"]) {
+                Reply::Status(_) => break,
+                Reply::Error(e) if e.starts_with("LOADING") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => panic!("PING failed: {other:?}"),
+            }
+        }
+        Some(server)
+    }
+
+    /// Starts an empty server.
+    pub fn start() -> Option<Self> {
+        Self::start_with(&[], &[])
+    }
+
+    /// Starts a server loading `rdb` as its `dump.rdb`.
+    pub fn with_rdb(rdb: &Path) -> Option<Self> {
+        Self::start_with(&["--dbfilename", "dump.rdb"], &[(rdb, "dump.rdb")])
+    }
+
+    /// The server log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Sends one command and reads its reply.
+    pub fn cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            let a = a.as_ref();
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.conn.get_mut().write_all(&out).unwrap();
+        self.read_reply()
+    }
+
+    /// Sends raw bytes (e.g. a RESP stream) and reads `n` replies.
+    pub fn pipe(&mut self, raw: &[u8], n: usize) -> Vec<Reply> {
+        self.conn.get_mut().write_all(raw).unwrap();
+        (0..n).map(|_| self.read_reply()).collect()
+    }
+
+    fn read_line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.conn.read_until(b'\n', &mut line).unwrap();
+        assert!(line.ends_with(b"\r\n"), "bad reply line {line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    /// Reads one reply.
+    pub fn read_reply(&mut self) -> Reply {
+        let line = self.read_line();
+        let (t, rest) = (line[0], String::from_utf8_lossy(&line[1..]).into_owned());
+        match t {
+            b'+' => Reply::Status(rest),
+            b'-' => Reply::Error(rest),
+            b':' => Reply::Int(rest.parse().unwrap()),
+            b'$' => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Bulk(None);
+                }
+                let mut b = vec![0; n as usize + 2];
+                self.conn.read_exact(&mut b).unwrap();
+                b.truncate(n as usize);
+                Reply::Bulk(Some(b))
+            }
+            b'*' => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Array(None);
+                }
+                Reply::Array(Some((0..n).map(|_| self.read_reply()).collect()))
+            }
+            other => panic!("unexpected reply type {other}"),
+        }
+    }
+
+    /// Saves the dataset (`SAVE`) and returns the path of the RDB file.
+    pub fn save(&mut self) -> PathBuf {
+        let dbfilename = self.cmd(&["CONFIG", "GET", "dbfilename"]).array()[1].bytes();
+        assert_eq!(self.cmd(&["SAVE"]), Reply::Status("OK".into()));
+        self.dir.path().join(String::from_utf8(dbfilename).unwrap())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
