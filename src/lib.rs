@@ -12,3 +12,4 @@ pub mod aof;
 pub mod io;
 pub mod model;
 pub mod rdb;
+pub mod replay;

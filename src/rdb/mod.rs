@@ -1,1 +1,3 @@
 //! The streaming RDB reader (in progress).
+
+pub mod writer;

@@ -1,0 +1,1 @@
+//! The RDB writer (in progress).
