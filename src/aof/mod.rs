@@ -48,6 +48,7 @@ mod commands;
 mod commands_table;
 mod input;
 pub mod manifest;
+pub mod repair;
 mod preamble;
 pub mod resp;
 

@@ -477,7 +477,7 @@ impl<R: Read> Scanner<R> {
             return Ok(StringOutcome::Bad(Inconsistency::BadLength(len)));
         }
         Ok(match self.read_bulk(len, index, sink)? {
-            Bulk::Ok { head, head_len } => StringOutcome::Ok { head, head_len, len: len as u64 },
+            Bulk::Ok { head, head_len } => StringOutcome::Ok { head, head_len },
             Bulk::Bad(e) => StringOutcome::Bad(e),
         })
     }
@@ -498,7 +498,7 @@ impl<R: Read> Scanner<R> {
 /// Outcome of [`Scanner::read_string`].
 pub(crate) enum StringOutcome {
     /// Read; `head` holds its first bytes.
-    Ok { head: [u8; 6], head_len: usize, len: u64 },
+    Ok { head: [u8; 6], head_len: usize },
     /// Rejected.
     Bad(Inconsistency),
 }
@@ -516,6 +516,8 @@ pub(crate) struct FastRecord {
     pub arg0: (usize, usize),
     /// Range of the second argument, when there is one.
     pub arg1: (usize, usize),
+    /// Start of the last argument's payload (0 when argc = 0).
+    pub last_data: usize,
 }
 
 /// Parses a canonical record (`*N\r\n` then N × `$L\r\n<L bytes>\r\n`, plain
@@ -550,6 +552,7 @@ pub(crate) fn fast_record(b: &[u8]) -> Option<FastRecord> {
     let (argc, mut i) = number(b, 1, 9)?;
     let mut arg0 = (0, 0);
     let mut arg1 = (0, 0);
+    let mut last_data = 0;
     for k in 0..argc {
         if b.get(i) != Some(&b'$') {
             return None;
@@ -559,6 +562,7 @@ pub(crate) fn fast_record(b: &[u8]) -> Option<FastRecord> {
         if end + 2 > b.len() || b[end] != b'\r' || b[end + 1] != b'\n' {
             return None;
         }
+        last_data = j;
         if k == 0 {
             arg0 = (j, end);
         } else if k == 1 {
@@ -566,7 +570,7 @@ pub(crate) fn fast_record(b: &[u8]) -> Option<FastRecord> {
         }
         i = end + 2;
     }
-    Some(FastRecord { len: i, argc, lines: 1 + 2 * argc, arg0, arg1 })
+    Some(FastRecord { len: i, argc, lines: 1 + 2 * argc, arg0, arg1, last_data })
 }
 
 /// One command read from an AOF.
@@ -736,8 +740,10 @@ impl<R: Read> CommandReader<R> {
     }
 
     fn peek_byte(&mut self) -> Result<Option<u8>, Error> {
-        let b = self.scanner.src.fill_buf(1).map_err(|e| self.io_error(e))?;
-        Ok(b.first().copied())
+        match self.scanner.src.fill_buf(1) {
+            Ok(b) => Ok(b.first().copied()),
+            Err(e) => Err(self.io_error(e)),
+        }
     }
 
     fn io_error(&self, e: SourceError) -> Error {
@@ -869,7 +875,7 @@ mod tests {
     #[test]
     fn fast_record_canonical_only() {
         let r = fast_record(b"*2\r\n$3\r\nget\r\n$1\r\nk\r\nrest").unwrap();
-        assert_eq!((r.len, r.argc, r.lines, r.arg0, r.arg1), (21, 2, 5, (8, 11), (17, 18)));
+        assert_eq!((r.len, r.argc, r.lines, r.arg0, r.arg1), (20, 2, 5, (8, 11), (17, 18)));
         assert!(fast_record(b"*2\r\n$3\r\nget\r\n$1\r\nk\r").is_none());
         assert!(fast_record(b"*-1\r\n").is_none());
         assert!(fast_record(b"*3abc\r\n").is_none());
