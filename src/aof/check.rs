@@ -239,11 +239,20 @@ impl FileReport {
                 });
             }
             if !rdb.is_ok() && rdb.report.first_error().is_none() {
-                out.push(Finding::error("rdb-preamble", None, None, "RDB preamble: incomplete".into()));
+                out.push(Finding::error(
+                    "rdb-preamble",
+                    None,
+                    None,
+                    "RDB preamble: incomplete".into(),
+                ));
             }
         }
         let Some(r) = &self.resp else { return out };
-        let names = if strict { Severity::Error } else { Severity::Warning };
+        let names = if strict {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         if let Some(e) = &r.empty_commands {
             out.push(Finding {
                 severity: Severity::Error,
@@ -289,7 +298,8 @@ impl FileReport {
                 "invalid-timestamp",
                 Some(*offset),
                 None,
-                "invalid #TS: annotation (redis-check-aof --truncate-to-timestamp rejects it)".into(),
+                "invalid #TS: annotation (redis-check-aof --truncate-to-timestamp rejects it)"
+                    .into(),
             ));
         }
         if let Some(s) = &r.stop {
@@ -300,7 +310,13 @@ impl FileReport {
                     r.valid_up_to
                 ));
             }
-            out.push(Finding { severity: Severity::Error, code: s.kind.code(), offset: Some(s.offset), line: Some(s.line), message: msg });
+            out.push(Finding {
+                severity: Severity::Error,
+                code: s.kind.code(),
+                offset: Some(s.offset),
+                line: Some(s.line),
+                message: msg,
+            });
         }
         if let Some(a) = &r.after_damage {
             out.push(Finding {
@@ -345,10 +361,27 @@ pub struct Finding {
 
 impl Finding {
     fn error(code: &'static str, offset: Option<u64>, line: Option<u64>, message: String) -> Self {
-        Self { severity: Severity::Error, code, offset, line, message }
+        Self {
+            severity: Severity::Error,
+            code,
+            offset,
+            line,
+            message,
+        }
     }
-    fn warning(code: &'static str, offset: Option<u64>, line: Option<u64>, message: String) -> Self {
-        Self { severity: Severity::Warning, code, offset, line, message }
+    fn warning(
+        code: &'static str,
+        offset: Option<u64>,
+        line: Option<u64>,
+        message: String,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            code,
+            offset,
+            line,
+            message,
+        }
     }
 }
 
@@ -376,7 +409,12 @@ impl ManifestReport {
             if let Some((_, text)) = &e.line {
                 msg.push_str(&format!(": '{}'", super::escape_for_message(text)));
             }
-            out.push(Finding::error(e.kind.code(), None, e.line.as_ref().map(|l| l.0 as u64), msg));
+            out.push(Finding::error(
+                e.kind.code(),
+                None,
+                e.line.as_ref().map(|l| l.0 as u64),
+                msg,
+            ));
         }
         out.extend(self.notes.iter().cloned());
         out
@@ -442,7 +480,9 @@ impl InputReport {
 
     /// True when there is no error-severity finding.
     pub fn is_ok(&self, strict: bool) -> bool {
-        self.findings(strict).iter().all(|(_, f)| f.severity != Severity::Error)
+        self.findings(strict)
+            .iter()
+            .all(|(_, f)| f.severity != Severity::Error)
     }
 
     /// What `--fix` would do: cut the damaged file where `redis-check-aof --fix`
@@ -476,7 +516,9 @@ impl InputReport {
     /// What `--truncate-to-timestamp` would do (like `redis-check-aof`: the
     /// first `#TS:` annotation later than the limit, in the last file only).
     pub fn timestamp_plan(&self) -> FixPlan {
-        let Some(limit) = self.truncate_to_timestamp else { return FixPlan::Nothing };
+        let Some(limit) = self.truncate_to_timestamp else {
+            return FixPlan::Nothing;
+        };
         if let Some(p) = self.blocking_problem() {
             return p;
         }
@@ -493,7 +535,11 @@ impl InputReport {
                         ),
                     };
                 }
-                Some(TimestampCut::At { offset, commands_after, .. }) => {
+                Some(TimestampCut::At {
+                    offset,
+                    commands_after,
+                    ..
+                }) => {
                     let damaged_before = r.stop.as_ref().is_some_and(|s| s.offset < *offset);
                     if damaged_before {
                         return self.damaged_before_cut(i);
@@ -596,7 +642,7 @@ fn non_last_explanation(f: &FileReport, valid_up_to: u64) -> String {
         "{} is damaged but it is not the last file of the manifest: the files after it were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory",
         f.path.display(),
         String::from_utf8_lossy(&f.name),
-        )
+    )
 }
 
 /// Checks a whole input in load order.
@@ -611,18 +657,32 @@ pub fn check_input(resolved: &Resolved, opts: &Options) -> Result<InputReport, E
     let manifest;
     match resolved {
         Resolved::Single(path) => {
-            let name = path.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.as_encoded_bytes().to_vec())
+                .unwrap_or_default();
             plan.push((path.clone(), name, FileKind::Single, None));
         }
         Resolved::Manifest(path) => {
             let (mr, m) = check_manifest(path)?;
             report.manifest = Some(mr);
             manifest = m;
-            let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let dir = path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             if let Some(m) = &manifest {
                 for e in m.load_order() {
-                    let kind = if e.kind == EntryKind::Base { FileKind::Base } else { FileKind::Incr };
-                    plan.push((dir.join(super::input::name_to_path(&e.name)), e.name.clone(), kind, Some(e)));
+                    let kind = if e.kind == EntryKind::Base {
+                        FileKind::Base
+                    } else {
+                        FileKind::Incr
+                    };
+                    plan.push((
+                        dir.join(super::input::name_to_path(&e.name)),
+                        e.name.clone(),
+                        kind,
+                        Some(e),
+                    ));
                 }
             }
         }
@@ -632,7 +692,16 @@ pub fn check_input(resolved: &Resolved, opts: &Options) -> Result<InputReport, E
     let n = plan.len();
     for (i, (path, name, kind, entry)) in plan.into_iter().enumerate() {
         let progress = opts.progress.as_ref().map(|f| f(base));
-        let fr = check_file(&path, name, kind, entry, i + 1 == n, line, opts.truncate_to_timestamp, progress)?;
+        let fr = check_file(
+            &path,
+            name,
+            kind,
+            entry,
+            i + 1 == n,
+            line,
+            opts.truncate_to_timestamp,
+            progress,
+        )?;
         if let Some(r) = &fr.resp {
             line = r.line;
         }
@@ -667,7 +736,9 @@ fn check_manifest(path: &Path) -> Result<(ManifestReport, Option<Manifest>), Err
 
 /// What the server accepts in a manifest but an operator should know.
 fn manifest_notes(path: &Path, m: &Manifest, notes: &mut Vec<Finding>) {
-    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     if m.base().is_none() && m.incrs().next().is_none() {
         notes.push(Finding::warning(
             "manifest-nothing-to-load",
@@ -724,18 +795,30 @@ fn manifest_notes(path: &Path, m: &Manifest, notes: &mut Vec<Finding>) {
         }
     }
     // Extra files: AOF parts named after this manifest's prefix but not listed.
-    if let Some(prefix) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".manifest")) {
+    if let Some(prefix) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".manifest"))
+    {
         if let Ok(rd) = std::fs::read_dir(&dir) {
             let listed: Vec<&[u8]> = m.entries.iter().map(|e| e.name.as_slice()).collect();
             let mut extra: Vec<String> = rd
                 .filter_map(Result::ok)
                 .filter_map(|d| d.file_name().into_string().ok())
                 .filter(|n| {
-                    n.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')).is_some_and(|r| {
-                        let mut parts = r.splitn(2, '.');
-                        let seq_ok = parts.next().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
-                        seq_ok && matches!(parts.next(), Some("base.rdb" | "base.aof" | "incr.aof"))
-                    })
+                    n.strip_prefix(prefix)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|r| {
+                            let mut parts = r.splitn(2, '.');
+                            let seq_ok = parts.next().is_some_and(|s| {
+                                !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+                            });
+                            seq_ok
+                                && matches!(
+                                    parts.next(),
+                                    Some("base.rdb" | "base.aof" | "incr.aof")
+                                )
+                        })
                 })
                 .filter(|n| !listed.contains(&n.as_bytes()))
                 .collect();
@@ -745,7 +828,9 @@ fn manifest_notes(path: &Path, m: &Manifest, notes: &mut Vec<Finding>) {
                     "manifest-extra-file",
                     None,
                     None,
-                    format!("'{n}' is in the directory but not in the manifest: the server ignores it"),
+                    format!(
+                        "'{n}' is in the directory but not in the manifest: the server ignores it"
+                    ),
                 ));
             }
         }
@@ -840,7 +925,14 @@ struct NameSink {
 
 impl Default for NameSink {
     fn default() -> Self {
-        Self { arg0: [0; 64], arg0_len: 0, arg0_whole: false, arg1: [0; 64], arg1_len: 0, arg1_whole: false }
+        Self {
+            arg0: [0; 64],
+            arg0_len: 0,
+            arg0_whole: false,
+            arg1: [0; 64],
+            arg1_len: 0,
+            arg1_whole: false,
+        }
     }
 }
 
@@ -877,27 +969,59 @@ struct Stats {
 
 impl Stats {
     #[inline]
-    fn note(&mut self, arg0: Option<&[u8]>, arg1: Option<&[u8]>, argc: i64, offset: u64, line: u64) {
+    fn note(
+        &mut self,
+        arg0: Option<&[u8]>,
+        arg1: Option<&[u8]>,
+        argc: i64,
+        offset: u64,
+        line: u64,
+    ) {
         if argc < 1 {
-            let e = self.empty.get_or_insert(Seen { count: 0, first_offset: offset, first_line: line });
+            let e = self.empty.get_or_insert(Seen {
+                count: 0,
+                first_offset: offset,
+                first_line: line,
+            });
             e.count += 1;
             return;
         }
         let Some(name) = arg0 else {
             // A name longer than the buffer: certainly unknown.
-            Self::add(&mut self.unknown, b"<very long name>".to_vec(), None, argc as u64, offset, line);
+            Self::add(
+                &mut self.unknown,
+                b"<very long name>".to_vec(),
+                None,
+                argc as u64,
+                offset,
+                line,
+            );
             return;
         };
         match self.cache.check(name, arg1, argc as u64) {
             Verdict::Ok => {}
             Verdict::Unknown(n) => Self::add(&mut self.unknown, n, None, argc as u64, offset, line),
             Verdict::Arity { name, arity } => {
-                Self::add(&mut self.arity, name, Some(arity), argc as u64, offset, line);
+                Self::add(
+                    &mut self.arity,
+                    name,
+                    Some(arity),
+                    argc as u64,
+                    offset,
+                    line,
+                );
             }
         }
     }
 
-    fn add(list: &mut Vec<NameFinding>, name: Vec<u8>, arity: Option<i32>, argc: u64, offset: u64, line: u64) {
+    fn add(
+        list: &mut Vec<NameFinding>,
+        name: Vec<u8>,
+        arity: Option<i32>,
+        argc: u64,
+        offset: u64,
+        line: u64,
+    ) {
         if let Some(f) = list.iter_mut().find(|f| f.name == name) {
             f.seen.count += 1;
             return;
@@ -906,7 +1030,11 @@ impl Stats {
             list.push(NameFinding {
                 name,
                 arity,
-                seen: Seen { count: 1, first_offset: offset, first_line: line },
+                seen: Seen {
+                    count: 1,
+                    first_offset: offset,
+                    first_line: line,
+                },
                 first_argc: argc,
             });
         }
@@ -961,7 +1089,11 @@ impl<R: Read> RespChecker<R> {
     }
 
     fn stop_at(&mut self, kind: Inconsistency, offset: u64) {
-        self.stop = Some(Stop { kind, offset, line: self.sc.line });
+        self.stop = Some(Stop {
+            kind,
+            offset,
+            line: self.sc.line,
+        });
     }
 
     fn run(&mut self) -> Result<(), SourceError> {
@@ -1006,10 +1138,20 @@ impl<R: Read> RespChecker<R> {
     /// error. Returns false (having consumed nothing) otherwise.
     #[inline]
     fn fast_record(&mut self) -> Result<bool, SourceError> {
-        let Self { sc, stats, multi, commands, commands_at_multi, multi_blocks, .. } = self;
+        let Self {
+            sc,
+            stats,
+            multi,
+            commands,
+            commands_at_multi,
+            multi_blocks,
+            ..
+        } = self;
         let offset = sc.src.offset();
         let buf = sc.src.buffered();
-        let Some(r) = fast_record(buf) else { return Ok(false) };
+        let Some(r) = fast_record(buf) else {
+            return Ok(false);
+        };
         let (arg0, arg1) = (&buf[r.arg0.0..r.arg0.1], &buf[r.arg1.0..r.arg1.1]);
         if r.argc > 0 {
             if is_multi(arg0) {
@@ -1098,7 +1240,11 @@ impl<R: Read> RespChecker<R> {
         let arg0 = (argc >= 1 && sink.arg0_whole).then(|| &sink.arg0[..sink.arg0_len]);
         let arg1 = (argc >= 2 && sink.arg1_whole).then(|| &sink.arg1[..sink.arg1_len]);
         // A first argument longer than 64 bytes is not a known command name.
-        let arg0 = if argc >= 1 && !sink.arg0_whole { Some(&b"<long name>"[..]) } else { arg0 };
+        let arg0 = if argc >= 1 && !sink.arg0_whole {
+            Some(&b"<long name>"[..])
+        } else {
+            arg0
+        };
         self.stats.note(arg0, arg1, argc, offset, line);
         self.commands += 1;
         Ok(true)
@@ -1118,7 +1264,11 @@ impl<R: Read> RespChecker<R> {
                 });
                 if let Some(limit) = self.truncate_to {
                     if self.ts_cut.is_none() && t > limit && self.stop.is_none() {
-                        self.ts_cut = Some(TimestampCut::At { offset, timestamp: t, commands_after: 0 });
+                        self.ts_cut = Some(TimestampCut::At {
+                            offset,
+                            timestamp: t,
+                            commands_after: 0,
+                        });
                         self.commands_at_ts_cut = self.commands;
                     }
                 }
@@ -1147,7 +1297,12 @@ impl<R: Read> RespChecker<R> {
                 break;
             }
             let cand = buf.iter().enumerate().position(|(i, &b)| {
-                b == b'*' && if i == 0 { at_line_start } else { buf[i - 1] == b'\n' }
+                b == b'*'
+                    && if i == 0 {
+                        at_line_start
+                    } else {
+                        buf[i - 1] == b'\n'
+                    }
             });
             let Some(i) = cand else {
                 at_line_start = buf.last() == Some(&b'\n');
@@ -1172,22 +1327,30 @@ impl<R: Read> RespChecker<R> {
             }
         }
         if let Some(first_offset) = first {
-            self.after_damage = Some(AfterDamage { first_offset, commands: found });
+            self.after_damage = Some(AfterDamage {
+                first_offset,
+                commands: found,
+            });
         }
         Ok(())
     }
 
     fn finish(self) -> RespReport {
         let stop_in_multi = self.stop.is_some() && self.multi != 0;
-        let cut_commands =
-            if stop_in_multi {
-                self.commands - self.commands_at_multi
-            } else {
-                0
-            };
-        let valid_up_to = if self.stop.is_some() { self.pos } else { self.sc.src.offset() };
+        let cut_commands = if stop_in_multi {
+            self.commands - self.commands_at_multi
+        } else {
+            0
+        };
+        let valid_up_to = if self.stop.is_some() {
+            self.pos
+        } else {
+            self.sc.src.offset()
+        };
         let timestamp_cut = match self.ts_cut {
-            Some(TimestampCut::At { offset, timestamp, .. }) => Some(TimestampCut::At {
+            Some(TimestampCut::At {
+                offset, timestamp, ..
+            }) => Some(TimestampCut::At {
                 offset,
                 timestamp,
                 commands_after: self.commands - self.commands_at_ts_cut
@@ -1242,7 +1405,10 @@ mod tests {
                 Ok(1)
             }
         }
-        let mut ck = RespChecker::new(Scanner::new(Source::with_capacity(OneByte(data), 16), 1), None);
+        let mut ck = RespChecker::new(
+            Scanner::new(Source::with_capacity(OneByte(data), 16), 1),
+            None,
+        );
         ck.run().unwrap();
         let b = ck.finish();
         assert_eq!(a, b, "fast and slow paths disagree");
@@ -1261,13 +1427,22 @@ mod tests {
         assert_eq!(rep.line, 14);
         let s = rep.stop.unwrap();
         assert_eq!(s.offset, 0x3b);
-        assert_eq!(s.kind, Inconsistency::ShortPayload { expected: 7, got: 6 });
+        assert_eq!(
+            s.kind,
+            Inconsistency::ShortPayload {
+                expected: 7,
+                got: 6
+            }
+        );
         // C2: R(set foo hello) + "!!!".
         let mut d = r(&["set", "foo", "hello"]);
         d.extend(b"!!!");
         let rep = check(&d);
         assert_eq!((rep.valid_up_to, rep.line), (33, 8));
-        assert_eq!(rep.stop.unwrap().kind, Inconsistency::FormatError { byte: b'!' });
+        assert_eq!(
+            rep.stop.unwrap().kind,
+            Inconsistency::FormatError { byte: b'!' }
+        );
     }
 
     #[test]
@@ -1331,7 +1506,11 @@ mod tests {
         let rep = check_resp_bytes(&d, 1, Some(150));
         assert_eq!(
             rep.timestamp_cut,
-            Some(TimestampCut::At { offset: 36, timestamp: 200, commands_after: 1 })
+            Some(TimestampCut::At {
+                offset: 36,
+                timestamp: 200,
+                commands_after: 1
+            })
         );
         assert_eq!(rep.timestamps, Some((100, 200)));
         let rep = check_resp_bytes(b"#TS:abc\r\n", 1, Some(1));

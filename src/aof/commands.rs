@@ -65,7 +65,14 @@ fn table() -> &'static HashMap<Vec<u8>, Spec> {
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
         for &(name, arity, write) in REDIS_70_COMMANDS.iter().chain(EXTRA_COMMANDS) {
-            m.insert(name.as_bytes().to_vec(), Spec { arity, write, container: false });
+            m.insert(
+                name.as_bytes().to_vec(),
+                Spec {
+                    arity,
+                    write,
+                    container: false,
+                },
+            );
         }
         let containers: Vec<Vec<u8>> = m
             .keys()
@@ -125,7 +132,14 @@ pub fn check(name: &[u8], arg1: Option<&[u8]>, argc: u64) -> Verdict {
         }
         _ => (name.to_ascii_lowercase(), base),
     };
-    if s.accepts(argc) { Verdict::Ok } else { Verdict::Arity { name: full, arity: s.arity } }
+    if s.accepts(argc) {
+        Verdict::Ok
+    } else {
+        Verdict::Arity {
+            name: full,
+            arity: s.arity,
+        }
+    }
 }
 
 /// A small cache in front of [`check`] for the checker's hot loop: AOFs repeat the
@@ -142,7 +156,9 @@ struct Slot {
 
 impl Default for Cache {
     fn default() -> Self {
-        Self { slots: (0..256).map(|_| None).collect() }
+        Self {
+            slots: (0..256).map(|_| None).collect(),
+        }
     }
 }
 
@@ -165,7 +181,11 @@ impl Cache {
                 let spec = spec(name);
                 let mut n = [0u8; 24];
                 n[..name.len()].copy_from_slice(name);
-                self.slots[h] = Some(Slot { name: n, len: name.len() as u8, spec });
+                self.slots[h] = Some(Slot {
+                    name: n,
+                    len: name.len() as u8,
+                    spec,
+                });
                 spec
             }
         };
@@ -173,7 +193,10 @@ impl Cache {
             None => Verdict::Unknown(name.to_ascii_lowercase()),
             Some(s) if s.container => check(name, arg1, argc),
             Some(s) if s.accepts(argc) => Verdict::Ok,
-            Some(s) => Verdict::Arity { name: name.to_ascii_lowercase(), arity: s.arity },
+            Some(s) => Verdict::Arity {
+                name: name.to_ascii_lowercase(),
+                arity: s.arity,
+            },
         }
     }
 }
@@ -185,13 +208,25 @@ mod tests {
     #[test]
     fn lookups() {
         assert_eq!(check(b"SET", None, 3), Verdict::Ok);
-        assert_eq!(check(b"set", None, 2), Verdict::Arity { name: b"set".to_vec(), arity: -3 });
+        assert_eq!(
+            check(b"set", None, 2),
+            Verdict::Arity {
+                name: b"set".to_vec(),
+                arity: -3
+            }
+        );
         assert_eq!(check(b"bla", None, 3), Verdict::Unknown(b"bla".to_vec()));
         assert_eq!(check(b"XGROUP", Some(b"CREATE"), 5), Verdict::Ok);
-        assert_eq!(check(b"xgroup", Some(b"nope"), 5), Verdict::Unknown(b"xgroup|nope".to_vec()));
+        assert_eq!(
+            check(b"xgroup", Some(b"nope"), 5),
+            Verdict::Unknown(b"xgroup|nope".to_vec())
+        );
         assert_eq!(
             check(b"xgroup", Some(b"destroy"), 5),
-            Verdict::Arity { name: b"xgroup|destroy".to_vec(), arity: 4 }
+            Verdict::Arity {
+                name: b"xgroup|destroy".to_vec(),
+                arity: 4
+            }
         );
         assert_eq!(check(b"hpexpireat", None, 6), Verdict::Ok);
         assert_eq!(check(b"pexpireat", None, 3), Verdict::Ok);
@@ -199,7 +234,13 @@ mod tests {
         let mut c = Cache::default();
         for _ in 0..3 {
             assert_eq!(c.check(b"SET", None, 3), Verdict::Ok);
-            assert_eq!(c.check(b"SET", None, 1), Verdict::Arity { name: b"set".to_vec(), arity: -3 });
+            assert_eq!(
+                c.check(b"SET", None, 1),
+                Verdict::Arity {
+                    name: b"set".to_vec(),
+                    arity: -3
+                }
+            );
             assert_eq!(c.check(b"bla", None, 1), Verdict::Unknown(b"bla".to_vec()));
             assert_eq!(c.check(b"xgroup", Some(b"createconsumer"), 5), Verdict::Ok);
         }

@@ -113,7 +113,10 @@ impl Content {
     /// Opens `path` read-only.
     pub fn open(path: &Path) -> Result<Self, Error> {
         let file = File::open(path).map_err(|e| Error::from(e).in_file(path))?;
-        let size = file.metadata().map_err(|e| Error::from(e).in_file(path))?.len();
+        let size = file
+            .metadata()
+            .map_err(|e| Error::from(e).in_file(path))?
+            .len();
         let mut src = Source::new(file).with_size(size);
         let magic = detect_rdb_preamble(&mut src).map_err(|e| match e {
             crate::io::SourceError::Io(e) => Error::from(e).in_file(path),
@@ -175,26 +178,50 @@ pub fn open(path: &Path) -> Result<AofInput, Error> {
     let resolved = resolve(path)?;
     match &resolved {
         Resolved::Single(p) => {
-            let name = p.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default();
-            let files = vec![AofFile { path: p.clone(), name, kind: FileKind::Single, seq: None, manifest_line: None }];
-            Ok(AofInput { resolved, manifest: None, files })
+            let name = p
+                .file_name()
+                .map(|n| n.as_encoded_bytes().to_vec())
+                .unwrap_or_default();
+            let files = vec![AofFile {
+                path: p.clone(),
+                name,
+                kind: FileKind::Single,
+                seq: None,
+                manifest_line: None,
+            }];
+            Ok(AofInput {
+                resolved,
+                manifest: None,
+                files,
+            })
         }
         Resolved::Manifest(p) => {
             let bytes = read_small(p)?;
-            let m = Manifest::parse(&bytes).map_err(|e| Error::new(ErrorKind::Manifest(e)).in_file(p))?;
-            let dir = p.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let m = Manifest::parse(&bytes)
+                .map_err(|e| Error::new(ErrorKind::Manifest(e)).in_file(p))?;
+            let dir = p
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             let files = m
                 .load_order()
                 .into_iter()
                 .map(|e| AofFile {
                     path: dir.join(name_to_path(&e.name)),
                     name: e.name.clone(),
-                    kind: if e.kind == EntryKind::Base { FileKind::Base } else { FileKind::Incr },
+                    kind: if e.kind == EntryKind::Base {
+                        FileKind::Base
+                    } else {
+                        FileKind::Incr
+                    },
                     seq: Some(e.seq),
                     manifest_line: Some(e.line),
                 })
                 .collect();
-            Ok(AofInput { resolved, manifest: Some(m), files })
+            Ok(AofInput {
+                resolved,
+                manifest: Some(m),
+                files,
+            })
         }
     }
 }
@@ -236,7 +263,10 @@ fn sniff(head: &[u8]) -> Sniff {
             return Sniff::Aof;
         }
         let t = line.trim_ascii_start();
-        let word_end = t.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(t.len());
+        let word_end = t
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(t.len());
         let (word, rest) = t.split_at(word_end);
         let key = word.eq_ignore_ascii_case(b"file")
             || word.eq_ignore_ascii_case(b"seq")
@@ -271,7 +301,11 @@ fn find_manifest(dir: &Path) -> Result<Resolved, Error> {
         _ => Err(Error::new(ErrorKind::Resolve(format!(
             "several manifests in directory {}: {}; give the one to check",
             dir.display(),
-            found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )))),
     }
 }
@@ -311,11 +345,20 @@ mod tests {
     #[test]
     fn sniffing() {
         assert!(matches!(sniff(b"*2\r\n$6\r\nSELECT\r\n"), Sniff::Aof));
-        assert!(matches!(sniff(b"#TS:1\r\n*1\r\n$4\r\nping\r\n"), Sniff::Aof));
+        assert!(matches!(
+            sniff(b"#TS:1\r\n*1\r\n$4\r\nping\r\n"),
+            Sniff::Aof
+        ));
         assert!(matches!(sniff(b"REDIS0011\xfa"), Sniff::Aof));
         assert!(matches!(sniff(b"file a seq 1 type b\n"), Sniff::Manifest));
-        assert!(matches!(sniff(b"# c\nFILE a SEQ 1 TYPE b\n"), Sniff::Manifest));
-        assert!(matches!(sniff(b"*3\r\n$3\r\nset\r\n$4\r\nfile\r\n$4\r\nfile\r\n"), Sniff::Aof));
+        assert!(matches!(
+            sniff(b"# c\nFILE a SEQ 1 TYPE b\n"),
+            Sniff::Manifest
+        ));
+        assert!(matches!(
+            sniff(b"*3\r\n$3\r\nset\r\n$4\r\nfile\r\n$4\r\nfile\r\n"),
+            Sniff::Aof
+        ));
         assert!(matches!(sniff(b""), Sniff::Unknown));
         assert!(matches!(sniff(b"# only\n"), Sniff::Unknown));
         assert!(matches!(sniff(b"filx a seq 1 type b\n"), Sniff::Unknown));

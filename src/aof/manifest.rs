@@ -142,7 +142,10 @@ impl Manifest {
             for pair in argv.chunks(2) {
                 let (k, v) = (c_str(&pair[0]), &pair[1]);
                 let lower = k.to_ascii_lowercase();
-                if lower.as_slice() == b"file" || lower.as_slice() == b"seq" || lower.as_slice() == b"type" {
+                if lower.as_slice() == b"file"
+                    || lower.as_slice() == b"seq"
+                    || lower.as_slice() == b"type"
+                {
                     non_lower |= lower.as_slice() != k;
                 }
                 match lower.as_slice() {
@@ -180,7 +183,14 @@ impl Manifest {
                 }
                 _ => return Err(at(ManifestErrorKind::UnknownType)),
             };
-            m.entries.push(Entry { name, seq, kind, line: linenum, extra, non_lowercase_keys: non_lower });
+            m.entries.push(Entry {
+                name,
+                seq,
+                kind,
+                line: linenum,
+                extra,
+                non_lowercase_keys: non_lower,
+            });
         }
     }
 }
@@ -213,7 +223,11 @@ pub(crate) fn split_args(s: &[u8]) -> Option<Vec<Vec<u8>>> {
         while !done {
             let c = at(p);
             if inq {
-                if c == b'\\' && at(p + 1) == b'x' && hex(at(p + 2)).is_some() && hex(at(p + 3)).is_some() {
+                if c == b'\\'
+                    && at(p + 1) == b'x'
+                    && hex(at(p + 2)).is_some()
+                    && hex(at(p + 3)).is_some()
+                {
                     cur.push(hex(at(p + 2))? * 16 + hex(at(p + 3))?);
                     p += 3;
                 } else if c == b'\\' && at(p + 1) != 0 {
@@ -371,22 +385,52 @@ mod tests {
     #[test]
     fn server_errors() {
         assert_eq!(err(b"").kind, ManifestErrorKind::Empty);
-        assert_eq!(err(b"file a seq 1 type i").kind, ManifestErrorKind::LineTooLong);
+        assert_eq!(
+            err(b"file a seq 1 type i").kind,
+            ManifestErrorKind::LineTooLong
+        );
         let e = err(b"file a seq 1 type i\n\nfile b seq 3 type i\n");
         assert_eq!(e.kind, ManifestErrorKind::InvalidFormat);
         assert_eq!(e.line, Some((2, Vec::new())));
         let e = err(b"file a seq 2 type i\nfile b seq 1 type i\n");
         assert_eq!(e.kind, ManifestErrorKind::NonMonotonic);
         assert_eq!(e.line.as_ref().unwrap().0, 2);
-        assert_eq!(err(b"file a seq 1 type b\nfile b seq 2 type b\n").kind, ManifestErrorKind::DuplicateBase);
-        assert_eq!(err(b"file a seq 1 type x\n").kind, ManifestErrorKind::UnknownType);
-        assert_eq!(err(b"file ../x seq 1 type i\n").kind, ManifestErrorKind::PathInName);
-        assert_eq!(err(b"file a seq 0 type i\n").kind, ManifestErrorKind::InvalidFormat);
-        assert_eq!(err(b"file a seq 1 type i x\n").kind, ManifestErrorKind::InvalidFormat);
-        assert_eq!(err(b"file a type i\n").kind, ManifestErrorKind::InvalidFormat);
-        assert_eq!(err(b"file \"a seq 1 type i\n").kind, ManifestErrorKind::InvalidFormat);
-        assert_eq!(err(b"file \"a\"b seq 1 type i\n").kind, ManifestErrorKind::InvalidFormat);
-        assert_eq!(err(b"file a seq -1 type i\n").kind, ManifestErrorKind::NonMonotonic);
+        assert_eq!(
+            err(b"file a seq 1 type b\nfile b seq 2 type b\n").kind,
+            ManifestErrorKind::DuplicateBase
+        );
+        assert_eq!(
+            err(b"file a seq 1 type x\n").kind,
+            ManifestErrorKind::UnknownType
+        );
+        assert_eq!(
+            err(b"file ../x seq 1 type i\n").kind,
+            ManifestErrorKind::PathInName
+        );
+        assert_eq!(
+            err(b"file a seq 0 type i\n").kind,
+            ManifestErrorKind::InvalidFormat
+        );
+        assert_eq!(
+            err(b"file a seq 1 type i x\n").kind,
+            ManifestErrorKind::InvalidFormat
+        );
+        assert_eq!(
+            err(b"file a type i\n").kind,
+            ManifestErrorKind::InvalidFormat
+        );
+        assert_eq!(
+            err(b"file \"a seq 1 type i\n").kind,
+            ManifestErrorKind::InvalidFormat
+        );
+        assert_eq!(
+            err(b"file \"a\"b seq 1 type i\n").kind,
+            ManifestErrorKind::InvalidFormat
+        );
+        assert_eq!(
+            err(b"file a seq -1 type i\n").kind,
+            ManifestErrorKind::NonMonotonic
+        );
         let long = [b"file a seq 1 type i ".repeat(60), b"\n".to_vec()].concat();
         assert_eq!(err(&long).kind, ManifestErrorKind::LineTooLong);
     }
@@ -399,11 +443,17 @@ mod tests {
         .unwrap();
         assert_eq!(m.comments, 1);
         let i = &m.entries[0];
-        assert_eq!((i.name.as_slice(), i.seq, i.kind), (&b"my fileA.aof"[..], 3, EntryKind::Incr));
+        assert_eq!(
+            (i.name.as_slice(), i.seq, i.kind),
+            (&b"my fileA.aof"[..], 3, EntryKind::Incr)
+        );
         assert!(i.non_lowercase_keys);
         assert_eq!(i.extra, vec![(b"extra".to_vec(), b"value".to_vec())]);
         let b = &m.entries[1];
-        assert_eq!((b.name.as_slice(), b.seq, b.kind), (&b"b'q"[..], -5, EntryKind::Base));
+        assert_eq!(
+            (b.name.as_slice(), b.seq, b.kind),
+            (&b"b'q"[..], -5, EntryKind::Base)
+        );
         // Comment-only and history-only manifests parse (the server then starts empty).
         assert!(Manifest::parse(b"# only\n").unwrap().entries.is_empty());
         assert!(Manifest::parse(b"#no newline").unwrap().entries.is_empty());
@@ -411,8 +461,14 @@ mod tests {
 
     #[test]
     fn split_args_rules() {
-        assert_eq!(split_args(b"a  b\t'c d'").unwrap(), vec![b"a".to_vec(), b"b".to_vec(), b"c d".to_vec()]);
-        assert_eq!(split_args(b"\"\\n\\x00x\"").unwrap(), vec![b"\n\x00x".to_vec()]);
+        assert_eq!(
+            split_args(b"a  b\t'c d'").unwrap(),
+            vec![b"a".to_vec(), b"b".to_vec(), b"c d".to_vec()]
+        );
+        assert_eq!(
+            split_args(b"\"\\n\\x00x\"").unwrap(),
+            vec![b"\n\x00x".to_vec()]
+        );
         assert_eq!(split_args(b"ab\"cd\"").unwrap(), vec![b"abcd".to_vec()]);
         assert!(split_args(b"'abc").is_none());
         assert!(split_args(b"\"a\"b").is_none());

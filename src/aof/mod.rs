@@ -48,8 +48,8 @@ mod commands;
 mod commands_table;
 mod input;
 pub mod manifest;
-pub mod repair;
 mod preamble;
+pub mod repair;
 pub mod resp;
 
 use std::fmt;
@@ -97,7 +97,12 @@ pub enum ErrorKind {
 impl Error {
     /// An error of `kind` with no position.
     pub fn new(kind: ErrorKind) -> Self {
-        Self { kind, path: None, offset: None, record: None }
+        Self {
+            kind,
+            path: None,
+            offset: None,
+            record: None,
+        }
     }
 
     /// Sets the byte offset.

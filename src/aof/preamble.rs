@@ -43,7 +43,10 @@ pub fn detect_rdb_preamble<R: Read>(src: &mut Source<R>) -> Result<Option<RdbMag
 /// report's `first_error()` / `is_ok()` say whether it is sane.
 pub(crate) fn check_rdb<R: Read>(src: Source<R>) -> (Source<R>, rdb::check::Report) {
     let reader = rdb::Reader::with_options(src, rdb::Options::default());
-    let opts = rdb::check::CheckOptions { count_trailing: false, ..Default::default() };
+    let opts = rdb::check::CheckOptions {
+        count_trailing: false,
+        ..Default::default()
+    };
     let (report, reader) = rdb::check::check(reader, opts);
     let mut src = reader.into_source();
     // The reader computes a CRC over what it consumes; the RESP tail needs none.

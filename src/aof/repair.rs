@@ -116,16 +116,25 @@ impl Identity {
         };
         #[cfg(not(unix))]
         let dev_ino = None;
-        Self { size: m.len(), modified: m.modified().ok(), dev_ino }
+        Self {
+            size: m.len(),
+            modified: m.modified().ok(),
+            dev_ino,
+        }
     }
 }
 
 /// `NAME.bak-YYYYMMDDTHHMMSS` (UTC) in `dir` (default: beside the file), with
 /// `.1`, `.2`, … appended when that name is taken.
 pub fn backup_path(file: &Path, dir: Option<&Path>, now: SystemTime) -> PathBuf {
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = dir.map_or_else(|| parent_dir(file), Path::to_path_buf);
-    let secs = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let base = dir.join(format!("{name}.bak-{}", utc_stamp(secs)));
     if !exists(&base) && !exists(&partial(&base)) {
         return base;
@@ -171,7 +180,12 @@ pub fn utc_stamp(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -180,7 +194,10 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io(std::io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))))
+    Error::new(ErrorKind::Io(std::io::Error::new(
+        e.kind(),
+        format!("{what} {}: {e}", path.display()),
+    )))
 }
 
 /// A written backup.
@@ -195,7 +212,12 @@ pub struct Backup {
 /// Copies `file` (which must still match `expect`) to `dest`, durably and verified
 /// (see the module docs). On error nothing is left under `dest` (a `.partial`
 /// file is removed when possible).
-pub fn write_backup(file: &Path, expect: &Identity, dest: &Path, hook: &dyn Hook) -> Result<Backup, Error> {
+pub fn write_backup(
+    file: &Path,
+    expect: &Identity,
+    dest: &Path,
+    hook: &dyn Hook,
+) -> Result<Backup, Error> {
     let tmp = partial(dest);
     let res = write_backup_inner(file, expect, dest, &tmp, hook);
     if res.is_err() {
@@ -217,7 +239,10 @@ fn write_backup_inner(
         return Err(changed(file));
     }
     if exists(dest) {
-        return Err(Error::new(ErrorKind::Resolve(format!("{} already exists", dest.display()))));
+        return Err(Error::new(ErrorKind::Resolve(format!(
+            "{} already exists",
+            dest.display()
+        ))));
     }
     let mut out = OpenOptions::new()
         .write(true)
@@ -238,11 +263,13 @@ fn write_backup_inner(
             Err(e) => return Err(io_err(file, "reading", e)),
         };
         crc.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| io_err(tmp, "writing the backup", e))?;
+        out.write_all(&buf[..n])
+            .map_err(|e| io_err(tmp, "writing the backup", e))?;
         copied += n as u64;
         if !half_reported && copied >= half {
             half_reported = true;
-            out.flush().map_err(|e| io_err(tmp, "writing the backup", e))?;
+            out.flush()
+                .map_err(|e| io_err(tmp, "writing the backup", e))?;
             hook.step(Step::BackupHalfWritten);
         }
     }
@@ -250,7 +277,8 @@ fn write_backup_inner(
         return Err(changed(file));
     }
     hook.step(Step::BackupWritten);
-    out.sync_all().map_err(|e| io_err(tmp, "syncing the backup", e))?;
+    out.sync_all()
+        .map_err(|e| io_err(tmp, "syncing the backup", e))?;
     drop(out);
     // Verify what is on disk.
     let mut check = Crc64::new();
@@ -275,12 +303,18 @@ fn write_backup_inner(
     }
     hook.step(Step::BackupSynced);
     if exists(dest) {
-        return Err(Error::new(ErrorKind::Resolve(format!("{} already exists", dest.display()))));
+        return Err(Error::new(ErrorKind::Resolve(format!(
+            "{} already exists",
+            dest.display()
+        ))));
     }
     fs::rename(tmp, dest).map_err(|e| io_err(dest, "renaming the backup to", e))?;
     sync_dir(&parent_dir(dest)).map_err(|e| io_err(&parent_dir(dest), "syncing directory", e))?;
     hook.step(Step::BackupDone);
-    Ok(Backup { path: dest.to_path_buf(), size: copied })
+    Ok(Backup {
+        path: dest.to_path_buf(),
+        size: copied,
+    })
 }
 
 fn changed(file: &Path) -> Error {
@@ -293,7 +327,10 @@ fn changed(file: &Path) -> Error {
 /// Truncates `file` (which must still match `expect`) to `to` bytes, in place,
 /// durably.
 pub fn truncate(file: &Path, expect: &Identity, to: u64, hook: &dyn Hook) -> Result<(), Error> {
-    let f = OpenOptions::new().write(true).open(file).map_err(|e| io_err(file, "opening for writing", e))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(file)
+        .map_err(|e| io_err(file, "opening for writing", e))?;
     let now = Identity::from_metadata(&f.metadata().map_err(|e| io_err(file, "reading", e))?);
     if &now != expect {
         return Err(changed(file));

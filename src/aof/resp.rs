@@ -95,7 +95,11 @@ pub(crate) fn strtol(s: &[u8]) -> StrtolResult {
         i += 1;
     }
     if i == digits_start {
-        return StrtolResult { value: 0, end: 0, overflow: false };
+        return StrtolResult {
+            value: 0,
+            end: 0,
+            overflow: false,
+        };
     }
     let value = if overflow {
         if neg { i64::MIN } else { i64::MAX }
@@ -107,15 +111,27 @@ pub(crate) fn strtol(s: &[u8]) -> StrtolResult {
     } else {
         -acc
     };
-    StrtolResult { value, end: i, overflow }
+    StrtolResult {
+        value,
+        end: i,
+        overflow,
+    }
 }
 
 /// C `strcasecmp(arg, word) == 0` where `arg` is a NUL-terminated copy of a bulk
 /// payload (so `multi\0junk` equals `multi`) and `word` is lower-case ASCII.
 #[inline]
 pub(crate) fn c_eq_ignore_case(arg: &[u8], word: &[u8]) -> bool {
-    let arg = if arg.len() > word.len() && arg[word.len()] == 0 { &arg[..word.len()] } else { arg };
-    arg.len() == word.len() && arg.iter().zip(word).all(|(a, w)| a.to_ascii_lowercase() == *w)
+    let arg = if arg.len() > word.len() && arg[word.len()] == 0 {
+        &arg[..word.len()]
+    } else {
+        arg
+    };
+    arg.len() == word.len()
+        && arg
+            .iter()
+            .zip(word)
+            .all(|(a, w)| a.to_ascii_lowercase() == *w)
 }
 
 /// Is this first argument `MULTI` for the checker?
@@ -133,7 +149,11 @@ pub(crate) fn is_exec(arg0: &[u8]) -> bool {
 /// A byte printed by C `printf("%02x", (char)b)` (signed char, so bytes ≥ 0x80 are
 /// sign-extended: `ffffff80`).
 pub(crate) fn c_hex_signed(b: u8) -> String {
-    if b < 0x80 { format!("{b:02x}") } else { format!("ffffff{b:02x}") }
+    if b < 0x80 {
+        format!("{b:02x}")
+    } else {
+        format!("ffffff{b:02x}")
+    }
 }
 
 /// Why the checker's grammar rejected a record (the message `redis-check-aof`
@@ -184,10 +204,17 @@ impl Inconsistency {
     pub fn upstream_message(&self, path: &str) -> Option<String> {
         Some(match self {
             Self::ExpectedPrefix { expected, got } => {
-                format!("Expected prefix '{}', got: '{}'", *expected as char, *got as char)
+                format!(
+                    "Expected prefix '{}', got: '{}'",
+                    *expected as char, *got as char
+                )
             }
             Self::ExpectedCrlf { got } => {
-                format!("Expected \\r\\n, got: {}{}", c_hex_signed(got[0]), c_hex_signed(got[1]))
+                format!(
+                    "Expected \\r\\n, got: {}{}",
+                    c_hex_signed(got[0]),
+                    c_hex_signed(got[1])
+                )
             }
             Self::ShortPayload { expected, got } => {
                 format!("Expected to read {expected} bytes, got {got} bytes")
@@ -211,7 +238,10 @@ impl Inconsistency {
                 describe_byte(*got)
             ),
             Self::ExpectedCrlf { got } => {
-                format!("expected \\r\\n, found {}", crate::aof::escape_for_message(got))
+                format!(
+                    "expected \\r\\n, found {}",
+                    crate::aof::escape_for_message(got)
+                )
             }
             Self::ShortPayload { expected, got } => format!(
                 "the input ends inside an argument: {expected} bytes expected (payload + \\r\\n), {got} left"
@@ -222,7 +252,10 @@ impl Inconsistency {
             Self::EofInMulti => "the input ends inside a MULTI block (no EXEC)".to_owned(),
             Self::Truncated => "the input ends inside a command (arguments missing)".to_owned(),
             Self::FormatError { byte } => {
-                format!("a record must start with '*' or '#', found {}", describe_byte(*byte))
+                format!(
+                    "a record must start with '*' or '#', found {}",
+                    describe_byte(*byte)
+                )
             }
         }
     }
@@ -230,7 +263,10 @@ impl Inconsistency {
     /// True for the kinds that mean "the data stops early" (as opposed to bytes
     /// that are wrong).
     pub fn is_truncation(&self) -> bool {
-        matches!(self, Self::ShortPayload { .. } | Self::EofInMulti | Self::Truncated)
+        matches!(
+            self,
+            Self::ShortPayload { .. } | Self::EofInMulti | Self::Truncated
+        )
     }
 
     /// A stable identifier for JSON output.
@@ -275,7 +311,10 @@ pub(crate) fn parse_header_line(line: &[u8], prefix: u8) -> Result<i64, Inconsis
     let s = c_str(line);
     let first = s.first().copied().unwrap_or(0);
     if first != prefix {
-        return Err(Inconsistency::ExpectedPrefix { expected: prefix, got: first });
+        return Err(Inconsistency::ExpectedPrefix {
+            expected: prefix,
+            got: first,
+        });
     }
     let r = strtol(&s[1..]);
     let eptr = if r.end == 0 { 1 } else { 1 + r.end };
@@ -379,7 +418,10 @@ impl<R: Read> Scanner<R> {
                 Ok(()) => {}
                 Err(SourceError::Eof { .. }) => {
                     let got = target.len() as u64 + self.drain()?;
-                    return Ok(Bulk::Bad(Inconsistency::ShortPayload { expected: len + 2, got }));
+                    return Ok(Bulk::Bad(Inconsistency::ShortPayload {
+                        expected: len + 2,
+                        got,
+                    }));
                 }
                 Err(e) => return Err(e),
             }
@@ -390,7 +432,10 @@ impl<R: Read> Scanner<R> {
                 let got = len_u + b.len() as u64;
                 let n = b.len();
                 self.src.consume(n);
-                return Ok(Bulk::Bad(Inconsistency::ShortPayload { expected: len + 2, got }));
+                return Ok(Bulk::Bad(Inconsistency::ShortPayload {
+                    expected: len + 2,
+                    got,
+                }));
             }
             tail.copy_from_slice(&b[..2]);
             self.src.consume(2);
@@ -403,7 +448,10 @@ impl<R: Read> Scanner<R> {
                 let got = b.len() as u64;
                 let k = b.len();
                 self.src.consume(k);
-                return Ok(Bulk::Bad(Inconsistency::ShortPayload { expected: len + 2, got }));
+                return Ok(Bulk::Bad(Inconsistency::ShortPayload {
+                    expected: len + 2,
+                    got,
+                }));
             }
             let data = &b[..n - 2];
             let h = data.len().min(6);
@@ -420,7 +468,10 @@ impl<R: Read> Scanner<R> {
         while left > 0 {
             let b = self.src.fill_buf(1)?;
             if b.is_empty() {
-                return Ok(Bulk::Bad(Inconsistency::ShortPayload { expected: len + 2, got: seen }));
+                return Ok(Bulk::Bad(Inconsistency::ShortPayload {
+                    expected: len + 2,
+                    got: seen,
+                }));
             }
             let k = (b.len() as u64).min(left) as usize;
             if seen == 0 {
@@ -570,7 +621,14 @@ pub(crate) fn fast_record(b: &[u8]) -> Option<FastRecord> {
         }
         i = end + 2;
     }
-    Some(FastRecord { len: i, argc, lines: 1 + 2 * argc, arg0, arg1, last_data })
+    Some(FastRecord {
+        len: i,
+        argc,
+        lines: 1 + 2 * argc,
+        arg0,
+        arg1,
+        last_data,
+    })
 }
 
 /// One command read from an AOF.
@@ -673,7 +731,10 @@ impl<R: Read> CommandReader<R> {
     /// A reader whose line counter starts at `line` (to continue the counter across
     /// the files of a multi-part AOF, as `redis-check-aof` does).
     pub fn with_line(source: Source<R>, line: u64) -> Self {
-        Self { scanner: Scanner::new(source, line), spare: Vec::new() }
+        Self {
+            scanner: Scanner::new(source, line),
+            spare: Vec::new(),
+        }
     }
 
     /// Absolute offset of the next unread byte.
@@ -694,7 +755,11 @@ impl<R: Read> CommandReader<R> {
     /// The next command, skipping annotations; `None` at a clean end of input.
     pub fn next_command(&mut self) -> Result<Option<Command>, Error> {
         let mut cmd = Command::default();
-        Ok(if self.read_command_into(&mut cmd)? { Some(cmd) } else { None })
+        Ok(if self.read_command_into(&mut cmd)? {
+            Some(cmd)
+        } else {
+            None
+        })
     }
 
     /// Like [`CommandReader::next_command`] but reuses `cmd`'s allocations (its
@@ -724,7 +789,11 @@ impl<R: Read> CommandReader<R> {
                         if let Some(t) = text.strip_suffix(b"\n") {
                             text = t.strip_suffix(b"\r").unwrap_or(t);
                         }
-                        Annotation { offset, text: text.to_vec(), timestamp }
+                        Annotation {
+                            offset,
+                            text: text.to_vec(),
+                            timestamp,
+                        }
                     })
                     .map_err(|e| self.io_error(e))?;
                 Ok(Some(Record::Annotation(ann)))
@@ -757,32 +826,49 @@ impl<R: Read> CommandReader<R> {
     /// Reads one record: `Some(true)` a command (in `cmd`), `Some(false)` an
     /// annotation (skipped), `None` end of input.
     fn read_record_into(&mut self, cmd: &mut Command) -> Result<Option<bool>, Error> {
-        let Some(first) = self.peek_byte()? else { return Ok(None) };
+        let Some(first) = self.peek_byte()? else {
+            return Ok(None);
+        };
         let start = self.offset();
         match first {
             b'#' => {
-                self.scanner.read_annotation(|_| ()).map_err(|e| self.io_error(e))?;
+                self.scanner
+                    .read_annotation(|_| ())
+                    .map_err(|e| self.io_error(e))?;
                 return Ok(Some(false));
             }
             b'*' => {}
             byte => {
-                return Err(Error::new(ErrorKind::Syntax(Inconsistency::FormatError { byte }))
-                    .at(start)
-                    .record(start));
+                return Err(
+                    Error::new(ErrorKind::Syntax(Inconsistency::FormatError { byte }))
+                        .at(start)
+                        .record(start),
+                );
             }
         }
         cmd.offset = start;
         cmd.line = self.scanner.line;
         self.spare.append(&mut cmd.args);
-        let argc = match self.scanner.read_header(b'*').map_err(|e| self.io_error(e))? {
+        let argc = match self
+            .scanner
+            .read_header(b'*')
+            .map_err(|e| self.io_error(e))?
+        {
             Header::Value(v) => v,
             Header::Eof => unreachable!("the '*' was peeked"),
             Header::Bad(e) => return Err(self.syntax(e, start)),
         };
         let mut i: u64 = 0;
         while i128::from(i) < i128::from(argc) {
-            let mut sink = VecSink { args: &mut cmd.args, spare: &mut self.spare };
-            match self.scanner.read_string(i, &mut sink).map_err(|e| self.io_error(e))? {
+            let mut sink = VecSink {
+                args: &mut cmd.args,
+                spare: &mut self.spare,
+            };
+            match self
+                .scanner
+                .read_string(i, &mut sink)
+                .map_err(|e| self.io_error(e))?
+            {
                 StringOutcome::Ok { .. } => {}
                 StringOutcome::Bad(e) => return Err(self.syntax(e, start)),
             }
@@ -792,8 +878,11 @@ impl<R: Read> CommandReader<R> {
     }
 
     fn syntax(&self, e: Inconsistency, record: u64) -> Error {
-        let kind =
-            if e.is_truncation() { ErrorKind::Truncated(e) } else { ErrorKind::Syntax(e) };
+        let kind = if e.is_truncation() {
+            ErrorKind::Truncated(e)
+        } else {
+            ErrorKind::Syntax(e)
+        };
         Error::new(kind).at(self.scanner.epos).record(record)
     }
 }
@@ -804,9 +893,30 @@ mod tests {
 
     #[test]
     fn strtol_like_c() {
-        assert_eq!(strtol(b"42\r\n"), StrtolResult { value: 42, end: 2, overflow: false });
-        assert_eq!(strtol(b"  -7x"), StrtolResult { value: -7, end: 4, overflow: false });
-        assert_eq!(strtol(b"+0"), StrtolResult { value: 0, end: 2, overflow: false });
+        assert_eq!(
+            strtol(b"42\r\n"),
+            StrtolResult {
+                value: 42,
+                end: 2,
+                overflow: false
+            }
+        );
+        assert_eq!(
+            strtol(b"  -7x"),
+            StrtolResult {
+                value: -7,
+                end: 4,
+                overflow: false
+            }
+        );
+        assert_eq!(
+            strtol(b"+0"),
+            StrtolResult {
+                value: 0,
+                end: 2,
+                overflow: false
+            }
+        );
         assert_eq!(strtol(b"\r\n").end, 0);
         assert_eq!(strtol(b"-").end, 0);
         assert_eq!(strtol(b" ").end, 0);
@@ -841,7 +951,10 @@ mod tests {
         );
         assert_eq!(
             parse_header_line(b"x3\r\n", b'$'),
-            Err(Inconsistency::ExpectedPrefix { expected: b'$', got: b'x' })
+            Err(Inconsistency::ExpectedPrefix {
+                expected: b'$',
+                got: b'x'
+            })
         );
         assert_eq!(
             parse_header_line(b"$ \r\n", b'$'),
@@ -867,7 +980,9 @@ mod tests {
         assert_eq!(c_hex_signed(0x0a), "0a");
         assert_eq!(c_hex_signed(0xff), "ffffffff");
         assert_eq!(
-            Inconsistency::ExpectedCrlf { got: [0x78, 0x78] }.upstream_message("x").unwrap(),
+            Inconsistency::ExpectedCrlf { got: [0x78, 0x78] }
+                .upstream_message("x")
+                .unwrap(),
             "Expected \\r\\n, got: 7878"
         );
     }
@@ -875,7 +990,10 @@ mod tests {
     #[test]
     fn fast_record_canonical_only() {
         let r = fast_record(b"*2\r\n$3\r\nget\r\n$1\r\nk\r\nrest").unwrap();
-        assert_eq!((r.len, r.argc, r.lines, r.arg0, r.arg1), (20, 2, 5, (8, 11), (17, 18)));
+        assert_eq!(
+            (r.len, r.argc, r.lines, r.arg0, r.arg1),
+            (20, 2, 5, (8, 11), (17, 18))
+        );
         assert!(fast_record(b"*2\r\n$3\r\nget\r\n$1\r\nk\r").is_none());
         assert!(fast_record(b"*-1\r\n").is_none());
         assert!(fast_record(b"*3abc\r\n").is_none());
@@ -896,7 +1014,11 @@ mod tests {
     }
 
     fn read_all(data: &[u8], small: bool) -> (Vec<Record>, Option<Error>) {
-        let src = if small { Source::with_capacity(OneByte(data), 16) } else { Source::new(OneByte(data)) };
+        let src = if small {
+            Source::with_capacity(OneByte(data), 16)
+        } else {
+            Source::new(OneByte(data))
+        };
         let mut r = CommandReader::new(src);
         let mut out = Vec::new();
         loop {
@@ -910,7 +1032,8 @@ mod tests {
 
     #[test]
     fn command_reader_reads_commands_and_annotations() {
-        let data = b"#TS:1628217470\r\n*3\r\n$3\r\nset\r\n$1\r\nk\r\n$5\r\nv\r\n\x00x\r\n*0\r\n#note\n";
+        let data =
+            b"#TS:1628217470\r\n*3\r\n$3\r\nset\r\n$1\r\nk\r\n$5\r\nv\r\n\x00x\r\n*0\r\n#note\n";
         for small in [false, true] {
             let (recs, err) = read_all(data, small);
             assert!(err.is_none(), "{err:?}");
@@ -923,11 +1046,18 @@ mod tests {
                     timestamp: Some(1_628_217_470)
                 })
             );
-            let Record::Command(c) = &recs[1] else { panic!() };
+            let Record::Command(c) = &recs[1] else {
+                panic!()
+            };
             assert_eq!(c.offset, 16);
             assert_eq!(c.line, 1);
-            assert_eq!(c.args, vec![b"set".to_vec(), b"k".to_vec(), b"v\r\n\x00x".to_vec()]);
-            let Record::Command(c) = &recs[2] else { panic!() };
+            assert_eq!(
+                c.args,
+                vec![b"set".to_vec(), b"k".to_vec(), b"v\r\n\x00x".to_vec()]
+            );
+            let Record::Command(c) = &recs[2] else {
+                panic!()
+            };
             assert!(c.args.is_empty());
             assert_eq!(c.line, 8);
         }
