@@ -204,10 +204,14 @@ impl Inconsistency {
     pub fn upstream_message(&self, path: &str) -> Option<String> {
         Some(match self {
             Self::ExpectedPrefix { expected, got } => {
-                format!(
-                    "Expected prefix '{}', got: '{}'",
-                    *expected as char, *got as char
-                )
+                // %c prints the raw byte; a non-ASCII one is shown as U+FFFD (what a
+                // lossy UTF-8 reading of the upstream output gives).
+                let g = if got.is_ascii() {
+                    *got as char
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                };
+                format!("Expected prefix '{}', got: '{g}'", *expected as char)
             }
             Self::ExpectedCrlf { got } => {
                 format!(
@@ -318,9 +322,16 @@ pub(crate) fn parse_header_line(line: &[u8], prefix: u8) -> Result<i64, Inconsis
     }
     let r = strtol(&s[1..]);
     let eptr = if r.end == 0 { 1 } else { 1 + r.end };
-    // strncmp(eptr, "\r\n", 2): the C string ends with a NUL at s.len().
-    let at = |i: usize| -> u8 { if i < s.len() { s[i] } else { 0 } };
-    let (a, b) = (at(eptr), if eptr < s.len() { at(eptr + 1) } else { 0 });
+    // strncmp(eptr, "\r\n", 2) then printf of eptr[0], eptr[1]: these are bytes of
+    // the fgets buffer, which holds the line and then a NUL. (When eptr is that
+    // final NUL, C prints a stale byte after it; we print 0.)
+    let at = |i: usize| -> u8 { line.get(i).copied().unwrap_or(0) };
+    let a = at(eptr);
+    let b = if a == 0 && eptr >= line.len() {
+        0
+    } else {
+        at(eptr + 1)
+    };
     if a == b'\r' && b == b'\n' {
         Ok(r.value)
     } else {
@@ -947,6 +958,10 @@ mod tests {
         );
         assert_eq!(
             parse_header_line(b"$3\0\r\n", b'$'),
+            Err(Inconsistency::ExpectedCrlf { got: [0, b'\r'] })
+        );
+        assert_eq!(
+            parse_header_line(b"$3", b'$'),
             Err(Inconsistency::ExpectedCrlf { got: [0, 0] })
         );
         assert_eq!(
