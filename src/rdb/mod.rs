@@ -20,6 +20,7 @@ pub mod compact;
 pub mod dups;
 mod entries;
 mod error;
+pub mod lzf;
 pub mod payload;
 mod reader;
 pub mod str;

@@ -41,8 +41,7 @@ fn in_ci() -> bool {
 /// `None` with a notice when it is missing outside CI. Panics in CI.
 pub fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("REDIS_PERSIST_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"));
+        .map_or_else(|| root().join("../shared/corpus"), PathBuf::from);
     if dir.join("README.md").is_file() {
         return Some(dir);
     }
@@ -180,7 +179,7 @@ impl RedisServer {
             match TcpStream::connect(("127.0.0.1", port)) {
                 Ok(s) => break s,
                 Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
+                    std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => {
                     let log =
