@@ -36,7 +36,10 @@ fn corpus_inputs(corpus: &Path) -> Vec<PathBuf> {
         entries.sort();
         for p in entries {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_file() && name.starts_with("appendonly") && name.ends_with(".aof") {
+            if p.is_file()
+                && name.starts_with("appendonly")
+                && p.extension().is_some_and(|e| e == "aof")
+            {
                 out.push(p);
             } else if p.is_dir() && name.starts_with("aof-") {
                 out.push(p.clone());
@@ -271,8 +274,9 @@ fn parse_fix_single(cell: &str) -> (u64, u64, i32) {
 }
 
 /// Multi-part differences: (our check exit, our fix exit, sizes after our fix, why).
-fn multipart_differences()
--> BTreeMap<&'static str, (i32, i32, Option<Vec<(&'static str, u64)>>, &'static str)> {
+type Difference = (i32, i32, Option<Vec<(&'static str, u64)>>, &'static str);
+
+fn multipart_differences() -> BTreeMap<&'static str, Difference> {
     BTreeMap::from([
         (
             "uppercase-keys",

@@ -8,6 +8,8 @@
 //! The stops use the test-only `REDIS_PERSIST_TEST_FIX_FAULT=<step>:abort|pause`
 //! variable (documented in `src/commands/check_aof.rs`).
 
+#![allow(clippy::print_stderr)]
+
 mod aof_support;
 mod common;
 

@@ -13,6 +13,8 @@
 //! `zmalloc` abort), and inputs where a line starting with `file` makes the 7.0.15
 //! checker take the file for a manifest.
 
+#![allow(clippy::print_stderr)]
+
 mod aof_support;
 mod common;
 

@@ -391,19 +391,20 @@ fn k(n: u32) -> Vec<u8> {
 
 #[test]
 fn m1_to_m15_manifests() {
-    let man = |lines: &[&str]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let man = |lines: &[&str]| lines.iter().fold(String::new(), |acc, l| acc + l + "\n");
     let b1 = "file appendonly.aof.1.base.aof seq 1 type b";
     let i1 = "file appendonly.aof.1.incr.aof seq 1 type i";
     let i2 = "file appendonly.aof.2.incr.aof seq 2 type i";
     let i3 = "file appendonly.aof.3.incr.aof seq 3 type i";
     // (case, manifest, files, expected manifest problem (code, line) or None)
     let long = vec![b1; 43].join(" ");
-    let cases: Vec<(
-        &str,
+    type Case<'a> = (
+        &'a str,
         String,
-        Vec<(&str, Vec<u8>)>,
-        Option<(&str, Option<u64>)>,
-    )> = vec![
+        Vec<(&'a str, Vec<u8>)>,
+        Option<(&'a str, Option<u64>)>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "M2",
             man(&[i2, i1]),

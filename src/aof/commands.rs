@@ -169,7 +169,8 @@ impl Cache {
         if name.is_empty() || name.len() > 24 {
             return check(name, arg1, argc);
         }
-        let h = (name.len() as usize)
+        let h = name
+            .len()
             .wrapping_mul(31)
             .wrapping_add(usize::from(name[0]) * 7)
             .wrapping_add(usize::from(name[name.len() - 1]))

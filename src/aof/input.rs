@@ -265,7 +265,7 @@ fn sniff(head: &[u8]) -> Sniff {
         let t = line.trim_ascii_start();
         let word_end = t
             .iter()
-            .position(|b| b.is_ascii_whitespace())
+            .position(u8::is_ascii_whitespace)
             .unwrap_or(t.len());
         let (word, rest) = t.split_at(word_end);
         let key = word.eq_ignore_ascii_case(b"file")

@@ -139,14 +139,17 @@ pub fn backup_path(file: &Path, dir: Option<&Path>, now: SystemTime) -> PathBuf 
     if !exists(&base) && !exists(&partial(&base)) {
         return base;
     }
-    (1u32..)
-        .map(|i| {
-            let mut p = base.clone().into_os_string();
-            p.push(format!(".{i}"));
-            PathBuf::from(p)
-        })
-        .find(|p| !exists(p) && !exists(&partial(p)))
-        .expect("some suffix is free")
+    // Bounded: a directory cannot hold 2^32 backups of the same second.
+    let mut i = 1u32;
+    loop {
+        let mut p = base.clone().into_os_string();
+        p.push(format!(".{i}"));
+        let p = PathBuf::from(p);
+        if (!exists(&p) && !exists(&partial(&p))) || i == u32::MAX {
+            return p;
+        }
+        i += 1;
+    }
 }
 
 fn exists(p: &Path) -> bool {
@@ -193,6 +196,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as map_err(|e| io_err(.., e))
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io(std::io::Error::new(
         e.kind(),

@@ -535,7 +535,7 @@ impl<R: Read> Scanner<R> {
             Header::Eof => return Ok(StringOutcome::Bad(Inconsistency::Truncated)),
             Header::Bad(e) => return Ok(StringOutcome::Bad(e)),
         };
-        if len < 0 || len > i64::MAX - 2 {
+        if !(0..=i64::MAX - 2).contains(&len) {
             return Ok(StringOutcome::Bad(Inconsistency::BadLength(len)));
         }
         Ok(match self.read_bulk(len, index, sink)? {
@@ -588,7 +588,7 @@ pub(crate) struct FastRecord {
 /// inputs it accepts this gives exactly the slow path's result.
 #[inline]
 pub(crate) fn fast_record(b: &[u8]) -> Option<FastRecord> {
-    #[inline(always)]
+    #[inline]
     fn number(b: &[u8], mut i: usize, max_digits: usize) -> Option<(u64, usize)> {
         let start = i;
         let mut v: u64 = 0;

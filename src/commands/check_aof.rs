@@ -24,6 +24,7 @@
 //! reaches `<step>` (see `redis_persist::aof::repair::Step::name`); the
 //! crash-safety tests use it. It has no other effect.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -339,7 +340,7 @@ fn apply_cut(
             backup.path.display(),
             backup.size
         ),
-    )?;
+    );
     repair::truncate(path, &identity, cut.to, &hook).with_context(|| {
         format!(
             "truncating {} (the backup {} holds the original)",
@@ -364,11 +365,10 @@ fn apply_cut(
 
 /// A line on stderr in human mode (progress of the repair), nothing in JSON mode.
 #[allow(clippy::print_stderr)]
-fn announce(args: &Args, msg: &str) -> anyhow::Result<()> {
+fn announce(args: &Args, msg: &str) {
     if !args.json {
         eprintln!("{msg}");
     }
-    Ok(())
 }
 
 /// Asks on stderr, reads one line from stdin: yes only for `y` / `yes`.
@@ -488,14 +488,15 @@ fn print_report(
                 plural(r.multi_blocks)
             );
             if r.annotations > 0 {
-                line.push_str(&format!(
+                let _ = write!(
+                    line,
                     ", {} annotation{}",
                     r.annotations,
                     plural(r.annotations)
-                ));
+                );
             }
             if let Some((a, b)) = r.timestamps {
-                line.push_str(&format!(", #TS {a}..{b}"));
+                let _ = write!(line, ", #TS {a}..{b}");
             }
             writeln!(o, "{line}")?;
             if r.stop.is_some() {
@@ -558,10 +559,10 @@ fn write_finding(o: &mut impl Write, f: &Finding, line_word: &str) -> std::io::R
     };
     let mut at = String::new();
     if let Some(off) = f.offset {
-        at.push_str(&format!(" at offset {off} (0x{off:x})"));
+        let _ = write!(at, " at offset {off} (0x{off:x})");
     }
     if let Some(l) = f.line {
-        at.push_str(&format!(", {line_word} {l}"));
+        let _ = write!(at, ", {line_word} {l}");
     }
     writeln!(o, "        {sev}{at}: {}", f.message)
 }
