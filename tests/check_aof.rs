@@ -113,6 +113,8 @@ struct Row {
     name: String,
     checker: String,
     fix: String,
+    loader_yes: String,
+    loader_no: String,
 }
 
 fn readme_rows(corpus: &Path, section: &str, next: &str) -> Vec<Row> {
@@ -129,6 +131,8 @@ fn readme_rows(corpus: &Path, section: &str, next: &str) -> Vec<Row> {
                 name: cols[1].trim_matches('`').to_owned(),
                 checker: cols[3].to_owned(),
                 fix: cols[4].to_owned(),
+                loader_yes: cols[5].to_owned(),
+                loader_no: cols[6].to_owned(),
             }
         })
         .collect()
@@ -177,6 +181,7 @@ fn edge_cases_single_files_match_the_readme() {
     let on_disk = fs::read_dir(&dir).unwrap().count();
     assert_eq!(rows.len(), on_disk, "one README row per fixture");
     let diffs = single_differences();
+    let mut predictions = 0;
     for row in &rows {
         let src = dir.join(&row.name);
         let orig = fs::read(&src).unwrap();
@@ -207,6 +212,12 @@ fn edge_cases_single_files_match_the_readme() {
             let ours = ours.replace(&format!("{}", file.display()), &row.name);
             assert_eq!(collapse(&ours), collapse(line), "{}", row.name);
         }
+        predictions += usize::from(check_server_prediction(
+            f,
+            &row.loader_yes,
+            &row.loader_no,
+            &row.name,
+        ));
         if row.checker.contains("not sane") {
             assert_eq!(f["format"], "rdb-preamble");
             assert_eq!(f["rdb"]["ok"], false, "{}", row.name);
@@ -247,6 +258,67 @@ fn edge_cases_single_files_match_the_readme() {
             assert!(b.is_empty(), "{}: no backup when nothing is cut", row.name);
         }
     }
+    // Every fixture the checker flags gets a prediction of the server's behaviour.
+    assert!(predictions >= 17, "{predictions} predictions");
+}
+
+/// Compares our prediction of the server's loader (present for the files with a
+/// problem) with the README's loader columns: starts / refuses / crashes, and the
+/// size the server leaves.
+fn check_server_prediction(f: &Value, yes: &str, no: &str, ctx: &str) -> bool {
+    let s = &f["server"];
+    if s.is_null() {
+        return false;
+    }
+    let outcome = s["outcome"].as_str().unwrap();
+    let name = f["name"].as_str().unwrap();
+    match outcome {
+        "crashes" => {
+            assert!(
+                yes.starts_with("crashes") && no.starts_with("crashes"),
+                "{ctx}: {yes}"
+            );
+        }
+        "loads" | "truncates" => {
+            let starts = s["starts"].as_bool().unwrap();
+            assert_eq!(yes.starts_with("starts"), starts, "{ctx}: {yes} vs {s:#}");
+            // With aof-load-truncated no, a truncation refuses.
+            assert_eq!(
+                no.starts_with("starts"),
+                outcome == "loads",
+                "{ctx}: {no} vs {s:#}"
+            );
+            // The size the server leaves (single files: `1.incr.aof=N`; multi-part:
+            // `<seq>.<kind>.aof=N` after "size: ").
+            let want = s["truncates_to"]
+                .as_u64()
+                .unwrap_or_else(|| f["size"].as_u64().unwrap());
+            let key = name.strip_prefix("appendonly.aof.").unwrap_or("1.incr.aof");
+            let sizes = yes
+                .split("size: ")
+                .nth(1)
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap();
+            let got = sizes
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("{ctx}: no size of {key} in {yes}"));
+            assert_eq!(
+                got.trim_end_matches(','),
+                want.to_string(),
+                "{ctx}: size left by the server"
+            );
+        }
+        _ => {
+            assert!(
+                yes.starts_with("refuses") && no.starts_with("refuses"),
+                "{ctx}: {outcome} vs {yes}"
+            );
+        }
+    }
+    true
 }
 
 /// `0x              3b: …` → `0x 3b: …` (the README collapses the padding).
@@ -324,6 +396,7 @@ fn edge_cases_multipart_match_the_readme() {
         "one README row per fixture"
     );
     let diffs = multipart_differences();
+    let mut predictions = 0;
     for row in &rows {
         let src = root.join(&row.name).join("appendonlydir");
         for via_dir in [true, false] {
@@ -352,6 +425,14 @@ fn edge_cases_multipart_match_the_readme() {
             }
             if row.name == "empty-manifest" {
                 assert_eq!(v["manifest"]["problems"][0]["code"], "manifest-empty");
+            }
+            for f in v["files"].as_array().unwrap() {
+                predictions += usize::from(check_server_prediction(
+                    f,
+                    &row.loader_yes,
+                    &row.loader_no,
+                    &row.name,
+                ));
             }
             if diff.is_none() {
                 for a in analyzed_in(&row.checker) {
@@ -443,6 +524,7 @@ fn edge_cases_multipart_match_the_readme() {
             }
         }
     }
+    assert!(predictions >= 6, "{predictions} predictions");
 }
 
 fn parse_fix_multi(cell: &str) -> (i32, Vec<(String, u64)>) {

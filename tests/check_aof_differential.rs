@@ -634,6 +634,158 @@ fn multi_part_rdb_base() {
     finish(&tally, 150);
 }
 
+/// How a real server ended up with a damaged INCR file.
+#[derive(Debug, PartialEq, Eq)]
+enum ServerResult {
+    /// Started; the INCR file's size afterwards.
+    Started(u64),
+    /// Exited with an error (refused to start).
+    Refused,
+    /// Killed by a signal.
+    Crashed,
+}
+
+/// Starts `redis-server` on a copy of `dir` (an `appendonlydir`) and reports what
+/// happened.
+fn real_server(dir: &Path, incr: &str) -> ServerResult {
+    let Some(bin) = common::redis_server_bin() else {
+        unreachable!()
+    };
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(dir, &work.path().join("appendonlydir"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+        ])
+        .args([
+            "--appendonly",
+            "yes",
+            "--appenddirname",
+            "appendonlydir",
+            "--aof-load-truncated",
+            "yes",
+        ])
+        .arg("--dir")
+        .arg(work.path())
+        .arg("--logfile")
+        .arg(work.path().join("log"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return if st.code().is_some() {
+                ServerResult::Refused
+            } else {
+                ServerResult::Crashed
+            };
+        }
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            c.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+            let mut buf = [0u8; 64];
+            let n = c.read(&mut buf).unwrap_or(0);
+            if buf[..n].starts_with(b"+PONG") {
+                let size = fs::metadata(work.path().join("appendonlydir").join(incr))
+                    .unwrap()
+                    .len();
+                let _ = child.kill();
+                let _ = child.wait();
+                return ServerResult::Started(size);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server neither started nor exited"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Our prediction of the server's loader (`server` in the JSON, for files with a
+/// problem) against a real `redis-server` started on the damaged files.
+#[test]
+fn loader_prediction_matches_a_real_server() {
+    if redis_check_aof_bin().is_none() {
+        return;
+    }
+    let Some(src) = make_aofdir(false, false, false, 15) else {
+        return;
+    };
+    let (_, incr) = parts(src.path());
+    let data = fs::read(src.path().join(&incr)).unwrap();
+    let mut rng = Rng(5);
+    let mut ds: Vec<Damage> = (0..20)
+        .map(|_| Damage::Truncate(rng.below(data.len() as u64)))
+        .collect();
+    // Damage inside record headers, where checker and loader disagree most.
+    let starts = record_starts(&data);
+    let bytes: &[u8] = b"x\n*$0-#";
+    for _ in 0..30 {
+        let at = starts[rng.below(starts.len() as u64) as usize] + rng.below(10);
+        if at < data.len() as u64 {
+            ds.push(Damage::Replace(
+                at,
+                bytes[rng.below(bytes.len() as u64) as usize],
+            ));
+        }
+    }
+    let mut compared = 0;
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &ds {
+        let work = tempfile::tempdir().unwrap();
+        copy_dir(src.path(), work.path());
+        fs::write(work.path().join(&incr), apply(&data, d)).unwrap();
+        let (_, v) = check_json(work.path(), &[]);
+        let f = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == incr.as_str())
+            .unwrap();
+        let s = &f["server"];
+        if s.is_null() {
+            continue;
+        }
+        let predicted = match s["outcome"].as_str().unwrap() {
+            "loads" => ServerResult::Started(f["size"].as_u64().unwrap()),
+            "truncates" => ServerResult::Started(s["truncates_to"].as_u64().unwrap()),
+            "crashes" => ServerResult::Crashed,
+            _ => ServerResult::Refused,
+        };
+        let got = real_server(work.path(), &incr);
+        // A crash may also show as an exit through the server's crash handler.
+        let same = got == predicted
+            || (predicted == ServerResult::Crashed && got == ServerResult::Refused);
+        assert!(
+            same,
+            "{d:?}: predicted {predicted:?}, the server did {got:?}\n{s:#}"
+        );
+        compared += 1;
+        *kinds
+            .entry(s["outcome"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    eprintln!("loader predictions compared with a real server: {compared} {kinds:?}");
+    assert!(compared >= 30, "{compared}");
+    assert!(kinds.len() >= 3, "{kinds:?}");
+}
+
 /// The corpus AOFs written by 7.0 (the checker's own version) give the same
 /// numbers as `redis-check-aof`.
 #[test]

@@ -34,6 +34,7 @@ use crate::rdb;
 
 use super::commands::{self, Verdict};
 use super::input::{FileKind, Resolved};
+use super::loader::{self, LoaderReport};
 use super::manifest::{Entry, EntryKind, Manifest, ManifestError};
 use super::preamble::{RdbMagic, check_rdb, detect_rdb_preamble};
 use super::resp::{
@@ -201,6 +202,9 @@ pub struct FileReport {
     /// The RESP part (absent when the file could not be read or its RDB part is
     /// damaged).
     pub resp: Option<RespReport>,
+    /// What the server's loader does with it (only worked out for files with a
+    /// problem).
+    pub loader: Option<LoaderReport>,
 }
 
 impl FileReport {
@@ -865,6 +869,7 @@ pub fn check_file(
         size: 0,
         rdb: None,
         resp: None,
+        loader: None,
     };
     let file = match File::open(path) {
         Ok(f) => f,
@@ -886,13 +891,25 @@ pub fn check_file(
         fr.rdb = Some(RdbPart { magic, report });
         if !ok {
             fr.size = file_size(path, src.offset());
+            fr.loader = Some(LoaderReport {
+                outcome: loader::Outcome::RdbPreamble,
+                commands: 0,
+            });
             return Ok(fr);
         }
     }
     let mut ck = RespChecker::new(Scanner::new(src, line), truncate_to_timestamp);
     ck.run().map_err(|e| source_error(e, path))?;
     let end = ck.sc.src.offset();
-    fr.resp = Some(ck.finish());
+    let resp = ck.finish();
+    if resp.stop.is_some() || resp.empty_commands.is_some() || !resp.unknown_commands.is_empty() {
+        // A second pass with the server's grammar, from the RESP part.
+        let file = File::open(path).map_err(|e| Error::from(e).in_file(path))?;
+        let mut src = Source::new(file);
+        src.skip(resp.start).map_err(|e| source_error(e, path))?;
+        fr.loader = Some(loader::simulate(src).map_err(|e| source_error(e, path))?);
+    }
+    fr.resp = Some(resp);
     fr.size = end;
     Ok(fr)
 }

@@ -47,6 +47,7 @@ pub mod check;
 mod commands;
 mod commands_table;
 mod input;
+pub mod loader;
 pub mod manifest;
 mod preamble;
 pub mod repair;

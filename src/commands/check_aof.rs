@@ -31,6 +31,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use redis_persist::aof::check::{self, FileReport, Finding, FixPlan, InputReport, Severity};
+use redis_persist::aof::loader::Outcome;
 use redis_persist::aof::repair::{self, Hook, Identity, Step};
 use redis_persist::aof::{self, FileKind, Resolved};
 use redis_persist::io::Progress;
@@ -512,6 +513,9 @@ fn print_report(
         for x in &findings {
             write_finding(&mut o, x, "line")?;
         }
+        if let Some(l) = &f.loader {
+            writeln!(o, "        server: {}", l.describe(f.last, f.rdb.is_some()))?;
+        }
         match plan {
             FixPlan::Cut {
                 file,
@@ -706,6 +710,22 @@ fn file_json(f: &FileReport, i: usize, plan: &FixPlan, strict: bool) -> Value {
         _ => Value::Null,
     };
     let r = f.resp.as_ref();
+    let server = f.loader.as_ref().map(|l| {
+        let (outcome, at) = match &l.outcome {
+            Outcome::Loads => ("loads", None),
+            Outcome::Truncates { valid_up_to, .. } => ("truncates", Some(*valid_up_to)),
+            Outcome::BadFormat { .. } => ("bad-format", None),
+            Outcome::UnknownCommand { .. } => ("unknown-command", None),
+            Outcome::Crashes { .. } => ("crashes", None),
+            Outcome::RdbPreamble => ("rdb-preamble", None),
+        };
+        json!({
+            "outcome": outcome,
+            "truncates_to": at,
+            "starts": matches!(l.outcome, Outcome::Loads) || (f.last && at.is_some()),
+            "message": l.describe(f.last, f.rdb.is_some()),
+        })
+    });
     json!({
         "path": f.path.display().to_string(),
         "name": json_bytes(&f.name),
@@ -728,6 +748,7 @@ fn file_json(f: &FileReport, i: usize, plan: &FixPlan, strict: bool) -> Value {
         "problems": findings.iter().map(finding_json).collect::<Vec<_>>(),
         "would_cut": would_cut,
         "redis_check_aof": upstream_json(f),
+        "server": server,
     })
 }
 
