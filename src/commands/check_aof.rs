@@ -631,7 +631,8 @@ fn print_outcome(
             }
         }
     }
-    let (errors, warnings) = count(report, args.strict);
+    // After a repair, the counts are those of the re-check.
+    let (errors, warnings) = count(out.after.as_ref().filter(|_| out.applied).unwrap_or(report), args.strict);
     let verdict = match status {
         ExitStatus::Ok if out.applied => "repaired".to_owned(),
         ExitStatus::Ok => "valid".to_owned(),
