@@ -871,15 +871,20 @@ pub fn check_file(
         resp: None,
         loader: None,
     };
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fr.open_error = Some(format!("{}: {e}", path.display()));
-            return Ok(fr);
+    let stdin = path.as_os_str() == "-";
+    let input: Box<dyn Read> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match File::open(path) {
+            Ok(f) => Box::new(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fr.open_error = Some(format!("{}: {e}", path.display()));
+                return Ok(fr);
+            }
+            Err(e) => return Err(Error::from(e).in_file(path)),
         }
-        Err(e) => return Err(Error::from(e).in_file(path)),
     };
-    let mut src = Source::new(file);
+    let mut src = Source::new(input);
     if let Some(p) = progress {
         src.set_progress(p);
     }
@@ -902,8 +907,11 @@ pub fn check_file(
     ck.run().map_err(|e| source_error(e, path))?;
     let end = ck.sc.src.offset();
     let resp = ck.finish();
-    if resp.stop.is_some() || resp.empty_commands.is_some() || !resp.unknown_commands.is_empty() {
-        // A second pass with the server's grammar, from the RESP part.
+    let flagged =
+        resp.stop.is_some() || resp.empty_commands.is_some() || !resp.unknown_commands.is_empty();
+    if flagged && !stdin {
+        // A second pass with the server's grammar, from the RESP part (not
+        // possible on standard input, which cannot be read twice).
         let file = File::open(path).map_err(|e| Error::from(e).in_file(path))?;
         let mut src = Source::new(file);
         src.skip(resp.start).map_err(|e| source_error(e, path))?;
@@ -915,6 +923,9 @@ pub fn check_file(
 }
 
 fn file_size(path: &Path, at_least: u64) -> u64 {
+    if path.as_os_str() == "-" {
+        return at_least;
+    }
     std::fs::metadata(path).map_or(at_least, |m| m.len().max(at_least))
 }
 

@@ -226,8 +226,13 @@ pub fn open(path: &Path) -> Result<AofInput, Error> {
     }
 }
 
-/// Decides what `path` is (see the module docs).
+/// Decides what `path` is (see the module docs); `-` is standard input, read as a
+/// single AOF.
 pub fn resolve(path: &Path) -> Result<Resolved, Error> {
+    if path.as_os_str() == "-" {
+        // Standard input: a single AOF stream.
+        return Ok(Resolved::Single(path.to_path_buf()));
+    }
     let meta = std::fs::metadata(path).map_err(|e| Error::from(e).in_file(path))?;
     if meta.is_dir() {
         return find_manifest(path);

@@ -241,6 +241,9 @@ impl Inconsistency {
                 *expected as char,
                 describe_byte(*got)
             ),
+            Self::ExpectedCrlf { got: [0, 0] } => {
+                "expected \\r\\n, found the end of the data (or a NUL byte)".to_owned()
+            }
             Self::ExpectedCrlf { got } => {
                 format!(
                     "expected \\r\\n, found {}",
@@ -741,7 +744,10 @@ impl<R: Read> CommandReader<R> {
 
     /// A reader whose line counter starts at `line` (to continue the counter across
     /// the files of a multi-part AOF, as `redis-check-aof` does).
-    pub fn with_line(source: Source<R>, line: u64) -> Self {
+    pub fn with_line(mut source: Source<R>, line: u64) -> Self {
+        // An RDB reader that handed over the source leaves its CRC running; the
+        // RESP part has none.
+        source.stop_crc();
         Self {
             scanner: Scanner::new(source, line),
             spare: Vec::new(),

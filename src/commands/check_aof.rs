@@ -45,7 +45,8 @@ use crate::output::{escape_bytes, human_size, json_bytes};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The AOF: a single file, a multi-part manifest, or the directory holding
-    /// the manifest (e.g. `appendonlydir`).
+    /// the manifest (e.g. `appendonlydir`); `-` reads a single AOF from standard
+    /// input (check only).
     pub path: PathBuf,
     /// Repair: truncate the damaged file where `redis-check-aof --fix` would (at
     /// the first bad record, or at the start of the unfinished MULTI), after
@@ -107,8 +108,8 @@ struct CutInfo {
 
 /// Runs `check-aof`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
-    if args.fix && !args.dry_run && args.path.as_os_str() == "-" {
-        anyhow::bail!("--fix needs a file, not standard input");
+    if (args.fix || args.truncate_to_timestamp.is_some()) && args.path.as_os_str() == "-" {
+        anyhow::bail!("--fix and --truncate-to-timestamp need a file, not standard input");
     }
     let resolved =
         aof::resolve(&args.path).with_context(|| format!("reading {}", args.path.display()))?;
@@ -214,6 +215,7 @@ fn run_check(resolved: &Resolved, args: &Args, global: Global) -> anyhow::Result
 /// Total bytes to read (for the progress bar).
 fn input_size(resolved: &Resolved) -> Option<u64> {
     match resolved {
+        Resolved::Single(p) if p.as_os_str() == "-" => None,
         Resolved::Single(p) => std::fs::metadata(p).ok().map(|m| m.len()),
         Resolved::Manifest(_) => {
             let input = aof::open(resolved.path()).ok()?;
@@ -632,7 +634,10 @@ fn print_outcome(
         }
     }
     // After a repair, the counts are those of the re-check.
-    let (errors, warnings) = count(out.after.as_ref().filter(|_| out.applied).unwrap_or(report), args.strict);
+    let (errors, warnings) = count(
+        out.after.as_ref().filter(|_| out.applied).unwrap_or(report),
+        args.strict,
+    );
     let verdict = match status {
         ExitStatus::Ok if out.applied => "repaired".to_owned(),
         ExitStatus::Ok => "valid".to_owned(),
