@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use redis_persist::aof::{self, CommandReader, FileKind, Layout, Record};
 use redis_persist::rdb;
 
-/// Reads every file of an input the way a replay engine would; returns per file
-/// (kind, rdb keys, commands, first command offset, last command).
-fn read_input(path: &Path) -> Vec<(FileKind, u64, u64, Option<u64>, Option<Vec<Vec<u8>>>)> {
+/// Per file: kind, RDB keys, commands, first command offset, last command.
+type FileRead = (FileKind, u64, u64, Option<u64>, Option<Vec<Vec<u8>>>);
+
+/// Reads every file of an input the way a replay engine would.
+fn read_input(path: &Path) -> Vec<FileRead> {
     let input = aof::open(path).unwrap();
     let mut out = Vec::new();
     let mut line = 1;
