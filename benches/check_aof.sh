@@ -6,12 +6,12 @@
 #                      given as the manifest;
 #   * aof-hybrid/    — a multi-part AOF with an RDB base: both sides spend their
 #                      time validating the RDB (informational, no target).
-# Each tool runs once to warm the page cache, then RUNS times; the best wall time
-# and the peak RSS (/usr/bin/time -v "Maximum resident set size") are reported,
-# with the ratio. Targets: at least 10x faster, peak RSS under 64 MB.
+# Each tool runs once to warm the page cache, then the two alternate RUNS times
+# (so that both see the same machine load); the best wall time and the peak RSS
+# (/usr/bin/time -v "Maximum resident set size") are reported, with the ratio. Targets: at least 10x faster, peak RSS under 64 MB.
 #
 # Usage: benches/check_aof.sh [BENCH_DIR]   (default /tmp/bench/k400)
-# Env: RUNS (default 3), BIN (default target/release/redis-persist),
+# Env: RUNS (default 5), BIN (default target/release/redis-persist),
 #      UPSTREAM (default redis-check-aof).
 # Note: redis-check-aof opens the files read-write even to check them (it does
 # not change them without --fix); redis-persist opens them read-only.
@@ -19,7 +19,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BENCH=${1:-/tmp/bench/k400}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 BIN=${BIN:-target/release/redis-persist}
 UPSTREAM=${UPSTREAM:-redis-check-aof}
 
@@ -29,30 +29,32 @@ command -v "$UPSTREAM" >/dev/null || { echo "$UPSTREAM not found" >&2; exit 2; }
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
-# measure CMD... → sets BEST (seconds) and RSS (KB); fails if CMD exits non-zero.
-measure() {
-    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-    BEST=""
-    RSS=0
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -v -o "$tmp" "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-        local wall rss secs
-        wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tmp")
-        rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp")
-        secs=$(awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$wall")
-        if [ -z "$BEST" ] || awk "BEGIN { exit !($secs < $BEST) }"; then BEST=$secs; fi
-        if [ "$rss" -gt "$RSS" ]; then RSS=$rss; fi
-    done
+# once CMD... → sets SECS and KB for one run; fails if CMD exits non-zero.
+once() {
+    /usr/bin/time -v -o "$tmp" "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+    local wall
+    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tmp")
+    KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp")
+    SECS=$(awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$wall")
 }
 
 status=0
 printf '%-34s %-16s %9s %12s %10s\n' "input" "tool" "best (s)" "peak RSS MB" "speed-up"
 run_pair() {
     local label=$1 upstream_arg=$2 ours_arg=$3 targets=${4:-yes}
-    measure "$UPSTREAM" "$upstream_arg"
-    local ub=$BEST ur=$RSS
-    measure "$BIN" --no-progress check-aof "$ours_arg"
-    local ob=$BEST or=$RSS
+    # Warm the page cache, then alternate the two tools so that both see the same
+    # machine load; keep the best time and the highest RSS of each.
+    "$UPSTREAM" "$upstream_arg" >/dev/null 2>&1 || { echo "failed: $UPSTREAM $upstream_arg" >&2; exit 1; }
+    "$BIN" --no-progress check-aof "$ours_arg" >/dev/null 2>&1 || { echo "failed: $BIN $ours_arg" >&2; exit 1; }
+    local ub="" ur=0 ob="" or=0
+    for _ in $(seq "$RUNS"); do
+        once "$UPSTREAM" "$upstream_arg"
+        if [ -z "$ub" ] || awk "BEGIN { exit !($SECS < $ub) }"; then ub=$SECS; fi
+        [ "$KB" -gt "$ur" ] && ur=$KB
+        once "$BIN" --no-progress check-aof "$ours_arg"
+        if [ -z "$ob" ] || awk "BEGIN { exit !($SECS < $ob) }"; then ob=$SECS; fi
+        [ "$KB" -gt "$or" ] && or=$KB
+    done
     local ratio
     ratio=$(awk "BEGIN { printf \"%.1f\", $ub / ($ob > 0 ? $ob : 0.001) }")
     printf '%-34s %-16s %9.2f %12.1f\n' "$label" "redis-check-aof" "$ub" "$(awk "BEGIN { print $ur / 1024 }")"
