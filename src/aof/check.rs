@@ -884,7 +884,7 @@ pub fn check_file(
             Err(e) => return Err(Error::from(e).in_file(path)),
         }
     };
-    let mut src = Source::new(input);
+    let mut src = Source::with_capacity(input, 1 << 20);
     if let Some(p) = progress {
         src.set_progress(p);
     }
