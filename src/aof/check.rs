@@ -220,12 +220,31 @@ impl FileReport {
         self.open_error.is_none() && self.size == 0
     }
 
-    /// Every finding, in file order; `strict` turns warnings about command names
-    /// and arities into errors.
+    /// Every finding, in file order; `strict` turns every warning into an error.
     pub fn findings(&self, strict: bool) -> Vec<Finding> {
+        let mut out = self.findings_lenient();
+        if strict {
+            strictify(&mut out);
+        }
+        out
+    }
+
+    fn findings_lenient(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         if let Some(e) = &self.open_error {
-            out.push(Finding::error("missing-file", None, None, e.clone()));
+            let mut msg = e.clone();
+            if let Some(l) = self.manifest_line {
+                let _ = write!(
+                    msg,
+                    " (listed on manifest line {l}; the server refuses to start without it)"
+                );
+            }
+            out.push(Finding::error(
+                "missing-file",
+                None,
+                self.manifest_line.map(|l| l as u64),
+                msg,
+            ));
             return out;
         }
         if let Some(rdb) = &self.rdb {
@@ -256,11 +275,7 @@ impl FileReport {
             }
         }
         let Some(r) = &self.resp else { return out };
-        let names = if strict {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
+        let names = Severity::Warning;
         if let Some(e) = &r.empty_commands {
             out.push(Finding {
                 severity: Severity::Error,
@@ -340,6 +355,15 @@ impl FileReport {
             });
         }
         out
+    }
+}
+
+/// `--strict`: every warning counts as an error.
+fn strictify(findings: &mut [Finding]) {
+    for f in findings {
+        if f.severity == Severity::Warning {
+            f.severity = Severity::Error;
+        }
     }
 }
 
@@ -481,6 +505,11 @@ impl InputReport {
         if let Some(m) = &self.manifest {
             out.extend(m.findings().into_iter().map(|f| (None, f)));
         }
+        if strict {
+            for (_, f) in &mut out {
+                strictify(std::slice::from_mut(f));
+            }
+        }
         for (i, f) in self.files.iter().enumerate() {
             out.extend(f.findings(strict).into_iter().map(|x| (Some(i), x)));
         }
@@ -507,7 +536,7 @@ impl InputReport {
                 return FixPlan::Refuse {
                     file: Some(i),
                     code: "damaged-non-last-file",
-                    explanation: non_last_explanation(f, r.valid_up_to),
+                    explanation: non_last_explanation(f, r.valid_up_to, &self.files[i + 1..]),
                 };
             }
             let after = r.after_damage.as_ref().map_or(0, |a| a.commands);
@@ -633,7 +662,7 @@ impl InputReport {
                         file: Some(i),
                         code: "damaged-rdb-preamble",
                         explanation: format!(
-                            "the RDB part of {} is damaged{}: a cut there would throw away the whole snapshot, so --fix refuses (the server refuses to load it too, whatever aof-load-truncated says). Restore the file from a backup; `redis-persist check-rdb {}` shows what is readable up to the damage",
+                            "the RDB part of {} is damaged{}: a cut there would throw away the whole snapshot, so --fix refuses (the server refuses to load it too, whatever aof-load-truncated says). There is no automatic salvage: restore the file from a backup (or resynchronise from a replica); `redis-persist check-rdb {}` shows where the RDB part breaks and how many keys come before",
                             f.path.display(),
                             at.map(|o| format!(" at offset {o}")).unwrap_or_default(),
                             f.path.display()
@@ -646,10 +675,16 @@ impl InputReport {
     }
 }
 
-fn non_last_explanation(f: &FileReport, valid_up_to: u64) -> String {
+fn non_last_explanation(f: &FileReport, valid_up_to: u64, later: &[FileReport]) -> String {
+    let later_commands: u64 = later
+        .iter()
+        .filter_map(|x| x.resp.as_ref())
+        .map(|r| r.commands)
+        .sum();
     format!(
-        "{} is damaged but it is not the last file of the manifest: the files after it were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory",
+        "{} is damaged but it is not the last file of the manifest: the {} file(s) after it ({later_commands} command(s)) were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory",
         f.path.display(),
+        later.len(),
         String::from_utf8_lossy(&f.name),
     )
 }

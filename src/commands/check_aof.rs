@@ -64,7 +64,8 @@ pub struct Args {
     /// Write the backup into DIR instead of beside the file.
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
-    /// Count warnings (unknown commands, wrong arities, manifest notes) as errors.
+    /// Count every warning (unknown commands, wrong arities, manifest notes) as an
+    /// error.
     #[arg(long)]
     pub strict: bool,
     /// Print one JSON document instead of the human report.
@@ -419,6 +420,7 @@ fn format_label(f: &FileReport) -> String {
             }
             s
         }
+        None if f.open_error.is_some() => "-".to_owned(),
         None if f.is_empty() => "empty".to_owned(),
         None => "RESP".to_owned(),
     }
