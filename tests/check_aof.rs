@@ -654,11 +654,22 @@ fn strict_turns_command_warnings_into_errors() {
         "file appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.1.base.aof seq 1 type b\n",
     )
     .unwrap();
-    fs::write(dir.join("appendonly.aof.1.base.aof"), aof_support::rs("set k1 v1")).unwrap();
-    fs::write(dir.join("appendonly.aof.1.incr.aof"), aof_support::rs("set k2 v2")).unwrap();
+    fs::write(
+        dir.join("appendonly.aof.1.base.aof"),
+        aof_support::rs("set k1 v1"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("appendonly.aof.1.incr.aof"),
+        aof_support::rs("set k2 v2"),
+    )
+    .unwrap();
     let (code, v) = check_json(&dir, &[]);
     assert_eq!((code, v["warnings"].as_u64()), (0, Some(1)), "{v:#}");
-    assert_eq!(v["manifest"]["problems"][0]["code"], "manifest-base-not-first");
+    assert_eq!(
+        v["manifest"]["problems"][0]["code"],
+        "manifest-base-not-first"
+    );
     assert_eq!(v["manifest"]["problems"][0]["line"], 2);
     assert_eq!(v["files"][0]["kind"], "base", "the BASE loads first");
     let (code, _) = check_json(&dir, &["--strict"]);

@@ -363,6 +363,17 @@ fn c14_c15_c16_c17_manifest_junk_and_damaged_base() {
         base
     );
     assert!(backups(&dir).is_empty());
+    // The same file given on its own (as redis-check-aof would take it): it is
+    // still recognised as a non-last part of its manifest and not cut.
+    let (code, v) = check_json(&dir.join("appendonly.aof.1.base.aof"), &["--fix", "--yes"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["notes"][0]["code"], "part-of-manifest");
+    assert_eq!(v["refused"]["code"], "damaged-non-last-file");
+    assert_eq!(
+        fs::read(dir.join("appendonly.aof.1.base.aof")).unwrap(),
+        base
+    );
+    assert!(backups(&dir).is_empty());
 
     // C17: timestamp cut in a non-last file → refused.
     let (_t, dir) = aofdir(&[

@@ -465,6 +465,9 @@ pub struct InputReport {
     pub files: Vec<FileReport>,
     /// The `--truncate-to-timestamp` limit used.
     pub truncate_to_timestamp: Option<i64>,
+    /// Findings about the input as a whole (a single file that belongs to a
+    /// manifest).
+    pub notes: Vec<Finding>,
 }
 
 /// What `--fix` (or `--truncate-to-timestamp`) would do.
@@ -501,7 +504,8 @@ impl InputReport {
     /// Every finding of the manifest and the files, with the file index (`None`
     /// for the manifest).
     pub fn findings(&self, strict: bool) -> Vec<(Option<usize>, Finding)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(Option<usize>, Finding)> =
+            self.notes.iter().cloned().map(|f| (None, f)).collect();
         if let Some(m) = &self.manifest {
             out.extend(m.findings().into_iter().map(|f| (None, f)));
         }
@@ -681,10 +685,17 @@ fn non_last_explanation(f: &FileReport, valid_up_to: u64, later: &[FileReport]) 
         .filter_map(|x| x.resp.as_ref())
         .map(|r| r.commands)
         .sum();
+    let after = if later.is_empty() {
+        "files listed after it in its manifest".to_owned()
+    } else {
+        format!(
+            "{} file(s) after it ({later_commands} command(s))",
+            later.len()
+        )
+    };
     format!(
-        "{} is damaged but it is not the last file of the manifest: the {} file(s) after it ({later_commands} command(s)) were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory",
+        "{} is damaged but it is not the last file of the manifest: the {after} were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory",
         f.path.display(),
-        later.len(),
         String::from_utf8_lossy(&f.name),
     )
 }
@@ -696,7 +707,11 @@ pub fn check_input(resolved: &Resolved, opts: &Options) -> Result<InputReport, E
         manifest: None,
         files: Vec::new(),
         truncate_to_timestamp: opts.truncate_to_timestamp,
+        notes: Vec::new(),
     };
+    // A single file given directly may be one part of a multi-part set: then only
+    // the last file of its manifest may be cut.
+    let mut single_is_last = true;
     let mut plan: Vec<(PathBuf, Vec<u8>, FileKind, Option<&Entry>)> = Vec::new();
     let manifest;
     match resolved {
@@ -705,6 +720,19 @@ pub fn check_input(resolved: &Resolved, opts: &Options) -> Result<InputReport, E
                 .file_name()
                 .map(|n| n.as_encoded_bytes().to_vec())
                 .unwrap_or_default();
+            if let Some((manifest, last)) = owning_manifest(path, &name) {
+                single_is_last = last;
+                report.notes.push(Finding::warning(
+                    "part-of-manifest",
+                    None,
+                    None,
+                    format!(
+                        "this file is listed in the manifest {}{}; give the manifest (or its directory) to check the whole set",
+                        manifest.display(),
+                        if last { "" } else { " (not as its last file, so --fix will not cut it)" }
+                    ),
+                ));
+            }
             plan.push((path.clone(), name, FileKind::Single, None));
         }
         Resolved::Manifest(path) => {
@@ -741,7 +769,7 @@ pub fn check_input(resolved: &Resolved, opts: &Options) -> Result<InputReport, E
             name,
             kind,
             entry,
-            i + 1 == n,
+            i + 1 == n && single_is_last,
             line,
             opts.truncate_to_timestamp,
             progress,
@@ -753,6 +781,36 @@ pub fn check_input(resolved: &Resolved, opts: &Options) -> Result<InputReport, E
         report.files.push(fr);
     }
     Ok(report)
+}
+
+/// The manifest in `file`'s directory that lists it, and whether it is the last
+/// file of that manifest's load order.
+fn owning_manifest(file: &Path, name: &[u8]) -> Option<(PathBuf, bool)> {
+    if file.as_os_str() == "-" {
+        return None;
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    for e in std::fs::read_dir(&dir).ok()?.filter_map(Result::ok) {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        if !n.ends_with(".manifest") || n.starts_with("temp-") {
+            continue;
+        }
+        let Ok(bytes) = super::input::read_small(&e.path()) else {
+            continue;
+        };
+        let Ok(m) = Manifest::parse(&bytes) else {
+            continue;
+        };
+        let order = m.load_order();
+        if let Some(pos) = order.iter().position(|x| x.name == name) {
+            return Some((e.path(), pos + 1 == order.len()));
+        }
+    }
+    None
 }
 
 /// Reads and parses a manifest; the findings the server accepts go to `notes`.

@@ -466,6 +466,9 @@ fn print_report(
         }
         (r, _) => writeln!(o, "AOF: {}", r.path().display())?,
     }
+    for n in &report.notes {
+        write_finding(&mut o, n, "line")?;
+    }
     for (i, f) in report.files.iter().enumerate() {
         let findings = f.findings(strict);
         let bad = findings.iter().any(|x| x.severity == Severity::Error);
@@ -824,6 +827,7 @@ fn print_json(
         "path": args.path.display().to_string(),
         "layout": match report.resolved { Resolved::Single(_) => "single", Resolved::Manifest(_) => "multi-part" },
         "manifest": manifest,
+        "notes": report.notes.iter().map(finding_json).collect::<Vec<_>>(),
         "files": report.files.iter().enumerate().map(|(i, f)| file_json(f, i, &plan, args.strict)).collect::<Vec<_>>(),
         "errors": errors,
         "warnings": warnings,
