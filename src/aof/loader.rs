@@ -267,6 +267,36 @@ mod tests {
     }
 
     #[test]
+    fn random_damage_never_panics() {
+        let mut base = r(&["set", "a", "1"]);
+        base.extend(r(&["multi"]));
+        base.extend(b"#TS:5\r\n");
+        base.extend(r(&["xgroup", "create", "s", "g", "$"]));
+        base.extend(r(&["exec"]));
+        let bytes = b"*$#\r\n0123456789-x\x00";
+        let mut seed = 77u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut d = base.clone();
+            let at = (rnd() % d.len() as u64) as usize;
+            if rnd() % 3 == 0 {
+                d.truncate(at);
+            } else {
+                d[at] = bytes[(rnd() % bytes.len() as u64) as usize];
+            }
+            let rep = simulate(Source::new(&d[..])).unwrap();
+            if let Outcome::Truncates { valid_up_to, .. } = rep.outcome {
+                assert!(valid_up_to <= d.len() as u64);
+            }
+        }
+    }
+
+    #[test]
     fn outcomes() {
         let set = r(&["set", "a", "1"]);
         assert_eq!(sim(&set), Outcome::Loads);

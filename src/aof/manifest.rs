@@ -459,6 +459,49 @@ mod tests {
         assert!(Manifest::parse(b"#no newline").unwrap().entries.is_empty());
     }
 
+    /// Random bytes and random damage to a valid manifest never panic, and an
+    /// accepted manifest always has its invariants.
+    #[test]
+    fn random_input_never_panics() {
+        let good = b"file appendonly.aof.2.base.rdb seq 2 type b\nfile \"a b\\x41\" seq 3 type h\nfile appendonly.aof.2.incr.aof seq 2 type i\n";
+        let alphabet = b"file seq type bhi0123456789 \t\r\n\"'\\x#/\x00";
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..5000 {
+            let data: Vec<u8> = if round % 2 == 0 {
+                (0..rnd() % 200)
+                    .map(|_| alphabet[(rnd() % alphabet.len() as u64) as usize])
+                    .collect()
+            } else {
+                let mut d = good.to_vec();
+                let at = (rnd() % d.len() as u64) as usize;
+                d[at] = alphabet[(rnd() % alphabet.len() as u64) as usize];
+                d
+            };
+            if let Ok(m) = Manifest::parse(&data) {
+                assert!(
+                    m.entries
+                        .iter()
+                        .filter(|e| e.kind == EntryKind::Base)
+                        .count()
+                        <= 1
+                );
+                let seqs: Vec<i64> = m.incrs().map(|e| e.seq).collect();
+                assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+                assert!(
+                    m.entries
+                        .iter()
+                        .all(|e| e.seq != 0 && !e.name.contains(&b'/'))
+                );
+            }
+        }
+    }
+
     #[test]
     fn split_args_rules() {
         assert_eq!(
