@@ -12,7 +12,7 @@
 //!   `ok_up_to_line` (pitfall 21);
 //! * beyond `redis-check-aof`: records the server refuses although the checker
 //!   accepts them (`*0`, `*-1`), command names the server does not know and wrong
-//!   arities ([`super::commands`]), and the complete commands that still follow a
+//!   arities (the `commands` table), and the complete commands that still follow a
 //!   damaged region (which a cut would drop).
 //!
 //! For a whole input ([`check_input`]): the manifest is parsed like the server

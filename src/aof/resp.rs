@@ -18,7 +18,7 @@
 //!   silently (no error line), any other short read is an error.
 //!
 //! Two readers share this grammar: the allocation-free scanner used by the
-//! checker ([`Scanner`], crate-private, with a fast path for canonical records in
+//! checker (`Scanner`, crate-private, with a fast path for canonical records in
 //! the buffer), and the public [`CommandReader`] that yields every command with its
 //! arguments for replay and conversion.
 

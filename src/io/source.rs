@@ -256,7 +256,7 @@ impl<R: Read> Source<R> {
 
     /// The unread buffered bytes, after reading more input if fewer than `min` are
     /// buffered (fewer than `min` only at end of input). `min` is capped at
-    /// [`MAX_SLICE`]; the buffer only grows when `min` exceeds its capacity.
+    /// `MAX_SLICE`; the buffer only grows when `min` exceeds its capacity.
     #[inline]
     pub fn fill_buf(&mut self, min: usize) -> Result<&[u8], SourceError> {
         if self.available() < min {
