@@ -1,0 +1,134 @@
+//! Unit tests of the engine's command semantics (the live-server comparisons are
+//! in `tests/replay*.rs`).
+
+use super::*;
+
+fn run(e: &mut Engine, cmds: &[&str]) {
+    for c in cmds {
+        let args: Vec<&[u8]> = c.split(' ').map(str::as_bytes).collect();
+        e.apply(&args).unwrap();
+    }
+}
+
+fn string(e: &Engine, db: usize, k: &str) -> Option<Vec<u8>> {
+    match e.dataset().dbs[db].get(k.as_bytes()).map(|s| &s.value) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn multi_exec_and_unterminated_block() {
+    let mut e = Engine::new();
+    run(&mut e, &["MULTI", "SET a 1", "SELECT 2", "SET b 2", "EXEC", "SET c 3"]);
+    assert_eq!(string(&e, 0, "a").as_deref(), Some(&b"1"[..]));
+    assert_eq!(string(&e, 2, "b").as_deref(), Some(&b"2"[..]));
+    assert_eq!(string(&e, 2, "c").as_deref(), Some(&b"3"[..]));
+    run(&mut e, &["MULTI", "SET d 4"]);
+    assert_eq!(e.finish_file(), Some(1));
+    assert!(string(&e, 2, "d").is_none());
+    e.start_file();
+    assert_eq!(e.selected_db(), 0);
+}
+
+#[test]
+fn runtime_errors_are_counted_not_fatal() {
+    let mut e = Engine::new();
+    run(&mut e, &["RPUSH l a", "SET l x NX"]);
+    let out = e.apply(&["INCR", "l"]).unwrap();
+    assert!(matches!(out, Outcome::Failed(CommandError(ref m)) if m.starts_with("WRONGTYPE")));
+    assert_eq!(e.apply(&["SELECT", "99"]).unwrap(), Outcome::Failed(CommandError("ERR DB index is out of range".into())));
+    assert_eq!(e.stats().errors, 2);
+    assert_eq!(e.apply(&["SET", "only-key"]).unwrap(), Outcome::Failed(CommandError("ERR wrong number of arguments for 'set' command".into())));
+}
+
+#[test]
+fn unsupported_commands_are_fatal_with_a_reason() {
+    let mut e = Engine::new();
+    let err = e.apply(&["EVAL", "return 1", "0"]).unwrap_err();
+    assert!(err.to_string().contains("Lua"), "{err}");
+    let err = e.apply(&["MYMODULE.SET", "k", "v"]).unwrap_err();
+    assert!(err.to_string().contains("MYMODULE.SET"), "{err}");
+    assert!(e.apply(&["RESTORE", "k", "0", "x"]).is_err());
+    // Inside MULTI the error comes when queuing.
+    run(&mut e, &["MULTI"]);
+    assert!(e.apply(&["EVALSHA", "abc", "0"]).is_err());
+}
+
+#[test]
+fn expire_never_deletes_during_replay() {
+    let mut e = Engine::new();
+    e.set_now_ms(1_000_000);
+    run(&mut e, &["SET k v PXAT 5", "APPEND k w", "SET t v", "EXPIRE t 10", "PEXPIREAT t 20000000 GT", "PEXPIREAT t 1 GT"]);
+    let ds = e.dataset();
+    assert_eq!(ds.dbs[0][&b"k"[..]].expire_ms, Some(5));
+    assert_eq!(string(&e, 0, "k").as_deref(), Some(&b"vw"[..]));
+    assert_eq!(e.dataset().dbs[0][&b"t"[..]].expire_ms, Some(20_000_000));
+    let mut ds = e.into_dataset();
+    assert_eq!(ds.remove_expired(1_000_000), (1, 0));
+}
+
+#[test]
+fn bitfield_and_setbit() {
+    let mut e = Engine::new();
+    run(&mut e, &["SETBIT b 7 1", "BITFIELD f SET u8 0 255 INCRBY u8 0 10 OVERFLOW SAT INCRBY i8 8 200", "BITFIELD g OVERFLOW FAIL INCRBY u2 0 5"]);
+    assert_eq!(string(&e, 0, "b"), Some(vec![1]));
+    assert_eq!(string(&e, 0, "f"), Some(vec![9, 127]));
+    assert_eq!(string(&e, 0, "g"), Some(vec![0]));
+}
+
+#[test]
+fn streams_groups_and_claims() {
+    let mut e = Engine::new();
+    e.set_now_ms(10_000);
+    run(
+        &mut e,
+        &[
+            "XADD x 1-1 f v",
+            "XADD x 2-0 f v",
+            "XADD x MAXLEN = 2 LIMIT 100 3-0 f v",
+            "XGROUP CREATE x g 0",
+            "XCLAIM x g c1 0 2-0 TIME 500 RETRYCOUNT 1 FORCE JUSTID LASTID 2-0",
+            "XCLAIM x g c1 0 3-0 TIME 600 RETRYCOUNT 2 JUSTID FORCE",
+            "XGROUP SETID x g 3-0 ENTRIESREAD 3",
+            "XACK x g 2-0",
+            "XDEL x 3-0",
+            "XCLAIM x g c2 0 3-0 FORCE JUSTID",
+        ],
+    );
+    let Value::Stream(s) = &e.dataset().dbs[0][&b"x"[..]].value else { panic!() };
+    assert_eq!(s.entries.len(), 1);
+    assert_eq!(s.entries_added, 3);
+    assert_eq!(s.max_deleted_id, model::StreamId::new(3, 0));
+    let g = &s.groups[&b"g"[..]];
+    assert_eq!(g.entries_read, 3);
+    assert!(g.pel.is_empty(), "{:?}", g.pel);
+    assert!(g.consumers.contains_key(&b"c1"[..]));
+    assert!(!g.consumers.contains_key(&b"c2"[..]));
+}
+
+#[test]
+fn sort_store_and_zset_store() {
+    let mut e = Engine::new();
+    run(
+        &mut e,
+        &[
+            "RPUSH l 3 1 2",
+            "SET w_1 30",
+            "SET w_2 20",
+            "SET w_3 10",
+            "SORT l BY w_* STORE out",
+            "ZADD z1 1 a 2 b",
+            "ZADD z2 5 b 7 c",
+            "ZUNIONSTORE u 2 z1 z2 WEIGHTS 2 1",
+            "ZINTERSTORE i 2 z1 z2 AGGREGATE MAX",
+        ],
+    );
+    let Value::List(l) = &e.dataset().dbs[0][&b"out"[..]].value else { panic!() };
+    assert_eq!(l.iter().map(|x| x.as_slice()).collect::<Vec<_>>(), vec![&b"3"[..], b"2", b"1"]);
+    let Value::Zset(z) = &e.dataset().dbs[0][&b"u"[..]].value else { panic!() };
+    assert_eq!(z.score(b"b"), Some(9.0));
+    let Value::Zset(z) = &e.dataset().dbs[0][&b"i"[..]].value else { panic!() };
+    assert_eq!(z.len(), 1);
+    assert_eq!(z.score(b"b"), Some(5.0));
+}
