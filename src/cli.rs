@@ -11,7 +11,13 @@ use crate::commands::{check_aof, check_rdb, convert_aof_to_hybrid, dump, generat
 /// Exit codes: 0 = everything valid / done; 1 = a problem was found in the input;
 /// 2 = the tool could not run (usage error, unreadable file, I/O error).
 #[derive(Debug, Parser)]
-#[command(name = "redis-persist", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "redis-persist",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// Never show progress bars (they are only shown when stderr is a terminal).
     #[arg(long, global = true)]

@@ -10,7 +10,9 @@ use std::path::Path;
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut m = BTreeMap::new();
     for sub in ["completions", "man"] {
-        let Ok(rd) = fs::read_dir(dir.join(sub)) else { continue };
+        let Ok(rd) = fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
         for e in rd {
             let e = e.unwrap();
             let name = format!("{sub}/{}", e.file_name().to_string_lossy());
@@ -25,7 +27,11 @@ fn completions_and_man_pages_are_up_to_date() {
     let root = common::root();
     let update = std::env::var_os("UPDATE_GENERATED").is_some();
     let tmp = tempfile::tempdir().unwrap();
-    let target = if update { root.clone() } else { tmp.path().to_path_buf() };
+    let target = if update {
+        root.clone()
+    } else {
+        tmp.path().to_path_buf()
+    };
     if update {
         let _ = fs::remove_dir_all(root.join("completions"));
         let _ = fs::remove_dir_all(root.join("man"));
@@ -35,13 +41,20 @@ fn completions_and_man_pages_are_up_to_date() {
         .arg(&target)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     if update {
         return;
     }
     let want = files(tmp.path());
     let have = files(&root);
-    assert!(want.len() >= 5 + 6, "expected 5 completion files and 6 man pages, got {want:?}");
+    assert!(
+        want.len() >= 5 + 6,
+        "expected 5 completion files and 6 man pages, got {want:?}"
+    );
     let want_names: Vec<_> = want.keys().collect();
     let have_names: Vec<_> = have.keys().collect();
     assert_eq!(

@@ -34,7 +34,13 @@ fn command() -> clap::Command {
 
 fn write_completions(dir: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell] {
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Elvish,
+        Shell::PowerShell,
+    ] {
         let mut cmd = command();
         clap_complete::generate_to(shell, &mut cmd, "redis-persist", dir)
             .with_context(|| format!("writing {shell} completions"))?;
@@ -50,7 +56,10 @@ fn write_man(dir: &Path) -> anyhow::Result<()> {
     fs::write(dir.join("redis-persist.1"), &buf)?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("redis-persist-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone()).bin_name(format!("redis-persist {}", sub.get_name()));
+        let sub = sub
+            .clone()
+            .name(name.clone())
+            .bin_name(format!("redis-persist {}", sub.get_name()));
         let mut buf = Vec::new();
         clap_mangen::Man::new(sub).render(&mut buf)?;
         fs::write(dir.join(format!("{name}.1")), &buf)?;

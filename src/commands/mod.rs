@@ -43,7 +43,9 @@ pub struct Global {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    let global = Global { progress: !cli.no_progress };
+    let global = Global {
+        progress: !cli.no_progress,
+    };
     match cli.command {
         Command::CheckRdb(args) => check_rdb::run(&args, global),
         Command::CheckAof(args) => check_aof::run(&args, global),

@@ -42,7 +42,9 @@ impl std::fmt::Debug for Crc64 {
 impl Crc64 {
     /// A new computation over zero bytes (value 0).
     pub fn new() -> Self {
-        Self { digest: Digest::new_with_params(params()) }
+        Self {
+            digest: Digest::new_with_params(params()),
+        }
     }
 
     /// Feeds more bytes.

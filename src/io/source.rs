@@ -190,7 +190,9 @@ impl<R: Read> Source<R> {
     fn need(&mut self, n: usize) -> Result<(), SourceError> {
         let have = self.fill(n)?;
         if have < n {
-            return Err(SourceError::Eof { needed: (n - have) as u64 });
+            return Err(SourceError::Eof {
+                needed: (n - have) as u64,
+            });
         }
         Ok(())
     }
@@ -298,8 +300,9 @@ impl<R: Read> Source<R> {
         loop {
             let avail = self.available();
             let window = avail.min(max);
-            if let Some(i) =
-                self.buf[self.pos + scanned..self.pos + window].iter().position(|&b| b == b'\n')
+            if let Some(i) = self.buf[self.pos + scanned..self.pos + window]
+                .iter()
+                .position(|&b| b == b'\n')
             {
                 let n = scanned + i + 1;
                 let s = &self.buf[self.pos..self.pos + n];
@@ -357,7 +360,10 @@ mod tests {
         assert_eq!(v, &data[44..94]);
         s.skip(3).unwrap();
         assert_eq!(s.offset(), 97);
-        assert!(matches!(s.read_slice(5), Err(SourceError::Eof { needed: 2 })));
+        assert!(matches!(
+            s.read_slice(5),
+            Err(SourceError::Eof { needed: 2 })
+        ));
     }
 
     #[test]
@@ -379,11 +385,17 @@ mod tests {
         let data = [1u8; 10];
         let mut s = Source::new(&data[..]).with_size(10);
         let mut v = Vec::new();
-        assert!(matches!(s.read_into(u64::MAX / 2, &mut v), Err(SourceError::Eof { .. })));
+        assert!(matches!(
+            s.read_into(u64::MAX / 2, &mut v),
+            Err(SourceError::Eof { .. })
+        ));
         assert!(v.capacity() < 1024);
         // Unknown size (a pipe): fails at the real end.
         let mut s = Source::new(OneByte(&data));
-        assert!(matches!(s.read_into(1 << 40, &mut v), Err(SourceError::Eof { .. })));
+        assert!(matches!(
+            s.read_into(1 << 40, &mut v),
+            Err(SourceError::Eof { .. })
+        ));
     }
 
     #[test]

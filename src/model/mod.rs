@@ -33,7 +33,10 @@ impl StreamId {
         let mut seq = [0u8; 8];
         ms.copy_from_slice(&b[..8]);
         seq.copy_from_slice(&b[8..]);
-        Self { ms: u64::from_be_bytes(ms), seq: u64::from_be_bytes(seq) }
+        Self {
+            ms: u64::from_be_bytes(ms),
+            seq: u64::from_be_bytes(seq),
+        }
     }
 
     /// The 16-byte big-endian form.
@@ -55,7 +58,10 @@ impl std::str::FromStr for StreamId {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
         let (a, b) = s.split_once('-').ok_or(())?;
-        Ok(Self { ms: a.parse().map_err(|_| ())?, seq: b.parse().map_err(|_| ())? })
+        Ok(Self {
+            ms: a.parse().map_err(|_| ())?,
+            seq: b.parse().map_err(|_| ())?,
+        })
     }
 }
 
@@ -94,8 +100,15 @@ impl KeyType {
     }
 
     /// Every type, in the order above.
-    pub const ALL: [KeyType; 7] =
-        [Self::String, Self::List, Self::Set, Self::Zset, Self::Hash, Self::Stream, Self::Module];
+    pub const ALL: [KeyType; 7] = [
+        Self::String,
+        Self::List,
+        Self::Set,
+        Self::Zset,
+        Self::Hash,
+        Self::Stream,
+        Self::Module,
+    ];
 }
 
 impl fmt::Display for KeyType {
@@ -167,7 +180,10 @@ pub struct ConsumerGroup {
 impl ConsumerGroup {
     /// The name of the consumer owning pending entry `id`, if any.
     pub fn owner_of(&self, id: StreamId) -> Option<&[u8]> {
-        self.consumers.iter().find(|c| c.pel.contains(&id)).map(|c| c.name.as_slice())
+        self.consumers
+            .iter()
+            .find(|c| c.pel.contains(&id))
+            .map(|c| c.name.as_slice())
     }
 }
 
@@ -298,7 +314,11 @@ impl FunctionLibrary {
 /// (`inf`, `-inf`, shortest round-trip decimal; integral values without `.0`).
 pub fn format_score(score: f64) -> String {
     if score.is_infinite() {
-        return if score > 0.0 { "inf".into() } else { "-inf".into() };
+        return if score > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     if score.is_nan() {
         return "nan".into();
@@ -329,7 +349,16 @@ mod tests {
 
     #[test]
     fn scores_round_trip() {
-        for s in [0.1, 5e-324, 1e300, -9_007_199_254_740_992.0, 3.5, f64::MAX, -0.0, 2.5e-7] {
+        for s in [
+            0.1,
+            5e-324,
+            1e300,
+            -9_007_199_254_740_992.0,
+            3.5,
+            f64::MAX,
+            -0.0,
+            2.5e-7,
+        ] {
             let t = format_score(s);
             assert_eq!(t.parse::<f64>().unwrap(), s, "{t}");
         }
@@ -341,7 +370,9 @@ mod tests {
 
     #[test]
     fn library_name() {
-        let l = FunctionLibrary { code: b"#!lua name=mylib\nredis.register_function(...)".to_vec() };
+        let l = FunctionLibrary {
+            code: b"#!lua name=mylib\nredis.register_function(...)".to_vec(),
+        };
         assert_eq!(l.engine_and_name(), Some(("lua".into(), "mylib".into())));
     }
 }

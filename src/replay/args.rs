@@ -19,7 +19,11 @@ pub fn parse_i64_strict(b: &[u8]) -> Option<i64> {
     if b == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
+    let (neg, digits) = if b[0] == b'-' {
+        (true, &b[1..])
+    } else {
+        (false, b)
+    };
     if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -86,12 +90,6 @@ pub fn itoa(v: i64) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
-/// Formats a double as Redis' `%.17Lg`-based reply code does for INCRBYFLOAT
-/// results and stores: the shortest form that round-trips.
-pub fn ftoa(v: f64) -> Vec<u8> {
-    crate::model::format_score(v).into_bytes()
-}
-
 /// Parses a strict stream id `ms-seq` or `ms` (seq defaults to `missing_seq`).
 pub fn stream_id(b: &[u8], missing_seq: u64) -> Option<StreamId> {
     let s = std::str::from_utf8(b).ok()?;
@@ -122,7 +120,8 @@ fn parse_u64(s: &str) -> Option<u64> {
 
 /// Parses a stream id argument or returns Redis' error.
 pub fn sid(b: &[u8]) -> Result<StreamId, String> {
-    stream_id(b, 0).ok_or_else(|| "ERR Invalid stream ID specified as stream command argument".to_string())
+    stream_id(b, 0)
+        .ok_or_else(|| "ERR Invalid stream ID specified as stream command argument".to_string())
 }
 
 /// Normalises a Redis range index (negative from the end) for a length `len`;

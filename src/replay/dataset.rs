@@ -31,7 +31,9 @@ impl Ord for Score {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // NaN never enters a sorted set; total_cmp would order -0.0 before 0.0,
         // which Redis treats as equal, so compare numerically.
-        self.0.partial_cmp(&other.0).unwrap_or(std::cmp::Ordering::Equal)
+        self.0
+            .partial_cmp(&other.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
@@ -236,7 +238,10 @@ pub struct Dataset {
 impl Dataset {
     /// An empty dataset with `databases` databases (Redis default: 16).
     pub fn new(databases: usize) -> Self {
-        Self { dbs: (0..databases.max(1)).map(|_| Db::new()).collect(), functions: BTreeMap::new() }
+        Self {
+            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            functions: BTreeMap::new(),
+        }
     }
 
     /// Number of keys in all databases.
@@ -247,7 +252,10 @@ impl Dataset {
     /// (keys, keys with an expiry) of database `db`.
     pub fn db_sizes(&self, db: usize) -> (u64, u64) {
         self.dbs.get(db).map_or((0, 0), |d| {
-            (d.len() as u64, d.values().filter(|s| s.expire_ms.is_some()).count() as u64)
+            (
+                d.len() as u64,
+                d.values().filter(|s| s.expire_ms.is_some()).count() as u64,
+            )
         })
     }
 
@@ -280,7 +288,10 @@ impl Dataset {
 
     /// The function libraries in the model form, by library name.
     pub fn function_libraries(&self) -> Vec<model::FunctionLibrary> {
-        self.functions.values().map(|c| model::FunctionLibrary { code: c.clone() }).collect()
+        self.functions
+            .values()
+            .map(|c| model::FunctionLibrary { code: c.clone() })
+            .collect()
     }
 
     /// Adds a function library (as loaded from an RDB preamble). A library with the
@@ -315,6 +326,22 @@ impl Dataset {
         })
     }
 
+    /// Writes the dataset as an RDB file (functions, then every database in
+    /// index order with its sizes), one entry at a time.
+    pub fn write_rdb<W: std::io::Write>(
+        &self,
+        out: W,
+        opts: crate::rdb::writer::WriterOptions,
+    ) -> Result<W, crate::rdb::writer::WriteError> {
+        crate::rdb::writer::write_all(
+            out,
+            opts,
+            &self.function_libraries(),
+            self.entries(),
+            |db| self.db_sizes(usize::try_from(db).unwrap_or(usize::MAX)),
+        )
+    }
+
     /// Inserts a model entry (from an RDB preamble or base file), replacing any
     /// key of the same name. Fails when the database index is out of range.
     pub fn insert_entry(&mut self, entry: model::Entry) -> Result<(), String> {
@@ -328,7 +355,13 @@ impl Dataset {
             // Redis skips empty keys when loading.
             return Ok(());
         }
-        db.insert(entry.key, Slot { value, expire_ms: entry.expire_ms });
+        db.insert(
+            entry.key,
+            Slot {
+                value,
+                expire_ms: entry.expire_ms,
+            },
+        );
         Ok(())
     }
 }
@@ -366,7 +399,10 @@ fn stream_to_model(s: &StreamValue) -> model::Stream {
         entries: s
             .entries
             .iter()
-            .map(|(id, f)| model::StreamEntry { id: *id, fields: f.clone() })
+            .map(|(id, f)| model::StreamEntry {
+                id: *id,
+                fields: f.clone(),
+            })
             .collect(),
         length: s.entries.len() as u64,
         last_id: s.last_id,
@@ -419,7 +455,15 @@ pub fn from_model(v: model::Value) -> Value {
         }
         model::Value::Hash(h) => Value::Hash(
             h.into_iter()
-                .map(|f| (f.field, HashValue { value: f.value, expire_ms: f.expire_ms }))
+                .map(|f| {
+                    (
+                        f.field,
+                        HashValue {
+                            value: f.value,
+                            expire_ms: f.expire_ms,
+                        },
+                    )
+                })
                 .collect(),
         ),
         model::Value::Stream(s) => Value::Stream(Box::new(stream_from_model(*s))),
@@ -506,6 +550,12 @@ mod tests {
         ds.insert_entry(e.clone()).unwrap();
         let back: Vec<model::Entry> = ds.entries().collect();
         assert_eq!(back, vec![e]);
-        assert!(ds.insert_entry(model::Entry { db: 99, ..back[0].clone() }).is_err());
+        assert!(
+            ds.insert_entry(model::Entry {
+                db: 99,
+                ..back[0].clone()
+            })
+            .is_err()
+        );
     }
 }

@@ -22,7 +22,6 @@ const DENSE_SIZE: usize = HDR + (REGISTERS * BITS).div_ceil(8);
 const SPARSE_VAL_MAX_VALUE: u8 = 32;
 const SPARSE_VAL_MAX_LEN: usize = 4;
 const SPARSE_ZERO_MAX_LEN: usize = 64;
-const SPARSE_XZERO_MAX_LEN: usize = 16384;
 /// Redis' default `hll-sparse-max-bytes`.
 pub const SPARSE_MAX_BYTES: usize = 3000;
 const ENC_DENSE: u8 = 0;

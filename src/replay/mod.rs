@@ -56,7 +56,10 @@ pub enum ReplayError {
 
 impl ReplayError {
     fn unsupported(command: &[u8], reason: impl Into<String>) -> Self {
-        Self::Unsupported { command: String::from_utf8_lossy(command).into_owned(), reason: reason.into() }
+        Self::Unsupported {
+            command: String::from_utf8_lossy(command).into_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -149,7 +152,14 @@ impl Engine {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Self { ds, db: 0, now_ms, multi: None, stats: ReplayStats::default(), dump_decoder: None }
+        Self {
+            ds,
+            db: 0,
+            now_ms,
+            multi: None,
+            stats: ReplayStats::default(),
+            dump_decoder: None,
+        }
     }
 
     /// Sets the time used as "now" by relative-time command forms.
@@ -214,7 +224,9 @@ impl Engine {
     /// `Ok(Outcome::Failed(_))` is a runtime error Redis would ignore while
     /// loading; `Err` means the command cannot be replayed by this engine.
     pub fn apply<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Outcome, ReplayError> {
-        let Some(first) = args.first() else { return Err(ReplayError::Empty) };
+        let Some(first) = args.first() else {
+            return Err(ReplayError::Empty);
+        };
         let name = first.as_ref().to_ascii_lowercase();
         if self.multi.is_some() {
             if name == b"exec" {
@@ -259,7 +271,9 @@ impl Engine {
         self.stats.commands += 1;
         self.stats.errors += 1;
         if self.stats.error_samples.len() < ReplayStats::MAX_SAMPLES {
-            self.stats.error_samples.push((String::from_utf8_lossy(name).into_owned(), msg.clone()));
+            self.stats
+                .error_samples
+                .push((String::from_utf8_lossy(name).into_owned(), msg.clone()));
         }
         Outcome::Failed(CommandError(msg))
     }

@@ -20,7 +20,10 @@ fn string(e: &Engine, db: usize, k: &str) -> Option<Vec<u8>> {
 #[test]
 fn multi_exec_and_unterminated_block() {
     let mut e = Engine::new();
-    run(&mut e, &["MULTI", "SET a 1", "SELECT 2", "SET b 2", "EXEC", "SET c 3"]);
+    run(
+        &mut e,
+        &["MULTI", "SET a 1", "SELECT 2", "SET b 2", "EXEC", "SET c 3"],
+    );
     assert_eq!(string(&e, 0, "a").as_deref(), Some(&b"1"[..]));
     assert_eq!(string(&e, 2, "b").as_deref(), Some(&b"2"[..]));
     assert_eq!(string(&e, 2, "c").as_deref(), Some(&b"3"[..]));
@@ -37,9 +40,17 @@ fn runtime_errors_are_counted_not_fatal() {
     run(&mut e, &["RPUSH l a", "SET l x NX"]);
     let out = e.apply(&["INCR", "l"]).unwrap();
     assert!(matches!(out, Outcome::Failed(CommandError(ref m)) if m.starts_with("WRONGTYPE")));
-    assert_eq!(e.apply(&["SELECT", "99"]).unwrap(), Outcome::Failed(CommandError("ERR DB index is out of range".into())));
+    assert_eq!(
+        e.apply(&["SELECT", "99"]).unwrap(),
+        Outcome::Failed(CommandError("ERR DB index is out of range".into()))
+    );
     assert_eq!(e.stats().errors, 2);
-    assert_eq!(e.apply(&["SET", "only-key"]).unwrap(), Outcome::Failed(CommandError("ERR wrong number of arguments for 'set' command".into())));
+    assert_eq!(
+        e.apply(&["SET", "only-key"]).unwrap(),
+        Outcome::Failed(CommandError(
+            "ERR wrong number of arguments for 'set' command".into()
+        ))
+    );
 }
 
 #[test]
@@ -59,7 +70,17 @@ fn unsupported_commands_are_fatal_with_a_reason() {
 fn expire_never_deletes_during_replay() {
     let mut e = Engine::new();
     e.set_now_ms(1_000_000);
-    run(&mut e, &["SET k v PXAT 5", "APPEND k w", "SET t v", "EXPIRE t 10", "PEXPIREAT t 20000000 GT", "PEXPIREAT t 1 GT"]);
+    run(
+        &mut e,
+        &[
+            "SET k v PXAT 5",
+            "APPEND k w",
+            "SET t v",
+            "EXPIRE t 10",
+            "PEXPIREAT t 20000000 GT",
+            "PEXPIREAT t 1 GT",
+        ],
+    );
     let ds = e.dataset();
     assert_eq!(ds.dbs[0][&b"k"[..]].expire_ms, Some(5));
     assert_eq!(string(&e, 0, "k").as_deref(), Some(&b"vw"[..]));
@@ -71,7 +92,14 @@ fn expire_never_deletes_during_replay() {
 #[test]
 fn bitfield_and_setbit() {
     let mut e = Engine::new();
-    run(&mut e, &["SETBIT b 7 1", "BITFIELD f SET u8 0 255 INCRBY u8 0 10 OVERFLOW SAT INCRBY i8 8 200", "BITFIELD g OVERFLOW FAIL INCRBY u2 0 5"]);
+    run(
+        &mut e,
+        &[
+            "SETBIT b 7 1",
+            "BITFIELD f SET u8 0 255 INCRBY u8 0 10 OVERFLOW SAT INCRBY i8 8 200",
+            "BITFIELD g OVERFLOW FAIL INCRBY u2 0 5",
+        ],
+    );
     assert_eq!(string(&e, 0, "b"), Some(vec![1]));
     assert_eq!(string(&e, 0, "f"), Some(vec![9, 127]));
     assert_eq!(string(&e, 0, "g"), Some(vec![0]));
@@ -96,7 +124,9 @@ fn streams_groups_and_claims() {
             "XCLAIM x g c2 0 3-0 FORCE JUSTID",
         ],
     );
-    let Value::Stream(s) = &e.dataset().dbs[0][&b"x"[..]].value else { panic!() };
+    let Value::Stream(s) = &e.dataset().dbs[0][&b"x"[..]].value else {
+        panic!()
+    };
     assert_eq!(s.entries.len(), 1);
     assert_eq!(s.entries_added, 3);
     assert_eq!(s.max_deleted_id, model::StreamId::new(3, 0));
@@ -124,11 +154,20 @@ fn sort_store_and_zset_store() {
             "ZINTERSTORE i 2 z1 z2 AGGREGATE MAX",
         ],
     );
-    let Value::List(l) = &e.dataset().dbs[0][&b"out"[..]].value else { panic!() };
-    assert_eq!(l.iter().map(|x| x.as_slice()).collect::<Vec<_>>(), vec![&b"3"[..], b"2", b"1"]);
-    let Value::Zset(z) = &e.dataset().dbs[0][&b"u"[..]].value else { panic!() };
+    let Value::List(l) = &e.dataset().dbs[0][&b"out"[..]].value else {
+        panic!()
+    };
+    assert_eq!(
+        l.iter().map(|x| x.as_slice()).collect::<Vec<_>>(),
+        vec![&b"3"[..], b"2", b"1"]
+    );
+    let Value::Zset(z) = &e.dataset().dbs[0][&b"u"[..]].value else {
+        panic!()
+    };
     assert_eq!(z.score(b"b"), Some(9.0));
-    let Value::Zset(z) = &e.dataset().dbs[0][&b"i"[..]].value else { panic!() };
+    let Value::Zset(z) = &e.dataset().dbs[0][&b"i"[..]].value else {
+        panic!()
+    };
     assert_eq!(z.len(), 1);
     assert_eq!(z.score(b"b"), Some(5.0));
 }

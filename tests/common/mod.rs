@@ -59,7 +59,9 @@ pub fn corpus() -> Option<PathBuf> {
 /// Path of a program on `PATH`, if any.
 pub fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
 }
 
 /// The `redis-server` binary, or `None` with a notice outside CI. Panics in CI.
@@ -67,7 +69,10 @@ pub fn redis_server_bin() -> Option<PathBuf> {
     if let Some(p) = which("redis-server") {
         return Some(p);
     }
-    assert!(!in_ci(), "redis-server is required in CI (apt-get install -y redis-server)");
+    assert!(
+        !in_ci(),
+        "redis-server is required in CI (apt-get install -y redis-server)"
+    );
     eprintln!("NOTICE: redis-server not found: tests needing a live server skipped");
     None
 }
@@ -124,7 +129,11 @@ pub struct RedisServer {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl RedisServer {
@@ -168,14 +177,22 @@ impl RedisServer {
         let stream = loop {
             match TcpStream::connect(("127.0.0.1", port)) {
                 Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 Err(e) => {
-                    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                    let log =
+                        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
                     panic!("redis-server did not start: {e}\n{log}");
                 }
             }
         };
-        let mut server = Self { child, dir, port, conn: BufReader::new(stream) };
+        let mut server = Self {
+            child,
+            dir,
+            port,
+            conn: BufReader::new(stream),
+        };
         // Wait until loading is finished.
         loop {
             match server.cmd(&["PING"]) {

@@ -7,9 +7,9 @@
 //! test, so the result is the same). `COUNT n ANY` keeps the nearest n here,
 //! where Redis keeps the first n found in cell order.
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is};
 use super::super::dataset::{Slot, Value, Zset};
-use super::super::Engine;
 
 const LONG_MIN: f64 = -180.0;
 const LONG_MAX: f64 = 180.0;
@@ -19,8 +19,13 @@ const STEP: u32 = 26;
 const EARTH_RADIUS_M: f64 = 6_372_797.560_856;
 
 fn interleave64(xlo: u32, ylo: u32) -> u64 {
-    const B: [u64; 5] =
-        [0x5555_5555_5555_5555, 0x3333_3333_3333_3333, 0x0F0F_0F0F_0F0F_0F0F, 0x00FF_00FF_00FF_00FF, 0x0000_FFFF_0000_FFFF];
+    const B: [u64; 5] = [
+        0x5555_5555_5555_5555,
+        0x3333_3333_3333_3333,
+        0x0F0F_0F0F_0F0F_0F0F,
+        0x00FF_00FF_00FF_00FF,
+        0x0000_FFFF_0000_FFFF,
+    ];
     const S: [u32; 5] = [1, 2, 4, 8, 16];
     let mut x = u64::from(xlo);
     let mut y = u64::from(ylo);
@@ -110,7 +115,9 @@ pub fn geoadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     for t in rest.chunks(3) {
         let (lon, lat) = (args::float(t[0])?, args::float(t[1])?);
         let Some(bits) = encode(lon, lat) else {
-            return Err(format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}"));
+            return Err(format!(
+                "ERR invalid longitude,latitude pair {lon:.6},{lat:.6}"
+            ));
         };
         zargs.push(bits.to_string().into_bytes());
         zargs.push(t[2].to_vec());
@@ -151,7 +158,10 @@ struct Search {
 fn member_pos(e: &Engine, key: &[u8], member: &[u8]) -> Result<Option<(f64, f64)>, String> {
     match e.slot(key) {
         None => Ok(None),
-        Some(Slot { value: Value::Zset(z), .. }) => z
+        Some(Slot {
+            value: Value::Zset(z),
+            ..
+        }) => z
             .score(member)
             .map(|s| Some(decode(s)))
             .ok_or_else(|| "ERR could not decode requested zset member".to_string()),
@@ -163,7 +173,10 @@ fn run_search(e: &mut Engine, src: &[u8], s: &Search) -> CmdResult {
     let Some(dst) = &s.store else { return Ok(()) };
     let z: Option<Zset> = match e.slot(src) {
         None => None,
-        Some(Slot { value: Value::Zset(z), .. }) => Some(z.clone()),
+        Some(Slot {
+            value: Value::Zset(z),
+            ..
+        }) => Some(z.clone()),
         Some(_) => return Err(args::WRONGTYPE.into()),
     };
     let mut hits: Vec<(Vec<u8>, f64, f64)> = Vec::new();
@@ -201,7 +214,9 @@ fn run_search(e: &mut Engine, src: &[u8], s: &Search) -> CmdResult {
     if let Some(c) = s.count {
         hits.truncate(c);
     }
-    let items = hits.into_iter().map(|(m, score, d)| (m, if s.storedist { d / s.conversion } else { score }));
+    let items = hits
+        .into_iter()
+        .map(|(m, score, d)| (m, if s.storedist { d / s.conversion } else { score }));
     super::zset::store(e, dst, items);
     Ok(())
 }
@@ -241,13 +256,23 @@ fn radius_opts(a: &[&[u8]], mut i: usize, s: &mut Search) -> CmdResult {
 }
 
 fn new_search(center: (f64, f64), shape: Shape, conversion: f64) -> Search {
-    Search { center, shape, conversion, desc: None, count: None, store: None, storedist: false }
+    Search {
+        center,
+        shape,
+        conversion,
+        desc: None,
+        count: None,
+        store: None,
+        storedist: false,
+    }
 }
 
 pub fn georadius(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (lon, lat) = (args::float(a[2])?, args::float(a[3])?);
     if encode(lon, lat).is_none() {
-        return Err(format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}"));
+        return Err(format!(
+            "ERR invalid longitude,latitude pair {lon:.6},{lat:.6}"
+        ));
     }
     let r = args::float(a[4])?;
     if r < 0.0 {
@@ -299,7 +324,9 @@ pub fn geosearchstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         } else if is(o, "fromlonlat") && i + 2 < a.len() {
             let (lon, lat) = (args::float(a[i + 1])?, args::float(a[i + 2])?);
             if encode(lon, lat).is_none() {
-                return Err(format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}"));
+                return Err(format!(
+                    "ERR invalid longitude,latitude pair {lon:.6},{lat:.6}"
+                ));
             }
             center = Some((lon, lat));
             i += 3;
@@ -340,10 +367,14 @@ pub fn geosearchstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
     }
     let Some(shape) = shape else {
-        return Err("ERR exactly one of BYRADIUS and BYBOX arguments must be provided for GEOSEARCH".into());
+        return Err(
+            "ERR exactly one of BYRADIUS and BYBOX arguments must be provided for GEOSEARCH".into(),
+        );
     };
     if from_member.is_some() == center.is_some() {
-        return Err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH".into());
+        return Err(
+            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH".into(),
+        );
     }
     s.shape = shape;
     s.conversion = conv;

@@ -4,15 +4,18 @@
 
 use std::collections::HashMap;
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, int, is, itoa};
 use super::super::dataset::{HashValue, Value};
-use super::super::Engine;
 use super::string::human_float;
 
 /// Largest field expiry Redis accepts (`EB_EXPIRE_TIME_MAX`).
 const FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
 
-fn hash_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut HashMap<Vec<u8>, HashValue>, String> {
+fn hash_or_create<'a>(
+    e: &'a mut Engine,
+    key: &[u8],
+) -> Result<&'a mut HashMap<Vec<u8>, HashValue>, String> {
     if !e.exists(key) {
         e.set_key(key, Value::Hash(HashMap::new()));
     }
@@ -26,19 +29,30 @@ pub fn hset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let h = hash_or_create(e, a[1])?;
     for fv in a[2..].chunks(2) {
         // Overwriting a field's value drops its TTL (hashTypeSet without KEEP_TTL).
-        h.insert(fv[0].to_vec(), HashValue { value: fv[1].to_vec(), expire_ms: None });
+        h.insert(
+            fv[0].to_vec(),
+            HashValue {
+                value: fv[1].to_vec(),
+                expire_ms: None,
+            },
+        );
     }
     Ok(())
 }
 
 pub fn hsetnx(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let h = hash_or_create(e, a[1])?;
-    h.entry(a[2].to_vec()).or_insert_with(|| HashValue { value: a[3].to_vec(), expire_ms: None });
+    h.entry(a[2].to_vec()).or_insert_with(|| HashValue {
+        value: a[3].to_vec(),
+        expire_ms: None,
+    });
     Ok(())
 }
 
 pub fn hdel(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let Some(h) = e.get_hash(a[1])? else { return Ok(()) };
+    let Some(h) = e.get_hash(a[1])? else {
+        return Ok(());
+    };
     for f in &a[2..] {
         h.remove(*f);
     }
@@ -50,14 +64,21 @@ pub fn hincrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let by = int(a[3])?;
     let h = hash_or_create(e, a[1])?;
     let cur = match h.get(a[2]) {
-        Some(v) => args::parse_i64_strict(&v.value).ok_or_else(|| "ERR hash value is not an integer".to_string())?,
+        Some(v) => args::parse_i64_strict(&v.value)
+            .ok_or_else(|| "ERR hash value is not an integer".to_string())?,
         None => 0,
     };
     let Some(new) = cur.checked_add(by) else {
         return Err("ERR increment or decrement would overflow".into());
     };
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
-    h.insert(a[2].to_vec(), HashValue { value: itoa(new), expire_ms: ttl });
+    h.insert(
+        a[2].to_vec(),
+        HashValue {
+            value: itoa(new),
+            expire_ms: ttl,
+        },
+    );
     Ok(())
 }
 
@@ -65,7 +86,9 @@ pub fn hincrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let by = args::float(a[3])?;
     let h = hash_or_create(e, a[1])?;
     let cur = match h.get(a[2]) {
-        Some(v) => args::parse_f64(&v.value).ok_or_else(|| "ERR hash value is not a float".to_string())?,
+        Some(v) => {
+            args::parse_f64(&v.value).ok_or_else(|| "ERR hash value is not a float".to_string())?
+        }
         None => 0.0,
     };
     let new = cur + by;
@@ -73,7 +96,13 @@ pub fn hincrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err("ERR increment would produce NaN or Infinity".into());
     }
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
-    h.insert(a[2].to_vec(), HashValue { value: human_float(new), expire_ms: ttl });
+    h.insert(
+        a[2].to_vec(),
+        HashValue {
+            value: human_float(new),
+            expire_ms: ttl,
+        },
+    );
     Ok(())
 }
 
@@ -100,7 +129,10 @@ fn fields_spec<'a>(a: &[&'a [u8]], mut i: usize) -> Result<(Cond, Vec<&'a [u8]>)
         } else if is(a[i], "lt") {
             Cond::Lt
         } else {
-            return Err(format!("ERR unsupported option {}", String::from_utf8_lossy(a[i])));
+            return Err(format!(
+                "ERR unsupported option {}",
+                String::from_utf8_lossy(a[i])
+            ));
         };
         i += 1;
     }
@@ -132,7 +164,9 @@ fn hexpire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) ->
         return Err(invalid());
     }
     let (cond, fields) = fields_spec(a, 3)?;
-    let Some(h) = e.get_hash(a[1])? else { return Ok(()) };
+    let Some(h) = e.get_hash(a[1])? else {
+        return Ok(());
+    };
     for f in fields {
         let Some(v) = h.get_mut(f) else { continue };
         let ok = match (cond, v.expire_ms) {
@@ -167,7 +201,9 @@ pub fn hpersist(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if cond != Cond::None {
         return Err(SYNTAX.into());
     }
-    let Some(h) = e.get_hash(a[1])? else { return Ok(()) };
+    let Some(h) = e.get_hash(a[1])? else {
+        return Ok(());
+    };
     for f in fields {
         if let Some(v) = h.get_mut(f) {
             v.expire_ms = None;

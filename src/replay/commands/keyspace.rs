@@ -1,9 +1,9 @@
 //! Keyspace commands (DEL, RENAME, MOVE, COPY, SWAPDB, FLUSH*, SELECT), the
 //! expire family, RESTORE and FUNCTION.
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is};
 use super::super::dataset;
-use super::super::Engine;
 use crate::model;
 
 pub fn del(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
@@ -38,7 +38,8 @@ pub fn renamenx(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 fn db_index(e: &Engine, b: &[u8]) -> Result<usize, String> {
-    let n = args::parse_i64_strict(b).ok_or_else(|| "ERR value is not an integer or out of range".to_string())?;
+    let n = args::parse_i64_strict(b)
+        .ok_or_else(|| "ERR value is not an integer or out of range".to_string())?;
     if n < 0 || n as usize >= e.ds.dbs.len() {
         return Err("ERR DB index is out of range".into());
     }
@@ -77,7 +78,9 @@ pub fn copy(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if src == dst && dstdb == e.db {
         return Err("ERR source and destination objects are the same".into());
     }
-    let Some(slot) = e.slot(src).cloned() else { return Ok(()) };
+    let Some(slot) = e.slot(src).cloned() else {
+        return Ok(());
+    };
     if e.ds.dbs[dstdb].contains_key(dst) && !replace {
         return Ok(());
     }
@@ -137,7 +140,10 @@ fn expire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) -> 
         } else if is(o, "lt") {
             lt = true;
         } else {
-            return Err(format!("ERR Unsupported option {}", String::from_utf8_lossy(o)));
+            return Err(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(o)
+            ));
         }
     }
     if nx && (xx || gt || lt) {
@@ -151,7 +157,9 @@ fn expire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) -> 
     if relative {
         when = when.checked_add(e.now_ms).ok_or_else(invalid)?;
     }
-    let Some(slot) = e.slot_mut(a[1]) else { return Ok(()) };
+    let Some(slot) = e.slot_mut(a[1]) else {
+        return Ok(());
+    };
     let cur = slot.expire_ms;
     if nx && cur.is_some() || xx && cur.is_none() {
         return Ok(());
@@ -233,8 +241,12 @@ pub fn restore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err("BUSYKEY Target key name already exists.".into());
     }
     verify_dump_payload(payload)?;
-    let decoder = e.dump_decoder.as_ref().ok_or_else(|| "ERR no DUMP decoder".to_string())?;
-    let value: model::Value = decoder(payload).map_err(|err| format!("ERR Bad data format ({err})"))?;
+    let decoder = e
+        .dump_decoder
+        .as_ref()
+        .ok_or_else(|| "ERR no DUMP decoder".to_string())?;
+    let value: model::Value =
+        decoder(payload).map_err(|err| format!("ERR Bad data format ({err})"))?;
     let value = dataset::from_model(value);
     if value.is_empty_aggregate() {
         return Err("ERR Bad data format".into());
@@ -261,8 +273,12 @@ pub fn function(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             4 if is(a[2], "replace") => (true, a[3]),
             _ => return Err(SYNTAX.into()),
         };
-        let lib = model::FunctionLibrary { code: code.to_vec() };
-        let (engine, name) = lib.engine_and_name().ok_or_else(|| "ERR Missing library metadata".to_string())?;
+        let lib = model::FunctionLibrary {
+            code: code.to_vec(),
+        };
+        let (engine, name) = lib
+            .engine_and_name()
+            .ok_or_else(|| "ERR Missing library metadata".to_string())?;
         if !engine.eq_ignore_ascii_case("lua") {
             return Err(format!("ERR Engine '{engine}' not found"));
         }
@@ -289,7 +305,10 @@ pub fn function(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     } else {
         // Read-only subcommands (LIST, STATS, DUMP) never reach an AOF; anything
         // else is rejected like an unknown subcommand.
-        Err(format!("ERR unknown subcommand '{}'", String::from_utf8_lossy(sub)))
+        Err(format!(
+            "ERR unknown subcommand '{}'",
+            String::from_utf8_lossy(sub)
+        ))
     }
 }
 

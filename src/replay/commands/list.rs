@@ -1,8 +1,8 @@
 //! List commands. Blocking forms never block during replay: they act as their
 //! non-blocking counterparts (an empty source does nothing), as in the loader.
 
-use super::super::args::{CmdResult, SYNTAX, int, is};
 use super::super::Engine;
+use super::super::args::{CmdResult, SYNTAX, int, is};
 use super::wrong_args;
 
 fn push(e: &mut Engine, a: &[&[u8]], left: bool, only_existing: bool) -> CmdResult {
@@ -41,7 +41,9 @@ pub fn linsert(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     } else {
         return Err(SYNTAX.into());
     };
-    let Some(l) = e.get_list(a[1])? else { return Ok(()) };
+    let Some(l) = e.get_list(a[1])? else {
+        return Ok(());
+    };
     if let Some(pos) = l.iter().position(|x| x.as_slice() == a[3]) {
         l.insert(if after { pos + 1 } else { pos }, a[4].to_vec());
     }
@@ -50,7 +52,9 @@ pub fn linsert(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn lset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let idx = int(a[2])?;
-    let Some(l) = e.get_list(a[1])? else { return Err("ERR no such key".into()) };
+    let Some(l) = e.get_list(a[1])? else {
+        return Err("ERR no such key".into());
+    };
     let len = l.len() as i64;
     let i = if idx < 0 { len + idx } else { idx };
     if i < 0 || i >= len {
@@ -62,9 +66,15 @@ pub fn lset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn lrem(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let count = int(a[2])?;
-    let Some(l) = e.get_list(a[1])? else { return Ok(()) };
+    let Some(l) = e.get_list(a[1])? else {
+        return Ok(());
+    };
     let target = a[3];
-    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
     let mut removed = 0usize;
     if count >= 0 {
         let mut i = 0;
@@ -92,7 +102,9 @@ pub fn lrem(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn ltrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (s, t) = (int(a[2])?, int(a[3])?);
-    let Some(l) = e.get_list(a[1])? else { return Ok(()) };
+    let Some(l) = e.get_list(a[1])? else {
+        return Ok(());
+    };
     match super::super::args::range(s, t, l.len()) {
         Some((s, t)) => {
             l.truncate(t + 1);
@@ -105,7 +117,9 @@ pub fn ltrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 fn pop_n(e: &mut Engine, key: &[u8], left: bool, n: usize) -> CmdResult {
-    let Some(l) = e.get_list(key)? else { return Ok(()) };
+    let Some(l) = e.get_list(key)? else {
+        return Ok(());
+    };
     for _ in 0..n {
         let popped = if left { l.pop_front() } else { l.pop_back() };
         if popped.is_none() {
@@ -152,13 +166,23 @@ pub fn rpop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     pop_cmd(e, a, false)
 }
 
-fn move_generic(e: &mut Engine, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> CmdResult {
+fn move_generic(
+    e: &mut Engine,
+    src: &[u8],
+    dst: &[u8],
+    from_left: bool,
+    to_left: bool,
+) -> CmdResult {
     if e.get_list(src)?.is_none() {
         return Ok(());
     }
     e.get_list(dst)?;
     let l = e.get_list(src)?.expect("exists");
-    let v = if from_left { l.pop_front() } else { l.pop_back() };
+    let v = if from_left {
+        l.pop_front()
+    } else {
+        l.pop_back()
+    };
     let Some(v) = v else { return Ok(()) };
     e.drop_if_empty(src);
     let d = e.list_or_create(dst)?;
@@ -196,7 +220,9 @@ fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
     }
     let keys = &a[first + 1..first + 1 + numkeys as usize];
     let mut i = first + 1 + numkeys as usize;
-    let Some(dir) = a.get(i) else { return Err(SYNTAX.into()) };
+    let Some(dir) = a.get(i) else {
+        return Err(SYNTAX.into());
+    };
     let left = side(dir)?;
     i += 1;
     let mut count = 1usize;

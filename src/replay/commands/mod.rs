@@ -154,7 +154,11 @@ pub(crate) fn check_supported<A: AsRef<[u8]>>(name: &[u8], args: &[A]) -> Result
             }
             "SCRIPT with a Lua body (verbatim script replication) needs a Lua interpreter"
         }
-        b"function" if args.get(1).is_some_and(|a| a.as_ref().eq_ignore_ascii_case(b"restore")) => {
+        b"function"
+            if args
+                .get(1)
+                .is_some_and(|a| a.as_ref().eq_ignore_ascii_case(b"restore")) =>
+        {
             "FUNCTION RESTORE needs the function payload decoder (not supported)"
         }
         b"xreadgroup" => {
@@ -173,7 +177,11 @@ pub(crate) fn check_supported<A: AsRef<[u8]>>(name: &[u8], args: &[A]) -> Result
 }
 
 /// Runs one command: `Err` = cannot replay, `Ok(Err)` = runtime error.
-pub(crate) fn dispatch(e: &mut Engine, name: &[u8], args: &[&[u8]]) -> Result<CmdResult, ReplayError> {
+pub(crate) fn dispatch(
+    e: &mut Engine,
+    name: &[u8],
+    args: &[&[u8]],
+) -> Result<CmdResult, ReplayError> {
     check_supported(name, args)?;
     if name == b"script" {
         // SCRIPT FLUSH: the script cache is not part of the dataset.
@@ -199,7 +207,10 @@ pub(crate) fn dispatch(e: &mut Engine, name: &[u8], args: &[&[u8]]) -> Result<Cm
 
 /// Error for a wrong argument count.
 pub(crate) fn wrong_args(args: &[&[u8]]) -> String {
-    format!("ERR wrong number of arguments for '{}' command", String::from_utf8_lossy(args[0]).to_lowercase())
+    format!(
+        "ERR wrong number of arguments for '{}' command",
+        String::from_utf8_lossy(args[0]).to_lowercase()
+    )
 }
 
 impl Engine {
@@ -225,7 +236,13 @@ impl Engine {
 
     /// Replaces the value of `key` and drops its TTL (Redis `setKey`).
     pub(crate) fn set_key(&mut self, key: &[u8], value: Value) {
-        self.dbm().insert(key.to_vec(), Slot { value, expire_ms: None });
+        self.dbm().insert(
+            key.to_vec(),
+            Slot {
+                value,
+                expire_ms: None,
+            },
+        );
     }
 
     /// Replaces the value of `key`, keeping its TTL if it existed.
@@ -246,15 +263,24 @@ impl Engine {
     pub(crate) fn get_string(&self, key: &[u8]) -> Result<Option<&Vec<u8>>, String> {
         match self.slot(key) {
             None => Ok(None),
-            Some(Slot { value: Value::String(s), .. }) => Ok(Some(s)),
+            Some(Slot {
+                value: Value::String(s),
+                ..
+            }) => Ok(Some(s)),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }
 
-    pub(crate) fn get_list(&mut self, key: &[u8]) -> Result<Option<&mut VecDeque<Vec<u8>>>, String> {
+    pub(crate) fn get_list(
+        &mut self,
+        key: &[u8],
+    ) -> Result<Option<&mut VecDeque<Vec<u8>>>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
-            Some(Slot { value: Value::List(l), .. }) => Ok(Some(l)),
+            Some(Slot {
+                value: Value::List(l),
+                ..
+            }) => Ok(Some(l)),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }
@@ -269,7 +295,10 @@ impl Engine {
     pub(crate) fn get_set(&mut self, key: &[u8]) -> Result<Option<&mut HashSet<Vec<u8>>>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
-            Some(Slot { value: Value::Set(l), .. }) => Ok(Some(l)),
+            Some(Slot {
+                value: Value::Set(l),
+                ..
+            }) => Ok(Some(l)),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }
@@ -284,15 +313,24 @@ impl Engine {
     pub(crate) fn get_zset(&mut self, key: &[u8]) -> Result<Option<&mut Zset>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
-            Some(Slot { value: Value::Zset(l), .. }) => Ok(Some(l)),
+            Some(Slot {
+                value: Value::Zset(l),
+                ..
+            }) => Ok(Some(l)),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }
 
-    pub(crate) fn get_hash(&mut self, key: &[u8]) -> Result<Option<&mut HashMap<Vec<u8>, HashValue>>, String> {
+    pub(crate) fn get_hash(
+        &mut self,
+        key: &[u8],
+    ) -> Result<Option<&mut HashMap<Vec<u8>, HashValue>>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
-            Some(Slot { value: Value::Hash(l), .. }) => Ok(Some(l)),
+            Some(Slot {
+                value: Value::Hash(l),
+                ..
+            }) => Ok(Some(l)),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }
@@ -300,7 +338,10 @@ impl Engine {
     pub(crate) fn get_stream(&mut self, key: &[u8]) -> Result<Option<&mut StreamValue>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
-            Some(Slot { value: Value::Stream(l), .. }) => Ok(Some(l)),
+            Some(Slot {
+                value: Value::Stream(l),
+                ..
+            }) => Ok(Some(l)),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }
@@ -309,7 +350,10 @@ impl Engine {
     pub(crate) fn read_set_like(&self, key: &[u8]) -> Result<Option<HashSet<Vec<u8>>>, String> {
         match self.slot(key) {
             None => Ok(None),
-            Some(Slot { value: Value::Set(s), .. }) => Ok(Some(s.clone())),
+            Some(Slot {
+                value: Value::Set(s),
+                ..
+            }) => Ok(Some(s.clone())),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }

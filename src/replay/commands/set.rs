@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
+use super::super::Engine;
 use super::super::args::{CmdResult, int};
 use super::super::dataset::Value;
-use super::super::Engine;
 
 pub fn sadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let s = e.set_or_create(a[1])?;
@@ -15,7 +15,9 @@ pub fn sadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 pub fn srem(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let Some(s) = e.get_set(a[1])? else { return Ok(()) };
+    let Some(s) = e.get_set(a[1])? else {
+        return Ok(());
+    };
     for m in &a[2..] {
         s.remove(*m);
     }
@@ -56,7 +58,9 @@ pub fn spop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
         _ => return Err(super::wrong_args(a)),
     };
-    let Some(s) = e.get_set(a[1])? else { return Ok(()) };
+    let Some(s) = e.get_set(a[1])? else {
+        return Ok(());
+    };
     if count >= s.len() {
         e.remove(a[1]);
         return Ok(());
@@ -90,7 +94,11 @@ pub fn sinterstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         let mut sets: Vec<HashSet<Vec<u8>>> = sets.into_iter().flatten().collect();
         sets.sort_by_key(HashSet::len);
         let (first, rest) = sets.split_first().expect("at least one key");
-        first.iter().filter(|m| rest.iter().all(|s| s.contains(*m))).cloned().collect()
+        first
+            .iter()
+            .filter(|m| rest.iter().all(|s| s.contains(*m)))
+            .cloned()
+            .collect()
     };
     store(e, a[1], res);
     Ok(())

@@ -4,9 +4,9 @@
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is};
 use super::super::dataset::{Slot, Value};
-use super::super::Engine;
 
 /// Redis `lookupKeyByPattern`: `#` is the element itself; `*` is replaced by
 /// the element; `->field` reads a hash field.
@@ -16,7 +16,10 @@ fn lookup_by_pattern(e: &Engine, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>>
     }
     let star = pattern.iter().position(|&c| c == b'*')?;
     let after = &pattern[star + 1..];
-    let arrow = after.windows(2).position(|w| w == b"->").filter(|&p| p + 2 < after.len());
+    let arrow = after
+        .windows(2)
+        .position(|w| w == b"->")
+        .filter(|&p| p + 2 < after.len());
     let (postfix, field) = match arrow {
         Some(p) => (&after[..p], Some(&after[p + 2..])),
         None => (after, None),
@@ -25,8 +28,20 @@ fn lookup_by_pattern(e: &Engine, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>>
     key.extend_from_slice(elem);
     key.extend_from_slice(postfix);
     match (e.slot(&key), field) {
-        (Some(Slot { value: Value::String(s), .. }), None) => Some(s.clone()),
-        (Some(Slot { value: Value::Hash(h), .. }), Some(f)) => h.get(f).map(|v| v.value.clone()),
+        (
+            Some(Slot {
+                value: Value::String(s),
+                ..
+            }),
+            None,
+        ) => Some(s.clone()),
+        (
+            Some(Slot {
+                value: Value::Hash(h),
+                ..
+            }),
+            Some(f),
+        ) => h.get(f).map(|v| v.value.clone()),
         _ => None,
     }
 }
@@ -70,14 +85,24 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     let Some(dst) = store else {
         return match e.slot(a[1]) {
-            None | Some(Slot { value: Value::List(_) | Value::Set(_) | Value::Zset(_), .. }) => Ok(()),
+            None
+            | Some(Slot {
+                value: Value::List(_) | Value::Set(_) | Value::Zset(_),
+                ..
+            }) => Ok(()),
             Some(_) => Err(args::WRONGTYPE.into()),
         };
     };
     let mut elems: Vec<Vec<u8>> = match e.slot(a[1]) {
         None => Vec::new(),
-        Some(Slot { value: Value::List(l), .. }) => l.iter().cloned().collect(),
-        Some(Slot { value: Value::Set(s), .. }) => {
+        Some(Slot {
+            value: Value::List(l),
+            ..
+        }) => l.iter().cloned().collect(),
+        Some(Slot {
+            value: Value::Set(s),
+            ..
+        }) => {
             if dontsort {
                 // Redis forces an ALPHA sort of sets when storing, for a
                 // deterministic result.
@@ -87,7 +112,10 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             }
             s.iter().cloned().collect()
         }
-        Some(Slot { value: Value::Zset(z), .. }) => {
+        Some(Slot {
+            value: Value::Zset(z),
+            ..
+        }) => {
             if dontsort && desc {
                 z.iter().rev().map(|(m, _)| m.to_vec()).collect()
             } else {
@@ -106,11 +134,17 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             };
             let mut score = 0.0;
             if !alpha {
-                let src = if sortby.is_some() { by.as_deref() } else { Some(el.as_slice()) };
+                let src = if sortby.is_some() {
+                    by.as_deref()
+                } else {
+                    Some(el.as_slice())
+                };
                 if let Some(s) = src {
                     score = args::parse_f64(s)
                         .or_else(|| args::parse_i64_strict(s).map(|v| v as f64))
-                        .ok_or_else(|| "ERR One or more scores can't be converted into double".to_string())?;
+                        .ok_or_else(|| {
+                            "ERR One or more scores can't be converted into double".to_string()
+                        })?;
                 }
             }
             keyed.push((el, by, score));
@@ -128,7 +162,9 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                     x.0.cmp(&y.0)
                 }
             } else {
-                x.2.partial_cmp(&y.2).unwrap_or(Ordering::Equal).then_with(|| x.0.cmp(&y.0))
+                x.2.partial_cmp(&y.2)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| x.0.cmp(&y.0))
             };
             if desc { c.reverse() } else { c }
         });
@@ -136,7 +172,11 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     let len = elems.len() as i64;
     let start = limit.0.max(0);
-    let mut end = if limit.1 < 0 { len - 1 } else { start + limit.1 - 1 };
+    let mut end = if limit.1 < 0 {
+        len - 1
+    } else {
+        start + limit.1 - 1
+    };
     let start = if start >= len {
         end = len - 2;
         len - 1

@@ -6,9 +6,9 @@
 //! resulting threshold in 6.2+ AOFs, and the node layout that decides what an
 //! approximate trim removes is not part of the dataset.
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is, sid};
 use super::super::dataset::{ConsumerState, Group, Nack, StreamValue, Value};
-use super::super::Engine;
 use crate::model::StreamId;
 
 const NOGROUP: &str = "NOGROUP No such key or consumer group";
@@ -30,7 +30,9 @@ fn parse_trim(a: &[&[u8]], i: &mut usize) -> Result<Option<Trim>, String> {
     if *i < a.len() && (a[*i] == b"~" || a[*i] == b"=") {
         *i += 1;
     }
-    let Some(t) = a.get(*i) else { return Err(SYNTAX.into()) };
+    let Some(t) = a.get(*i) else {
+        return Err(SYNTAX.into());
+    };
     let trim = if maxlen {
         let n = int(t)?;
         if n < 0 {
@@ -85,7 +87,9 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             break;
         }
     }
-    let Some(idarg) = a.get(i) else { return Err(super::wrong_args(a)) };
+    let Some(idarg) = a.get(i) else {
+        return Err(super::wrong_args(a));
+    };
     let fields = &a[i + 1..];
     if fields.is_empty() || fields.len() % 2 != 0 {
         return Err(super::wrong_args(a));
@@ -94,7 +98,9 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let explicit: Option<(StreamId, bool)> = if *idarg == b"*" {
         None
     } else if let Some(ms) = idarg.strip_suffix(b"-*") {
-        let ms = args::stream_id(ms, 0).filter(|_| !ms.contains(&b'-')).ok_or_else(|| sid(b"x").unwrap_err())?;
+        let ms = args::stream_id(ms, 0)
+            .filter(|_| !ms.contains(&b'-'))
+            .ok_or_else(|| sid(b"x").unwrap_err())?;
         Some((ms, false))
     } else {
         let seq_given = idarg.contains(&b'-');
@@ -138,9 +144,15 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     };
     if id <= last {
         e.drop_if_empty(a[1]);
-        return Err("ERR The ID specified in XADD is equal or smaller than the target stream top item".into());
+        return Err(
+            "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+                .into(),
+        );
     }
-    let pairs: Vec<(Vec<u8>, Vec<u8>)> = fields.chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = fields
+        .chunks(2)
+        .map(|p| (p[0].to_vec(), p[1].to_vec()))
+        .collect();
     s.entries.insert(id, pairs);
     s.last_id = id;
     s.entries_added += 1;
@@ -152,7 +164,9 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn xtrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut i = 2;
-    let Some(t) = parse_trim(a, &mut i)? else { return Err(SYNTAX.into()) };
+    let Some(t) = parse_trim(a, &mut i)? else {
+        return Err(SYNTAX.into());
+    };
     if i != a.len() {
         return Err(SYNTAX.into());
     }
@@ -163,8 +177,13 @@ pub fn xtrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 pub fn xdel(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let ids = a[2..].iter().map(|x| sid(x)).collect::<Result<Vec<_>, _>>()?;
-    let Some(s) = e.get_stream(a[1])? else { return Ok(()) };
+    let ids = a[2..]
+        .iter()
+        .map(|x| sid(x))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(s) = e.get_stream(a[1])? else {
+        return Ok(());
+    };
     for id in ids {
         if s.entries.remove(&id).is_some() && id > s.max_deleted_id {
             s.max_deleted_id = id;
@@ -173,13 +192,22 @@ pub fn xdel(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn group_mut<'a>(e: &'a mut Engine, key: &[u8], group: &[u8]) -> Result<Option<&'a mut Group>, String> {
+fn group_mut<'a>(
+    e: &'a mut Engine,
+    key: &[u8],
+    group: &[u8],
+) -> Result<Option<&'a mut Group>, String> {
     Ok(e.get_stream(key)?.and_then(|s| s.groups.get_mut(group)))
 }
 
 pub fn xack(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let ids = a[3..].iter().map(|x| sid(x)).collect::<Result<Vec<_>, _>>()?;
-    let Some(g) = group_mut(e, a[1], a[2])? else { return Ok(()) };
+    let ids = a[3..]
+        .iter()
+        .map(|x| sid(x))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(g) = group_mut(e, a[1], a[2])? else {
+        return Ok(());
+    };
     for id in ids {
         if let Some(n) = g.pel.remove(&id) {
             if let Some(c) = g.consumers.get_mut(&n.consumer) {
@@ -193,15 +221,28 @@ pub fn xack(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 fn ensure_consumer<'a>(g: &'a mut Group, name: &[u8], now: i64) -> &'a mut ConsumerState {
     g.consumers
         .entry(name.to_vec())
-        .or_insert_with(|| ConsumerState { seen_time_ms: now, active_time_ms: -1, pel: Default::default() })
+        .or_insert_with(|| ConsumerState {
+            seen_time_ms: now,
+            active_time_ms: -1,
+            pel: Default::default(),
+        })
 }
 
 /// Moves (or creates) the pending entry `id` to `consumer`.
-fn claim(g: &mut Group, id: StreamId, consumer: &[u8], delivery: i64, retry: Option<u64>, justid: bool, now: i64) {
-    let nack = g
-        .pel
-        .entry(id)
-        .or_insert_with(|| Nack { delivery_time_ms: now, delivery_count: 1, consumer: Vec::new() });
+fn claim(
+    g: &mut Group,
+    id: StreamId,
+    consumer: &[u8],
+    delivery: i64,
+    retry: Option<u64>,
+    justid: bool,
+    now: i64,
+) {
+    let nack = g.pel.entry(id).or_insert_with(|| Nack {
+        delivery_time_ms: now,
+        delivery_count: 1,
+        consumer: Vec::new(),
+    });
     let old = std::mem::take(&mut nack.consumer);
     nack.delivery_time_ms = delivery;
     if let Some(r) = retry {
@@ -233,7 +274,8 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
         j += 1;
     }
-    let (mut delivery, mut retry, mut force, mut justid, mut lastid) = (None, None, false, false, None);
+    let (mut delivery, mut retry, mut force, mut justid, mut lastid) =
+        (None, None, false, false, None);
     while j < a.len() {
         let o = a[j];
         let more = j + 1 < a.len();
@@ -254,7 +296,10 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             lastid = Some(sid(a[j + 1])?);
             j += 1;
         } else {
-            return Err(format!("ERR Unrecognized XCLAIM option '{}'", String::from_utf8_lossy(o)));
+            return Err(format!(
+                "ERR Unrecognized XCLAIM option '{}'",
+                String::from_utf8_lossy(o)
+            ));
         }
         j += 1;
     }
@@ -262,9 +307,13 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         Some(d) if d >= 0 && d <= now => d,
         _ => now,
     };
-    let Some(s) = e.get_stream(a[1])? else { return Err(NOGROUP.into()) };
+    let Some(s) = e.get_stream(a[1])? else {
+        return Err(NOGROUP.into());
+    };
     let existing: Vec<bool> = ids.iter().map(|id| s.entries.contains_key(id)).collect();
-    let Some(g) = s.groups.get_mut(a[2]) else { return Err(NOGROUP.into()) };
+    let Some(g) = s.groups.get_mut(a[2]) else {
+        return Err(NOGROUP.into());
+    };
     if let Some(l) = lastid {
         if l > g.last_id {
             g.last_id = l;
@@ -316,9 +365,13 @@ pub fn xautoclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             return Err(SYNTAX.into());
         }
     }
-    let Some(s) = e.get_stream(a[1])? else { return Err(NOGROUP.into()) };
+    let Some(s) = e.get_stream(a[1])? else {
+        return Err(NOGROUP.into());
+    };
     let live: std::collections::HashSet<StreamId> = s.entries.keys().copied().collect();
-    let Some(g) = s.groups.get_mut(a[2]) else { return Err(NOGROUP.into()) };
+    let Some(g) = s.groups.get_mut(a[2]) else {
+        return Err(NOGROUP.into());
+    };
     let mut attempts = count.saturating_mul(10);
     let mut claimed = 0;
     let candidates: Vec<StreamId> = g.pel.range(start..).map(|(id, _)| *id).collect();
@@ -378,7 +431,8 @@ pub fn xgroup(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         let entries_read = entries_read_arg(a, i)?;
         let exists = e.get_stream(key)?.is_some();
         let id = if a[4] == b"$" {
-            e.get_stream(key)?.map_or(StreamId::default(), |s| s.last_id)
+            e.get_stream(key)?
+                .map_or(StreamId::default(), |s| s.last_id)
         } else {
             sid(a[4])?
         };
@@ -392,7 +446,14 @@ pub fn xgroup(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         if s.groups.contains_key(gname) {
             return Err("BUSYGROUP Consumer Group name already exists".into());
         }
-        s.groups.insert(gname.to_vec(), Group { last_id: id, entries_read, ..Group::default() });
+        s.groups.insert(
+            gname.to_vec(),
+            Group {
+                last_id: id,
+                entries_read,
+                ..Group::default()
+            },
+        );
         return Ok(());
     }
     let Some(s) = e.get_stream(key)? else {
@@ -403,7 +464,9 @@ pub fn xgroup(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     let last_id = s.last_id;
-    let Some(g) = s.groups.get_mut(gname) else { return Err(NOGROUP.into()) };
+    let Some(g) = s.groups.get_mut(gname) else {
+        return Err(NOGROUP.into());
+    };
     if is(sub, "setid") {
         if a.len() < 5 {
             return Err(super::wrong_args(a));
@@ -427,7 +490,10 @@ pub fn xgroup(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             }
         }
     } else {
-        return Err(format!("ERR unknown subcommand '{}'", String::from_utf8_lossy(sub)));
+        return Err(format!(
+            "ERR unknown subcommand '{}'",
+            String::from_utf8_lossy(sub)
+        ));
     }
     Ok(())
 }
@@ -454,13 +520,20 @@ pub fn xsetid(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
         i += 2;
     }
-    let Some(s) = e.get_stream(a[1])? else { return Err("ERR no such key".into()) };
+    let Some(s) = e.get_stream(a[1])? else {
+        return Err("ERR no such key".into());
+    };
     if added.is_some_and(|n| (s.entries.len() as u64) > n) {
-        return Err("ERR The entries_added specified in XSETID is smaller than the target stream length".into());
+        return Err(
+            "ERR The entries_added specified in XSETID is smaller than the target stream length"
+                .into(),
+        );
     }
     if let Some((top, _)) = s.entries.last_key_value() {
         if id < *top {
-            return Err("ERR The ID specified in XSETID is smaller than the target stream top item".into());
+            return Err(
+                "ERR The ID specified in XSETID is smaller than the target stream top item".into(),
+            );
         }
     }
     s.last_id = id;

@@ -1,10 +1,10 @@
 //! String commands: SET and its relatives, counters, ranges, bit operations and
 //! the HyperLogLog commands (HLLs are strings).
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, WRONGTYPE, int, is, itoa};
 use super::super::dataset::Value;
 use super::super::hll;
-use super::super::Engine;
 use super::wrong_args;
 
 /// Redis' `proto-max-bulk-len` default: the largest string SETRANGE/APPEND/SETBIT
@@ -51,7 +51,10 @@ pub fn set(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             get = true;
         } else if is(o, "keepttl") && !has_ttl {
             ttl = Ttl::Keep;
-        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat")) && !has_ttl && i + 1 < a.len() {
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
+            && !has_ttl
+            && i + 1 < a.len()
+        {
             ttl = Ttl::At(expire_at(e, o, a[i + 1], "set")?);
             i += 1;
         } else {
@@ -220,7 +223,9 @@ fn incr_generic(e: &mut Engine, key: &[u8], by: i64) -> CmdResult {
         Some(v) => args::parse_i64_strict(v).ok_or_else(|| NOT_INT.to_string())?,
         None => 0,
     };
-    let new = cur.checked_add(by).ok_or_else(|| "ERR increment or decrement would overflow".to_string())?;
+    let new = cur
+        .checked_add(by)
+        .ok_or_else(|| "ERR increment or decrement would overflow".to_string())?;
     e.set_key_keepttl(key, Value::String(itoa(new)));
     Ok(())
 }
@@ -287,7 +292,11 @@ fn bit_offset(arg: &[u8], hash: bool, bits: u64) -> Result<u64, String> {
 }
 
 /// The string at `key`, created or grown (zero-padded) to hold bit `max_bit`.
-fn string_for_bits<'a>(e: &'a mut Engine, key: &[u8], max_bit: u64) -> Result<&'a mut Vec<u8>, String> {
+fn string_for_bits<'a>(
+    e: &'a mut Engine,
+    key: &[u8],
+    max_bit: u64,
+) -> Result<&'a mut Vec<u8>, String> {
     if e.get_string(key)?.is_none() {
         e.set_key(key, Value::String(Vec::new()));
     }
@@ -361,7 +370,11 @@ enum Overflow {
 /// Redis `checkSignedBitfieldOverflow`: Some(limit) on overflow (limit is the
 /// wrapped or saturated value; unused for FAIL).
 fn signed_overflow(value: i64, incr: i64, bits: u64, ow: Overflow) -> Option<i64> {
-    let max: i64 = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
+    let max: i64 = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
     let min = -max - 1;
     let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
     let minincr = min.wrapping_sub(value);
@@ -383,7 +396,10 @@ fn signed_overflow(value: i64, incr: i64, bits: u64, ow: Overflow) -> Option<i64
             Overflow::Wrap => wrap(),
             _ => max,
         })
-    } else if value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr) {
+    } else if value < min
+        || (bits != 64 && incr < minincr)
+        || (value < 0 && incr < 0 && incr < minincr)
+    {
         Some(match ow {
             Overflow::Wrap => wrap(),
             _ => min,
@@ -395,7 +411,11 @@ fn signed_overflow(value: i64, incr: i64, bits: u64, ow: Overflow) -> Option<i64
 
 /// Redis `checkUnsignedBitfieldOverflow`.
 fn unsigned_overflow(value: u64, incr: i64, bits: u64, ow: Overflow) -> Option<u64> {
-    let max: u64 = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let max: u64 = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     let maxincr = max.wrapping_sub(value) as i64;
     let minincr = (value as i64).wrapping_neg();
     let wrap = || {
@@ -450,8 +470,9 @@ pub fn bitfield(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             return Err(SYNTAX.into());
         }
         let ty = a[i + 1];
-        let bad_type =
-            || "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.".to_string();
+        let bad_type = || {
+            "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.".to_string()
+        };
         let signed = match ty.first() {
             Some(b'i' | b'I') => true,
             Some(b'u' | b'U') => false,
@@ -608,7 +629,8 @@ pub fn pfmerge(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         if hll::is_dense(v) {
             use_dense = true;
         }
-        hll::merge_into(&mut max, v).map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
+        hll::merge_into(&mut max, v)
+            .map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
     }
     if e.get_string(a[1])?.is_none() {
         e.set_key(a[1], Value::String(hll::new_sparse()));
@@ -619,7 +641,8 @@ pub fn pfmerge(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     for (j, &m) in max.iter().enumerate() {
         if m != 0 {
-            hll::set_register(s, j, m).map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
+            hll::set_register(s, j, m)
+                .map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
         }
     }
     hll::invalidate_cache(s);
@@ -638,7 +661,9 @@ pub fn pfcount(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
         return Ok(());
     }
-    let Some(v) = string_mut(e, a[1])? else { return Ok(()) };
+    let Some(v) = string_mut(e, a[1])? else {
+        return Ok(());
+    };
     if !hll::is_valid(v) {
         return Err(INVALID_HLL.into());
     }

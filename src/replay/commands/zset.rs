@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
+use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is};
 use super::super::dataset::{Slot, Value, Zset};
-use super::super::Engine;
 
 fn zset_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut Zset, String> {
     if !e.exists(key) {
@@ -101,7 +101,9 @@ pub fn zincrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 pub fn zrem(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let Some(z) = e.get_zset(a[1])? else { return Ok(()) };
+    let Some(z) = e.get_zset(a[1])? else {
+        return Ok(());
+    };
     for m in &a[2..] {
         z.remove(m);
     }
@@ -116,8 +118,12 @@ pub(crate) struct ScoreBound(f64, bool);
 pub(crate) fn score_bound(b: &[u8]) -> Result<ScoreBound, String> {
     let err = || "ERR min or max is not a float".to_string();
     match b.first() {
-        Some(b'(') => args::parse_f64(&b[1..]).map(|v| ScoreBound(v, true)).ok_or_else(err),
-        _ => args::parse_f64(b).map(|v| ScoreBound(v, false)).ok_or_else(err),
+        Some(b'(') => args::parse_f64(&b[1..])
+            .map(|v| ScoreBound(v, true))
+            .ok_or_else(err),
+        _ => args::parse_f64(b)
+            .map(|v| ScoreBound(v, false))
+            .ok_or_else(err),
     }
 }
 
@@ -166,9 +172,14 @@ fn lex_lte_max(m: &[u8], max: &LexBound) -> bool {
 
 pub fn zremrangebyscore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (min, max) = (score_bound(a[2])?, score_bound(a[3])?);
-    let Some(z) = e.get_zset(a[1])? else { return Ok(()) };
-    let victims: Vec<Vec<u8>> =
-        z.iter().filter(|(_, s)| above_min(*s, min) && below_max(*s, max)).map(|(m, _)| m.to_vec()).collect();
+    let Some(z) = e.get_zset(a[1])? else {
+        return Ok(());
+    };
+    let victims: Vec<Vec<u8>> = z
+        .iter()
+        .filter(|(_, s)| above_min(*s, min) && below_max(*s, max))
+        .map(|(m, _)| m.to_vec())
+        .collect();
     for m in victims {
         z.remove(&m);
     }
@@ -178,9 +189,14 @@ pub fn zremrangebyscore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn zremrangebylex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (min, max) = (lex_bound(a[2])?, lex_bound(a[3])?);
-    let Some(z) = e.get_zset(a[1])? else { return Ok(()) };
-    let victims: Vec<Vec<u8>> =
-        z.iter().filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)).map(|(m, _)| m.to_vec()).collect();
+    let Some(z) = e.get_zset(a[1])? else {
+        return Ok(());
+    };
+    let victims: Vec<Vec<u8>> = z
+        .iter()
+        .filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max))
+        .map(|(m, _)| m.to_vec())
+        .collect();
     for m in victims {
         z.remove(&m);
     }
@@ -190,9 +206,16 @@ pub fn zremrangebylex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn zremrangebyrank(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (s, t) = (int(a[2])?, int(a[3])?);
-    let Some(z) = e.get_zset(a[1])? else { return Ok(()) };
+    let Some(z) = e.get_zset(a[1])? else {
+        return Ok(());
+    };
     if let Some((s, t)) = args::range(s, t, z.len()) {
-        let victims: Vec<Vec<u8>> = z.iter().skip(s).take(t - s + 1).map(|(m, _)| m.to_vec()).collect();
+        let victims: Vec<Vec<u8>> = z
+            .iter()
+            .skip(s)
+            .take(t - s + 1)
+            .map(|(m, _)| m.to_vec())
+            .collect();
         for m in victims {
             z.remove(&m);
         }
@@ -202,9 +225,15 @@ pub fn zremrangebyrank(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 fn pop_n(e: &mut Engine, key: &[u8], max: bool, n: usize) -> CmdResult {
-    let Some(z) = e.get_zset(key)? else { return Ok(()) };
+    let Some(z) = e.get_zset(key)? else {
+        return Ok(());
+    };
     for _ in 0..n {
-        let m = if max { z.iter().next_back() } else { z.iter().next() };
+        let m = if max {
+            z.iter().next_back()
+        } else {
+            z.iter().next()
+        };
         let Some((m, _)) = m else { break };
         let m = m.to_vec();
         z.remove(&m);
@@ -254,7 +283,9 @@ fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
     }
     let keys = &a[first + 1..first + 1 + numkeys as usize];
     let mut i = first + 1 + numkeys as usize;
-    let Some(dir) = a.get(i) else { return Err(SYNTAX.into()) };
+    let Some(dir) = a.get(i) else {
+        return Err(SYNTAX.into());
+    };
     let max = if is(dir, "max") {
         true
     } else if is(dir, "min") {
@@ -296,8 +327,14 @@ pub fn bzmpop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 fn read_zset_like(e: &Engine, key: &[u8]) -> Result<Option<Vec<(Vec<u8>, f64)>>, String> {
     match e.slot(key) {
         None => Ok(None),
-        Some(Slot { value: Value::Zset(z), .. }) => Ok(Some(z.iter().map(|(m, s)| (m.to_vec(), s)).collect())),
-        Some(Slot { value: Value::Set(s), .. }) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
+        Some(Slot {
+            value: Value::Zset(z),
+            ..
+        }) => Ok(Some(z.iter().map(|(m, s)| (m.to_vec(), s)).collect())),
+        Some(Slot {
+            value: Value::Set(s),
+            ..
+        }) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
         Some(_) => Err(args::WRONGTYPE.into()),
     }
 }
@@ -351,7 +388,8 @@ fn union_inter(e: &mut Engine, a: &[&[u8]], union: bool) -> CmdResult {
     while i < a.len() {
         if is(a[i], "weights") && i + n < a.len() {
             for (j, w) in weights.iter_mut().enumerate() {
-                *w = args::parse_f64(a[i + 1 + j]).ok_or_else(|| "ERR weight value is not a float".to_string())?;
+                *w = args::parse_f64(a[i + 1 + j])
+                    .ok_or_else(|| "ERR weight value is not a float".to_string())?;
             }
             i += n + 1;
         } else if is(a[i], "aggregate") && i + 1 < a.len() {
@@ -382,13 +420,21 @@ fn union_inter(e: &mut Engine, a: &[&[u8]], union: bool) -> CmdResult {
         for (input, w) in inputs.iter().zip(&weights) {
             for (m, s) in input.iter().flatten() {
                 let v = weighted(*s, *w);
-                out.entry(m.clone()).and_modify(|acc| *acc = aggregate(agg, *acc, v)).or_insert(v);
+                out.entry(m.clone())
+                    .and_modify(|acc| *acc = aggregate(agg, *acc, v))
+                    .or_insert(v);
             }
         }
     } else if inputs.iter().all(Option::is_some) {
         let maps: Vec<HashMap<&[u8], f64>> = inputs
             .iter()
-            .map(|i| i.as_ref().expect("checked").iter().map(|(m, s)| (m.as_slice(), *s)).collect())
+            .map(|i| {
+                i.as_ref()
+                    .expect("checked")
+                    .iter()
+                    .map(|(m, s)| (m.as_slice(), *s))
+                    .collect()
+            })
             .collect();
         for (m, s) in inputs[0].as_ref().expect("checked") {
             if maps[1..].iter().all(|mp| mp.contains_key(m.as_slice())) {
@@ -423,9 +469,14 @@ pub fn zdiffstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     let mut it = inputs.into_iter();
     let first = it.next().flatten().unwrap_or_default();
-    let others: Vec<std::collections::HashSet<Vec<u8>>> =
-        it.flatten().map(|v| v.into_iter().map(|(m, _)| m).collect()).collect();
-    let out: Vec<(Vec<u8>, f64)> = first.into_iter().filter(|(m, _)| !others.iter().any(|o| o.contains(m))).collect();
+    let others: Vec<std::collections::HashSet<Vec<u8>>> = it
+        .flatten()
+        .map(|v| v.into_iter().map(|(m, _)| m).collect())
+        .collect();
+    let out: Vec<(Vec<u8>, f64)> = first
+        .into_iter()
+        .filter(|(m, _)| !others.iter().any(|o| o.contains(m)))
+        .collect();
     store(e, a[1], out);
     Ok(())
 }
@@ -454,24 +505,43 @@ pub fn zrangestore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err(SYNTAX.into());
     }
     if limit.is_some() && !byscore && !bylex {
-        return Err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX".into());
+        return Err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+                .into(),
+        );
     }
     let (lo, hi) = if rev { (a[4], a[3]) } else { (a[3], a[4]) };
     let items: Vec<(Vec<u8>, f64)> = match e.slot(src) {
         None => Vec::new(),
-        Some(Slot { value: Value::Zset(z), .. }) => {
-            let ordered: Box<dyn Iterator<Item = (&[u8], f64)>> =
-                if rev { Box::new(z.iter().rev()) } else { Box::new(z.iter()) };
+        Some(Slot {
+            value: Value::Zset(z),
+            ..
+        }) => {
+            let ordered: Box<dyn Iterator<Item = (&[u8], f64)>> = if rev {
+                Box::new(z.iter().rev())
+            } else {
+                Box::new(z.iter())
+            };
             if byscore {
                 let (min, max) = (score_bound(lo)?, score_bound(hi)?);
-                apply_limit(ordered.filter(|(_, s)| above_min(*s, min) && below_max(*s, max)), limit)
+                apply_limit(
+                    ordered.filter(|(_, s)| above_min(*s, min) && below_max(*s, max)),
+                    limit,
+                )
             } else if bylex {
                 let (min, max) = (lex_bound(lo)?, lex_bound(hi)?);
-                apply_limit(ordered.filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)), limit)
+                apply_limit(
+                    ordered.filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)),
+                    limit,
+                )
             } else {
                 let (s, t) = (int(a[3])?, int(a[4])?);
                 match args::range(s, t, z.len()) {
-                    Some((s, t)) => ordered.skip(s).take(t - s + 1).map(|(m, sc)| (m.to_vec(), sc)).collect(),
+                    Some((s, t)) => ordered
+                        .skip(s)
+                        .take(t - s + 1)
+                        .map(|(m, sc)| (m.to_vec(), sc))
+                        .collect(),
                     None => Vec::new(),
                 }
             }
@@ -482,11 +552,18 @@ pub fn zrangestore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn apply_limit<'a>(it: impl Iterator<Item = (&'a [u8], f64)>, limit: Option<(i64, i64)>) -> Vec<(Vec<u8>, f64)> {
+fn apply_limit<'a>(
+    it: impl Iterator<Item = (&'a [u8], f64)>,
+    limit: Option<(i64, i64)>,
+) -> Vec<(Vec<u8>, f64)> {
     let (off, count) = limit.unwrap_or((0, -1));
     if off < 0 {
         return Vec::new();
     }
     let it = it.skip(off as usize).map(|(m, s)| (m.to_vec(), s));
-    if count < 0 { it.collect() } else { it.take(count as usize).collect() }
+    if count < 0 {
+        it.collect()
+    } else {
+        it.take(count as usize).collect()
+    }
 }
