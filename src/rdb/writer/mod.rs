@@ -190,6 +190,7 @@ pub struct Writer<W: Write> {
     lzf: lzf::Compressor,
     written: u64,
     done: bool,
+    last_type: Option<u8>,
 }
 
 impl<W: Write> std::fmt::Debug for Writer<W> {
@@ -289,6 +290,7 @@ impl<W: Write> Writer<W> {
             lzf: lzf::Compressor::new(),
             written: 0,
             done: false,
+            last_type: None,
         };
         let v = w.opts.version;
         w.buf.extend_from_slice(format!("REDIS{v:04}").as_bytes());
@@ -327,6 +329,11 @@ impl<W: Write> Writer<W> {
     /// The options in use.
     pub fn options(&self) -> &WriterOptions {
         &self.opts
+    }
+
+    /// The object type byte of the last entry written (which encoding was chosen).
+    pub fn last_type(&self) -> Option<u8> {
+        self.last_type
     }
 
     /// Bytes written so far (including buffered ones).
@@ -406,7 +413,10 @@ impl<W: Write> Writer<W> {
         let lzf = self.opts.compression.then_some(&mut self.lzf);
         put_string(&mut self.buf, &e.key, lzf);
         match self.value(&e.key, &e.value) {
-            Ok(t) => self.buf[type_pos] = t,
+            Ok(t) => {
+                self.buf[type_pos] = t;
+                self.last_type = Some(t);
+            }
             Err(err) => {
                 self.buf.truncate(start);
                 return Err(err);
