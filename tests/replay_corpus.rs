@@ -19,7 +19,10 @@ use replay_support::{assert_same, canonical, manifest_files, parse_resp};
 use serde_json::Value as J;
 
 fn hexdecode(h: &str) -> Vec<u8> {
-    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// A byte string in value form: a JSON string or `{"hex": …}`.
@@ -58,7 +61,12 @@ fn stream(v: &J) -> Stream {
         .iter()
         .map(|e| StreamEntry {
             id: id(&e[0]),
-            fields: e[1].as_object().unwrap().iter().map(|(f, x)| (key_bytes(f), bytes(x))).collect(),
+            fields: e[1]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(f, x)| (key_bytes(f), bytes(x)))
+                .collect(),
         })
         .collect();
     let groups = v["groups"]
@@ -98,7 +106,9 @@ fn stream(v: &J) -> Stream {
         length: v["length"].as_u64().unwrap(),
         last_id: id(&v["last_id"]),
         first_id: v["first_id"].as_str().map(|s| s.parse().unwrap()),
-        max_deleted_entry_id: v["max_deleted_entry_id"].as_str().map(|s| s.parse().unwrap()),
+        max_deleted_entry_id: v["max_deleted_entry_id"]
+            .as_str()
+            .map(|s| s.parse().unwrap()),
         entries_added: v["entries_added"].as_u64(),
         groups,
     }
@@ -115,7 +125,13 @@ fn expected_entries(doc: &J) -> Vec<Entry> {
                 "string" => Value::String(bytes(v)),
                 "list" => Value::List(v.as_array().unwrap().iter().map(bytes).collect()),
                 "set" => Value::Set(v.as_array().unwrap().iter().map(bytes).collect()),
-                "zset" => Value::Zset(v.as_array().unwrap().iter().map(|p| (bytes(&p[0]), score(&p[1]))).collect()),
+                "zset" => Value::Zset(
+                    v.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| (bytes(&p[0]), score(&p[1])))
+                        .collect(),
+                ),
                 "hash" => {
                     let ttls = e.get("field_expire_ms").and_then(J::as_object);
                     Value::Hash(
@@ -133,7 +149,14 @@ fn expected_entries(doc: &J) -> Vec<Entry> {
                 "stream" => Value::Stream(Box::new(stream(v))),
                 other => panic!("type {other}"),
             };
-            out.push(Entry { db, key: bytes(&e["key"]), expire_ms: e["expire_ms"].as_i64(), lru_idle: None, lfu_freq: None, value });
+            out.push(Entry {
+                db,
+                key: bytes(&e["key"]),
+                expire_ms: e["expire_ms"].as_i64(),
+                lru_idle: None,
+                lfu_freq: None,
+                value,
+            });
         }
     }
     out
@@ -143,11 +166,22 @@ fn replay_files(files: &[std::path::PathBuf]) -> Engine {
     let mut engine = Engine::new();
     for f in files {
         let data = std::fs::read(f).unwrap();
-        assert!(!data.starts_with(b"REDIS"), "{} has an RDB preamble", f.display());
+        assert!(
+            !data.starts_with(b"REDIS"),
+            "{} has an RDB preamble",
+            f.display()
+        );
         engine.start_file();
         for cmd in parse_resp(&data) {
-            let out = engine.apply(&cmd).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-            assert!(!matches!(out, Outcome::Failed(_)), "{}: {:?} failed: {out:?}", f.display(), String::from_utf8_lossy(&cmd[0]));
+            let out = engine
+                .apply(&cmd)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            assert!(
+                !matches!(out, Outcome::Failed(_)),
+                "{}: {:?} failed: {out:?}",
+                f.display(),
+                String::from_utf8_lossy(&cmd[0])
+            );
         }
         assert_eq!(engine.finish_file(), None);
     }
@@ -189,12 +223,23 @@ fn check(folder: &Path, label: &str, files: &[std::path::PathBuf], expected: &Pa
             }
         }
     }
-    assert_same(&format!("{} {label}", folder.display()), &canonical(exp, true), &canonical(got, true));
+    assert_same(
+        &format!("{} {label}", folder.display()),
+        &canonical(exp, true),
+        &canonical(got, true),
+    );
     // Function libraries (7.0+).
     if let Some(libs) = doc["functions"].as_array() {
-        let mut want: Vec<Vec<u8>> = libs.iter().map(|l| l["code"].as_str().unwrap().as_bytes().to_vec()).collect();
+        let mut want: Vec<Vec<u8>> = libs
+            .iter()
+            .map(|l| l["code"].as_str().unwrap().as_bytes().to_vec())
+            .collect();
         want.sort();
-        let mut have: Vec<Vec<u8>> = ds.function_libraries().into_iter().map(|l| l.code).collect();
+        let mut have: Vec<Vec<u8>> = ds
+            .function_libraries()
+            .into_iter()
+            .map(|l| l.code)
+            .collect();
         have.sort();
         assert_eq!(have, want, "{label}: function libraries");
     }
@@ -203,9 +248,14 @@ fn check(folder: &Path, label: &str, files: &[std::path::PathBuf], expected: &Pa
 
 #[test]
 fn corpus_aofs_replay_to_their_expected_datasets() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut checked = 0;
-    let mut folders: Vec<_> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut folders: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     folders.sort();
     for folder in folders.iter().filter(|p| p.join("SHA256SUMS").is_file()) {
         for kind in ["nopreamble", "timestamps"] {
@@ -220,7 +270,12 @@ fn corpus_aofs_replay_to_their_expected_datasets() {
         }
         let single = folder.join("appendonly-nopreamble.aof");
         if single.is_file() {
-            check(folder, "single-file", &[single], &folder.join("expected-aof-nopreamble.json"));
+            check(
+                folder,
+                "single-file",
+                &[single],
+                &folder.join("expected-aof-nopreamble.json"),
+            );
             checked += 1;
         }
     }
@@ -230,15 +285,23 @@ fn corpus_aofs_replay_to_their_expected_datasets() {
 
 #[test]
 fn propagation_fixture_replays_without_errors() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let dir = corpus.join("edge-cases/aof-propagation/appendonlydir");
-    let files: Vec<_> = manifest_files(&dir, "appendonly.aof.manifest").into_iter().filter(|f| !f.to_string_lossy().ends_with(".rdb")).collect();
+    let files: Vec<_> = manifest_files(&dir, "appendonly.aof.manifest")
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().ends_with(".rdb"))
+        .collect();
     let engine = replay_files(&files);
     let ds = engine.dataset();
     // What the README says the INCR file leaves behind (FLUSHDB ran in db 0
     // after most writes; the MULTI blocks came after it).
     let db0: std::collections::BTreeSet<Vec<u8>> = ds.dbs[0].keys().cloned().collect();
-    let want: std::collections::BTreeSet<Vec<u8>> = [&b"m1"[..], b"m2", b"m3"].iter().map(|k| k.to_vec()).collect();
+    let want: std::collections::BTreeSet<Vec<u8>> = [&b"m1"[..], b"m2", b"m3"]
+        .iter()
+        .map(|k| k.to_vec())
+        .collect();
     assert!(want.is_subset(&db0), "{db0:?}");
     assert!(ds.dbs[1].contains_key(&b"indb1"[..]));
 }

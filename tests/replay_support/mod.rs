@@ -71,20 +71,37 @@ pub fn assert_same(label: &str, expected: &Canon, actual: &Canon) {
     let mut problems = Vec::new();
     for (k, v) in expected {
         match actual.get(k) {
-            None => problems.push(format!("missing db {} key {:?}", k.0, String::from_utf8_lossy(&k.1))),
-            Some(a) if a != v => problems.push(format!(
-                "db {} key {:?} differs:\n  expected {:?}\n  actual   {:?}",
+            None => problems.push(format!(
+                "missing db {} key {:?}",
                 k.0,
-                String::from_utf8_lossy(&k.1),
-                short(v),
-                short(a)
+                String::from_utf8_lossy(&k.1)
             )),
+            Some(a) if a != v => {
+                let (x, y) = (format!("{v:?}"), format!("{a:?}"));
+                let at = x
+                    .bytes()
+                    .zip(y.bytes())
+                    .position(|(p, q)| p != q)
+                    .unwrap_or(x.len().min(y.len()));
+                let from = at.saturating_sub(200);
+                problems.push(format!(
+                    "db {} key {:?} differs at char {at}:\n  expected …{}…\n  actual   …{}…",
+                    k.0,
+                    String::from_utf8_lossy(&k.1),
+                    x.get(from..(at + 300).min(x.len())).unwrap_or(""),
+                    y.get(from..(at + 300).min(y.len())).unwrap_or("")
+                ));
+            }
             _ => {}
         }
     }
     for k in actual.keys() {
         if !expected.contains_key(k) {
-            problems.push(format!("unexpected db {} key {:?}", k.0, String::from_utf8_lossy(&k.1)));
+            problems.push(format!(
+                "unexpected db {} key {:?}",
+                k.0,
+                String::from_utf8_lossy(&k.1)
+            ));
         }
     }
     assert!(
@@ -92,13 +109,13 @@ pub fn assert_same(label: &str, expected: &Canon, actual: &Canon) {
         "{label}: {} differences (of {} keys):\n{}",
         problems.len(),
         expected.len(),
-        problems.iter().take(15).cloned().collect::<Vec<_>>().join("\n")
+        problems
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-}
-
-fn short(v: &(Option<i64>, Value)) -> String {
-    let s = format!("{v:?}");
-    if s.len() > 600 { format!("{}…", &s[..600]) } else { s }
 }
 
 fn bulk(r: &Reply) -> Vec<u8> {
@@ -111,7 +128,10 @@ fn sid(r: &Reply) -> StreamId {
 
 fn map_of(r: &Reply) -> BTreeMap<String, Reply> {
     let items = r.array();
-    items.chunks(2).map(|kv| (String::from_utf8(kv[0].bytes()).unwrap(), kv[1].clone())).collect()
+    items
+        .chunks(2)
+        .map(|kv| (String::from_utf8(kv[0].bytes()).unwrap(), kv[1].clone()))
+        .collect()
 }
 
 fn int_or_nil(r: &Reply) -> Option<i64> {
@@ -127,7 +147,10 @@ fn int_or_nil(r: &Reply) -> Option<i64> {
 pub fn read_server(s: &mut RedisServer, dbs: u64) -> Vec<Entry> {
     let mut out = Vec::new();
     for db in 0..dbs {
-        assert_eq!(s.cmd(&["SELECT", &db.to_string()]), Reply::Status("OK".into()));
+        assert_eq!(
+            s.cmd(&["SELECT", &db.to_string()]),
+            Reply::Status("OK".into())
+        );
         let keys = s.cmd(&["KEYS", "*"]).array();
         for k in keys {
             let key = bulk(&k);
@@ -138,7 +161,14 @@ pub fn read_server(s: &mut RedisServer, dbs: u64) -> Vec<Entry> {
             let pexp = s.cmd(&[b"PEXPIRETIME".as_slice(), &key]).int();
             let expire_ms = (pexp >= 0).then_some(pexp);
             let value = read_value(s, &key, &ty);
-            out.push(Entry { db, key, expire_ms, lru_idle: None, lfu_freq: None, value });
+            out.push(Entry {
+                db,
+                key,
+                expire_ms,
+                lru_idle: None,
+                lfu_freq: None,
+                value,
+            });
         }
     }
     s.cmd(&["SELECT", "0"]);
@@ -149,21 +179,50 @@ fn read_value(s: &mut RedisServer, key: &[u8], ty: &str) -> Value {
     let k = key;
     match ty {
         "string" => Value::String(bulk(&s.cmd(&[b"GET".as_slice(), k]))),
-        "list" => Value::List(s.cmd(&[b"LRANGE".as_slice(), k, b"0", b"-1"]).array().iter().map(bulk).collect()),
-        "set" => Value::Set(s.cmd(&[b"SMEMBERS".as_slice(), k]).array().iter().map(bulk).collect()),
+        "list" => Value::List(
+            s.cmd(&[b"LRANGE".as_slice(), k, b"0", b"-1"])
+                .array()
+                .iter()
+                .map(bulk)
+                .collect(),
+        ),
+        "set" => Value::Set(
+            s.cmd(&[b"SMEMBERS".as_slice(), k])
+                .array()
+                .iter()
+                .map(bulk)
+                .collect(),
+        ),
         "zset" => {
-            let items = s.cmd(&[b"ZRANGE".as_slice(), k, b"0", b"-1", b"WITHSCORES"]).array();
+            let items = s
+                .cmd(&[b"ZRANGE".as_slice(), k, b"0", b"-1", b"WITHSCORES"])
+                .array();
             Value::Zset(
                 items
                     .chunks(2)
-                    .map(|p| (bulk(&p[0]), String::from_utf8(bulk(&p[1])).unwrap().parse::<f64>().unwrap()))
+                    .map(|p| {
+                        (
+                            bulk(&p[0]),
+                            String::from_utf8(bulk(&p[1]))
+                                .unwrap()
+                                .parse::<f64>()
+                                .unwrap(),
+                        )
+                    })
                     .collect(),
             )
         }
         "hash" => {
             let items = s.cmd(&[b"HGETALL".as_slice(), k]).array();
             Value::Hash(
-                items.chunks(2).map(|p| HashField { field: bulk(&p[0]), value: bulk(&p[1]), expire_ms: None }).collect(),
+                items
+                    .chunks(2)
+                    .map(|p| HashField {
+                        field: bulk(&p[0]),
+                        value: bulk(&p[1]),
+                        expire_ms: None,
+                    })
+                    .collect(),
             )
         }
         "stream" => Value::Stream(Box::new(read_stream(s, k))),
@@ -179,7 +238,10 @@ fn read_stream(s: &mut RedisServer, k: &[u8]) -> Stream {
         .map(|e| {
             let e = e.array();
             let kv = e[1].array();
-            StreamEntry { id: sid(&e[0]), fields: kv.chunks(2).map(|p| (bulk(&p[0]), bulk(&p[1]))).collect() }
+            StreamEntry {
+                id: sid(&e[0]),
+                fields: kv.chunks(2).map(|p| (bulk(&p[0]), bulk(&p[1]))).collect(),
+            }
         })
         .collect();
     let groups = info["groups"]
@@ -195,7 +257,11 @@ fn read_stream(s: &mut RedisServer, k: &[u8]) -> Stream {
                     (
                         sid(&p[0]),
                         bulk(&p[1]),
-                        PendingEntry { id: sid(&p[0]), delivery_time_ms: p[2].int(), delivery_count: p[3].int() as u64 },
+                        PendingEntry {
+                            id: sid(&p[0]),
+                            delivery_time_ms: p[2].int(),
+                            delivery_count: p[3].int() as u64,
+                        },
                     )
                 })
                 .collect();
