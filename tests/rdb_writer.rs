@@ -489,15 +489,14 @@ fn implied_encoding(ty: u8, value: &Value) -> &'static str {
     }
 }
 
-fn write_file(
-    version: u32,
-    entries: &[Entry],
-    functions: &[FunctionLibrary],
-) -> (
+/// The written file (in its temporary directory) and the type byte of each key.
+type Written = (
     tempfile::TempDir,
     std::path::PathBuf,
     BTreeMap<(u64, Vec<u8>), u8>,
-) {
+);
+
+fn write_file(version: u32, entries: &[Entry], functions: &[FunctionLibrary]) -> Written {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("written-v{version}.rdb"));
     let file = std::fs::File::create(&path).unwrap();

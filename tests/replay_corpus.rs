@@ -3,7 +3,7 @@
 //! single-file `appendonly-nopreamble.aof`) and compares the dataset with the
 //! folder's `expected-aof-*.json`: every key's type, value, TTL and hash field
 //! TTLs, streams with groups, PEL and consumers (consumer seen/active times
-//! excluded, as the corpus README says), HyperLogLog bytes, and the function
+//! excluded, as the corpus README says), `HyperLogLog` bytes, and the function
 //! libraries.
 
 mod common;

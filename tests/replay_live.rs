@@ -557,6 +557,7 @@ impl Rng {
 
 /// Random commands over a small keyspace, so types collide, containers empty
 /// out, and options combine.
+#[allow(clippy::many_single_char_names)]
 fn random(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
     let mut r = Rng(seed);
     let keys = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
@@ -716,14 +717,6 @@ fn random_workloads_replay_to_the_live_dataset() {
     let mut errors = 0;
     for (round, seed) in [0x5eed_0001u64, 0x5eed_0002].into_iter().enumerate() {
         for c in random(seed, 2500) {
-            if std::env::var_os("REPLAY_DEBUG").is_some() {
-                eprintln!(
-                    "{:?}",
-                    c.iter()
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect::<Vec<_>>()
-                );
-            }
             if matches!(send(&mut s, &c), Reply::Error(_)) {
                 errors += 1;
             }

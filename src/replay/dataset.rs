@@ -67,22 +67,18 @@ impl Zset {
     pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
         // -0.0 is stored as 0.0, as Redis' listpack/skiplist comparisons do not
         // distinguish them and RDB writes would otherwise differ.
-        let score = if score == 0.0 { 0.0 } else { score };
-        match self.scores.get_mut(&member) {
-            Some(old) => {
-                if *old != score || old.is_sign_negative() != score.is_sign_negative() {
-                    self.index.remove(&(Score(*old), member.clone()));
-                    *old = score;
-                    self.index.insert((Score(score), member));
-                }
-                false
+        let score = score + 0.0;
+        if let Some(old) = self.scores.get_mut(&member) {
+            if old.to_bits() != score.to_bits() {
+                self.index.remove(&(Score(*old), member.clone()));
+                *old = score;
+                self.index.insert((Score(score), member));
             }
-            None => {
-                self.index.insert((Score(score), member.clone()));
-                self.scores.insert(member, score);
-                true
-            }
+            return false;
         }
+        self.index.insert((Score(score), member.clone()));
+        self.scores.insert(member, score);
+        true
     }
 
     /// Removes a member; returns true when it existed.
@@ -146,11 +142,14 @@ pub struct Group {
     pub consumers: BTreeMap<Vec<u8>, ConsumerState>,
 }
 
+/// The field/value pairs of a stream entry, in order.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A stream.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StreamValue {
     /// Live entries by id.
-    pub entries: BTreeMap<StreamId, Vec<(Vec<u8>, Vec<u8>)>>,
+    pub entries: BTreeMap<StreamId, Fields>,
     /// Last generated id.
     pub last_id: StreamId,
     /// Largest deleted id.
@@ -172,7 +171,7 @@ impl StreamValue {
 /// A key's value in replay form.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    /// String (also HyperLogLog and bitmap).
+    /// String (also `HyperLogLog` and bitmap).
     String(Vec<u8>),
     /// List, head first.
     List(VecDeque<Vec<u8>>),
@@ -273,7 +272,7 @@ impl Dataset {
                 }
                 if let Value::Hash(h) = &mut slot.value {
                     let before = h.len();
-                    h.retain(|_, v| !v.expire_ms.is_some_and(|e| now_ms > e));
+                    h.retain(|_, v| v.expire_ms.is_none_or(|e| now_ms <= e));
                     fields += (before - h.len()) as u64;
                     if h.is_empty() {
                         keys += 1;

@@ -1,14 +1,19 @@
-//! HyperLogLog strings, byte for byte as Redis builds them (`hyperloglog.c`):
+//! `HyperLogLog` strings, byte for byte as Redis builds them (`hyperloglog.c`):
 //! the 16-byte `HYLL` header with its cached cardinality, the sparse
 //! representation (ZERO / XZERO / VAL opcodes, edited in place with the same
 //! splits and merges as `hllSparseSet`), promotion to the 12 KB dense form when a
 //! register exceeds 32 or the sparse form grows past `hll-sparse-max-bytes`
-//! (3000), MurmurHash64A with Redis' seed, and the cardinality estimator whose
+//! (3000), `MurmurHash64A` with Redis' seed, and the cardinality estimator whose
 //! result `PFCOUNT` caches in the header.
 //!
 //! Replaying `PFADD`/`PFMERGE`/`PFCOUNT` with this module yields exactly the
 //! bytes the server holds, which matters because an HLL is an ordinary string in
 //! the RDB.
+
+/// The HLL string is corrupt (its opcodes do not cover exactly the registers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("corrupted HyperLogLog object")]
+pub struct Corrupt;
 
 /// Register index bits.
 const P: u32 = 14;
@@ -58,7 +63,7 @@ fn cache_valid(v: &[u8]) -> bool {
     v[15] & (1 << 7) == 0
 }
 
-/// MurmurHash64A as in Redis (little-endian reads).
+/// `MurmurHash64A` as in Redis (little-endian reads).
 pub fn murmur64a(key: &[u8], seed: u64) -> u64 {
     const M: u64 = 0xc6a4_a793_5bd1_e995;
     const R: u32 = 47;
@@ -153,7 +158,7 @@ fn set_xzero(p: &mut [u8], len: usize) {
 }
 
 /// Converts a sparse HLL to dense in place (Redis `hllSparseToDense`).
-pub fn to_dense(v: &mut Vec<u8>) -> Result<(), ()> {
+pub fn to_dense(v: &mut Vec<u8>) -> Result<(), Corrupt> {
     if v[4] == ENC_DENSE {
         return Ok(());
     }
@@ -168,13 +173,13 @@ pub fn to_dense(v: &mut Vec<u8>) -> Result<(), ()> {
             idx += zero_len(b);
             p += 1;
         } else if is_xzero(b) {
-            let b1 = *v.get(p + 1).ok_or(())?;
+            let b1 = *v.get(p + 1).ok_or(Corrupt)?;
             idx += xzero_len(b, b1);
             p += 2;
         } else {
             let (runlen, val) = (val_len(b), val_value(b));
             if idx + runlen > REGISTERS {
-                return Err(());
+                return Err(Corrupt);
             }
             for _ in 0..runlen {
                 dense_set(&mut dense[HDR..], idx, val);
@@ -184,7 +189,7 @@ pub fn to_dense(v: &mut Vec<u8>) -> Result<(), ()> {
         }
     }
     if idx != REGISTERS {
-        return Err(());
+        return Err(Corrupt);
     }
     *v = dense;
     Ok(())
@@ -192,7 +197,7 @@ pub fn to_dense(v: &mut Vec<u8>) -> Result<(), ()> {
 
 /// Sets register `index` to `count` if larger (Redis `hllSparseSet` /
 /// `hllDenseSet`). Returns whether a register changed.
-pub fn set_register(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
+pub fn set_register(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
     if v[4] == ENC_DENSE {
         let regs = &mut v[HDR..];
         if count > dense_get(regs, index) {
@@ -204,7 +209,7 @@ pub fn set_register(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()
     sparse_set(v, index, count)
 }
 
-fn promote(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
+fn promote(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
     to_dense(v)?;
     let regs = &mut v[HDR..];
     if count > dense_get(regs, index) {
@@ -213,7 +218,7 @@ fn promote(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
     Ok(true)
 }
 
-fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
+fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
     if count > SPARSE_VAL_MAX_VALUE {
         return promote(v, index, count);
     }
@@ -232,7 +237,7 @@ fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
             span = val_len(b);
             oplen = 1;
         } else {
-            span = xzero_len(b, *v.get(p + 1).ok_or(())?);
+            span = xzero_len(b, *v.get(p + 1).ok_or(Corrupt)?);
             oplen = 2;
         }
         if index < first + span {
@@ -243,7 +248,7 @@ fn sparse_set(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
         first += span;
     }
     if span == 0 || p >= end {
-        return Err(());
+        return Err(Corrupt);
     }
     let b = v[p];
     let (z, xz, vl) = (is_zero(b), is_xzero(b), is_val(b));
@@ -338,13 +343,13 @@ fn push_zero_run(seq: &mut Vec<u8>, len: usize) {
 }
 
 /// Adds one element (Redis `hllAdd`): Ok(true) if a register changed.
-pub fn add(v: &mut Vec<u8>, ele: &[u8]) -> Result<bool, ()> {
+pub fn add(v: &mut Vec<u8>, ele: &[u8]) -> Result<bool, Corrupt> {
     let (index, count) = pat_len(ele);
     set_register(v, index, count)
 }
 
 /// Folds the registers of HLL `v` into `max` (Redis `hllMerge`).
-pub fn merge_into(max: &mut [u8], v: &[u8]) -> Result<(), ()> {
+pub fn merge_into(max: &mut [u8], v: &[u8]) -> Result<(), Corrupt> {
     if v[4] == ENC_DENSE {
         for (i, m) in max.iter_mut().enumerate() {
             let r = dense_get(&v[HDR..], i);
@@ -362,12 +367,12 @@ pub fn merge_into(max: &mut [u8], v: &[u8]) -> Result<(), ()> {
             i += zero_len(b);
             p += 1;
         } else if is_xzero(b) {
-            i += xzero_len(b, *v.get(p + 1).ok_or(())?);
+            i += xzero_len(b, *v.get(p + 1).ok_or(Corrupt)?);
             p += 2;
         } else {
             let (runlen, val) = (val_len(b), val_value(b));
             if i + runlen > REGISTERS {
-                return Err(());
+                return Err(Corrupt);
             }
             for _ in 0..runlen {
                 if val > max[i] {
@@ -379,11 +384,12 @@ pub fn merge_into(max: &mut [u8], v: &[u8]) -> Result<(), ()> {
         }
     }
     if i != REGISTERS {
-        return Err(());
+        return Err(Corrupt);
     }
     Ok(())
 }
 
+#[allow(clippy::float_cmp)] // Redis iterates until the sum stops changing
 fn sigma(mut x: f64) -> f64 {
     if x == 1.0 {
         return f64::INFINITY;
@@ -401,6 +407,7 @@ fn sigma(mut x: f64) -> f64 {
     }
 }
 
+#[allow(clippy::float_cmp)] // Redis iterates until the sum stops changing
 fn tau(mut x: f64) -> f64 {
     if x == 0.0 || x == 1.0 {
         return 0.0;
@@ -419,7 +426,7 @@ fn tau(mut x: f64) -> f64 {
 }
 
 /// The cardinality estimate (Redis `hllCount`, Ertl's estimator).
-pub fn count(v: &[u8]) -> Result<u64, ()> {
+pub fn count(v: &[u8]) -> Result<u64, Corrupt> {
     let mut histo = [0u32; 64];
     let mut max = vec![0u8; REGISTERS];
     merge_into(&mut max, v)?;
@@ -438,7 +445,7 @@ pub fn count(v: &[u8]) -> Result<u64, ()> {
 }
 
 /// `PFCOUNT key`: recomputes and stores the cached cardinality if it is stale.
-pub fn refresh_cache(v: &mut [u8]) -> Result<(), ()> {
+pub fn refresh_cache(v: &mut [u8]) -> Result<(), Corrupt> {
     if cache_valid(v) {
         return Ok(());
     }

@@ -212,9 +212,9 @@ pub fn put_len(out: &mut Vec<u8>, n: u64) {
         out.push(n as u8);
     } else if n < 16384 {
         out.extend_from_slice(&[0x40 | (n >> 8) as u8, (n & 0xff) as u8]);
-    } else if n <= u64::from(u32::MAX) {
+    } else if let Ok(n32) = u32::try_from(n) {
         out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
+        out.extend_from_slice(&n32.to_be_bytes());
     } else {
         out.push(0x81);
         out.extend_from_slice(&n.to_be_bytes());
@@ -269,6 +269,7 @@ fn score_text(s: f64) -> Vec<u8> {
             b"-inf".to_vec()
         };
     }
+    #[allow(clippy::float_cmp)] // exact test for an integral value, as Redis does
     if s > -LIM && s < LIM && s == s.trunc() {
         return (s as i64).to_string().into_bytes();
     }

@@ -77,7 +77,10 @@ pub(crate) fn decode(score: f64) -> (f64, f64) {
     let lat_max = LAT_MIN + ((ilat + 1.0) / scale) * (LAT_MAX - LAT_MIN);
     let lon_min = LONG_MIN + (ilon / scale) * (LONG_MAX - LONG_MIN);
     let lon_max = LONG_MIN + ((ilon + 1.0) / scale) * (LONG_MAX - LONG_MIN);
+    // Redis' own arithmetic, for identical results.
+    #[allow(clippy::manual_midpoint)]
     let lon = ((lon_min + lon_max) / 2.0).clamp(LONG_MIN, LONG_MAX);
+    #[allow(clippy::manual_midpoint)]
     let lat = ((lat_min + lat_max) / 2.0).clamp(LAT_MIN, LAT_MAX);
     (lon, lat)
 }
@@ -295,16 +298,13 @@ pub fn georadiusbymember(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let conv = unit(a[4])?;
     let mut s = new_search((0.0, 0.0), Shape::Radius(r * conv), conv);
     radius_opts(a, 5, &mut s)?;
-    match member_pos(e, a[1], a[2])? {
-        Some(c) => s.center = c,
-        None => {
-            if let Some(dst) = &s.store {
-                let dst = dst.clone();
-                e.remove(&dst);
-            }
-            return Ok(());
+    let Some(c) = member_pos(e, a[1], a[2])? else {
+        if let Some(dst) = s.store.take() {
+            e.remove(&dst);
         }
-    }
+        return Ok(());
+    };
+    s.center = c;
     run_search(e, a[1], &s)
 }
 
@@ -380,13 +380,11 @@ pub fn geosearchstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     s.conversion = conv;
     s.store = Some(dst.to_vec());
     if let Some(m) = from_member {
-        match member_pos(e, src, m)? {
-            Some(c) => s.center = c,
-            None => {
-                e.remove(dst);
-                return Ok(());
-            }
-        }
+        let Some(c) = member_pos(e, src, m)? else {
+            e.remove(dst);
+            return Ok(());
+        };
+        s.center = c;
     } else if let Some(c) = center {
         s.center = c;
     }
@@ -401,11 +399,11 @@ mod tests {
     fn palermo_score_matches_redis() {
         // `GEOADD geo 13.361389 38.115556 Palermo` is written as
         // `zadd geo 3479099956230698 Palermo` (corpus aof-propagation).
-        assert_eq!(encode(13.361389, 38.115556), Some(3_479_099_956_230_698));
-        assert_eq!(encode(15.087269, 37.502669), Some(3_479_447_370_796_909));
+        assert_eq!(encode(13.361_389, 38.115_556), Some(3_479_099_956_230_698));
+        assert_eq!(encode(15.087_269, 37.502_669), Some(3_479_447_370_796_909));
         let (lon, lat) = decode(3_479_099_956_230_698.0);
-        assert!((lon - 13.361389).abs() < 1e-5 && (lat - 38.115556).abs() < 1e-5);
-        let d = distance(13.361389, 38.115556, 15.087269, 37.502669);
+        assert!((lon - 13.361_389).abs() < 1e-5 && (lat - 38.115_556).abs() < 1e-5);
+        let d = distance(13.361_389, 38.115_556, 15.087_269, 37.502_669);
         assert!((d - 166_274.0).abs() < 100.0, "{d}");
     }
 }

@@ -153,7 +153,7 @@ fn fields_spec<'a>(a: &[&'a [u8]], mut i: usize) -> Result<(Cond, Vec<&'a [u8]>)
 fn hexpire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) -> CmdResult {
     let t = int(a[2])?;
     let invalid = || format!("ERR invalid expire time, must be >= 0 and <= {FIELD_EXPIRE_MAX}");
-    if t < 0 || t > FIELD_EXPIRE_MAX {
+    if !(0..=FIELD_EXPIRE_MAX).contains(&t) {
         return Err(invalid());
     }
     let mut at = t * unit_ms;
@@ -170,7 +170,7 @@ fn hexpire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) ->
     for f in fields {
         let Some(v) = h.get_mut(f) else { continue };
         let ok = match (cond, v.expire_ms) {
-            (Cond::None, _) | (Cond::Nx, None) | (Cond::Lt, None) => true,
+            (Cond::None, _) | (Cond::Nx | Cond::Lt, None) => true,
             (Cond::Nx, Some(_)) | (Cond::Xx | Cond::Gt, None) => false,
             (Cond::Xx, Some(_)) => true,
             (Cond::Gt, Some(cur)) => at > cur,

@@ -215,7 +215,7 @@ pub fn lmove(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
     let numkeys = int(a[first])?;
-    if numkeys <= 0 || numkeys as usize + first + 1 >= a.len() + 1 {
+    if numkeys <= 0 || numkeys as usize + first + 1 > a.len() {
         return Err("ERR numkeys should be greater than 0".into());
     }
     let keys = &a[first + 1..first + 1 + numkeys as usize];

@@ -224,7 +224,7 @@ fn ensure_consumer<'a>(g: &'a mut Group, name: &[u8], now: i64) -> &'a mut Consu
         .or_insert_with(|| ConsumerState {
             seen_time_ms: now,
             active_time_ms: -1,
-            pel: Default::default(),
+            pel: std::collections::BTreeSet::new(),
         })
 }
 

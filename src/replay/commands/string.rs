@@ -1,5 +1,5 @@
-//! String commands: SET and its relatives, counters, ranges, bit operations and
-//! the HyperLogLog commands (HLLs are strings).
+//! String commands: `SET` and its relatives, counters, ranges, bit operations and
+//! the `HyperLogLog` commands (HLLs are strings).
 
 use super::super::Engine;
 use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, WRONGTYPE, int, is, itoa};
@@ -253,6 +253,7 @@ pub fn decrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 /// Formats a float the way INCRBYFLOAT stores it (plain decimal, no exponent).
 /// Redis computes in `long double`; this uses `f64`, which only matters for the
 /// raw user form: Redis writes INCRBYFLOAT as `SET … KEEPTTL` with the result.
+#[allow(clippy::float_cmp)] // exact test for an integral value
 pub(crate) fn human_float(v: f64) -> Vec<u8> {
     if v == v.trunc() && v.abs() < 1e17 {
         return itoa(v as i64);
@@ -609,7 +610,7 @@ pub fn pfadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         match hll::add(s, el) {
             Ok(true) => updated = true,
             Ok(false) => {}
-            Err(()) => return Err("INVALIDOBJ Corrupted HLL object detected".into()),
+            Err(hll::Corrupt) => return Err("INVALIDOBJ Corrupted HLL object detected".into()),
         }
     }
     if updated {
@@ -630,19 +631,20 @@ pub fn pfmerge(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             use_dense = true;
         }
         hll::merge_into(&mut max, v)
-            .map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
+            .map_err(|hll::Corrupt| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
     }
     if e.get_string(a[1])?.is_none() {
         e.set_key(a[1], Value::String(hll::new_sparse()));
     }
     let s = string_mut(e, a[1])?.expect("exists");
     if use_dense {
-        hll::to_dense(s).map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
+        hll::to_dense(s)
+            .map_err(|hll::Corrupt| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
     }
     for (j, &m) in max.iter().enumerate() {
         if m != 0 {
             hll::set_register(s, j, m)
-                .map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
+                .map_err(|hll::Corrupt| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
         }
     }
     hll::invalidate_cache(s);
@@ -667,7 +669,8 @@ pub fn pfcount(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if !hll::is_valid(v) {
         return Err(INVALID_HLL.into());
     }
-    hll::refresh_cache(v).map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())
+    hll::refresh_cache(v)
+        .map_err(|hll::Corrupt| "INVALIDOBJ Corrupted HLL object detected".to_string())
 }
 
 pub fn pfdebug(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
@@ -678,7 +681,8 @@ pub fn pfdebug(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err(INVALID_HLL.into());
     }
     if is(a[1], "getreg") || is(a[1], "todense") {
-        hll::to_dense(v).map_err(|()| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
+        hll::to_dense(v)
+            .map_err(|hll::Corrupt| "INVALIDOBJ Corrupted HLL object detected".to_string())?;
     }
     Ok(())
 }

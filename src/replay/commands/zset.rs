@@ -41,7 +41,7 @@ pub fn zadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if nx && xx {
         return Err("ERR XX and NX options at the same time are not compatible".into());
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (gt || lt) && nx || (gt && lt) {
         return Err("ERR GT, LT, and/or NX options at the same time are not compatible".into());
     }
     if incr && rest.len() > 2 {
@@ -60,28 +60,24 @@ pub fn zadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let z = e.get_zset(a[1])?.expect("exists");
     let mut result = Ok(());
     for (score, m) in pairs {
-        match z.score(m) {
-            Some(cur) => {
-                if nx {
-                    continue;
-                }
-                let new = if incr { cur + score } else { score };
-                if new.is_nan() {
-                    result = Err("ERR resulting score is not a number (NaN)".into());
-                    break;
-                }
-                if (lt && new >= cur) || (gt && new <= cur) {
-                    continue;
-                }
-                z.insert(m.to_vec(), new);
-            }
-            None => {
-                if xx {
-                    continue;
-                }
+        let Some(cur) = z.score(m) else {
+            if !xx {
                 z.insert(m.to_vec(), score);
             }
+            continue;
+        };
+        if nx {
+            continue;
         }
+        let new = if incr { cur + score } else { score };
+        if new.is_nan() {
+            result = Err("ERR resulting score is not a number (NaN)".into());
+            break;
+        }
+        if (lt && new >= cur) || (gt && new <= cur) {
+            continue;
+        }
+        z.insert(m.to_vec(), new);
     }
     e.drop_if_empty(a[1]);
     result
@@ -322,9 +318,12 @@ pub fn bzmpop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     mpop(e, a, 2)
 }
 
+/// (member, score) pairs.
+type Members = Vec<(Vec<u8>, f64)>;
+
 /// Reads a set or sorted set as (member → score) (sets score 1), or None if
 /// missing.
-fn read_zset_like(e: &Engine, key: &[u8]) -> Result<Option<Vec<(Vec<u8>, f64)>>, String> {
+fn read_zset_like(e: &Engine, key: &[u8]) -> Result<Option<Members>, String> {
     match e.slot(key) {
         None => Ok(None),
         Some(Slot {
