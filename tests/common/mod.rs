@@ -5,6 +5,8 @@
 //! `CI=true` when those are missing, and otherwise print a clear notice and return.
 #![allow(dead_code, clippy::print_stderr)]
 
+pub mod expected;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

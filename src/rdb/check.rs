@@ -1,0 +1,363 @@
+//! Checking a whole RDB: folds a [`Reader`]'s events into a [`Report`] of what the
+//! file holds and what is wrong with it. Used by `check-rdb`, and by `check-aof`
+//! for RDB preambles and `.base.rdb` files (through [`validate`]).
+//!
+//! Problems the reader cannot continue past (a truncated file, a corrupt listpack,
+//! a checksum mismatch) end the check with one problem. Problems it can continue
+//! past are collected: empty aggregates (Redis skips them when loading,
+//! `redis-check-rdb` rejects them), duplicate keys in a database (Redis panics
+//! while loading; `redis-check-rdb` does not notice), module values without their
+//! module (counted by type name, not a problem: the value is walked by its framing).
+//! Warnings do not make the file invalid: a database index above 15 (the default
+//! `databases 16` refuses it).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde::Serialize;
+
+use super::dups::DupSet;
+use super::reader::{Checksum, Element, Event, Options, Reader};
+use super::types::{self as t, Format};
+use super::{Error, ErrorKind};
+use crate::io::Source;
+
+/// Per-database counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DbCounts {
+    /// Keys.
+    pub keys: u64,
+    /// Keys with an expire.
+    pub expires: u64,
+    /// Keys whose expire time is already past.
+    pub already_expired: u64,
+}
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The file is not valid.
+    Error,
+    /// Worth knowing; the file is still valid.
+    Warning,
+}
+
+/// One problem found in a file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Absolute byte offset.
+    pub offset: u64,
+    /// What is wrong.
+    pub message: String,
+    /// Database, when known.
+    pub db: Option<u64>,
+    /// Key (exact bytes), when inside a key.
+    #[serde(skip)]
+    pub key: Option<Vec<u8>>,
+    /// RDB type byte of the key, when inside a key.
+    pub rdb_type: Option<u8>,
+    /// True when the input ended early (truncation).
+    pub truncated: bool,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Magic (`redis` or `valkey`), once read.
+    pub format: Option<Format>,
+    /// RDB version, once read.
+    pub rdb_version: Option<u32>,
+    /// Aux fields in file order (name, value).
+    #[serde(skip)]
+    pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Keys read.
+    pub keys: u64,
+    /// Keys with an expire.
+    pub expires: u64,
+    /// Keys whose expire is already past (relative to the check time).
+    pub already_expired: u64,
+    /// Keys with at least one hash field TTL.
+    pub subexpires: u64,
+    /// Counts per database.
+    pub dbs: BTreeMap<u64, DbCounts>,
+    /// Keys per data type (`string`, `list`, …).
+    pub types: BTreeMap<&'static str, u64>,
+    /// Keys per RDB encoding (`hash-listpack`, `quicklist-v2`, …).
+    pub encodings: BTreeMap<&'static str, u64>,
+    /// Module values per module type name (walked by their framing, not decoded).
+    pub modules: BTreeMap<String, u64>,
+    /// Module aux records per module type name.
+    pub module_aux: BTreeMap<String, u64>,
+    /// Function libraries.
+    pub functions: u64,
+    /// Aggregates with no element.
+    pub empty_keys: u64,
+    /// Keys with LFU counters / LRU idle times.
+    pub lfu_keys: u64,
+    /// Keys with LRU idle times.
+    pub lru_keys: u64,
+    /// Trailer status (set when the end was reached).
+    pub checksum: Option<Checksum>,
+    /// Offset just after the trailer (when the end was reached).
+    pub end_offset: Option<u64>,
+    /// Bytes after the trailer (an AOF tail in a hybrid file; ignored by Redis).
+    pub trailing_bytes: Option<u64>,
+    /// Problems and warnings, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// True when no error-severity problem was found and the end was reached.
+    pub fn is_ok(&self) -> bool {
+        self.end_offset.is_some() && !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// The first error-severity problem.
+    pub fn first_error(&self) -> Option<&Problem> {
+        self.problems.iter().find(|p| p.severity == Severity::Error)
+    }
+
+    /// The value of an aux field.
+    pub fn aux_value(&self, name: &str) -> Option<&[u8]> {
+        self.aux
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// Check settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    /// "Now" in Unix milliseconds, for already-expired counts.
+    pub now_ms: i64,
+    /// Detect duplicate keys within a database (costs ~16-32 bytes per key).
+    pub duplicate_keys: bool,
+    /// Verify the CRC-64 trailer.
+    pub verify_checksum: bool,
+    /// Count the bytes after the trailer (reads to the end of the input).
+    pub count_trailing: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            now_ms: now_ms(),
+            duplicate_keys: true,
+            verify_checksum: true,
+            count_trailing: false,
+        }
+    }
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn problem_from(e: &Error) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        offset: e.offset(),
+        message: e.message(),
+        db: e.db(),
+        key: e.key().map(|k| k.key.clone()),
+        rdb_type: e.key().map(|k| k.rdb_type),
+        truncated: e.is_eof(),
+    }
+}
+
+/// Reads a whole RDB from `reader`, returning the report and the reader (whose
+/// source is positioned after the trailer when the end was reached).
+pub fn check<R: Read>(mut reader: Reader<R>, opts: CheckOptions) -> (Report, Reader<R>) {
+    let mut rep = Report::default();
+    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    let mut cur_db = 0u64;
+    let mut warned_db = false;
+    // Per key: whether it has field TTLs.
+    let mut has_field_ttl = false;
+    loop {
+        let ev = match reader.next_event() {
+            Ok(Some(ev)) => ev,
+            Ok(None) => break,
+            Err(e) => {
+                rep.problems.push(problem_from(&e));
+                break;
+            }
+        };
+        match ev {
+            Event::Header { format, version } => {
+                rep.format = Some(format);
+                rep.rdb_version = Some(version);
+            }
+            Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
+            Event::ModuleAux { module, .. } => {
+                *rep.module_aux.entry(module.type_name()).or_default() += 1;
+            }
+            Event::Function { .. } => rep.functions += 1,
+            Event::SelectDb { db } => {
+                cur_db = db;
+                if db > 15 && !warned_db {
+                    warned_db = true;
+                    rep.problems.push(Problem {
+                        severity: Severity::Warning,
+                        offset: reader.offset(),
+                        message: format!(
+                            "database {db} is above 15: a server with the default `databases 16` refuses to load this file"
+                        ),
+                        db: Some(db),
+                        key: None,
+                        rdb_type: None,
+                        truncated: false,
+                    });
+                }
+            }
+            Event::KeyStart(k) => {
+                has_field_ttl = false;
+                let c = rep.dbs.entry(k.db).or_default();
+                if let Some(exp) = k.expire_ms {
+                    c.expires += 1;
+                    rep.expires += 1;
+                    if exp < opts.now_ms {
+                        c.already_expired += 1;
+                        rep.already_expired += 1;
+                    }
+                }
+                if k.lfu_freq.is_some() {
+                    rep.lfu_keys += 1;
+                }
+                if k.lru_idle.is_some() {
+                    rep.lru_keys += 1;
+                }
+                if opts.duplicate_keys && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) {
+                    rep.problems.push(Problem {
+                        severity: Severity::Error,
+                        offset: k.offset,
+                        message: format!(
+                            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
+                            k.db
+                        ),
+                        db: Some(k.db),
+                        key: Some(k.key.to_vec()),
+                        rdb_type: Some(k.rdb_type),
+                        truncated: false,
+                    });
+                }
+            }
+            Event::Element(el) => match el {
+                Element::Field {
+                    expire_ms: Some(_), ..
+                } => has_field_ttl = true,
+                Element::Module(m) => *rep.modules.entry(m.type_name()).or_default() += 1,
+                _ => {}
+            },
+            Event::KeyEnd(end) => {
+                let ty = reader.rdb_type();
+                let db = reader.db();
+                if end.empty {
+                    rep.empty_keys += 1;
+                    let key = reader.key().to_vec();
+                    rep.problems.push(Problem {
+                        severity: Severity::Error,
+                        offset: end.offset,
+                        message: format!(
+                            "empty {} ({}): Redis skips such keys when loading and redis-check-rdb rejects them",
+                            t::key_type(ty).map_or("value", |k| k.name()),
+                            t::type_name_in(reader.format(), ty)
+                        ),
+                        db: Some(db),
+                        key: Some(key),
+                        rdb_type: Some(ty),
+                        truncated: false,
+                    });
+                }
+                rep.keys += 1;
+                rep.dbs.entry(db).or_default().keys += 1;
+                if has_field_ttl {
+                    rep.subexpires += 1;
+                }
+                *rep.types
+                    .entry(t::key_type(ty).map_or("unknown", |k| k.name()))
+                    .or_default() += 1;
+                *rep.encodings
+                    .entry(t::type_name_in(reader.format(), ty))
+                    .or_default() += 1;
+            }
+            Event::Eof { end, checksum, .. } => {
+                rep.checksum = Some(checksum);
+                rep.end_offset = Some(end);
+            }
+            Event::ResizeDb { .. } | Event::SlotInfo { .. } | Event::SlotImport { .. } => {}
+        }
+    }
+    let _ = cur_db;
+    if opts.count_trailing && rep.end_offset.is_some() {
+        let src = reader.source_mut();
+        let mut n = 0u64;
+        loop {
+            match src.peek(64 * 1024) {
+                Ok([]) => break,
+                Ok(b) => {
+                    let k = b.len();
+                    n += k as u64;
+                    if src.skip(k as u64).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        rep.trailing_bytes = Some(n);
+    }
+    (rep, reader)
+}
+
+/// A summary of a validated RDB.
+pub type Summary = Report;
+
+/// Reads one whole RDB (magic through trailer) from `source` with deep
+/// validation. On success the returned source is positioned right after the
+/// trailer (where the RESP commands of a hybrid AOF continue). Any problem of
+/// error severity (including empty aggregates and duplicate keys) is an `Err`.
+pub fn validate<R: Read>(source: Source<R>) -> (Source<R>, Result<Summary, Error>) {
+    let reader = Reader::with_options(source, Options::default());
+    let (rep, reader) = check(
+        reader,
+        CheckOptions {
+            count_trailing: false,
+            ..CheckOptions::default()
+        },
+    );
+    let src = reader.into_source();
+    let res = match rep.first_error() {
+        Some(p) => {
+            let mut e = Error::new(
+                p.offset,
+                if p.truncated {
+                    ErrorKind::UnexpectedEof {
+                        reading: "the RDB",
+                        needed: 1,
+                    }
+                } else {
+                    ErrorKind::Corrupt(p.message.clone())
+                },
+            );
+            if let (Some(key), Some(ty), Some(db)) = (&p.key, p.rdb_type, p.db) {
+                e = e.with_key(super::KeyContext {
+                    db,
+                    key: key.clone(),
+                    rdb_type: ty,
+                });
+            }
+            Err(e)
+        }
+        None => Ok(rep),
+    };
+    (src, res)
+}

@@ -1,0 +1,2266 @@
+//! [`Reader`]: the streaming, pull-style RDB reader.
+//!
+//! `next_event` returns the file's events in order, each borrowing the reader's
+//! buffers until the next call (like `csv::Reader::read_byte_record`). Aggregate
+//! values arrive as one [`Element`] per member, so a reader holds at most one
+//! element, or one encoded blob (a listpack, ziplist, intset or zipmap with its
+//! decoded entry table), in memory at a time.
+//!
+//! Validation is always deep, equivalent to Redis' `sanitize-dump-payload yes`
+//! (FORMATS.md §1.16): every embedded structure is walked entry by entry before
+//! any of its elements is returned, duplicates within a value are errors, stream
+//! nodes are checked against their master entry, consumer PELs against the group
+//! PEL, scores for NaN, field TTLs for range and order, lengths against the bytes
+//! left in the input before anything is allocated. Empty aggregates (which the
+//! server skips and `redis-check-rdb` rejects) are not errors of the reader: the
+//! [`KeyEnd`] event says `empty: true` and the caller decides.
+
+use std::io::Read;
+
+use super::compact::{self, CompactError, Val};
+use super::dups::DupSet;
+use super::error::{Error, ErrorKind, KeyContext};
+use super::str::Str;
+use super::types::{self as t, Format};
+use crate::io::{Source, SourceError};
+use crate::model::StreamId;
+
+/// Largest expire time accepted for hash fields (`EB_EXPIRE_TIME_MAX`, 2^48 − 1).
+pub const EB_EXPIRE_TIME_MAX: u64 = (1 << 48) - 1;
+/// Cap on any single string or blob (Redis' `proto-max-bulk-len` maximum is far
+/// lower in practice; this only guards against absurd lengths on pipes).
+const MAX_STRING: u64 = 1 << 40;
+
+/// Reader options.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Verify the CRC-64 trailer (default true).
+    pub verify_checksum: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            verify_checksum: true,
+        }
+    }
+}
+
+/// Status of the CRC-64 trailer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checksum {
+    /// Present and correct.
+    Ok,
+    /// Stored as zero: the writer disabled checksums (`rdbchecksum no`).
+    Disabled,
+    /// RDB version < 5: no trailer exists.
+    Absent,
+    /// Present but not verified (verification turned off).
+    Unverified,
+}
+
+/// Information about a key, at the start of its record.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyInfo<'a> {
+    /// Offset of the first byte of the key record (including its expire/LRU/LFU
+    /// opcodes).
+    pub offset: u64,
+    /// Database.
+    pub db: u64,
+    /// Key name (exact bytes).
+    pub key: &'a [u8],
+    /// RDB type byte.
+    pub rdb_type: u8,
+    /// Absolute expiry in Unix milliseconds.
+    pub expire_ms: Option<i64>,
+    /// LRU idle seconds (`IDLE` opcode).
+    pub lru_idle: Option<u64>,
+    /// LFU counter (`FREQ` opcode).
+    pub lfu_freq: Option<u8>,
+    /// Number of key-metadata classes that preceded the key (Redis 8.6 `KEY_META`).
+    pub meta_classes: u64,
+}
+
+/// The end of a key record.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyEnd {
+    /// Offset of the first byte of the record (as in [`KeyInfo`]).
+    pub offset: u64,
+    /// Offset just after the record: `end - offset` is its serialized size.
+    pub end: u64,
+    /// Number of elements returned (members, fields, entries; 1 for a string).
+    pub elements: u64,
+    /// True for an aggregate with no element, which Redis skips when loading and
+    /// `redis-check-rdb` rejects.
+    pub empty: bool,
+}
+
+/// A live stream entry, borrowing the node's decoded listpack.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamEntryRef<'a> {
+    /// Entry id.
+    pub id: StreamId,
+    blob: &'a [u8],
+    /// SAMEFIELDS: the master fields; otherwise empty.
+    master: &'a [Val],
+    /// SAMEFIELDS: the values; otherwise the interleaved field/value pairs.
+    vals: &'a [Val],
+}
+
+impl<'a> StreamEntryRef<'a> {
+    /// Number of field/value pairs.
+    pub fn len(&self) -> usize {
+        if self.master.is_empty() {
+            self.vals.len() / 2
+        } else {
+            self.vals.len()
+        }
+    }
+
+    /// True for an entry without fields.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The field/value pairs in stored order.
+    pub fn fields(&self) -> impl Iterator<Item = (Str<'a>, Str<'a>)> + 'a {
+        let (blob, master, vals) = (self.blob, self.master, self.vals);
+        let n = if master.is_empty() {
+            vals.len() / 2
+        } else {
+            vals.len()
+        };
+        (0..n).map(move |i| {
+            if master.is_empty() {
+                (vals[2 * i].get(blob), vals[2 * i + 1].get(blob))
+            } else {
+                (master[i].get(blob), vals[i].get(blob))
+            }
+        })
+    }
+}
+
+/// Stream metadata, after the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamMeta {
+    /// Number of live entries as stored.
+    pub length: u64,
+    /// Last generated id.
+    pub last_id: StreamId,
+    /// First live id (types 19+).
+    pub first_id: Option<StreamId>,
+    /// Largest deleted id (types 19+).
+    pub max_deleted_entry_id: Option<StreamId>,
+    /// All-time entries added (types 19+).
+    pub entries_added: Option<u64>,
+    /// Number of consumer groups that follow.
+    pub groups: u64,
+    /// Number of listpack nodes the stream had.
+    pub nodes: u64,
+}
+
+/// A consumer group header (its PEL and consumers follow as elements).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamGroupRef<'a> {
+    /// Group name.
+    pub name: &'a [u8],
+    /// Last delivered id.
+    pub last_delivered_id: StreamId,
+    /// Entries-read counter (types 19+; `None` when unknown or not stored).
+    pub entries_read: Option<i64>,
+    /// Number of pending entries that follow.
+    pub pel_len: u64,
+}
+
+/// A pending entry of a consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRef {
+    /// Entry id.
+    pub id: StreamId,
+    /// Last delivery time (Unix ms).
+    pub delivery_time_ms: i64,
+    /// Delivery count.
+    pub delivery_count: u64,
+}
+
+/// A consumer header (its PEL ids follow as elements).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamConsumerRef<'a> {
+    /// Consumer name.
+    pub name: &'a [u8],
+    /// Seen time (Unix ms).
+    pub seen_time_ms: i64,
+    /// Active time (type 21 only; -1 = never).
+    pub active_time_ms: Option<i64>,
+    /// Number of PEL ids that follow.
+    pub pel_len: u64,
+}
+
+/// A module value or module aux payload, skipped by its opcode framing.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleRef<'a> {
+    /// The 64-bit module type id.
+    pub module_id: u64,
+    /// The encoding version (low 10 bits of the id).
+    pub encver: u16,
+    /// The annotated data after the id, up to and including the EOF opcode.
+    pub data: &'a [u8],
+}
+
+impl ModuleRef<'_> {
+    /// The 9-character module type name.
+    pub fn type_name(&self) -> String {
+        t::module_name(self.module_id).0
+    }
+}
+
+/// One element of a value.
+#[derive(Debug, Clone, Copy)]
+pub enum Element<'a> {
+    /// The value of a string key.
+    String(Str<'a>),
+    /// A list element or set member.
+    Item(Str<'a>),
+    /// A sorted-set member.
+    Member {
+        /// Member.
+        member: Str<'a>,
+        /// Score.
+        score: f64,
+    },
+    /// A hash field.
+    Field {
+        /// Field name.
+        field: Str<'a>,
+        /// Value.
+        value: Str<'a>,
+        /// Absolute field expiry (Unix ms), if any.
+        expire_ms: Option<i64>,
+    },
+    /// A live stream entry.
+    StreamEntry(StreamEntryRef<'a>),
+    /// Stream metadata (after the entries, before the groups).
+    StreamMeta(StreamMeta),
+    /// A consumer group.
+    StreamGroup(StreamGroupRef<'a>),
+    /// A pending entry of the last group.
+    StreamPending(PendingRef),
+    /// A consumer of the last group.
+    StreamConsumer(StreamConsumerRef<'a>),
+    /// A pending-entry id owned by the last consumer.
+    StreamConsumerPending(StreamId),
+    /// A module value (type 7).
+    Module(ModuleRef<'a>),
+}
+
+/// One event of an RDB file.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// The header: which format and version.
+    Header {
+        /// `REDIS` or `VALKEY` magic.
+        format: Format,
+        /// Version number.
+        version: u32,
+    },
+    /// An `AUX` field.
+    Aux {
+        /// Field name.
+        name: &'a [u8],
+        /// Field value.
+        value: &'a [u8],
+    },
+    /// A `MODULE_AUX` record.
+    ModuleAux {
+        /// The module data.
+        module: ModuleRef<'a>,
+        /// When it was written: 1 before the keys, 2 after.
+        when: u64,
+    },
+    /// A function library (`FUNCTION2`): its source code.
+    Function {
+        /// Library code, starting with `#!<engine> name=<library>`.
+        code: &'a [u8],
+    },
+    /// `SELECTDB`.
+    SelectDb {
+        /// The database.
+        db: u64,
+    },
+    /// `RESIZEDB` sizing hint.
+    ResizeDb {
+        /// Keys in the database.
+        keys: u64,
+        /// Keys with an expire.
+        expires: u64,
+    },
+    /// `SLOT_INFO` sizing hint (Redis 7.4+ cluster).
+    SlotInfo {
+        /// Slot.
+        slot: u64,
+        /// Keys in the slot.
+        keys: u64,
+        /// Keys with an expire.
+        expires: u64,
+    },
+    /// `SLOT_IMPORT` (Valkey 9): an in-progress slot import.
+    SlotImport {
+        /// Job name.
+        job: &'a [u8],
+        /// Slot ranges (start, end).
+        ranges: &'a [(u64, u64)],
+    },
+    /// Start of a key record.
+    KeyStart(KeyInfo<'a>),
+    /// One element of the current key's value.
+    Element(Element<'a>),
+    /// End of a key record.
+    KeyEnd(KeyEnd),
+    /// End of file: the `EOF` opcode and the trailer were read. The last event.
+    Eof {
+        /// Offset of the `EOF` opcode.
+        offset: u64,
+        /// Offset just after the trailer.
+        end: u64,
+        /// Trailer status.
+        checksum: Checksum,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blob {
+    Zipmap,
+    ListZiplist,
+    Intset,
+    ZsetZiplist,
+    HashZiplist,
+    HashListpack,
+    ZsetListpack,
+    SetListpack,
+    HashListpackEx,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    /// Reading nodes; `left` nodes remain after the current one.
+    Nodes {
+        left: u64,
+    },
+    /// Iterating the decoded node in `vals` starting at `pos`; `entries` entries
+    /// (live + deleted) remain in this node.
+    Entries {
+        left: u64,
+        pos: usize,
+        entries: u64,
+    },
+    Meta,
+    Groups {
+        left: u64,
+    },
+    Pel {
+        groups_left: u64,
+        left: u64,
+    },
+    Consumers {
+        groups_left: u64,
+        left: u64,
+    },
+    ConsumerPel {
+        groups_left: u64,
+        consumers_left: u64,
+        left: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    String,
+    Items { left: u64 },
+    Zset { left: u64, binary: bool },
+    Hash { left: u64 },
+    HashMeta { left: u64, min: Option<u64> },
+    ValkeyHash2 { left: u64 },
+    BlobStart(Blob),
+    Blob { kind: Blob, idx: usize },
+    Quicklist { left: u64, v2: bool },
+    QuicklistNode { left: u64, v2: bool, idx: usize },
+    Stream(Stream),
+    Module,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Magic,
+    Body,
+    Value(Value),
+    KeyEnd,
+    Done,
+}
+
+/// The streaming RDB reader. See the module documentation.
+pub struct Reader<R> {
+    src: Source<R>,
+    opts: Options,
+    state: State,
+    format: Format,
+    version: u32,
+    /// Reading a DUMP payload: one value, no key, no opcodes.
+    payload: bool,
+    db: u64,
+    // Key-scoped opcodes waiting for the next key.
+    expire: Option<i64>,
+    idle: Option<u64>,
+    freq: Option<u8>,
+    meta_classes: u64,
+    pending_start: Option<u64>,
+    // The current key.
+    key: Vec<u8>,
+    rdb_type: u8,
+    key_offset: u64,
+    elements: u64,
+    // Scratch buffers.
+    sa: Vec<u8>,
+    sb: Vec<u8>,
+    tmp: Vec<u8>,
+    blob: Vec<u8>,
+    blob_offset: u64,
+    blob_lzf: bool,
+    vals: Vec<Val>,
+    scores: Vec<f64>,
+    dups: DupSet,
+    dups2: DupSet,
+    ranges: Vec<(u64, u64)>,
+    // Stream state.
+    master_id: StreamId,
+    master_fields: (usize, usize),
+    stream_live: u64,
+    stream_nodes: u64,
+    stream_type: u8,
+    node_keys: DupSet,
+}
+
+/// Where the bytes of an element are (resolved by `render`).
+#[derive(Debug, Clone, Copy)]
+enum Src {
+    A,
+    B,
+    Int(i64),
+    Blob(Val),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RawElem {
+    String(Src),
+    Item(Src),
+    Member {
+        member: Src,
+        score: f64,
+    },
+    Field {
+        field: Src,
+        value: Src,
+        expire_ms: Option<i64>,
+    },
+    StreamEntry {
+        id: StreamId,
+        same: bool,
+        start: usize,
+        len: usize,
+    },
+    StreamMeta(StreamMeta),
+    StreamGroup {
+        last_delivered_id: StreamId,
+        entries_read: Option<i64>,
+        pel_len: u64,
+    },
+    StreamPending(PendingRef),
+    StreamConsumer {
+        seen_time_ms: i64,
+        active_time_ms: Option<i64>,
+        pel_len: u64,
+    },
+    ConsumerPending(StreamId),
+    Module {
+        module_id: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Raw {
+    Header,
+    Aux,
+    ModuleAux {
+        module_id: u64,
+        when: u64,
+    },
+    Function,
+    SelectDb(u64),
+    ResizeDb(u64, u64),
+    SlotInfo(u64, u64, u64),
+    SlotImport,
+    KeyStart,
+    Elem(RawElem),
+    KeyEnd(KeyEnd),
+    Eof {
+        offset: u64,
+        end: u64,
+        checksum: Checksum,
+    },
+}
+
+/// A plain length or a special string encoding (`11xxxxxx`).
+enum Len {
+    Plain(u64),
+    Special(u8),
+}
+
+type Res<T> = Result<T, Error>;
+
+#[inline]
+fn src_err(at: u64, e: SourceError, reading: &'static str) -> Error {
+    Error::from_source(at, e, reading)
+}
+
+/// Reads an RDB length (FORMATS.md §1.3).
+#[inline]
+fn read_len_raw<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<Len> {
+    let at = src.offset();
+    let b = src.read_u8().map_err(|e| src_err(at, e, reading))?;
+    match b >> 6 {
+        0 => Ok(Len::Plain(u64::from(b & 0x3f))),
+        1 => {
+            let b2 = src.read_u8().map_err(|e| src_err(at, e, reading))?;
+            Ok(Len::Plain((u64::from(b & 0x3f) << 8) | u64::from(b2)))
+        }
+        2 => match b {
+            0x80 => {
+                let v = src.read_array::<4>().map_err(|e| src_err(at, e, reading))?;
+                Ok(Len::Plain(u64::from(u32::from_be_bytes(v))))
+            }
+            0x81 => {
+                let v = src.read_array::<8>().map_err(|e| src_err(at, e, reading))?;
+                Ok(Len::Plain(u64::from_be_bytes(v)))
+            }
+            _ => Err(Error::new(at, ErrorKind::BadLength(b)).within(reading)),
+        },
+        _ => Ok(Len::Special(b & 0x3f)),
+    }
+}
+
+/// Reads a plain length (a special encoding is an error here).
+#[inline]
+fn read_len<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u64> {
+    let at = src.offset();
+    match read_len_raw(src, reading)? {
+        Len::Plain(n) => Ok(n),
+        Len::Special(_) => Err(Error::new(at, ErrorKind::BadLength(0xc0 | 0)).within(reading)),
+    }
+}
+
+/// Reads a count of items that each take at least `min_bytes`, bounded by what is
+/// left of the input.
+#[inline]
+fn read_count<R: Read>(src: &mut Source<R>, reading: &'static str, min_bytes: u64) -> Res<u64> {
+    let at = src.offset();
+    let n = read_len(src, reading)?;
+    if let Some(rem) = src.remaining() {
+        if n.saturating_mul(min_bytes) > rem {
+            return Err(Error::new(
+                at,
+                ErrorKind::LengthTooLarge {
+                    reading,
+                    len: n,
+                    remaining: rem,
+                },
+            ));
+        }
+    }
+    Ok(n)
+}
+
+#[inline]
+fn read_u8<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u8> {
+    let at = src.offset();
+    src.read_u8().map_err(|e| src_err(at, e, reading))
+}
+
+#[inline]
+fn read_i64le<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<i64> {
+    let at = src.offset();
+    Ok(i64::from_le_bytes(
+        src.read_array::<8>().map_err(|e| src_err(at, e, reading))?,
+    ))
+}
+
+/// Reads an RDB string (FORMATS.md §1.4). Integer encodings return `Read2::Int`;
+/// otherwise the bytes are in `out` (replaced).
+fn read_string<R: Read>(
+    src: &mut Source<R>,
+    out: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+    reading: &'static str,
+) -> Res<Read2> {
+    let at = src.offset();
+    match read_len_raw(src, reading)? {
+        Len::Plain(n) => {
+            out.clear();
+            read_bytes(src, n, out, at, reading)?;
+            Ok(Read2::Bytes)
+        }
+        Len::Special(0) => {
+            let b = src.read_array::<1>().map_err(|e| src_err(at, e, reading))?;
+            Ok(Read2::Int(i64::from(b[0] as i8)))
+        }
+        Len::Special(1) => {
+            let b = src.read_array::<2>().map_err(|e| src_err(at, e, reading))?;
+            Ok(Read2::Int(i64::from(i16::from_le_bytes(b))))
+        }
+        Len::Special(2) => {
+            let b = src.read_array::<4>().map_err(|e| src_err(at, e, reading))?;
+            Ok(Read2::Int(i64::from(i32::from_le_bytes(b))))
+        }
+        Len::Special(3) => {
+            let clen = read_len(src, reading)?;
+            let ulen = read_len(src, reading)?;
+            if ulen > MAX_STRING || ulen > clen.saturating_mul(88).saturating_add(8) {
+                return Err(Error::new(
+                    at,
+                    ErrorKind::Lzf(format!(
+                        "{clen} compressed bytes cannot expand to the declared {ulen} bytes"
+                    )),
+                )
+                .within(reading));
+            }
+            tmp.clear();
+            read_bytes(src, clen, tmp, at, reading)?;
+            out.clear();
+            if ulen == 0 && clen == 0 {
+                return Ok(Read2::Bytes);
+            }
+            match lzf::decompress(tmp, ulen as usize) {
+                Ok(v) if v.len() as u64 == ulen => {
+                    *out = v;
+                    Ok(Read2::Bytes)
+                }
+                Ok(v) => Err(Error::new(
+                    at,
+                    ErrorKind::Lzf(format!(
+                        "decompressed to {} bytes instead of {ulen}",
+                        v.len()
+                    )),
+                )
+                .within(reading)),
+                Err(e) => Err(Error::new(at, ErrorKind::Lzf(format!("{e:?}"))).within(reading)),
+            }
+        }
+        Len::Special(x) => {
+            Err(Error::new(at, ErrorKind::BadStringEncoding(0xc0 | x)).within(reading))
+        }
+    }
+}
+
+fn read_bytes<R: Read>(
+    src: &mut Source<R>,
+    n: u64,
+    out: &mut Vec<u8>,
+    at: u64,
+    reading: &'static str,
+) -> Res<()> {
+    if let Some(rem) = src.remaining() {
+        if n > rem {
+            return Err(Error::new(
+                at,
+                ErrorKind::LengthTooLarge {
+                    reading,
+                    len: n,
+                    remaining: rem,
+                },
+            ));
+        }
+    }
+    if n > MAX_STRING {
+        return Err(Error::new(
+            at,
+            ErrorKind::LengthTooLarge {
+                reading,
+                len: n,
+                remaining: MAX_STRING,
+            },
+        ));
+    }
+    src.read_into(n, out).map_err(|e| src_err(at, e, reading))
+}
+
+/// Reads a string as bytes (integers converted to text) into `out`.
+fn read_string_bytes<R: Read>(
+    src: &mut Source<R>,
+    out: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+    reading: &'static str,
+) -> Res<()> {
+    if let Read2::Int(i) = read_string(src, out, tmp, reading)? {
+        out.clear();
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    }
+    Ok(())
+}
+
+/// Copies the raw bytes of one length to `out`.
+fn copy_len<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<Len> {
+    let at = src.offset();
+    let b = read_u8(src, reading)?;
+    out.push(b);
+    let extra = match b >> 6 {
+        0 | 3 => 0,
+        1 => 1,
+        _ => match b {
+            0x80 => 4,
+            0x81 => 8,
+            _ => return Err(Error::new(at, ErrorKind::BadLength(b)).within(reading)),
+        },
+    };
+    if extra > 0 {
+        let s = src.read_slice(extra).map_err(|e| src_err(at, e, reading))?;
+        out.extend_from_slice(s);
+    }
+    let tail = &out[out.len() - 1 - extra..];
+    Ok(match b >> 6 {
+        0 => Len::Plain(u64::from(b & 0x3f)),
+        1 => Len::Plain((u64::from(b & 0x3f) << 8) | u64::from(tail[1])),
+        3 => Len::Special(b & 0x3f),
+        _ => {
+            let mut v = 0u64;
+            for &x in &tail[1..] {
+                v = (v << 8) | u64::from(x);
+            }
+            Len::Plain(v)
+        }
+    })
+}
+
+/// Copies the raw bytes of one string to `out` (validating LZF framing only by
+/// lengths: module payloads are kept as they are).
+fn copy_string<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<()> {
+    let at = src.offset();
+    let n = match copy_len(src, out, reading)? {
+        Len::Plain(n) => n,
+        Len::Special(0) => 1,
+        Len::Special(1) => 2,
+        Len::Special(2) => 4,
+        Len::Special(3) => {
+            let clen = match copy_len(src, out, reading)? {
+                Len::Plain(n) => n,
+                Len::Special(_) => {
+                    return Err(Error::new(at, ErrorKind::BadLength(0xc0)).within(reading));
+                }
+            };
+            match copy_len(src, out, reading)? {
+                Len::Plain(_) => {}
+                Len::Special(_) => {
+                    return Err(Error::new(at, ErrorKind::BadLength(0xc0)).within(reading));
+                }
+            }
+            clen
+        }
+        Len::Special(x) => {
+            return Err(Error::new(at, ErrorKind::BadStringEncoding(0xc0 | x)).within(reading));
+        }
+    };
+    read_bytes(src, n, out, at, reading)
+}
+
+/// Walks module data (FORMATS.md §1.13) up to and including the EOF opcode,
+/// appending the raw bytes to `out`.
+fn copy_module_data<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> {
+    loop {
+        let at = src.offset();
+        let op = match copy_len(src, out, "module data opcode")? {
+            Len::Plain(n) => n,
+            Len::Special(x) => {
+                return Err(Error::corrupt(
+                    at,
+                    format!("invalid module data opcode 0x{:02x}", 0xc0 | x),
+                ));
+            }
+        };
+        match op {
+            0 => return Ok(()),
+            1 | 2 => {
+                if let Len::Special(_) = copy_len(src, out, "module integer")? {
+                    return Err(Error::corrupt(at, "invalid module integer"));
+                }
+            }
+            3 | 4 => {
+                let n = if op == 3 { 4 } else { 8 };
+                let s = src
+                    .read_slice(n)
+                    .map_err(|e| src_err(at, e, "module float"))?;
+                out.extend_from_slice(s);
+            }
+            5 => copy_string(src, out, "module string")?,
+            _ => {
+                return Err(Error::corrupt(
+                    at,
+                    format!("unknown module data opcode {op}"),
+                ));
+            }
+        }
+    }
+}
+
+fn parse_score(s: Str<'_>) -> Option<f64> {
+    let v = match s {
+        Str::Int(i) => i as f64,
+        Str::Bytes(b) => std::str::from_utf8(b).ok()?.parse::<f64>().ok()?,
+    };
+    if v.is_nan() { None } else { Some(v) }
+}
+
+/// Reads a stream id made of two lengths.
+fn read_id<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<StreamId> {
+    let ms = read_len(src, reading)?;
+    let seq = read_len(src, reading)?;
+    Ok(StreamId::new(ms, seq))
+}
+
+fn read_raw_id<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<StreamId> {
+    let at = src.offset();
+    let b = src
+        .read_array::<16>()
+        .map_err(|e| src_err(at, e, reading))?;
+    Ok(StreamId::from_be_bytes(&b))
+}
+
+impl<R: Read> Reader<R> {
+    /// Returns the next event, or `None` after the end of the file (or, for a
+    /// payload reader, after the value).
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        let in_key = matches!(self.state, State::Value(_) | State::KeyEnd);
+        match self.step() {
+            Ok(raw) => Ok(raw.map(|r| self.render(r))),
+            Err(e) => {
+                self.state = State::Done;
+                Err(if in_key {
+                    e.with_key(self.key_ctx())
+                } else {
+                    e.with_db(self.db)
+                })
+            }
+        }
+    }
+
+    fn src_str(&self, s: Src) -> Str<'_> {
+        match s {
+            Src::A => Str::Bytes(&self.sa),
+            Src::B => Str::Bytes(&self.sb),
+            Src::Int(i) => Str::Int(i),
+            Src::Blob(v) => v.get(&self.blob),
+        }
+    }
+
+    fn render(&self, raw: Raw) -> Event<'_> {
+        match raw {
+            Raw::Header => Event::Header {
+                format: self.format,
+                version: self.version,
+            },
+            Raw::Aux => Event::Aux {
+                name: &self.sa,
+                value: &self.sb,
+            },
+            Raw::ModuleAux { module_id, when } => Event::ModuleAux {
+                module: ModuleRef {
+                    module_id,
+                    encver: (module_id & 1023) as u16,
+                    data: &self.blob,
+                },
+                when,
+            },
+            Raw::Function => Event::Function { code: &self.sa },
+            Raw::SelectDb(db) => Event::SelectDb { db },
+            Raw::ResizeDb(keys, expires) => Event::ResizeDb { keys, expires },
+            Raw::SlotInfo(slot, keys, expires) => Event::SlotInfo {
+                slot,
+                keys,
+                expires,
+            },
+            Raw::SlotImport => Event::SlotImport {
+                job: &self.sa,
+                ranges: &self.ranges,
+            },
+            Raw::KeyStart => Event::KeyStart(KeyInfo {
+                offset: self.key_offset,
+                db: self.db,
+                key: &self.key,
+                rdb_type: self.rdb_type,
+                expire_ms: self.expire,
+                lru_idle: self.idle,
+                lfu_freq: self.freq,
+                meta_classes: self.meta_classes,
+            }),
+            Raw::Elem(e) => Event::Element(match e {
+                RawElem::String(s) => Element::String(self.src_str(s)),
+                RawElem::Item(s) => Element::Item(self.src_str(s)),
+                RawElem::Member { member, score } => Element::Member {
+                    member: self.src_str(member),
+                    score,
+                },
+                RawElem::Field {
+                    field,
+                    value,
+                    expire_ms,
+                } => Element::Field {
+                    field: self.src_str(field),
+                    value: self.src_str(value),
+                    expire_ms,
+                },
+                RawElem::StreamEntry {
+                    id,
+                    same,
+                    start,
+                    len,
+                } => {
+                    let (ms, mn) = self.master_fields;
+                    Element::StreamEntry(StreamEntryRef {
+                        id,
+                        blob: &self.blob,
+                        master: if same { &self.vals[ms..ms + mn] } else { &[] },
+                        vals: &self.vals[start..start + len],
+                    })
+                }
+                RawElem::StreamMeta(m) => Element::StreamMeta(m),
+                RawElem::StreamGroup {
+                    last_delivered_id,
+                    entries_read,
+                    pel_len,
+                } => Element::StreamGroup(StreamGroupRef {
+                    name: &self.sa,
+                    last_delivered_id,
+                    entries_read,
+                    pel_len,
+                }),
+                RawElem::StreamPending(p) => Element::StreamPending(p),
+                RawElem::StreamConsumer {
+                    seen_time_ms,
+                    active_time_ms,
+                    pel_len,
+                } => Element::StreamConsumer(StreamConsumerRef {
+                    name: &self.sa,
+                    seen_time_ms,
+                    active_time_ms,
+                    pel_len,
+                }),
+                RawElem::ConsumerPending(id) => Element::StreamConsumerPending(id),
+                RawElem::Module { module_id } => Element::Module(ModuleRef {
+                    module_id,
+                    encver: (module_id & 1023) as u16,
+                    data: &self.blob,
+                }),
+            }),
+            Raw::KeyEnd(k) => Event::KeyEnd(k),
+            Raw::Eof {
+                offset,
+                end,
+                checksum,
+            } => Event::Eof {
+                offset,
+                end,
+                checksum,
+            },
+        }
+    }
+
+    fn step(&mut self) -> Res<Option<Raw>> {
+        match self.state {
+            State::Magic => self.read_magic().map(Some),
+            State::Body => self.read_record(),
+            State::Value(v) => self.read_value(v).map(Some),
+            State::KeyEnd => {
+                let end = KeyEnd {
+                    offset: self.key_offset,
+                    end: self.src.offset(),
+                    elements: self.elements,
+                    empty: self.elements == 0
+                        && !matches!(
+                            t::key_type(self.rdb_type),
+                            Some(
+                                crate::model::KeyType::Stream
+                                    | crate::model::KeyType::String
+                                    | crate::model::KeyType::Module
+                            )
+                        ),
+                };
+                self.state = if self.payload {
+                    State::Done
+                } else {
+                    State::Body
+                };
+                Ok(Some(Raw::KeyEnd(end)))
+            }
+            State::Done => Ok(None),
+        }
+    }
+
+    fn read_magic(&mut self) -> Res<Raw> {
+        let at = self.src.offset();
+        let head = self
+            .src
+            .peek(9)
+            .map_err(|e| src_err(at, e, "the RDB header"))?
+            .to_vec();
+        let (format, digits) = if head.starts_with(b"REDIS") {
+            (Format::Redis, &head[5..])
+        } else if head.starts_with(b"VALKEY") {
+            (Format::Valkey, &head[6..])
+        } else {
+            if head.len() < 9
+                && (b"REDIS".starts_with(&head[..head.len().min(5)])
+                    || b"VALKEY".starts_with(&head[..head.len().min(6)]))
+            {
+                return Err(Error::new(
+                    at,
+                    ErrorKind::UnexpectedEof {
+                        reading: "the RDB header",
+                        needed: (9 - head.len()) as u64,
+                    },
+                ));
+            }
+            return Err(Error::new(at, ErrorKind::BadMagic(head)));
+        };
+        if head.len() < 9 {
+            return Err(Error::new(
+                at,
+                ErrorKind::UnexpectedEof {
+                    reading: "the RDB header",
+                    needed: (9 - head.len()) as u64,
+                },
+            ));
+        }
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(Error::new(at, ErrorKind::BadMagic(head)));
+        }
+        let version: u32 = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let newest = match format {
+            Format::Redis => 13,
+            Format::Valkey => 81,
+        };
+        let ok = match format {
+            Format::Redis => (1..=13).contains(&version),
+            Format::Valkey => (80..=81).contains(&version),
+        };
+        if !ok {
+            return Err(Error::new(
+                at + 5,
+                ErrorKind::UnsupportedVersion { version, newest },
+            ));
+        }
+        self.src
+            .skip(9)
+            .map_err(|e| src_err(at, e, "the RDB header"))?;
+        self.format = format;
+        self.version = version;
+        self.state = State::Body;
+        Ok(Raw::Header)
+    }
+
+    fn clear_pending(&mut self) {
+        self.expire = None;
+        self.idle = None;
+        self.freq = None;
+        self.meta_classes = 0;
+        self.pending_start = None;
+    }
+
+    /// Reads opcodes until something to report.
+    fn read_record(&mut self) -> Res<Option<Raw>> {
+        loop {
+            let at = self.src.offset();
+            let op = read_u8(&mut self.src, "a record type")?;
+            if self.payload {
+                return self.start_key(op, at, true).map(Some);
+            }
+            match op {
+                t::OP_EOF => return self.read_eof(at).map(Some),
+                t::OP_SELECTDB => {
+                    let db = read_len(&mut self.src, "SELECTDB")?;
+                    self.db = db;
+                    return Ok(Some(Raw::SelectDb(db)));
+                }
+                t::OP_RESIZEDB => {
+                    let a = read_len(&mut self.src, "RESIZEDB")?;
+                    let b = read_len(&mut self.src, "RESIZEDB")?;
+                    return Ok(Some(Raw::ResizeDb(a, b)));
+                }
+                t::OP_AUX => {
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "an AUX field name",
+                    )?;
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sb,
+                        &mut self.tmp,
+                        "an AUX field value",
+                    )?;
+                    return Ok(Some(Raw::Aux));
+                }
+                t::OP_EXPIRETIME_MS => {
+                    self.pending_start.get_or_insert(at);
+                    self.expire = Some(read_i64le(&mut self.src, "EXPIRETIME_MS")?);
+                }
+                t::OP_EXPIRETIME => {
+                    self.pending_start.get_or_insert(at);
+                    let b = self
+                        .src
+                        .read_array::<4>()
+                        .map_err(|e| src_err(at, e, "EXPIRETIME"))?;
+                    self.expire = Some(i64::from(i32::from_le_bytes(b)) * 1000);
+                }
+                t::OP_IDLE => {
+                    self.pending_start.get_or_insert(at);
+                    self.idle = Some(read_len(&mut self.src, "IDLE")?);
+                }
+                t::OP_FREQ => {
+                    self.pending_start.get_or_insert(at);
+                    self.freq = Some(read_u8(&mut self.src, "FREQ")?);
+                }
+                t::OP_MODULE_AUX => {
+                    let module_id = read_len(&mut self.src, "MODULE_AUX module id")?;
+                    let wat = self.src.offset();
+                    let when_op = read_len(&mut self.src, "MODULE_AUX")?;
+                    if when_op != 2 {
+                        return Err(Error::corrupt(
+                            wat,
+                            format!("bad when_opcode {when_op} in MODULE_AUX (expected 2)"),
+                        ));
+                    }
+                    let when = read_len(&mut self.src, "MODULE_AUX")?;
+                    self.blob.clear();
+                    copy_module_data(&mut self.src, &mut self.blob).map_err(|e| {
+                        e.within(format!(
+                            "MODULE_AUX data of module {}",
+                            t::module_name(module_id).0
+                        ))
+                    })?;
+                    return Ok(Some(Raw::ModuleAux { module_id, when }));
+                }
+                t::OP_FUNCTION2 => {
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "a function library",
+                    )?;
+                    return Ok(Some(Raw::Function));
+                }
+                t::OP_FUNCTION_PRE_GA => {
+                    return Err(Error::corrupt(
+                        at,
+                        "pre-release function format (Redis 7.0 RC) not supported",
+                    ));
+                }
+                t::OP_SLOT_INFO => {
+                    let a = read_len(&mut self.src, "SLOT_INFO")?;
+                    let b = read_len(&mut self.src, "SLOT_INFO")?;
+                    let c = read_len(&mut self.src, "SLOT_INFO")?;
+                    return Ok(Some(Raw::SlotInfo(a, b, c)));
+                }
+                t::OP_F3 if self.format == Format::Valkey => {
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "SLOT_IMPORT job name",
+                    )?;
+                    let n = read_count(&mut self.src, "SLOT_IMPORT ranges", 2)?;
+                    self.ranges.clear();
+                    for _ in 0..n {
+                        let a = read_len(&mut self.src, "SLOT_IMPORT range")?;
+                        let b = read_len(&mut self.src, "SLOT_IMPORT range")?;
+                        self.ranges.push((a, b));
+                    }
+                    return Ok(Some(Raw::SlotImport));
+                }
+                t::OP_F3 if self.version >= 13 => {
+                    // Redis 8.6 KEY_META: LEN classes, each a 4-byte class spec and
+                    // module-annotated data ending with EOF. Skipped and counted.
+                    self.pending_start.get_or_insert(at);
+                    let n = read_count(&mut self.src, "KEY_META classes", 5)?;
+                    for _ in 0..n {
+                        let cat = self.src.offset();
+                        self.src
+                            .read_array::<4>()
+                            .map_err(|e| src_err(cat, e, "KEY_META class spec"))?;
+                        self.tmp.clear();
+                        copy_module_data(&mut self.src, &mut self.tmp)
+                            .map_err(|e| e.within("KEY_META class data"))?;
+                    }
+                    self.meta_classes += n;
+                }
+                0xf0..=0xf3 => return Err(Error::new(at, ErrorKind::UnknownOpcode(op))),
+                _ => return self.start_key(op, at, false).map(Some),
+            }
+        }
+    }
+
+    fn read_eof(&mut self, at: u64) -> Res<Raw> {
+        let checksum = if self.version >= 5 {
+            let computed = self.src.crc().unwrap_or(0);
+            let tat = self.src.offset();
+            let stored = u64::from_le_bytes(
+                self.src
+                    .read_array::<8>()
+                    .map_err(|e| src_err(tat, e, "the CRC-64 trailer"))?,
+            );
+            if stored == 0 {
+                Checksum::Disabled
+            } else if !self.opts.verify_checksum {
+                Checksum::Unverified
+            } else if stored == computed {
+                Checksum::Ok
+            } else {
+                return Err(Error::new(
+                    tat,
+                    ErrorKind::ChecksumMismatch { stored, computed },
+                ));
+            }
+        } else {
+            Checksum::Absent
+        };
+        self.src.stop_crc();
+        self.state = State::Done;
+        Ok(Raw::Eof {
+            offset: at,
+            end: self.src.offset(),
+            checksum,
+        })
+    }
+
+    /// Validates a type byte for this file's format.
+    fn check_type(&self, ty: u8, at: u64) -> Res<()> {
+        let unsupported = |name: &'static str| {
+            Err(Error::new(
+                at,
+                ErrorKind::UnsupportedType {
+                    rdb_type: ty,
+                    name,
+                    version: self.version,
+                },
+            ))
+        };
+        match ty {
+            0..=5 | 7 | 9..=21 => Ok(()),
+            t::MODULE_PRE_GA => Err(Error::corrupt(
+                at,
+                "pre-release module format (type 6) not supported",
+            )),
+            22 | 23 if self.format == Format::Valkey => {
+                if ty == 23 {
+                    unsupported("path-hash (Valkey 9.2 development), not documented")
+                } else {
+                    Ok(())
+                }
+            }
+            22..=25 if self.format == Format::Redis => Ok(()),
+            26 | 27 => unsupported(t::type_name(ty)),
+            _ => unsupported("unknown"),
+        }
+    }
+
+    fn start_key(&mut self, ty: u8, at: u64, payload: bool) -> Res<Raw> {
+        self.check_type(ty, at)?;
+        self.key_offset = self.pending_start.unwrap_or(at);
+        self.rdb_type = ty;
+        self.elements = 0;
+        if payload {
+            self.key.clear();
+        } else {
+            read_string_bytes(&mut self.src, &mut self.key, &mut self.tmp, "a key")?;
+        }
+        let value = match ty {
+            t::STRING => Value::String,
+            t::LIST | t::SET => {
+                let left = read_count(&mut self.src, "the element count", 1)?;
+                self.dups.clear();
+                Value::Items { left }
+            }
+            t::ZSET | t::ZSET_2 => {
+                let left = read_count(&mut self.src, "the member count", 2)?;
+                self.dups.clear();
+                Value::Zset {
+                    left,
+                    binary: ty == t::ZSET_2,
+                }
+            }
+            t::HASH => {
+                let left = read_count(&mut self.src, "the field count", 2)?;
+                self.dups.clear();
+                Value::Hash { left }
+            }
+            t::HASH_METADATA_PRE_GA if self.format == Format::Valkey => {
+                let left = read_count(&mut self.src, "the field count", 10)?;
+                self.dups.clear();
+                Value::ValkeyHash2 { left }
+            }
+            t::HASH_METADATA_PRE_GA | t::HASH_METADATA => {
+                let min = if ty == t::HASH_METADATA {
+                    let mat = self.src.offset();
+                    let m = read_i64le(&mut self.src, "the minimum field expire time")? as u64;
+                    if m > EB_EXPIRE_TIME_MAX + 1 {
+                        return Err(Error::corrupt(
+                            mat,
+                            format!("invalid minimum field expire time {m}"),
+                        ));
+                    }
+                    Some(m)
+                } else {
+                    None
+                };
+                let left = read_count(&mut self.src, "the field count", 3)?;
+                self.dups.clear();
+                Value::HashMeta { left, min }
+            }
+            t::HASH_ZIPMAP => Value::BlobStart(Blob::Zipmap),
+            t::LIST_ZIPLIST => Value::BlobStart(Blob::ListZiplist),
+            t::SET_INTSET => Value::BlobStart(Blob::Intset),
+            t::ZSET_ZIPLIST => Value::BlobStart(Blob::ZsetZiplist),
+            t::HASH_ZIPLIST => Value::BlobStart(Blob::HashZiplist),
+            t::HASH_LISTPACK => Value::BlobStart(Blob::HashListpack),
+            t::ZSET_LISTPACK => Value::BlobStart(Blob::ZsetListpack),
+            t::SET_LISTPACK => Value::BlobStart(Blob::SetListpack),
+            t::HASH_LISTPACK_EX_PRE_GA => Value::BlobStart(Blob::HashListpackEx),
+            t::HASH_LISTPACK_EX => {
+                // The stored minimum expire is a hint and can be stale (FORMATS.md).
+                read_i64le(&mut self.src, "the minimum field expire time")?;
+                Value::BlobStart(Blob::HashListpackEx)
+            }
+            t::LIST_QUICKLIST | t::LIST_QUICKLIST_2 => {
+                let left = read_count(&mut self.src, "the quicklist node count", 2)?;
+                Value::Quicklist {
+                    left,
+                    v2: ty == t::LIST_QUICKLIST_2,
+                }
+            }
+            t::STREAM_LISTPACKS | t::STREAM_LISTPACKS_2 | t::STREAM_LISTPACKS_3 => {
+                let left = read_count(&mut self.src, "the stream node count", 2)?;
+                self.stream_type = ty;
+                self.stream_live = 0;
+                self.stream_nodes = left;
+                self.node_keys.clear();
+                Value::Stream(Stream::Nodes { left })
+            }
+            t::MODULE_2 => Value::Module,
+            _ => unreachable!("check_type accepted type {ty}"),
+        };
+        self.state = State::Value(value);
+        Ok(Raw::KeyStart)
+    }
+
+    fn finish_key(&mut self) {
+        self.state = State::KeyEnd;
+        if !self.payload {
+            self.clear_pending();
+        }
+    }
+
+    /// Reads one string element into `sa` or `sb`.
+    fn elem(&mut self, b: bool, reading: &'static str) -> Res<Src> {
+        let out = if b { &mut self.sb } else { &mut self.sa };
+        Ok(
+            match read_string(&mut self.src, out, &mut self.tmp, reading)? {
+                Read2::Int(i) => Src::Int(i),
+                Read2::Bytes => {
+                    if b {
+                        Src::B
+                    } else {
+                        Src::A
+                    }
+                }
+            },
+        )
+    }
+
+    fn src_insert_dup(&mut self, s: Src) -> bool {
+        let st = match s {
+            Src::A => Str::Bytes(&self.sa),
+            Src::B => Str::Bytes(&self.sb),
+            Src::Int(i) => Str::Int(i),
+            Src::Blob(v) => v.get(&self.blob),
+        };
+        self.dups.insert(st)
+    }
+
+    fn read_value(&mut self, v: Value) -> Res<Raw> {
+        match v {
+            Value::String => {
+                let s = self.elem(false, "a string value")?;
+                self.elements = 1;
+                self.finish_key();
+                Ok(Raw::Elem(RawElem::String(s)))
+            }
+            Value::Items { left } => {
+                if left == 0 {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                let at = self.src.offset();
+                let s = self.elem(false, "an element")?;
+                if self.rdb_type == t::SET && !self.src_insert_dup(s) {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("duplicate set member at element {}", self.elements),
+                    ));
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::Items { left: left - 1 });
+                Ok(Raw::Elem(RawElem::Item(s)))
+            }
+            Value::Zset { left, binary } => {
+                if left == 0 {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                let at = self.src.offset();
+                let m = self.elem(false, "a member")?;
+                let sat = self.src.offset();
+                let score = if binary {
+                    f64::from_le_bytes(
+                        self.src
+                            .read_array::<8>()
+                            .map_err(|e| src_err(sat, e, "a score"))?,
+                    )
+                } else {
+                    let n = read_u8(&mut self.src, "a score")?;
+                    match n {
+                        253 => f64::NAN,
+                        254 => f64::INFINITY,
+                        255 => f64::NEG_INFINITY,
+                        _ => {
+                            let s = self
+                                .src
+                                .read_slice(n as usize)
+                                .map_err(|e| src_err(sat, e, "a score"))?;
+                            std::str::from_utf8(s)
+                                .ok()
+                                .and_then(|s| s.trim().parse::<f64>().ok())
+                                .ok_or_else(|| Error::corrupt(sat, "unparsable text score"))?
+                        }
+                    }
+                };
+                if score.is_nan() {
+                    return Err(Error::corrupt(sat, "zset with NaN score"));
+                }
+                if !self.src_insert_dup(m) {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("duplicate zset member at element {}", self.elements),
+                    ));
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::Zset {
+                    left: left - 1,
+                    binary,
+                });
+                Ok(Raw::Elem(RawElem::Member { member: m, score }))
+            }
+            Value::Hash { left } => {
+                if left == 0 {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                let at = self.src.offset();
+                let f = self.elem(false, "a hash field")?;
+                let val = self.elem(true, "a hash value")?;
+                if !self.src_insert_dup(f) {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("duplicate hash field at element {}", self.elements),
+                    ));
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::Hash { left: left - 1 });
+                Ok(Raw::Elem(RawElem::Field {
+                    field: f,
+                    value: val,
+                    expire_ms: None,
+                }))
+            }
+            Value::HashMeta { left, min } => {
+                if left == 0 {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                let at = self.src.offset();
+                let ttl = read_len(&mut self.src, "a field TTL")?;
+                let expire_at = match min {
+                    Some(m) if ttl != 0 => ttl.wrapping_add(m).wrapping_sub(1),
+                    _ => ttl,
+                };
+                if expire_at > EB_EXPIRE_TIME_MAX {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("invalid field expire time {expire_at}"),
+                    ));
+                }
+                let f = self.elem(false, "a hash field")?;
+                let val = self.elem(true, "a hash value")?;
+                if !self.src_insert_dup(f) {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("duplicate hash field at element {}", self.elements),
+                    ));
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::HashMeta {
+                    left: left - 1,
+                    min,
+                });
+                let expire_ms = if expire_at == 0 {
+                    None
+                } else {
+                    Some(expire_at as i64)
+                };
+                Ok(Raw::Elem(RawElem::Field {
+                    field: f,
+                    value: val,
+                    expire_ms,
+                }))
+            }
+            Value::ValkeyHash2 { left } => {
+                if left == 0 {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                let at = self.src.offset();
+                let f = self.elem(false, "a hash field")?;
+                let val = self.elem(true, "a hash value")?;
+                let exp = read_i64le(&mut self.src, "a field expire time")?;
+                if !self.src_insert_dup(f) {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("duplicate hash field at element {}", self.elements),
+                    ));
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::ValkeyHash2 { left: left - 1 });
+                let expire_ms = if exp == -1 { None } else { Some(exp) };
+                Ok(Raw::Elem(RawElem::Field {
+                    field: f,
+                    value: val,
+                    expire_ms,
+                }))
+            }
+            Value::BlobStart(kind) => {
+                self.load_blob(kind)?;
+                self.state = State::Value(Value::Blob { kind, idx: 0 });
+                self.read_value(State::value_of(self.state))
+            }
+            Value::Blob { kind, idx } => {
+                let step = match kind {
+                    Blob::ListZiplist | Blob::Intset | Blob::SetListpack => 1,
+                    Blob::HashListpackEx => 3,
+                    _ => 2,
+                };
+                if idx >= self.vals.len() {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::Blob {
+                    kind,
+                    idx: idx + step,
+                });
+                let a = Src::Blob(self.vals[idx]);
+                Ok(Raw::Elem(match kind {
+                    Blob::ListZiplist | Blob::Intset | Blob::SetListpack => RawElem::Item(a),
+                    Blob::ZsetZiplist | Blob::ZsetListpack => RawElem::Member {
+                        member: a,
+                        score: self.scores[idx / 2],
+                    },
+                    Blob::HashListpackEx => {
+                        let ttl = match self.vals[idx + 2] {
+                            Val::Int(i) => i,
+                            Val::Str { .. } => {
+                                self.vals[idx + 2].get(&self.blob).as_int().unwrap_or(0)
+                            }
+                        };
+                        RawElem::Field {
+                            field: a,
+                            value: Src::Blob(self.vals[idx + 1]),
+                            expire_ms: if ttl == 0 { None } else { Some(ttl) },
+                        }
+                    }
+                    _ => RawElem::Field {
+                        field: a,
+                        value: Src::Blob(self.vals[idx + 1]),
+                        expire_ms: None,
+                    },
+                }))
+            }
+            Value::Quicklist { left, v2 } => {
+                if left == 0 {
+                    self.finish_key();
+                    return self.step().map(|r| r.expect("key end"));
+                }
+                let at = self.src.offset();
+                let container = if v2 {
+                    read_len(&mut self.src, "a quicklist node container")?
+                } else {
+                    2
+                };
+                if container != 1 && container != 2 {
+                    return Err(Error::corrupt(
+                        at,
+                        format!(
+                            "quicklist node {}: invalid container {container}",
+                            self.stream_nodes_hint(left)
+                        ),
+                    ));
+                }
+                self.read_blob("a quicklist node")?;
+                if self.blob.is_empty() {
+                    return Err(Error::corrupt(at, "quicklist node of 0 bytes"));
+                }
+                if container == 1 {
+                    // PLAIN node: the blob is one element.
+                    self.vals.clear();
+                    self.vals.push(Val::Str {
+                        start: 0,
+                        len: self.blob.len() as u32,
+                    });
+                } else {
+                    let r = if v2 {
+                        compact::listpack::parse(&self.blob, &mut self.vals)
+                    } else {
+                        compact::ziplist::parse(&self.blob, &mut self.vals)
+                    };
+                    r.map_err(|e| self.blob_error(e).within("quicklist node"))?;
+                }
+                self.state = State::Value(Value::QuicklistNode {
+                    left: left - 1,
+                    v2,
+                    idx: 0,
+                });
+                self.read_value(State::value_of(self.state))
+            }
+            Value::QuicklistNode { left, v2, idx } => {
+                if idx >= self.vals.len() {
+                    self.state = State::Value(Value::Quicklist { left, v2 });
+                    return self.read_value(Value::Quicklist { left, v2 });
+                }
+                self.elements += 1;
+                self.state = State::Value(Value::QuicklistNode {
+                    left,
+                    v2,
+                    idx: idx + 1,
+                });
+                Ok(Raw::Elem(RawElem::Item(Src::Blob(self.vals[idx]))))
+            }
+            Value::Stream(s) => self.read_stream(s),
+            Value::Module => {
+                let module_id = read_len(&mut self.src, "the module id")?;
+                self.blob.clear();
+                copy_module_data(&mut self.src, &mut self.blob).map_err(|e| {
+                    e.within(format!(
+                        "module value of type {}",
+                        t::module_name(module_id).0
+                    ))
+                })?;
+                self.elements = 1;
+                self.finish_key();
+                Ok(Raw::Elem(RawElem::Module { module_id }))
+            }
+        }
+    }
+
+    fn stream_nodes_hint(&self, _left: u64) -> String {
+        format!("after element {}", self.elements)
+    }
+
+    /// Reads a blob string into `self.blob`, remembering where it was.
+    fn read_blob(&mut self, reading: &'static str) -> Res<()> {
+        let at = self.src.offset();
+        self.blob_lzf = matches!(
+            self.src.peek(1).ok().and_then(|b| b.first().copied()),
+            Some(0xc3)
+        );
+        match read_string(&mut self.src, &mut self.blob, &mut self.tmp, reading)? {
+            Read2::Int(i) => {
+                self.blob.clear();
+                self.blob
+                    .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            }
+            Read2::Bytes => {}
+        }
+        // Offset of the blob's first byte (approximate for LZF, where positions
+        // inside the blob are of the decompressed bytes).
+        let hdr = if self.blob_lzf {
+            0
+        } else {
+            self.src.offset() - at - self.blob.len() as u64
+        };
+        self.blob_offset = at + hdr;
+        Ok(())
+    }
+
+    fn blob_error(&self, e: CompactError) -> Error {
+        if self.blob_lzf {
+            Error::corrupt(
+                self.blob_offset,
+                format!("{} (inside the LZF-compressed blob starting here)", e),
+            )
+        } else {
+            Error::corrupt(self.blob_offset + e.pos as u64, e.msg)
+        }
+    }
+
+    fn load_blob(&mut self, kind: Blob) -> Res<()> {
+        self.read_blob("an encoded value")?;
+        let r = match kind {
+            Blob::Zipmap => compact::zipmap::parse(&self.blob, &mut self.vals),
+            Blob::ListZiplist | Blob::ZsetZiplist | Blob::HashZiplist => {
+                compact::ziplist::parse(&self.blob, &mut self.vals)
+            }
+            Blob::Intset => compact::intset::parse(&self.blob, &mut self.vals),
+            _ => compact::listpack::parse(&self.blob, &mut self.vals),
+        };
+        r.map_err(|e| self.blob_error(e))?;
+        let tuple = match kind {
+            Blob::ListZiplist | Blob::Intset => return Ok(()),
+            Blob::SetListpack => 1,
+            Blob::HashListpackEx => 3,
+            _ => 2,
+        };
+        let what = match kind {
+            Blob::SetListpack => "set member",
+            Blob::ZsetZiplist | Blob::ZsetListpack => "zset member",
+            _ => "hash field",
+        };
+        if self.vals.len() % tuple != 0 {
+            return Err(Error::corrupt(
+                self.blob_offset,
+                format!("{} entries is not a multiple of {tuple}", self.vals.len()),
+            ));
+        }
+        self.dups.clear();
+        self.scores.clear();
+        let mut last_expire: i64 = -1;
+        for i in (0..self.vals.len()).step_by(tuple) {
+            let first = self.vals[i].get(&self.blob);
+            if !self.dups.insert(first) {
+                return Err(Error::corrupt(
+                    self.blob_offset,
+                    format!("duplicate {what} at entry {i}"),
+                ));
+            }
+            match kind {
+                Blob::ZsetZiplist | Blob::ZsetListpack => {
+                    let s = parse_score(self.vals[i + 1].get(&self.blob)).ok_or_else(|| {
+                        Error::corrupt(
+                            self.blob_offset,
+                            format!("invalid score at entry {}", i + 1),
+                        )
+                    })?;
+                    self.scores.push(s);
+                }
+                Blob::HashListpackEx => {
+                    let ttl = self.vals[i + 2].get(&self.blob).as_int().ok_or_else(|| {
+                        Error::corrupt(
+                            self.blob_offset,
+                            format!("field TTL at entry {} is not an integer", i + 2),
+                        )
+                    })?;
+                    if ttl < 0 || ttl as u64 > EB_EXPIRE_TIME_MAX {
+                        return Err(Error::corrupt(
+                            self.blob_offset,
+                            format!("field TTL {ttl} at entry {} is out of range", i + 2),
+                        ));
+                    }
+                    if ttl != 0 && (last_expire == 0 || ttl < last_expire) {
+                        return Err(Error::corrupt(
+                            self.blob_offset,
+                            format!("field TTLs out of order at entry {}", i + 2),
+                        ));
+                    }
+                    last_expire = ttl;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    fn value_of(s: State) -> Value {
+        match s {
+            State::Value(v) => v,
+            _ => unreachable!("not inside a value"),
+        }
+    }
+}
+
+/// Where a string was read to.
+enum Read2 {
+    Int(i64),
+    Bytes,
+}
+
+impl<R: Read> Reader<R> {
+    /// A reader over `src`, which must be positioned at the magic (`REDIS…`).
+    /// The CRC is computed from the current position.
+    pub fn new(src: Source<R>) -> Self {
+        Self::with_options(src, Options::default())
+    }
+
+    /// A reader with options.
+    pub fn with_options(mut src: Source<R>, opts: Options) -> Self {
+        src.start_crc();
+        Self {
+            src,
+            opts,
+            state: State::Magic,
+            format: Format::Redis,
+            version: 0,
+            payload: false,
+            db: 0,
+            expire: None,
+            idle: None,
+            freq: None,
+            meta_classes: 0,
+            pending_start: None,
+            key: Vec::new(),
+            rdb_type: 0,
+            key_offset: 0,
+            elements: 0,
+            sa: Vec::new(),
+            sb: Vec::new(),
+            tmp: Vec::new(),
+            blob: Vec::new(),
+            blob_offset: 0,
+            blob_lzf: false,
+            vals: Vec::new(),
+            scores: Vec::new(),
+            dups: DupSet::default(),
+            dups2: DupSet::default(),
+            ranges: Vec::new(),
+            master_id: StreamId::default(),
+            master_fields: (0, 0),
+            stream_live: 0,
+            stream_nodes: 0,
+            stream_type: 0,
+            node_keys: DupSet::default(),
+        }
+    }
+
+    /// A reader of one DUMP-payload value (type byte + value, without the
+    /// 10-byte footer) written by RDB `version`. It yields `KeyStart` (with an
+    /// empty key), the elements and `KeyEnd`, then `None`.
+    pub fn for_payload(src: Source<R>, version: u32) -> Self {
+        let mut r = Self::with_options(
+            src,
+            Options {
+                verify_checksum: false,
+            },
+        );
+        r.src.stop_crc();
+        r.payload = true;
+        r.version = version;
+        r.state = State::Body;
+        r
+    }
+
+    /// The RDB version (0 before the header is read).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The format told by the magic.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The current database.
+    pub fn db(&self) -> u64 {
+        self.db
+    }
+
+    /// The current (or last) key.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The current (or last) key's RDB type byte.
+    pub fn rdb_type(&self) -> u8 {
+        self.rdb_type
+    }
+
+    /// Absolute offset of the next unread byte.
+    pub fn offset(&self) -> u64 {
+        self.src.offset()
+    }
+
+    /// The underlying source, positioned after what was read (after the trailer
+    /// once `Eof` was returned: RESP commands of a hybrid AOF follow).
+    pub fn into_source(self) -> Source<R> {
+        self.src
+    }
+
+    /// Access to the source (progress, size).
+    pub fn source_mut(&mut self) -> &mut Source<R> {
+        &mut self.src
+    }
+
+    fn key_ctx(&self) -> KeyContext {
+        KeyContext {
+            db: self.db,
+            key: self.key.clone(),
+            rdb_type: self.rdb_type,
+        }
+    }
+
+    fn int_at(&self, i: usize) -> Option<i64> {
+        self.vals.get(i).and_then(|v| v.get(&self.blob).as_int())
+    }
+
+    /// Validates the node listpack in `vals` as a stream node (FORMATS.md §1.12,
+    /// Redis `streamValidateListpackIntegrity` deep) and returns (first entry
+    /// position, total entries, live entries).
+    fn check_stream_node(&self) -> Result<(usize, u64, u64), String> {
+        if self.vals.is_empty() {
+            return Err("empty listpack inside stream".into());
+        }
+        let bad = |what: &str| format!("stream node: invalid {what}");
+        let count = self
+            .int_at(0)
+            .filter(|&c| c >= 0)
+            .ok_or_else(|| bad("entry count"))?;
+        let deleted = self
+            .int_at(1)
+            .filter(|&c| c >= 0)
+            .ok_or_else(|| bad("deleted count"))?;
+        let nf = self
+            .int_at(2)
+            .filter(|&c| c >= 0)
+            .ok_or_else(|| bad("master field count"))? as usize;
+        if 3 + nf >= self.vals.len() {
+            return Err(bad("master entry (runs past the node)"));
+        }
+        if self.int_at(3 + nf) != Some(0) {
+            return Err(bad("master entry terminator"));
+        }
+        let mut pos = 4 + nf;
+        let total = (count as u64).saturating_add(deleted as u64);
+        let mut live = 0u64;
+        for e in 0..total {
+            let flags = self
+                .int_at(pos)
+                .ok_or_else(|| format!("stream node entry {e}: invalid flags"))?;
+            if self.int_at(pos + 1).is_none() || self.int_at(pos + 2).is_none() {
+                return Err(format!("stream node entry {e}: invalid id"));
+            }
+            let (fields, extra, vstart) = if flags & 2 == 0 {
+                let n = self
+                    .int_at(pos + 3)
+                    .filter(|&n| n >= 0)
+                    .ok_or_else(|| format!("stream node entry {e}: invalid field count"))?
+                    as usize;
+                (n, 3 + n + 1, pos + 4)
+            } else {
+                (nf, 3, pos + 3)
+            };
+            let per = if flags & 2 == 0 { 2 * fields } else { fields };
+            let lp_pos = vstart + per;
+            let lp_count = self
+                .int_at(lp_pos)
+                .ok_or_else(|| format!("stream node entry {e}: runs past the node"))?;
+            if lp_count != (fields + extra) as i64 {
+                return Err(format!(
+                    "stream node entry {e}: lp-count {lp_count} does not match its {} elements",
+                    fields + extra
+                ));
+            }
+            if flags & 1 == 0 {
+                live += 1;
+            }
+            pos = lp_pos + 1;
+        }
+        if pos != self.vals.len() {
+            return Err(format!(
+                "stream node: {} elements after the last entry",
+                self.vals.len() - pos
+            ));
+        }
+        if live != count as u64 {
+            return Err(format!(
+                "stream node: master entry says {count} live entries but {live} are not deleted"
+            ));
+        }
+        Ok((4 + nf, total, live))
+    }
+
+    fn read_stream(&mut self, mut s: Stream) -> Res<Raw> {
+        loop {
+            match s {
+                Stream::Nodes { left } => {
+                    if left == 0 {
+                        s = Stream::Meta;
+                        continue;
+                    }
+                    let at = self.src.offset();
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "a stream node key",
+                    )?;
+                    if self.sa.len() != 16 {
+                        return Err(Error::corrupt(
+                            at,
+                            format!("stream node key of {} bytes (expected 16)", self.sa.len()),
+                        ));
+                    }
+                    if !self.node_keys.insert_bytes(&self.sa) {
+                        return Err(Error::corrupt(
+                            at,
+                            "stream node re-added with an existing key",
+                        ));
+                    }
+                    let mut k = [0u8; 16];
+                    k.copy_from_slice(&self.sa);
+                    self.master_id = StreamId::from_be_bytes(&k);
+                    self.read_blob("a stream node listpack")?;
+                    compact::listpack::parse(&self.blob, &mut self.vals)
+                        .map_err(|e| self.blob_error(e).within("stream node"))?;
+                    let (pos, entries, live) = self
+                        .check_stream_node()
+                        .map_err(|m| Error::corrupt(self.blob_offset, m))?;
+                    self.stream_live += live;
+                    let nf = self.int_at(2).unwrap_or(0) as usize;
+                    self.master_fields = (3, nf);
+                    s = Stream::Entries {
+                        left: left - 1,
+                        pos,
+                        entries,
+                    };
+                }
+                Stream::Entries { left, pos, entries } => {
+                    if entries == 0 {
+                        s = Stream::Nodes { left };
+                        continue;
+                    }
+                    // The structure was validated by check_stream_node.
+                    let flags = self.int_at(pos).unwrap_or(0);
+                    let msd = self.int_at(pos + 1).unwrap_or(0);
+                    let sqd = self.int_at(pos + 2).unwrap_or(0);
+                    let (same, start, len) = if flags & 2 == 0 {
+                        let n = self.int_at(pos + 3).unwrap_or(0) as usize;
+                        (false, pos + 4, 2 * n)
+                    } else {
+                        (true, pos + 3, self.master_fields.1)
+                    };
+                    let next = start + len + 1;
+                    s = Stream::Entries {
+                        left,
+                        pos: next,
+                        entries: entries - 1,
+                    };
+                    if flags & 1 != 0 {
+                        continue; // deleted
+                    }
+                    self.state = State::Value(Value::Stream(s));
+                    self.elements += 1;
+                    let id = StreamId::new(
+                        self.master_id.ms.wrapping_add(msd as u64),
+                        self.master_id.seq.wrapping_add(sqd as u64),
+                    );
+                    return Ok(Raw::Elem(RawElem::StreamEntry {
+                        id,
+                        same,
+                        start,
+                        len,
+                    }));
+                }
+                Stream::Meta => {
+                    let at = self.src.offset();
+                    let length = read_len(&mut self.src, "the stream length")?;
+                    let last_id = read_id(&mut self.src, "the stream last id")?;
+                    let (first_id, max_deleted_entry_id, entries_added) =
+                        if self.stream_type >= t::STREAM_LISTPACKS_2 {
+                            let f = read_id(&mut self.src, "the stream first id")?;
+                            let m = read_id(&mut self.src, "the stream max deleted id")?;
+                            let a = read_len(&mut self.src, "the stream entries-added counter")?;
+                            (Some(f), Some(m), Some(a))
+                        } else {
+                            (None, None, None)
+                        };
+                    if length != 0 && self.stream_nodes == 0 {
+                        return Err(Error::corrupt(
+                            at,
+                            "stream length inconsistent with its nodes",
+                        ));
+                    }
+                    if length != self.stream_live {
+                        return Err(Error::corrupt(
+                            at,
+                            format!(
+                                "stream length {length} but its nodes hold {} live entries",
+                                self.stream_live
+                            ),
+                        ));
+                    }
+                    let groups = read_count(&mut self.src, "the consumer group count", 4)?;
+                    self.node_keys.clear();
+                    self.state = State::Value(Value::Stream(Stream::Groups { left: groups }));
+                    return Ok(Raw::Elem(RawElem::StreamMeta(StreamMeta {
+                        length,
+                        last_id,
+                        first_id,
+                        max_deleted_entry_id,
+                        entries_added,
+                        groups,
+                        nodes: self.stream_nodes,
+                    })));
+                }
+                Stream::Groups { left } => {
+                    if left == 0 {
+                        self.finish_key();
+                        return self.step().map(|r| r.expect("key end"));
+                    }
+                    let at = self.src.offset();
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "a consumer group name",
+                    )?;
+                    if !self.node_keys.insert_bytes(&self.sa) {
+                        return Err(Error::corrupt(at, "duplicate consumer group name"));
+                    }
+                    let last_delivered_id = read_id(&mut self.src, "a consumer group last id")?;
+                    let entries_read = if self.stream_type >= t::STREAM_LISTPACKS_2 {
+                        let v = read_len(&mut self.src, "a consumer group entries-read counter")?;
+                        if v == u64::MAX { None } else { Some(v as i64) }
+                    } else {
+                        None
+                    };
+                    let pel_len = read_count(&mut self.src, "the group PEL size", 17)?;
+                    self.dups.clear();
+                    self.dups2.clear();
+                    self.state = State::Value(Value::Stream(Stream::Pel {
+                        groups_left: left - 1,
+                        left: pel_len,
+                    }));
+                    return Ok(Raw::Elem(RawElem::StreamGroup {
+                        last_delivered_id,
+                        entries_read,
+                        pel_len,
+                    }));
+                }
+                Stream::Pel { groups_left, left } => {
+                    if left == 0 {
+                        let n = read_count(&mut self.src, "the consumer count", 10)?;
+                        s = Stream::Consumers {
+                            groups_left,
+                            left: n,
+                        };
+                        continue;
+                    }
+                    let at = self.src.offset();
+                    let id = read_raw_id(&mut self.src, "a PEL entry id")?;
+                    let delivery_time_ms = read_i64le(&mut self.src, "a PEL delivery time")?;
+                    let delivery_count = read_len(&mut self.src, "a PEL delivery count")?;
+                    if !self.dups.insert_bytes(&id.to_be_bytes()) {
+                        return Err(Error::corrupt(
+                            at,
+                            format!("duplicate group PEL entry {id}"),
+                        ));
+                    }
+                    self.state = State::Value(Value::Stream(Stream::Pel {
+                        groups_left,
+                        left: left - 1,
+                    }));
+                    return Ok(Raw::Elem(RawElem::StreamPending(PendingRef {
+                        id,
+                        delivery_time_ms,
+                        delivery_count,
+                    })));
+                }
+                Stream::Consumers { groups_left, left } => {
+                    if left == 0 {
+                        if !self.dups.is_empty() {
+                            return Err(Error::corrupt(
+                                self.src.offset(),
+                                format!("{} group PEL entries have no consumer", self.dups.len()),
+                            ));
+                        }
+                        s = Stream::Groups { left: groups_left };
+                        continue;
+                    }
+                    let at = self.src.offset();
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "a consumer name",
+                    )?;
+                    if !self.dups2.insert_bytes(&self.sa) {
+                        return Err(Error::corrupt(at, "duplicate consumer name"));
+                    }
+                    let seen_time_ms = read_i64le(&mut self.src, "a consumer seen time")?;
+                    let active_time_ms = if self.stream_type >= t::STREAM_LISTPACKS_3 {
+                        Some(read_i64le(&mut self.src, "a consumer active time")?)
+                    } else {
+                        None
+                    };
+                    let pel_len = read_count(&mut self.src, "the consumer PEL size", 16)?;
+                    self.state = State::Value(Value::Stream(Stream::ConsumerPel {
+                        groups_left,
+                        consumers_left: left - 1,
+                        left: pel_len,
+                    }));
+                    return Ok(Raw::Elem(RawElem::StreamConsumer {
+                        seen_time_ms,
+                        active_time_ms,
+                        pel_len,
+                    }));
+                }
+                Stream::ConsumerPel {
+                    groups_left,
+                    consumers_left,
+                    left,
+                } => {
+                    if left == 0 {
+                        s = Stream::Consumers {
+                            groups_left,
+                            left: consumers_left,
+                        };
+                        continue;
+                    }
+                    let at = self.src.offset();
+                    let id = read_raw_id(&mut self.src, "a consumer PEL id")?;
+                    if !self.dups.remove_bytes(&id.to_be_bytes()) {
+                        return Err(Error::corrupt(
+                            at,
+                            format!(
+                                "consumer PEL entry {id} is not in the group PEL (or has two owners)"
+                            ),
+                        ));
+                    }
+                    self.state = State::Value(Value::Stream(Stream::ConsumerPel {
+                        groups_left,
+                        consumers_left,
+                        left: left - 1,
+                    }));
+                    return Ok(Raw::Elem(RawElem::ConsumerPending(id)));
+                }
+            }
+        }
+    }
+}
