@@ -341,6 +341,40 @@ impl Dataset {
         )
     }
 
+    /// Loads an RDB (an AOF preamble or a `.base.rdb`) into the dataset: every
+    /// key (replacing keys of the same name; empty aggregates are skipped, as
+    /// Redis does) and every function library, up to the RDB's EOF opcode. The
+    /// entries' reader is left right after the RDB trailer, where a hybrid AOF
+    /// continues with RESP commands. Returns the number of keys loaded.
+    pub fn load_rdb<R: std::io::Read>(
+        &mut self,
+        entries: &mut crate::rdb::Entries<R>,
+    ) -> Result<u64, crate::rdb::Error> {
+        let mut keys = 0;
+        while let Some(item) = entries.next_item()? {
+            match item {
+                crate::rdb::Item::Entry(e) => {
+                    let offset = entries.reader().offset();
+                    self.insert_entry(*e)
+                        .map_err(|m| crate::rdb::Error::corrupt(offset, m))?;
+                    keys += 1;
+                }
+                crate::rdb::Item::Function(f) => {
+                    if !self.insert_function(&f) {
+                        let offset = entries.reader().offset();
+                        return Err(crate::rdb::Error::corrupt(
+                            offset,
+                            "function library without a valid shebang line",
+                        ));
+                    }
+                }
+                crate::rdb::Item::Eof { .. } => break,
+                _ => {}
+            }
+        }
+        Ok(keys)
+    }
+
     /// Inserts a model entry (from an RDB preamble or base file), replacing any
     /// key of the same name. Fails when the database index is out of range.
     pub fn insert_entry(&mut self, entry: model::Entry) -> Result<(), String> {

@@ -17,8 +17,11 @@
 //!   [`Engine::apply`] returns [`Outcome::Failed`] with the error text Redis would
 //!   reply, and they are counted in [`ReplayStats`];
 //! * a command it cannot apply (unknown names, module commands, scripts that
-//!   need a Lua interpreter, `RESTORE` without a payload decoder) is a
-//!   [`ReplayError`]: the caller should stop and report it with its offset.
+//!   need a Lua interpreter, `FUNCTION RESTORE`) is a [`ReplayError`]: the
+//!   caller should stop and report it with its offset.
+//!
+//! `RESTORE` decodes its DUMP payload with [`crate::rdb::payload::decode`]
+//! (footer version and CRC-64 checked, value deeply validated).
 //!
 //! Commands whose effect depends on the clock in their user-facing form
 //! (`EXPIRE`, `SET … EX`, `XADD *`, `XCLAIM` without `TIME`, …) use
@@ -34,8 +37,6 @@ pub mod hll;
 use std::fmt;
 
 pub use dataset::{Dataset, Slot, Value};
-
-use crate::model;
 
 /// A command the engine cannot apply: replay must stop.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,10 +106,6 @@ impl ReplayStats {
     pub const MAX_SAMPLES: usize = 20;
 }
 
-/// Decodes one DUMP payload (type byte, value, 2-byte RDB version, CRC-64) into a
-/// value. Supplied by the RDB reader.
-pub type DumpDecoder = dyn Fn(&[u8]) -> Result<model::Value, String> + Send + Sync;
-
 /// The replay engine.
 pub struct Engine {
     pub(crate) ds: Dataset,
@@ -116,7 +113,6 @@ pub struct Engine {
     pub(crate) now_ms: i64,
     multi: Option<Vec<Vec<Vec<u8>>>>,
     stats: ReplayStats,
-    pub(crate) dump_decoder: Option<Box<DumpDecoder>>,
 }
 
 impl Default for Engine {
@@ -158,19 +154,12 @@ impl Engine {
             now_ms,
             multi: None,
             stats: ReplayStats::default(),
-            dump_decoder: None,
         }
     }
 
     /// Sets the time used as "now" by relative-time command forms.
     pub fn set_now_ms(&mut self, now_ms: i64) {
         self.now_ms = now_ms;
-    }
-
-    /// Installs the decoder `RESTORE` uses for DUMP payloads. Without one,
-    /// `RESTORE` is a [`ReplayError`].
-    pub fn set_dump_decoder(&mut self, decoder: Box<DumpDecoder>) {
-        self.dump_decoder = Some(decoder);
     }
 
     /// The dataset so far.

@@ -60,7 +60,7 @@ fn unsupported_commands_are_fatal_with_a_reason() {
     assert!(err.to_string().contains("Lua"), "{err}");
     let err = e.apply(&["MYMODULE.SET", "k", "v"]).unwrap_err();
     assert!(err.to_string().contains("MYMODULE.SET"), "{err}");
-    assert!(e.apply(&["RESTORE", "k", "0", "x"]).is_err());
+    assert!(e.apply(&["FUNCTION", "RESTORE", "x"]).is_err());
     // Inside MULTI the error comes when queuing.
     run(&mut e, &["MULTI"]);
     assert!(e.apply(&["EVALSHA", "abc", "0"]).is_err());

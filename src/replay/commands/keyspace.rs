@@ -195,27 +195,6 @@ pub fn persist(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Highest RDB version whose DUMP payloads are accepted.
-const MAX_DUMP_VERSION: u16 = 12;
-
-/// Checks the DUMP footer (2-byte RDB version, CRC-64) as `verifyDumpPayload`.
-pub(crate) fn verify_dump_payload(p: &[u8]) -> Result<(), String> {
-    let bad = || "ERR DUMP payload version or checksum are wrong".to_string();
-    if p.len() < 10 {
-        return Err(bad());
-    }
-    let n = p.len();
-    let ver = u16::from_le_bytes([p[n - 10], p[n - 9]]);
-    if ver > MAX_DUMP_VERSION {
-        return Err(bad());
-    }
-    let crc = u64::from_le_bytes(p[n - 8..].try_into().expect("8 bytes"));
-    if crate::io::crc64(&p[..n - 8]) != crc {
-        return Err(bad());
-    }
-    Ok(())
-}
-
 pub fn restore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (key, payload) = (a[1], a[3]);
     let ttl = int(a[2])?;
@@ -240,14 +219,15 @@ pub fn restore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if !replace && e.exists(key) {
         return Err("BUSYKEY Target key name already exists.".into());
     }
-    verify_dump_payload(payload)?;
-    let decoder = e
-        .dump_decoder
-        .as_ref()
-        .ok_or_else(|| "ERR no DUMP decoder".to_string())?;
-    let value: model::Value =
-        decoder(payload).map_err(|err| format!("ERR Bad data format ({err})"))?;
-    let value = dataset::from_model(value);
+    // The footer (RDB version, CRC-64) is checked first, as `verifyDumpPayload`.
+    let decoded = crate::rdb::payload::decode(payload, true).map_err(|err| match err.kind() {
+        crate::rdb::ErrorKind::ChecksumMismatch { .. }
+        | crate::rdb::ErrorKind::UnsupportedVersion { .. } => {
+            "ERR DUMP payload version or checksum are wrong".to_string()
+        }
+        _ => format!("ERR Bad data format ({err})"),
+    })?;
+    let value = dataset::from_model(decoded.value);
     if value.is_empty_aggregate() {
         return Err("ERR Bad data format".into());
     }

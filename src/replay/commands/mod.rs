@@ -192,12 +192,6 @@ pub(crate) fn dispatch(
         // SCRIPT FLUSH: the script cache is not part of the dataset.
         return Ok(Ok(()));
     }
-    if name == b"restore" && e.dump_decoder.is_none() {
-        return Err(ReplayError::unsupported(
-            name,
-            "RESTORE needs a DUMP payload decoder (none installed)",
-        ));
-    }
     let Some((handler, min)) = lookup(name) else {
         return Err(ReplayError::unsupported(name, "unknown command"));
     };
