@@ -698,6 +698,36 @@ fn every_command_family_replays_to_the_live_dataset() {
             String::from_utf8_lossy(&c.join(&b' '))
         );
     }
+    // DUMP/RESTORE of every type (RESTORE is written with ABSTTL for TTLs).
+    for (i, k) in [
+        "l:big", "hs:big", "z:big", "st:big", "st:ints", "x:a", "h:dense", "s:plain", "hs:a",
+        "z:lex",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let payload = s.cmd(&[b"DUMP".as_slice(), k.as_bytes()]).bytes();
+        let name = format!("restored:{i}");
+        assert_eq!(
+            s.cmd(&[b"RESTORE".as_slice(), name.as_bytes(), b"0", &payload]),
+            Reply::Status("OK".into())
+        );
+        let ttl = format!("restored:ttl:{i}");
+        assert_eq!(
+            s.cmd(&[
+                b"RESTORE".as_slice(),
+                ttl.as_bytes(),
+                b"100000000",
+                &payload
+            ]),
+            Reply::Status("OK".into())
+        );
+    }
+    let payload = s.cmd(&["DUMP", "s:plain"]).bytes();
+    assert_eq!(
+        s.cmd(&[&b"RESTORE"[..], b"restored:0", b"0", &payload, b"REPLACE"]),
+        Reply::Status("OK".into())
+    );
     // Let `ks:short` expire: the server writes a DEL.
     std::thread::sleep(Duration::from_millis(300));
     let e = replay(&s, false);

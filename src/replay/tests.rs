@@ -129,7 +129,7 @@ fn streams_groups_and_claims() {
     };
     assert_eq!(s.entries.len(), 1);
     assert_eq!(s.entries_added, 3);
-    assert_eq!(s.max_deleted_id, model::StreamId::new(3, 0));
+    assert_eq!(s.max_deleted_id, crate::model::StreamId::new(3, 0));
     let g = &s.groups[&b"g"[..]];
     assert_eq!(g.entries_read, 3);
     assert!(g.pel.is_empty(), "{:?}", g.pel);
@@ -170,4 +170,57 @@ fn sort_store_and_zset_store() {
     };
     assert_eq!(z.len(), 1);
     assert_eq!(z.score(b"b"), Some(5.0));
+}
+
+#[test]
+fn restore_decodes_dump_payloads() {
+    // FORMATS.md §4 golden payloads (RDB 12): string `hello`, list `a`,`b`.
+    let hex = |s: &str| -> Vec<u8> {
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    };
+    let hello = hex("00 05 68 65 6c 6c 6f 0c 00 a8 04 eb b6 9f 1e be 43");
+    let list =
+        hex("12 01 02 0d 0d 00 00 00 02 00 81 61 02 81 62 02 ff 0c 00 a3 9d 3e 49 e9 6b 25 f8");
+    let mut e = Engine::new();
+    e.set_now_ms(1000);
+    assert_eq!(
+        e.apply(&[&b"RESTORE"[..], b"s", b"0", &hello]).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        e.apply(&[&b"RESTORE"[..], b"l", b"5000", &list, b"ABSTTL"])
+            .unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        e.apply(&[&b"RESTORE"[..], b"r", b"50", &hello]).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(string(&e, 0, "s").as_deref(), Some(&b"hello"[..]));
+    let ds = e.dataset();
+    assert_eq!(ds.dbs[0][&b"l"[..]].expire_ms, Some(5000));
+    assert_eq!(ds.dbs[0][&b"r"[..]].expire_ms, Some(1050));
+    let Value::List(l) = &ds.dbs[0][&b"l"[..]].value else {
+        panic!()
+    };
+    assert_eq!(l.len(), 2);
+    // BUSYKEY without REPLACE; a corrupted CRC is refused.
+    let out = e.apply(&[&b"RESTORE"[..], b"s", b"0", &hello]).unwrap();
+    assert!(matches!(out, Outcome::Failed(CommandError(ref m)) if m.starts_with("BUSYKEY")));
+    let mut bad = hello.clone();
+    bad[3] ^= 1;
+    let out = e.apply(&[&b"RESTORE"[..], b"t", b"0", &bad]).unwrap();
+    assert_eq!(
+        out,
+        Outcome::Failed(CommandError(
+            "ERR DUMP payload version or checksum are wrong".into()
+        ))
+    );
+    assert_eq!(
+        e.apply(&[&b"RESTORE"[..], b"s", b"0", &list, b"REPLACE"])
+            .unwrap(),
+        Outcome::Applied
+    );
 }
