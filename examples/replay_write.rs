@@ -30,11 +30,17 @@ fn commands(data: &[u8], mut f: impl FnMut(&[&[u8]])) -> Result<(), String> {
             }
             b'*' => {
                 let l = line(&mut p)?;
-                let n: usize = std::str::from_utf8(&l[1..]).map_err(|e| e.to_string())?.parse().map_err(|e| format!("{e}"))?;
+                let n: usize = std::str::from_utf8(&l[1..])
+                    .map_err(|e| e.to_string())?
+                    .parse()
+                    .map_err(|e| format!("{e}"))?;
                 args.clear();
                 for _ in 0..n {
                     let l = line(&mut p)?;
-                    let len: usize = std::str::from_utf8(&l[1..]).map_err(|e| e.to_string())?.parse().map_err(|e| format!("{e}"))?;
+                    let len: usize = std::str::from_utf8(&l[1..])
+                        .map_err(|e| e.to_string())?
+                        .parse()
+                        .map_err(|e| format!("{e}"))?;
                     let end = p + len;
                     if end + 2 > data.len() {
                         return Err("truncated bulk".into());
@@ -56,7 +62,9 @@ fn memchr(h: &[u8]) -> Option<usize> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (out, files) = args.split_first().ok_or("usage: replay_write OUT.rdb FILE.aof…")?;
+    let (out, files) = args
+        .split_first()
+        .ok_or("usage: replay_write OUT.rdb FILE.aof…")?;
     let t0 = Instant::now();
     let mut engine = Engine::new();
     let mut n = 0u64;
@@ -81,7 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t1 = Instant::now();
     let ds = engine.dataset();
     let w = std::io::BufWriter::new(std::fs::File::create(out)?);
-    let opts = WriterOptions { aof: AofMarker::Aof, ..WriterOptions::default() };
+    let opts = WriterOptions {
+        aof: AofMarker::Aof,
+        ..WriterOptions::default()
+    };
     let mut w = ds.write_rdb(w, opts)?;
     w.flush()?;
     let t2 = Instant::now();

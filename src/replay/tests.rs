@@ -224,3 +224,204 @@ fn restore_decodes_dump_payloads() {
         Outcome::Applied
     );
 }
+
+/// Every command name with random argument lists: the engine must never panic
+/// (runtime errors are fine), whatever the arity or the argument values.
+#[test]
+fn random_arguments_never_panic() {
+    let names = [
+        "set",
+        "setnx",
+        "setex",
+        "psetex",
+        "mset",
+        "msetnx",
+        "append",
+        "setrange",
+        "getset",
+        "getdel",
+        "getex",
+        "incr",
+        "decr",
+        "incrby",
+        "decrby",
+        "incrbyfloat",
+        "setbit",
+        "bitfield",
+        "bitop",
+        "pfadd",
+        "pfmerge",
+        "pfcount",
+        "pfdebug",
+        "lpush",
+        "rpush",
+        "lpushx",
+        "rpushx",
+        "linsert",
+        "lset",
+        "lrem",
+        "ltrim",
+        "lpop",
+        "blpop",
+        "rpop",
+        "brpop",
+        "rpoplpush",
+        "brpoplpush",
+        "lmove",
+        "blmove",
+        "lmpop",
+        "blmpop",
+        "sadd",
+        "srem",
+        "smove",
+        "spop",
+        "sinterstore",
+        "sunionstore",
+        "sdiffstore",
+        "zadd",
+        "zincrby",
+        "zrem",
+        "zremrangebyscore",
+        "zremrangebyrank",
+        "zremrangebylex",
+        "zpopmin",
+        "bzpopmin",
+        "zpopmax",
+        "bzpopmax",
+        "zmpop",
+        "bzmpop",
+        "zunionstore",
+        "zinterstore",
+        "zdiffstore",
+        "zrangestore",
+        "geoadd",
+        "georadius",
+        "georadiusbymember",
+        "geosearchstore",
+        "hset",
+        "hmset",
+        "hsetnx",
+        "hdel",
+        "hincrby",
+        "hincrbyfloat",
+        "hexpire",
+        "hpexpire",
+        "hexpireat",
+        "hpexpireat",
+        "hpersist",
+        "xadd",
+        "xtrim",
+        "xdel",
+        "xack",
+        "xclaim",
+        "xautoclaim",
+        "xgroup",
+        "xsetid",
+        "del",
+        "unlink",
+        "rename",
+        "renamenx",
+        "move",
+        "copy",
+        "swapdb",
+        "flushdb",
+        "flushall",
+        "select",
+        "expire",
+        "pexpire",
+        "expireat",
+        "pexpireat",
+        "persist",
+        "restore",
+        "function",
+        "sort",
+        "multi",
+        "exec",
+        "discard",
+        "ping",
+    ];
+    let tokens: [&[u8]; 48] = [
+        b"k",
+        b"k2",
+        b"k3",
+        b"0",
+        b"1",
+        b"-1",
+        b"2",
+        b"3",
+        b"-5",
+        b"100",
+        b"9223372036854775807",
+        b"-9223372036854775808",
+        b"1.5",
+        b"inf",
+        b"-inf",
+        b"nan",
+        b"",
+        b"\xff\x00",
+        b"NX",
+        b"XX",
+        b"GT",
+        b"LT",
+        b"CH",
+        b"INCR",
+        b"EX",
+        b"PX",
+        b"PXAT",
+        b"KEEPTTL",
+        b"GET",
+        b"FIELDS",
+        b"LIMIT",
+        b"COUNT",
+        b"BY",
+        b"STORE",
+        b"WEIGHTS",
+        b"AGGREGATE",
+        b"MAXLEN",
+        b"MINID",
+        b"~",
+        b"=",
+        b"*",
+        b"1-1",
+        b"0-1",
+        b"FORCE",
+        b"JUSTID",
+        b"LASTID",
+        b"CREATE",
+        b"u8",
+    ];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |m: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % m as u64) as usize
+    };
+    let mut e = Engine::new();
+    e.set_now_ms(1_700_000_000_000);
+    for i in 0..300_000 {
+        let name = names[next(names.len())];
+        let n = next(9);
+        let mut args: Vec<Vec<u8>> = vec![name.as_bytes().to_vec()];
+        for _ in 0..n {
+            args.push(tokens[next(tokens.len())].to_vec());
+        }
+        // Seed some keys with every type now and then.
+        if i % 500 == 0 {
+            run(
+                &mut e,
+                &[
+                    "DEL k k2 k3",
+                    "RPUSH k a b",
+                    "SADD k2 1 2",
+                    "XADD k3 1-1 f v",
+                    "XGROUP CREATE k3 CREATE 0",
+                ],
+            );
+        }
+        let _ = e.apply(&args);
+    }
+    assert!(e.stats().errors > 1000);
+    assert!(e.stats().commands > 250_000);
+    e.finish_file();
+}

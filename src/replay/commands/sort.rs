@@ -175,7 +175,7 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut end = if limit.1 < 0 {
         len - 1
     } else {
-        start + limit.1 - 1
+        start.saturating_add(limit.1).saturating_sub(1)
     };
     let start = if start >= len {
         end = len - 2;

@@ -284,7 +284,7 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         } else if is(o, "justid") {
             justid = true;
         } else if is(o, "idle") && more {
-            delivery = Some(now - int(a[j + 1])?);
+            delivery = Some(now.saturating_sub(int(a[j + 1])?));
             j += 1;
         } else if is(o, "time") && more {
             delivery = Some(int(a[j + 1])?);
@@ -334,7 +334,7 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             continue;
         }
         if has && minidle > 0 {
-            let idle = now - g.pel[&id].delivery_time_ms;
+            let idle = now.saturating_sub(g.pel[&id].delivery_time_ms);
             if idle < minidle {
                 continue;
             }
@@ -388,7 +388,7 @@ pub fn xautoclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             }
             continue;
         }
-        if now - g.pel[&id].delivery_time_ms < minidle {
+        if now.saturating_sub(g.pel[&id].delivery_time_ms) < minidle {
             continue;
         }
         claim(g, id, a[3], now, None, justid, now);
