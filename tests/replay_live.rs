@@ -582,7 +582,7 @@ fn random(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
         let v = r.pick(&vals);
         let v2 = r.pick(&vals);
         let i = r.n(10) as i64 - 3;
-        let cmd = match r.n(46) {
+        let cmd = match r.n(66) {
             0 => format!("SET {k} {v}"),
             1 => format!(
                 "SET {k} {v} {}",
@@ -657,7 +657,63 @@ fn random(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
                 r.pick(&["", "ALPHA", "DESC ALPHA", "LIMIT 0 2 ALPHA"])
             ),
             44 => format!("SELECT {}", r.n(3)),
-            _ => format!("SPOP {k} {}", r.n(3)),
+            45 => format!("SPOP {k} {}", r.n(3)),
+            46 => format!(
+                "BITFIELD {k} OVERFLOW {} INCRBY {} {} {i} SET u8 #1 {}",
+                r.pick(&["WRAP", "SAT", "FAIL"]),
+                r.pick(&["i5", "u3", "i64", "u63"]),
+                r.n(20),
+                r.n(300)
+            ),
+            47 => format!(
+                "GETEX {k} {}",
+                r.pick(&["PERSIST", "EX 100000", "PXAT 4102444800000", ""])
+            ),
+            48 => format!("GETDEL {k}"),
+            49 => format!("SETEX {k} {} {v}", 100_000 + r.n(10)),
+            50 => format!("MSETNX {k} {v} {k2} {v2}"),
+            51 => format!("LINSERT {k} {} {v} {v2}", r.pick(&["BEFORE", "AFTER"])),
+            52 => format!("LSET {k} {i} {v}"),
+            53 => format!(
+                "LMPOP 2 {k} {k2} {} COUNT {}",
+                r.pick(&["LEFT", "RIGHT"]),
+                r.n(3) + 1
+            ),
+            54 => format!(
+                "ZREMRANGEBYSCORE {k} {} {}",
+                r.pick(&["-inf", "(1", "0"]),
+                r.pick(&["+inf", "(50", "3"])
+            ),
+            55 => format!(
+                "ZREMRANGEBYLEX {k} {} {}",
+                r.pick(&["-", "[a", "(b"]),
+                r.pick(&["+", "[c", "(hello"])
+            ),
+            56 => format!(
+                "ZRANGESTORE {k} {k2} {} BYSCORE LIMIT {} {}",
+                r.pick(&["-inf +inf", "(0 10", "+inf -inf REV"]),
+                r.n(3),
+                r.n(4) as i64 - 1
+            ),
+            57 => format!("ZDIFFSTORE {k} 2 {k2} {}", r.pick(&keys)),
+            58 => format!("SDIFFSTORE {k} {k2} {}", r.pick(&keys)),
+            59 => format!("PFCOUNT {k}"),
+            60 => format!("COPY {k} {k2} DB {} REPLACE", r.n(3)),
+            61 => format!("MOVE {k} {}", r.n(3)),
+            62 => format!("SWAPDB {} {}", r.n(3), r.n(3)),
+            63 => format!(
+                "GEOSEARCHSTORE {k} {k2} FROMLONLAT {} {} BYRADIUS {} km {}",
+                r.n(360) as i64 - 180,
+                r.n(170) as i64 - 85,
+                r.n(20000),
+                r.pick(&["", "STOREDIST", "ASC COUNT 2"])
+            ),
+            64 => format!("SORT {k2} BY {}* STORE {k}", r.pick(&keys)),
+            _ => format!(
+                "ZMPOP 2 {k} {k2} {} COUNT {}",
+                r.pick(&["MIN", "MAX"]),
+                r.n(3) + 1
+            ),
         };
         // `<e>` is the empty string; empty words are absent options.
         out.push(
@@ -745,13 +801,19 @@ fn every_command_family_replays_to_the_live_dataset() {
 fn random_workloads_replay_to_the_live_dataset() {
     let Some(mut s) = aof_server() else { return };
     let mut errors = 0;
-    for (round, seed) in [0x5eed_0001u64, 0x5eed_0002].into_iter().enumerate() {
+    // REPLAY_RANDOM_ROUNDS=n runs more rounds (soak testing); CI runs 3.
+    let rounds: u64 = std::env::var("REPLAY_RANDOM_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for round in 0..rounds {
+        let seed = 0x5eed_0001 + round;
         for c in random(seed, 2500) {
             if matches!(send(&mut s, &c), Reply::Error(_)) {
                 errors += 1;
             }
         }
-        if round == 0 {
+        if round + 1 < rounds {
             rewrite(&mut s);
         }
     }
