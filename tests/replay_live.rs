@@ -779,6 +779,11 @@ fn every_command_family_replays_to_the_live_dataset() {
             Reply::Status("OK".into())
         );
     }
+    let fdump = s.cmd(&["FUNCTION", "DUMP"]).bytes();
+    assert_eq!(
+        s.cmd(&[&b"FUNCTION"[..], b"RESTORE", &fdump, b"REPLACE"]),
+        Reply::Status("OK".into())
+    );
     let payload = s.cmd(&["DUMP", "s:plain"]).bytes();
     assert_eq!(
         s.cmd(&[&b"RESTORE"[..], b"restored:0", b"0", &payload, b"REPLACE"]),

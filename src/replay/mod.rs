@@ -17,8 +17,9 @@
 //!   [`Engine::apply`] returns [`Outcome::Failed`] with the error text Redis would
 //!   reply, and they are counted in [`ReplayStats`];
 //! * a command it cannot apply (unknown names, module commands, scripts that
-//!   need a Lua interpreter, `FUNCTION RESTORE`) is a [`ReplayError`]: the
-//!   caller should stop and report it with its offset.
+//!   need a Lua interpreter, a raw `XREADGROUP`) is a [`ReplayError`]: the
+//!   caller should stop and report it with its offset. Read-only commands are
+//!   accepted and do nothing, as in the loader.
 //!
 //! `RESTORE` decodes its DUMP payload with [`crate::rdb::payload::decode`]
 //! (footer version and CRC-64 checked, value deeply validated).

@@ -60,7 +60,10 @@ fn unsupported_commands_are_fatal_with_a_reason() {
     assert!(err.to_string().contains("Lua"), "{err}");
     let err = e.apply(&["MYMODULE.SET", "k", "v"]).unwrap_err();
     assert!(err.to_string().contains("MYMODULE.SET"), "{err}");
-    assert!(e.apply(&["FUNCTION", "RESTORE", "x"]).is_err());
+    assert!(
+        e.apply(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"])
+            .is_err()
+    );
     // Inside MULTI the error comes when queuing.
     run(&mut e, &["MULTI"]);
     assert!(e.apply(&["EVALSHA", "abc", "0"]).is_err());
@@ -424,4 +427,35 @@ fn random_arguments_never_panic() {
     assert!(e.stats().errors > 1000);
     assert!(e.stats().commands > 250_000);
     e.finish_file();
+}
+
+#[test]
+fn function_restore_and_read_only_commands() {
+    // FUNCTION DUMP of one library, built by hand: F5 + string, version, CRC.
+    let code = b"#!lua name=dumped\nredis.register_function('d', function() return 1 end)";
+    let mut p = vec![0xf5];
+    crate::rdb::writer::put_string(&mut p, code, None);
+    p.extend_from_slice(&10u16.to_le_bytes());
+    let crc = crate::io::crc64(&p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    let mut e = Engine::new();
+    assert_eq!(
+        e.apply(&[&b"FUNCTION"[..], b"RESTORE", &p]).unwrap(),
+        Outcome::Applied
+    );
+    assert!(matches!(
+        e.apply(&[&b"FUNCTION"[..], b"RESTORE", &p]).unwrap(),
+        Outcome::Failed(_)
+    ));
+    assert_eq!(
+        e.apply(&[&b"FUNCTION"[..], b"RESTORE", &p, b"REPLACE"])
+            .unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(e.dataset().function_libraries().len(), 1);
+    run(
+        &mut e,
+        &["SET a 1", "GET a", "LRANGE a 0 -1", "XINFO STREAM a"],
+    );
+    assert_eq!(e.stats().errors, 1);
 }

@@ -278,6 +278,8 @@ pub fn function(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             return Err("ERR Library not found".into());
         }
         Ok(())
+    } else if is(sub, "restore") {
+        function_restore(e, a)
     } else if is(sub, "flush") {
         flush_opt(&a[1..])?;
         e.ds.functions.clear();
@@ -301,5 +303,131 @@ pub fn discard(_: &mut Engine, _: &[&[u8]]) -> CmdResult {
 }
 
 pub fn noop(_: &mut Engine, _: &[&[u8]]) -> CmdResult {
+    Ok(())
+}
+
+/// Reads one RDB length (§1.3) at `p`; `Err` on truncation. Returns (value,
+/// is-special-encoding).
+fn rdb_len(b: &[u8], p: &mut usize) -> Result<(u64, bool), ()> {
+    let first = *b.get(*p).ok_or(())?;
+    *p += 1;
+    match first >> 6 {
+        0 => Ok((u64::from(first & 0x3f), false)),
+        1 => {
+            let second = *b.get(*p).ok_or(())?;
+            *p += 1;
+            Ok(((u64::from(first & 0x3f) << 8) | u64::from(second), false))
+        }
+        3 => Ok((u64::from(first & 0x3f), true)),
+        _ => {
+            let n = match first {
+                0x80 => 4,
+                0x81 => 8,
+                _ => return Err(()),
+            };
+            let bytes = b.get(*p..*p + n).ok_or(())?;
+            *p += n;
+            Ok((
+                bytes.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)),
+                false,
+            ))
+        }
+    }
+}
+
+/// Reads one RDB string (§1.4: raw, integer-encoded or LZF) at `p`.
+fn rdb_string(b: &[u8], p: &mut usize) -> Result<Vec<u8>, ()> {
+    let (n, special) = rdb_len(b, p)?;
+    if !special {
+        let n = usize::try_from(n).map_err(|_| ())?;
+        let s = b.get(*p..p.checked_add(n).ok_or(())?).ok_or(())?.to_vec();
+        *p += n;
+        return Ok(s);
+    }
+    let int = |w: usize, p: &mut usize| -> Result<i64, ()> {
+        let bytes = b.get(*p..*p + w).ok_or(())?;
+        *p += w;
+        let mut buf = [0u8; 8];
+        buf[..w].copy_from_slice(bytes);
+        let v = i64::from_le_bytes(buf);
+        let shift = 64 - 8 * w as u32;
+        Ok((v << shift) >> shift)
+    };
+    match n {
+        0 => int(1, p).map(|v| v.to_string().into_bytes()),
+        1 => int(2, p).map(|v| v.to_string().into_bytes()),
+        2 => int(4, p).map(|v| v.to_string().into_bytes()),
+        3 => {
+            let (clen, _) = rdb_len(b, p)?;
+            let (ulen, _) = rdb_len(b, p)?;
+            let clen = usize::try_from(clen).map_err(|_| ())?;
+            let data = b.get(*p..p.checked_add(clen).ok_or(())?).ok_or(())?;
+            *p += clen;
+            let ulen = usize::try_from(ulen).map_err(|_| ())?;
+            if ulen > b.len().saturating_mul(300) {
+                return Err(());
+            }
+            let out = lzf::decompress(data, ulen).map_err(|_| ())?;
+            if out.len() == ulen { Ok(out) } else { Err(()) }
+        }
+        _ => Err(()),
+    }
+}
+
+/// `FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]`: the payload of
+/// `FUNCTION DUMP` is a sequence of `FUNCTION2` records (0xF5, library code) with
+/// the DUMP footer (RDB version, CRC-64).
+fn function_restore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let payload = *a.get(2).ok_or_else(|| super::wrong_args(a))?;
+    let policy =
+        match a.get(3) {
+            None => "append",
+            Some(p) if is(p, "append") => "append",
+            Some(p) if is(p, "replace") => "replace",
+            Some(p) if is(p, "flush") => "flush",
+            Some(_) => return Err(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."
+                    .into(),
+            ),
+        };
+    if a.len() > 4 {
+        return Err(super::wrong_args(a));
+    }
+    let bad = || "ERR payload version or checksum are wrong".to_string();
+    if payload.len() < 10 {
+        return Err(bad());
+    }
+    let n = payload.len();
+    let crc = u64::from_le_bytes(payload[n - 8..].try_into().map_err(|_| bad())?);
+    if crate::io::crc64(&payload[..n - 8]) != crc {
+        return Err(bad());
+    }
+    let body = &payload[..n - 10];
+    let mut libs = Vec::new();
+    let mut p = 0;
+    while p < body.len() {
+        if body[p] != 0xf5 {
+            return Err("ERR given type is not a function".into());
+        }
+        p += 1;
+        let code = rdb_string(body, &mut p).map_err(|()| "ERR Bad data format".to_string())?;
+        let lib = model::FunctionLibrary { code };
+        let (_, name) = lib
+            .engine_and_name()
+            .ok_or_else(|| "ERR Missing library metadata".to_string())?;
+        libs.push((name.into_bytes(), lib.code));
+    }
+    if policy == "append" {
+        if let Some((name, _)) = libs.iter().find(|(n, _)| e.ds.functions.contains_key(n)) {
+            return Err(format!(
+                "ERR Library {} already exists",
+                String::from_utf8_lossy(name)
+            ));
+        }
+    }
+    if policy == "flush" {
+        e.ds.functions.clear();
+    }
+    e.ds.functions.extend(libs);
     Ok(())
 }
