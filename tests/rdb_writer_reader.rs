@@ -228,7 +228,10 @@ fn normalize(entries: Vec<Entry>, version: u32) -> Vec<Entry> {
         .collect()
 }
 
-fn read_back(bytes: &[u8]) -> (Vec<Entry>, Vec<FunctionLibrary>, Vec<(Vec<u8>, Vec<u8>)>) {
+/// Entries, function libraries and aux fields read back from a file.
+type ReadBack = (Vec<Entry>, Vec<FunctionLibrary>, Vec<(Vec<u8>, Vec<u8>)>);
+
+fn read_back(bytes: &[u8]) -> ReadBack {
     let mut entries = Entries::new(Reader::new(
         Source::new(bytes).with_size(bytes.len() as u64),
     ));

@@ -359,14 +359,12 @@ impl Dataset {
                         .map_err(|m| crate::rdb::Error::corrupt(offset, m))?;
                     keys += 1;
                 }
-                crate::rdb::Item::Function(f) => {
-                    if !self.insert_function(&f) {
-                        let offset = entries.reader().offset();
-                        return Err(crate::rdb::Error::corrupt(
-                            offset,
-                            "function library without a valid shebang line",
-                        ));
-                    }
+                crate::rdb::Item::Function(f) if !self.insert_function(&f) => {
+                    let offset = entries.reader().offset();
+                    return Err(crate::rdb::Error::corrupt(
+                        offset,
+                        "function library without a valid shebang line",
+                    ));
                 }
                 crate::rdb::Item::Eof { .. } => break,
                 _ => {}
