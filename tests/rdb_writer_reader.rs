@@ -302,3 +302,53 @@ fn field_ttls_are_refused_below_version_12() {
         assert!(matches!(err, WriteError::Unrepresentable { .. }), "{err}");
     }
 }
+
+#[test]
+fn lru_lfu_and_module_aux_round_trip_through_a_dataset() {
+    let mut w = redis_persist::rdb::writer::Writer::new(Vec::new(), WriterOptions::for_version(10))
+        .unwrap();
+    let aux = ModuleValue {
+        module_id: 0x0123_4567_89ab_c000 | 1,
+        type_name: String::new(),
+        encver: 1,
+        raw: vec![0x02, 0x07, 0x00],
+    };
+    w.write_module_aux(&aux, 1).unwrap();
+    w.select_db(0, 2, 0).unwrap();
+    let mut a = e(0, "a", None, Value::String(b"1".to_vec()));
+    a.lru_idle = Some(12);
+    let mut b = e(0, "b", None, Value::String(b"2".to_vec()));
+    b.lfu_freq = Some(5);
+    w.write_entry(&a).unwrap();
+    w.write_entry(&b).unwrap();
+    w.write_module_aux(&aux, 2).unwrap();
+    let bytes = w.finish().unwrap();
+    let (back, _, _) = read_back(&bytes);
+    assert_eq!(back[0].lru_idle, Some(12));
+    assert_eq!(back[1].lfu_freq, Some(5));
+
+    // Through a dataset: keys and module AUX records are kept and written back
+    // in Redis' order (before-keys records first, after-keys records last).
+    let mut ds = redis_persist::replay::Dataset::new(16);
+    let mut entries = Entries::new(Reader::new(
+        Source::new(&bytes[..]).with_size(bytes.len() as u64),
+    ));
+    assert_eq!(ds.load_rdb(&mut entries).unwrap(), 2);
+    assert_eq!(ds.module_aux.len(), 2);
+    assert_eq!(ds.module_aux[0].0.raw, aux.raw);
+    let again = ds
+        .write_rdb(Vec::new(), WriterOptions::for_version(10))
+        .unwrap();
+    let mut entries = Entries::new(Reader::new(
+        Source::new(&again[..]).with_size(again.len() as u64),
+    ));
+    let mut order = Vec::new();
+    while let Some(item) = entries.next_item().unwrap() {
+        match item {
+            Item::ModuleAux { when, .. } => order.push(format!("aux{when}")),
+            Item::Entry(en) => order.push(String::from_utf8(en.key).unwrap()),
+            _ => {}
+        }
+    }
+    assert_eq!(order, ["aux1", "a", "b", "aux2"]);
+}

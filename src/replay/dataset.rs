@@ -232,6 +232,9 @@ pub struct Dataset {
     pub dbs: Vec<Db>,
     /// Function libraries by name, with their source code.
     pub functions: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Module AUX records loaded from an RDB (kept raw and written back), with
+    /// their `when` (1 before the keys, 2 after).
+    pub module_aux: Vec<(model::ModuleValue, u64)>,
 }
 
 impl Dataset {
@@ -240,6 +243,7 @@ impl Dataset {
         Self {
             dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
             functions: BTreeMap::new(),
+            module_aux: Vec::new(),
         }
     }
 
@@ -325,25 +329,40 @@ impl Dataset {
         })
     }
 
-    /// Writes the dataset as an RDB file (functions, then every database in
-    /// index order with its sizes), one entry at a time.
+    /// Writes the dataset as an RDB file (module AUX records and functions, then
+    /// every database in index order with its sizes), one entry at a time.
     pub fn write_rdb<W: std::io::Write>(
         &self,
         out: W,
         opts: crate::rdb::writer::WriterOptions,
     ) -> Result<W, crate::rdb::writer::WriteError> {
-        crate::rdb::writer::write_all(
-            out,
-            opts,
-            &self.function_libraries(),
-            self.entries(),
-            |db| self.db_sizes(usize::try_from(db).unwrap_or(usize::MAX)),
-        )
+        let mut w = crate::rdb::writer::Writer::new(out, opts)?;
+        // Redis' order: module AUX "before", functions, keys, module AUX "after".
+        for (m, when) in self.module_aux.iter().filter(|(_, w)| *w != 2) {
+            w.write_module_aux(m, *when)?;
+        }
+        for f in self.function_libraries() {
+            w.write_function(&f)?;
+        }
+        let mut current = None;
+        for e in self.entries() {
+            if current != Some(e.db) {
+                let (keys, expires) = self.db_sizes(usize::try_from(e.db).unwrap_or(usize::MAX));
+                w.select_db(e.db, keys, expires)?;
+                current = Some(e.db);
+            }
+            w.write_entry(&e)?;
+        }
+        for (m, when) in self.module_aux.iter().filter(|(_, w)| *w == 2) {
+            w.write_module_aux(m, *when)?;
+        }
+        w.finish()
     }
 
     /// Loads an RDB (an AOF preamble or a `.base.rdb`) into the dataset: every
     /// key (replacing keys of the same name; empty aggregates are skipped, as
-    /// Redis does) and every function library, up to the RDB's EOF opcode. The
+    /// Redis does), every function library and module AUX record, up to the
+    /// RDB's EOF opcode. The
     /// entries' reader is left right after the RDB trailer, where a hybrid AOF
     /// continues with RESP commands. Returns the number of keys loaded.
     pub fn load_rdb<R: std::io::Read>(
@@ -365,6 +384,9 @@ impl Dataset {
                         offset,
                         "function library without a valid shebang line",
                     ));
+                }
+                crate::rdb::Item::ModuleAux { module, when } => {
+                    self.module_aux.push((module, when))
                 }
                 crate::rdb::Item::Eof { .. } => break,
                 _ => {}

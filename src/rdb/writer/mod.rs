@@ -85,6 +85,9 @@ mod ty {
 }
 
 const OP_FUNCTION2: u8 = 0xf5;
+const OP_MODULE_AUX: u8 = 0xf7;
+const OP_IDLE: u8 = 0xf8;
+const OP_FREQ: u8 = 0xf9;
 const OP_AUX: u8 = 0xfa;
 const OP_RESIZEDB: u8 = 0xfb;
 const OP_EXPIRETIME_MS: u8 = 0xfc;
@@ -385,6 +388,23 @@ impl<W: Write> Writer<W> {
         self.flush_buf()
     }
 
+    /// Writes a module AUX record (`MODULE_AUX`): `when` is 1 (before the keys)
+    /// or 2 (after them); `module.raw` is the annotated module data including its
+    /// final EOF opcode, as the reader returns it.
+    pub fn write_module_aux(
+        &mut self,
+        module: &model::ModuleValue,
+        when: u64,
+    ) -> Result<(), WriteError> {
+        self.check_open()?;
+        self.buf.push(OP_MODULE_AUX);
+        put_len(&mut self.buf, module.module_id);
+        put_len(&mut self.buf, 2);
+        put_len(&mut self.buf, when);
+        self.buf.extend_from_slice(&module.raw);
+        self.flush_buf()
+    }
+
     /// Starts database `db` with its sizes (`SELECTDB` + `RESIZEDB`). Entries
     /// for another database start it implicitly with sizes 0 (a hint only).
     pub fn select_db(&mut self, db: u64, keys: u64, expires: u64) -> Result<(), WriteError> {
@@ -408,6 +428,15 @@ impl<W: Write> Writer<W> {
         if let Some(t) = e.expire_ms {
             self.buf.push(OP_EXPIRETIME_MS);
             self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        // LRU idle time / LFU counter, when the entry carries them (Redis writes
+        // them only under an LRU / LFU `maxmemory-policy`).
+        if let Some(idle) = e.lru_idle {
+            self.buf.push(OP_IDLE);
+            put_len(&mut self.buf, idle);
+        }
+        if let Some(freq) = e.lfu_freq {
+            self.buf.extend_from_slice(&[OP_FREQ, freq]);
         }
         let type_pos = self.buf.len();
         self.buf.push(0);
