@@ -386,7 +386,7 @@ impl Dataset {
                     ));
                 }
                 crate::rdb::Item::ModuleAux { module, when } => {
-                    self.module_aux.push((module, when))
+                    self.module_aux.push((module, when));
                 }
                 crate::rdb::Item::Eof { .. } => break,
                 _ => {}
