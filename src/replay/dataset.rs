@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use super::bytes::Bytes;
 use crate::model::{self, StreamId};
 
 /// A score with a total order (scores are never NaN in a sorted set).
@@ -42,9 +43,9 @@ impl Ord for Score {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Zset {
     /// Member → score.
-    pub scores: HashMap<Vec<u8>, f64>,
+    pub scores: HashMap<Bytes, f64>,
     /// Ordered index by (score, member bytes).
-    pub index: BTreeSet<(Score, Vec<u8>)>,
+    pub index: BTreeSet<(Score, Bytes)>,
 }
 
 impl Zset {
@@ -64,7 +65,8 @@ impl Zset {
     }
 
     /// Inserts or updates a member; returns true when it was new.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
+    pub fn insert(&mut self, member: impl Into<Bytes>, score: f64) -> bool {
+        let member: Bytes = member.into();
         // -0.0 is stored as 0.0, as Redis' listpack/skiplist comparisons do not
         // distinguish them and RDB writes would otherwise differ.
         let score = score + 0.0;
@@ -85,7 +87,7 @@ impl Zset {
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self.scores.remove(member) {
             Some(s) => {
-                self.index.remove(&(Score(s), member.to_vec()));
+                self.index.remove(&(Score(s), Bytes::from(member)));
                 true
             }
             None => false,
@@ -102,7 +104,7 @@ impl Zset {
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashValue {
     /// The value.
-    pub value: Vec<u8>,
+    pub value: Bytes,
     /// Field expiry, absolute Unix milliseconds.
     pub expire_ms: Option<i64>,
 }
@@ -143,7 +145,7 @@ pub struct Group {
 }
 
 /// The field/value pairs of a stream entry, in order.
-pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+pub type Fields = Vec<(Bytes, Bytes)>;
 
 /// A stream.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -174,17 +176,17 @@ pub enum Value {
     /// String (also `HyperLogLog` and bitmap).
     String(Vec<u8>),
     /// List, head first.
-    List(VecDeque<Vec<u8>>),
+    List(VecDeque<Bytes>),
     /// Set.
-    Set(HashSet<Vec<u8>>),
+    Set(HashSet<Bytes>),
     /// Sorted set.
-    Zset(Zset),
+    Zset(Box<Zset>),
     /// Hash, with per-field TTLs.
-    Hash(HashMap<Vec<u8>, HashValue>),
+    Hash(HashMap<Bytes, HashValue>),
     /// Stream.
     Stream(Box<StreamValue>),
     /// Module value, opaque.
-    Module(model::ModuleValue),
+    Module(Box<model::ModuleValue>),
 }
 
 impl Value {
@@ -223,7 +225,7 @@ pub struct Slot {
 }
 
 /// One database.
-pub type Db = HashMap<Vec<u8>, Slot>;
+pub type Db = HashMap<Bytes, Slot>;
 
 /// The whole dataset: databases and function libraries.
 #[derive(Clone, Debug, Default)]
@@ -313,13 +315,13 @@ impl Dataset {
     /// Values are converted one at a time, so the extra memory is one value.
     pub fn entries(&self) -> impl Iterator<Item = model::Entry> + '_ {
         self.dbs.iter().enumerate().flat_map(|(i, db)| {
-            let mut keys: Vec<&Vec<u8>> = db.keys().collect();
+            let mut keys: Vec<&Bytes> = db.keys().collect();
             keys.sort_unstable();
             keys.into_iter().map(move |k| {
-                let slot = &db[k];
+                let slot = &db[k.as_slice()];
                 model::Entry {
                     db: i as u64,
-                    key: k.clone(),
+                    key: k.to_vec(),
                     expire_ms: slot.expire_ms,
                     lru_idle: None,
                     lfu_freq: None,
@@ -409,7 +411,7 @@ impl Dataset {
             return Ok(());
         }
         db.insert(
-            entry.key,
+            Bytes::from(entry.key),
             Slot {
                 value,
                 expire_ms: entry.expire_ms,
@@ -423,9 +425,9 @@ impl Dataset {
 pub fn to_model(v: &Value) -> model::Value {
     match v {
         Value::String(s) => model::Value::String(s.clone()),
-        Value::List(l) => model::Value::List(l.iter().cloned().collect()),
+        Value::List(l) => model::Value::List(l.iter().map(Bytes::to_vec).collect()),
         Value::Set(s) => {
-            let mut m: Vec<Vec<u8>> = s.iter().cloned().collect();
+            let mut m: Vec<Vec<u8>> = s.iter().map(Bytes::to_vec).collect();
             m.sort_unstable();
             model::Value::Set(m)
         }
@@ -434,8 +436,8 @@ pub fn to_model(v: &Value) -> model::Value {
             let mut f: Vec<model::HashField> = h
                 .iter()
                 .map(|(k, v)| model::HashField {
-                    field: k.clone(),
-                    value: v.value.clone(),
+                    field: k.to_vec(),
+                    value: v.value.to_vec(),
                     expire_ms: v.expire_ms,
                 })
                 .collect();
@@ -443,7 +445,7 @@ pub fn to_model(v: &Value) -> model::Value {
             model::Value::Hash(f)
         }
         Value::Stream(s) => model::Value::Stream(Box::new(stream_to_model(s))),
-        Value::Module(m) => model::Value::Module(m.clone()),
+        Value::Module(m) => model::Value::Module((**m).clone()),
     }
 }
 
@@ -454,7 +456,7 @@ fn stream_to_model(s: &StreamValue) -> model::Stream {
             .iter()
             .map(|(id, f)| model::StreamEntry {
                 id: *id,
-                fields: f.clone(),
+                fields: f.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect(),
             })
             .collect(),
         length: s.entries.len() as u64,
@@ -497,22 +499,22 @@ fn stream_to_model(s: &StreamValue) -> model::Stream {
 pub fn from_model(v: model::Value) -> Value {
     match v {
         model::Value::String(s) => Value::String(s),
-        model::Value::List(l) => Value::List(l.into()),
-        model::Value::Set(s) => Value::Set(s.into_iter().collect()),
+        model::Value::List(l) => Value::List(l.into_iter().map(Bytes::from).collect()),
+        model::Value::Set(s) => Value::Set(s.into_iter().map(Bytes::from).collect()),
         model::Value::Zset(z) => {
             let mut out = Zset::default();
             for (m, s) in z {
                 out.insert(m, s);
             }
-            Value::Zset(out)
+            Value::Zset(Box::new(out))
         }
         model::Value::Hash(h) => Value::Hash(
             h.into_iter()
                 .map(|f| {
                     (
-                        f.field,
+                        Bytes::from(f.field),
                         HashValue {
-                            value: f.value,
+                            value: f.value.into(),
                             expire_ms: f.expire_ms,
                         },
                     )
@@ -520,7 +522,7 @@ pub fn from_model(v: model::Value) -> Value {
                 .collect(),
         ),
         model::Value::Stream(s) => Value::Stream(Box::new(stream_from_model(*s))),
-        model::Value::Module(m) => Value::Module(m),
+        model::Value::Module(m) => Value::Module(Box::new(m)),
     }
 }
 
@@ -533,7 +535,13 @@ fn stream_from_model(s: model::Stream) -> StreamValue {
         ..StreamValue::default()
     };
     for e in s.entries {
-        out.entries.insert(e.id, e.fields);
+        out.entries.insert(
+            e.id,
+            e.fields
+                .into_iter()
+                .map(|(a, b)| (a.into(), b.into()))
+                .collect(),
+        );
     }
     for g in s.groups {
         let mut group = Group {

@@ -31,12 +31,14 @@
 //! hand-made or very old files.
 
 mod args;
+pub mod bytes;
 mod commands;
 pub mod dataset;
 pub mod hll;
 
 use std::fmt;
 
+pub use bytes::Bytes;
 pub use dataset::{Dataset, Slot, Value};
 
 /// A command the engine cannot apply: replay must stop.

@@ -161,7 +161,7 @@ fn sort_store_and_zset_store() {
         panic!()
     };
     assert_eq!(
-        l.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        l.iter().map(Bytes::as_slice).collect::<Vec<_>>(),
         vec![&b"3"[..], b"2", b"1"]
     );
     let Value::Zset(z) = &e.dataset().dbs[0][&b"u"[..]].value else {

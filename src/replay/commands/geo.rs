@@ -179,7 +179,7 @@ fn run_search(e: &mut Engine, src: &[u8], s: &Search) -> CmdResult {
         Some(Slot {
             value: Value::Zset(z),
             ..
-        }) => Some(z.clone()),
+        }) => Some((**z).clone()),
         Some(_) => return Err(args::WRONGTYPE.into()),
     };
     let mut hits: Vec<(Vec<u8>, f64, f64)> = Vec::new();

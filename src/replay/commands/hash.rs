@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::super::Engine;
 use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, int, is, itoa};
+use super::super::bytes::Bytes;
 use super::super::dataset::{HashValue, Value};
 use super::string::human_float;
 
@@ -15,7 +16,7 @@ const FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
 fn hash_or_create<'a>(
     e: &'a mut Engine,
     key: &[u8],
-) -> Result<&'a mut HashMap<Vec<u8>, HashValue>, String> {
+) -> Result<&'a mut HashMap<Bytes, HashValue>, String> {
     if !e.exists(key) {
         e.set_key(key, Value::Hash(HashMap::new()));
     }
@@ -30,9 +31,9 @@ pub fn hset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     for fv in a[2..].chunks(2) {
         // Overwriting a field's value drops its TTL (hashTypeSet without KEEP_TTL).
         h.insert(
-            fv[0].to_vec(),
+            fv[0].into(),
             HashValue {
-                value: fv[1].to_vec(),
+                value: fv[1].into(),
                 expire_ms: None,
             },
         );
@@ -42,8 +43,8 @@ pub fn hset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 
 pub fn hsetnx(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let h = hash_or_create(e, a[1])?;
-    h.entry(a[2].to_vec()).or_insert_with(|| HashValue {
-        value: a[3].to_vec(),
+    h.entry(a[2].into()).or_insert_with(|| HashValue {
+        value: a[3].into(),
         expire_ms: None,
     });
     Ok(())
@@ -73,9 +74,9 @@ pub fn hincrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     };
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
     h.insert(
-        a[2].to_vec(),
+        a[2].into(),
         HashValue {
-            value: itoa(new),
+            value: itoa(new).into(),
             expire_ms: ttl,
         },
     );
@@ -97,9 +98,9 @@ pub fn hincrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
     h.insert(
-        a[2].to_vec(),
+        a[2].into(),
         HashValue {
-            value: human_float(new),
+            value: human_float(new).into(),
             expire_ms: ttl,
         },
     );

@@ -25,7 +25,7 @@ fn rename_generic(e: &mut Engine, a: &[&[u8]], nx: bool) -> CmdResult {
         return Ok(());
     }
     let slot = e.remove(src).expect("exists");
-    e.dbm().insert(dst.to_vec(), slot);
+    e.dbm().insert(dst.into(), slot);
     Ok(())
 }
 
@@ -55,7 +55,7 @@ pub fn move_(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     let slot = e.remove(a[1]).expect("exists");
-    e.ds.dbs[dst].insert(a[1].to_vec(), slot);
+    e.ds.dbs[dst].insert(a[1].into(), slot);
     Ok(())
 }
 
@@ -84,7 +84,7 @@ pub fn copy(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if e.ds.dbs[dstdb].contains_key(dst) && !replace {
         return Ok(());
     }
-    e.ds.dbs[dstdb].insert(dst.to_vec(), slot);
+    e.ds.dbs[dstdb].insert(dst.into(), slot);
     Ok(())
 }
 

@@ -12,9 +12,9 @@ fn push(e: &mut Engine, a: &[&[u8]], left: bool, only_existing: bool) -> CmdResu
     let l = e.list_or_create(a[1])?;
     for v in &a[2..] {
         if left {
-            l.push_front(v.to_vec());
+            l.push_front((*v).into());
         } else {
-            l.push_back(v.to_vec());
+            l.push_back((*v).into());
         }
     }
     Ok(())
@@ -45,7 +45,7 @@ pub fn linsert(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     if let Some(pos) = l.iter().position(|x| x.as_slice() == a[3]) {
-        l.insert(if after { pos + 1 } else { pos }, a[4].to_vec());
+        l.insert(if after { pos + 1 } else { pos }, a[4].into());
     }
     Ok(())
 }
@@ -60,7 +60,7 @@ pub fn lset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if i < 0 || i >= len {
         return Err("ERR index out of range".into());
     }
-    l[i as usize] = a[3].to_vec();
+    l[i as usize] = a[3].into();
     Ok(())
 }
 

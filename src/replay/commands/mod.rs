@@ -23,6 +23,7 @@ mod zset;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::args::{CmdResult, WRONGTYPE};
+use super::bytes::Bytes;
 use super::dataset::{Db, HashValue, Slot, StreamValue, Value, Zset};
 use super::{Engine, ReplayError};
 
@@ -318,7 +319,7 @@ impl Engine {
     /// Replaces the value of `key` and drops its TTL (Redis `setKey`).
     pub(crate) fn set_key(&mut self, key: &[u8], value: Value) {
         self.dbm().insert(
-            key.to_vec(),
+            key.into(),
             Slot {
                 value,
                 expire_ms: None,
@@ -352,10 +353,7 @@ impl Engine {
         }
     }
 
-    pub(crate) fn get_list(
-        &mut self,
-        key: &[u8],
-    ) -> Result<Option<&mut VecDeque<Vec<u8>>>, String> {
+    pub(crate) fn get_list(&mut self, key: &[u8]) -> Result<Option<&mut VecDeque<Bytes>>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
             Some(Slot {
@@ -366,14 +364,14 @@ impl Engine {
         }
     }
 
-    pub(crate) fn list_or_create(&mut self, key: &[u8]) -> Result<&mut VecDeque<Vec<u8>>, String> {
+    pub(crate) fn list_or_create(&mut self, key: &[u8]) -> Result<&mut VecDeque<Bytes>, String> {
         if !self.exists(key) {
             self.set_key(key, Value::List(VecDeque::new()));
         }
         self.get_list(key).map(|l| l.expect("just created"))
     }
 
-    pub(crate) fn get_set(&mut self, key: &[u8]) -> Result<Option<&mut HashSet<Vec<u8>>>, String> {
+    pub(crate) fn get_set(&mut self, key: &[u8]) -> Result<Option<&mut HashSet<Bytes>>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
             Some(Slot {
@@ -384,7 +382,7 @@ impl Engine {
         }
     }
 
-    pub(crate) fn set_or_create(&mut self, key: &[u8]) -> Result<&mut HashSet<Vec<u8>>, String> {
+    pub(crate) fn set_or_create(&mut self, key: &[u8]) -> Result<&mut HashSet<Bytes>, String> {
         if !self.exists(key) {
             self.set_key(key, Value::Set(HashSet::new()));
         }
@@ -405,7 +403,7 @@ impl Engine {
     pub(crate) fn get_hash(
         &mut self,
         key: &[u8],
-    ) -> Result<Option<&mut HashMap<Vec<u8>, HashValue>>, String> {
+    ) -> Result<Option<&mut HashMap<Bytes, HashValue>>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
             Some(Slot {
@@ -428,7 +426,7 @@ impl Engine {
     }
 
     /// Members of a set or sorted set used as a set-like input (`*STORE`).
-    pub(crate) fn read_set_like(&self, key: &[u8]) -> Result<Option<HashSet<Vec<u8>>>, String> {
+    pub(crate) fn read_set_like(&self, key: &[u8]) -> Result<Option<HashSet<Bytes>>, String> {
         match self.slot(key) {
             None => Ok(None),
             Some(Slot {

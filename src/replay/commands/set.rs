@@ -4,12 +4,13 @@ use std::collections::HashSet;
 
 use super::super::Engine;
 use super::super::args::{CmdResult, int};
+use super::super::bytes::Bytes;
 use super::super::dataset::Value;
 
 pub fn sadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let s = e.set_or_create(a[1])?;
     for m in &a[2..] {
-        s.insert(m.to_vec());
+        s.insert((*m).into());
     }
     Ok(())
 }
@@ -39,7 +40,7 @@ pub fn smove(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     e.drop_if_empty(src);
-    e.set_or_create(dst)?.insert(m.to_vec());
+    e.set_or_create(dst)?.insert(m.into());
     Ok(())
 }
 
@@ -65,7 +66,7 @@ pub fn spop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         e.remove(a[1]);
         return Ok(());
     }
-    let mut members: Vec<Vec<u8>> = s.iter().cloned().collect();
+    let mut members: Vec<Bytes> = s.iter().cloned().collect();
     members.sort_unstable();
     for m in members.into_iter().take(count) {
         s.remove(&m);
@@ -74,11 +75,11 @@ pub fn spop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn inputs(e: &Engine, keys: &[&[u8]]) -> Result<Vec<Option<HashSet<Vec<u8>>>>, String> {
+fn inputs(e: &Engine, keys: &[&[u8]]) -> Result<Vec<Option<HashSet<Bytes>>>, String> {
     keys.iter().map(|k| e.read_set_like(k)).collect()
 }
 
-fn store(e: &mut Engine, dst: &[u8], res: HashSet<Vec<u8>>) {
+fn store(e: &mut Engine, dst: &[u8], res: HashSet<Bytes>) {
     if res.is_empty() {
         e.remove(dst);
     } else {
@@ -91,7 +92,7 @@ pub fn sinterstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let res = if sets.iter().any(Option::is_none) {
         HashSet::new()
     } else {
-        let mut sets: Vec<HashSet<Vec<u8>>> = sets.into_iter().flatten().collect();
+        let mut sets: Vec<HashSet<Bytes>> = sets.into_iter().flatten().collect();
         sets.sort_by_key(HashSet::len);
         let (first, rest) = sets.split_first().expect("at least one key");
         first

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is};
+use super::super::bytes::Bytes;
 use super::super::dataset::{Slot, Value};
 
 /// Redis `lookupKeyByPattern`: `#` is the element itself; `*` is replaced by
@@ -41,7 +42,7 @@ fn lookup_by_pattern(e: &Engine, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>>
                 ..
             }),
             Some(f),
-        ) => h.get(f).map(|v| v.value.clone()),
+        ) => h.get(f).map(|v| v.value.to_vec()),
         _ => None,
     }
 }
@@ -98,7 +99,7 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         Some(Slot {
             value: Value::List(l),
             ..
-        }) => l.iter().cloned().collect(),
+        }) => l.iter().map(Bytes::to_vec).collect(),
         Some(Slot {
             value: Value::Set(s),
             ..
@@ -110,7 +111,7 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                 alpha = true;
                 sortby = None;
             }
-            s.iter().cloned().collect()
+            s.iter().map(Bytes::to_vec).collect()
         }
         Some(Slot {
             value: Value::Zset(z),
@@ -186,14 +187,14 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     if end >= len {
         end = len - 1;
     }
-    let mut out: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut out: VecDeque<Bytes> = VecDeque::new();
     if start >= 0 && end >= start {
         for el in &elems[start as usize..=end as usize] {
             if gets.is_empty() {
-                out.push_back(el.clone());
+                out.push_back(el.as_slice().into());
             } else {
                 for g in &gets {
-                    out.push_back(lookup_by_pattern(e, g, el).unwrap_or_default());
+                    out.push_back(lookup_by_pattern(e, g, el).unwrap_or_default().into());
                 }
             }
         }

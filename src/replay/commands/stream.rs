@@ -149,9 +149,9 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                 .into(),
         );
     }
-    let pairs: Vec<(Vec<u8>, Vec<u8>)> = fields
+    let pairs: super::super::dataset::Fields = fields
         .chunks(2)
-        .map(|p| (p[0].to_vec(), p[1].to_vec()))
+        .map(|p| (p[0].into(), p[1].into()))
         .collect();
     s.entries.insert(id, pairs);
     s.last_id = id;

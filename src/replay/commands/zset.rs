@@ -8,7 +8,7 @@ use super::super::dataset::{Slot, Value, Zset};
 
 fn zset_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut Zset, String> {
     if !e.exists(key) {
-        e.set_key(key, Value::Zset(Zset::default()));
+        e.set_key(key, Value::Zset(Box::default()));
     }
     e.get_zset(key).map(|z| z.expect("just created"))
 }
@@ -333,7 +333,7 @@ fn read_zset_like(e: &Engine, key: &[u8]) -> Result<Option<Members>, String> {
         Some(Slot {
             value: Value::Set(s),
             ..
-        }) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
+        }) => Ok(Some(s.iter().map(|m| (m.to_vec(), 1.0)).collect())),
         Some(_) => Err(args::WRONGTYPE.into()),
     }
 }
@@ -346,7 +346,7 @@ pub(crate) fn store(e: &mut Engine, dst: &[u8], items: impl IntoIterator<Item = 
     if z.is_empty() {
         e.remove(dst);
     } else {
-        e.set_key(dst, Value::Zset(z));
+        e.set_key(dst, Value::Zset(Box::new(z)));
     }
 }
 
