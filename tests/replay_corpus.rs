@@ -297,7 +297,10 @@ fn propagation_fixture_replays_without_errors() {
     let ds = engine.dataset();
     // What the README says the INCR file leaves behind (FLUSHDB ran in db 0
     // after most writes; the MULTI blocks came after it).
-    let db0: std::collections::BTreeSet<Vec<u8>> = ds.dbs[0].keys().map(|k| k.to_vec()).collect();
+    let db0: std::collections::BTreeSet<Vec<u8>> = ds.dbs[0]
+        .keys()
+        .map(redis_persist::replay::Bytes::to_vec)
+        .collect();
     let want: std::collections::BTreeSet<Vec<u8>> = [&b"m1"[..], b"m2", b"m3"]
         .iter()
         .map(|k| k.to_vec())
