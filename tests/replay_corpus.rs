@@ -1,6 +1,8 @@
 //! Replays the corpus AOFs written by real servers (every version folder:
-//! `aof-nopreamble/` and `aof-timestamps/` multi-part directories, and the 6.x
-//! single-file `appendonly-nopreamble.aof`) and compares the dataset with the
+//! the `aof-nopreamble/`, `aof-timestamps/` and `aof-preamble/` multi-part
+//! directories — an RDB base is loaded with the RDB reader into the dataset —
+//! and the 6.x single files `appendonly-nopreamble.aof` and hybrid
+//! `appendonly-preamble.aof`) and compares the dataset with the
 //! folder's `expected-aof-*.json`: every key's type, value, TTL and hash field
 //! TTLs, streams with groups, PEL and consumers (consumer seen/active times
 //! excluded, as the corpus README says), `HyperLogLog` bytes, and the function
@@ -11,9 +13,11 @@ mod replay_support;
 
 use std::path::Path;
 
+use redis_persist::io::Source;
 use redis_persist::model::{
     Consumer, ConsumerGroup, Entry, HashField, PendingEntry, Stream, StreamEntry, StreamId, Value,
 };
+use redis_persist::rdb::{Entries, Reader};
 use redis_persist::replay::{Engine, Outcome};
 use replay_support::{assert_same, canonical, manifest_files, parse_resp};
 use serde_json::Value as J;
@@ -166,13 +170,21 @@ fn replay_files(files: &[std::path::PathBuf]) -> Engine {
     let mut engine = Engine::new();
     for f in files {
         let data = std::fs::read(f).unwrap();
-        assert!(
-            !data.starts_with(b"REDIS"),
-            "{} has an RDB preamble",
-            f.display()
-        );
         engine.start_file();
-        for cmd in parse_resp(&data) {
+        // An RDB preamble (a `.base.rdb`, or the head of a 6.x hybrid file) is
+        // loaded into the dataset; RESP commands follow its trailer, if any.
+        let mut resp_start = 0;
+        if data.starts_with(b"REDIS") {
+            let src = Source::new(&data[..]).with_size(data.len() as u64);
+            let mut entries = Entries::new(Reader::new(src));
+            let keys = engine
+                .dataset_mut()
+                .load_rdb(&mut entries)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            assert!(keys > 0, "{}: empty preamble", f.display());
+            resp_start = usize::try_from(entries.reader().offset()).unwrap();
+        }
+        for cmd in parse_resp(&data[resp_start..]) {
             let out = engine
                 .apply(&cmd)
                 .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
@@ -258,7 +270,7 @@ fn corpus_aofs_replay_to_their_expected_datasets() {
         .collect();
     folders.sort();
     for folder in folders.iter().filter(|p| p.join("SHA256SUMS").is_file()) {
-        for kind in ["nopreamble", "timestamps"] {
+        for kind in ["nopreamble", "timestamps", "preamble"] {
             let dir = folder.join(format!("aof-{kind}"));
             let expected = folder.join(format!("expected-aof-{kind}.json"));
             if dir.is_dir() {
@@ -268,19 +280,17 @@ fn corpus_aofs_replay_to_their_expected_datasets() {
                 checked += 1;
             }
         }
-        let single = folder.join("appendonly-nopreamble.aof");
-        if single.is_file() {
-            check(
-                folder,
-                "single-file",
-                &[single],
-                &folder.join("expected-aof-nopreamble.json"),
-            );
-            checked += 1;
+        for kind in ["nopreamble", "preamble"] {
+            let single = folder.join(format!("appendonly-{kind}.aof"));
+            if single.is_file() {
+                let expected = folder.join(format!("expected-aof-{kind}.json"));
+                check(folder, &format!("single-file {kind}"), &[single], &expected);
+                checked += 1;
+            }
         }
     }
-    // 6 folders × 2 multi-part dirs + 2 single files.
-    assert!(checked >= 14, "only {checked} AOFs checked");
+    // 6 folders × 3 multi-part dirs + 2 × 2 single files.
+    assert!(checked >= 22, "only {checked} AOFs checked");
 }
 
 #[test]
