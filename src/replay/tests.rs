@@ -459,3 +459,46 @@ fn function_restore_and_read_only_commands() {
     );
     assert_eq!(e.stats().errors, 1);
 }
+
+#[test]
+fn hash_field_ttl_commands() {
+    let mut e = Engine::new();
+    e.set_now_ms(1_000);
+    run(
+        &mut e,
+        &[
+            "HSET h a 1 b 2 c 3",
+            "HPEXPIREAT h 5000 FIELDS 2 a b",
+            "HINCRBY h a 5",
+            "HSET h b 20",
+            "HPEXPIRE h 100 GT FIELDS 1 c",
+            "HPEXPIRE h 100 NX FIELDS 1 c",
+            "HSETEX h FXX KEEPTTL FIELDS 1 a 7",
+            "HSETEX h FNX PX 50 FIELDS 1 a 8",
+            "HSETEX h2 EX 10 FIELDS 2 x 1 y 2",
+            "HGETEX h2 PERSIST FIELDS 1 x",
+            "HGETDEL h2 FIELDS 1 y",
+        ],
+    );
+    let ttl = |key: &str, f: &str| match &e.dataset().dbs[0][key.as_bytes()].value {
+        Value::Hash(h) => h[f.as_bytes()].expire_ms,
+        _ => panic!(),
+    };
+    assert_eq!(
+        ttl("h", "a"),
+        Some(5000),
+        "HINCRBY and HSETEX KEEPTTL keep the TTL"
+    );
+    assert_eq!(ttl("h", "b"), None, "HSET clears the TTL");
+    assert_eq!(
+        ttl("h", "c"),
+        Some(1100),
+        "GT fails without a TTL, NX sets it"
+    );
+    assert_eq!(ttl("h2", "x"), None);
+    let Value::Hash(h2) = &e.dataset().dbs[0][&b"h2"[..]].value else {
+        panic!()
+    };
+    assert_eq!(h2.len(), 1);
+    assert_eq!(e.stats().errors, 0);
+}

@@ -212,3 +212,144 @@ pub fn hpersist(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     Ok(())
 }
+
+/// Parses `FIELDS n item…` at `a[i]` where each item spans `per` arguments.
+fn fields_block<'a>(a: &[&'a [u8]], i: usize, per: usize) -> Result<Vec<&'a [u8]>, String> {
+    if i >= a.len() || !is(a[i], "fields") {
+        return Err("ERR Mandatory argument FIELDS is missing or not at the right position".into());
+    }
+    let n = int(a.get(i + 1).copied().unwrap_or(b"x")).map_err(|_| NOT_INT.to_string())?;
+    if n <= 0 {
+        return Err("ERR Parameter `numFields` should be greater than 0".into());
+    }
+    let rest = &a[i + 2..];
+    if rest.len() != n as usize * per {
+        return Err("ERR The `numfields` parameter must match the number of arguments".into());
+    }
+    Ok(rest.to_vec())
+}
+
+/// Expiry option of HSETEX / HGETEX.
+enum FieldTtl {
+    Clear,
+    Keep,
+    At(i64),
+}
+
+fn field_ttl(e: &Engine, unit: &[u8], v: &[u8]) -> Result<i64, String> {
+    let t = int(v)?;
+    let invalid = || format!("ERR invalid expire time, must be >= 0 and <= {FIELD_EXPIRE_MAX}");
+    let seconds = is(unit, "ex") || is(unit, "exat");
+    let ms = if seconds {
+        t.checked_mul(1000).ok_or_else(invalid)?
+    } else {
+        t
+    };
+    let at = if is(unit, "ex") || is(unit, "px") {
+        ms.checked_add(e.now_ms).ok_or_else(invalid)?
+    } else {
+        ms
+    };
+    if t < 0 || !(0..=FIELD_EXPIRE_MAX).contains(&at) {
+        return Err(invalid());
+    }
+    Ok(at)
+}
+
+/// `HSETEX key [FNX|FXX] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] FIELDS n f v…`
+/// (Redis 8.0; also how 8.x propagates HINCRBYFLOAT).
+pub fn hsetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let (mut fnx, mut fxx) = (false, false);
+    let mut ttl = FieldTtl::Clear;
+    let mut i = 2;
+    while i < a.len() && !is(a[i], "fields") {
+        let o = a[i];
+        if is(o, "fnx") {
+            fnx = true;
+        } else if is(o, "fxx") {
+            fxx = true;
+        } else if is(o, "keepttl") {
+            ttl = FieldTtl::Keep;
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat")) && i + 1 < a.len()
+        {
+            ttl = FieldTtl::At(field_ttl(e, o, a[i + 1])?);
+            i += 1;
+        } else {
+            return Err(SYNTAX.into());
+        }
+        i += 1;
+    }
+    if fnx && fxx {
+        return Err(SYNTAX.into());
+    }
+    let items = fields_block(a, i, 2)?;
+    let existing: Vec<bool> = match e.get_hash(a[1])? {
+        Some(h) => items.chunks(2).map(|p| h.contains_key(p[0])).collect(),
+        None => vec![false; items.len() / 2],
+    };
+    if (fnx && existing.iter().any(|x| *x)) || (fxx && !existing.iter().all(|x| *x)) {
+        return Ok(());
+    }
+    let h = hash_or_create(e, a[1])?;
+    for p in items.chunks(2) {
+        let expire_ms = match ttl {
+            FieldTtl::Clear => None,
+            FieldTtl::Keep => h.get(p[0]).and_then(|v| v.expire_ms),
+            FieldTtl::At(t) => Some(t),
+        };
+        h.insert(
+            p[0].into(),
+            HashValue {
+                value: p[1].into(),
+                expire_ms,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// `HGETDEL key FIELDS n f…` (Redis 8.0): deletes the fields.
+pub fn hgetdel(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let fields = fields_block(a, 2, 1)?;
+    let Some(h) = e.get_hash(a[1])? else {
+        return Ok(());
+    };
+    for f in fields {
+        h.remove(f);
+    }
+    e.drop_if_empty(a[1]);
+    Ok(())
+}
+
+/// `HGETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] FIELDS n f…` (Redis 8.0).
+pub fn hgetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let mut ttl = FieldTtl::Keep;
+    let mut i = 2;
+    if i < a.len() && !is(a[i], "fields") {
+        let o = a[i];
+        if is(o, "persist") {
+            ttl = FieldTtl::Clear;
+            i += 1;
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat")) && i + 1 < a.len()
+        {
+            ttl = FieldTtl::At(field_ttl(e, o, a[i + 1])?);
+            i += 2;
+        } else {
+            return Err(SYNTAX.into());
+        }
+    }
+    let fields = fields_block(a, i, 1)?;
+    let Some(h) = e.get_hash(a[1])? else {
+        return Ok(());
+    };
+    for f in fields {
+        if let Some(v) = h.get_mut(f) {
+            match ttl {
+                FieldTtl::Clear => v.expire_ms = None,
+                FieldTtl::At(t) => v.expire_ms = Some(t),
+                FieldTtl::Keep => {}
+            }
+        }
+    }
+    Ok(())
+}

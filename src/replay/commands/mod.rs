@@ -111,6 +111,9 @@ fn lookup(name: &[u8]) -> Option<(Handler, usize)> {
         "hexpireat" => (hash::hexpireat, 6),
         "hpexpireat" => (hash::hpexpireat, 6),
         "hpersist" => (hash::hpersist, 5),
+        "hsetex" => (hash::hsetex, 6),
+        "hgetdel" => (hash::hgetdel, 5),
+        "hgetex" => (hash::hgetex, 5),
         // streams
         "xadd" => (stream::xadd, 5),
         "xtrim" => (stream::xtrim, 4),
