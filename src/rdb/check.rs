@@ -225,7 +225,7 @@ fn check_events<R: Read>(
                 }
             }
             Event::KeyStart(k) => {
-                let (db, ty, offset) = (k.db, k.rdb_type, k.offset);
+                let (db, ty) = (k.db, k.rdb_type);
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
                     c.expires += 1;
@@ -286,7 +286,10 @@ fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
     Problem {
         severity: Severity::Error,
         offset: k.offset,
-        message: format!("duplicate key in db {}: Redis aborts loading a file with duplicated keys", k.db),
+        message: format!(
+            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
+            k.db
+        ),
         db: Some(k.db),
         key: Some(k.key.to_vec()),
         rdb_type: Some(k.rdb_type),
@@ -436,7 +439,8 @@ pub fn check_parallel<R: Read>(
                 framing_problems.push(db_warning(db, 0));
             }
             Event::KeyStart(k)
-                if opts.duplicate_keys && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
+                if opts.duplicate_keys
+                    && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
             {
                 framing_problems.push(duplicate_key(&k));
             }
