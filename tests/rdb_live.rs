@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::RedisServer;
 use common::expected::{self, Canon};
 use common::live::{self, LiveOptions};
-use common::RedisServer;
 use common::workload::workload;
 use redis_persist::io::Source;
 use redis_persist::rdb::check::{self, CheckOptions};

@@ -217,4 +217,3 @@ pub fn workload(s: &mut RedisServer, seed: u64) {
         "#!lua name=testlib\nredis.register_function('tf', function(keys, args) return 1 end)",
     ]));
 }
-
