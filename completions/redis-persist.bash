@@ -93,12 +93,20 @@ _redis__persist() {
             return 0
             ;;
         redis__subcmd__persist__subcmd__check__subcmd__rdb)
-            opts="-h -V --json --no-progress --help --version"
+            opts="-h -V --json --no-duplicate-check --now --threads --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

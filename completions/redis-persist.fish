@@ -34,7 +34,10 @@ complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "stats" 
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "convert-aof-to-hybrid" -d 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "generate" -d 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l json -d 'Print one JSON document instead of the human report'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l now -d 'Reference time for "already expired" counts, in Unix milliseconds (default: now)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l threads -d 'Worker threads for files of 8 MiB and more (default: the number of CPUs; 1 checks in a single thread, stopping at the first corrupt value)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l json -d 'Print one JSON document on stdout instead of the human report'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-duplicate-check -d 'Do not look for duplicate keys (saves about 16-32 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s V -l version -d 'Print version'

@@ -60,3 +60,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 pub fn not_implemented(name: &str) -> anyhow::Result<ExitStatus> {
     anyhow::bail!("{name}: not implemented yet")
 }
+
+/// An opened input: a buffered source and its size when it is a regular file.
+pub type Input = redis_persist::io::Source<Box<dyn std::io::Read>>;
+
+/// Opens `path` read-only (`-` = standard input) as a [`Input`] source. Returns
+/// the size when known.
+pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Input, Option<u64>)> {
+    use anyhow::Context as _;
+    if path.as_os_str() == "-" {
+        let stdin: Box<dyn std::io::Read> = Box::new(std::io::stdin());
+        return Ok((redis_persist::io::Source::new(stdin), None));
+    }
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("reading the size of {}", path.display()))?;
+    if meta.is_dir() {
+        anyhow::bail!("{} is a directory", path.display());
+    }
+    let size = meta.is_file().then_some(meta.len());
+    let reader: Box<dyn std::io::Read> = Box::new(f);
+    let mut src = redis_persist::io::Source::new(reader);
+    if let Some(s) = size {
+        src = src.with_size(s);
+    }
+    Ok((src, size))
+}

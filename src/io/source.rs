@@ -51,8 +51,12 @@ pub struct Source<R> {
     size: Option<u64>,
     eof: bool,
     crc: Option<Crc64>,
-    /// `buf[crc_from..pos]` has been consumed but not yet fed to the CRC.
+    /// `buf[crc_from..pos]` has been consumed but not yet fed to the CRC (or the
+    /// capture).
     crc_from: usize,
+    /// When capturing: every consumed byte from `capture_start` on.
+    capture: Option<Vec<u8>>,
+    capture_start: u64,
     progress: Option<Box<dyn Progress>>,
 }
 
@@ -74,6 +78,8 @@ impl<R: Read> Source<R> {
             eof: false,
             crc: None,
             crc_from: 0,
+            capture: None,
+            capture_start: 0,
             progress: None,
         }
     }
@@ -133,12 +139,44 @@ impl<R: Read> Source<R> {
     }
 
     fn flush_crc(&mut self) {
-        if let Some(c) = self.crc.as_mut() {
-            if self.pos > self.crc_from {
+        if self.pos > self.crc_from {
+            if let Some(c) = self.crc.as_mut() {
                 c.update(&self.buf[self.crc_from..self.pos]);
+            }
+            if let Some(cap) = self.capture.as_mut() {
+                cap.extend_from_slice(&self.buf[self.crc_from..self.pos]);
             }
         }
         self.crc_from = self.pos;
+    }
+
+    /// Starts keeping a copy of every byte consumed from now on (see
+    /// [`Source::take_capture`]). Used to hand byte ranges to worker threads.
+    pub fn start_capture(&mut self) {
+        self.flush_crc();
+        self.capture = Some(Vec::new());
+        self.capture_start = self.offset();
+    }
+
+    /// Returns the captured bytes from the capture start up to absolute offset
+    /// `upto` (which must lie between the capture start and the current offset)
+    /// with the offset of their first byte, and restarts the capture at `upto`.
+    pub fn take_capture(&mut self, upto: u64) -> (u64, Vec<u8>) {
+        self.flush_crc();
+        let start = self.capture_start;
+        let Some(cap) = self.capture.as_mut() else {
+            return (start, Vec::new());
+        };
+        let cut = (upto.saturating_sub(start) as usize).min(cap.len());
+        let rest = cap.split_off(cut);
+        let head = std::mem::replace(cap, rest);
+        self.capture_start = start + cut as u64;
+        (start, head)
+    }
+
+    /// Bytes currently held by the capture.
+    pub fn captured_len(&self) -> u64 {
+        self.capture.as_ref().map_or(0, |c| c.len() as u64) + (self.pos - self.crc_from) as u64
     }
 
     /// Unwraps the inner reader. Buffered bytes not yet consumed are lost.
@@ -217,6 +255,11 @@ impl<R: Read> Source<R> {
             self.pos += 1;
             return Ok(b);
         }
+        self.read_u8_slow()
+    }
+
+    #[cold]
+    fn read_u8_slow(&mut self) -> Result<u8, SourceError> {
         self.need(1)?;
         let b = self.buf[self.pos];
         self.pos += 1;
@@ -226,9 +269,17 @@ impl<R: Read> Source<R> {
     /// Reads exactly `N` bytes.
     #[inline]
     pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], SourceError> {
-        if self.available() < N {
-            self.need(N)?;
+        if let Some(s) = self
+            .buf
+            .get(self.pos..self.pos + N)
+            .filter(|_| self.pos + N <= self.end)
+        {
+            let mut a = [0u8; N];
+            a.copy_from_slice(s);
+            self.pos += N;
+            return Ok(a);
         }
+        self.need(N)?;
         let mut a = [0u8; N];
         a.copy_from_slice(&self.buf[self.pos..self.pos + N]);
         self.pos += N;
@@ -275,7 +326,17 @@ impl<R: Read> Source<R> {
     }
 
     /// Skips exactly `n` bytes.
+    #[inline]
     pub fn skip(&mut self, n: u64) -> Result<(), SourceError> {
+        if (self.end - self.pos) as u64 >= n {
+            self.pos += n as usize;
+            return Ok(());
+        }
+        self.skip_slow(n)
+    }
+
+    #[cold]
+    fn skip_slow(&mut self, n: u64) -> Result<(), SourceError> {
         let mut left = n;
         while left > 0 {
             let want = left.min(self.buf.len() as u64) as usize;
@@ -378,6 +439,22 @@ mod tests {
         let mut v = Vec::new();
         s.read_into(2000, &mut v).unwrap();
         assert_eq!(s.crc(), Some(crc64(&data[10..3043])));
+    }
+
+    #[test]
+    fn capture_hands_out_consumed_ranges() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let mut s = Source::with_capacity(OneByte(&data), 16);
+        s.skip(100).unwrap();
+        s.start_capture();
+        s.skip(500).unwrap();
+        let (at, head) = s.take_capture(350);
+        assert_eq!((at, head.as_slice()), (100, &data[100..350]));
+        let _ = s.read_slice(40).unwrap();
+        let mut v = Vec::new();
+        s.read_into(1000, &mut v).unwrap();
+        let (at, head) = s.take_capture(s.offset());
+        assert_eq!((at, head.as_slice()), (350, &data[350..1640]));
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl std::str::FromStr for StreamId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
-    /// `string` (also bitmaps, HyperLogLogs, integers).
+    /// `string` (also bitmaps, `HyperLogLogs`, integers).
     String,
     /// `list`.
     List,

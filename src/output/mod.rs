@@ -86,6 +86,24 @@ pub fn human_size(bytes: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
+/// A table in the house style (comfy-table, condensed UTF-8 borders), with a
+/// header row. Used by every human report.
+pub fn table<I, S>(header: I) -> comfy_table::Table
+where
+    I: IntoIterator<Item = S>,
+    S: Into<comfy_table::Cell>,
+{
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(
+        header
+            .into_iter()
+            .map(Into::into)
+            .collect::<Vec<comfy_table::Cell>>(),
+    );
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use std::io::Read;
 use serde::Serialize;
 
 use super::dups::DupSet;
-use super::reader::{Checksum, Element, Event, Options, Reader};
+use super::reader::{Checksum, Element, Event, KeyEnd, Options, Reader};
 use super::types::{self as t, Format};
 use super::{Error, ErrorKind};
 use crate::io::Source;
@@ -140,6 +140,8 @@ pub struct CheckOptions {
     pub verify_checksum: bool,
     /// Count the bytes after the trailer (reads to the end of the input).
     pub count_trailing: bool,
+    /// Chunk size of [`check_parallel`].
+    pub chunk_size: u64,
 }
 
 impl Default for CheckOptions {
@@ -149,6 +151,7 @@ impl Default for CheckOptions {
             duplicate_keys: true,
             verify_checksum: true,
             count_trailing: false,
+            chunk_size: 1 << 20,
         }
     }
 }
@@ -157,8 +160,7 @@ impl Default for CheckOptions {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn problem_from(e: &Error) -> Problem {
@@ -175,13 +177,23 @@ fn problem_from(e: &Error) -> Problem {
 
 /// Reads a whole RDB from `reader`, returning the report and the reader (whose
 /// source is positioned after the trailer when the end was reached).
-pub fn check<R: Read>(mut reader: Reader<R>, opts: CheckOptions) -> (Report, Reader<R>) {
+pub fn check<R: Read>(reader: Reader<R>, opts: CheckOptions) -> (Report, Reader<R>) {
+    check_events(reader, opts, false)
+}
+
+/// The event loop of a check. A `fragment` check (a chunk of keys checked by a
+/// worker) counts keys but leaves file-level records (aux fields, functions,
+/// module aux, database warnings) to the thread that framed the file.
+fn check_events<R: Read>(
+    mut reader: Reader<R>,
+    opts: CheckOptions,
+    fragment: bool,
+) -> (Report, Reader<R>) {
     let mut rep = Report::default();
     let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
-    let mut cur_db = 0u64;
     let mut warned_db = false;
-    // Per key: whether it has field TTLs.
-    let mut has_field_ttl = false;
+    // Keys per RDB type byte (folded into names at the end).
+    let mut by_type = [0u64; 256];
     loop {
         let ev = match reader.next_event() {
             Ok(Some(ev)) => ev,
@@ -196,31 +208,25 @@ pub fn check<R: Read>(mut reader: Reader<R>, opts: CheckOptions) -> (Report, Rea
                 rep.format = Some(format);
                 rep.rdb_version = Some(version);
             }
+            Event::Aux { .. }
+            | Event::ModuleAux { .. }
+            | Event::Function { .. }
+            | Event::SelectDb { .. }
+                if fragment => {}
             Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
             Event::ModuleAux { module, .. } => {
                 *rep.module_aux.entry(module.type_name()).or_default() += 1;
             }
             Event::Function { .. } => rep.functions += 1,
             Event::SelectDb { db } => {
-                cur_db = db;
                 if db > 15 && !warned_db {
                     warned_db = true;
-                    rep.problems.push(Problem {
-                        severity: Severity::Warning,
-                        offset: reader.offset(),
-                        message: format!(
-                            "database {db} is above 15: a server with the default `databases 16` refuses to load this file"
-                        ),
-                        db: Some(db),
-                        key: None,
-                        rdb_type: None,
-                        truncated: false,
-                    });
+                    rep.problems.push(db_warning(db, reader.offset()));
                 }
             }
             Event::KeyStart(k) => {
-                has_field_ttl = false;
-                let c = rep.dbs.entry(k.db).or_default();
+                let (db, ty) = (k.db, k.rdb_type);
+                let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
                     c.expires += 1;
                     rep.expires += 1;
@@ -229,66 +235,28 @@ pub fn check<R: Read>(mut reader: Reader<R>, opts: CheckOptions) -> (Report, Rea
                         rep.already_expired += 1;
                     }
                 }
-                if k.lfu_freq.is_some() {
-                    rep.lfu_keys += 1;
+                rep.lfu_keys += u64::from(k.lfu_freq.is_some());
+                rep.lru_keys += u64::from(k.lru_idle.is_some());
+                if opts.duplicate_keys && !keys_seen.entry(db).or_default().insert_bytes(k.key) {
+                    rep.problems.push(duplicate_key(&k));
                 }
-                if k.lru_idle.is_some() {
-                    rep.lru_keys += 1;
+                if ty == t::MODULE_2 {
+                    // Read through events to learn the module type name.
+                    continue;
                 }
-                if opts.duplicate_keys && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) {
-                    rep.problems.push(Problem {
-                        severity: Severity::Error,
-                        offset: k.offset,
-                        message: format!(
-                            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
-                            k.db
-                        ),
-                        db: Some(k.db),
-                        key: Some(k.key.to_vec()),
-                        rdb_type: Some(k.rdb_type),
-                        truncated: false,
-                    });
+                match reader.skip_value() {
+                    Ok(end) => key_end(&mut rep, &reader, end, &mut by_type),
+                    Err(e) => {
+                        rep.problems.push(problem_from(&e));
+                        break;
+                    }
                 }
             }
-            Event::Element(el) => match el {
-                Element::Field {
-                    expire_ms: Some(_), ..
-                } => has_field_ttl = true,
-                Element::Module(m) => *rep.modules.entry(m.type_name()).or_default() += 1,
-                _ => {}
-            },
-            Event::KeyEnd(end) => {
-                let ty = reader.rdb_type();
-                let db = reader.db();
-                if end.empty {
-                    rep.empty_keys += 1;
-                    let key = reader.key().to_vec();
-                    rep.problems.push(Problem {
-                        severity: Severity::Error,
-                        offset: end.offset,
-                        message: format!(
-                            "empty {} ({}): Redis skips such keys when loading and redis-check-rdb rejects them",
-                            t::key_type(ty).map_or("value", |k| k.name()),
-                            t::type_name_in(reader.format(), ty)
-                        ),
-                        db: Some(db),
-                        key: Some(key),
-                        rdb_type: Some(ty),
-                        truncated: false,
-                    });
-                }
-                rep.keys += 1;
-                rep.dbs.entry(db).or_default().keys += 1;
-                if has_field_ttl {
-                    rep.subexpires += 1;
-                }
-                *rep.types
-                    .entry(t::key_type(ty).map_or("unknown", |k| k.name()))
-                    .or_default() += 1;
-                *rep.encodings
-                    .entry(t::type_name_in(reader.format(), ty))
-                    .or_default() += 1;
+            Event::Element(Element::Module(m)) => {
+                *rep.modules.entry(m.type_name()).or_default() += 1;
             }
+            Event::Element(_) => {}
+            Event::KeyEnd(end) => key_end(&mut rep, &reader, end, &mut by_type),
             Event::Eof { end, checksum, .. } => {
                 rep.checksum = Some(checksum);
                 rep.end_offset = Some(end);
@@ -296,26 +264,91 @@ pub fn check<R: Read>(mut reader: Reader<R>, opts: CheckOptions) -> (Report, Rea
             Event::ResizeDb { .. } | Event::SlotInfo { .. } | Event::SlotImport { .. } => {}
         }
     }
-    let _ = cur_db;
-    if opts.count_trailing && rep.end_offset.is_some() {
-        let src = reader.source_mut();
-        let mut n = 0u64;
-        loop {
-            match src.peek(64 * 1024) {
-                Ok([]) => break,
-                Ok(b) => {
-                    let k = b.len();
-                    n += k as u64;
-                    if src.skip(k as u64).is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
+    let format = reader.format();
+    for (ty, &n) in by_type.iter().enumerate() {
+        if n > 0 {
+            let ty = ty as u8;
+            *rep.types
+                .entry(t::key_type(ty).map_or("unknown", |k| k.name()))
+                .or_default() += n;
+            *rep.encodings
+                .entry(t::type_name_in(format, ty))
+                .or_default() += n;
         }
-        rep.trailing_bytes = Some(n);
+    }
+    if opts.count_trailing && rep.end_offset.is_some() {
+        rep.trailing_bytes = Some(count_rest(reader.source_mut()));
     }
     (rep, reader)
+}
+
+fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        offset: k.offset,
+        message: format!(
+            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
+            k.db
+        ),
+        db: Some(k.db),
+        key: Some(k.key.to_vec()),
+        rdb_type: Some(k.rdb_type),
+        truncated: false,
+    }
+}
+
+fn db_warning(db: u64, offset: u64) -> Problem {
+    Problem {
+        severity: Severity::Warning,
+        offset,
+        message: format!(
+            "database {db} is above 15: a server with the default `databases 16` refuses to load this file"
+        ),
+        db: Some(db),
+        key: None,
+        rdb_type: None,
+        truncated: false,
+    }
+}
+
+/// Reads to the end of the input and returns how many bytes there were.
+fn count_rest<R: Read>(src: &mut Source<R>) -> u64 {
+    let mut n = 0u64;
+    while let Ok(b) = src.peek(64 * 1024) {
+        let k = b.len();
+        if k == 0 || src.skip(k as u64).is_err() {
+            break;
+        }
+        n += k as u64;
+    }
+    n
+}
+
+fn key_end<R: Read>(rep: &mut Report, reader: &Reader<R>, end: KeyEnd, by_type: &mut [u64; 256]) {
+    let ty = reader.rdb_type();
+    let db = reader.db();
+    if end.empty {
+        rep.empty_keys += 1;
+        rep.problems.push(Problem {
+            severity: Severity::Error,
+            offset: end.offset,
+            message: format!(
+                "empty {} ({}): Redis skips such keys when loading and redis-check-rdb rejects them",
+                t::key_type(ty).map_or("value", |k| k.name()),
+                t::type_name_in(reader.format(), ty)
+            ),
+            db: Some(db),
+            key: Some(reader.key().to_vec()),
+            rdb_type: Some(ty),
+            truncated: false,
+        });
+    }
+    rep.keys += 1;
+    if let Some(c) = rep.dbs.get_mut(&db) {
+        c.keys += 1;
+    }
+    rep.subexpires += u64::from(end.field_ttls > 0);
+    by_type[ty as usize] += 1;
 }
 
 /// A summary of a validated RDB.
@@ -360,4 +393,98 @@ pub fn validate<R: Read>(source: Source<R>) -> (Source<R>, Result<Summary, Error
         None => Ok(rep),
     };
     (src, res)
+}
+
+/// Checks an RDB on `threads` worker threads with [`super::parallel::map_chunks`]:
+/// this thread follows the file's structure (and computes the CRC and finds
+/// duplicate keys), workers check chunks of whole keys in full. The report is the
+/// same as [`check`]'s, except that a corrupt value no longer ends the check:
+/// every chunk is checked, so several independent corrupt values can be reported
+/// (a corruption of the file's structure still ends it).
+pub fn check_parallel<R: Read>(
+    src: Source<R>,
+    opts: CheckOptions,
+    threads: usize,
+) -> (Report, Source<R>) {
+    let settings = super::parallel::Settings {
+        threads,
+        verify_checksum: opts.verify_checksum,
+        chunk_size: opts.chunk_size,
+    };
+    let frag_opts = CheckOptions {
+        duplicate_keys: false,
+        count_trailing: false,
+        ..opts
+    };
+    let mut rep = Report::default();
+    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    let mut warned_db = false;
+    let mut framing_problems = Vec::new();
+    let mut parts: Vec<Report> = Vec::new();
+    let (mut src, res) = super::parallel::map_chunks(
+        src,
+        settings,
+        |ev| match *ev {
+            Event::Header { format, version } => {
+                rep.format = Some(format);
+                rep.rdb_version = Some(version);
+            }
+            Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
+            Event::ModuleAux { module, .. } => {
+                *rep.module_aux.entry(module.type_name()).or_default() += 1;
+            }
+            Event::Function { .. } => rep.functions += 1,
+            Event::SelectDb { db } if db > 15 && !warned_db => {
+                warned_db = true;
+                framing_problems.push(db_warning(db, 0));
+            }
+            Event::KeyStart(k)
+                if opts.duplicate_keys
+                    && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
+            {
+                framing_problems.push(duplicate_key(&k));
+            }
+            Event::Eof { end, checksum, .. } => {
+                rep.checksum = Some(checksum);
+                rep.end_offset = Some(end);
+            }
+            _ => {}
+        },
+        |chunk| check_events(chunk.reader(), frag_opts, true).0,
+        |part| parts.push(part),
+    );
+    if let Err(e) = res {
+        framing_problems.push(problem_from(&e));
+    }
+    rep.problems = framing_problems;
+    for p in parts {
+        rep.keys += p.keys;
+        rep.expires += p.expires;
+        rep.already_expired += p.already_expired;
+        rep.subexpires += p.subexpires;
+        rep.empty_keys += p.empty_keys;
+        rep.lfu_keys += p.lfu_keys;
+        rep.lru_keys += p.lru_keys;
+        for (db, c) in p.dbs {
+            let d = rep.dbs.entry(db).or_default();
+            d.keys += c.keys;
+            d.expires += c.expires;
+            d.already_expired += c.already_expired;
+        }
+        for (k, n) in p.types {
+            *rep.types.entry(k).or_default() += n;
+        }
+        for (k, n) in p.encodings {
+            *rep.encodings.entry(k).or_default() += n;
+        }
+        for (k, n) in p.modules {
+            *rep.modules.entry(k).or_default() += n;
+        }
+        rep.problems.extend(p.problems);
+    }
+    rep.problems.sort_by_key(|p| p.offset);
+    if opts.count_trailing && rep.end_offset.is_some() {
+        rep.trailing_bytes = Some(count_rest(&mut src));
+    }
+    (rep, src)
 }

@@ -68,6 +68,12 @@ impl DupSet {
         self.set.insert(xxhash_rust::xxh3::xxh3_128(bytes))
     }
 
+    /// Adds a precomputed 128-bit XXH3 hash; returns false if it was present.
+    #[inline]
+    pub fn insert_hash(&mut self, h: u128) -> bool {
+        self.set.insert(h)
+    }
+
     /// Adds the string value of `s`; returns false if it was already present.
     #[inline]
     pub fn insert(&mut self, s: Str<'_>) -> bool {

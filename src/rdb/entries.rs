@@ -179,7 +179,7 @@ impl<R: Read> Entries<R> {
                 (Value::String(s), Element::String(v)) => *s = v.to_vec(),
                 (Value::List(l) | Value::Set(l), Element::Item(v)) => l.push(v.to_vec()),
                 (Value::Zset(z), Element::Member { member, score }) => {
-                    z.push((member.to_vec(), score))
+                    z.push((member.to_vec(), score));
                 }
                 (
                     Value::Hash(h),

@@ -20,6 +20,8 @@ pub mod compact;
 pub mod dups;
 mod entries;
 mod error;
+pub mod lzf;
+pub mod parallel;
 pub mod payload;
 mod reader;
 pub mod str;

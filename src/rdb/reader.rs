@@ -36,12 +36,18 @@ const MAX_STRING: u64 = 1 << 40;
 pub struct Options {
     /// Verify the CRC-64 trailer (default true).
     pub verify_checksum: bool,
+    /// Frame only: in [`Reader::skip_value`], follow the structure (lengths,
+    /// opcodes, stream metadata) without decompressing or validating the contents
+    /// of values. Used by the thread that cuts a file into chunks for parallel
+    /// checking; the chunks are then checked in full. Default false.
+    pub frame_only: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             verify_checksum: true,
+            frame_only: false,
         }
     }
 }
@@ -94,6 +100,8 @@ pub struct KeyEnd {
     /// True for an aggregate with no element, which Redis skips when loading and
     /// `redis-check-rdb` rejects.
     pub empty: bool,
+    /// Number of hash fields with a TTL.
+    pub field_ttls: u64,
 }
 
 /// A live stream entry, borrowing the node's decoded listpack.
@@ -407,6 +415,9 @@ pub struct Reader<R> {
     version: u32,
     /// Reading a DUMP payload: one value, no key, no opcodes.
     payload: bool,
+    /// Reading a fragment (whole records cut from a file): the end of the input
+    /// at a record boundary ends it.
+    fragment: bool,
     db: u64,
     // Key-scoped opcodes waiting for the next key.
     expire: Option<i64>,
@@ -419,6 +430,7 @@ pub struct Reader<R> {
     rdb_type: u8,
     key_offset: u64,
     elements: u64,
+    field_ttls: u64,
     // Scratch buffers.
     sa: Vec<u8>,
     sb: Vec<u8>,
@@ -527,6 +539,12 @@ fn src_err(at: u64, e: SourceError, reading: &'static str) -> Error {
 fn read_len_raw<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<Len> {
     let at = src.offset();
     let b = src.read_u8().map_err(|e| src_err(at, e, reading))?;
+    len_rest(src, b, at, reading)
+}
+
+/// Finishes reading a length whose first byte `b` (at offset `at`) was read.
+#[inline]
+fn len_rest<R: Read>(src: &mut Source<R>, b: u8, at: u64, reading: &'static str) -> Res<Len> {
     match b >> 6 {
         0 => Ok(Len::Plain(u64::from(b & 0x3f))),
         1 => {
@@ -554,7 +572,7 @@ fn read_len<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u64> {
     let at = src.offset();
     match read_len_raw(src, reading)? {
         Len::Plain(n) => Ok(n),
-        Len::Special(_) => Err(Error::new(at, ErrorKind::BadLength(0xc0 | 0)).within(reading)),
+        Len::Special(x) => Err(Error::new(at, ErrorKind::BadLength(0xc0 | x)).within(reading)),
     }
 }
 
@@ -623,36 +641,8 @@ fn read_string<R: Read>(
         Len::Special(3) => {
             let clen = read_len(src, reading)?;
             let ulen = read_len(src, reading)?;
-            if ulen > MAX_STRING || ulen > clen.saturating_mul(88).saturating_add(8) {
-                return Err(Error::new(
-                    at,
-                    ErrorKind::Lzf(format!(
-                        "{clen} compressed bytes cannot expand to the declared {ulen} bytes"
-                    )),
-                )
-                .within(reading));
-            }
-            tmp.clear();
-            read_bytes(src, clen, tmp, at, reading)?;
-            out.clear();
-            if ulen == 0 && clen == 0 {
-                return Ok(Read2::Bytes);
-            }
-            match lzf::decompress(tmp, ulen as usize) {
-                Ok(v) if v.len() as u64 == ulen => {
-                    *out = v;
-                    Ok(Read2::Bytes)
-                }
-                Ok(v) => Err(Error::new(
-                    at,
-                    ErrorKind::Lzf(format!(
-                        "decompressed to {} bytes instead of {ulen}",
-                        v.len()
-                    )),
-                )
-                .within(reading)),
-                Err(e) => Err(Error::new(at, ErrorKind::Lzf(format!("{e:?}"))).within(reading)),
-            }
+            lzf_body(src, clen, ulen, out, tmp, at, reading)?;
+            Ok(Read2::Bytes)
         }
         Len::Special(x) => {
             Err(Error::new(at, ErrorKind::BadStringEncoding(0xc0 | x)).within(reading))
@@ -690,6 +680,48 @@ fn read_bytes<R: Read>(
         ));
     }
     src.read_into(n, out).map_err(|e| src_err(at, e, reading))
+}
+
+/// Reads `clen` compressed bytes and decompresses them into `out` (`ulen` bytes).
+fn lzf_body<R: Read>(
+    src: &mut Source<R>,
+    clen: u64,
+    ulen: u64,
+    out: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+    at: u64,
+    reading: &'static str,
+) -> Res<()> {
+    if ulen > MAX_STRING || ulen > clen.saturating_mul(88).saturating_add(8) {
+        return Err(Error::new(
+            at,
+            ErrorKind::Lzf(format!(
+                "{clen} compressed bytes cannot expand to the declared {ulen} bytes"
+            )),
+        )
+        .within(reading));
+    }
+    tmp.clear();
+    read_bytes(src, clen, tmp, at, reading)?;
+    super::lzf::decompress_into(tmp, ulen as usize, out)
+        .map_err(|e| Error::new(at, ErrorKind::Lzf(e.to_string())).within(reading))
+}
+
+/// Skips `n` bytes, bounded by what is left of the input.
+fn read_skip<R: Read>(src: &mut Source<R>, n: u64, at: u64, reading: &'static str) -> Res<()> {
+    if let Some(rem) = src.remaining() {
+        if n > rem {
+            return Err(Error::new(
+                at,
+                ErrorKind::LengthTooLarge {
+                    reading,
+                    len: n,
+                    remaining: rem,
+                },
+            ));
+        }
+    }
+    src.skip(n).map_err(|e| src_err(at, e, reading))
 }
 
 /// Reads a string as bytes (integers converted to text) into `out`.
@@ -807,6 +839,33 @@ fn copy_module_data<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> 
             }
         }
     }
+}
+
+/// Reads a zset score: 8 bytes little-endian (type 5) or a text double (type 3:
+/// a length byte, 253/254/255 meaning NaN/+inf/-inf). NaN is returned as is (the
+/// caller rejects it).
+fn read_score<R: Read>(src: &mut Source<R>, binary: bool) -> Res<f64> {
+    let at = src.offset();
+    if binary {
+        return Ok(f64::from_le_bytes(
+            src.read_array::<8>()
+                .map_err(|e| src_err(at, e, "a score"))?,
+        ));
+    }
+    Ok(match read_u8(src, "a score")? {
+        253 => f64::NAN,
+        254 => f64::INFINITY,
+        255 => f64::NEG_INFINITY,
+        n => {
+            let s = src
+                .read_slice(n as usize)
+                .map_err(|e| src_err(at, e, "a score"))?;
+            std::str::from_utf8(s)
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .ok_or_else(|| Error::corrupt(at, "unparsable text score"))?
+        }
+    })
 }
 
 fn parse_score(s: Str<'_>) -> Option<f64> {
@@ -981,7 +1040,9 @@ impl<R: Read> Reader<R> {
                     offset: self.key_offset,
                     end: self.src.offset(),
                     elements: self.elements,
-                    empty: self.elements == 0
+                    field_ttls: self.field_ttls,
+                    empty: !self.opts.frame_only
+                        && self.elements == 0
                         && !matches!(
                             t::key_type(self.rdb_type),
                             Some(
@@ -1079,6 +1140,16 @@ impl<R: Read> Reader<R> {
     fn read_record(&mut self) -> Res<Option<Raw>> {
         loop {
             let at = self.src.offset();
+            if self.fragment
+                && self.pending_start.is_none()
+                && self
+                    .src
+                    .at_eof()
+                    .map_err(|e| src_err(at, e, "a record type"))?
+            {
+                self.state = State::Done;
+                return Ok(None);
+            }
             let op = read_u8(&mut self.src, "a record type")?;
             if self.payload {
                 return self.start_key(op, at, true).map(Some);
@@ -1278,6 +1349,7 @@ impl<R: Read> Reader<R> {
         self.key_offset = self.pending_start.unwrap_or(at);
         self.rdb_type = ty;
         self.elements = 0;
+        self.field_ttls = 0;
         if payload {
             self.key.clear();
         } else {
@@ -1429,30 +1501,7 @@ impl<R: Read> Reader<R> {
                 let at = self.src.offset();
                 let m = self.elem(false, "a member")?;
                 let sat = self.src.offset();
-                let score = if binary {
-                    f64::from_le_bytes(
-                        self.src
-                            .read_array::<8>()
-                            .map_err(|e| src_err(sat, e, "a score"))?,
-                    )
-                } else {
-                    let n = read_u8(&mut self.src, "a score")?;
-                    match n {
-                        253 => f64::NAN,
-                        254 => f64::INFINITY,
-                        255 => f64::NEG_INFINITY,
-                        _ => {
-                            let s = self
-                                .src
-                                .read_slice(n as usize)
-                                .map_err(|e| src_err(sat, e, "a score"))?;
-                            std::str::from_utf8(s)
-                                .ok()
-                                .and_then(|s| s.trim().parse::<f64>().ok())
-                                .ok_or_else(|| Error::corrupt(sat, "unparsable text score"))?
-                        }
-                    }
-                };
+                let score = read_score(&mut self.src, binary)?;
                 if score.is_nan() {
                     return Err(Error::corrupt(sat, "zset with NaN score"));
                 }
@@ -1550,6 +1599,7 @@ impl<R: Read> Reader<R> {
                 self.elements += 1;
                 self.state = State::Value(Value::ValkeyHash2 { left: left - 1 });
                 let expire_ms = if exp == -1 { None } else { Some(exp) };
+                self.field_ttls += u64::from(expire_ms.is_some());
                 Ok(Raw::Elem(RawElem::Field {
                     field: f,
                     value: val,
@@ -1590,6 +1640,7 @@ impl<R: Read> Reader<R> {
                                 self.vals[idx + 2].get(&self.blob).as_int().unwrap_or(0)
                             }
                         };
+                        self.field_ttls += u64::from(ttl != 0);
                         RawElem::Field {
                             field: a,
                             value: Src::Blob(self.vals[idx + 1]),
@@ -1608,40 +1659,7 @@ impl<R: Read> Reader<R> {
                     self.finish_key();
                     return self.step().map(|r| r.expect("key end"));
                 }
-                let at = self.src.offset();
-                let container = if v2 {
-                    read_len(&mut self.src, "a quicklist node container")?
-                } else {
-                    2
-                };
-                if container != 1 && container != 2 {
-                    return Err(Error::corrupt(
-                        at,
-                        format!(
-                            "quicklist node {}: invalid container {container}",
-                            self.stream_nodes_hint(left)
-                        ),
-                    ));
-                }
-                self.read_blob("a quicklist node")?;
-                if self.blob.is_empty() {
-                    return Err(Error::corrupt(at, "quicklist node of 0 bytes"));
-                }
-                if container == 1 {
-                    // PLAIN node: the blob is one element.
-                    self.vals.clear();
-                    self.vals.push(Val::Str {
-                        start: 0,
-                        len: self.blob.len() as u32,
-                    });
-                } else {
-                    let r = if v2 {
-                        compact::listpack::parse(&self.blob, &mut self.vals)
-                    } else {
-                        compact::ziplist::parse(&self.blob, &mut self.vals)
-                    };
-                    r.map_err(|e| self.blob_error(e).within("quicklist node"))?;
-                }
+                self.load_quicklist_node(v2)?;
                 self.state = State::Value(Value::QuicklistNode {
                     left: left - 1,
                     v2,
@@ -1679,8 +1697,43 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    fn stream_nodes_hint(&self, _left: u64) -> String {
-        format!("after element {}", self.elements)
+    /// Reads one quicklist node (v1: a ziplist; v2: a container and a PLAIN
+    /// element or a PACKED listpack) into `vals`.
+    fn load_quicklist_node(&mut self, v2: bool) -> Res<()> {
+        let at = self.src.offset();
+        let container = if v2 {
+            read_len(&mut self.src, "a quicklist node container")?
+        } else {
+            2
+        };
+        if container != 1 && container != 2 {
+            return Err(Error::corrupt(
+                at,
+                format!(
+                    "quicklist node after element {}: invalid container {container}",
+                    self.elements
+                ),
+            ));
+        }
+        self.read_blob("a quicklist node")?;
+        if self.blob.is_empty() {
+            return Err(Error::corrupt(at, "quicklist node of 0 bytes"));
+        }
+        if container == 1 {
+            // PLAIN node: the blob is one element.
+            self.vals.clear();
+            self.vals.push(Val::Str {
+                start: 0,
+                len: self.blob.len() as u32,
+            });
+            return Ok(());
+        }
+        let r = if v2 {
+            compact::listpack::parse(&self.blob, &mut self.vals)
+        } else {
+            compact::ziplist::parse(&self.blob, &mut self.vals)
+        };
+        r.map_err(|e| self.blob_error(e).within("quicklist node"))
     }
 
     /// Reads a blob string into `self.blob`, remembering where it was.
@@ -1713,7 +1766,7 @@ impl<R: Read> Reader<R> {
         if self.blob_lzf {
             Error::corrupt(
                 self.blob_offset,
-                format!("{} (inside the LZF-compressed blob starting here)", e),
+                format!("{e} (inside the LZF-compressed blob starting here)"),
             )
         } else {
             Error::corrupt(self.blob_offset + e.pos as u64, e.msg)
@@ -1829,6 +1882,7 @@ impl<R: Read> Reader<R> {
             format: Format::Redis,
             version: 0,
             payload: false,
+            fragment: false,
             db: 0,
             expire: None,
             idle: None,
@@ -1839,6 +1893,7 @@ impl<R: Read> Reader<R> {
             rdb_type: 0,
             key_offset: 0,
             elements: 0,
+            field_ttls: 0,
             sa: Vec::new(),
             sb: Vec::new(),
             tmp: Vec::new(),
@@ -1867,11 +1922,27 @@ impl<R: Read> Reader<R> {
             src,
             Options {
                 verify_checksum: false,
+                frame_only: false,
             },
         );
         r.src.stop_crc();
         r.payload = true;
         r.version = version;
+        r.state = State::Body;
+        r
+    }
+
+    /// A reader of a fragment of an RDB file: whole records (keys and opcodes)
+    /// cut at a key boundary by a frame-only reader, whose source starts at the
+    /// fragment's absolute offset. `db` is the database selected at its start. The
+    /// end of the input at a record boundary ends the fragment (`None`).
+    pub fn for_fragment(src: Source<R>, format: Format, version: u32, db: u64) -> Self {
+        let mut r = Self::with_options(src, Options::default());
+        r.src.stop_crc();
+        r.fragment = true;
+        r.format = format;
+        r.version = version;
+        r.db = db;
         r.state = State::Body;
         r
     }
@@ -2035,6 +2106,11 @@ impl<R: Read> Reader<R> {
                     let mut k = [0u8; 16];
                     k.copy_from_slice(&self.sa);
                     self.master_id = StreamId::from_be_bytes(&k);
+                    if self.opts.frame_only {
+                        self.skip_string("a stream node listpack")?;
+                        s = Stream::Nodes { left: left - 1 };
+                        continue;
+                    }
                     self.read_blob("a stream node listpack")?;
                     compact::listpack::parse(&self.blob, &mut self.vals)
                         .map_err(|e| self.blob_error(e).within("stream node"))?;
@@ -2106,7 +2182,7 @@ impl<R: Read> Reader<R> {
                             "stream length inconsistent with its nodes",
                         ));
                     }
-                    if length != self.stream_live {
+                    if length != self.stream_live && !self.opts.frame_only {
                         return Err(Error::corrupt(
                             at,
                             format!(
@@ -2261,6 +2337,317 @@ impl<R: Read> Reader<R> {
                     return Ok(Raw::Elem(RawElem::ConsumerPending(id)));
                 }
             }
+        }
+    }
+}
+
+/// Largest string hashed straight from the input buffer (larger ones are copied).
+const HASH_IN_PLACE: u64 = 1 << 20;
+
+impl<R: Read> Reader<R> {
+    /// Reads and validates the rest of the current key's value without returning
+    /// its elements, and returns its [`KeyEnd`] (no separate `KeyEnd` event
+    /// follows). Call it right after `KeyStart` (or after some elements). This is
+    /// the fast path of checking: members are hashed for duplicate detection
+    /// straight from the input buffer, without copies or per-element events.
+    pub fn skip_value(&mut self) -> Result<KeyEnd, Error> {
+        match self.skip_value_inner() {
+            Ok(end) => Ok(end),
+            Err(e) => {
+                self.state = State::Done;
+                Err(e.with_key(self.key_ctx()))
+            }
+        }
+    }
+
+    fn skip_value_inner(&mut self) -> Res<KeyEnd> {
+        loop {
+            match self.state {
+                State::Value(Value::String) if self.opts.frame_only => {
+                    self.skip_string("a string value")?;
+                    self.elements = 1;
+                    self.finish_key();
+                }
+                State::Value(Value::BlobStart(_)) if self.opts.frame_only => {
+                    self.skip_string("an encoded value")?;
+                    self.finish_key();
+                }
+                State::Value(Value::Items { left } | Value::Hash { left })
+                    if self.opts.frame_only =>
+                {
+                    let per = if matches!(self.state, State::Value(Value::Hash { .. })) {
+                        2
+                    } else {
+                        1
+                    };
+                    for _ in 0..left * per {
+                        self.skip_string("an element")?;
+                    }
+                    self.elements += left;
+                    self.finish_key();
+                }
+                State::Value(Value::Zset { left, binary }) if self.opts.frame_only => {
+                    for _ in 0..left {
+                        self.skip_string("a member")?;
+                        let at = self.src.offset();
+                        let n = if binary {
+                            8
+                        } else {
+                            match read_u8(&mut self.src, "a score")? {
+                                253..=255 => 0,
+                                n => u64::from(n),
+                            }
+                        };
+                        self.src.skip(n).map_err(|e| src_err(at, e, "a score"))?;
+                    }
+                    self.elements += left;
+                    self.finish_key();
+                }
+                State::Value(Value::Quicklist { left, v2 }) if self.opts.frame_only => {
+                    for _ in 0..left {
+                        let at = self.src.offset();
+                        let container = if v2 {
+                            read_len(&mut self.src, "a quicklist node container")?
+                        } else {
+                            2
+                        };
+                        if container != 1 && container != 2 {
+                            return Err(Error::corrupt(
+                                at,
+                                format!("invalid quicklist node container {container}"),
+                            ));
+                        }
+                        self.skip_string("a quicklist node")?;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Items { left }) => {
+                    let set = self.rdb_type == t::SET;
+                    for _ in 0..left {
+                        let at = self.src.offset();
+                        if set {
+                            let h = self.hash_string("an element")?;
+                            if !self.dups.insert_hash(h) {
+                                return Err(Error::corrupt(
+                                    at,
+                                    format!("duplicate set member at element {}", self.elements),
+                                ));
+                            }
+                        } else {
+                            self.skip_string("an element")?;
+                        }
+                        self.elements += 1;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Zset { left, binary }) => {
+                    for _ in 0..left {
+                        let at = self.src.offset();
+                        let h = self.hash_string("a member")?;
+                        let sat = self.src.offset();
+                        let score = read_score(&mut self.src, binary)?;
+                        if score.is_nan() {
+                            return Err(Error::corrupt(sat, "zset with NaN score"));
+                        }
+                        if !self.dups.insert_hash(h) {
+                            return Err(Error::corrupt(
+                                at,
+                                format!("duplicate zset member at element {}", self.elements),
+                            ));
+                        }
+                        self.elements += 1;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Hash { left }) => {
+                    for _ in 0..left {
+                        let at = self.src.offset();
+                        let h = self.hash_string("a hash field")?;
+                        self.skip_string("a hash value")?;
+                        if !self.dups.insert_hash(h) {
+                            return Err(Error::corrupt(
+                                at,
+                                format!("duplicate hash field at element {}", self.elements),
+                            ));
+                        }
+                        self.elements += 1;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Blob { kind, idx }) => {
+                    let step = match kind {
+                        Blob::ListZiplist | Blob::Intset | Blob::SetListpack => 1,
+                        Blob::HashListpackEx => 3,
+                        _ => 2,
+                    };
+                    let n = self.vals.len().saturating_sub(idx);
+                    self.elements += n.div_ceil(step) as u64;
+                    if kind == Blob::HashListpackEx {
+                        for i in (idx..self.vals.len()).step_by(3) {
+                            let ttl = self
+                                .vals
+                                .get(i + 2)
+                                .and_then(|v| v.get(&self.blob).as_int())
+                                .unwrap_or(0);
+                            self.field_ttls += u64::from(ttl != 0);
+                        }
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::QuicklistNode { left, v2, idx }) => {
+                    self.elements += self.vals.len().saturating_sub(idx) as u64;
+                    for _ in 0..left {
+                        self.load_quicklist_node(v2)?;
+                        self.elements += self.vals.len() as u64;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Quicklist { left, v2 }) => {
+                    for _ in 0..left {
+                        self.load_quicklist_node(v2)?;
+                        self.elements += self.vals.len() as u64;
+                    }
+                    self.finish_key();
+                }
+                State::KeyEnd => {
+                    return match self.step()? {
+                        Some(Raw::KeyEnd(k)) => Ok(k),
+                        _ => unreachable!("KeyEnd state yields KeyEnd"),
+                    };
+                }
+                State::Value(_) => {
+                    // Strings, streams, modules, blobs not loaded yet: the general
+                    // path (which may finish the key at once).
+                    if let Some(Raw::KeyEnd(k)) = self.step()? {
+                        return Ok(k);
+                    }
+                }
+                State::Magic | State::Body | State::Done => {
+                    return Err(Error::corrupt(
+                        self.src.offset(),
+                        "skip_value called outside a key",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Reads a string and returns the 128-bit hash of its value.
+    #[inline]
+    fn hash_string(&mut self, reading: &'static str) -> Res<u128> {
+        let at = self.src.offset();
+        let b = self.src.read_u8().map_err(|e| src_err(at, e, reading))?;
+        if b >> 6 != 3 {
+            if let Len::Plain(n) = len_rest(&mut self.src, b, at, reading)? {
+                if n <= HASH_IN_PLACE {
+                    if let Some(rem) = self.src.remaining() {
+                        if n > rem {
+                            return Err(Error::new(
+                                at,
+                                ErrorKind::LengthTooLarge {
+                                    reading,
+                                    len: n,
+                                    remaining: rem,
+                                },
+                            ));
+                        }
+                    }
+                    let s = self
+                        .src
+                        .read_slice(n as usize)
+                        .map_err(|e| src_err(at, e, reading))?;
+                    return Ok(xxhash_rust::xxh3::xxh3_128(s));
+                }
+                self.sa.clear();
+                read_bytes(&mut self.src, n, &mut self.sa, at, reading)?;
+                return Ok(xxhash_rust::xxh3::xxh3_128(&self.sa));
+            }
+        }
+        self.hash_special_string(b, at, reading)
+    }
+
+    #[cold]
+    fn hash_special_string(&mut self, b: u8, at: u64, reading: &'static str) -> Res<u128> {
+        let int = |v: i64| xxhash_rust::xxh3::xxh3_128(itoa::Buffer::new().format(v).as_bytes());
+        match b & 0x3f {
+            0 => {
+                let v = self
+                    .src
+                    .read_array::<1>()
+                    .map_err(|e| src_err(at, e, reading))?;
+                Ok(int(i64::from(v[0] as i8)))
+            }
+            1 => {
+                let v = self
+                    .src
+                    .read_array::<2>()
+                    .map_err(|e| src_err(at, e, reading))?;
+                Ok(int(i64::from(i16::from_le_bytes(v))))
+            }
+            2 => {
+                let v = self
+                    .src
+                    .read_array::<4>()
+                    .map_err(|e| src_err(at, e, reading))?;
+                Ok(int(i64::from(i32::from_le_bytes(v))))
+            }
+            3 => {
+                let clen = read_len(&mut self.src, reading)?;
+                let ulen = read_len(&mut self.src, reading)?;
+                lzf_body(
+                    &mut self.src,
+                    clen,
+                    ulen,
+                    &mut self.sa,
+                    &mut self.tmp,
+                    at,
+                    reading,
+                )?;
+                Ok(xxhash_rust::xxh3::xxh3_128(&self.sa))
+            }
+            _ => Err(Error::new(at, ErrorKind::BadStringEncoding(b)).within(reading)),
+        }
+    }
+
+    /// Reads and validates a string without keeping it.
+    #[inline]
+    fn skip_string(&mut self, reading: &'static str) -> Res<()> {
+        let at = self.src.offset();
+        let b = self.src.read_u8().map_err(|e| src_err(at, e, reading))?;
+        if b >> 6 != 3 {
+            if let Len::Plain(n) = len_rest(&mut self.src, b, at, reading)? {
+                return read_skip(&mut self.src, n, at, reading);
+            }
+        }
+        // Special encodings: put the byte back by re-reading through the slow path.
+        self.skip_special_string(b, at, reading)
+    }
+
+    #[cold]
+    fn skip_special_string(&mut self, b: u8, at: u64, reading: &'static str) -> Res<()> {
+        let x = b & 0x3f;
+        match x {
+            0 => read_skip(&mut self.src, 1, at, reading),
+            1 => read_skip(&mut self.src, 2, at, reading),
+            2 => read_skip(&mut self.src, 4, at, reading),
+            3 => {
+                let clen = read_len(&mut self.src, reading)?;
+                let ulen = read_len(&mut self.src, reading)?;
+                if self.opts.frame_only {
+                    // Skip by the encoded length: no decompression.
+                    return read_skip(&mut self.src, clen, at, reading);
+                }
+                lzf_body(
+                    &mut self.src,
+                    clen,
+                    ulen,
+                    &mut self.sb,
+                    &mut self.tmp,
+                    at,
+                    reading,
+                )
+            }
+            _ => Err(Error::new(at, ErrorKind::BadStringEncoding(b)).within(reading)),
         }
     }
 }

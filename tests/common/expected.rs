@@ -30,7 +30,11 @@ pub fn key_form(b: &[u8]) -> String {
 
 /// Lower-case hex.
 pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    use std::fmt::Write as _;
+    b.iter().fold(String::new(), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    })
 }
 
 /// Decodes a value-form JSON back to bytes.
@@ -340,7 +344,7 @@ pub fn expected_dbs(doc: &J, c: Canon) -> BTreeMap<u64, BTreeMap<String, J>> {
             .as_object()
             .unwrap()
             .iter()
-            .map(|(k, e)| (key_form(&bytes_of(&e["key"])), canon_expected(e, c)))
+            .map(|(_k, e)| (key_form(&bytes_of(&e["key"])), canon_expected(e, c)))
             .collect();
         out.insert(db.parse().unwrap(), m);
     }

@@ -6,6 +6,8 @@
 #![allow(dead_code, clippy::print_stderr)]
 
 pub mod expected;
+pub mod live;
+pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -41,8 +43,7 @@ fn in_ci() -> bool {
 /// `None` with a notice when it is missing outside CI. Panics in CI.
 pub fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("REDIS_PERSIST_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"));
+        .map_or_else(|| root().join("../shared/corpus"), PathBuf::from);
     if dir.join("README.md").is_file() {
         return Some(dir);
     }
@@ -180,7 +181,7 @@ impl RedisServer {
             match TcpStream::connect(("127.0.0.1", port)) {
                 Ok(s) => break s,
                 Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
+                    std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => {
                     let log =
@@ -291,5 +292,36 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A program from the Redis packages (`redis-check-rdb`, `redis-check-aof`), or
+/// `None` with a notice outside CI. Panics in CI.
+pub fn redis_tool(name: &str) -> Option<PathBuf> {
+    if let Some(p) = which(name) {
+        return Some(p);
+    }
+    assert!(
+        !in_ci(),
+        "{name} is required in CI (apt-get install -y redis-server redis-tools)"
+    );
+    eprintln!("NOTICE: {name} not found: tests comparing with it skipped");
+    None
+}
+
+/// A deterministic pseudo-random sequence (xorshift64), for sweeps.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
     }
 }

@@ -179,40 +179,37 @@ pub fn encode(entries: &[&[u8]]) -> Vec<u8> {
             b.push(0xfe);
             b.extend_from_slice(&(prev as u32).to_le_bytes());
         }
-        match crate::rdb::str::parse_canonical_i64(e).filter(|_| e.len() <= 31) {
-            Some(v) => {
-                if (0..=12).contains(&v) {
-                    b.push(0xf1 + v as u8);
-                } else if i8::try_from(v).is_ok() {
-                    b.push(0xfe);
-                    b.push(v as i8 as u8);
-                } else if i16::try_from(v).is_ok() {
-                    b.push(0xc0);
-                    b.extend_from_slice(&(v as i16).to_le_bytes());
-                } else if (-(1 << 23)..(1 << 23)).contains(&v) {
-                    b.push(0xf0);
-                    b.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-                } else if i32::try_from(v).is_ok() {
-                    b.push(0xd0);
-                    b.extend_from_slice(&(v as i32).to_le_bytes());
-                } else {
-                    b.push(0xe0);
-                    b.extend_from_slice(&v.to_le_bytes());
-                }
+        if let Some(v) = crate::rdb::str::parse_canonical_i64(e).filter(|_| e.len() <= 31) {
+            if (0..=12).contains(&v) {
+                b.push(0xf1 + v as u8);
+            } else if i8::try_from(v).is_ok() {
+                b.push(0xfe);
+                b.push(v as i8 as u8);
+            } else if i16::try_from(v).is_ok() {
+                b.push(0xc0);
+                b.extend_from_slice(&(v as i16).to_le_bytes());
+            } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+                b.push(0xf0);
+                b.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+            } else if i32::try_from(v).is_ok() {
+                b.push(0xd0);
+                b.extend_from_slice(&(v as i32).to_le_bytes());
+            } else {
+                b.push(0xe0);
+                b.extend_from_slice(&v.to_le_bytes());
             }
-            None => {
-                let n = e.len();
-                if n < 64 {
-                    b.push(n as u8);
-                } else if n < 16384 {
-                    b.push(0x40 | (n >> 8) as u8);
-                    b.push(n as u8);
-                } else {
-                    b.push(0x80);
-                    b.extend_from_slice(&(n as u32).to_be_bytes());
-                }
-                b.extend_from_slice(e);
+        } else {
+            let n = e.len();
+            if n < 64 {
+                b.push(n as u8);
+            } else if n < 16384 {
+                b.push(0x40 | (n >> 8) as u8);
+                b.push(n as u8);
+            } else {
+                b.push(0x80);
+                b.extend_from_slice(&(n as u32).to_be_bytes());
             }
+            b.extend_from_slice(e);
         }
         prev = b.len() - start;
     }
