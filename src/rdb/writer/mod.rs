@@ -24,6 +24,10 @@
 //! | large set / zset / hash | 2 / 5 / 4 | same | same | same |
 //! | stream | 15 | 19 | 21 | 21 |
 //!
+//! Also written when given: module values (type 7, raw), module AUX records
+//! ([`Writer::write_module_aux`]), LRU idle times and LFU counters (opcodes
+//! `IDLE` / `FREQ`) carried by the entries.
+//!
 //! Strings use the INT8/16/32 encodings when they are canonical integers, and
 //! LZF when longer than 20 bytes and compression saves at least 4 bytes (Redis'
 //! rule), with a compressor that reuses its hash table ([`lzf`]).
