@@ -3,11 +3,16 @@
 # side with redis-server loading the same AOF, and a check that the RDB we write
 # holds the same dataset (DEBUG DIGEST of a server loading each).
 #
-# Usage: benches/replay_write.sh [AOF_DIR]   (default /tmp/bench/k400/aof-incr,
-# a multi-part directory made by shared/bench/make-bench-files.py)
+# Usage: benches/replay_write.sh [AOF_DIR]   (default $BENCH_DIR/aof-incr, a
+# multi-part directory made by ../shared/bench/make-bench-files.py; created with
+# 400,000 keys when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AOF_DIR=${1:-/tmp/bench/k400/aof-incr}
+BENCH_DIR=${BENCH_DIR:-/tmp/bench/k400}
+AOF_DIR=${1:-$BENCH_DIR/aof-incr}
+if [ ! -f "$AOF_DIR/appendonly.aof.manifest" ]; then
+  python3 ../shared/bench/make-bench-files.py "$BENCH_DIR" --keys 400000
+fi
 WORK=$(mktemp -d)
 trap 'for p in $(cat "$WORK"/pids 2>/dev/null); do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
