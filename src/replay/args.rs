@@ -75,6 +75,38 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     if v.is_nan() { None } else { Some(v) }
 }
 
+/// `strtod` as SORT uses it: the whole C string (up to a NUL byte) must be
+/// consumed (leading whitespace allowed), the empty string is 0, NaN and out-of-range values
+/// (`ERANGE`) are errors.
+pub fn strtod_full(b: &[u8]) -> Option<f64> {
+    // Redis hands the C string to strtod: it ends at the first NUL byte.
+    let b = b.split(|&c| c == 0).next().unwrap_or_default();
+    if b.is_empty() {
+        return Some(0.0);
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let lower = t.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if unsigned.starts_with("nan") || unsigned.is_empty() {
+        return None;
+    }
+    let v: f64 = lower.parse().ok()?;
+    let literal_inf = unsigned == "inf" || unsigned == "infinity";
+    if v.is_infinite() && !literal_inf {
+        return None;
+    }
+    if v == 0.0
+        && unsigned
+            .split(['e', 'E'])
+            .next()
+            .is_some_and(|m| m.bytes().any(|c| (b'1'..=b'9').contains(&c)))
+    {
+        return None;
+    }
+    Some(v)
+}
+
 /// Parses a float argument or returns Redis' error.
 pub fn float(b: &[u8]) -> Result<f64, String> {
     parse_f64(b).ok_or_else(|| NOT_FLOAT.to_string())

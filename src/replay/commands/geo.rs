@@ -66,6 +66,170 @@ pub(crate) fn encode(lon: f64, lat: f64) -> Option<u64> {
     Some(interleave64(lat_off as u32, lon_off as u32))
 }
 
+const MERCATOR_MAX: f64 = 20_037_726.37;
+
+/// `geohashEncode` at `step` bits per coordinate (no range check beyond the
+/// caller's).
+fn encode_step(lon: f64, lat: f64, step: u32) -> u64 {
+    let scale = (1u64 << step) as f64;
+    let lat_off = (lat - LAT_MIN) / (LAT_MAX - LAT_MIN) * scale;
+    let lon_off = (lon - LONG_MIN) / (LONG_MAX - LONG_MIN) * scale;
+    interleave64(lat_off as u32, lon_off as u32)
+}
+
+/// The (lat, lon) ranges of a box (`geohashDecode`).
+fn decode_area(bits: u64, step: u32) -> ((f64, f64), (f64, f64)) {
+    let sep = deinterleave64(bits);
+    let ilat = f64::from(sep as u32);
+    let ilon = f64::from((sep >> 32) as u32);
+    let scale = (1u64 << step) as f64;
+    let lat = (
+        LAT_MIN + (ilat / scale) * (LAT_MAX - LAT_MIN),
+        LAT_MIN + ((ilat + 1.0) / scale) * (LAT_MAX - LAT_MIN),
+    );
+    let lon = (
+        LONG_MIN + (ilon / scale) * (LONG_MAX - LONG_MIN),
+        LONG_MIN + ((ilon + 1.0) / scale) * (LONG_MAX - LONG_MIN),
+    );
+    (lat, lon)
+}
+
+fn move_x(bits: u64, step: u32, d: i8) -> u64 {
+    let mut x = bits & 0xaaaa_aaaa_aaaa_aaaa;
+    let y = bits & 0x5555_5555_5555_5555;
+    let zz = 0x5555_5555_5555_5555u64 >> (64 - step * 2);
+    if d > 0 {
+        x = x.wrapping_add(zz + 1);
+    } else {
+        x |= zz;
+        x = x.wrapping_sub(zz + 1);
+    }
+    x &= 0xaaaa_aaaa_aaaa_aaaau64 >> (64 - step * 2);
+    x | y
+}
+
+fn move_y(bits: u64, step: u32, d: i8) -> u64 {
+    let x = bits & 0xaaaa_aaaa_aaaa_aaaa;
+    let mut y = bits & 0x5555_5555_5555_5555;
+    let zz = 0xaaaa_aaaa_aaaa_aaaau64 >> (64 - step * 2);
+    if d > 0 {
+        y = y.wrapping_add(zz + 1);
+    } else {
+        y |= zz;
+        y = y.wrapping_sub(zz + 1);
+    }
+    y &= 0x5555_5555_5555_5555u64 >> (64 - step * 2);
+    x | y
+}
+
+fn steps_by_radius(range_meters: f64, lat: f64) -> u32 {
+    if range_meters == 0.0 {
+        return 26;
+    }
+    let mut range = range_meters;
+    let mut step: i32 = 1;
+    while range < MERCATOR_MAX {
+        range *= 2.0;
+        step += 1;
+    }
+    step -= 2;
+    if !(-66.0..=66.0).contains(&lat) {
+        step -= 1;
+        if !(-80.0..=80.0).contains(&lat) {
+            step -= 1;
+        }
+    }
+    step.clamp(1, 26) as u32
+}
+
+/// The 9 boxes Redis scans for a search (centre, N, S, E, W, NE, NW, SE, SW),
+/// as `geohashCalculateAreasByShapeWGS84` computes them; excluded boxes are
+/// (0, 0).
+fn search_boxes(s: &Search) -> [(u64, u32); 9] {
+    let (lon, lat) = s.center;
+    let (half_w, half_h, radius) = match s.shape {
+        Shape::Radius(r) => (r, r, r),
+        Shape::Box(w, h) => (w / 2.0, h / 2.0, (w / 2.0).hypot(h / 2.0)),
+    };
+    // geohashBoundingBox
+    let lat_delta = (half_h / EARTH_RADIUS_M).to_degrees();
+    let long_delta_top = (half_w / EARTH_RADIUS_M / deg_rad(lat + lat_delta).cos()).to_degrees();
+    let long_delta_bottom = (half_w / EARTH_RADIUS_M / deg_rad(lat - lat_delta).cos()).to_degrees();
+    let south = lat < 0.0;
+    let min_lon = if south {
+        lon - long_delta_bottom
+    } else {
+        lon - long_delta_top
+    };
+    let max_lon = if south {
+        lon + long_delta_bottom
+    } else {
+        lon + long_delta_top
+    };
+    let (min_lat, max_lat) = (lat - lat_delta, lat + lat_delta);
+
+    let mut step = steps_by_radius(radius, lat);
+    let neighbours = |bits: u64, step: u32| -> [u64; 8] {
+        [
+            move_y(bits, step, 1),                    // north
+            move_y(bits, step, -1),                   // south
+            move_x(bits, step, 1),                    // east
+            move_x(bits, step, -1),                   // west
+            move_y(move_x(bits, step, 1), step, 1),   // north-east
+            move_y(move_x(bits, step, -1), step, 1),  // north-west
+            move_y(move_x(bits, step, 1), step, -1),  // south-east
+            move_y(move_x(bits, step, -1), step, -1), // south-west
+        ]
+    };
+    let mut hash = encode_step(lon, lat, step);
+    let mut n = neighbours(hash, step);
+    let (north, south_a, east, west) = (
+        decode_area(n[0], step),
+        decode_area(n[1], step),
+        decode_area(n[2], step),
+        decode_area(n[3], step),
+    );
+    let decrease =
+        north.0.1 < max_lat || south_a.0.0 > min_lat || east.1.1 < max_lon || west.1.0 > min_lon;
+    if step > 1 && decrease {
+        step -= 1;
+        hash = encode_step(lon, lat, step);
+        n = neighbours(hash, step);
+    }
+    let area = decode_area(hash, step);
+    let mut boxes = [
+        (hash, step),
+        (n[0], step),
+        (n[1], step),
+        (n[2], step),
+        (n[3], step),
+        (n[4], step),
+        (n[5], step),
+        (n[6], step),
+        (n[7], step),
+    ];
+    if step >= 2 {
+        let zero = |b: &mut [(u64, u32); 9], idx: &[usize]| {
+            for &i in idx {
+                b[i] = (0, 0);
+            }
+        };
+        if area.0.0 < min_lat {
+            zero(&mut boxes, &[2, 7, 8]); // south, south-east, south-west
+        }
+        if area.0.1 > max_lat {
+            zero(&mut boxes, &[1, 5, 6]); // north, north-east, north-west
+        }
+        if area.1.0 < min_lon {
+            zero(&mut boxes, &[4, 8, 6]); // west, south-west, north-west
+        }
+        if area.1.1 > max_lon {
+            zero(&mut boxes, &[3, 7, 5]); // east, south-east, north-east
+        }
+    }
+    boxes
+}
+
 /// The point a geohash score stands for (centre of its cell), as Redis decodes it.
 pub(crate) fn decode(score: f64) -> (f64, f64) {
     let bits = score as u64;
@@ -154,6 +318,7 @@ struct Search {
     conversion: f64,
     desc: Option<bool>,
     count: Option<usize>,
+    any: bool,
     store: Option<Vec<u8>>,
     storedist: bool,
 }
@@ -183,30 +348,56 @@ fn run_search(e: &mut Engine, src: &[u8], s: &Search) -> CmdResult {
         Some(_) => return Err(args::WRONGTYPE.into()),
     };
     let mut hits: Vec<(Vec<u8>, f64, f64)> = Vec::new();
-    for (m, score) in z.iter().flat_map(Zset::iter) {
-        let (lon, lat) = decode(score);
+    let limit = if s.any { s.count.unwrap_or(0) } else { 0 };
+    if let Some(z) = &z {
         let (cx, cy) = s.center;
-        let d = match s.shape {
-            Shape::Radius(r) => {
-                let d = distance(cx, cy, lon, lat);
-                if d > r {
-                    continue;
-                }
-                d
+        let boxes = search_boxes(s);
+        // Index of the last box scanned; like Redis, 0 (the centre) also means
+        // "none yet", so a neighbour equal to the centre box is scanned again.
+        let mut last = 0usize;
+        for (i, &(bits, step)) in boxes.iter().enumerate() {
+            if bits == 0 && step == 0 {
+                continue;
             }
-            Shape::Box(w, h) => {
-                if lat_distance(lat, cy) > h / 2.0 || distance(lon, lat, cx, lat) > w / 2.0 {
-                    continue;
-                }
-                distance(cx, cy, lon, lat)
+            // Adjacent boxes can be the same for huge radii: skip repeats.
+            if last != 0 && boxes[last] == (bits, step) {
+                continue;
             }
-        };
-        hits.push((m.to_vec(), score, d));
+            if limit > 0 && hits.len() >= limit {
+                break;
+            }
+            last = i;
+            let min = (bits << (52 - 2 * step)) as f64;
+            let max = ((bits + 1) << (52 - 2 * step)) as f64;
+            for (m, score) in z.iter().skip_while(|(_, sc)| *sc < min) {
+                if score >= max || (limit > 0 && hits.len() >= limit) {
+                    break;
+                }
+                let (lon, lat) = decode(score);
+                let d = match s.shape {
+                    Shape::Radius(r) => {
+                        let d = distance(cx, cy, lon, lat);
+                        if d > r {
+                            continue;
+                        }
+                        d
+                    }
+                    Shape::Box(w, h) => {
+                        if lat_distance(lat, cy) > h / 2.0 || distance(lon, lat, cx, lat) > w / 2.0
+                        {
+                            continue;
+                        }
+                        distance(cx, cy, lon, lat)
+                    }
+                };
+                hits.push((m.to_vec(), score, d));
+            }
+        }
     }
     let desc = match (s.desc, s.count) {
         (Some(d), _) => Some(d),
-        (None, Some(_)) => Some(false),
-        (None, None) => None,
+        (None, Some(_)) if !s.any => Some(false),
+        _ => None,
     };
     if let Some(d) = desc {
         hits.sort_by(|x, y| x.2.partial_cmp(&y.2).unwrap_or(std::cmp::Ordering::Equal));
@@ -236,6 +427,7 @@ fn radius_opts(a: &[&[u8]], mut i: usize, s: &mut Search) -> CmdResult {
         } else if is(o, "desc") {
             s.desc = Some(true);
         } else if is(o, "any") {
+            s.any = true;
         } else if is(o, "count") && i + 1 < a.len() {
             let c = int(a[i + 1])?;
             if c <= 0 {
@@ -265,6 +457,7 @@ fn new_search(center: (f64, f64), shape: Shape, conversion: f64) -> Search {
         conversion,
         desc: None,
         count: None,
+        any: false,
         store: None,
         storedist: false,
     }
@@ -357,6 +550,7 @@ pub fn geosearchstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             s.count = Some(c as usize);
             i += 2;
             if i < a.len() && is(a[i], "any") {
+                s.any = true;
                 i += 1;
             }
         } else if is(o, "storedist") {

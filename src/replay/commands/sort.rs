@@ -141,11 +141,9 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                     Some(el.as_slice())
                 };
                 if let Some(s) = src {
-                    score = args::parse_f64(s)
-                        .or_else(|| args::parse_i64_strict(s).map(|v| v as f64))
-                        .ok_or_else(|| {
-                            "ERR One or more scores can't be converted into double".to_string()
-                        })?;
+                    score = args::strtod_full(s).ok_or_else(|| {
+                        "ERR One or more scores can't be converted into double".to_string()
+                    })?;
                 }
             }
             keyed.push((el, by, score));

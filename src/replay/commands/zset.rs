@@ -166,6 +166,77 @@ fn lex_lte_max(m: &[u8], max: &LexBound) -> bool {
     }
 }
 
+/// True when a lex range can hold nothing (`sdscmplex(min, max) > 0`, or equal
+/// bounds with an exclusive side).
+fn lex_range_empty(min: &LexBound, max: &LexBound) -> bool {
+    use std::cmp::Ordering;
+    let key = |b: &LexBound| -> (u8, Option<Vec<u8>>) {
+        match b {
+            LexBound::NegInf => (0, None),
+            LexBound::Incl(v) | LexBound::Excl(v) => (1, Some(v.clone())),
+            LexBound::PosInf => (2, None),
+        }
+    };
+    let exclusive = matches!(min, LexBound::Excl(_)) || matches!(max, LexBound::Excl(_));
+    match key(min).cmp(&key(max)) {
+        Ordering::Greater => true,
+        Ordering::Equal => exclusive,
+        Ordering::Less => false,
+    }
+}
+
+/// The elements a lex range selects, in iteration order, as Redis' listpack
+/// code walks them (`zzlFirstInLexRange` / `zzlLastInLexRange`, then while in
+/// range): members are assumed to share one score; when they do not, Redis
+/// selects a run of consecutive elements in score order, and so does this.
+/// `offset` elements after the start are skipped without a range check.
+fn lex_range<'z>(
+    z: &'z Zset,
+    min: &LexBound,
+    max: &LexBound,
+    rev: bool,
+    offset: usize,
+) -> Vec<(&'z [u8], f64)> {
+    if lex_range_empty(min, max) {
+        return Vec::new();
+    }
+    let items: Vec<(&[u8], f64)> = z.iter().collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Vec::new();
+    };
+    if !lex_gte_min(last.0, min) || !lex_lte_max(first.0, max) {
+        return Vec::new();
+    }
+    if rev {
+        let Some(j) = items.iter().rposition(|(m, _)| lex_lte_max(m, max)) else {
+            return Vec::new();
+        };
+        if !lex_gte_min(items[j].0, min) {
+            return Vec::new();
+        }
+        items[..=j]
+            .iter()
+            .rev()
+            .skip(offset)
+            .take_while(|(m, _)| lex_gte_min(m, min))
+            .copied()
+            .collect()
+    } else {
+        let Some(i) = items.iter().position(|(m, _)| lex_gte_min(m, min)) else {
+            return Vec::new();
+        };
+        if !lex_lte_max(items[i].0, max) {
+            return Vec::new();
+        }
+        items[i..]
+            .iter()
+            .skip(offset)
+            .take_while(|(m, _)| lex_lte_max(m, max))
+            .copied()
+            .collect()
+    }
+}
+
 pub fn zremrangebyscore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (min, max) = (score_bound(a[2])?, score_bound(a[3])?);
     let Some(z) = e.get_zset(a[1])? else {
@@ -188,9 +259,8 @@ pub fn zremrangebylex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let Some(z) = e.get_zset(a[1])? else {
         return Ok(());
     };
-    let victims: Vec<Vec<u8>> = z
-        .iter()
-        .filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max))
+    let victims: Vec<Vec<u8>> = lex_range(z, &min, &max, false, 0)
+        .into_iter()
         .map(|(m, _)| m.to_vec())
         .collect();
     for m in victims {
@@ -529,10 +599,19 @@ pub fn zrangestore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                 )
             } else if bylex {
                 let (min, max) = (lex_bound(lo)?, lex_bound(hi)?);
-                apply_limit(
-                    ordered.filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)),
-                    limit,
-                )
+                let (off, count) = limit.unwrap_or((0, -1));
+                if off < 0 {
+                    Vec::new()
+                } else {
+                    let sel = lex_range(z, &min, &max, rev, off as usize)
+                        .into_iter()
+                        .map(|(m, sc)| (m.to_vec(), sc));
+                    if count < 0 {
+                        sel.collect()
+                    } else {
+                        sel.take(count as usize).collect()
+                    }
+                }
             } else {
                 let (s, t) = (int(a[3])?, int(a[4])?);
                 match args::range(s, t, z.len()) {
