@@ -10,7 +10,7 @@ use std::path::Path;
 use redis_persist::io::Source;
 use redis_persist::model::{HashField, Value};
 use redis_persist::rdb::check::{self, CheckOptions, Report, Severity};
-use redis_persist::rdb::{Checksum, Entries, Item, Reader};
+use redis_persist::rdb::{Checksum, Entries, Reader};
 
 fn report(bytes: &[u8]) -> Report {
     let r = Reader::new(Source::new(bytes).with_size(bytes.len() as u64));

@@ -225,7 +225,7 @@ fn check_events<R: Read>(
                 }
             }
             Event::KeyStart(k) => {
-                let (db, ty, offset) = (k.db, k.rdb_type, k.offset);
+                let (db, ty) = (k.db, k.rdb_type);
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
                     c.expires += 1;
@@ -238,17 +238,7 @@ fn check_events<R: Read>(
                 rep.lfu_keys += u64::from(k.lfu_freq.is_some());
                 rep.lru_keys += u64::from(k.lru_idle.is_some());
                 if opts.duplicate_keys && !keys_seen.entry(db).or_default().insert_bytes(k.key) {
-                    rep.problems.push(Problem {
-                        severity: Severity::Error,
-                        offset,
-                        message: format!(
-                            "duplicate key in db {db}: Redis aborts loading a file with duplicated keys"
-                        ),
-                        db: Some(db),
-                        key: Some(k.key.to_vec()),
-                        rdb_type: Some(ty),
-                        truncated: false,
-                    });
+                    rep.problems.push(duplicate_key(&k));
                 }
                 if ty == t::MODULE_2 {
                     // Read through events to learn the module type name.
@@ -290,6 +280,21 @@ fn check_events<R: Read>(
         rep.trailing_bytes = Some(count_rest(reader.source_mut()));
     }
     (rep, reader)
+}
+
+fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        offset: k.offset,
+        message: format!(
+            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
+            k.db
+        ),
+        db: Some(k.db),
+        key: Some(k.key.to_vec()),
+        rdb_type: Some(k.rdb_type),
+        truncated: false,
+    }
 }
 
 fn db_warning(db: u64, offset: u64) -> Problem {
@@ -429,27 +434,15 @@ pub fn check_parallel<R: Read>(
                 *rep.module_aux.entry(module.type_name()).or_default() += 1;
             }
             Event::Function { .. } => rep.functions += 1,
-            Event::SelectDb { db } => {
-                if db > 15 && !warned_db {
-                    warned_db = true;
-                    framing_problems.push(db_warning(db, 0));
-                }
+            Event::SelectDb { db } if db > 15 && !warned_db => {
+                warned_db = true;
+                framing_problems.push(db_warning(db, 0));
             }
-            Event::KeyStart(k) => {
-                if opts.duplicate_keys && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) {
-                    framing_problems.push(Problem {
-                        severity: Severity::Error,
-                        offset: k.offset,
-                        message: format!(
-                            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
-                            k.db
-                        ),
-                        db: Some(k.db),
-                        key: Some(k.key.to_vec()),
-                        rdb_type: Some(k.rdb_type),
-                        truncated: false,
-                    });
-                }
+            Event::KeyStart(k)
+                if opts.duplicate_keys
+                    && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
+            {
+                framing_problems.push(duplicate_key(&k));
             }
             Event::Eof { end, checksum, .. } => {
                 rep.checksum = Some(checksum);

@@ -282,7 +282,8 @@ mod tests {
     fn chunks_cover_every_key_in_order() {
         let data = sample_rdb(5000);
         let mut keys_seen = 0;
-        let mut results: Vec<(usize, Vec<(u64, Vec<u8>)>)> = Vec::new();
+        type Keys = Vec<(u64, Vec<u8>)>;
+        let mut results: Vec<(usize, Keys)> = Vec::new();
         let settings = Settings {
             threads: 3,
             chunk_size: 997,

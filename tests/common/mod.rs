@@ -7,6 +7,7 @@
 
 pub mod expected;
 pub mod live;
+pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
