@@ -46,7 +46,7 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l fix -d 'Repair: truncate the damaged file where `redis-check-aof --fix` would (at the first bad record, or at the start of the unfinished MULTI), after writing a backup'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s y -l yes -d 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l dry-run -d 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l strict -d 'Count warnings (unknown commands, wrong arities, manifest notes) as errors'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l strict -d 'Count every warning (unknown commands, wrong arities, manifest notes) as an error'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l json -d 'Print one JSON document instead of the human report'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s h -l help -d 'Print help (see more with \'--help\')'
