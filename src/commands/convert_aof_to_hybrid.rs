@@ -29,7 +29,14 @@
 //!   with `--force` (and a directory only when it holds nothing but AOF-looking
 //!   files); the input is never opened for writing, and an OUTPUT that is or
 //!   contains the input is refused. On any failure the temporary is removed and
-//!   nothing appears at OUTPUT.
+//!   nothing appears at OUTPUT. A crash leaves at most the temporary beside
+//!   OUTPUT; replacing a directory with `--force` moves the old one aside
+//!   (`.<name>.redis-persist-<pid>.old`) for the instant between two renames.
+//!
+//! Test-only: `REDIS_PERSIST_TEST_CONVERT_FAULT=<step>` aborts the process at
+//! `before-install` (everything written and synced under the temporary name)
+//! or `after-aside` (`--force` on a directory: the old one moved aside, the new
+//! one not yet in place); the atomicity tests use it. It has no other effect.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -829,8 +836,16 @@ fn write_output(
     Ok(written)
 }
 
+/// The test-only crash hook (see the module docs).
+fn fault(step: &str) {
+    if std::env::var_os("REDIS_PERSIST_TEST_CONVERT_FAULT").is_some_and(|v| v == step) {
+        std::process::abort();
+    }
+}
+
 /// Moves the finished temporary to OUTPUT and fsyncs the parent directory.
 fn install(target: &Target, tmp: &Path) -> anyhow::Result<()> {
+    fault("before-install");
     let out = &target.path;
     if !target.replace {
         // A file: link(2) fails if OUTPUT appeared meanwhile, so nothing is ever
@@ -865,6 +880,7 @@ fn install(target: &Target, tmp: &Path) -> anyhow::Result<()> {
         let old = target.temp_path("old");
         fs::rename(out, &old)
             .with_context(|| format!("moving {} aside to {}", out.display(), old.display()))?;
+        fault("after-aside");
         if let Err(e) = fs::rename(tmp, out) {
             // Put the old directory back.
             let _ = fs::rename(&old, out);
