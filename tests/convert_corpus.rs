@@ -11,6 +11,8 @@
 //!   by key;
 //! * accepted by `redis-check-aof` 7.0 (outputs in RDB ≤ 10).
 
+#![allow(clippy::print_stderr)] // lists what was compared (with --nocapture)
+
 mod common;
 mod convert_support;
 
