@@ -653,54 +653,59 @@ fn real_server(dir: &Path, incr: &str) -> ServerResult {
     };
     let work = tempfile::tempdir().unwrap();
     copy_dir(dir, &work.path().join("appendonlydir"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--daemonize",
-            "no",
-        ])
-        .args([
-            "--appendonly",
-            "yes",
-            "--appenddirname",
-            "appendonlydir",
-            "--aof-load-truncated",
-            "yes",
-        ])
-        .arg("--dir")
-        .arg(work.path())
-        .arg("--logfile")
-        .arg(work.path().join("log"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return if st.code().is_some() {
-                ServerResult::Refused
-            } else {
-                ServerResult::Crashed
-            };
-        }
-        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            c.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
-            let mut buf = [0u8; 64];
-            let n = c.read(&mut buf).unwrap_or(0);
-            if buf[..n].starts_with(b"+PONG") {
+    // Retry when another test's server took the port (see common::wait_for_server).
+    for _ in 0..5 {
+        let port = common::free_port();
+        let mut child = std::process::Command::new(&bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--daemonize",
+                "no",
+            ])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appenddirname",
+                "appendonlydir",
+                "--aof-load-truncated",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(work.path())
+            .arg("--logfile")
+            .arg(work.path().join("log"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let log = || fs::read_to_string(work.path().join("log")).unwrap_or_default();
+        match common::wait_for_server(&mut child, port, Duration::from_secs(20)) {
+            Ok(mut stream) => {
+                if let Err(e) = common::wait_until_loaded(&mut stream, Duration::from_secs(20)) {
+                    // The server can still die while loading (the crash cases).
+                    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                    let st = loop {
+                        if let Some(st) = child.try_wait().unwrap() {
+                            break st;
+                        }
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "redis-server alive but not loading: {e}"
+                        );
+                        std::thread::sleep(Duration::from_millis(20));
+                    };
+                    return if st.code().is_some() {
+                        ServerResult::Refused
+                    } else {
+                        ServerResult::Crashed
+                    };
+                }
                 let size = fs::metadata(work.path().join("appendonlydir").join(incr))
                     .unwrap()
                     .len();
@@ -708,13 +713,22 @@ fn real_server(dir: &Path, incr: &str) -> ServerResult {
                 let _ = child.wait();
                 return ServerResult::Started(size);
             }
+            Err(e) if e == "port taken" || log().contains("Address already in use") => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Err(e) if e.starts_with("exited") => {
+                let st = child.wait().unwrap();
+                return if st.code().is_some() {
+                    ServerResult::Refused
+                } else {
+                    ServerResult::Crashed
+                };
+            }
+            Err(e) => panic!("redis-server neither started nor exited: {e}"),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "redis-server neither started nor exited"
-        );
-        std::thread::sleep(Duration::from_millis(10));
     }
+    panic!("no free port for redis-server after 5 attempts");
 }
 
 /// Our prediction of the server's loader (`server` in the JSON, for files with a
