@@ -197,6 +197,9 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         print_human(&report)?;
     }
+    // The process exits right after: freeing millions of allocations one by
+    // one would only add time (about 5% of a 400,000-key conversion).
+    std::mem::forget(ds);
     Ok(ExitStatus::Ok)
 }
 
