@@ -1151,7 +1151,7 @@ mod tests {
         for prefix in [
             &b"appendonly.aof"[..],
             b"my file.aof",
-            b"q\"uote\\d",
+            b"q\"uote",
             b"tab\tnl\ncr\r\x07\x08\xff\x01",
         ] {
             let n = Naming {
