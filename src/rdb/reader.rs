@@ -1933,7 +1933,20 @@ impl<R: Read> Reader<R> {
     /// fragment's absolute offset. `db` is the database selected at its start. The
     /// end of the input at a record boundary ends the fragment (`None`).
     pub fn for_fragment(src: Source<R>, format: Format, version: u32, db: u64) -> Self {
-        let mut r = Self::with_options(src, Options::default());
+        Self::for_fragment_with(src, format, version, db, Options::default())
+    }
+
+    /// [`Reader::for_fragment`] with options: `frame_only` gives a light reader
+    /// of a chunk, for callers that measure values from the chunk's bytes
+    /// themselves (`stats`) instead of validating them.
+    pub fn for_fragment_with(
+        src: Source<R>,
+        format: Format,
+        version: u32,
+        db: u64,
+        opts: Options,
+    ) -> Self {
+        let mut r = Self::with_options(src, opts);
         r.src.stop_crc();
         r.fragment = true;
         r.format = format;
