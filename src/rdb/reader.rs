@@ -429,6 +429,7 @@ pub struct Reader<R> {
     key: Vec<u8>,
     rdb_type: u8,
     key_offset: u64,
+    value_offset: u64,
     elements: u64,
     field_ttls: u64,
     // Scratch buffers.
@@ -1328,6 +1329,7 @@ impl<R: Read> Reader<R> {
         } else {
             read_string_bytes(&mut self.src, &mut self.key, &mut self.tmp, "a key")?;
         }
+        self.value_offset = self.src.offset();
         let value = match ty {
             t::STRING => Value::String,
             t::LIST | t::SET => {
@@ -1888,6 +1890,7 @@ impl<R: Read> Reader<R> {
             key: Vec::new(),
             rdb_type: 0,
             key_offset: 0,
+            value_offset: 0,
             elements: 0,
             field_ttls: 0,
             sa: Vec::new(),
@@ -1979,6 +1982,12 @@ impl<R: Read> Reader<R> {
     /// The current (or last) key's RDB type byte.
     pub fn rdb_type(&self) -> u8 {
         self.rdb_type
+    }
+
+    /// Absolute offset of the current (or last) key's value: the first byte
+    /// after the key name (for aggregates, where the element count starts).
+    pub fn value_offset(&self) -> u64 {
+        self.value_offset
     }
 
     /// Absolute offset of the next unread byte.
