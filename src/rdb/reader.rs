@@ -2378,6 +2378,36 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    /// Skips the current key's value up to `end`, the absolute offset just
+    /// after it, which the caller found by reading the value's bytes itself
+    /// (`stats` measures values from a chunk's bytes, and this spares walking
+    /// them twice). Call it right after `KeyStart`. Nothing is validated and
+    /// the returned [`KeyEnd`] counts no elements; an `end` before the current
+    /// position or past the input is an error.
+    pub fn skip_value_to(&mut self, end: u64) -> Result<KeyEnd, Error> {
+        let at = self.src.offset();
+        let r = if !matches!(self.state, State::Value(_)) {
+            Err(Error::corrupt(at, "skip_value_to called outside a value"))
+        } else if end < at {
+            Err(Error::corrupt(
+                at,
+                format!("skip_value_to: end {end} is before the current position"),
+            ))
+        } else {
+            read_skip(&mut self.src, end - at, at, "a value").map(|()| {
+                self.finish_key();
+            })
+        };
+        match r.and_then(|()| self.step()) {
+            Ok(Some(Raw::KeyEnd(k))) => Ok(k),
+            Ok(_) => Err(Error::corrupt(at, "skip_value_to: no key end").with_key(self.key_ctx())),
+            Err(e) => {
+                self.state = State::Done;
+                Err(e.with_key(self.key_ctx()))
+            }
+        }
+    }
+
     fn skip_value_inner(&mut self) -> Res<KeyEnd> {
         loop {
             match self.state {
