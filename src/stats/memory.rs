@@ -151,6 +151,74 @@ pub fn dict_slots(n: u64) -> u64 {
     n.max(4).checked_next_power_of_two().unwrap_or(1 << 63)
 }
 
+/// The bucket count of a dict as the loader grows it, for the paths where it
+/// is not pre-sized to its final count: `dictExpand` and `dictAdd` as in
+/// Redis 7.0, with incremental rehashing (one bucket moved per add, so a
+/// dict can end its load with both tables allocated, and `MEMORY USAGE`
+/// counts both). How many buckets are non-empty depends on the hash seed,
+/// so the number of steps a rehash takes is its expectation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DictSim {
+    t0: u64,
+    t1: u64,
+    used: u64,
+    /// Non-empty buckets of the old table still to move.
+    left: u64,
+}
+
+impl DictSim {
+    /// A new, empty dict (no table yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `dictExpand(d, size)`.
+    pub fn expand(&mut self, size: u64) {
+        if self.t1 != 0 || self.used > size {
+            return;
+        }
+        let exp = dict_slots(size);
+        if exp == self.t0 {
+            return;
+        }
+        if self.t0 == 0 {
+            self.t0 = exp;
+            return;
+        }
+        self.t1 = exp;
+        // Expected non-empty buckets of the old table.
+        let t = self.t0 as f64;
+        self.left = (t * (1.0 - (1.0 - 1.0 / t).powf(self.used as f64))).round() as u64;
+    }
+
+    /// `dictAdd` of a new element.
+    pub fn add(&mut self) {
+        if self.t1 != 0 {
+            // _dictRehashStep: one bucket; the rehash ends with the last one.
+            if self.left <= 1 {
+                self.t0 = self.t1;
+                self.t1 = 0;
+                self.left = 0;
+            } else {
+                self.left -= 1;
+            }
+        }
+        if self.t1 == 0 {
+            if self.t0 == 0 {
+                self.t0 = 4;
+            } else if self.used >= self.t0 {
+                self.expand(self.used + 1);
+            }
+        }
+        self.used += 1;
+    }
+
+    /// Buckets of both tables (`dictSlots`).
+    pub fn slots(&self) -> u64 {
+        self.t0 + self.t1
+    }
+}
+
 /// Expected allocation of a skiplist node (`24 + 16 × level` bytes, level
 /// drawn with p = 1/4 up to 32), to 1/1000 byte.
 pub const SKIPLIST_NODE_MILLI: u64 = skiplist_node_milli();
@@ -371,31 +439,31 @@ pub fn intset(bytes: u64) -> Estimate {
 }
 
 /// A set stored as a hashtable of `n` members whose sds allocations sum to
-/// `sds_total`.
-pub fn set_hashtable(n: u64, sds_total: u64) -> Estimate {
+/// `sds_total`, in a dict of `slots` buckets (usually [`dict_slots`]`(n)`).
+pub fn set_hashtable(n: u64, sds_total: u64, slots: u64) -> Estimate {
     Estimate {
         encoding: "hashtable",
-        value: ROBJ + DICT + 8 * dict_slots(n) + n * DICT_ENTRY + sds_total,
+        value: ROBJ + DICT + 8 * slots + n * DICT_ENTRY + sds_total,
         dict_entries: n,
     }
 }
 
 /// A hash stored as a hashtable of `n` fields whose field and value sds
-/// allocations sum to `sds_total`.
-pub fn hash_hashtable(n: u64, sds_total: u64) -> Estimate {
-    set_hashtable(n, sds_total)
+/// allocations sum to `sds_total`, in a dict of `slots` buckets.
+pub fn hash_hashtable(n: u64, sds_total: u64, slots: u64) -> Estimate {
+    set_hashtable(n, sds_total, slots)
 }
 
 /// A sorted set stored as a skiplist of `n` members whose sds allocations sum
-/// to `sds_total`.
-pub fn zset_skiplist(n: u64, sds_total: u64) -> Estimate {
+/// to `sds_total`, with a dict of `slots` buckets.
+pub fn zset_skiplist(n: u64, sds_total: u64, slots: u64) -> Estimate {
     Estimate {
         encoding: "skiplist",
         value: ROBJ
             + ZSET
             + ZSKIPLIST
             + DICT
-            + 8 * dict_slots(n)
+            + 8 * slots
             + ZSKIPLIST_HEADER
             + sds_total
             + n * DICT_ENTRY
@@ -500,6 +568,8 @@ impl ListPushMem {
 pub struct SetMem {
     n: u64,
     all_int: bool,
+    /// Members before the first one that is not an integer.
+    ints_first: u64,
     width: u64,
     sds: u64,
 }
@@ -509,6 +579,7 @@ impl Default for SetMem {
         Self {
             n: 0,
             all_int: true,
+            ints_first: 0,
             width: 2,
             sds: 0,
         }
@@ -524,6 +595,7 @@ impl SetMem {
         if self.all_int {
             match e.as_int() {
                 Some(v) => {
+                    self.ints_first += 1;
                     let w = if i16::try_from(v).is_ok() {
                         2
                     } else if i32::try_from(v).is_ok() {
@@ -541,33 +613,72 @@ impl SetMem {
     /// The estimate as the loader builds it: an intset when every member is an
     /// integer and there are at most `set-max-intset-entries`, else a hashtable.
     pub fn finish(&self, cfg: &Config) -> Estimate {
-        if self.all_int && self.n <= cfg.set_max_intset_entries {
-            intset(8 + self.n * self.width)
-        } else {
-            self.hashtable()
+        if self.n > cfg.set_max_intset_entries {
+            return self.hashtable();
         }
+        if self.all_int {
+            return intset(8 + self.n * self.width);
+        }
+        // Built as an intset until the first member that is not an integer,
+        // then converted: the dict is sized for the integers, then expanded
+        // to the full count (and may still be rehashing at the end).
+        let i = self.ints_first;
+        let mut d = DictSim::new();
+        d.expand(i);
+        for _ in 0..i {
+            d.add();
+        }
+        d.expand(self.n);
+        for _ in i..self.n {
+            d.add();
+        }
+        set_hashtable(self.n, self.sds, d.slots())
     }
 
-    /// The estimate as a hashtable.
+    /// The estimate as a hashtable pre-sized for its members.
     pub fn hashtable(&self) -> Estimate {
-        set_hashtable(self.n, self.sds)
+        set_hashtable(self.n, self.sds, dict_slots(self.n))
     }
 }
 
 /// Builds the estimate of a hash from its fields and values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HashMem {
+    value_limit: u64,
     n: u64,
     max_len: u64,
+    /// Index of the first field whose field or value is over `value_limit`.
+    first_long: Option<u64>,
     lp: u64,
     sds: u64,
 }
 
+impl Default for HashMem {
+    fn default() -> Self {
+        Self::new(&Config::default())
+    }
+}
+
 impl HashMem {
+    /// A hash loaded with the thresholds of `cfg`.
+    pub fn new(cfg: &Config) -> Self {
+        Self {
+            value_limit: cfg.hash_max_listpack_value,
+            n: 0,
+            max_len: 0,
+            first_long: None,
+            lp: 0,
+            sds: 0,
+        }
+    }
+
     /// Adds a field and its value.
     #[inline]
     pub fn add(&mut self, field: Elem<'_>, value: Elem<'_>) {
         let (fl, vl) = (field.len(), value.len());
+        if self.first_long.is_none() && fl.max(vl) > self.value_limit {
+            self.first_long = Some(self.n);
+        }
         self.n += 1;
         self.max_len = self.max_len.max(fl).max(vl);
         self.lp += lp_entry(field) + lp_entry(value);
@@ -587,16 +698,34 @@ impl HashMem {
     /// The estimate when the loader builds the hash from its fields (type 4):
     /// a listpack within the thresholds, else a hashtable.
     pub fn finish(&self, cfg: &Config) -> Estimate {
-        if self.n <= cfg.hash_max_listpack_entries && self.max_len <= cfg.hash_max_listpack_value {
-            listpack(LP_OVERHEAD + self.lp)
-        } else {
-            self.hashtable()
+        if self.n > cfg.hash_max_listpack_entries {
+            return self.hashtable();
         }
+        if self.max_len <= cfg.hash_max_listpack_value {
+            return listpack(LP_OVERHEAD + self.lp);
+        }
+        // Built as a listpack until the first long field or value, then
+        // converted (dict sized for the fields so far), the long pair added,
+        // the dict expanded for the fields still to come.
+        let i = self.first_long.unwrap_or(0);
+        let mut d = DictSim::new();
+        d.expand(i);
+        for _ in 0..=i {
+            d.add();
+        }
+        let rest = self.n - i - 1;
+        if rest > 4 {
+            d.expand(rest);
+        }
+        for _ in 0..rest {
+            d.add();
+        }
+        hash_hashtable(self.n, self.sds, d.slots())
     }
 
-    /// The estimate as a hashtable.
+    /// The estimate as a hashtable pre-sized for its fields.
     pub fn hashtable(&self) -> Estimate {
-        hash_hashtable(self.n, self.sds)
+        hash_hashtable(self.n, self.sds, dict_slots(self.n))
     }
 
     /// Listpack bytes of the fields added so far.
@@ -677,9 +806,20 @@ impl ZsetMem {
         LP_OVERHEAD + self.lp
     }
 
-    /// The estimate as a skiplist.
+    /// The estimate as a skiplist built with its dict pre-sized (types 3
+    /// and 5).
     pub fn skiplist(&self) -> Estimate {
-        zset_skiplist(self.n, self.sds)
+        zset_skiplist(self.n, self.sds, dict_slots(self.n))
+    }
+
+    /// The estimate as a skiplist converted from a listpack (`zsetConvert`
+    /// grows the dict one element at a time).
+    pub fn skiplist_converted(&self) -> Estimate {
+        let mut d = DictSim::new();
+        for _ in 0..self.n {
+            d.add();
+        }
+        zset_skiplist(self.n, self.sds, d.slots())
     }
 }
 

@@ -433,7 +433,7 @@ impl Walker {
                     for _ in 0..n {
                         sds += memory::sds(c.str_len()?);
                     }
-                    return done(n, memory::set_hashtable(n, sds));
+                    return done(n, memory::set_hashtable(n, sds, memory::dict_slots(n)));
                 }
                 let mut s = SetMem::default();
                 for _ in 0..n {
@@ -448,7 +448,7 @@ impl Walker {
                     sds += memory::sds(c.str_len()?);
                     c.take(8)?;
                 }
-                done(n, memory::zset_skiplist(n, sds))
+                done(n, memory::zset_skiplist(n, sds, memory::dict_slots(n)))
             }
             t::ZSET | t::ZSET_2 => {
                 let n = c.len()?;
@@ -480,9 +480,9 @@ impl Walker {
                     for _ in 0..n {
                         sds += memory::sds(c.str_len()?) + memory::sds(c.str_len()?);
                     }
-                    return done(n, memory::hash_hashtable(n, sds));
+                    return done(n, memory::hash_hashtable(n, sds, memory::dict_slots(n)));
                 }
-                let mut h = HashMem::default();
+                let mut h = HashMem::new(&cfg);
                 for _ in 0..n {
                     let f = c.elem()?;
                     h.add(f, c.elem()?);
@@ -650,7 +650,7 @@ impl Walker {
                     m(n, memory::listpack(len))
                 } else {
                     self.parse_blob(b, at, compact::listpack::parse)?;
-                    m(n, self.zset_of_vals().skiplist())
+                    m(n, self.zset_of_vals().skiplist_converted())
                 }
             }
             t::SET_LISTPACK => {
@@ -711,7 +711,7 @@ impl Walker {
                 let z = self.zset_of_vals();
                 let n = self.vals.len() as u64 / 2;
                 if n > cfg.zset_max_listpack_entries {
-                    m(n, z.skiplist())
+                    m(n, z.skiplist_converted())
                 } else {
                     m(n, memory::listpack(z.listpack_bytes()))
                 }
