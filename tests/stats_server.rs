@@ -36,7 +36,7 @@ fn resp(args: &[Vec<u8>]) -> Vec<u8> {
 }
 
 macro_rules! cmd {
-    ($($a:expr),* $(,)?) => { vec![$(Vec::<u8>::from(AsRef::<[u8]>::as_ref(&$a))),*] };
+    ($($a:expr),* $(,)?) => { [$(Vec::<u8>::from(AsRef::<[u8]>::as_ref(&$a))),*] };
 }
 
 /// A deterministic generator (xorshift64*).
@@ -139,7 +139,7 @@ fn populate(s: &mut RedisServer) -> i64 {
         } else {
             1 + r.below(60)
         };
-        let mut args = cmd!["RPUSH", k];
+        let mut args = cmd!["RPUSH", k].to_vec();
         for j in 0..n {
             args.push(if j % 3 == 0 {
                 (r.below(100_000)).to_string().into_bytes()
@@ -166,7 +166,7 @@ fn populate(s: &mut RedisServer) -> i64 {
             2 => (600 + r.below(1500), 1),
             _ => (1 + r.below(40), i % 4),
         };
-        let mut args = cmd!["SADD", k];
+        let mut args = cmd!["SADD", k].to_vec();
         for j in 0..n {
             args.push(match kind {
                 0 => (r.below(30_000) as i64 - 15_000 + j as i64 * 40_000)
@@ -187,7 +187,7 @@ fn populate(s: &mut RedisServer) -> i64 {
             1 => 128,
             _ => 1 + r.below(60),
         };
-        let mut args = cmd!["ZADD", k];
+        let mut args = cmd!["ZADD", k].to_vec();
         for j in 0..n {
             let score = if j % 2 == 0 {
                 (r.below(1000) as i64 - 500).to_string()
@@ -210,7 +210,7 @@ fn populate(s: &mut RedisServer) -> i64 {
             0 => 513 + r.below(2000),
             _ => 1 + r.below(40),
         };
-        let mut args = cmd!["HSET", k];
+        let mut args = cmd!["HSET", k].to_vec();
         for j in 0..n {
             args.push(format!("f{j}").into_bytes());
             args.push(match (i % 10, j % 4) {
@@ -366,9 +366,9 @@ fn live_figures(s: &mut RedisServer, dbs: &[u64], now: i64) -> Live {
             Reply::Status("OK".into())
         );
         let keys = all_keys(s);
-        let types = per_key(s, &keys, |k| cmd!["TYPE", k]);
-        let exp = per_key(s, &keys, |k| cmd!["PEXPIRETIME", k]);
-        let dbg = per_key(s, &keys, |k| cmd!["DEBUG", "OBJECT", k]);
+        let types = per_key(s, &keys, |k| cmd!["TYPE", k].to_vec());
+        let exp = per_key(s, &keys, |k| cmd!["PEXPIRETIME", k].to_vec());
+        let dbg = per_key(s, &keys, |k| cmd!["DEBUG", "OBJECT", k].to_vec());
         for (i, k) in keys.iter().enumerate() {
             let ty = match &types[i] {
                 Reply::Status(t) => t.clone(),
@@ -454,7 +454,7 @@ fn check_memory(
         let mu = per_key(server, &keys, |k| {
             cmd!["MEMORY", "USAGE", k, "SAMPLES", "0"]
         });
-        let enc = per_key(server, &keys, |k| cmd!["OBJECT", "ENCODING", k]);
+        let enc = per_key(server, &keys, |k| cmd!["OBJECT", "ENCODING", k].to_vec());
         for (i, r) in rows.iter().enumerate() {
             let est: u64 = r["memory"].parse().unwrap();
             let mu = mu[i].int() as u64;
@@ -649,7 +649,7 @@ fn populate_mixed_sets(s: &mut RedisServer) {
     for i in 0..200u64 {
         let k = format!("mix:{i}");
         let n = 2 + r.below(400);
-        let mut args = cmd!["SADD", k];
+        let mut args = cmd!["SADD", k].to_vec();
         for j in 0..n {
             args.push(if j % (2 + i % 9) == 1 {
                 r.word(6)
