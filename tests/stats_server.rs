@@ -452,7 +452,7 @@ fn check_memory(
             .map(|r| common::expected::unhex(&r["key_hex"]))
             .collect();
         let mu = per_key(server, &keys, |k| {
-            cmd!["MEMORY", "USAGE", k, "SAMPLES", "0"]
+            cmd!["MEMORY", "USAGE", k, "SAMPLES", "0"].to_vec()
         });
         let enc = per_key(server, &keys, |k| cmd!["OBJECT", "ENCODING", k].to_vec());
         for (i, r) in rows.iter().enumerate() {
