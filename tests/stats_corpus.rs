@@ -167,7 +167,10 @@ fn check_file(path: &Path, want: &J, now: Option<i64>, label: &str) -> Doc {
     }
     // The expected files give the type byte written for each key in
     // types.rdb, expired.rdb and cluster.rdb.
-    if !rdb_types.is_empty() && label.to_ascii_lowercase().ends_with(".rdb") && !label.contains("types-") {
+    if !rdb_types.is_empty()
+        && label.to_ascii_lowercase().ends_with(".rdb")
+        && !label.contains("types-")
+    {
         let got: BTreeMap<u8, u64> = doc
             .rdb_encodings
             .values()
