@@ -330,6 +330,42 @@ fn damaged_and_unsupported_inputs_give_exit_codes_1_and_2() {
 }
 
 #[test]
+fn multi_part_aof_directories_and_manifests_give_their_base() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture(), dir.path().join("appendonly.aof.1.base.rdb")).unwrap();
+    std::fs::write(
+        dir.path().join("appendonly.aof.1.incr.aof"),
+        b"*1\r\n$4\r\nPING\r\n",
+    )
+    .unwrap();
+    let manifest = dir.path().join("appendonly.aof.manifest");
+    std::fs::write(
+        &manifest,
+        b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let (_, from_file) = stats_json(&fixture(), &["--now", "1700000000000"]);
+    for p in [dir.path(), manifest.as_path()] {
+        let (code, doc) = stats_json(p, &["--now", "1700000000000"]);
+        assert_eq!(code, 0);
+        assert_eq!(doc.input, "aof-base");
+        assert_eq!(doc.incr_bytes, Some(14));
+        assert_eq!(doc.keys, from_file.keys);
+        assert_eq!(doc.by_type, from_file.by_type);
+        assert_eq!(doc.memory, from_file.memory);
+    }
+    // A base made of commands cannot be analysed yet.
+    std::fs::write(
+        dir.path().join("appendonly.aof.1.base.rdb"),
+        b"*1\r\n$4\r\nPING\r\n",
+    )
+    .unwrap();
+    let out = common::run(&["stats", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AOF of commands"));
+}
+
+#[test]
 fn separator_depth_and_top_options() {
     let f = fixture();
     let (_, doc) = stats_json(&f, &["--depth", "0"]);

@@ -200,7 +200,11 @@ fn check_file(path: &Path, want: &J, now: Option<i64>, label: &str) -> Doc {
         .map(|t| (t.db, top_key(t), t.elements))
         .collect();
     check_top(&format!("{label} top_by_elements"), &listed, &elems, 10);
-    let sizes = record_sizes(path);
+    let rdb = doc
+        .analysed_file
+        .as_deref()
+        .map_or_else(|| path.to_path_buf(), PathBuf::from);
+    let sizes = record_sizes(&rdb);
     assert_eq!(sizes.len(), exp.len(), "{label}: reader pass");
     let listed: Vec<(u64, String, u64)> = doc
         .top_by_size
@@ -306,7 +310,15 @@ fn every_corpus_file_matches_its_expected_dataset() {
                 .find(|p| p.to_string_lossy().ends_with(".base.rdb"))
                 .expect("a base.rdb");
             check_file(&rdb, &types, None, &format!("{name}/aof base"));
-            checked += 1;
+            // The directory itself: its base is analysed, the INCR commands
+            // are reported, not counted.
+            let doc = check_file(&base, &types, None, &format!("{name}/aof-preamble dir"));
+            assert_eq!(doc.input, "aof-base");
+            assert!(doc.analysed_file.unwrap().ends_with(".base.rdb"));
+            assert!(doc.incr_bytes.unwrap() > 0);
+            let out = common::run(&["stats", dir.join("aof-nopreamble").to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(2), "{name}: a base of commands");
+            checked += 2;
         }
         // A 6.x hybrid single-file AOF: its preamble is the types dataset; the
         // commands after it are reported, not counted.

@@ -95,26 +95,67 @@ pub struct Args {
 }
 
 /// What `stats` read, where from.
-struct Source {
+pub struct Origin {
     /// The path as given.
     path: String,
     /// What the input turned out to be (`rdb`, `hybrid-aof`, `aof-base`).
     kind: &'static str,
-    /// The file analysed, when it differs from the path (multi-part base).
+    /// The file analysed, when it differs from the path (a multi-part base).
     file: Option<PathBuf>,
     /// Its size, when known.
     size: Option<u64>,
+    /// Bytes of the multi-part INCR files (commands, not included).
+    incr_bytes: Option<u64>,
 }
 
-/// The input, opened and positioned at the RDB magic.
-fn open(path: &Path) -> anyhow::Result<(Input, Source)> {
+/// An input opened and positioned at its RDB magic.
+enum Opened {
+    /// A file or standard input.
+    Plain(Input),
+    /// The base of a multi-part AOF.
+    Base(redis_persist::io::Source<std::fs::File>),
+}
+
+/// Opens the input: an RDB or hybrid AOF file (or standard input), or a
+/// multi-part AOF directory or manifest whose base starts with an RDB.
+fn open(path: &Path) -> anyhow::Result<(Opened, Origin)> {
+    use redis_persist::aof::{self, FileKind, Resolved};
     let display = path.display().to_string();
-    if path.as_os_str() != "-"
-        && (path.is_dir() || path.extension().is_some_and(|e| e == "manifest"))
-    {
-        anyhow::bail!(
-            "{display}: multi-part AOF directories and manifests are not supported yet (give the base .rdb file)"
-        );
+    let multi = path.as_os_str() != "-"
+        && (path.is_dir() || matches!(aof::resolve(path), Ok(Resolved::Manifest(_))));
+    if multi {
+        let input = aof::open(path).with_context(|| format!("reading {display}"))?;
+        let base = input
+            .files()
+            .iter()
+            .find(|f| f.kind == FileKind::Base)
+            .with_context(|| format!("{display}: the manifest lists no base file"))?;
+        let incr_bytes = input
+            .files()
+            .iter()
+            .filter(|f| f.kind == FileKind::Incr)
+            .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+            .sum();
+        let content = base
+            .open()
+            .with_context(|| format!("reading {}", base.path.display()))?;
+        if content.rdb_preamble().is_none() {
+            anyhow::bail!(
+                "{display}: the base {} is an AOF of commands: stats of a replayed AOF are not available yet",
+                base.path.display()
+            );
+        }
+        let size = std::fs::metadata(&base.path).ok().map(|m| m.len());
+        return Ok((
+            Opened::Base(content.into_source()),
+            Origin {
+                path: display,
+                kind: "aof-base",
+                file: Some(base.path.clone()),
+                size,
+                incr_bytes: Some(incr_bytes),
+            },
+        ));
     }
     let (mut src, size) = open_input(path)?;
     let head = src
@@ -130,12 +171,13 @@ fn open(path: &Path) -> anyhow::Result<(Input, Source)> {
         anyhow::bail!("{display}: not an RDB file (no REDIS or VALKEY magic)");
     }
     Ok((
-        src,
-        Source {
+        Opened::Plain(src),
+        Origin {
             path: display,
             kind: "rdb",
             file: None,
             size,
+            incr_bytes: None,
         },
     ))
 }
@@ -172,11 +214,27 @@ fn options(args: &Args) -> anyhow::Result<Options> {
 /// Runs `stats`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let opts = options(args)?;
-    let (mut src, mut source) = open(&args.path)?;
+    let (input, origin) = open(&args.path)?;
+    // The key source: the RDB (or RDB base / preamble). A replayed dataset
+    // would be another arm producing the same `Analysis`.
+    match input {
+        Opened::Plain(src) => analyse(src, origin, args, global, &opts),
+        Opened::Base(src) => analyse(src, origin, args, global, &opts),
+    }
+}
+
+/// Analyses the RDB in `src` and writes the report.
+fn analyse<R: std::io::Read>(
+    mut src: redis_persist::io::Source<R>,
+    mut origin: Origin,
+    args: &Args,
+    global: Global,
+    opts: &Options,
+) -> anyhow::Result<ExitStatus> {
     let bar = Bar::new(
         global.progress && !args.json && args.csv.is_none(),
-        source.size,
-        &format!("analysing {}", source.path),
+        origin.size,
+        &format!("analysing {}", origin.path),
     );
     src.set_progress(bar.handle());
     let settings = Settings {
@@ -194,27 +252,26 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let analysis = if args.csv == Some(CsvTable::Keys) {
         // Streamed: rows are written as the chunks come back, in file order.
         let mut w = csv::KeysWriter::new(&mut out)?;
-        let (a, _) = stats_rdb::analyze_with(src, &opts, settings, |k: &KeyRecord| w.row(k));
+        let (a, _) = stats_rdb::analyze_with(src, opts, settings, |k: &KeyRecord| w.row(k));
         w.finish()?;
         a
     } else {
-        stats_rdb::analyze(src, &opts, settings).0
+        stats_rdb::analyze(src, opts, settings).0
     };
     bar.finish();
-    if analysis.file.trailing_bytes.is_some_and(|n| n > 0) {
-        source.kind = "hybrid-aof";
+    if origin.kind == "rdb" && analysis.file.trailing_bytes.is_some_and(|n| n > 0) {
+        origin.kind = "hybrid-aof";
     }
-    let _ = &source.file;
 
     match args.csv {
         Some(CsvTable::Keys) => {}
         Some(table) => csv::write(&mut out, table, &analysis)?,
         None if args.json => {
-            let doc = json::document(&source, &analysis, &opts);
+            let doc = json::document(&origin, &analysis, opts);
             serde_json::to_writer_pretty(&mut out, &doc).context("writing JSON")?;
             writeln!(out)?;
         }
-        None => human::write(&mut out, &source, &analysis, &opts)?,
+        None => human::write(&mut out, &origin, &analysis, opts)?,
     }
     out.flush()?;
     Ok(if analysis.is_complete() {

@@ -183,6 +183,8 @@ pub struct Problem {
 pub struct Doc {
     pub path: String,
     pub input: String,
+    pub analysed_file: Option<String>,
+    pub incr_bytes: Option<u64>,
     pub size: Option<u64>,
     pub format: Option<String>,
     pub rdb_version: Option<u32>,

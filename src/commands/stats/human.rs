@@ -9,7 +9,7 @@ use redis_persist::stats::prefix::Node;
 use redis_persist::stats::rdb::{Analysis, Severity};
 use redis_persist::stats::{Options, TopKey};
 
-use super::Source;
+use super::Origin;
 use crate::output::{self, human_size};
 
 fn pct(part: u64, whole: u64) -> String {
@@ -90,7 +90,7 @@ fn prefix_rows(t: &mut comfy_table::Table, nodes: &[Node], total_mem: u64) {
 /// Writes the report.
 pub fn write(
     out: &mut impl Write,
-    src: &Source,
+    src: &Origin,
     a: &Analysis,
     opts: &Options,
 ) -> anyhow::Result<()> {
@@ -115,6 +115,14 @@ pub fn write(
             src.size
                 .map(|s| format!(", {} ({s} bytes)", human_size(s)))
                 .unwrap_or_default()
+        )?;
+    }
+    if let Some(base) = &src.file {
+        writeln!(
+            out,
+            "multi-part AOF: its base {} is analysed; the {} bytes of commands in its INCR files are not included",
+            base.display(),
+            src.incr_bytes.unwrap_or(0)
         )?;
     }
     if let Some(n) = f.trailing_bytes.filter(|&n| n > 0) {

@@ -8,7 +8,7 @@ use redis_persist::stats::rdb::{Analysis, Severity};
 use redis_persist::stats::{Group, Options, TopKey};
 use serde_json::{Map, Value as J, json};
 
-use super::Source;
+use super::Origin;
 use crate::output;
 
 fn dist(s: &Summary) -> J {
@@ -86,7 +86,7 @@ pub const TTL_KEYS: [&str; 7] = [
 ];
 
 /// The whole document.
-pub fn document(src: &Source, a: &Analysis, opts: &Options) -> J {
+pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
     let r = &a.report;
     let f = &a.file;
     let format = f.format.unwrap_or(redis_persist::rdb::types::Format::Redis);
@@ -165,6 +165,8 @@ pub fn document(src: &Source, a: &Analysis, opts: &Options) -> J {
     json!({
         "path": src.path,
         "input": src.kind,
+        "analysed_file": src.file.as_ref().map(|f| f.display().to_string()),
+        "incr_bytes": src.incr_bytes,
         "size": src.size,
         "format": f.format,
         "rdb_version": f.rdb_version,
