@@ -1138,7 +1138,9 @@ mod tests {
             Vec::new(),
         ];
         for s in &samples {
-            let lp = crate::rdb::compact::listpack::encode(&[s.as_slice()]);
+            let mut w = crate::rdb::writer::Listpack::new();
+            w.push(s);
+            let lp = w.finish();
             assert_eq!(
                 LP_OVERHEAD + lp_entry(Elem::Bytes(s)),
                 lp.len() as u64,
