@@ -131,6 +131,12 @@ fn json_document_follows_the_schema_and_the_data() {
         .flat_map(|(t, m)| m.iter().map(move |(e, s)| ((t.clone(), e.clone()), s.keys)))
         .collect();
     assert_eq!(got_enc, want_enc);
+    for m in doc.encodings.values() {
+        for e in m.values() {
+            assert_eq!(e.from.values().sum::<u64>(), e.keys);
+        }
+    }
+    assert_eq!(doc.encodings["hash"]["listpack"].from["hash-listpack"], 21);
     assert_eq!(
         doc.rdb_encodings.values().map(|e| e.keys).sum::<u64>(),
         doc.keys

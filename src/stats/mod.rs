@@ -206,8 +206,8 @@ pub struct Stats {
     dbs: BTreeMap<u64, [Group; 7]>,
     /// Keys per RDB type byte.
     rdb_types: Vec<u64>,
-    /// (type, encoding) → (keys, memory).
-    encodings: BTreeMap<(KeyType, &'static str), (u64, u64)>,
+    /// (type, encoding, RDB type) → (keys, memory).
+    encodings: BTreeMap<(KeyType, &'static str, Option<u8>), (u64, u64)>,
     /// Module type name → (keys, serialized bytes).
     modules: BTreeMap<String, (u64, u64)>,
     ttl: [u64; 7],
@@ -278,7 +278,10 @@ impl Stats {
         if let Some(t) = k.rdb_type {
             self.rdb_types[t as usize] += 1;
         }
-        let e = self.encodings.entry((k.kind, k.encoding)).or_default();
+        let e = self
+            .encodings
+            .entry((k.kind, k.encoding, k.rdb_type))
+            .or_default();
         e.0 += 1;
         e.1 += k.memory;
         if let Some(m) = k.module {
@@ -423,9 +426,11 @@ impl Stats {
         let encodings = self
             .encodings
             .iter()
-            .map(|((k, e), (n, m))| Encoding {
+            .map(|((k, e, t), (n, m))| Encoding {
                 kind: *k,
                 encoding: e,
+                rdb_type: *t,
+                rdb_encoding: t.map(|t| crate::rdb::types::type_name_in(format, t)),
                 keys: *n,
                 memory: *m,
             })
@@ -494,13 +499,17 @@ pub struct RdbEncoding {
     pub keys: u64,
 }
 
-/// Keys per in-memory encoding.
+/// Keys per in-memory encoding and the RDB encoding it was loaded from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoding {
     /// Data type.
     pub kind: KeyType,
     /// Encoding after loading (`listpack`, `hashtable`, …).
     pub encoding: &'static str,
+    /// The RDB type byte it was loaded from (`None` for other key sources).
+    pub rdb_type: Option<u8>,
+    /// Its name (`hash-listpack`, …).
+    pub rdb_encoding: Option<&'static str>,
     /// Keys.
     pub keys: u64,
     /// Their estimated memory.
@@ -548,7 +557,7 @@ pub struct Report {
     pub by_type: BTreeMap<KeyType, Group>,
     /// Keys per RDB type byte.
     pub rdb_encodings: Vec<RdbEncoding>,
-    /// Keys and memory per in-memory encoding.
+    /// Keys and memory per in-memory encoding and RDB encoding.
     pub encodings: Vec<Encoding>,
     /// Module values per module type name: (keys, serialized bytes).
     pub modules: BTreeMap<String, (u64, u64)>,

@@ -81,6 +81,8 @@ pub struct RdbEncoding {
 pub struct EncodingStat {
     pub keys: u64,
     pub memory: u64,
+    /// RDB encoding name → keys loaded from it.
+    pub from: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

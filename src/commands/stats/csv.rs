@@ -174,12 +174,17 @@ pub fn write(out: &mut impl Write, table: CsvTable, a: &Analysis) -> anyhow::Res
             }
         }
         CsvTable::Encodings => {
-            header(out, &["type", "encoding", "keys", "memory"], &[])?;
+            header(
+                out,
+                &["type", "rdb_encoding", "encoding", "keys", "memory"],
+                &[],
+            )?;
             for e in &r.encodings {
                 row(
                     out,
                     &[
                         e.kind.name().to_owned(),
+                        e.rdb_encoding.unwrap_or_default().to_owned(),
                         e.encoding.to_owned(),
                         e.keys.to_string(),
                         e.memory.to_string(),

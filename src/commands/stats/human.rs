@@ -220,18 +220,15 @@ pub fn write(
     }
 
     if !r.encodings.is_empty() {
-        writeln!(out, "\nEncodings")?;
-        let mut tb = output::table(["type", "RDB encodings", "in memory", "keys", "memory"]);
+        writeln!(
+            out,
+            "\nEncodings (as stored in the file, and in memory after loading)"
+        )?;
+        let mut tb = output::table(["type", "RDB encoding", "in memory", "keys", "memory"]);
         for e in &r.encodings {
-            let rdb: Vec<String> = r
-                .rdb_encodings
-                .iter()
-                .filter(|x| x.kind == Some(e.kind))
-                .map(|x| format!("{} ({})", x.name, x.keys))
-                .collect();
             tb.add_row([
                 e.kind.name().to_owned(),
-                rdb.join(", "),
+                e.rdb_encoding.unwrap_or("-").to_owned(),
                 e.encoding.to_owned(),
                 e.keys.to_string(),
                 human_size(e.memory),

@@ -6,6 +6,8 @@ use redis_persist::stats::hist::Summary;
 use redis_persist::stats::prefix::{Counts, Node};
 use redis_persist::stats::rdb::{Analysis, Severity};
 use redis_persist::stats::{Group, Options, TopKey};
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value as J, json};
 
 use super::Origin;
@@ -119,13 +121,34 @@ pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
             )
         })
         .collect();
-    let mut encodings = Map::new();
+    // type → in-memory encoding → {keys, memory, from: {RDB encoding: keys}}
+    type Enc<'a> = (u64, u64, BTreeMap<&'a str, u64>);
+    let mut enc: BTreeMap<&str, BTreeMap<&str, Enc<'_>>> = BTreeMap::new();
     for e in &r.encodings {
-        let t = encodings
-            .entry(e.kind.name().to_owned())
-            .or_insert_with(|| J::Object(Map::new()));
-        t[e.encoding] = json!({"keys": e.keys, "memory": e.memory});
+        let x = enc
+            .entry(e.kind.name())
+            .or_default()
+            .entry(e.encoding)
+            .or_default();
+        x.0 += e.keys;
+        x.1 += e.memory;
+        *x.2.entry(e.rdb_encoding.unwrap_or("none")).or_default() += e.keys;
     }
+    let encodings: Map<String, J> = enc
+        .into_iter()
+        .map(|(t, m)| {
+            let m: Map<String, J> = m
+                .into_iter()
+                .map(|(e, (k, mem, from))| {
+                    (
+                        e.to_owned(),
+                        json!({"keys": k, "memory": mem, "from": from}),
+                    )
+                })
+                .collect();
+            (t.to_owned(), J::Object(m))
+        })
+        .collect();
     let modules: Map<String, J> = r
         .modules
         .iter()
