@@ -283,6 +283,7 @@ fn every_corpus_file_matches_its_expected_dataset() {
                     assert_eq!(h.from.get("hash-ziplist"), Some(&h.keys), "{label}");
                     let z = &doc.encodings["zset"]["listpack"];
                     assert_eq!(z.from.get("zset-ziplist"), Some(&z.keys), "{label}");
+                    assert_eq!(doc.checksum.as_deref(), Some("ok"));
                 }
                 "types-nochecksum.rdb" => {
                     assert_eq!(doc.checksum.as_deref(), Some("disabled"));
