@@ -269,3 +269,57 @@ fn non_rdb_and_empty_inputs() {
         assert!(!a.problems.is_empty());
     }
 }
+
+/// An RDB of `n` string keys named by `name`, written by the crate's writer.
+fn synthetic(n: u64, name: impl Fn(u64) -> String) -> Vec<u8> {
+    use redis_persist::model::{Entry, Value};
+    use redis_persist::rdb::writer::{Writer, WriterOptions};
+    let mut w = Writer::new(Vec::new(), WriterOptions::default()).unwrap();
+    w.select_db(0, n, 0).unwrap();
+    for i in 0..n {
+        w.write_entry(&Entry {
+            db: 0,
+            key: name(i).into_bytes(),
+            expire_ms: None,
+            lru_idle: None,
+            lfu_freq: None,
+            value: Value::String(format!("v{i}").into_bytes()),
+        })
+        .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+#[test]
+fn millions_of_distinct_prefixes_stay_within_the_cap() {
+    // 200,000 distinct second-level prefixes, one big first-level family.
+    let data = synthetic(200_000, |i| format!("u:{i}:name"));
+    let opts = redis_persist::stats::Options {
+        max_prefixes: 1000,
+        top: 5,
+        ..Default::default()
+    };
+    let a = analyze_bytes(
+        &data,
+        &opts,
+        Settings {
+            threads: 2,
+            chunk_size: 64 * 1024,
+            ..Settings::default()
+        },
+    );
+    assert!(a.is_complete());
+    let p = &a.report.prefixes;
+    assert!(p.truncated, "the cap was hit");
+    assert_eq!(p.tree.len(), 1);
+    // The family's totals stay exact.
+    assert_eq!(p.tree[0].prefix, b"u:");
+    assert_eq!(p.tree[0].counts.keys, 200_000);
+    assert_eq!(p.tree[0].counts.memory, a.report.memory.keys);
+    assert_eq!(p.tree[0].children.len(), 5);
+    // Without the cap pressure nothing is folded.
+    let small = synthetic(500, |i| format!("u:{i}:name"));
+    let a = analyze_bytes(&small, &opts, Settings::default());
+    assert!(!a.report.prefixes.truncated);
+    assert_eq!(a.report.prefixes.tree[0].other.keys, 495);
+}
