@@ -323,3 +323,85 @@ fn millions_of_distinct_prefixes_stay_within_the_cap() {
     assert!(!a.report.prefixes.truncated);
     assert_eq!(a.report.prefixes.tree[0].other.keys, 495);
 }
+
+#[test]
+fn modules_module_aux_lfu_lru_and_field_ttls() {
+    use redis_persist::model::{Entry, HashField, ModuleValue, Value};
+    use redis_persist::rdb::writer::{Writer, WriterOptions};
+    let id = 0x0123_4567_89ab_c000 | 3;
+    let module = ModuleValue {
+        module_id: id,
+        type_name: String::new(),
+        encver: 3,
+        // UINT 5, STRING "ab", EOF.
+        raw: vec![0x02, 0x05, 0x05, 0x02, b'a', b'b', 0x00],
+    };
+    let e = |key: &str, value: Value| Entry {
+        db: 0,
+        key: key.as_bytes().to_vec(),
+        expire_ms: None,
+        lru_idle: None,
+        lfu_freq: None,
+        value,
+    };
+    let mut w = Writer::new(Vec::new(), WriterOptions::for_version(12)).unwrap();
+    w.write_module_aux(&module, 1).unwrap();
+    w.select_db(0, 6, 0).unwrap();
+    for i in 0..3u8 {
+        let mut m = e(&format!("mod:{i}"), Value::Module(module.clone()));
+        m.lfu_freq = Some(10 * i);
+        w.write_entry(&m).unwrap();
+    }
+    let mut s = e("plain", Value::String(b"x".to_vec()));
+    s.lru_idle = Some(77);
+    w.write_entry(&s).unwrap();
+    let hf = |f: &str, t: Option<i64>| HashField {
+        field: f.as_bytes().to_vec(),
+        value: b"v".to_vec(),
+        expire_ms: t,
+    };
+    w.write_entry(&e(
+        "hfe:small",
+        Value::Hash(vec![hf("a", Some(4_102_444_800_000)), hf("b", None)]),
+    ))
+    .unwrap();
+    w.write_entry(&e(
+        "hfe:large",
+        Value::Hash(
+            (0..600)
+                .map(|i| hf(&format!("f{i}"), (i % 3 == 0).then_some(4_102_444_800_000)))
+                .collect(),
+        ),
+    ))
+    .unwrap();
+    w.write_module_aux(&module, 2).unwrap();
+    let data = w.finish().unwrap();
+    for chunk in [1 << 20, 1] {
+        let a = analyze_bytes(
+            &data,
+            &redis_persist::stats::Options::default(),
+            Settings {
+                threads: 2,
+                chunk_size: chunk,
+                ..Settings::default()
+            },
+        );
+        assert!(a.is_complete(), "{:?}", a.problems);
+        let name = redis_persist::rdb::types::module_name(id).0;
+        let r = &a.report;
+        assert_eq!(r.modules.get(&name).map(|m| m.0), Some(3));
+        assert_eq!(a.file.module_aux.get(&name), Some(&2));
+        let lfu = r.lfu.unwrap();
+        assert_eq!((lfu.count, lfu.max), (3, 20));
+        assert_eq!(r.lru.unwrap().max, 77);
+        assert_eq!(r.field_ttl_keys, 2);
+        assert_eq!(r.field_ttls, 1 + 200);
+        assert_eq!(r.total.keys, 6);
+        let kinds: Vec<&str> = r.by_type.keys().map(|k| k.name()).collect();
+        assert_eq!(kinds, ["string", "hash", "module"]);
+        assert_eq!(
+            r.by_type[&redis_persist::model::KeyType::Module].elements,
+            3
+        );
+    }
+}
