@@ -156,21 +156,46 @@ impl<'a> Cur<'a> {
         elem(s, at)
     }
 
-    /// The length of a string element, without looking at its bytes.
+    /// The length of a string element, without looking at its bytes. The
+    /// hot loop of hashtable-encoded values: plain lengths of one or two
+    /// bytes and the integer encodings are decoded inline.
     #[inline]
     fn str_len(&mut self) -> Res<u64> {
         let at = self.pos;
         let b = *self.b.get(at).ok_or_else(|| Box::new(Self::eof(at)))?;
-        if b < 0x40 {
-            self.pos += 1;
-            self.take(u64::from(b))?;
-            return Ok(u64::from(b));
+        let (n, hdr): (u64, usize) = match b >> 6 {
+            0 => (u64::from(b), 1),
+            1 => match self.b.get(at + 1) {
+                Some(&b2) => ((u64::from(b & 0x3f) << 8) | u64::from(b2), 2),
+                None => return Err(Box::new(Self::eof(at))),
+            },
+            3 if b & 0x3f <= 2 => {
+                let w = 1usize << (b & 0x3f);
+                let Some(x) = self.b.get(at + 1..at + 1 + w) else {
+                    return Err(Box::new(Self::eof(at)));
+                };
+                let v = match w {
+                    1 => i64::from(x[0] as i8),
+                    2 => i64::from(i16::from_le_bytes([x[0], x[1]])),
+                    _ => i64::from(i32::from_le_bytes([x[0], x[1], x[2], x[3]])),
+                };
+                self.pos = at + 1 + w;
+                return Ok(memory::int_len(v));
+            }
+            _ => {
+                return Ok(match self.string()? {
+                    RStr::Bytes(x) => x.len() as u64,
+                    RStr::Int(i) => memory::int_len(i),
+                    RStr::Lzf { ulen, .. } => ulen,
+                });
+            }
+        };
+        let end = at + hdr + n as usize;
+        if end > self.b.len() {
+            return err(at, format!("{n} bytes run past the end of the value"));
         }
-        Ok(match self.string()? {
-            RStr::Bytes(x) => x.len() as u64,
-            RStr::Int(i) => memory::int_len(i),
-            RStr::Lzf { ulen, .. } => ulen,
-        })
+        self.pos = end;
+        Ok(n)
     }
 
     #[cold]
