@@ -801,6 +801,39 @@ mod tests {
     }
 
     #[test]
+    fn str_len_agrees_with_elem_on_every_string_encoding() {
+        let mut bytes = Vec::new();
+        let long = vec![b'z'; 300];
+        // 6-bit, 14-bit and 32-bit lengths, int8/16/32, LZF.
+        bytes.extend_from_slice(&[3, b'a', b'b', b'c']);
+        bytes.extend_from_slice(&[0x41, 0x2c]);
+        bytes.extend_from_slice(&long);
+        bytes.extend_from_slice(&[0x80, 0, 0, 0, 2, b'x', b'y']);
+        bytes.extend_from_slice(&[0xc0, 0xff]);
+        bytes.extend_from_slice(&[0xc1, 0x00, 0x80]);
+        bytes.extend_from_slice(&[0xc2, 0x00, 0x00, 0x00, 0x80]);
+        bytes.extend_from_slice(&[0xc3, 0x05, 0x20, 0x03, b'a', b'b', b'c', b'd']);
+        let (mut a, mut b) = (Cur { b: &bytes, pos: 0 }, Cur { b: &bytes, pos: 0 });
+        let mut lens = Vec::new();
+        while a.pos < bytes.len() {
+            let n = a.str_len().unwrap();
+            assert_eq!(n, b.elem().unwrap().len());
+            assert_eq!(a.pos, b.pos);
+            lens.push(n);
+        }
+        assert_eq!(lens, [3, 300, 2, 2, 6, 11, 32]);
+        // Every truncation is an error, never a panic.
+        for cut in 0..bytes.len() {
+            let mut c = Cur { b: &bytes[..cut], pos: 0 };
+            while c.pos < cut {
+                if c.str_len().is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn truncated_values_are_errors_not_panics() {
         let mut w = Walker::new(Config::default(), Format::Redis);
         // A hash of 3 fields with only one present.
