@@ -824,7 +824,10 @@ mod tests {
         assert_eq!(lens, [3, 300, 2, 2, 6, 11, 32]);
         // Every truncation is an error, never a panic.
         for cut in 0..bytes.len() {
-            let mut c = Cur { b: &bytes[..cut], pos: 0 };
+            let mut c = Cur {
+                b: &bytes[..cut],
+                pos: 0,
+            };
             while c.pos < cut {
                 if c.str_len().is_err() {
                     break;
