@@ -1577,6 +1577,7 @@ impl<R: Read> Reader<R> {
                 } else {
                     Some(expire_at as i64)
                 };
+                self.field_ttls += u64::from(expire_ms.is_some());
                 Ok(Raw::Elem(RawElem::Field {
                     field: f,
                     value: val,
