@@ -947,7 +947,7 @@ fn print_human(r: &Report<'_>) -> anyhow::Result<()> {
         "input:  {} ({layout}, {} file(s), {})",
         r.args.input.display(),
         s.files.len(),
-        human_size(s.bytes())
+        human_size(r.admitted.files.iter().map(|f| f.size).sum())
     )?;
     for f in &s.files {
         let rdb = f.rdb.map_or(String::new(), |p| {
