@@ -305,7 +305,7 @@ _redis__persist() {
             return 0
             ;;
         redis__subcmd__persist__subcmd__stats)
-            opts="-h -V --top --separator --depth --max-prefixes --json --csv --now --threads --deep --server-config --no-progress --help --version"
+            opts="-h -V --top --separator --depth --max-prefixes --json --csv --now --threads --deep --server-config --base-only --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

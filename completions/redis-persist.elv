@@ -75,6 +75,8 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --server-config 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0''s'
             cand --json 'Print one JSON document on stdout instead of tables'
             cand --deep 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption'
+            cand --base-only 'For an AOF input, analyse only its RDB base or preamble (streaming, in bounded memory) instead of the dataset after replaying every file'
+            cand --replay 'Replay a hybrid single-file AOF (RDB preamble + commands) instead of analysing its preamble alone. Directories, manifests and AOFs of commands are always replayed unless `--base-only`'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -74,6 +74,8 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l th
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l server-config -d 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0\'s' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l json -d 'Print one JSON document on stdout instead of tables'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l deep -d 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l base-only -d 'For an AOF input, analyse only its RDB base or preamble (streaming, in bounded memory) instead of the dataset after replaying every file'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l replay -d 'Replay a hybrid single-file AOF (RDB preamble + commands) instead of analysing its preamble alone. Directories, manifests and AOFs of commands are always replayed unless `--base-only`'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s V -l version -d 'Print version'

@@ -296,11 +296,35 @@ fn damaged_and_unsupported_inputs_give_exit_codes_1_and_2() {
     let (code, doc) = stats_json(&bad, &[]);
     assert_eq!(code, 1, "{:?}", doc.problems);
     assert!(!doc.problems.is_empty());
-    // Not something stats reads: exit 2 with a message.
+    // An AOF of commands is replayed; with --base-only it has nothing to read
+    // (exit 2); a command the replay cannot apply is a problem of the input (1).
     let aof = dir.path().join("cmds.aof");
-    std::fs::write(&aof, b"*1\r\n$4\r\nPING\r\n").unwrap();
+    std::fs::write(&aof, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n").unwrap();
+    let (code, doc) = stats_json(&aof, &[]);
+    assert_eq!((code, doc.keys, doc.input.as_str()), (0, 1, "aof-replayed"));
+    let out = common::run(&["stats", "--base-only", aof.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AOF of commands"));
+    let bad_cmd = dir.path().join("eval.aof");
+    std::fs::write(
+        &bad_cmd,
+        b"*3\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n$1\r\n0\r\n",
+    )
+    .unwrap();
+    let out = common::run(&["stats", bad_cmd.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("EVAL"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not something stats reads: exit 2 with a message.
     for (path, msg) in [
-        (aof.to_str().unwrap().to_string(), "AOF of commands"),
         (
             dir.path().join("missing.rdb").to_str().unwrap().to_string(),
             "opening",
@@ -336,7 +360,7 @@ fn damaged_and_unsupported_inputs_give_exit_codes_1_and_2() {
 }
 
 #[test]
-fn multi_part_aof_directories_and_manifests_give_their_base() {
+fn multi_part_aof_directories_and_manifests_are_replayed_or_give_their_base() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture(), dir.path().join("appendonly.aof.1.base.rdb")).unwrap();
     std::fs::write(
@@ -352,7 +376,23 @@ fn multi_part_aof_directories_and_manifests_give_their_base() {
     .unwrap();
     let (_, from_file) = stats_json(&fixture(), &["--now", "1700000000000"]);
     for p in [dir.path(), manifest.as_path()] {
+        // By default the dataset after replay (here the base: PING writes nothing).
         let (code, doc) = stats_json(p, &["--now", "1700000000000"]);
+        assert_eq!(code, 0);
+        assert_eq!(doc.input, "aof-replayed");
+        assert_eq!(doc.keys, from_file.keys);
+        // The same keys and elements; serialized sizes may differ from the
+        // server's own encoding choices (e.g. score text), so compare counts.
+        for (ty, g) in &from_file.by_type {
+            let r = &doc.by_type[ty];
+            assert_eq!(
+                (r.keys, r.expires, r.elements),
+                (g.keys, g.expires, g.elements),
+                "{ty}"
+            );
+        }
+        // --base-only streams the base.
+        let (code, doc) = stats_json(p, &["--now", "1700000000000", "--base-only"]);
         assert_eq!(code, 0);
         assert_eq!(doc.input, "aof-base");
         assert_eq!(doc.incr_bytes, Some(14));
@@ -360,13 +400,13 @@ fn multi_part_aof_directories_and_manifests_give_their_base() {
         assert_eq!(doc.by_type, from_file.by_type);
         assert_eq!(doc.memory, from_file.memory);
     }
-    // A base made of commands cannot be analysed yet.
+    // A base made of commands has no RDB part for --base-only.
     std::fs::write(
         dir.path().join("appendonly.aof.1.base.rdb"),
         b"*1\r\n$4\r\nPING\r\n",
     )
     .unwrap();
-    let out = common::run(&["stats", dir.path().to_str().unwrap()]);
+    let out = common::run(&["stats", "--base-only", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AOF of commands"));
 }

@@ -48,8 +48,8 @@ use redis_persist::aof::{self, FileKind, Resolved};
 use redis_persist::io::Progress;
 use redis_persist::rdb::types::Format;
 use redis_persist::rdb::writer::{AofMarker, WriterOptions};
+use redis_persist::replay::Dataset;
 use redis_persist::replay::aof::{self as replay_aof, Admitted, Phase, Summary};
-use redis_persist::replay::{Dataset, Value};
 use serde_json::{Value as J, json};
 
 use super::{ExitStatus, Global};
@@ -348,28 +348,12 @@ struct Version {
     note: Option<String>,
 }
 
-/// The lowest RDB version that can hold `ds` (9 unless it has function
-/// libraries, 10, or hash field TTLs, 12), and what needs it.
-fn needed_version(ds: &Dataset) -> (u32, &'static str) {
-    let field_ttls =
-        ds.dbs.iter().flat_map(|db| db.values()).any(
-            |s| matches!(&s.value, Value::Hash(h) if h.values().any(|v| v.expire_ms.is_some())),
-        );
-    if field_ttls {
-        (12, "hash field TTLs")
-    } else if !ds.functions.is_empty() {
-        (10, "function libraries")
-    } else {
-        (9, "")
-    }
-}
-
 fn choose_version(
     explicit: Option<u32>,
     summary: &Summary,
     ds: &Dataset,
 ) -> Result<Version, String> {
-    let (needed, what) = needed_version(ds);
+    let (needed, what) = ds.min_rdb_version();
     if let Some(v) = explicit {
         if v < needed {
             return Err(format!(

@@ -7,6 +7,7 @@ pub mod check_rdb;
 pub mod convert_aof_to_hybrid;
 pub mod dump;
 pub mod generate;
+pub mod replayed;
 pub mod stats;
 
 use std::process::ExitCode;

@@ -92,6 +92,15 @@ pub struct Args {
     /// are Redis 7.0's.
     #[arg(long = "server-config", value_name = "NAME=VALUE")]
     pub server_config: Vec<String>,
+    /// For an AOF input, analyse only its RDB base or preamble (streaming, in
+    /// bounded memory) instead of the dataset after replaying every file.
+    #[arg(long, conflicts_with = "replay")]
+    pub base_only: bool,
+    /// Replay a hybrid single-file AOF (RDB preamble + commands) instead of
+    /// analysing its preamble alone. Directories, manifests and AOFs of commands
+    /// are always replayed unless `--base-only`.
+    #[arg(long)]
+    pub replay: bool,
 }
 
 /// What `stats` read, where from.
@@ -106,6 +115,8 @@ pub struct Origin {
     size: Option<u64>,
     /// Bytes of the multi-part INCR files (commands, not included).
     incr_bytes: Option<u64>,
+    /// How the AOF was replayed, when it was.
+    replay: Option<String>,
 }
 
 /// An input opened and positioned at its RDB magic.
@@ -114,13 +125,38 @@ enum Opened {
     Plain(Input),
     /// The base of a multi-part AOF.
     Base(redis_persist::io::Source<std::fs::File>),
+    /// An AOF replayed into an RDB stream.
+    Replayed(super::replayed::Replayed),
 }
 
 /// Opens the input: an RDB or hybrid AOF file (or standard input), or a
 /// multi-part AOF directory or manifest whose base starts with an RDB.
-fn open(path: &Path) -> anyhow::Result<(Opened, Origin)> {
+fn open(path: &Path, args: &Args, global: Global) -> anyhow::Result<(Opened, Origin)> {
     use redis_persist::aof::{self, FileKind, Resolved};
     let display = path.display().to_string();
+    if (super::replayed::is_aof_input(path) && !args.base_only)
+        || (args.replay && path.as_os_str() != "-")
+    {
+        let now = args.now.unwrap_or_else(redis_persist::rdb::check::now_ms);
+        let progress = global.progress && !args.json && args.csv.is_none();
+        let r = super::replayed::open(path, now, progress)?;
+        let replay = Some(format!(
+            "{} (analysed as an RDB {} stream)",
+            r.describe(),
+            r.rdb_version
+        ));
+        return Ok((
+            Opened::Replayed(r),
+            Origin {
+                path: display,
+                kind: "aof-replayed",
+                file: None,
+                size: None,
+                incr_bytes: None,
+                replay,
+            },
+        ));
+    }
     let multi = path.as_os_str() != "-"
         && (path.is_dir() || matches!(aof::resolve(path), Ok(Resolved::Manifest(_))));
     if multi {
@@ -141,7 +177,7 @@ fn open(path: &Path) -> anyhow::Result<(Opened, Origin)> {
             .with_context(|| format!("reading {}", base.path.display()))?;
         if content.rdb_preamble().is_none() {
             anyhow::bail!(
-                "{display}: the base {} is an AOF of commands: stats of a replayed AOF are not available yet",
+                "{display}: the base {} is an AOF of commands, so there is no RDB part for --base-only (drop it to analyse the replayed dataset)",
                 base.path.display()
             );
         }
@@ -154,6 +190,7 @@ fn open(path: &Path) -> anyhow::Result<(Opened, Origin)> {
                 file: Some(base.path.clone()),
                 size,
                 incr_bytes: Some(incr_bytes),
+                replay: None,
             },
         ));
     }
@@ -165,7 +202,7 @@ fn open(path: &Path) -> anyhow::Result<(Opened, Origin)> {
     if !redis_persist::rdb::is_rdb_magic(&head) {
         if head.first() == Some(&b'*') {
             anyhow::bail!(
-                "{display}: an AOF of commands (no RDB preamble): stats of a replayed AOF are not available yet"
+                "{display}: an AOF of commands has no RDB part for --base-only (drop it to analyse the replayed dataset)"
             );
         }
         anyhow::bail!("{display}: not an RDB file (no REDIS or VALKEY magic)");
@@ -178,6 +215,7 @@ fn open(path: &Path) -> anyhow::Result<(Opened, Origin)> {
             file: None,
             size,
             incr_bytes: None,
+            replay: None,
         },
     ))
 }
@@ -214,12 +252,25 @@ fn options(args: &Args) -> anyhow::Result<Options> {
 /// Runs `stats`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let opts = options(args)?;
-    let (input, origin) = open(&args.path)?;
-    // The key source: the RDB (or RDB base / preamble). A replayed dataset
-    // would be another arm producing the same `Analysis`.
+    let (input, origin) = match open(&args.path, args, global) {
+        Ok(x) => x,
+        Err(e) if super::replayed::is_input_problem(&e) => {
+            crate::output::eprint_error(&e);
+            return Ok(ExitStatus::Problems);
+        }
+        Err(e) => return Err(e),
+    };
+    // The key source: the RDB, the RDB base / preamble, or the replayed dataset
+    // streamed as an RDB.
     match input {
         Opened::Plain(src) => analyse(src, origin, args, global, &opts),
         Opened::Base(src) => analyse(src, origin, args, global, &opts),
+        Opened::Replayed(r) => {
+            let status = analyse(r.source, origin, args, global, &opts);
+            // The stream was read to its end unless the analysis failed.
+            r.writer.finish(status.is_ok())?;
+            status
+        }
     }
 }
 

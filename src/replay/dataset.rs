@@ -331,6 +331,21 @@ impl Dataset {
         })
     }
 
+    /// The lowest RDB version that can hold the dataset, and what needs it: 12
+    /// for hash field TTLs, 10 for function libraries, else 9.
+    pub fn min_rdb_version(&self) -> (u32, &'static str) {
+        let field_ttls = self.dbs.iter().flat_map(|db| db.values()).any(
+            |s| matches!(&s.value, Value::Hash(h) if h.values().any(|v| v.expire_ms.is_some())),
+        );
+        if field_ttls {
+            (12, "hash field TTLs")
+        } else if !self.functions.is_empty() {
+            (10, "function libraries")
+        } else {
+            (9, "")
+        }
+    }
+
     /// Writes the dataset as an RDB file (module AUX records and functions, then
     /// every database in index order with its sizes), one entry at a time.
     pub fn write_rdb<W: std::io::Write>(

@@ -187,6 +187,8 @@ pub struct Doc {
     pub input: String,
     pub analysed_file: Option<String>,
     pub incr_bytes: Option<u64>,
+    /// How the AOF was replayed (AOF inputs).
+    pub replay: Option<String>,
     pub size: Option<u64>,
     pub format: Option<String>,
     pub rdb_version: Option<u32>,

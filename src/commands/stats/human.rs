@@ -117,6 +117,9 @@ pub fn write(
                 .unwrap_or_default()
         )?;
     }
+    if let Some(replay) = &src.replay {
+        writeln!(out, "AOF: {replay}")?;
+    }
     if let Some(base) = &src.file {
         writeln!(
             out,

@@ -190,6 +190,7 @@ pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
         "input": src.kind,
         "analysed_file": src.file.as_ref().map(|f| f.display().to_string()),
         "incr_bytes": src.incr_bytes,
+        "replay": src.replay,
         "size": src.size,
         "format": f.format,
         "rdb_version": f.rdb_version,
