@@ -311,28 +311,135 @@ impl FunctionLibrary {
 }
 
 /// Formats a score the way Redis prints doubles in replies and AOF rewrites
-/// (`inf`, `-inf`, shortest round-trip decimal; integral values without `.0`).
+/// (see [`write_score`]).
 pub fn format_score(score: f64) -> String {
-    if score.is_infinite() {
-        return if score > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
-    }
+    let mut out = Vec::with_capacity(24);
+    write_score(&mut out, score);
+    // `write_score` only writes ASCII.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `score` as Redis 7.2+ prints a double (`d2string`, used for zset
+/// listpack scores, `ZSCORE` / `ZRANGE … WITHSCORES` replies and AOF rewrites):
+/// `inf`, `-inf`, `0`, `-0`; an integral value within ±2^62 as an integer
+/// (`1`, `-9007199254740992`, `10000000000000000`); otherwise (`fpconv_dtoa`) the
+/// shortest digits that read back as exactly the same `f64`, laid out like
+/// Redis: a plain integer when the decimal exponent is small, a plain decimal for
+/// moderately small values (`0.1`, `0.001234`), scientific notation with an
+/// explicit exponent sign otherwise (`1e+19`, `1.234e-4`, `5e-324`,
+/// `1.7976931348623157e+308`).
+///
+/// The digits are the shortest round-trip digits (Ryu). Redis uses Grisu2, which
+/// gives the same digits except in rare cases where it emits a longer (still
+/// exact) form; either text parses back to the same double, which is what keeps
+/// scores exact. Redis 7.0 and older print `%.17g` (`0.10000000000000001`), also
+/// exact but longer.
+pub fn write_score(out: &mut Vec<u8>, score: f64) {
     if score.is_nan() {
-        return "nan".into();
+        out.extend_from_slice(if score.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
+        return;
     }
-    if score == score.trunc() && score.abs() < 1e17 {
-        // Integral and exactly representable as an integer in decimal.
-        return format!("{}", score as i64);
+    if score.is_sign_negative() {
+        out.push(b'-');
     }
-    // Rust's `{}` for f64 is the shortest representation that round-trips, but it
-    // never uses exponent notation; `{:e}` does. Pick the shorter, as %.17g would
-    // pick a compact form.
-    let plain = format!("{score}");
-    let exp = format!("{score:e}");
-    if exp.len() < plain.len() { exp } else { plain }
+    if score.is_infinite() {
+        out.extend_from_slice(b"inf");
+        return;
+    }
+    if score == 0.0 {
+        out.push(b'0');
+        return;
+    }
+    // `double2ll`: integral values in ±(LLONG_MAX / 2) are printed as integers.
+    let half = (i64::MAX / 2) as f64;
+    if score.abs() <= half && score == score.trunc() {
+        let v = score.abs() as i64;
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(score.abs()).as_bytes();
+    // Split Ryu's output (`123.45`, `1e300`, `1.5e-7`, `0.001`) into significant
+    // digits and K, the decimal exponent of the last digit: value = digits * 10^K.
+    let (mantissa, exp10) = match text.iter().position(|&b| b == b'e') {
+        Some(i) => (&text[..i], parse_exp(&text[i + 1..])),
+        None => (text, 0),
+    };
+    let mut digits = [0u8; 24];
+    let mut n = 0usize;
+    let mut frac_digits = 0i32;
+    let mut seen_point = false;
+    for &b in mantissa {
+        if b == b'.' {
+            seen_point = true;
+            continue;
+        }
+        if seen_point {
+            frac_digits += 1;
+        }
+        if n == 0 && b == b'0' {
+            continue; // leading zeros
+        }
+        if n < digits.len() {
+            digits[n] = b;
+            n += 1;
+        }
+    }
+    let mut k = exp10 - frac_digits;
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+        k += 1;
+    }
+    emit_digits(out, &digits[..n], k);
+}
+
+fn parse_exp(b: &[u8]) -> i32 {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let v = digits
+        .iter()
+        .fold(0i32, |acc, &d| acc * 10 + i32::from(d - b'0'));
+    if neg { -v } else { v }
+}
+
+/// The layout rules of Redis' `emit_digits` (deps/fpconv/fpconv_dtoa.c).
+fn emit_digits(out: &mut Vec<u8>, digits: &[u8], k: i32) {
+    let n = digits.len() as i32;
+    let exp = (k + n - 1).abs();
+    if k >= 0 && exp < n + 7 {
+        // Plain integer.
+        out.extend_from_slice(digits);
+        out.resize(out.len() + k as usize, b'0');
+        return;
+    }
+    if k < 0 && (k > -7 || exp < 4) {
+        let offset = n - k.abs();
+        if offset <= 0 {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + (-offset) as usize, b'0');
+            out.extend_from_slice(digits);
+        } else {
+            out.extend_from_slice(&digits[..offset as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[offset as usize..]);
+        }
+        return;
+    }
+    out.push(digits[0]);
+    if n > 1 {
+        out.push(b'.');
+        out.extend_from_slice(&digits[1..]);
+    }
+    out.push(b'e');
+    out.push(if k + n - 1 < 0 { b'-' } else { b'+' });
+    out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
 }
 
 #[cfg(test)]
@@ -356,16 +463,58 @@ mod tests {
             -9_007_199_254_740_992.0,
             3.5,
             f64::MAX,
+            f64::MIN_POSITIVE,
             -0.0,
             2.5e-7,
+            1e16,
+            1e17,
+            123_456_789_012_345_680_000.0,
+            0.001_234,
+            0.000_123_4,
+            std::f64::consts::PI,
         ] {
             let t = format_score(s);
-            assert_eq!(t.parse::<f64>().unwrap(), s, "{t}");
+            let back = t.parse::<f64>().unwrap();
+            assert_eq!(back.to_bits(), s.to_bits(), "{t}");
         }
-        assert_eq!(format_score(f64::INFINITY), "inf");
-        assert_eq!(format_score(f64::NEG_INFINITY), "-inf");
-        assert_eq!(format_score(1.0), "1");
-        assert_eq!(format_score(0.1), "0.1");
+    }
+
+    /// Expected texts worked out by hand from Redis 7.2's `d2string` and
+    /// `fpconv_dtoa` (`emit_digits`) rules: the layout must be the one Redis prints.
+    #[test]
+    fn scores_are_laid_out_like_redis() {
+        for (v, want) in [
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (100.0, "100"),
+            (1e7, "10000000"),
+            (1e8, "100000000"),
+            (12_345_678.0, "12345678"),
+            (1e16, "10000000000000000"),
+            (4_611_686_018_427_387_904.0, "4611686018427387904"),
+            (1e19, "1e+19"),
+            (-1e19, "-1e+19"),
+            (-9_007_199_254_740_992.0, "-9007199254740992"),
+            (123_456_789_012_345_680_000.0, "123456789012345680000"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (std::f64::consts::PI, "3.141592653589793"),
+            (0.001_234, "0.001234"),
+            (0.000_123_4, "1.234e-4"),
+            (123.456_789_1, "123.4567891"),
+            (2.5e-7, "2.5e-7"),
+            (5e-324, "5e-324"),
+            (1e300, "1e+300"),
+            (1e305, "1e+305"),
+            (1e123, "1e+123"),
+            (f64::MAX, "1.7976931348623157e+308"),
+        ] {
+            assert_eq!(format_score(v), want, "{v:e}");
+        }
     }
 
     #[test]
