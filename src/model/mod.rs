@@ -363,8 +363,55 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
     }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(score.abs()).as_bytes();
-    // Split Ryu's output (`123.45`, `1e300`, `1.5e-7`, `0.001`) into significant
-    // digits and K, the decimal exponent of the last digit: value = digits * 10^K.
+    // Fast paths straight from Ryu's plain decimals (`123.45`, `0.00123`): they
+    // are Redis' layout as well unless Redis switches to scientific notation,
+    // which is then `d.ddd` + `e±X` assembled from the same digits.
+    if let (Some(point), false) = (text.iter().position(|&b| b == b'.'), text.contains(&b'e')) {
+        let frac = &text[point + 1..];
+        let mut b = [0u8; 40];
+        let (digits, exp, sign) = if text[0] == b'0' {
+            let z = frac.iter().take_while(|&&b| b == b'0').count();
+            (&frac[z..], z + 1, b'-')
+        } else {
+            // `digits` spans the point; it is skipped below.
+            (&text[..], point - 1, b'+')
+        };
+        if frac.len() < 7 || exp < 4 {
+            out.extend_from_slice(text);
+            return;
+        }
+        let mut i = 0;
+        for &d in digits {
+            if d == b'.' {
+                continue;
+            }
+            b[i] = d;
+            i += 1;
+            if i == 1 {
+                b[1] = b'.';
+                i = 2;
+            }
+        }
+        if i == 2 {
+            i = 1; // a single digit: no point
+        }
+        b[i] = b'e';
+        b[i + 1] = sign;
+        i += 2;
+        let mut eb = itoa::Buffer::new();
+        let e = eb.format(exp).as_bytes();
+        b[i..i + e.len()].copy_from_slice(e);
+        i += e.len();
+        out.extend_from_slice(&b[..i]);
+        return;
+    }
+    layout_generic(out, text);
+}
+
+/// Lays out Ryu's text for `|score|` by the general rule: split it into
+/// significant digits and K, the decimal exponent of the last digit (value =
+/// digits × 10^K), then [`emit_digits`].
+fn layout_generic(out: &mut Vec<u8>, text: &[u8]) {
     let (mantissa, exp10) = match text.iter().position(|&b| b == b'e') {
         Some(i) => (&text[..i], parse_exp(&text[i + 1..])),
         None => (text, 0),
@@ -409,7 +456,8 @@ fn parse_exp(b: &[u8]) -> i32 {
     if neg { -v } else { v }
 }
 
-/// The layout rules of Redis' `emit_digits` (deps/fpconv/fpconv_dtoa.c).
+/// The layout rules of Redis' `emit_digits` (deps/fpconv/fpconv_dtoa.c), for at
+/// most 17 significant digits.
 fn emit_digits(out: &mut Vec<u8>, digits: &[u8], k: i32) {
     let n = digits.len() as i32;
     let exp = (k + n - 1).abs();
@@ -432,14 +480,25 @@ fn emit_digits(out: &mut Vec<u8>, digits: &[u8], k: i32) {
         }
         return;
     }
-    out.push(digits[0]);
+    // Scientific: d[.ddd]e±X, assembled on the stack.
+    let mut b = [0u8; 32];
+    let mut i = 0;
+    b[0] = digits[0];
+    i += 1;
     if n > 1 {
-        out.push(b'.');
-        out.extend_from_slice(&digits[1..]);
+        b[i] = b'.';
+        i += 1;
+        b[i..i + digits.len() - 1].copy_from_slice(&digits[1..]);
+        i += digits.len() - 1;
     }
-    out.push(b'e');
-    out.push(if k + n - 1 < 0 { b'-' } else { b'+' });
-    out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+    b[i] = b'e';
+    b[i + 1] = if k + n - 1 < 0 { b'-' } else { b'+' };
+    i += 2;
+    let mut eb = itoa::Buffer::new();
+    let e = eb.format(exp).as_bytes();
+    b[i..i + e.len()].copy_from_slice(e);
+    i += e.len();
+    out.extend_from_slice(&b[..i]);
 }
 
 #[cfg(test)]
@@ -479,6 +538,48 @@ mod tests {
         }
     }
 
+    /// Random doubles (every exponent, both layouts) read back exactly.
+    #[test]
+    fn random_scores_round_trip() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            // xorshift64*
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let bits = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            let v = f64::from_bits(bits);
+            if v.is_nan() {
+                continue;
+            }
+            let t = format_score(v);
+            let back: f64 = match t.as_str() {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                t => t.parse().unwrap(),
+            };
+            assert_eq!(back.to_bits(), v.to_bits(), "{t}");
+            // Also values of everyday magnitudes.
+            let w = (bits >> 11) as f64 / (1u64 << 53) as f64 * 2e6 - 1e6;
+            let t = format_score(w);
+            assert_eq!(t.parse::<f64>().unwrap().to_bits(), w.to_bits(), "{t}");
+            // The fast paths lay out like the general rule.
+            for x in [v, w, w / 1e9, w * 1e-3] {
+                if x.is_finite() && x != x.trunc() {
+                    let mut general = Vec::new();
+                    if x < 0.0 {
+                        general.push(b'-');
+                    }
+                    layout_generic(
+                        &mut general,
+                        ryu::Buffer::new().format_finite(x.abs()).as_bytes(),
+                    );
+                    assert_eq!(format_score(x).as_bytes(), &general[..], "{x:e}");
+                }
+            }
+        }
+    }
+
     /// Expected texts worked out by hand from Redis 7.2's `d2string` and
     /// `fpconv_dtoa` (`emit_digits`) rules: the layout must be the one Redis prints.
     #[test]
@@ -512,6 +613,11 @@ mod tests {
             (1e305, "1e+305"),
             (1e123, "1e+123"),
             (f64::MAX, "1.7976931348623157e+308"),
+            (12_345.123_456_7, "1.23451234567e+4"),
+            (1_234.567_890_1, "1234.5678901"),
+            (12_345.123_456, "12345.123456"),
+            (0.001, "0.001"),
+            (0.000_123, "0.000123"),
         ] {
             assert_eq!(format_score(v), want, "{v:e}");
         }
