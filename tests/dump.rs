@@ -555,7 +555,7 @@ fn resp_of_corpus_files_recreates_the_dataset_in_redis_7_0() {
             if let Some(saved) = doc["saved_at_ms"].as_i64() {
                 let now = saved + 1;
                 for keys in want.values_mut() {
-                    keys.retain(|_, e| !e["expire_ms"].as_i64().is_some_and(|t| t < now));
+                    keys.retain(|_, e| e["expire_ms"].as_i64().is_none_or(|t| t >= now));
                 }
             }
             let resp = dump_ok(&[path.to_str().unwrap(), "--format", "resp"]);

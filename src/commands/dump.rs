@@ -23,6 +23,8 @@ mod parallel;
 mod rdb;
 mod render;
 mod resp;
+#[cfg(test)]
+mod tests;
 
 use std::ffi::OsString;
 use std::io::IsTerminal as _;
@@ -223,7 +225,7 @@ fn build_filter(args: &Args, now: i64) -> anyhow::Result<Filter> {
     Ok(Filter {
         dbs: (!args.dbs.is_empty()).then(|| args.dbs.clone()),
         types,
-        globs: args.keys.iter().map(|k| os_bytes(k)).collect(),
+        globs: args.keys.iter().map(os_bytes).collect(),
         regexes,
         expiry,
         now_ms: now,

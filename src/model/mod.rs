@@ -374,7 +374,7 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
             (&frac[z..], z + 1, b'-')
         } else {
             // `digits` spans the point; it is skipped below.
-            (&text[..], point - 1, b'+')
+            (text, point - 1, b'+')
         };
         if frac.len() < 7 || exp < 4 {
             out.extend_from_slice(text);
@@ -456,7 +456,7 @@ fn parse_exp(b: &[u8]) -> i32 {
     if neg { -v } else { v }
 }
 
-/// The layout rules of Redis' `emit_digits` (deps/fpconv/fpconv_dtoa.c), for at
+/// The layout rules of Redis' `emit_digits` (`deps/fpconv/fpconv_dtoa.c`), for at
 /// most 17 significant digits.
 fn emit_digits(out: &mut Vec<u8>, digits: &[u8], k: i32) {
     let n = digits.len() as i32;

@@ -239,7 +239,7 @@ mod tests {
             (b"[^", b"z"),
         ];
         for (p, s) in yes {
-            assert!(glob_match(p, s), "{:?} should match {:?}", p, s);
+            assert!(glob_match(p, s), "{p:?} should match {s:?}");
         }
         let no: &[(&[u8], &[u8])] = &[
             (b"**", b""),
@@ -253,7 +253,7 @@ mod tests {
             (b"", b"a"),
         ];
         for (p, s) in no {
-            assert!(!glob_match(p, s), "{:?} should not match {:?}", p, s);
+            assert!(!glob_match(p, s), "{p:?} should not match {s:?}");
         }
         // Abusive patterns terminate quickly.
         let long = vec![b'a'; 5000];
