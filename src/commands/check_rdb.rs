@@ -60,6 +60,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         duplicate_keys: !args.no_duplicate_check,
         verify_checksum: true,
         count_trailing: true,
+        ..CheckOptions::default()
     };
     let mut results = Vec::new();
     for path in &args.files {

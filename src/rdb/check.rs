@@ -140,6 +140,8 @@ pub struct CheckOptions {
     pub verify_checksum: bool,
     /// Count the bytes after the trailer (reads to the end of the input).
     pub count_trailing: bool,
+    /// Chunk size of [`check_parallel`].
+    pub chunk_size: u64,
 }
 
 impl Default for CheckOptions {
@@ -149,6 +151,7 @@ impl Default for CheckOptions {
             duplicate_keys: true,
             verify_checksum: true,
             count_trailing: false,
+            chunk_size: 1 << 20,
         }
     }
 }
@@ -222,7 +225,7 @@ fn check_events<R: Read>(
                 }
             }
             Event::KeyStart(k) => {
-                let (db, ty, offset) = (k.db, k.rdb_type, k.offset);
+                let (db, ty) = (k.db, k.rdb_type);
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
                     c.expires += 1;
@@ -235,17 +238,7 @@ fn check_events<R: Read>(
                 rep.lfu_keys += u64::from(k.lfu_freq.is_some());
                 rep.lru_keys += u64::from(k.lru_idle.is_some());
                 if opts.duplicate_keys && !keys_seen.entry(db).or_default().insert_bytes(k.key) {
-                    rep.problems.push(Problem {
-                        severity: Severity::Error,
-                        offset,
-                        message: format!(
-                            "duplicate key in db {db}: Redis aborts loading a file with duplicated keys"
-                        ),
-                        db: Some(db),
-                        key: Some(k.key.to_vec()),
-                        rdb_type: Some(ty),
-                        truncated: false,
-                    });
+                    rep.problems.push(duplicate_key(&k));
                 }
                 if ty == t::MODULE_2 {
                     // Read through events to learn the module type name.
@@ -287,6 +280,21 @@ fn check_events<R: Read>(
         rep.trailing_bytes = Some(count_rest(reader.source_mut()));
     }
     (rep, reader)
+}
+
+fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        offset: k.offset,
+        message: format!(
+            "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
+            k.db
+        ),
+        db: Some(k.db),
+        key: Some(k.key.to_vec()),
+        rdb_type: Some(k.rdb_type),
+        truncated: false,
+    }
 }
 
 fn db_warning(db: u64, offset: u64) -> Problem {
@@ -387,198 +395,69 @@ pub fn validate<R: Read>(source: Source<R>) -> (Source<R>, Result<Summary, Error
     (src, res)
 }
 
-/// Size of the chunks handed to worker threads.
-const CHUNK: u64 = 1 << 20;
-
-/// Checks an RDB using `threads` worker threads: this thread follows the file's
-/// structure without looking inside values (a frame-only reader, which also
-/// computes the CRC and detects duplicate keys) and cuts it into chunks of whole
-/// key records, which the workers check in full. The report is the same as
-/// [`check`]'s, except that a corrupt value no longer ends the check: every chunk
-/// is checked, so several independent corrupt values can be reported (a
-/// corruption of the file's structure still ends it). Memory stays bounded: at
-/// most a few chunks are in flight.
+/// Checks an RDB on `threads` worker threads with [`super::parallel::map_chunks`]:
+/// this thread follows the file's structure (and computes the CRC and finds
+/// duplicate keys), workers check chunks of whole keys in full. The report is the
+/// same as [`check`]'s, except that a corrupt value no longer ends the check:
+/// every chunk is checked, so several independent corrupt values can be reported
+/// (a corruption of the file's structure still ends it).
 pub fn check_parallel<R: Read>(
     src: Source<R>,
     opts: CheckOptions,
     threads: usize,
 ) -> (Report, Source<R>) {
-    use std::sync::{Arc, Mutex, mpsc};
-
-    let threads = threads.max(1);
-    let mut main = Reader::with_options(
-        src,
-        Options {
-            verify_checksum: opts.verify_checksum,
-            frame_only: true,
-        },
-    );
-    main.source_mut().start_capture();
+    let settings = super::parallel::Settings {
+        threads,
+        verify_checksum: opts.verify_checksum,
+        chunk_size: opts.chunk_size,
+    };
     let frag_opts = CheckOptions {
         duplicate_keys: false,
         count_trailing: false,
         ..opts
     };
-
-    struct Job {
-        idx: usize,
-        start: u64,
-        bytes: Vec<u8>,
-        db: u64,
-        format: Format,
-        version: u32,
+    let mut rep = Report::default();
+    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    let mut warned_db = false;
+    let mut framing_problems = Vec::new();
+    let mut parts: Vec<Report> = Vec::new();
+    let (mut src, res) = super::parallel::map_chunks(
+        src,
+        settings,
+        |ev| match *ev {
+            Event::Header { format, version } => {
+                rep.format = Some(format);
+                rep.rdb_version = Some(version);
+            }
+            Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
+            Event::ModuleAux { module, .. } => {
+                *rep.module_aux.entry(module.type_name()).or_default() += 1;
+            }
+            Event::Function { .. } => rep.functions += 1,
+            Event::SelectDb { db } if db > 15 && !warned_db => {
+                warned_db = true;
+                framing_problems.push(db_warning(db, 0));
+            }
+            Event::KeyStart(k)
+                if opts.duplicate_keys
+                    && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
+            {
+                framing_problems.push(duplicate_key(&k));
+            }
+            Event::Eof { end, checksum, .. } => {
+                rep.checksum = Some(checksum);
+                rep.end_offset = Some(end);
+            }
+            _ => {}
+        },
+        |chunk| check_events(chunk.reader(), frag_opts, true).0,
+        |part| parts.push(part),
+    );
+    if let Err(e) = res {
+        framing_problems.push(problem_from(&e));
     }
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (res_tx, res_rx) = mpsc::channel::<(usize, Report)>();
-
-    let (mut rep, main) = std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let job_rx = Arc::clone(&job_rx);
-            let res_tx = res_tx.clone();
-            scope.spawn(move || {
-                loop {
-                    let job = {
-                        let Ok(guard) = job_rx.lock() else { return };
-                        guard.recv()
-                    };
-                    let Ok(job) = job else { return };
-                    let Job {
-                        idx,
-                        start,
-                        bytes,
-                        db,
-                        format,
-                        version,
-                    } = job;
-                    let end = start + bytes.len() as u64;
-                    let src = Source::new(&bytes[..])
-                        .with_size(end)
-                        .with_start_offset(start);
-                    let reader = Reader::for_fragment(src, format, version, db);
-                    let (r, _) = check_events(reader, frag_opts, true);
-                    if res_tx.send((idx, r)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(res_tx);
-
-        let mut rep = Report::default();
-        let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
-        let mut warned_db = false;
-        let mut db = 0u64;
-        let mut chunk: Option<(u64, u64)> = None; // (start offset, db at start)
-        let mut idx = 0usize;
-        let mut last_key_start = 0u64;
-        let send = |main: &mut Reader<R>, upto: u64, chunk_db: u64, idx: &mut usize| {
-            let (format, version) = (main.format(), main.version());
-            let (start, bytes) = main.source_mut().take_capture(upto);
-            if !bytes.is_empty() {
-                let _ = job_tx.send(Job {
-                    idx: *idx,
-                    start,
-                    bytes,
-                    db: chunk_db,
-                    format,
-                    version,
-                });
-                *idx += 1;
-            }
-        };
-        loop {
-            let ev = match main.next_event() {
-                Ok(Some(ev)) => ev,
-                Ok(None) => break,
-                Err(e) => {
-                    // Check the keys before the failing one, then report.
-                    if let Some((_, cdb)) = chunk {
-                        send(&mut main, last_key_start, cdb, &mut idx);
-                    }
-                    rep.problems.push(problem_from(&e));
-                    break;
-                }
-            };
-            match ev {
-                Event::Header { format, version } => {
-                    rep.format = Some(format);
-                    rep.rdb_version = Some(version);
-                }
-                Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
-                Event::ModuleAux { module, .. } => {
-                    *rep.module_aux.entry(module.type_name()).or_default() += 1;
-                }
-                Event::Function { .. } => rep.functions += 1,
-                Event::SelectDb { db: d } => {
-                    db = d;
-                    if d > 15 && !warned_db {
-                        warned_db = true;
-                        rep.problems.push(db_warning(d, main.offset()));
-                    }
-                }
-                Event::KeyStart(k) => {
-                    let (off, kdb, ty) = (k.offset, k.db, k.rdb_type);
-                    last_key_start = off;
-                    if opts.duplicate_keys && !keys_seen.entry(kdb).or_default().insert_bytes(k.key)
-                    {
-                        rep.problems.push(Problem {
-                            severity: Severity::Error,
-                            offset: off,
-                            message: format!(
-                                "duplicate key in db {kdb}: Redis aborts loading a file with duplicated keys"
-                            ),
-                            db: Some(kdb),
-                            key: Some(k.key.to_vec()),
-                            rdb_type: Some(ty),
-                            truncated: false,
-                        });
-                    }
-                    match chunk {
-                        None => {
-                            // Drop the header and aux fields from the capture.
-                            let _ = main.source_mut().take_capture(off);
-                            chunk = Some((off, db));
-                        }
-                        Some((start, cdb)) if off - start >= CHUNK => {
-                            send(&mut main, off, cdb, &mut idx);
-                            chunk = Some((off, db));
-                        }
-                        Some(_) => {}
-                    }
-                    if let Err(e) = main.skip_value() {
-                        if let Some((_, cdb)) = chunk {
-                            send(&mut main, off, cdb, &mut idx);
-                        }
-                        rep.problems.push(problem_from(&e));
-                        break;
-                    }
-                }
-                Event::Eof {
-                    offset,
-                    end,
-                    checksum,
-                } => {
-                    if let Some((_, cdb)) = chunk {
-                        send(&mut main, offset, cdb, &mut idx);
-                    }
-                    rep.checksum = Some(checksum);
-                    rep.end_offset = Some(end);
-                }
-                Event::ResizeDb { .. }
-                | Event::SlotInfo { .. }
-                | Event::SlotImport { .. }
-                | Event::Element(_)
-                | Event::KeyEnd(_) => {}
-            }
-        }
-        drop(job_tx);
-        (rep, main)
-    });
-
-    let mut parts: Vec<(usize, Report)> = res_rx.into_iter().collect();
-    parts.sort_by_key(|p| p.0);
-    for (_, p) in parts {
+    rep.problems = framing_problems;
+    for p in parts {
         rep.keys += p.keys;
         rep.expires += p.expires;
         rep.already_expired += p.already_expired;
@@ -604,7 +483,6 @@ pub fn check_parallel<R: Read>(
         rep.problems.extend(p.problems);
     }
     rep.problems.sort_by_key(|p| p.offset);
-    let mut src = main.into_source();
     if opts.count_trailing && rep.end_offset.is_some() {
         rep.trailing_bytes = Some(count_rest(&mut src));
     }

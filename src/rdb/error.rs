@@ -49,7 +49,9 @@ pub enum ErrorKind {
     #[error("invalid length encoding 0x{0:02x}")]
     BadLength(u8),
     /// A length larger than what is left of the input.
-    #[error("length {len} of {reading} exceeds the {remaining} bytes left in the file")]
+    #[error(
+        "length {len} of {reading} exceeds the {remaining} bytes left in the file (truncated file or corrupt length)"
+    )]
     LengthTooLarge {
         /// What was being read.
         reading: &'static str,
@@ -196,6 +198,15 @@ impl Error {
     /// True when the input ended early (a truncated file).
     pub fn is_eof(&self) -> bool {
         matches!(self.inner.kind, ErrorKind::UnexpectedEof { .. })
+    }
+
+    /// True when the input ended early or a length runs past the end of the
+    /// input (which is what a truncated file looks like).
+    pub fn is_truncation(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::UnexpectedEof { .. } | ErrorKind::LengthTooLarge { .. }
+        )
     }
 }
 

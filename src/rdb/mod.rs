@@ -21,6 +21,7 @@ pub mod dups;
 mod entries;
 mod error;
 pub mod lzf;
+pub mod parallel;
 pub mod payload;
 mod reader;
 pub mod str;

@@ -841,6 +841,33 @@ fn copy_module_data<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> 
     }
 }
 
+/// Reads a zset score: 8 bytes little-endian (type 5) or a text double (type 3:
+/// a length byte, 253/254/255 meaning NaN/+inf/-inf). NaN is returned as is (the
+/// caller rejects it).
+fn read_score<R: Read>(src: &mut Source<R>, binary: bool) -> Res<f64> {
+    let at = src.offset();
+    if binary {
+        return Ok(f64::from_le_bytes(
+            src.read_array::<8>()
+                .map_err(|e| src_err(at, e, "a score"))?,
+        ));
+    }
+    Ok(match read_u8(src, "a score")? {
+        253 => f64::NAN,
+        254 => f64::INFINITY,
+        255 => f64::NEG_INFINITY,
+        n => {
+            let s = src
+                .read_slice(n as usize)
+                .map_err(|e| src_err(at, e, "a score"))?;
+            std::str::from_utf8(s)
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .ok_or_else(|| Error::corrupt(at, "unparsable text score"))?
+        }
+    })
+}
+
 fn parse_score(s: Str<'_>) -> Option<f64> {
     let v = match s {
         Str::Int(i) => i as f64,
@@ -1474,30 +1501,7 @@ impl<R: Read> Reader<R> {
                 let at = self.src.offset();
                 let m = self.elem(false, "a member")?;
                 let sat = self.src.offset();
-                let score = if binary {
-                    f64::from_le_bytes(
-                        self.src
-                            .read_array::<8>()
-                            .map_err(|e| src_err(sat, e, "a score"))?,
-                    )
-                } else {
-                    let n = read_u8(&mut self.src, "a score")?;
-                    match n {
-                        253 => f64::NAN,
-                        254 => f64::INFINITY,
-                        255 => f64::NEG_INFINITY,
-                        _ => {
-                            let s = self
-                                .src
-                                .read_slice(n as usize)
-                                .map_err(|e| src_err(sat, e, "a score"))?;
-                            std::str::from_utf8(s)
-                                .ok()
-                                .and_then(|s| s.trim().parse::<f64>().ok())
-                                .ok_or_else(|| Error::corrupt(sat, "unparsable text score"))?
-                        }
-                    }
-                };
+                let score = read_score(&mut self.src, binary)?;
                 if score.is_nan() {
                     return Err(Error::corrupt(sat, "zset with NaN score"));
                 }
@@ -2441,32 +2445,7 @@ impl<R: Read> Reader<R> {
                         let at = self.src.offset();
                         let h = self.hash_string("a member")?;
                         let sat = self.src.offset();
-                        let score = if binary {
-                            f64::from_le_bytes(
-                                self.src
-                                    .read_array::<8>()
-                                    .map_err(|e| src_err(sat, e, "a score"))?,
-                            )
-                        } else {
-                            // Rare (RDB ≤ 3.2): use the general path for text scores.
-                            let n = read_u8(&mut self.src, "a score")?;
-                            match n {
-                                253 => f64::NAN,
-                                254 | 255 => 0.0,
-                                _ => {
-                                    let s = self
-                                        .src
-                                        .read_slice(n as usize)
-                                        .map_err(|e| src_err(sat, e, "a score"))?;
-                                    std::str::from_utf8(s)
-                                        .ok()
-                                        .and_then(|s| s.trim().parse::<f64>().ok())
-                                        .ok_or_else(|| {
-                                            Error::corrupt(sat, "unparsable text score")
-                                        })?
-                                }
-                            }
-                        };
+                        let score = read_score(&mut self.src, binary)?;
                         if score.is_nan() {
                             return Err(Error::corrupt(sat, "zset with NaN score"));
                         }

@@ -6,6 +6,8 @@
 #![allow(dead_code, clippy::print_stderr)]
 
 pub mod expected;
+pub mod live;
+pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -290,5 +292,36 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A program from the Redis packages (`redis-check-rdb`, `redis-check-aof`), or
+/// `None` with a notice outside CI. Panics in CI.
+pub fn redis_tool(name: &str) -> Option<PathBuf> {
+    if let Some(p) = which(name) {
+        return Some(p);
+    }
+    assert!(
+        !in_ci(),
+        "{name} is required in CI (apt-get install -y redis-server redis-tools)"
+    );
+    eprintln!("NOTICE: {name} not found: tests comparing with it skipped");
+    None
+}
+
+/// A deterministic pseudo-random sequence (xorshift64), for sweeps.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
     }
 }

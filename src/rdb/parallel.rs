@@ -1,0 +1,354 @@
+//! Processing an RDB on several threads: [`map_chunks`].
+//!
+//! The calling thread follows the file's structure with a frame-only [`Reader`]
+//! (lengths and opcodes, no decompression, CRC computed along the way) and cuts
+//! the file into [`Chunk`]s of whole key records, about `chunk_size` bytes each.
+//! Worker threads run a closure over each chunk — typically with
+//! [`Chunk::reader`], a full reader of just that chunk — and the results are
+//! handed to a sink on the calling thread **in file order**. At most a few chunks
+//! are in flight, so memory stays bounded whatever the file size.
+//!
+//! File-level records (header, aux fields, functions, module aux, `SELECTDB`,
+//! `KeyStart` of every key, `Eof`) are also passed to an `on_event` callback on
+//! the calling thread as the framing reader meets them, before the chunk that
+//! contains them is handed out.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex, mpsc};
+
+use super::Error;
+use super::reader::{Event, Options, Reader};
+use super::types::Format;
+use crate::io::Source;
+
+/// Settings of [`map_chunks`].
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Target chunk size in bytes (a chunk holds whole keys, so it can be larger).
+    pub chunk_size: u64,
+    /// Verify the CRC-64 trailer.
+    pub verify_checksum: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            chunk_size: 1 << 20,
+            verify_checksum: true,
+        }
+    }
+}
+
+/// A run of whole records (key records, and opcodes between them) cut from a
+/// file, with what is needed to read it on its own.
+#[derive(Debug)]
+pub struct Chunk<'a> {
+    /// Position of the chunk in the file (0, 1, 2, …).
+    pub index: usize,
+    /// Absolute offset of the first byte.
+    pub start: u64,
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// Database selected at the start of the chunk.
+    pub db: u64,
+    /// The file's format.
+    pub format: Format,
+    /// The file's RDB version.
+    pub version: u32,
+}
+
+impl<'a> Chunk<'a> {
+    /// A full reader of this chunk (absolute offsets, deep validation). It ends
+    /// (`None`) at the end of the chunk.
+    pub fn reader(&self) -> Reader<&'a [u8]> {
+        let end = self.start + self.bytes.len() as u64;
+        let src = Source::new(self.bytes)
+            .with_size(end)
+            .with_start_offset(self.start);
+        Reader::for_fragment(src, self.format, self.version, self.db)
+    }
+}
+
+struct Job {
+    index: usize,
+    start: u64,
+    bytes: Vec<u8>,
+    db: u64,
+    format: Format,
+    version: u32,
+}
+
+/// Runs `work` over every chunk of the RDB in `src` on worker threads and hands
+/// each result to `sink` in file order. `on_event` sees the framing reader's
+/// events (never `Element` or `KeyEnd`). Returns the source (positioned after the
+/// trailer when the end was reached) and the first error of the file's
+/// *structure*, if any; the chunks before that point were all processed. Errors
+/// inside values are the business of `work` (its chunk reader reports them).
+pub fn map_chunks<R, T, E, W, S>(
+    src: Source<R>,
+    settings: Settings,
+    mut on_event: E,
+    work: W,
+    mut sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Read,
+    T: Send,
+    E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    let threads = settings.threads.max(1);
+    let mut main = Reader::with_options(
+        src,
+        Options {
+            verify_checksum: settings.verify_checksum,
+            frame_only: true,
+        },
+    );
+    main.source_mut().start_capture();
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (res_tx, res_rx) = mpsc::channel::<(usize, T)>();
+    let work = &work;
+
+    let (main, result) = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let job_rx = Arc::clone(&job_rx);
+            let res_tx = res_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let job = {
+                        let Ok(guard) = job_rx.lock() else { return };
+                        guard.recv()
+                    };
+                    let Ok(job) = job else { return };
+                    let chunk = Chunk {
+                        index: job.index,
+                        start: job.start,
+                        bytes: &job.bytes,
+                        db: job.db,
+                        format: job.format,
+                        version: job.version,
+                    };
+                    let out = work(chunk);
+                    if res_tx.send((job.index, out)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(res_tx);
+
+        // Results waiting for their turn, and how far the sink got.
+        let mut pending: BTreeMap<usize, T> = BTreeMap::new();
+        let mut next_out = 0usize;
+        let mut sent = 0usize;
+        let max_in_flight = 2 * threads + 2;
+        let mut deliver =
+            |blocking: bool, pending: &mut BTreeMap<usize, T>, next_out: &mut usize| {
+                let got = if blocking {
+                    res_rx.recv().ok()
+                } else {
+                    res_rx.try_recv().ok()
+                };
+                let any = got.is_some();
+                if let Some((i, t)) = got {
+                    pending.insert(i, t);
+                }
+                while let Some(t) = pending.remove(next_out) {
+                    sink(t);
+                    *next_out += 1;
+                }
+                any
+            };
+
+        let mut db = 0u64;
+        let mut chunk: Option<(u64, u64)> = None; // (start, db at start)
+        let mut last_key_start = 0u64;
+        let send = |main: &mut Reader<R>, upto: u64, chunk_db: u64, sent: &mut usize| -> bool {
+            let (format, version) = (main.format(), main.version());
+            let (start, bytes) = main.source_mut().take_capture(upto);
+            if bytes.is_empty() {
+                return false;
+            }
+            let job = Job {
+                index: *sent,
+                start,
+                bytes,
+                db: chunk_db,
+                format,
+                version,
+            };
+            *sent += 1;
+            job_tx.send(job).is_ok()
+        };
+        let result = loop {
+            let ev = match main.next_event() {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break Ok(()),
+                Err(e) => {
+                    if let Some((_, cdb)) = chunk {
+                        send(&mut main, last_key_start, cdb, &mut sent);
+                    }
+                    break Err(e);
+                }
+            };
+            on_event(&ev);
+            match ev {
+                Event::SelectDb { db: d } => db = d,
+                Event::KeyStart(k) => {
+                    let off = k.offset;
+                    last_key_start = off;
+                    match chunk {
+                        None => {
+                            // Everything before the first key (header, aux,
+                            // functions) stays with the framing reader.
+                            let _ = main.source_mut().take_capture(off);
+                            chunk = Some((off, db));
+                        }
+                        Some((start, cdb)) if off - start >= settings.chunk_size => {
+                            send(&mut main, off, cdb, &mut sent);
+                            chunk = Some((off, db));
+                        }
+                        Some(_) => {}
+                    }
+                    if let Err(e) = main.skip_value() {
+                        if let Some((_, cdb)) = chunk {
+                            send(&mut main, off, cdb, &mut sent);
+                        }
+                        break Err(e);
+                    }
+                }
+                Event::Eof { offset, .. } => {
+                    if let Some((_, cdb)) = chunk {
+                        send(&mut main, offset, cdb, &mut sent);
+                    }
+                    chunk = None;
+                }
+                _ => {}
+            }
+            // Hand over finished results; keep the number in flight bounded.
+            while deliver(false, &mut pending, &mut next_out) {}
+            while sent.saturating_sub(next_out) > max_in_flight {
+                if !deliver(true, &mut pending, &mut next_out) {
+                    break;
+                }
+            }
+        };
+        drop(job_tx);
+        while next_out < sent {
+            if !deliver(true, &mut pending, &mut next_out) {
+                break;
+            }
+        }
+        (main, result)
+    });
+    (main.into_source(), result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::Element;
+
+    fn sample_rdb(keys: usize) -> Vec<u8> {
+        // A version-9 file with SELECTDB, string keys of varied sizes and a set.
+        let mut b = b"REDIS0009".to_vec();
+        b.extend_from_slice(&[0xfe, 0x00]);
+        for i in 0..keys {
+            b.push(0); // string
+            let k = format!("key:{i}");
+            b.push(k.len() as u8);
+            b.extend_from_slice(k.as_bytes());
+            let v = "v".repeat(i % 50);
+            b.push(v.len() as u8);
+            b.extend_from_slice(v.as_bytes());
+            if i == keys / 2 {
+                b.extend_from_slice(&[0xfe, 0x03]);
+            }
+        }
+        b.push(0xff);
+        let crc = crate::io::crc64(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn chunks_cover_every_key_in_order() {
+        let data = sample_rdb(5000);
+        let mut keys_seen = 0;
+        type Keys = Vec<(u64, Vec<u8>)>;
+        let mut results: Vec<(usize, Keys)> = Vec::new();
+        let settings = Settings {
+            threads: 3,
+            chunk_size: 997,
+            verify_checksum: true,
+        };
+        let (_, res) = map_chunks(
+            Source::new(&data[..]).with_size(data.len() as u64),
+            settings,
+            |ev| {
+                if matches!(ev, Event::KeyStart(_)) {
+                    keys_seen += 1;
+                }
+            },
+            |chunk| {
+                let mut r = chunk.reader();
+                let mut keys = Vec::new();
+                while let Some(ev) = r.next_event().unwrap() {
+                    if let Event::KeyStart(k) = ev {
+                        keys.push((k.db, k.key.to_vec()));
+                    }
+                    if let Event::Element(Element::String(_)) = ev {}
+                }
+                (chunk.index, keys)
+            },
+            |r| results.push(r),
+        );
+        res.unwrap();
+        assert_eq!(keys_seen, 5000);
+        assert!(results.len() > 10);
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.0, i, "results out of order");
+        }
+        let all: Vec<(u64, Vec<u8>)> = results.into_iter().flat_map(|r| r.1).collect();
+        assert_eq!(all.len(), 5000);
+        for (i, (db, k)) in all.iter().enumerate() {
+            assert_eq!(k, format!("key:{i}").as_bytes());
+            assert_eq!(*db, if i <= 2500 { 0 } else { 3 });
+        }
+    }
+
+    #[test]
+    fn structural_errors_are_reported_after_earlier_chunks() {
+        let mut data = sample_rdb(3000);
+        data.truncate(data.len() / 2);
+        let mut n = 0;
+        let (_, res) = map_chunks(
+            Source::new(&data[..]).with_size(data.len() as u64),
+            Settings {
+                threads: 2,
+                chunk_size: 500,
+                verify_checksum: true,
+            },
+            |_| {},
+            |chunk| {
+                let mut r = chunk.reader();
+                let mut k = 0;
+                while let Ok(Some(ev)) = r.next_event() {
+                    k += usize::from(matches!(ev, Event::KeyStart(_)));
+                }
+                k
+            },
+            |k| n += k,
+        );
+        let e = res.unwrap_err();
+        assert!(e.is_truncation(), "{e}");
+        assert!(n > 1000 && n < 3000, "{n}");
+    }
+}

@@ -1,1 +1,0 @@
-//! The RDB writer (in progress).

@@ -1,0 +1,224 @@
+//! An LZF compressor producing the same streams as liblzf 3.6 as built into
+//! Redis (`HLOG 16`, `VERY_FAST`, no `ULTRA_FAST`).
+//!
+//! Why not the `lzf` crate: its `compress` allocates and zeroes a fresh 64K-entry
+//! hash table on every call, which dominates the cost of writing millions of
+//! short strings. This compressor keeps one table for the life of the writer and
+//! invalidates it with a generation offset instead of clearing it, which gives
+//! exactly the output of a freshly zeroed table (a zero slot in liblzf points at
+//! input position 0, which liblzf never uses as a match; a stale slot here is
+//! treated the same way). Redis itself leaves the table uninitialised, so its
+//! output can differ from run to run; any valid LZF stream loads.
+
+const HLOG: u32 = 16;
+const HSIZE: usize = 1 << HLOG;
+const MAX_LIT: usize = 1 << 5;
+const MAX_OFF: usize = 1 << 13;
+const MAX_REF: usize = (1 << 8) + (1 << 3);
+
+/// A reusable LZF compressor.
+pub struct Compressor {
+    table: Vec<u32>,
+    /// Positions stored in the table are `generation + pos`; anything below the
+    /// current generation is stale.
+    generation: u32,
+    out: Vec<u8>,
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Compressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compressor").finish_non_exhaustive()
+    }
+}
+
+#[inline]
+fn idx(h: u32) -> usize {
+    ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
+}
+
+impl Compressor {
+    /// A compressor with its table.
+    pub fn new() -> Self {
+        Self {
+            table: vec![0; HSIZE],
+            generation: 1,
+            out: Vec::new(),
+        }
+    }
+
+    /// Compresses `input` into at most `out_len` bytes, as `lzf_compress`;
+    /// `None` when it does not fit (or the input is shorter than 3 bytes).
+    pub fn compress(&mut self, input: &[u8], out_len: usize) -> Option<&[u8]> {
+        let n = input.len();
+        if n < 3 || out_len == 0 {
+            return None;
+        }
+        // Start a new generation; wipe the table when the offsets would wrap.
+        let span = u32::try_from(n).ok()?.checked_add(1)?;
+        if self
+            .generation
+            .checked_add(span)
+            .is_none_or(|g| g == u32::MAX)
+        {
+            self.table.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+        let generation = self.generation;
+        self.generation += span;
+
+        let out = &mut self.out;
+        out.clear();
+        out.resize(out_len + 2 * MAX_LIT + 8, 0);
+        let mut op: usize = 1;
+        let mut lit: usize = 0;
+        let mut ip: usize = 0;
+        let mut hval: u32 = (u32::from(input[0]) << 8) | u32::from(input[1]);
+        let table = &mut self.table;
+        while ip < n - 2 {
+            hval = (hval << 8) | u32::from(input[ip + 2]);
+            let slot = idx(hval);
+            let stored = table[slot];
+            table[slot] = generation + ip as u32;
+            let ref_pos = if stored >= generation {
+                Some((stored - generation) as usize)
+            } else {
+                None
+            };
+            let matched = ref_pos.filter(|&r| {
+                r < ip
+                    && ip - r - 1 < MAX_OFF
+                    && r > 0
+                    && input[r + 2] == input[ip + 2]
+                    && input[r] == input[ip]
+                    && input[r + 1] == input[ip + 1]
+            });
+            if let Some(r) = matched {
+                let off = ip - r - 1;
+                let mut len: usize = 2;
+                let maxlen = (n - ip - len).min(MAX_REF);
+                if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
+                    return None;
+                }
+                out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+                op -= usize::from(lit == 0);
+                loop {
+                    len += 1;
+                    if !(len < maxlen && input[r + len] == input[ip + len]) {
+                        break;
+                    }
+                }
+                len -= 2;
+                ip += 1;
+                if len < 7 {
+                    out[op] = ((off >> 8) + (len << 5)) as u8;
+                    op += 1;
+                } else {
+                    out[op] = ((off >> 8) + (7 << 5)) as u8;
+                    out[op + 1] = (len - 7) as u8;
+                    op += 2;
+                }
+                out[op] = off as u8;
+                op += 1;
+                lit = 0;
+                op += 1;
+                ip += len + 1;
+                if ip >= n - 2 {
+                    break;
+                }
+                ip -= 2;
+                hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
+                for _ in 0..2 {
+                    hval = (hval << 8) | u32::from(input[ip + 2]);
+                    table[idx(hval)] = generation + ip as u32;
+                    ip += 1;
+                }
+            } else {
+                if op >= out_len {
+                    return None;
+                }
+                lit += 1;
+                out[op] = input[ip];
+                op += 1;
+                ip += 1;
+                if lit == MAX_LIT {
+                    out[op - lit - 1] = (lit - 1) as u8;
+                    lit = 0;
+                    op += 1;
+                }
+            }
+        }
+        if op + 3 > out_len {
+            return None;
+        }
+        while ip < n {
+            lit += 1;
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+        }
+        out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+        op -= usize::from(lit == 0);
+        if op > out_len {
+            return None;
+        }
+        Some(&out[..op])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forty_x_matches_redis() {
+        // FORMATS.md §3: DUMP of 40 × 'x' holds `01 78 78 e0 1b 00 01 78 78`.
+        let mut c = Compressor::new();
+        let out = c.compress(&[b'x'; 40], 36).unwrap().to_vec();
+        assert_eq!(out, [0x01, 0x78, 0x78, 0xe0, 0x1b, 0x00, 0x01, 0x78, 0x78]);
+        // Same result on reuse (the table is invalidated, not carried over).
+        assert_eq!(c.compress(&[b'x'; 40], 36).unwrap(), &out[..]);
+    }
+
+    #[test]
+    fn round_trips_through_lzf_crate() {
+        let mut c = Compressor::new();
+        let mut seed = 7u32;
+        for size in [21usize, 64, 100, 1000, 5000, 70_000] {
+            let data: Vec<u8> = (0..size)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    if i % 7 < 4 {
+                        b'a' + (i % 5) as u8
+                    } else {
+                        (seed >> 24) as u8
+                    }
+                })
+                .collect();
+            if let Some(out) = c.compress(&data, size - 4) {
+                let back = lzf::decompress(out, size).unwrap();
+                assert_eq!(back, data, "size {size}");
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let random: Vec<u8> = (0..300)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 56) as u8
+            })
+            .collect();
+        assert!(c.compress(&random, 296).is_none());
+    }
+}

@@ -1,0 +1,883 @@
+//! The RDB writer: [`Writer`] writes an RDB file of version 9, 10, 11 or 12 (default
+//! 10, what Redis 7.0 writes), one entry at a time.
+//!
+//! What it writes, in Redis' order (FORMATS.md §1.1): the magic, the aux fields
+//! `redis-ver`, `redis-bits`, `ctime`, `used-mem` and `aof-base` (RDB ≥ 10) or
+//! `aof-preamble` (RDB 9), one `FUNCTION2` record per library, then per database
+//! `SELECTDB` + `RESIZEDB` and its keys (with `EXPIRETIME_MS`), then `EOF` and the
+//! CRC-64 trailer.
+//!
+//! Every value is written in the encoding Redis would choose for it under the
+//! default thresholds (`hash-max-listpack-entries 512`, `-value 64`;
+//! `zset-max-listpack-entries 128`, `-value 64`; `set-max-intset-entries 512`;
+//! `set-max-listpack-entries 128`, `-value 64`; `list-max-listpack-size -2`;
+//! `stream-node-max-bytes 4096`, `stream-node-max-entries 100`), as the target
+//! version knows them:
+//!
+//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 |
+//! |---|---|---|---|---|
+//! | list | 14 (ziplist nodes) | 18 | 18 | 18 (PLAIN nodes for elements > 8 KB) |
+//! | set of ≤ 512 integers | 11 | 11 | 11 | 11 |
+//! | small set | 2 | 2 | 20 | 20 |
+//! | small zset / hash | 12 / 13 | 17 / 16 | 17 / 16 | 17 / 16 |
+//! | hash with field TTLs | error | error | error | 25 (small) / 24 |
+//! | large set / zset / hash | 2 / 5 / 4 | same | same | same |
+//! | stream | 15 | 19 | 21 | 21 |
+//!
+//! Also written when given: module values (type 7, raw), module AUX records
+//! ([`Writer::write_module_aux`]), LRU idle times and LFU counters (opcodes
+//! `IDLE` / `FREQ`) carried by the entries.
+//!
+//! Strings use the INT8/16/32 encodings when they are canonical integers, and
+//! LZF when longer than 20 bytes and compression saves at least 4 bytes (Redis'
+//! rule), with a compressor that reuses its hash table ([`lzf`]).
+//!
+//! Memory: one serialized value is buffered at a time (the largest value of the
+//! dataset bounds it); output goes through a 256 KB buffer.
+
+mod encode;
+pub mod lzf;
+
+use std::io::{self, BufWriter, Write};
+
+pub use encode::{Listpack, Ziplist, canonical_i64, intset};
+
+use crate::io::Crc64;
+use crate::model::{self, Entry, FunctionLibrary, HashField, Value};
+
+/// Default `hash-max-listpack-entries`.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
+/// Default `hash-max-listpack-value`.
+pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
+/// Default `zset-max-listpack-entries`.
+pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
+/// Default `zset-max-listpack-value`.
+pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
+/// Default `set-max-intset-entries`.
+pub const SET_MAX_INTSET_ENTRIES: usize = 512;
+/// Default `set-max-listpack-entries` (Redis 7.2+).
+pub const SET_MAX_LISTPACK_ENTRIES: usize = 128;
+/// Default `set-max-listpack-value` (Redis 7.2+).
+pub const SET_MAX_LISTPACK_VALUE: usize = 64;
+/// Quicklist node size limit for `list-max-listpack-size -2`.
+pub const LIST_NODE_MAX_BYTES: usize = 8192;
+/// Default `stream-node-max-bytes`.
+pub const STREAM_NODE_MAX_BYTES: usize = 4096;
+/// Default `stream-node-max-entries`.
+pub const STREAM_NODE_MAX_ENTRIES: usize = 100;
+
+/// Object type bytes.
+mod ty {
+    pub const STRING: u8 = 0;
+    pub const SET: u8 = 2;
+    pub const HASH: u8 = 4;
+    pub const ZSET_2: u8 = 5;
+    pub const MODULE_2: u8 = 7;
+    pub const SET_INTSET: u8 = 11;
+    pub const ZSET_ZIPLIST: u8 = 12;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const HASH_LISTPACK: u8 = 16;
+    pub const ZSET_LISTPACK: u8 = 17;
+    pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
+    pub const SET_LISTPACK: u8 = 20;
+    pub const STREAM_LISTPACKS_3: u8 = 21;
+    pub const HASH_METADATA: u8 = 24;
+    pub const HASH_LISTPACK_EX: u8 = 25;
+}
+
+const OP_FUNCTION2: u8 = 0xf5;
+const OP_MODULE_AUX: u8 = 0xf7;
+const OP_IDLE: u8 = 0xf8;
+const OP_FREQ: u8 = 0xf9;
+const OP_AUX: u8 = 0xfa;
+const OP_RESIZEDB: u8 = 0xfb;
+const OP_EXPIRETIME_MS: u8 = 0xfc;
+const OP_SELECTDB: u8 = 0xfe;
+const OP_EOF: u8 = 0xff;
+
+/// Which AOF marker aux field to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AofMarker {
+    /// A plain RDB (`aof-base 0` / `aof-preamble 0`).
+    #[default]
+    None,
+    /// The base of a multi-part AOF or the preamble of a single-file AOF
+    /// (`aof-base 1` for RDB ≥ 10, `aof-preamble 1` for RDB 9).
+    Aof,
+}
+
+/// Settings of a [`Writer`].
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// RDB version, 9 to 12.
+    pub version: u32,
+    /// The `redis-ver` aux value; `None` picks the release that writes `version`
+    /// (6.2.14, 7.0.15, 7.2.6, 7.4.1).
+    pub redis_ver: Option<String>,
+    /// The `ctime` aux value (Unix seconds); `None` = now.
+    pub ctime: Option<i64>,
+    /// The `used-mem` aux value.
+    pub used_mem: u64,
+    /// AOF marker.
+    pub aof: AofMarker,
+    /// LZF-compress strings longer than 20 bytes when it saves space
+    /// (`rdbcompression yes`, the default).
+    pub compression: bool,
+    /// Write the CRC-64 trailer (`rdbchecksum yes`); otherwise 8 zero bytes.
+    pub checksum: bool,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            version: 10,
+            redis_ver: None,
+            ctime: None,
+            used_mem: 0,
+            aof: AofMarker::None,
+            compression: true,
+            checksum: true,
+        }
+    }
+}
+
+impl WriterOptions {
+    /// Defaults for `version`.
+    pub fn for_version(version: u32) -> Self {
+        Self {
+            version,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why writing failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The output failed.
+    #[error("write error: {0}")]
+    Io(#[from] io::Error),
+    /// The requested RDB version is not one the writer produces.
+    #[error("RDB version {0} is not supported by the writer (9 to 12)")]
+    UnsupportedVersion(u32),
+    /// A value cannot be represented in the target version.
+    #[error("key {key:?}: {what} cannot be written in RDB version {version}")]
+    Unrepresentable {
+        /// The key (lossy UTF-8).
+        key: String,
+        /// What cannot be written.
+        what: String,
+        /// The target version.
+        version: u32,
+    },
+    /// A value is not valid (e.g. a NaN score or an empty aggregate).
+    #[error("key {key:?}: invalid value: {reason}")]
+    Invalid {
+        /// The key (lossy UTF-8).
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// `finish` was already called, or a write failed earlier.
+    #[error("the writer is finished")]
+    Finished,
+}
+
+/// Streaming RDB writer.
+pub struct Writer<W: Write> {
+    out: BufWriter<W>,
+    crc: Crc64,
+    opts: WriterOptions,
+    db: Option<u64>,
+    buf: Vec<u8>,
+    lzf: lzf::Compressor,
+    written: u64,
+    done: bool,
+    last_type: Option<u8>,
+}
+
+impl<W: Write> std::fmt::Debug for Writer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("version", &self.opts.version)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lossy(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).into_owned()
+}
+
+/// Appends an RDB length (§1.3), shortest form.
+pub fn put_len(out: &mut Vec<u8>, n: u64) {
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.extend_from_slice(&[0x40 | (n >> 8) as u8, (n & 0xff) as u8]);
+    } else if let Ok(n32) = u32::try_from(n) {
+        out.push(0x80);
+        out.extend_from_slice(&n32.to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Appends an RDB string (§1.4) with Redis' choice of encoding.
+pub fn put_string(out: &mut Vec<u8>, s: &[u8], lzf: Option<&mut lzf::Compressor>) {
+    if s.len() <= 11 {
+        if let Some(v) = canonical_i64(s) {
+            if let Ok(v8) = i8::try_from(v) {
+                out.extend_from_slice(&[0xc0, v8 as u8]);
+                return;
+            } else if let Ok(v16) = i16::try_from(v) {
+                out.push(0xc1);
+                out.extend_from_slice(&v16.to_le_bytes());
+                return;
+            } else if let Ok(v32) = i32::try_from(v) {
+                out.push(0xc2);
+                out.extend_from_slice(&v32.to_le_bytes());
+                return;
+            }
+        }
+    }
+    if s.len() > 20 {
+        if let Some(c) = lzf {
+            if let Some(z) = c.compress(s, s.len() - 4) {
+                out.push(0xc3);
+                put_len(out, z.len() as u64);
+                put_len(out, s.len() as u64);
+                out.extend_from_slice(z);
+                return;
+            }
+        }
+    }
+    put_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+fn is_canonical_int(s: &[u8]) -> Option<i64> {
+    canonical_i64(s)
+}
+
+/// The zset score text Redis stores in listpacks/ziplists (`d2string`): integers
+/// in (-2^52, 2^52) as integers, `inf`/`-inf`, otherwise the shortest form.
+fn score_text(s: f64) -> Vec<u8> {
+    const LIM: f64 = 4_503_599_627_370_496.0;
+    if s.is_infinite() {
+        return if s > 0.0 {
+            b"inf".to_vec()
+        } else {
+            b"-inf".to_vec()
+        };
+    }
+    #[allow(clippy::float_cmp)] // exact test for an integral value, as Redis does
+    if s > -LIM && s < LIM && s == s.trunc() {
+        return (s as i64).to_string().into_bytes();
+    }
+    model::format_score(s).into_bytes()
+}
+
+impl<W: Write> Writer<W> {
+    /// Starts a file: writes the magic and the aux fields.
+    pub fn new(inner: W, opts: WriterOptions) -> Result<Self, WriteError> {
+        if !(9..=12).contains(&opts.version) {
+            return Err(WriteError::UnsupportedVersion(opts.version));
+        }
+        let mut w = Self {
+            out: BufWriter::with_capacity(256 * 1024, inner),
+            crc: Crc64::new(),
+            opts,
+            db: None,
+            buf: Vec::with_capacity(64 * 1024),
+            lzf: lzf::Compressor::new(),
+            written: 0,
+            done: false,
+            last_type: None,
+        };
+        let v = w.opts.version;
+        w.buf.extend_from_slice(format!("REDIS{v:04}").as_bytes());
+        let ver = w.opts.redis_ver.clone().unwrap_or_else(|| {
+            match v {
+                9 => "6.2.14",
+                10 => "7.0.15",
+                11 => "7.2.6",
+                _ => "7.4.1",
+            }
+            .to_string()
+        });
+        let ctime = w.opts.ctime.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+        w.aux(b"redis-ver", ver.as_bytes());
+        w.aux(b"redis-bits", b"64");
+        w.aux(b"ctime", ctime.to_string().as_bytes());
+        w.aux(b"used-mem", w.opts.used_mem.to_string().as_bytes());
+        let marker: &[u8] = if w.opts.aof == AofMarker::Aof {
+            b"1"
+        } else {
+            b"0"
+        };
+        if v >= 10 {
+            w.aux(b"aof-base", marker);
+        } else {
+            w.aux(b"aof-preamble", marker);
+        }
+        w.flush_buf()?;
+        Ok(w)
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &WriterOptions {
+        &self.opts
+    }
+
+    /// The object type byte of the last entry written (which encoding was chosen).
+    pub fn last_type(&self) -> Option<u8> {
+        self.last_type
+    }
+
+    /// Bytes written so far (including buffered ones).
+    pub fn bytes_written(&self) -> u64 {
+        self.written + self.buf.len() as u64
+    }
+
+    fn aux(&mut self, k: &[u8], v: &[u8]) {
+        self.buf.push(OP_AUX);
+        put_string(&mut self.buf, k, None);
+        put_string(&mut self.buf, v, None);
+    }
+
+    fn flush_buf(&mut self) -> Result<(), WriteError> {
+        if self.opts.checksum {
+            self.crc.update(&self.buf);
+        }
+        let r = self.out.write_all(&self.buf);
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        if r.is_err() {
+            self.done = true;
+        }
+        r.map_err(WriteError::from)
+    }
+
+    fn check_open(&self) -> Result<(), WriteError> {
+        if self.done {
+            Err(WriteError::Finished)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes one function library (`FUNCTION2`, RDB ≥ 10). Call before the keys.
+    pub fn write_function(&mut self, lib: &FunctionLibrary) -> Result<(), WriteError> {
+        self.check_open()?;
+        if self.opts.version < 10 {
+            return Err(WriteError::Unrepresentable {
+                key: String::new(),
+                what: "a function library".into(),
+                version: self.opts.version,
+            });
+        }
+        self.buf.push(OP_FUNCTION2);
+        let lzf = self.opts.compression.then_some(&mut self.lzf);
+        put_string(&mut self.buf, &lib.code, lzf);
+        self.flush_buf()
+    }
+
+    /// Writes a module AUX record (`MODULE_AUX`): `when` is 1 (before the keys)
+    /// or 2 (after them); `module.raw` is the annotated module data including its
+    /// final EOF opcode, as the reader returns it.
+    pub fn write_module_aux(
+        &mut self,
+        module: &model::ModuleValue,
+        when: u64,
+    ) -> Result<(), WriteError> {
+        self.check_open()?;
+        self.buf.push(OP_MODULE_AUX);
+        put_len(&mut self.buf, module.module_id);
+        put_len(&mut self.buf, 2);
+        put_len(&mut self.buf, when);
+        self.buf.extend_from_slice(&module.raw);
+        self.flush_buf()
+    }
+
+    /// Starts database `db` with its sizes (`SELECTDB` + `RESIZEDB`). Entries
+    /// for another database start it implicitly with sizes 0 (a hint only).
+    pub fn select_db(&mut self, db: u64, keys: u64, expires: u64) -> Result<(), WriteError> {
+        self.check_open()?;
+        self.buf.push(OP_SELECTDB);
+        put_len(&mut self.buf, db);
+        self.buf.push(OP_RESIZEDB);
+        put_len(&mut self.buf, keys);
+        put_len(&mut self.buf, expires);
+        self.db = Some(db);
+        self.flush_buf()
+    }
+
+    /// Writes one key.
+    pub fn write_entry(&mut self, e: &Entry) -> Result<(), WriteError> {
+        self.check_open()?;
+        if self.db != Some(e.db) {
+            self.select_db(e.db, 0, 0)?;
+        }
+        let start = self.buf.len();
+        if let Some(t) = e.expire_ms {
+            self.buf.push(OP_EXPIRETIME_MS);
+            self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        // LRU idle time / LFU counter, when the entry carries them (Redis writes
+        // them only under an LRU / LFU `maxmemory-policy`).
+        if let Some(idle) = e.lru_idle {
+            self.buf.push(OP_IDLE);
+            put_len(&mut self.buf, idle);
+        }
+        if let Some(freq) = e.lfu_freq {
+            self.buf.extend_from_slice(&[OP_FREQ, freq]);
+        }
+        let type_pos = self.buf.len();
+        self.buf.push(0);
+        let lzf = self.opts.compression.then_some(&mut self.lzf);
+        put_string(&mut self.buf, &e.key, lzf);
+        match self.value(&e.key, &e.value) {
+            Ok(t) => {
+                self.buf[type_pos] = t;
+                self.last_type = Some(t);
+            }
+            Err(err) => {
+                self.buf.truncate(start);
+                return Err(err);
+            }
+        }
+        self.flush_buf()
+    }
+
+    /// Ends the file: `EOF` and the checksum. Returns the inner writer, flushed.
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.check_open()?;
+        self.buf.push(OP_EOF);
+        self.flush_buf()?;
+        let crc = if self.opts.checksum {
+            self.crc.value()
+        } else {
+            0
+        };
+        self.out.write_all(&crc.to_le_bytes())?;
+        self.out.flush()?;
+        self.done = true;
+        self.out
+            .into_inner()
+            .map_err(|e| WriteError::Io(e.into_error()))
+    }
+
+    fn str(&mut self, s: &[u8]) {
+        let lzf = self.opts.compression.then_some(&mut self.lzf);
+        put_string(&mut self.buf, s, lzf);
+    }
+
+    /// Serializes a value into `buf`; returns its type byte.
+    fn value(&mut self, key: &[u8], v: &Value) -> Result<u8, WriteError> {
+        let invalid = |reason: &str| WriteError::Invalid {
+            key: lossy(key),
+            reason: reason.into(),
+        };
+        if v.is_empty() {
+            return Err(invalid("empty aggregate"));
+        }
+        let ver = self.opts.version;
+        Ok(match v {
+            Value::String(s) => {
+                self.str(s);
+                ty::STRING
+            }
+            Value::List(l) => self.list(l),
+            Value::Set(s) => self.set(s),
+            Value::Zset(z) => {
+                if z.iter().any(|(_, s)| s.is_nan()) {
+                    return Err(invalid("NaN score"));
+                }
+                self.zset(z)
+            }
+            Value::Hash(h) => {
+                if h.iter().any(|f| f.expire_ms.is_some()) {
+                    if ver < 12 {
+                        return Err(WriteError::Unrepresentable {
+                            key: lossy(key),
+                            what: "a hash field TTL".into(),
+                            version: ver,
+                        });
+                    }
+                    self.hash_with_ttls(h)
+                } else {
+                    self.hash(h)
+                }
+            }
+            Value::Stream(s) => self.stream(key, s)?,
+            Value::Module(m) => {
+                put_len(&mut self.buf, m.module_id);
+                self.buf.extend_from_slice(&m.raw);
+                ty::MODULE_2
+            }
+        })
+    }
+
+    fn list(&mut self, l: &[Vec<u8>]) -> u8 {
+        let ver = self.opts.version;
+        // Elements above this size get a PLAIN node (7.4+); 7.0/7.2 only do it at
+        // 1 GB (`packed_threshold`).
+        let plain_above = if ver >= 12 {
+            LIST_NODE_MAX_BYTES
+        } else {
+            1 << 30
+        };
+        let mut nodes: Vec<(u8, Vec<u8>)> = Vec::new();
+        if ver >= 10 {
+            let mut cur = Listpack::new();
+            for el in l {
+                if el.len() > plain_above {
+                    if !cur.is_empty() {
+                        nodes.push((2, std::mem::take(&mut cur).finish()));
+                    }
+                    nodes.push((1, el.clone()));
+                    continue;
+                }
+                // `_quicklistNodeAllowInsert`: node size + element + 8 ≤ 8192.
+                if !cur.is_empty() && cur.bytes() + el.len() + 8 > LIST_NODE_MAX_BYTES {
+                    nodes.push((2, std::mem::take(&mut cur).finish()));
+                }
+                cur.push(el);
+            }
+            if !cur.is_empty() {
+                nodes.push((2, cur.finish()));
+            }
+            put_len(&mut self.buf, nodes.len() as u64);
+            for (container, blob) in nodes {
+                put_len(&mut self.buf, u64::from(container));
+                self.str(&blob);
+            }
+            ty::LIST_QUICKLIST_2
+        } else {
+            let mut cur = Ziplist::new();
+            for el in l {
+                let sz = el.len();
+                let overhead = if sz < 254 { 1 } else { 5 }
+                    + if sz < 64 {
+                        1
+                    } else if sz < 16384 {
+                        2
+                    } else {
+                        5
+                    };
+                if !cur.is_empty() && cur.bytes() + sz + overhead > LIST_NODE_MAX_BYTES {
+                    nodes.push((0, std::mem::take(&mut cur).finish()));
+                }
+                cur.push(el);
+            }
+            if !cur.is_empty() {
+                nodes.push((0, cur.finish()));
+            }
+            put_len(&mut self.buf, nodes.len() as u64);
+            for (_, blob) in nodes {
+                self.str(&blob);
+            }
+            ty::LIST_QUICKLIST
+        }
+    }
+
+    fn set(&mut self, s: &[Vec<u8>]) -> u8 {
+        if s.len() <= SET_MAX_INTSET_ENTRIES {
+            let ints: Option<Vec<i64>> = s.iter().map(|m| is_canonical_int(m)).collect();
+            if let Some(mut ints) = ints {
+                ints.sort_unstable();
+                ints.dedup();
+                self.str(&intset(&ints));
+                return ty::SET_INTSET;
+            }
+        }
+        if self.opts.version >= 11
+            && s.len() <= SET_MAX_LISTPACK_ENTRIES
+            && s.iter().all(|m| m.len() <= SET_MAX_LISTPACK_VALUE)
+        {
+            let mut lp = Listpack::new();
+            for m in s {
+                lp.push(m);
+            }
+            self.str(&lp.finish());
+            return ty::SET_LISTPACK;
+        }
+        put_len(&mut self.buf, s.len() as u64);
+        for m in s {
+            self.str(m);
+        }
+        ty::SET
+    }
+
+    fn zset(&mut self, z: &[(Vec<u8>, f64)]) -> u8 {
+        let mut sorted: Vec<&(Vec<u8>, f64)> = z.iter().collect();
+        sorted.sort_by(|a, b| {
+            a.1.partial_cmp(&b.1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        if z.len() <= ZSET_MAX_LISTPACK_ENTRIES
+            && z.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
+        {
+            if self.opts.version >= 10 {
+                let mut lp = Listpack::new();
+                for (m, s) in sorted {
+                    lp.push(m);
+                    lp.push(&score_text(*s));
+                }
+                self.str(&lp.finish());
+                return ty::ZSET_LISTPACK;
+            }
+            let mut zl = Ziplist::new();
+            for (m, s) in sorted {
+                zl.push(m);
+                zl.push(&score_text(*s));
+            }
+            self.str(&zl.finish());
+            return ty::ZSET_ZIPLIST;
+        }
+        // Skiplists are written from the highest score to the lowest.
+        put_len(&mut self.buf, z.len() as u64);
+        for (m, s) in sorted.into_iter().rev() {
+            self.str(m);
+            self.buf.extend_from_slice(&s.to_le_bytes());
+        }
+        ty::ZSET_2
+    }
+
+    fn small_hash(h: &[HashField]) -> bool {
+        h.len() <= HASH_MAX_LISTPACK_ENTRIES
+            && h.iter().all(|f| {
+                f.field.len() <= HASH_MAX_LISTPACK_VALUE && f.value.len() <= HASH_MAX_LISTPACK_VALUE
+            })
+    }
+
+    fn hash(&mut self, h: &[HashField]) -> u8 {
+        if Self::small_hash(h) {
+            if self.opts.version >= 10 {
+                let mut lp = Listpack::new();
+                for f in h {
+                    lp.push(&f.field);
+                    lp.push(&f.value);
+                }
+                self.str(&lp.finish());
+                return ty::HASH_LISTPACK;
+            }
+            let mut zl = Ziplist::new();
+            for f in h {
+                zl.push(&f.field);
+                zl.push(&f.value);
+            }
+            self.str(&zl.finish());
+            return ty::HASH_ZIPLIST;
+        }
+        put_len(&mut self.buf, h.len() as u64);
+        for f in h {
+            self.str(&f.field);
+            self.str(&f.value);
+        }
+        ty::HASH
+    }
+
+    fn hash_with_ttls(&mut self, h: &[HashField]) -> u8 {
+        let min = h.iter().filter_map(|f| f.expire_ms).min().unwrap_or(0);
+        self.buf.extend_from_slice(&min.to_le_bytes());
+        if Self::small_hash(h) {
+            // Triples ordered by TTL, fields without TTL last.
+            let mut sorted: Vec<&HashField> = h.iter().collect();
+            sorted.sort_by_key(|f| (f.expire_ms.is_none(), f.expire_ms.unwrap_or(0)));
+            let mut lp = Listpack::new();
+            for f in sorted {
+                lp.push(&f.field);
+                lp.push(&f.value);
+                lp.push_int(f.expire_ms.unwrap_or(0));
+            }
+            self.str(&lp.finish());
+            return ty::HASH_LISTPACK_EX;
+        }
+        put_len(&mut self.buf, h.len() as u64);
+        for f in h {
+            let t = f.expire_ms.map_or(0, |e| (e - min) as u64 + 1);
+            put_len(&mut self.buf, t);
+            self.str(&f.field);
+            self.str(&f.value);
+        }
+        ty::HASH_METADATA
+    }
+
+    fn stream(&mut self, key: &[u8], s: &model::Stream) -> Result<u8, WriteError> {
+        let ver = self.opts.version;
+        // Nodes: split as streamAppendItem does.
+        let mut nodes: Vec<(model::StreamId, Vec<u8>)> = Vec::new();
+        let mut i = 0;
+        while i < s.entries.len() {
+            let master = &s.entries[i];
+            let master_fields: Vec<&[u8]> =
+                master.fields.iter().map(|(f, _)| f.as_slice()).collect();
+            let mut lp = Listpack::new();
+            // Master entry: count (patched below; at most 100, so one byte),
+            // deleted, the field names, and the terminating 0.
+            lp.push_int(0);
+            lp.push_int(0);
+            lp.push_int(master_fields.len() as i64);
+            for f in &master_fields {
+                lp.push(f);
+            }
+            lp.push_int(0);
+            let mut count = 0usize;
+            let mut j = i;
+            while j < s.entries.len() {
+                let e = &s.entries[j];
+                let tot: usize = e.fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+                if count > 0
+                    && (lp.bytes() + tot >= STREAM_NODE_MAX_BYTES
+                        || count >= STREAM_NODE_MAX_ENTRIES)
+                {
+                    break;
+                }
+                let same = e.fields.len() == master_fields.len()
+                    && e.fields
+                        .iter()
+                        .zip(&master_fields)
+                        .all(|((f, _), m)| f.as_slice() == *m);
+                lp.push_int(if same { 2 } else { 0 });
+                lp.push_int(e.id.ms.wrapping_sub(master.id.ms) as i64);
+                lp.push_int(e.id.seq.wrapping_sub(master.id.seq) as i64);
+                if same {
+                    for (_, v) in &e.fields {
+                        lp.push(v);
+                    }
+                    lp.push_int(3 + e.fields.len() as i64);
+                } else {
+                    lp.push_int(e.fields.len() as i64);
+                    for (f, v) in &e.fields {
+                        lp.push(f);
+                        lp.push(v);
+                    }
+                    lp.push_int(4 + 2 * e.fields.len() as i64);
+                }
+                count += 1;
+                j += 1;
+            }
+            let mut blob = lp.finish();
+            blob[6] = count as u8;
+            nodes.push((master.id, blob));
+            i = j;
+        }
+        put_len(&mut self.buf, nodes.len() as u64);
+        for (id, blob) in nodes {
+            self.str(&id.to_be_bytes());
+            self.str(&blob);
+        }
+        put_len(&mut self.buf, s.entries.len() as u64);
+        put_len(&mut self.buf, s.last_id.ms);
+        put_len(&mut self.buf, s.last_id.seq);
+        if ver >= 10 {
+            let first = s
+                .entries
+                .first()
+                .map_or_else(model::StreamId::default, |e| e.id);
+            let maxdel = s.max_deleted_entry_id.unwrap_or_default();
+            put_len(&mut self.buf, first.ms);
+            put_len(&mut self.buf, first.seq);
+            put_len(&mut self.buf, maxdel.ms);
+            put_len(&mut self.buf, maxdel.seq);
+            put_len(
+                &mut self.buf,
+                s.entries_added.unwrap_or(s.entries.len() as u64),
+            );
+        }
+        put_len(&mut self.buf, s.groups.len() as u64);
+        for g in &s.groups {
+            self.str(&g.name);
+            put_len(&mut self.buf, g.last_delivered_id.ms);
+            put_len(&mut self.buf, g.last_delivered_id.seq);
+            if ver >= 10 {
+                put_len(&mut self.buf, g.entries_read.unwrap_or(-1) as u64);
+            }
+            put_len(&mut self.buf, g.pel.len() as u64);
+            for p in &g.pel {
+                if g.owner_of(p.id).is_none() {
+                    return Err(WriteError::Invalid {
+                        key: lossy(key),
+                        reason: format!(
+                            "pending entry {} of group {:?} has no consumer",
+                            p.id,
+                            lossy(&g.name)
+                        ),
+                    });
+                }
+                self.buf.extend_from_slice(&p.id.to_be_bytes());
+                self.buf
+                    .extend_from_slice(&p.delivery_time_ms.to_le_bytes());
+                put_len(&mut self.buf, p.delivery_count);
+            }
+            put_len(&mut self.buf, g.consumers.len() as u64);
+            for c in &g.consumers {
+                self.str(&c.name);
+                self.buf.extend_from_slice(&c.seen_time_ms.to_le_bytes());
+                if ver >= 11 {
+                    self.buf.extend_from_slice(
+                        &c.active_time_ms.unwrap_or(c.seen_time_ms).to_le_bytes(),
+                    );
+                }
+                put_len(&mut self.buf, c.pel.len() as u64);
+                for id in &c.pel {
+                    if !g.pel.iter().any(|p| p.id == *id) {
+                        return Err(WriteError::Invalid {
+                            key: lossy(key),
+                            reason: format!(
+                                "consumer {:?} owns {id}, which is not in the group PEL",
+                                lossy(&c.name)
+                            ),
+                        });
+                    }
+                    self.buf.extend_from_slice(&id.to_be_bytes());
+                }
+            }
+        }
+        Ok(match ver {
+            9 => ty::STREAM_LISTPACKS,
+            10 => ty::STREAM_LISTPACKS_2,
+            _ => ty::STREAM_LISTPACKS_3,
+        })
+    }
+}
+
+/// Writes a whole file: functions, then the entries (grouped by database, in
+/// the order given), with `RESIZEDB` sizes from `db_sizes(db)`.
+pub fn write_all<W: Write, I: IntoIterator<Item = Entry>>(
+    inner: W,
+    opts: WriterOptions,
+    functions: &[FunctionLibrary],
+    entries: I,
+    db_sizes: impl Fn(u64) -> (u64, u64),
+) -> Result<W, WriteError> {
+    let mut w = Writer::new(inner, opts)?;
+    for f in functions {
+        w.write_function(f)?;
+    }
+    let mut db = None;
+    for e in entries {
+        if db != Some(e.db) {
+            let (k, x) = db_sizes(e.db);
+            w.select_db(e.db, k, x)?;
+            db = Some(e.db);
+        }
+        w.write_entry(&e)?;
+    }
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests;

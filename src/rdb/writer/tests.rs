@@ -1,0 +1,278 @@
+//! Byte-level tests of the writer (the live-server tests are in
+//! `tests/rdb_writer*.rs`).
+
+use super::*;
+use crate::model::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId};
+
+fn entry(key: &str, value: Value) -> Entry {
+    Entry {
+        db: 0,
+        key: key.as_bytes().to_vec(),
+        expire_ms: None,
+        lru_idle: None,
+        lfu_freq: None,
+        value,
+    }
+}
+
+fn body_of(version: u32, entries: &[Entry]) -> Vec<u8> {
+    let opts = WriterOptions {
+        ctime: Some(0),
+        ..WriterOptions::for_version(version)
+    };
+    let header = Writer::new(Vec::new(), opts.clone())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let file = write_all(Vec::new(), opts, &[], entries.iter().cloned(), |_| {
+        (entries.len() as u64, 0)
+    })
+    .unwrap();
+    // Strip magic+aux (same as an empty file minus its EOF and CRC) and the trailer.
+    let n = file.len();
+    assert_eq!(
+        u64::from_le_bytes(file[n - 8..].try_into().unwrap()),
+        crate::io::crc64(&file[..n - 8])
+    );
+    file[header.len() - 9..n - 9].to_vec()
+}
+
+#[test]
+fn minimal_v12_body_matches_golden_file() {
+    // corpus edge-cases/rdb/minimal-v12.rdb: fe 00 fb 01 00 00 01 61 c0 01 ff
+    let body = body_of(12, &[entry("a", Value::String(b"1".to_vec()))]);
+    assert_eq!(
+        body,
+        [0xfe, 0x00, 0xfb, 0x01, 0x00, 0x00, 0x01, 0x61, 0xc0, 0x01]
+    );
+}
+
+#[test]
+fn header_and_aux_fields() {
+    let opts = WriterOptions {
+        ctime: Some(1_700_000_000),
+        aof: AofMarker::Aof,
+        ..WriterOptions::for_version(9)
+    };
+    let f = Writer::new(Vec::new(), opts).unwrap().finish().unwrap();
+    assert!(f.starts_with(b"REDIS0009"));
+    let text = String::from_utf8_lossy(&f);
+    assert!(text.contains("redis-ver") && text.contains("6.2.14") && text.contains("aof-preamble"));
+    let f = Writer::new(
+        Vec::new(),
+        WriterOptions {
+            aof: AofMarker::Aof,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
+    assert!(f.starts_with(b"REDIS0010"));
+    assert!(String::from_utf8_lossy(&f).contains("aof-base"));
+    assert!(matches!(
+        Writer::new(Vec::new(), WriterOptions::for_version(13)),
+        Err(WriteError::UnsupportedVersion(13))
+    ));
+}
+
+#[test]
+fn string_encodings() {
+    let mut out = Vec::new();
+    put_string(&mut out, b"-129", None);
+    assert_eq!(out, [0xc1, 0x7f, 0xff]);
+    out.clear();
+    put_string(&mut out, b"2147483648", None);
+    assert_eq!(out[0], 10);
+    out.clear();
+    let mut c = lzf::Compressor::new();
+    put_string(&mut out, &[b'x'; 40], Some(&mut c));
+    assert_eq!(
+        out,
+        [
+            0xc3, 0x09, 0x28, 0x01, 0x78, 0x78, 0xe0, 0x1b, 0x00, 0x01, 0x78, 0x78
+        ]
+    );
+    out.clear();
+    put_string(&mut out, &[b'x'; 20], Some(&mut c));
+    assert_eq!(out[0], 20, "20 bytes are never compressed");
+}
+
+#[test]
+fn set_encoding_depends_on_version() {
+    let s = Value::Set(vec![b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(body_of(11, &[entry("s", s.clone())])[5], 20);
+    assert_eq!(body_of(10, &[entry("s", s)])[5], 2);
+    let ints = Value::Set(vec![b"1".to_vec(), b"70000".to_vec()]);
+    let b = body_of(11, &[entry("s", ints)]);
+    assert_eq!(b[5], 11);
+    // STR length 16: encoding 4, length 2, then 1 and 70000 as i32.
+    assert_eq!(
+        &b[8..25],
+        &[
+            16, 4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0x70, 0x11, 0x01, 0x00
+        ]
+    );
+}
+
+#[test]
+fn hash_field_ttls_need_version_12() {
+    let h = Value::Hash(vec![
+        HashField {
+            field: b"a".to_vec(),
+            value: b"1".to_vec(),
+            expire_ms: None,
+        },
+        HashField {
+            field: b"b".to_vec(),
+            value: b"2".to_vec(),
+            expire_ms: Some(5000),
+        },
+    ]);
+    let e = entry("h", h);
+    let err = write_all(
+        Vec::new(),
+        WriterOptions::for_version(11),
+        &[],
+        [e.clone()],
+        |_| (1, 0),
+    )
+    .unwrap_err();
+    assert!(matches!(err, WriteError::Unrepresentable { .. }), "{err}");
+    let b = body_of(12, &[e]);
+    assert_eq!(b[5], 25);
+    // min expire, then the listpack: b 2 5000, a 1 0 (TTL fields first).
+    assert_eq!(&b[8..16], &5000i64.to_le_bytes());
+    let lp = &b[17..];
+    assert_eq!(&lp[6..10], &[0x81, b'b', 2, 2]);
+}
+
+#[test]
+fn type_24_offsets_ttls_from_the_minimum() {
+    let fields: Vec<HashField> = (0..600)
+        .map(|i| HashField {
+            field: format!("f{i}").into_bytes(),
+            value: b"v".to_vec(),
+            expire_ms: (i % 2 == 0).then_some(1000 + i),
+        })
+        .collect();
+    let b = body_of(12, &[entry("h", Value::Hash(fields))]);
+    assert_eq!(b[5], 24);
+    assert_eq!(&b[8..16], &1000i64.to_le_bytes());
+    // n = 600 (2-byte length), then f0: ttl 1 (1000 - 1000 + 1).
+    assert_eq!(&b[16..20], &[0x42, 0x58, 0x01, 0x02]);
+}
+
+#[test]
+fn stream_v3_layout_with_groups() {
+    let s = Stream {
+        entries: vec![
+            StreamEntry {
+                id: StreamId::new(1, 1),
+                fields: vec![(b"f".to_vec(), b"v".to_vec())],
+            },
+            StreamEntry {
+                id: StreamId::new(2, 0),
+                fields: vec![(b"f".to_vec(), b"w".to_vec())],
+            },
+        ],
+        length: 2,
+        last_id: StreamId::new(3, 0),
+        first_id: None,
+        max_deleted_entry_id: Some(StreamId::new(3, 0)),
+        entries_added: Some(3),
+        groups: vec![ConsumerGroup {
+            name: b"g".to_vec(),
+            last_delivered_id: StreamId::new(2, 0),
+            entries_read: Some(2),
+            pel: vec![PendingEntry {
+                id: StreamId::new(1, 1),
+                delivery_time_ms: 7,
+                delivery_count: 1,
+            }],
+            consumers: vec![Consumer {
+                name: b"c".to_vec(),
+                seen_time_ms: 8,
+                active_time_ms: Some(9),
+                pel: vec![StreamId::new(1, 1)],
+            }],
+        }],
+    };
+    let b = body_of(11, &[entry("x", Value::Stream(Box::new(s.clone())))]);
+    assert_eq!(b[5], 21);
+    let tail_v11 = b.len();
+    let b10 = body_of(10, &[entry("x", Value::Stream(Box::new(s.clone())))]);
+    assert_eq!(b10[5], 19);
+    assert_eq!(
+        tail_v11 - b10.len(),
+        8,
+        "type 21 adds the consumer active time"
+    );
+    let b9 = body_of(9, &[entry("x", Value::Stream(Box::new(s.clone())))]);
+    assert_eq!(b9[5], 15);
+    // Node: 1 node, key = 16-byte id 1-1, listpack count 2 with SAMEFIELDS entries.
+    assert_eq!(b[8], 1);
+    assert_eq!(b[9], 16);
+    assert_eq!(&b[10..26], &StreamId::new(1, 1).to_be_bytes());
+    // A PEL entry without an owner is refused.
+    let mut bad = s;
+    bad.groups[0].consumers.clear();
+    let err = write_all(
+        Vec::new(),
+        WriterOptions::default(),
+        &[],
+        [entry("x", Value::Stream(Box::new(bad)))],
+        |_| (1, 0),
+    );
+    assert!(matches!(err, Err(WriteError::Invalid { .. })));
+}
+
+#[test]
+fn lists_split_into_nodes() {
+    let l: Vec<Vec<u8>> = (0..2000)
+        .map(|i| format!("element-{i:05}").into_bytes())
+        .collect();
+    let b = body_of(10, &[entry("l", Value::List(l.clone()))]);
+    assert_eq!(b[5], 18);
+    assert!(b[8] > 1, "several nodes");
+    let big = vec![vec![b'z'; 10_000]];
+    let b12 = body_of(12, &[entry("l", Value::List(big.clone()))]);
+    assert_eq!(&b12[8..10], &[1, 1], "one PLAIN node on 7.4+");
+    let b10 = body_of(10, &[entry("l", Value::List(big))]);
+    assert_eq!(&b10[8..10], &[1, 2], "one PACKED node on 7.0");
+    assert_eq!(body_of(9, &[entry("l", Value::List(l))])[5], 14);
+}
+
+#[test]
+fn empty_aggregates_and_functions() {
+    let err = write_all(
+        Vec::new(),
+        WriterOptions::default(),
+        &[],
+        [entry("l", Value::List(vec![]))],
+        |_| (1, 0),
+    );
+    assert!(matches!(err, Err(WriteError::Invalid { .. })));
+    let lib = FunctionLibrary {
+        code: b"#!lua name=x\nredis.register_function('f', function() return 1 end)".to_vec(),
+    };
+    let f = write_all(
+        Vec::new(),
+        WriterOptions::default(),
+        std::slice::from_ref(&lib),
+        Vec::<Entry>::new(),
+        |_| (0, 0),
+    )
+    .unwrap();
+    assert!(f.windows(lib.code.len()).any(|w| w == lib.code.as_slice()) || f.contains(&0xc3));
+    assert!(
+        write_all(
+            Vec::new(),
+            WriterOptions::for_version(9),
+            &[lib],
+            Vec::<Entry>::new(),
+            |_| (0, 0)
+        )
+        .is_err()
+    );
+}

@@ -1,0 +1,622 @@
+//! The in-memory dataset the replay engine mutates: databases of keys, each with a
+//! value in a structure suited to the commands (a `VecDeque` for lists, a hash set
+//! for sets, a member→score map plus an ordered index for sorted sets, a field map
+//! with per-field TTLs for hashes, an ordered entry map with consumer groups for
+//! streams), and the function libraries.
+//!
+//! Conversion to and from the interchange model ([`crate::model::Entry`]) lives
+//! here too: [`Dataset::entries`] yields one entry at a time (so a writer can
+//! stream), [`Dataset::insert_entry`] loads entries from an RDB preamble or base.
+//! Collections are exported in a canonical order (sets and hash fields sorted by
+//! bytes, sorted sets by score then member, keys sorted per database) so that the
+//! same dataset always produces the same file.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use super::bytes::Bytes;
+use crate::model::{self, StreamId};
+
+/// A score with a total order (scores are never NaN in a sorted set).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // NaN never enters a sorted set; total_cmp would order -0.0 before 0.0,
+        // which Redis treats as equal, so compare numerically.
+        self.0
+            .partial_cmp(&other.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// A sorted set: member → score, plus the (score, member) index Redis' skiplist
+/// keeps, so ranges by rank or score come out in Redis order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Zset {
+    /// Member → score.
+    pub scores: HashMap<Bytes, f64>,
+    /// Ordered index by (score, member bytes).
+    pub index: BTreeSet<(Score, Bytes)>,
+}
+
+impl Zset {
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// Score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Inserts or updates a member; returns true when it was new.
+    pub fn insert(&mut self, member: impl Into<Bytes>, score: f64) -> bool {
+        let member: Bytes = member.into();
+        // -0.0 is stored as 0.0, as Redis' listpack/skiplist comparisons do not
+        // distinguish them and RDB writes would otherwise differ.
+        let score = score + 0.0;
+        if let Some(old) = self.scores.get_mut(&member) {
+            if old.to_bits() != score.to_bits() {
+                self.index.remove(&(Score(*old), member.clone()));
+                *old = score;
+                self.index.insert((Score(score), member));
+            }
+            return false;
+        }
+        self.index.insert((Score(score), member.clone()));
+        self.scores.insert(member, score);
+        true
+    }
+
+    /// Removes a member; returns true when it existed.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self.scores.remove(member) {
+            Some(s) => {
+                self.index.remove(&(Score(s), Bytes::from(member)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Members in (score, member) order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
+        self.index.iter().map(|(s, m)| (m.as_slice(), s.0))
+    }
+}
+
+/// One hash field value with its optional TTL (absolute Unix ms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashValue {
+    /// The value.
+    pub value: Bytes,
+    /// Field expiry, absolute Unix milliseconds.
+    pub expire_ms: Option<i64>,
+}
+
+/// A pending entry of a consumer group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nack {
+    /// Last delivery time (Unix ms).
+    pub delivery_time_ms: i64,
+    /// Delivery count.
+    pub delivery_count: u64,
+    /// Owning consumer.
+    pub consumer: Vec<u8>,
+}
+
+/// A consumer of a group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConsumerState {
+    /// Last seen time (Unix ms).
+    pub seen_time_ms: i64,
+    /// Last active time (Unix ms), -1 if never active.
+    pub active_time_ms: i64,
+    /// Ids of the entries pending for this consumer.
+    pub pel: BTreeSet<StreamId>,
+}
+
+/// A consumer group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Group {
+    /// Last delivered id.
+    pub last_id: StreamId,
+    /// Entries read counter; -1 when unknown.
+    pub entries_read: i64,
+    /// Group PEL by id.
+    pub pel: BTreeMap<StreamId, Nack>,
+    /// Consumers by name (Redis keeps them in a radix tree, i.e. byte order).
+    pub consumers: BTreeMap<Vec<u8>, ConsumerState>,
+}
+
+/// The field/value pairs of a stream entry, in order.
+pub type Fields = Vec<(Bytes, Bytes)>;
+
+/// A stream.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StreamValue {
+    /// Live entries by id.
+    pub entries: BTreeMap<StreamId, Fields>,
+    /// Last generated id.
+    pub last_id: StreamId,
+    /// Largest deleted id.
+    pub max_deleted_id: StreamId,
+    /// All-time count of added entries.
+    pub entries_added: u64,
+    /// Groups by name (byte order, as Redis' radix tree).
+    pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+impl StreamValue {
+    /// The first live id, or 0-0 when empty (what Redis stores after the last
+    /// entry is deleted or trimmed).
+    pub fn first_id(&self) -> StreamId {
+        self.entries.keys().next().copied().unwrap_or_default()
+    }
+}
+
+/// A key's value in replay form.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// String (also `HyperLogLog` and bitmap).
+    String(Vec<u8>),
+    /// List, head first.
+    List(VecDeque<Bytes>),
+    /// Set.
+    Set(HashSet<Bytes>),
+    /// Sorted set.
+    Zset(Box<Zset>),
+    /// Hash, with per-field TTLs.
+    Hash(HashMap<Bytes, HashValue>),
+    /// Stream.
+    Stream(Box<StreamValue>),
+    /// Module value, opaque.
+    Module(Box<model::ModuleValue>),
+}
+
+impl Value {
+    /// The Redis type.
+    pub fn key_type(&self) -> model::KeyType {
+        match self {
+            Self::String(_) => model::KeyType::String,
+            Self::List(_) => model::KeyType::List,
+            Self::Set(_) => model::KeyType::Set,
+            Self::Zset(_) => model::KeyType::Zset,
+            Self::Hash(_) => model::KeyType::Hash,
+            Self::Stream(_) => model::KeyType::Stream,
+            Self::Module(_) => model::KeyType::Module,
+        }
+    }
+
+    /// True for an aggregate that has no element left (Redis deletes such keys).
+    pub fn is_empty_aggregate(&self) -> bool {
+        match self {
+            Self::List(l) => l.is_empty(),
+            Self::Set(s) => s.is_empty(),
+            Self::Zset(z) => z.is_empty(),
+            Self::Hash(h) => h.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// A key's value and expiry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    /// The value.
+    pub value: Value,
+    /// Absolute expiry, Unix ms.
+    pub expire_ms: Option<i64>,
+}
+
+/// One database.
+pub type Db = HashMap<Bytes, Slot>;
+
+/// The whole dataset: databases and function libraries.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    /// Databases by index (always `databases` of them).
+    pub dbs: Vec<Db>,
+    /// Function libraries by name, with their source code.
+    pub functions: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Module AUX records loaded from an RDB (kept raw and written back), with
+    /// their `when` (1 before the keys, 2 after).
+    pub module_aux: Vec<(model::ModuleValue, u64)>,
+}
+
+impl Dataset {
+    /// An empty dataset with `databases` databases (Redis default: 16).
+    pub fn new(databases: usize) -> Self {
+        Self {
+            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            functions: BTreeMap::new(),
+            module_aux: Vec::new(),
+        }
+    }
+
+    /// Number of keys in all databases.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(HashMap::len).sum()
+    }
+
+    /// (keys, keys with an expiry) of database `db`.
+    pub fn db_sizes(&self, db: usize) -> (u64, u64) {
+        self.dbs.get(db).map_or((0, 0), |d| {
+            (
+                d.len() as u64,
+                d.values().filter(|s| s.expire_ms.is_some()).count() as u64,
+            )
+        })
+    }
+
+    /// Deletes every key whose expiry is before `now_ms` and every hash field whose
+    /// TTL is before it (Redis: a key is expired when `now > when`), as Redis does
+    /// right after loading. Returns (keys removed, fields removed).
+    pub fn remove_expired(&mut self, now_ms: i64) -> (u64, u64) {
+        let mut keys = 0;
+        let mut fields = 0;
+        for db in &mut self.dbs {
+            db.retain(|_, slot| {
+                if slot.expire_ms.is_some_and(|e| now_ms > e) {
+                    keys += 1;
+                    return false;
+                }
+                if let Value::Hash(h) = &mut slot.value {
+                    let before = h.len();
+                    h.retain(|_, v| v.expire_ms.is_none_or(|e| now_ms <= e));
+                    fields += (before - h.len()) as u64;
+                    if h.is_empty() {
+                        keys += 1;
+                        return false;
+                    }
+                }
+                true
+            });
+        }
+        (keys, fields)
+    }
+
+    /// The function libraries in the model form, by library name.
+    pub fn function_libraries(&self) -> Vec<model::FunctionLibrary> {
+        self.functions
+            .values()
+            .map(|c| model::FunctionLibrary { code: c.clone() })
+            .collect()
+    }
+
+    /// Adds a function library (as loaded from an RDB preamble). A library with the
+    /// same name is replaced. Returns false when its shebang cannot be parsed.
+    pub fn insert_function(&mut self, lib: &model::FunctionLibrary) -> bool {
+        match lib.engine_and_name() {
+            Some((_, name)) => {
+                self.functions.insert(name.into_bytes(), lib.code.clone());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every key as a model entry, database by database, keys in byte order.
+    /// Values are converted one at a time, so the extra memory is one value.
+    pub fn entries(&self) -> impl Iterator<Item = model::Entry> + '_ {
+        self.dbs.iter().enumerate().flat_map(|(i, db)| {
+            let mut keys: Vec<&Bytes> = db.keys().collect();
+            keys.sort_unstable();
+            keys.into_iter().map(move |k| {
+                let slot = &db[k.as_slice()];
+                model::Entry {
+                    db: i as u64,
+                    key: k.to_vec(),
+                    expire_ms: slot.expire_ms,
+                    lru_idle: None,
+                    lfu_freq: None,
+                    value: to_model(&slot.value),
+                }
+            })
+        })
+    }
+
+    /// Writes the dataset as an RDB file (module AUX records and functions, then
+    /// every database in index order with its sizes), one entry at a time.
+    pub fn write_rdb<W: std::io::Write>(
+        &self,
+        out: W,
+        opts: crate::rdb::writer::WriterOptions,
+    ) -> Result<W, crate::rdb::writer::WriteError> {
+        let mut w = crate::rdb::writer::Writer::new(out, opts)?;
+        // Redis' order: module AUX "before", functions, keys, module AUX "after".
+        for (m, when) in self.module_aux.iter().filter(|(_, w)| *w != 2) {
+            w.write_module_aux(m, *when)?;
+        }
+        for f in self.function_libraries() {
+            w.write_function(&f)?;
+        }
+        let mut current = None;
+        for e in self.entries() {
+            if current != Some(e.db) {
+                let (keys, expires) = self.db_sizes(usize::try_from(e.db).unwrap_or(usize::MAX));
+                w.select_db(e.db, keys, expires)?;
+                current = Some(e.db);
+            }
+            w.write_entry(&e)?;
+        }
+        for (m, when) in self.module_aux.iter().filter(|(_, w)| *w == 2) {
+            w.write_module_aux(m, *when)?;
+        }
+        w.finish()
+    }
+
+    /// Loads an RDB (an AOF preamble or a `.base.rdb`) into the dataset: every
+    /// key (replacing keys of the same name; empty aggregates are skipped, as
+    /// Redis does), every function library and module AUX record, up to the
+    /// RDB's EOF opcode. The
+    /// entries' reader is left right after the RDB trailer, where a hybrid AOF
+    /// continues with RESP commands. Returns the number of keys loaded.
+    pub fn load_rdb<R: std::io::Read>(
+        &mut self,
+        entries: &mut crate::rdb::Entries<R>,
+    ) -> Result<u64, crate::rdb::Error> {
+        let mut keys = 0;
+        while let Some(item) = entries.next_item()? {
+            match item {
+                crate::rdb::Item::Entry(e) => {
+                    let offset = entries.reader().offset();
+                    self.insert_entry(*e)
+                        .map_err(|m| crate::rdb::Error::corrupt(offset, m))?;
+                    keys += 1;
+                }
+                crate::rdb::Item::Function(f) if !self.insert_function(&f) => {
+                    let offset = entries.reader().offset();
+                    return Err(crate::rdb::Error::corrupt(
+                        offset,
+                        "function library without a valid shebang line",
+                    ));
+                }
+                crate::rdb::Item::ModuleAux { module, when } => {
+                    self.module_aux.push((module, when));
+                }
+                crate::rdb::Item::Eof { .. } => break,
+                _ => {}
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Inserts a model entry (from an RDB preamble or base file), replacing any
+    /// key of the same name. Fails when the database index is out of range.
+    pub fn insert_entry(&mut self, entry: model::Entry) -> Result<(), String> {
+        let n = self.dbs.len();
+        let db = self
+            .dbs
+            .get_mut(usize::try_from(entry.db).unwrap_or(usize::MAX))
+            .ok_or_else(|| format!("database {} out of range (0..{n})", entry.db))?;
+        let value = from_model(entry.value);
+        if value.is_empty_aggregate() {
+            // Redis skips empty keys when loading.
+            return Ok(());
+        }
+        db.insert(
+            Bytes::from(entry.key),
+            Slot {
+                value,
+                expire_ms: entry.expire_ms,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Converts a replay value to the model form (canonical order).
+pub fn to_model(v: &Value) -> model::Value {
+    match v {
+        Value::String(s) => model::Value::String(s.clone()),
+        Value::List(l) => model::Value::List(l.iter().map(Bytes::to_vec).collect()),
+        Value::Set(s) => {
+            let mut m: Vec<Vec<u8>> = s.iter().map(Bytes::to_vec).collect();
+            m.sort_unstable();
+            model::Value::Set(m)
+        }
+        Value::Zset(z) => model::Value::Zset(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        Value::Hash(h) => {
+            let mut f: Vec<model::HashField> = h
+                .iter()
+                .map(|(k, v)| model::HashField {
+                    field: k.to_vec(),
+                    value: v.value.to_vec(),
+                    expire_ms: v.expire_ms,
+                })
+                .collect();
+            f.sort_unstable_by(|a, b| a.field.cmp(&b.field));
+            model::Value::Hash(f)
+        }
+        Value::Stream(s) => model::Value::Stream(Box::new(stream_to_model(s))),
+        Value::Module(m) => model::Value::Module((**m).clone()),
+    }
+}
+
+fn stream_to_model(s: &StreamValue) -> model::Stream {
+    model::Stream {
+        entries: s
+            .entries
+            .iter()
+            .map(|(id, f)| model::StreamEntry {
+                id: *id,
+                fields: f.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect(),
+            })
+            .collect(),
+        length: s.entries.len() as u64,
+        last_id: s.last_id,
+        first_id: Some(s.first_id()),
+        max_deleted_entry_id: Some(s.max_deleted_id),
+        entries_added: Some(s.entries_added),
+        groups: s
+            .groups
+            .iter()
+            .map(|(name, g)| model::ConsumerGroup {
+                name: name.clone(),
+                last_delivered_id: g.last_id,
+                entries_read: Some(g.entries_read),
+                pel: g
+                    .pel
+                    .iter()
+                    .map(|(id, n)| model::PendingEntry {
+                        id: *id,
+                        delivery_time_ms: n.delivery_time_ms,
+                        delivery_count: n.delivery_count,
+                    })
+                    .collect(),
+                consumers: g
+                    .consumers
+                    .iter()
+                    .map(|(cname, c)| model::Consumer {
+                        name: cname.clone(),
+                        seen_time_ms: c.seen_time_ms,
+                        active_time_ms: Some(c.active_time_ms),
+                        pel: c.pel.iter().copied().collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Converts a model value to the replay form.
+pub fn from_model(v: model::Value) -> Value {
+    match v {
+        model::Value::String(s) => Value::String(s),
+        model::Value::List(l) => Value::List(l.into_iter().map(Bytes::from).collect()),
+        model::Value::Set(s) => Value::Set(s.into_iter().map(Bytes::from).collect()),
+        model::Value::Zset(z) => {
+            let mut out = Zset::default();
+            for (m, s) in z {
+                out.insert(m, s);
+            }
+            Value::Zset(Box::new(out))
+        }
+        model::Value::Hash(h) => Value::Hash(
+            h.into_iter()
+                .map(|f| {
+                    (
+                        Bytes::from(f.field),
+                        HashValue {
+                            value: f.value.into(),
+                            expire_ms: f.expire_ms,
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        model::Value::Stream(s) => Value::Stream(Box::new(stream_from_model(*s))),
+        model::Value::Module(m) => Value::Module(Box::new(m)),
+    }
+}
+
+fn stream_from_model(s: model::Stream) -> StreamValue {
+    let length = s.entries.len() as u64;
+    let mut out = StreamValue {
+        last_id: s.last_id,
+        max_deleted_id: s.max_deleted_entry_id.unwrap_or_default(),
+        entries_added: s.entries_added.unwrap_or(length),
+        ..StreamValue::default()
+    };
+    for e in s.entries {
+        out.entries.insert(
+            e.id,
+            e.fields
+                .into_iter()
+                .map(|(a, b)| (a.into(), b.into()))
+                .collect(),
+        );
+    }
+    for g in s.groups {
+        let mut group = Group {
+            last_id: g.last_delivered_id,
+            entries_read: g.entries_read.unwrap_or(-1),
+            ..Group::default()
+        };
+        let mut owners: HashMap<StreamId, Vec<u8>> = HashMap::new();
+        for c in g.consumers {
+            for id in &c.pel {
+                owners.insert(*id, c.name.clone());
+            }
+            group.consumers.insert(
+                c.name,
+                ConsumerState {
+                    seen_time_ms: c.seen_time_ms,
+                    active_time_ms: c.active_time_ms.unwrap_or(c.seen_time_ms),
+                    pel: c.pel.into_iter().collect(),
+                },
+            );
+        }
+        for p in g.pel {
+            let consumer = owners.remove(&p.id).unwrap_or_default();
+            group.pel.insert(
+                p.id,
+                Nack {
+                    delivery_time_ms: p.delivery_time_ms,
+                    delivery_count: p.delivery_count,
+                    consumer,
+                },
+            );
+        }
+        out.groups.insert(g.name, group);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zset_order_and_update() {
+        let mut z = Zset::default();
+        assert!(z.insert(b"b".to_vec(), 2.0));
+        assert!(z.insert(b"a".to_vec(), 2.0));
+        assert!(z.insert(b"c".to_vec(), -1.0));
+        assert!(!z.insert(b"c".to_vec(), 5.0));
+        let order: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+        assert_eq!(order, vec![&b"a"[..], b"b", b"c"]);
+        assert!(z.remove(b"a"));
+        assert_eq!(z.len(), 2);
+        assert_eq!(z.index.len(), 2);
+    }
+
+    #[test]
+    fn model_round_trip() {
+        let mut ds = Dataset::new(16);
+        let e = model::Entry {
+            db: 3,
+            key: b"k".to_vec(),
+            expire_ms: Some(5),
+            lru_idle: None,
+            lfu_freq: None,
+            value: model::Value::Zset(vec![(b"a".to_vec(), 1.5), (b"b".to_vec(), 2.0)]),
+        };
+        ds.insert_entry(e.clone()).unwrap();
+        let back: Vec<model::Entry> = ds.entries().collect();
+        assert_eq!(back, vec![e]);
+        assert!(
+            ds.insert_entry(model::Entry {
+                db: 99,
+                ..back[0].clone()
+            })
+            .is_err()
+        );
+    }
+}
