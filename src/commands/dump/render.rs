@@ -102,7 +102,7 @@ impl Stats {
 /// Turns keys and records into output bytes. One renderer per output stream; the
 /// parallel path gives every chunk its own [`Render::fork`] and merges the side
 /// results back with [`Render::merge`].
-pub trait Render: Send + Sized {
+pub trait Render: Send + Sync + Sized {
     /// Results kept aside instead of written inline (the one-document JSON
     /// format collects aux fields and functions for its end).
     type Side: Send + Default;
