@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::io::{self, Read};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis_persist::io::Source;
@@ -41,9 +42,36 @@ struct Done<S> {
     error: Option<rdb::Error>,
 }
 
+/// Output buffers handed back by the writer for the next chunks: rendering into
+/// a buffer that already has its capacity avoids regrowing (copying) it and
+/// faulting in fresh pages for every chunk.
+#[derive(Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    fn get(&self, want: usize) -> Vec<u8> {
+        let v = self.0.lock().ok().and_then(|mut p| p.pop());
+        let mut v = v.unwrap_or_default();
+        v.clear();
+        v.reserve(want);
+        v
+    }
+
+    fn put(&self, v: Vec<u8>) {
+        if let Ok(mut p) = self.0.lock() {
+            // Enough for the chunks in flight; larger buffers (a huge value) are
+            // not kept.
+            if p.len() < 16 && v.capacity() <= 64 << 20 {
+                p.push(v);
+            }
+        }
+    }
+}
+
 /// What the framing callback and the sink share (on this thread).
 struct Writer<'a, Rn: Render> {
     render: &'a mut Rn,
+    pool: &'a Pool,
     sink: &'a mut dyn FnMut(&[u8]) -> io::Result<()>,
     /// The first key was met: later records belong to the chunks.
     in_keys: bool,
@@ -104,6 +132,7 @@ impl<Rn: Render> Writer<'_, Rn> {
         let out = self.render.join(&d.side, &d.out);
         self.write(out);
         self.render.merge(d.side, &d.stats);
+        self.pool.put(d.out);
         if let Some(e) = d.error {
             if self.failed.is_none() {
                 self.failed = Some(Failure::Rdb(e));
@@ -123,8 +152,10 @@ pub fn run<R: Read, Rn: Render>(
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<End, Failure> {
     let proto = render.fork();
+    let pool = Pool::default();
     let w = RefCell::new(Writer {
         render,
+        pool: &pool,
         sink,
         in_keys: false,
         end: None,
@@ -145,7 +176,7 @@ pub fn run<R: Read, Rn: Render>(
             if stop.load(Ordering::Relaxed) {
                 return None;
             }
-            Some(render_chunk(&proto, filter, &chunk))
+            Some(render_chunk(&proto, filter, &chunk, &pool))
         },
         |done| {
             let mut w = w.borrow_mut();
@@ -171,11 +202,16 @@ pub fn run<R: Read, Rn: Render>(
 }
 
 /// Reads and renders one chunk (in a worker thread).
-fn render_chunk<Rn: Render>(proto: &Rn, filter: &Filter, chunk: &Chunk<'_>) -> Done<Rn::Side> {
+fn render_chunk<Rn: Render>(
+    proto: &Rn,
+    filter: &Filter,
+    chunk: &Chunk<'_>,
+    pool: &Pool,
+) -> Done<Rn::Side> {
     let mut entries = Entries::new(chunk.reader());
     let mut r = proto.fork();
-    // JSON is about twice the size of the RDB on typical data.
-    let mut out = Vec::with_capacity(chunk.bytes.len() * 2 + 1024);
+    // JSON is about twice the size of the RDB on typical data, more with hex.
+    let mut out = pool.get(chunk.bytes.len() * 3 + 1024);
     let res = drive(
         &mut entries,
         filter,
