@@ -1419,3 +1419,60 @@ fn large_files_dump_in_parallel_with_the_same_output() {
     }
     assert_same(&want, &got, "big file via RESP (sample)");
 }
+
+// ---------------------------------------------------------------------------
+// Old encodings (upstream fixtures): what redis-server 7.0 holds after loading
+// the file is what `dump` prints and what its RESP recreates.
+
+#[test]
+fn upstream_fixtures_match_what_redis_loads() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    if common::redis_server_bin().is_none() {
+        return;
+    }
+    let c = Canon {
+        ignore_consumer_times: true,
+    };
+    for name in [
+        "encodings.rdb",
+        "hash-zipmap.rdb",
+        "hash-ziplist.rdb",
+        "list-quicklist.rdb",
+        "zset-ziplist.rdb",
+        "corrupt_empty_keys.rdb",
+    ] {
+        let path = corpus.join("upstream/redis").join(name);
+        let p = path.to_str().unwrap();
+        let mut loaded = RedisServer::with_rdb(&path).unwrap();
+        let want = server_dataset(&mut loaded);
+        let n: usize = want.values().map(BTreeMap::len).sum();
+        assert_eq!(n == 0, name == "corrupt_empty_keys.rdb", "{name}: {n} keys loaded");
+        // The server drops keys whose TTL has passed and empty aggregates.
+        let out = dump(&[p, "--not-expired"]);
+        assert!(out.status.success(), "{name}: {}", s(&out.stderr));
+        let recs = records(&out.stdout);
+        let empty: Vec<&J> = recs
+            .iter()
+            .filter(|r| r["value"] == json!([]) || r["value"] == json!({}))
+            .collect();
+        if name == "corrupt_empty_keys.rdb" {
+            assert_eq!(empty.len(), 9, "{name}: the nine empty keys are shown");
+            assert!(s(&out.stderr).contains("9 empty aggregate key(s)"));
+        } else {
+            assert!(empty.is_empty());
+        }
+        let non_empty: Vec<J> = recs
+            .iter()
+            .filter(|r| r["value"] != json!([]) && r["value"] != json!({}))
+            .cloned()
+            .collect();
+        assert_same(&want, &canon_records(&non_empty, c), &format!("{name} (jsonl)"));
+        let resp = dump_ok(&[p, "--format", "resp"]);
+        let mut fresh = fresh_server().unwrap();
+        redis_cli_pipe(&fresh, &resp);
+        let got = server_dataset(&mut fresh);
+        assert_same(&want, &got, &format!("{name} (resp)"));
+    }
+}
