@@ -1448,7 +1448,11 @@ fn upstream_fixtures_match_what_redis_loads() {
         let mut loaded = RedisServer::with_rdb(&path).unwrap();
         let want = server_dataset(&mut loaded);
         let n: usize = want.values().map(BTreeMap::len).sum();
-        assert_eq!(n == 0, name == "corrupt_empty_keys.rdb", "{name}: {n} keys loaded");
+        assert_eq!(
+            n == 0,
+            name == "corrupt_empty_keys.rdb",
+            "{name}: {n} keys loaded"
+        );
         // The server drops keys whose TTL has passed and empty aggregates.
         let out = dump(&[p, "--not-expired"]);
         assert!(out.status.success(), "{name}: {}", s(&out.stderr));
@@ -1468,7 +1472,11 @@ fn upstream_fixtures_match_what_redis_loads() {
             .filter(|r| r["value"] != json!([]) && r["value"] != json!({}))
             .cloned()
             .collect();
-        assert_same(&want, &canon_records(&non_empty, c), &format!("{name} (jsonl)"));
+        assert_same(
+            &want,
+            &canon_records(&non_empty, c),
+            &format!("{name} (jsonl)"),
+        );
         let resp = dump_ok(&[p, "--format", "resp"]);
         let mut fresh = fresh_server().unwrap();
         redis_cli_pipe(&fresh, &resp);

@@ -162,8 +162,11 @@ fn one_key<R: Read, Rn: Render>(
         KeyType::List | KeyType::Set | KeyType::Zset | KeyType::Hash => {
             r.begin(out, head);
             loop {
-                match entries.reader().next_event()? {
-                    Some(Event::Element(el)) => r.element(out, head, &el),
+                // Matched by reference: the element is handed over in place, not
+                // copied out of the event first (this loop runs for every element).
+                let ev = entries.reader().next_event()?;
+                match &ev {
+                    Some(Event::Element(el)) => r.element(out, head, el),
                     Some(Event::KeyEnd(end)) => {
                         r.end(out, head, end.empty);
                         break;
