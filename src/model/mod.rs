@@ -356,7 +356,8 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
     }
     // `double2ll`: integral values in ±(LLONG_MAX / 2) are printed as integers.
     let half = (i64::MAX / 2) as f64;
-    if score.abs() <= half && score == score.trunc() {
+    // (`as i64` truncates in one instruction; `f64::trunc` is a libm call.)
+    if score.abs() <= half && score == (score as i64) as f64 {
         let v = score.abs() as i64;
         out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         return;
@@ -366,43 +367,48 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
     // Fast paths straight from Ryu's plain decimals (`123.45`, `0.00123`): they
     // are Redis' layout as well unless Redis switches to scientific notation,
     // which is then `d.ddd` + `e±X` assembled from the same digits.
-    if let (Some(point), false) = (text.iter().position(|&b| b == b'.'), text.contains(&b'e')) {
+    let (mut point, mut has_e) = (None, false);
+    for (i, &c) in text.iter().enumerate() {
+        if c == b'.' {
+            point = Some(i);
+        } else if c == b'e' {
+            has_e = true;
+        }
+    }
+    if let (Some(point), false) = (point, has_e) {
         let frac = &text[point + 1..];
-        let mut b = [0u8; 40];
-        let (digits, exp, sign) = if text[0] == b'0' {
+        let (lead, rest, exp, sign): (u8, [&[u8]; 2], usize, u8) = if text[0] == b'0' {
             let z = frac.iter().take_while(|&&b| b == b'0').count();
-            (&frac[z..], z + 1, b'-')
+            (frac[z], [&frac[z + 1..], b""], z + 1, b'-')
         } else {
-            // `digits` spans the point; it is skipped below.
-            (text, point - 1, b'+')
+            (text[0], [&text[1..point], frac], point - 1, b'+')
         };
         if frac.len() < 7 || exp < 4 {
             out.extend_from_slice(text);
             return;
         }
-        let mut i = 0;
-        for &d in digits {
-            if d == b'.' {
-                continue;
-            }
-            b[i] = d;
-            i += 1;
-            if i == 1 {
-                b[1] = b'.';
-                i = 2;
-            }
-        }
-        if i == 2 {
-            i = 1; // a single digit: no point
+        // Scientific: d.ddd e±X (at least 7 fraction digits, so never one digit).
+        // Ryu's plain form is used below 1e16 and above 1e-5: X < 100.
+        let mut b = [0u8; 40];
+        b[0] = lead;
+        b[1] = b'.';
+        let mut i = 2;
+        for part in rest {
+            b[i..i + part.len()].copy_from_slice(part);
+            i += part.len();
         }
         b[i] = b'e';
         b[i + 1] = sign;
         i += 2;
-        let mut eb = itoa::Buffer::new();
-        let e = eb.format(exp).as_bytes();
-        b[i..i + e.len()].copy_from_slice(e);
-        i += e.len();
-        out.extend_from_slice(&b[..i]);
+        if exp >= 10 {
+            b[i] = b'0' + (exp / 10) as u8;
+            i += 1;
+        }
+        b[i] = b'0' + (exp % 10) as u8;
+        // A fixed-size copy (vector moves, no memcpy call), then the excess off.
+        let len = out.len() + i + 1;
+        out.extend_from_slice(&b);
+        out.truncate(len);
         return;
     }
     layout_generic(out, text);
