@@ -48,6 +48,14 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;check-aof' {
+            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'Write the backup into DIR instead of beside the file')
+            [CompletionResult]::new('--truncate-to-timestamp', '--truncate-to-timestamp', [CompletionResultType]::ParameterName, 'Cut the last file at the first `#TS:` annotation later than TS (Unix seconds), like `redis-check-aof --truncate-to-timestamp` (with a backup and a confirmation)')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Repair: truncate the damaged file where `redis-check-aof --fix` would (at the first bad record, or at the start of the unfinished MULTI), after writing a backup')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed to change files when standard input is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed to change files when standard input is not a terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Count every warning (unknown commands, wrong arities, manifest notes) as an error')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of the human report')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

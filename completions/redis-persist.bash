@@ -79,12 +79,20 @@ _redis__persist() {
             return 0
             ;;
         redis__subcmd__persist__subcmd__check__subcmd__aof)
-            opts="-h -V --no-progress --help --version"
+            opts="-y -h -V --fix --yes --dry-run --backup-dir --strict --json --truncate-to-timestamp --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backup-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --truncate-to-timestamp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

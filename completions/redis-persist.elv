@@ -43,6 +43,14 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --version 'Print version'
         }
         &'redis-persist;check-aof'= {
+            cand --backup-dir 'Write the backup into DIR instead of beside the file'
+            cand --truncate-to-timestamp 'Cut the last file at the first `#TS:` annotation later than TS (Unix seconds), like `redis-check-aof --truncate-to-timestamp` (with a backup and a confirmation)'
+            cand --fix 'Repair: truncate the damaged file where `redis-check-aof --fix` would (at the first bad record, or at the start of the unfinished MULTI), after writing a backup'
+            cand -y 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
+            cand --yes 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
+            cand --dry-run 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing'
+            cand --strict 'Count every warning (unknown commands, wrong arities, manifest notes) as an error'
+            cand --json 'Print one JSON document instead of the human report'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

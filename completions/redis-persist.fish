@@ -41,6 +41,13 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l backup-dir -d 'Write the backup into DIR instead of beside the file' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l truncate-to-timestamp -d 'Cut the last file at the first `#TS:` annotation later than TS (Unix seconds), like `redis-check-aof --truncate-to-timestamp` (with a backup and a confirmation)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l fix -d 'Repair: truncate the damaged file where `redis-check-aof --fix` would (at the first bad record, or at the start of the unfinished MULTI), after writing a backup'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s y -l yes -d 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l dry-run -d 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l strict -d 'Count every warning (unknown commands, wrong arities, manifest notes) as an error'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l json -d 'Print one JSON document instead of the human report'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s V -l version -d 'Print version'

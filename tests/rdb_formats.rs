@@ -220,7 +220,10 @@ fn unsupported_versions_and_types_are_clear_errors() {
 fn old_headers_may_carry_newer_types() {
     // A version-9 header with a type-16 (listpack hash) key is accepted, as Redis
     // does: the version only bounds what a reader must support.
-    let lp = redis_persist::rdb::compact::listpack::encode(&[b"f", b"1"]);
+    let mut lp = redis_persist::rdb::writer::Listpack::new();
+    lp.push(b"f");
+    lp.push(b"1");
+    let lp = lp.finish();
     let mut b = b"REDIS0009".to_vec();
     b.extend_from_slice(&[0xfe, 0, 16]);
     string(&mut b, b"h");

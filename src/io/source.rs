@@ -247,6 +247,32 @@ impl<R: Read> Source<R> {
         Ok(&self.buf[self.pos..self.pos + have.min(n)])
     }
 
+    /// The unread bytes already in the buffer (no I/O; may be empty). For parsers
+    /// that scan the buffer directly and then [`Source::consume`] what they used.
+    #[inline]
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// The unread buffered bytes, after reading more input if fewer than `min` are
+    /// buffered (fewer than `min` only at end of input). `min` is capped at
+    /// `MAX_SLICE`; the buffer only grows when `min` exceeds its capacity.
+    #[inline]
+    pub fn fill_buf(&mut self, min: usize) -> Result<&[u8], SourceError> {
+        if self.available() < min {
+            self.fill(min.min(MAX_SLICE))?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    /// Marks `n` bytes returned by [`Source::buffered`] / [`Source::fill_buf`] as
+    /// consumed. `n` must not exceed the number of buffered bytes.
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        assert!(n <= self.available(), "consume({n}) past the buffered data");
+        self.pos += n;
+    }
+
     /// Reads one byte.
     #[inline]
     pub fn read_u8(&mut self) -> Result<u8, SourceError> {
@@ -473,6 +499,29 @@ mod tests {
             s.read_into(1 << 40, &mut v),
             Err(SourceError::Eof { .. })
         ));
+    }
+
+    #[test]
+    fn buffer_access() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut s = Source::with_capacity(OneByte(&data), 16);
+        assert!(s.buffered().is_empty());
+        let b = s.fill_buf(5).unwrap();
+        assert!(b.len() >= 5);
+        assert_eq!(&b[..5], &data[..5]);
+        s.consume(3);
+        assert_eq!(s.offset(), 3);
+        assert_eq!(s.buffered()[0], 3);
+        // Asking for more than the capacity grows the buffer.
+        let b = s.fill_buf(40).unwrap();
+        assert_eq!(&b[..40], &data[3..43]);
+        s.consume(40);
+        s.start_crc();
+        let n = s.fill_buf(1000).unwrap().len();
+        assert_eq!(n, 57);
+        s.consume(n);
+        assert_eq!(s.crc(), Some(crc64(&data[43..])));
+        assert!(s.fill_buf(1).unwrap().is_empty());
     }
 
     #[test]

@@ -12,35 +12,7 @@ pub const SYNTAX: &str = "ERR syntax error";
 pub type CmdResult = Result<(), String>;
 
 /// Parses a canonical decimal `i64` (Redis `string2ll`).
-pub fn parse_i64_strict(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = if b[0] == b'-' {
-        (true, &b[1..])
-    } else {
-        (false, b)
-    };
-    if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+pub use crate::rdb::str::parse_canonical_i64 as parse_i64_strict;
 
 /// Parses an integer argument or returns Redis' error.
 pub fn int(b: &[u8]) -> Result<i64, String> {

@@ -131,12 +131,78 @@ pub struct RedisServer {
     conn: BufReader<TcpStream>,
 }
 
-fn free_port() -> u16 {
+/// A port that was free a moment ago (see [`wait_for_server`] for the race).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Waits until the server behind `stream` has finished loading (PING answers
+/// PONG instead of -LOADING).
+pub fn wait_until_loaded(stream: &mut TcpStream, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut r = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+    loop {
+        stream
+            .write_all(b"*1\r\n$4\r\nPING\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        r.read_line(&mut line).map_err(|e| e.to_string())?;
+        if line.starts_with("+PONG") {
+            return Ok(());
+        }
+        if !line.starts_with("-LOADING") || Instant::now() > deadline {
+            return Err(format!("PING answered {line:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the redis-server `child` answers on `port`, checking that the
+/// server answering is `child` (another test's server may have taken the port).
+/// Errors: `"port taken"`, `"exited (...)"`, or `"timed out"`.
+pub fn wait_for_server(
+    child: &mut Child,
+    port: u16,
+    timeout: Duration,
+) -> Result<TcpStream, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited ({status})"));
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            // INFO answers while loading too.
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            if s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").is_ok() {
+                let mut r = BufReader::new(s.try_clone().map_err(|e| e.to_string())?);
+                let mut head = String::new();
+                if r.read_line(&mut head).is_ok() && head.starts_with('$') {
+                    let n: usize = head[1..].trim().parse().unwrap_or(0);
+                    let mut body = vec![0; n + 2];
+                    if r.read_exact(&mut body).is_ok() {
+                        let text = String::from_utf8_lossy(&body);
+                        let pid = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("process_id:"))
+                            .map(str::trim);
+                        if pid == Some(child.id().to_string().as_str()) {
+                            let _ = s.set_read_timeout(None);
+                            return Ok(s);
+                        }
+                        return Err("port taken".into());
+                    }
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            return Err("timed out".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 impl RedisServer {
@@ -153,43 +219,52 @@ impl RedisServer {
             }
             std::fs::copy(src, &dst).unwrap();
         }
-        let port = free_port();
-        let mut args: Vec<String> = vec![
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--dir".into(),
-            dir.path().display().to_string(),
-            "--save".into(),
-            String::new(),
-            "--daemonize".into(),
-            "no".into(),
-            "--logfile".into(),
-            dir.path().join("server.log").display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_string()));
-        let child = Command::new(bin)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting redis-server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let stream = loop {
-            match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
+        // A port found free can be taken by another test's server before ours
+        // binds it: retry on "Address already in use", and make sure the server
+        // that answers is ours (its process id).
+        let mut attempt = 0;
+        let (child, port, stream) = loop {
+            attempt += 1;
+            let port = free_port();
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--dir".into(),
+                dir.path().display().to_string(),
+                "--save".into(),
+                String::new(),
+                "--daemonize".into(),
+                "no".into(),
+                "--logfile".into(),
+                dir.path().join("server.log").display().to_string(),
+            ];
+            args.extend(extra.iter().map(|s| (*s).to_string()));
+            let mut child = Command::new(&bin)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting redis-server");
+            let log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+            match wait_for_server(&mut child, port, Duration::from_secs(30)) {
+                Ok(stream) => break (child, port, stream),
+                Err(e)
+                    if attempt < 5
+                        && (e == "port taken" || log().contains("Address already in use")) =>
+                {
+                    let _ = child.kill();
+                    let _ = child.wait();
                 }
                 Err(e) => {
-                    let log =
-                        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-                    panic!("redis-server did not start: {e}\n{log}");
+                    let _ = child.kill();
+                    panic!("redis-server did not start: {e}\n{}", log());
                 }
             }
         };
+        let deadline = Instant::now() + Duration::from_secs(60);
         let mut server = Self {
             child,
             dir,

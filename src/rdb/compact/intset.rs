@@ -58,31 +58,10 @@ pub fn parse(b: &[u8], out: &mut Vec<Val>) -> Result<(), CompactError> {
     Ok(())
 }
 
-/// Encodes sorted, unique integers as an intset of the smallest width.
-pub fn encode(sorted: &[i64]) -> Vec<u8> {
-    let width = if sorted.iter().all(|&v| i16::try_from(v).is_ok()) {
-        2
-    } else if sorted.iter().all(|&v| i32::try_from(v).is_ok()) {
-        4
-    } else {
-        8
-    };
-    let mut b = Vec::with_capacity(8 + width * sorted.len());
-    b.extend_from_slice(&(width as u32).to_le_bytes());
-    b.extend_from_slice(&(sorted.len() as u32).to_le_bytes());
-    for &v in sorted {
-        match width {
-            2 => b.extend_from_slice(&(v as i16).to_le_bytes()),
-            4 => b.extend_from_slice(&(v as i32).to_le_bytes()),
-            _ => b.extend_from_slice(&v.to_le_bytes()),
-        }
-    }
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rdb::writer::intset as encode;
 
     #[test]
     fn widths_and_order() {

@@ -206,76 +206,18 @@ pub fn parse(b: &[u8], out: &mut Vec<Val>) -> Result<(), CompactError> {
     Ok(())
 }
 
-/// Encodes a listpack holding `entries` (strings encoded as integers when they are
-/// canonical `i64` text, as Redis does). Used by tests and by writers.
-pub fn encode(entries: &[&[u8]]) -> Vec<u8> {
-    let mut b = vec![0u8; HEADER_SIZE];
-    for e in entries {
-        let start = b.len();
-        if let Some(v) = crate::rdb::str::parse_canonical_i64(e) {
-            push_int(&mut b, v);
-        } else {
-            push_str(&mut b, e);
-        }
-        let size = b.len() - start;
-        push_backlen(&mut b, size);
-    }
-    b.push(0xff);
-    let total = b.len() as u32;
-    b[0..4].copy_from_slice(&total.to_le_bytes());
-    let n = u16::try_from(entries.len()).unwrap_or(u16::MAX);
-    b[4..6].copy_from_slice(&n.to_le_bytes());
-    b
-}
-
-fn push_int(b: &mut Vec<u8>, v: i64) {
-    if (0..=127).contains(&v) {
-        b.push(v as u8);
-    } else if (-4096..=4095).contains(&v) {
-        let u = if v < 0 { (v + 8192) as u16 } else { v as u16 };
-        b.push(0xc0 | (u >> 8) as u8);
-        b.push(u as u8);
-    } else if i16::try_from(v).is_ok() {
-        b.push(0xf1);
-        b.extend_from_slice(&(v as i16).to_le_bytes());
-    } else if (-(1 << 23)..(1 << 23)).contains(&v) {
-        b.push(0xf2);
-        b.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-    } else if i32::try_from(v).is_ok() {
-        b.push(0xf3);
-        b.extend_from_slice(&(v as i32).to_le_bytes());
-    } else {
-        b.push(0xf4);
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-}
-
-fn push_str(b: &mut Vec<u8>, s: &[u8]) {
-    let n = s.len();
-    if n < 64 {
-        b.push(0x80 | n as u8);
-    } else if n < 4096 {
-        b.push(0xe0 | (n >> 8) as u8);
-        b.push(n as u8);
-    } else {
-        b.push(0xf0);
-        b.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-    b.extend_from_slice(s);
-}
-
-fn push_backlen(b: &mut Vec<u8>, l: usize) {
-    let n = backlen_size(l);
-    for i in (0..n).rev() {
-        let group = ((l >> (7 * i)) & 127) as u8;
-        b.push(if i == n - 1 { group } else { group | 128 });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rdb::str::Str;
+
+    fn encode(entries: &[&[u8]]) -> Vec<u8> {
+        let mut lp = crate::rdb::writer::Listpack::new();
+        for e in entries {
+            lp.push(e);
+        }
+        lp.finish()
+    }
 
     fn values(b: &[u8]) -> Vec<Vec<u8>> {
         let mut v = Vec::new();

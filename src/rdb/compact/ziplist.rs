@@ -164,67 +164,17 @@ pub fn parse(b: &[u8], out: &mut Vec<Val>) -> Result<(), CompactError> {
     Ok(())
 }
 
-/// Encodes a ziplist (Redis ≤ 6.2 rules: integers for canonical integer text of
-/// length ≤ 31). Used by tests and writers.
-pub fn encode(entries: &[&[u8]]) -> Vec<u8> {
-    let mut b = vec![0u8; HEADER_SIZE];
-    let mut prev = 0usize;
-    let mut tail = HEADER_SIZE;
-    for e in entries {
-        let start = b.len();
-        tail = start;
-        if prev < 254 {
-            b.push(prev as u8);
-        } else {
-            b.push(0xfe);
-            b.extend_from_slice(&(prev as u32).to_le_bytes());
-        }
-        if let Some(v) = crate::rdb::str::parse_canonical_i64(e).filter(|_| e.len() <= 31) {
-            if (0..=12).contains(&v) {
-                b.push(0xf1 + v as u8);
-            } else if i8::try_from(v).is_ok() {
-                b.push(0xfe);
-                b.push(v as i8 as u8);
-            } else if i16::try_from(v).is_ok() {
-                b.push(0xc0);
-                b.extend_from_slice(&(v as i16).to_le_bytes());
-            } else if (-(1 << 23)..(1 << 23)).contains(&v) {
-                b.push(0xf0);
-                b.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-            } else if i32::try_from(v).is_ok() {
-                b.push(0xd0);
-                b.extend_from_slice(&(v as i32).to_le_bytes());
-            } else {
-                b.push(0xe0);
-                b.extend_from_slice(&v.to_le_bytes());
-            }
-        } else {
-            let n = e.len();
-            if n < 64 {
-                b.push(n as u8);
-            } else if n < 16384 {
-                b.push(0x40 | (n >> 8) as u8);
-                b.push(n as u8);
-            } else {
-                b.push(0x80);
-                b.extend_from_slice(&(n as u32).to_be_bytes());
-            }
-            b.extend_from_slice(e);
-        }
-        prev = b.len() - start;
-    }
-    b.push(0xff);
-    let total = b.len() as u32;
-    b[0..4].copy_from_slice(&total.to_le_bytes());
-    b[4..8].copy_from_slice(&(tail as u32).to_le_bytes());
-    let n = u16::try_from(entries.len()).unwrap_or(u16::MAX);
-    b[8..10].copy_from_slice(&n.to_le_bytes());
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode(entries: &[&[u8]]) -> Vec<u8> {
+        let mut zl = crate::rdb::writer::Ziplist::new();
+        for e in entries {
+            zl.push(e);
+        }
+        zl.finish()
+    }
 
     fn values(b: &[u8]) -> Vec<Vec<u8>> {
         let mut v = Vec::new();

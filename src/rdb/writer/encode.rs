@@ -3,36 +3,8 @@
 //! element as an integer.
 
 /// The integer a string stands for when it is the canonical decimal form of an
-/// `i64` (Redis `string2ll`: no `+`, no leading zeros, no `-0`, no spaces).
-pub fn canonical_i64(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = if b[0] == b'-' {
-        (true, &b[1..])
-    } else {
-        (false, b)
-    };
-    if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// `i64` (Redis `string2ll`); one implementation for the reader, writer and replay.
+pub use crate::rdb::str::parse_canonical_i64 as canonical_i64;
 
 /// Listpack backlen encoding of an entry of `l` bytes (exact Redis thresholds).
 fn backlen(l: usize, out: &mut Vec<u8>) {

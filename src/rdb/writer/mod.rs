@@ -67,26 +67,7 @@ pub const STREAM_NODE_MAX_BYTES: usize = 4096;
 pub const STREAM_NODE_MAX_ENTRIES: usize = 100;
 
 /// Object type bytes.
-mod ty {
-    pub const STRING: u8 = 0;
-    pub const SET: u8 = 2;
-    pub const HASH: u8 = 4;
-    pub const ZSET_2: u8 = 5;
-    pub const MODULE_2: u8 = 7;
-    pub const SET_INTSET: u8 = 11;
-    pub const ZSET_ZIPLIST: u8 = 12;
-    pub const HASH_ZIPLIST: u8 = 13;
-    pub const LIST_QUICKLIST: u8 = 14;
-    pub const STREAM_LISTPACKS: u8 = 15;
-    pub const HASH_LISTPACK: u8 = 16;
-    pub const ZSET_LISTPACK: u8 = 17;
-    pub const LIST_QUICKLIST_2: u8 = 18;
-    pub const STREAM_LISTPACKS_2: u8 = 19;
-    pub const SET_LISTPACK: u8 = 20;
-    pub const STREAM_LISTPACKS_3: u8 = 21;
-    pub const HASH_METADATA: u8 = 24;
-    pub const HASH_LISTPACK_EX: u8 = 25;
-}
+use super::types as ty;
 
 const OP_FUNCTION2: u8 = 0xf5;
 const OP_MODULE_AUX: u8 = 0xf7;
