@@ -1183,14 +1183,70 @@ fn truncated_files_dump_what_is_valid_then_fail() {
 }
 
 #[test]
-fn inputs_that_are_not_supported_yet_are_refused_clearly() {
+fn aof_inputs_dump_their_rdb_snapshot_or_are_refused_clearly() {
     let Some(corpus) = common::corpus() else {
         return;
     };
+    // Command-only AOFs need replay: refused (exit 2) with a clear message.
     let aof = corpus.join("redis-6.2.14/appendonly-nopreamble.aof");
     let out = dump(&[aof.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(s(&out.stderr).contains("AOF"), "{}", s(&out.stderr));
+    assert!(s(&out.stderr).contains("AOF replay"), "{}", s(&out.stderr));
+    let dir = corpus.join("redis-7.0.15/aof-nopreamble");
+    let out = dump(&[dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        s(&out.stderr).contains("RESP commands"),
+        "{}",
+        s(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    // Multi-part AOFs with an RDB base: the base is dumped (directory or
+    // manifest), and stderr says that the INCR files are not replayed.
+    let ignore_times = Canon {
+        ignore_consumer_times: true,
+    };
+    for v in ["redis-7.0.15", "redis-7.4.1", "valkey-8.0.1"] {
+        let dir = corpus.join(v).join("aof-preamble");
+        let want = expected::expected_dbs(
+            &load_json(&corpus.join(v).join("expected.json")),
+            ignore_times,
+        );
+        let by_dir = dump(&[dir.to_str().unwrap()]);
+        assert_eq!(by_dir.status.code(), Some(0), "{}", s(&by_dir.stderr));
+        assert!(
+            s(&by_dir.stderr).contains("INCR file(s)"),
+            "{}",
+            s(&by_dir.stderr)
+        );
+        assert_same(
+            &want,
+            &canon_records(&records(&by_dir.stdout), ignore_times),
+            v,
+        );
+        let manifest = dir.join("appendonly.aof.manifest");
+        let by_manifest = dump(&[manifest.to_str().unwrap()]);
+        assert_eq!(by_manifest.status.code(), Some(0));
+        assert_eq!(by_manifest.stdout, by_dir.stdout);
+    }
+    // A hybrid BASE: its RDB part, and both notes.
+    let edge = corpus.join("edge-cases/aof-multipart");
+    let out = dump(&[edge.join("rdb-base/appendonlydir").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let keys: BTreeSet<String> = records(&out.stdout)
+        .iter()
+        .map(|r| r["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["k1", "k2"].into_iter().map(String::from).collect());
+    let err = s(&out.stderr);
+    assert!(err.contains("INCR") && err.contains("AOF tail"), "{err}");
+    // A manifest the server refuses: the input is broken (exit 1).
+    for case in ["blank-line", "empty-manifest", "junk-line"] {
+        let out = dump(&[edge.join(case).join("appendonlydir").to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{case}: {}", s(&out.stderr));
+        assert!(s(&out.stderr).contains("manifest"), "{case}");
+        assert!(out.stdout.is_empty());
+    }
     let out = dump(&["/nonexistent/file.rdb"]);
     assert_eq!(out.status.code(), Some(2));
 }

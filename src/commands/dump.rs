@@ -1,8 +1,11 @@
 //! `dump`: every key of a snapshot, binary-safe, as JSON Lines, one JSON document
 //! or RESP commands, with filters applied while streaming.
 //!
-//! Inputs: an RDB file, the RDB preamble of a hybrid AOF (its command tail is not
-//! replayed yet: said on stderr), standard input (`-`).
+//! Inputs: an RDB file, the RDB preamble of a hybrid AOF, a multi-part AOF
+//! (directory or manifest) whose BASE is an RDB (the BASE is dumped), standard
+//! input (`-`). Commands (a hybrid tail, INCR files) are not replayed yet: said on
+//! stderr. An AOF made only of commands is refused until AOF replay is wired in
+//! (it plugs into [`items`]).
 //!
 //! Structure: the input is a source of keys (the RDB event loop in [`rdb`], or
 //! any iterator of [`redis_persist::rdb::Item`]s in [`items`], where a replayed
@@ -96,10 +99,11 @@ prints doubles (exact: \"inf\", \"-inf\", \"0.1\").
 Examples:
   redis-persist dump dump.rdb | jq -c 'select(.type == \"hash\")'
   redis-persist dump dump.rdb --format resp --db 0 --key 'user:*' | redis-cli --pipe
-  redis-persist dump appendonly.aof --format json -o snapshot.json")]
+  redis-persist dump appendonlydir --format json -o snapshot.json")]
 pub struct Args {
-    /// Input: an RDB file or a hybrid AOF (its RDB preamble); `-` reads standard
-    /// input.
+    /// Input: an RDB file, a hybrid AOF (its RDB preamble), or a multi-part AOF
+    /// directory or manifest (its BASE snapshot, when it is an RDB); `-` reads
+    /// standard input.
     pub path: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
@@ -249,38 +253,112 @@ fn warn(msg: &str) {
     eprintln!("redis-persist: warning: {msg}");
 }
 
-/// Opens the input and checks what it is.
-fn open(path: &Path) -> anyhow::Result<(Input, Option<u64>)> {
-    if path.as_os_str() != "-" && path.is_dir() {
-        anyhow::bail!(
-            "{} is a directory: dumping a multi-part AOF directory is not supported yet \
-             (dump its .base.rdb file)",
-            path.display()
-        );
+/// An opened input.
+struct Opened {
+    src: Input,
+    size: Option<u64>,
+    /// The file actually read (the BASE of a multi-part set).
+    display: String,
+    /// What is not dumped (the INCR files of a multi-part set).
+    notes: Vec<String>,
+}
+
+/// Why an input cannot be dumped.
+enum OpenError {
+    /// The input is broken (exit 1), e.g. a manifest the server refuses.
+    Broken(String),
+    /// It cannot be read or is not supported (exit 2).
+    Cannot(anyhow::Error),
+}
+
+impl From<anyhow::Error> for OpenError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Cannot(e)
+    }
+}
+
+/// Opens the input: an RDB file or hybrid AOF, or a multi-part AOF (its
+/// directory or manifest), whose BASE is dumped when it is an RDB.
+fn open(path: &Path) -> Result<Opened, OpenError> {
+    use redis_persist::aof;
+    if path.as_os_str() != "-" {
+        let resolved = aof::resolve(path).map_err(|e| OpenError::Cannot(e.into()))?;
+        if let aof::Resolved::Manifest(_) = resolved {
+            return open_multipart(path);
+        }
     }
     let (mut src, size) = open_input(path)?;
     let head = src
         .peek(9)
         .with_context(|| format!("reading {}", path.display()))?
         .to_vec();
-    if !redis_persist::rdb::is_rdb_magic(&head) {
-        if head.first().is_some_and(|&b| b == b'*' || b == b'#') {
-            anyhow::bail!(
-                "{} is an AOF of RESP commands: dumping it needs AOF replay, which is not \
-                 supported yet (only RDB files and the RDB preamble of hybrid AOFs are)",
-                path.display()
-            );
-        }
-        if head.starts_with(b"file ") {
-            anyhow::bail!(
-                "{} looks like a multi-part AOF manifest: not supported yet (dump its \
-                 .base.rdb file)",
-                path.display()
-            );
-        }
-        // Anything else: the reader reports the bad magic (exit 1).
+    if !redis_persist::rdb::is_rdb_magic(&head)
+        && head.first().is_some_and(|&b| b == b'*' || b == b'#')
+    {
+        return Err(OpenError::Cannot(anyhow::anyhow!(
+            "{} is an AOF of RESP commands: dumping it needs AOF replay, which is not \
+             supported yet (only RDB files, hybrid AOF preambles and multi-part AOFs \
+             with an RDB base are)",
+            path.display()
+        )));
     }
-    Ok((src, size))
+    // Anything else that is not an RDB: the reader reports the bad magic (exit 1).
+    Ok(Opened {
+        src,
+        size,
+        display: path.display().to_string(),
+        notes: Vec::new(),
+    })
+}
+
+fn open_multipart(path: &Path) -> Result<Opened, OpenError> {
+    use redis_persist::aof;
+    let input = aof::open(path).map_err(|e| match e.kind() {
+        aof::ErrorKind::Manifest(_) => OpenError::Broken(format!("{e}")),
+        _ => OpenError::Cannot(e.into()),
+    })?;
+    let files = input.files();
+    let Some(base) = files.first().filter(|f| f.kind == aof::FileKind::Base) else {
+        return Err(OpenError::Cannot(anyhow::anyhow!(
+            "{}: the manifest lists no BASE file: dumping INCR files needs AOF replay, \
+             which is not supported yet",
+            path.display()
+        )));
+    };
+    let content = base.open().map_err(|e| OpenError::Cannot(e.into()))?;
+    if content.rdb_preamble().is_none() {
+        return Err(OpenError::Cannot(anyhow::anyhow!(
+            "{}: the BASE {} holds RESP commands (aof-use-rdb-preamble no): dumping it \
+             needs AOF replay, which is not supported yet",
+            path.display(),
+            base.path.display()
+        )));
+    }
+    drop(content);
+    let mut notes = Vec::new();
+    let incr: Vec<&aof::AofFile> = files[1..].iter().collect();
+    let incr_bytes: u64 = incr
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    if incr_bytes > 0 {
+        notes.push(format!(
+            "{}: only the BASE snapshot {} was dumped; the {} INCR file(s) ({} bytes of \
+             commands) are not replayed yet",
+            path.display(),
+            base.path.display(),
+            incr.len(),
+            incr_bytes
+        ));
+    }
+    let (src, size) = open_input(&base.path)?;
+    Ok(Opened {
+        src,
+        size,
+        display: base.path.display().to_string(),
+        notes,
+    })
 }
 
 fn run_with<Rn: Render>(
@@ -290,8 +368,19 @@ fn run_with<Rn: Render>(
     filter: &Filter,
     threads: usize,
 ) -> anyhow::Result<ExitStatus> {
-    let display = args.path.display().to_string();
-    let (mut src, size) = open(&args.path)?;
+    let Opened {
+        mut src,
+        size,
+        display,
+        notes,
+    } = match open(&args.path) {
+        Ok(o) => o,
+        Err(OpenError::Cannot(e)) => return Err(e),
+        Err(OpenError::Broken(msg)) => {
+            crate::output::eprint_error(&anyhow::anyhow!(msg));
+            return Ok(ExitStatus::Problems);
+        }
+    };
     let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
     let mut output = if to_file {
         let p = args.output.as_deref().unwrap_or(Path::new("-"));
@@ -363,7 +452,10 @@ fn run_with<Rn: Render>(
     output.commit().context("writing the dump")?;
 
     let (_, stats) = render.take();
-    report(&stats, args, tail);
+    for n in &notes {
+        warn(n);
+    }
+    report(&stats, args, &display, tail);
     match error {
         Some(e) => {
             crate::output::eprint_error(&anyhow::anyhow!(e));
@@ -374,12 +466,11 @@ fn run_with<Rn: Render>(
 }
 
 /// Warnings about what the output does not hold.
-fn report(stats: &Stats, args: &Args, tail: u64) {
+fn report(stats: &Stats, args: &Args, display: &str, tail: u64) {
     if tail > 0 {
         warn(&format!(
-            "{}: commands follow the RDB preamble (a hybrid AOF): only the preamble was \
-             dumped, the AOF tail is not replayed yet",
-            args.path.display()
+            "{display}: {tail} bytes follow the RDB (a hybrid AOF's commands): only the RDB \
+             preamble was dumped, the AOF tail is not replayed yet"
         ));
     }
     if stats.empty_keys > 0 {
