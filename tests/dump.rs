@@ -1540,3 +1540,157 @@ fn upstream_fixtures_match_what_redis_loads() {
         assert_same(&want, &got, &format!("{name} (resp)"));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hash field TTLs in RESP (Redis 7.4+ files; no such server here to load them,
+// so the commands themselves are checked against expected.json)
+
+/// The commands of a RESP stream.
+fn parse_commands(resp: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    let mut cmds = Vec::new();
+    let mut i = 0;
+    let line = |i: &mut usize| -> usize {
+        let start = *i;
+        while resp[*i] != b'\r' {
+            *i += 1;
+        }
+        let v = std::str::from_utf8(&resp[start + 1..*i])
+            .unwrap()
+            .parse()
+            .unwrap();
+        *i += 2;
+        v
+    };
+    while i < resp.len() {
+        assert_eq!(resp[i], b'*');
+        let argc = line(&mut i);
+        let mut args = Vec::with_capacity(argc);
+        for _ in 0..argc {
+            assert_eq!(resp[i], b'$');
+            let len = line(&mut i);
+            args.push(resp[i..i + len].to_vec());
+            assert_eq!(&resp[i + len..i + len + 2], b"\r\n");
+            i += len + 2;
+        }
+        cmds.push(args);
+    }
+    cmds
+}
+
+#[test]
+fn resp_restores_hash_field_ttls_with_hpexpireat() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    for v in ["redis-7.4.1", "redis-8.0-m01"] {
+        let dir = corpus.join(v);
+        let doc = load_json(&dir.join("expected.json"));
+        let rdb = dir.join("types.rdb");
+        // "Now" before every TTL of the dataset: no field is left out.
+        let resp = dump_ok(&[
+            rdb.to_str().unwrap(),
+            "--format",
+            "resp",
+            "--now",
+            "0",
+            "--batch",
+            "2",
+        ]);
+        let cmds = parse_commands(&resp);
+        let mut checked = 0;
+        for (_, e) in doc["dbs"]["0"].as_object().unwrap() {
+            let Some(want_ttls) = e.get("field_expire_ms").and_then(J::as_object) else {
+                continue;
+            };
+            let key = expected::bytes_of(&e["key"]);
+            let mut fields: BTreeMap<String, J> = BTreeMap::new();
+            let mut ttls: BTreeMap<String, J> = BTreeMap::new();
+            let mut order = Vec::new();
+            for c in cmds.iter().filter(|c| c.len() > 1 && c[1] == key) {
+                order.push(s(&c[0]));
+                match c[0].as_slice() {
+                    b"HSET" => {
+                        assert!(c.len() <= 2 + 2 * 2, "batches of 2 fields");
+                        for p in c[2..].chunks(2) {
+                            fields.insert(expected::key_form(&p[0]), expected::value_form(&p[1]));
+                        }
+                    }
+                    b"HPEXPIREAT" => {
+                        assert_eq!(c[3], b"FIELDS");
+                        let n: usize = s(&c[4]).parse().unwrap();
+                        assert_eq!(c.len(), 5 + n);
+                        assert!(n <= 2);
+                        let ms: i64 = s(&c[2]).parse().unwrap();
+                        for f in &c[5..] {
+                            ttls.insert(expected::key_form(f), json!(ms));
+                        }
+                    }
+                    b"PEXPIREAT" | b"DEL" => {}
+                    other => panic!("unexpected {}", s(other)),
+                }
+            }
+            let want_fields: BTreeMap<String, J> = e["value"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            assert_eq!(fields, want_fields, "{v}: {}", e["key"]);
+            let want_ttls: BTreeMap<String, J> = want_ttls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            assert_eq!(ttls, want_ttls, "{v}: {}", e["key"]);
+            // The field TTLs come after the fields exist, the key TTL last.
+            let first_ttl = order.iter().position(|c| c == "HPEXPIREAT").unwrap();
+            assert!(order[..first_ttl].iter().all(|c| c == "HSET"));
+            if e["expire_ms"].is_i64() {
+                assert_eq!(order.last().unwrap(), "PEXPIREAT");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 5, "{v}: {checked} hashes with field TTLs");
+
+        // Fields whose TTL had passed when the file was saved are left out.
+        let edoc = load_json(&dir.join("expected-expired.json"));
+        let now = edoc["saved_at_ms"].as_i64().unwrap().to_string();
+        let out = dump(&[
+            dir.join("expired.rdb").to_str().unwrap(),
+            "--format",
+            "resp",
+            "--now",
+            &now,
+        ]);
+        assert!(out.status.success());
+        assert!(
+            s(&out.stderr).contains("hash field(s) whose TTL has passed"),
+            "{}",
+            s(&out.stderr)
+        );
+        let cmds = parse_commands(&out.stdout);
+        let mut gone = 0;
+        for (_, e) in edoc["dbs"]["0"].as_object().unwrap() {
+            let Some(expired) = e.get("fields_expired_at_save").and_then(J::as_array) else {
+                continue;
+            };
+            let key = expected::bytes_of(&e["key"]);
+            let written: BTreeSet<Vec<u8>> = cmds
+                .iter()
+                .filter(|c| c[0] == b"HSET" && c[1] == key)
+                .flat_map(|c| c[2..].chunks(2).map(|p| p[0].clone()).collect::<Vec<_>>())
+                .collect();
+            assert!(!written.is_empty(), "{}", e["key"]);
+            for f in expired {
+                assert!(!written.contains(&expected::bytes_of_key(f.as_str().unwrap())));
+                gone += 1;
+            }
+            assert_eq!(
+                written.len() + expired.len(),
+                e["value"].as_object().unwrap().len(),
+                "{}",
+                e["key"]
+            );
+        }
+        assert!(gone > 0, "{v}: expired fields in expired.rdb");
+    }
+}
