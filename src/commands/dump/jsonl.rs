@@ -24,8 +24,10 @@
 
 use std::collections::HashMap;
 
-use redis_persist::model::{KeyType, ModuleValue, Stream, StreamId};
-use redis_persist::rdb::{Checksum, Element, Str};
+use redis_persist::model::{
+    Consumer, ConsumerGroup, KeyType, ModuleValue, PendingEntry, Stream, StreamId,
+};
+use redis_persist::rdb::{Checksum, Element, Str, StreamMeta};
 
 use super::render::{KeyHead, Meta, Render, Stats, string_encoding};
 use crate::output::json as j;
@@ -58,6 +60,11 @@ pub struct JsonRender {
     count: u64,
     /// `,"field":ms` pieces of the current hash.
     ttls: Vec<u8>,
+    /// The consumer group being read (a stream read element by element: a
+    /// group's pending entries come before its consumers, who own them).
+    group: Option<ConsumerGroup>,
+    /// Groups written for the current stream.
+    groups: u64,
     side: Side,
     stats: Stats,
     /// Document mode: the opening (`{"format":…,"keys":[`) was written.
@@ -75,6 +82,8 @@ impl JsonRender {
             mode,
             count: 0,
             ttls: Vec::new(),
+            group: None,
+            groups: 0,
             side: Side::default(),
             stats: Stats::default(),
             opened: false,
@@ -131,6 +140,17 @@ impl JsonRender {
             j::write_u64(out, u64::from(freq));
         }
         out.extend_from_slice(b",\"value\":");
+    }
+
+    /// Writes the consumer group read so far (stream element by element).
+    fn flush_group(&mut self, out: &mut Vec<u8>) {
+        if let Some(g) = self.group.take() {
+            if self.groups > 0 {
+                out.push(b',');
+            }
+            self.groups += 1;
+            write_group(out, &g);
+        }
     }
 
     fn close(&mut self, out: &mut Vec<u8>) {
@@ -322,22 +342,32 @@ impl Render for JsonRender {
         self.head(out, head, head.encoding);
         self.count = 0;
         self.ttls.clear();
-        out.push(if head.kind == KeyType::Hash {
-            b'{'
-        } else {
-            b'['
-        });
+        match head.kind {
+            KeyType::Hash => out.push(b'{'),
+            KeyType::Stream => {
+                self.group = None;
+                self.groups = 0;
+                out.extend_from_slice(b"{\"entries\":[");
+            }
+            _ => out.push(b'['),
+        }
     }
 
     #[inline]
     fn element(&mut self, out: &mut Vec<u8>, _head: &KeyHead<'_>, el: &Element<'_>) {
-        if self.count > 0 {
-            out.push(b',');
-        }
-        self.count += 1;
         match *el {
-            Element::Item(s) | Element::String(s) => j::write_value_str(out, s),
+            Element::Item(s) | Element::String(s) => {
+                if self.count > 0 {
+                    out.push(b',');
+                }
+                self.count += 1;
+                j::write_value_str(out, s);
+            }
             Element::Member { member, score } => {
+                if self.count > 0 {
+                    out.push(b',');
+                }
+                self.count += 1;
                 out.push(b'[');
                 j::write_value_str(out, member);
                 out.extend_from_slice(b",\"");
@@ -349,6 +379,10 @@ impl Render for JsonRender {
                 value,
                 expire_ms,
             } => {
+                if self.count > 0 {
+                    out.push(b',');
+                }
+                self.count += 1;
                 j::write_key_str(out, field);
                 out.push(b':');
                 j::write_value_str(out, value);
@@ -359,12 +393,64 @@ impl Render for JsonRender {
                     j::write_i64(&mut self.ttls, t);
                 }
             }
-            // Not produced for lists, sets, zsets and hashes.
-            _ => {}
+            Element::StreamEntry(e) => {
+                if self.count > 0 {
+                    out.push(b',');
+                }
+                self.count += 1;
+                write_entry(out, e.id, || e.fields());
+            }
+            Element::StreamMeta(m) => write_stream_meta(out, &m),
+            Element::StreamGroup(g) => {
+                self.flush_group(out);
+                self.group = Some(ConsumerGroup {
+                    name: g.name.to_vec(),
+                    last_delivered_id: g.last_delivered_id,
+                    entries_read: g.entries_read,
+                    pel: Vec::new(),
+                    consumers: Vec::new(),
+                });
+            }
+            Element::StreamPending(p) => {
+                if let Some(g) = &mut self.group {
+                    g.pel.push(PendingEntry {
+                        id: p.id,
+                        delivery_time_ms: p.delivery_time_ms,
+                        delivery_count: p.delivery_count,
+                    });
+                }
+            }
+            Element::StreamConsumer(c) => {
+                if let Some(g) = &mut self.group {
+                    g.consumers.push(Consumer {
+                        name: c.name.to_vec(),
+                        seen_time_ms: c.seen_time_ms,
+                        active_time_ms: c.active_time_ms,
+                        pel: Vec::new(),
+                    });
+                }
+            }
+            Element::StreamConsumerPending(id) => {
+                if let Some(c) = self.group.as_mut().and_then(|g| g.consumers.last_mut()) {
+                    c.pel.push(id);
+                }
+            }
+            // Module values are rendered whole.
+            Element::Module(_) => {}
         }
     }
 
+    fn stream_events(&self) -> bool {
+        true
+    }
+
     fn end(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, empty: bool) {
+        if head.kind == KeyType::Stream {
+            self.flush_group(out);
+            out.extend_from_slice(b"]}");
+            self.close(out);
+            return;
+        }
         if empty {
             self.stats.empty_keys += 1;
         }
@@ -390,80 +476,27 @@ impl Render for JsonRender {
             if i > 0 {
                 out.push(b',');
             }
-            out.push(b'[');
-            write_id(out, e.id);
-            out.push(b',');
-            write_fields(out, &e.fields);
-            out.push(b']');
+            write_entry(out, e.id, || {
+                e.fields.iter().map(|(f, v)| (Str::Bytes(f), Str::Bytes(v)))
+            });
         }
-        out.extend_from_slice(b"],\"length\":");
-        j::write_u64(out, s.length);
-        out.extend_from_slice(b",\"last_id\":");
-        write_id(out, s.last_id);
-        out.extend_from_slice(b",\"first_id\":");
-        write_opt_id(out, s.first_id);
-        out.extend_from_slice(b",\"max_deleted_entry_id\":");
-        write_opt_id(out, s.max_deleted_entry_id);
-        out.extend_from_slice(b",\"entries_added\":");
-        match s.entries_added {
-            Some(n) => j::write_u64(out, n),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"groups\":[");
+        write_stream_meta(
+            out,
+            &StreamMeta {
+                length: s.length,
+                last_id: s.last_id,
+                first_id: s.first_id,
+                max_deleted_entry_id: s.max_deleted_entry_id,
+                entries_added: s.entries_added,
+                groups: s.groups.len() as u64,
+                nodes: 0,
+            },
+        );
         for (gi, g) in s.groups.iter().enumerate() {
             if gi > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"name\":");
-            j::write_bytes(out, &g.name);
-            out.extend_from_slice(b",\"last_delivered_id\":");
-            write_id(out, g.last_delivered_id);
-            out.extend_from_slice(b",\"entries_read\":");
-            j::write_opt_i64(out, g.entries_read);
-            out.extend_from_slice(b",\"pel\":[");
-            let owner: HashMap<StreamId, &[u8]> = g
-                .consumers
-                .iter()
-                .flat_map(|c| c.pel.iter().map(move |id| (*id, c.name.as_slice())))
-                .collect();
-            for (pi, p) in g.pel.iter().enumerate() {
-                if pi > 0 {
-                    out.push(b',');
-                }
-                out.push(b'[');
-                write_id(out, p.id);
-                out.push(b',');
-                match owner.get(&p.id) {
-                    Some(name) => j::write_bytes(out, name),
-                    None => out.extend_from_slice(b"null"),
-                }
-                out.push(b',');
-                j::write_i64(out, p.delivery_time_ms);
-                out.push(b',');
-                j::write_u64(out, p.delivery_count);
-                out.push(b']');
-            }
-            out.extend_from_slice(b"],\"consumers\":[");
-            for (ci, c) in g.consumers.iter().enumerate() {
-                if ci > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"{\"name\":");
-                j::write_bytes(out, &c.name);
-                out.extend_from_slice(b",\"seen_time_ms\":");
-                j::write_i64(out, c.seen_time_ms);
-                out.extend_from_slice(b",\"active_time_ms\":");
-                j::write_opt_i64(out, c.active_time_ms);
-                out.extend_from_slice(b",\"pel\":[");
-                for (ii, id) in c.pel.iter().enumerate() {
-                    if ii > 0 {
-                        out.push(b',');
-                    }
-                    write_id(out, *id);
-                }
-                out.extend_from_slice(b"]}");
-            }
-            out.extend_from_slice(b"]}");
+            write_group(out, g);
         }
         out.extend_from_slice(b"]}");
         self.close(out);
@@ -530,40 +563,129 @@ impl Render for JsonRender {
     }
 }
 
+/// One stream entry: `[id, fields]`.
+fn write_entry<'a, I>(out: &mut Vec<u8>, id: StreamId, fields: impl Fn() -> I)
+where
+    I: Iterator<Item = (Str<'a>, Str<'a>)>,
+{
+    out.push(b'[');
+    write_id(out, id);
+    out.push(b',');
+    write_fields(out, fields);
+    out.push(b']');
+}
+
+/// What follows the entries, up to the opening of the groups array.
+fn write_stream_meta(out: &mut Vec<u8>, m: &StreamMeta) {
+    out.extend_from_slice(b"],\"length\":");
+    j::write_u64(out, m.length);
+    out.extend_from_slice(b",\"last_id\":");
+    write_id(out, m.last_id);
+    out.extend_from_slice(b",\"first_id\":");
+    write_opt_id(out, m.first_id);
+    out.extend_from_slice(b",\"max_deleted_entry_id\":");
+    write_opt_id(out, m.max_deleted_entry_id);
+    out.extend_from_slice(b",\"entries_added\":");
+    match m.entries_added {
+        Some(n) => j::write_u64(out, n),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"groups\":[");
+}
+
+/// One consumer group, with the owner of each pending entry.
+fn write_group(out: &mut Vec<u8>, g: &ConsumerGroup) {
+    out.extend_from_slice(b"{\"name\":");
+    j::write_bytes(out, &g.name);
+    out.extend_from_slice(b",\"last_delivered_id\":");
+    write_id(out, g.last_delivered_id);
+    out.extend_from_slice(b",\"entries_read\":");
+    j::write_opt_i64(out, g.entries_read);
+    out.extend_from_slice(b",\"pel\":[");
+    let owner: HashMap<StreamId, &[u8]> = g
+        .consumers
+        .iter()
+        .flat_map(|c| c.pel.iter().map(move |id| (*id, c.name.as_slice())))
+        .collect();
+    for (pi, p) in g.pel.iter().enumerate() {
+        if pi > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        write_id(out, p.id);
+        out.push(b',');
+        match owner.get(&p.id) {
+            Some(name) => j::write_bytes(out, name),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b',');
+        j::write_i64(out, p.delivery_time_ms);
+        out.push(b',');
+        j::write_u64(out, p.delivery_count);
+        out.push(b']');
+    }
+    out.extend_from_slice(b"],\"consumers\":[");
+    for (ci, c) in g.consumers.iter().enumerate() {
+        if ci > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"name\":");
+        j::write_bytes(out, &c.name);
+        out.extend_from_slice(b",\"seen_time_ms\":");
+        j::write_i64(out, c.seen_time_ms);
+        out.extend_from_slice(b",\"active_time_ms\":");
+        j::write_opt_i64(out, c.active_time_ms);
+        out.extend_from_slice(b",\"pel\":[");
+        for (ii, id) in c.pel.iter().enumerate() {
+            if ii > 0 {
+                out.push(b',');
+            }
+            write_id(out, *id);
+        }
+        out.extend_from_slice(b"]}");
+    }
+    out.extend_from_slice(b"]}");
+}
+
 /// Stream entry fields: an object keyed by field name, or, when an entry repeats
 /// a field name (which `XADD` allows and a JSON object cannot hold), an array of
 /// `[field, value]` pairs in stored order.
-fn write_fields(out: &mut Vec<u8>, fields: &[(Vec<u8>, Vec<u8>)]) {
-    let unique = if fields.len() <= 16 {
-        fields
-            .iter()
-            .enumerate()
-            .all(|(i, (f, _))| fields[..i].iter().all(|(g, _)| g != f))
+fn write_fields<'a, I>(out: &mut Vec<u8>, fields: impl Fn() -> I)
+where
+    I: Iterator<Item = (Str<'a>, Str<'a>)>,
+{
+    let n = fields().count();
+    let unique = if n <= 16 {
+        fields().enumerate().all(|(i, (f, _))| {
+            fields()
+                .take(i)
+                .all(|(g, _)| f.with_bytes(|a| g.with_bytes(|b| a != b)))
+        })
     } else {
-        let mut seen = std::collections::HashSet::with_capacity(fields.len());
-        fields.iter().all(|(f, _)| seen.insert(f.as_slice()))
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        fields().all(|(f, _)| seen.insert(f.to_vec()))
     };
     if unique {
         out.push(b'{');
-        for (i, (f, v)) in fields.iter().enumerate() {
+        for (i, (f, v)) in fields().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            j::write_key(out, f);
+            j::write_key_str(out, f);
             out.push(b':');
-            j::write_bytes(out, v);
+            j::write_value_str(out, v);
         }
         out.push(b'}');
     } else {
         out.push(b'[');
-        for (i, (f, v)) in fields.iter().enumerate() {
+        for (i, (f, v)) in fields().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.push(b'[');
-            j::write_bytes(out, f);
+            j::write_value_str(out, f);
             out.push(b',');
-            j::write_bytes(out, v);
+            j::write_value_str(out, v);
             out.push(b']');
         }
         out.push(b']');

@@ -160,26 +160,38 @@ fn one_key<R: Read, Rn: Render>(
             debug_assert!(seen, "a string key always has its value");
         }
         KeyType::List | KeyType::Set | KeyType::Zset | KeyType::Hash => {
-            r.begin(out, head);
-            loop {
-                // Matched by reference: the element is handed over in place, not
-                // copied out of the event first (this loop runs for every element).
-                let ev = entries.reader().next_event()?;
-                match &ev {
-                    Some(Event::Element(el)) => r.element(out, head, el),
-                    Some(Event::KeyEnd(end)) => {
-                        r.end(out, head, end.empty);
-                        break;
-                    }
-                    None => break,
-                    Some(_) => {}
-                }
-            }
+            element_by_element(entries, r, out, head)?;
         }
+        KeyType::Stream if r.stream_events() => element_by_element(entries, r, out, head)?,
         KeyType::Stream | KeyType::Module => {
             if let Some(v) = entries.read_value(ty)? {
                 render_value(r, out, head, &v);
             }
+        }
+    }
+    Ok(())
+}
+
+/// Feeds the elements of the current key to `r`, from `begin` to `end`.
+fn element_by_element<R: Read, Rn: Render>(
+    entries: &mut Entries<R>,
+    r: &mut Rn,
+    out: &mut Vec<u8>,
+    head: &KeyHead<'_>,
+) -> Result<(), rdb::Error> {
+    r.begin(out, head);
+    loop {
+        // Matched by reference: the element is handed over in place, not copied
+        // out of the event first (this loop runs for every element).
+        let ev = entries.reader().next_event()?;
+        match &ev {
+            Some(Event::Element(el)) => r.element(out, head, el),
+            Some(Event::KeyEnd(end)) => {
+                r.end(out, head, end.empty);
+                break;
+            }
+            None => break,
+            Some(_) => {}
         }
     }
     Ok(())

@@ -126,12 +126,19 @@ pub trait Render: Send + Sync + Sized {
     fn meta(&mut self, out: &mut Vec<u8>, meta: &Meta<'_>);
     /// A whole string key.
     fn string(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, value: Str<'_>);
-    /// The start of a list, set, sorted set or hash read element by element.
+    /// The start of a list, set, sorted set or hash (or a stream, see
+    /// [`Render::stream_events`]) read element by element.
     fn begin(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>);
     /// One element (`Item`, `Member` or `Field`) of the aggregate begun last.
     fn element(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, el: &Element<'_>);
     /// The end of the aggregate begun last; `empty` when it had no element.
     fn end(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, empty: bool);
+    /// True when streams are to be fed element by element (`begin`, the
+    /// `Stream*` elements, `end`) rather than whole to [`Render::stream`]: no
+    /// allocation per entry.
+    fn stream_events(&self) -> bool {
+        false
+    }
     /// A whole stream.
     fn stream(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, s: &Stream);
     /// A whole module value.
