@@ -1694,3 +1694,38 @@ fn resp_restores_hash_field_ttls_with_hpexpireat() {
         assert!(gone > 0, "{v}: expired fields in expired.rdb");
     }
 }
+
+/// `-` reads standard input (sequentially): the same output as the file.
+#[test]
+fn standard_input_is_read_like_a_file() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    for name in [
+        "redis-7.0.15/types.rdb",
+        "redis-6.2.14/appendonly-preamble.aof",
+    ] {
+        let path = corpus.join(name);
+        let want = dump_ok(&[path.to_str().unwrap()]);
+        let mut child = common::bin()
+            .args(["dump", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let data = std::fs::read(&path).unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(&data));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(out.status.success(), "{}", s(&out.stderr));
+        assert_eq!(out.stdout, want, "{name}");
+        assert_eq!(
+            s(&out.stderr).contains("AOF tail"),
+            name.ends_with(".aof"),
+            "{name}: {}",
+            s(&out.stderr)
+        );
+    }
+}

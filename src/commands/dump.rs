@@ -465,12 +465,18 @@ fn run_with<Rn: Render>(
     }
 }
 
-/// Warnings about what the output does not hold.
+/// Warnings about what the output does not hold. `tail`: bytes after the RDB
+/// trailer (on standard input, only whether there are any: 1).
 fn report(stats: &Stats, args: &Args, display: &str, tail: u64) {
     if tail > 0 {
+        let what = if display == "-" {
+            "data follows".to_string()
+        } else {
+            format!("{tail} bytes follow")
+        };
         warn(&format!(
-            "{display}: {tail} bytes follow the RDB (a hybrid AOF's commands): only the RDB \
-             preamble was dumped, the AOF tail is not replayed yet"
+            "{display}: {what} the RDB (a hybrid AOF's commands): only the RDB preamble \
+             was dumped, the AOF tail is not replayed yet"
         ));
     }
     if stats.empty_keys > 0 {
