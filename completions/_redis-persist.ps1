@@ -87,9 +87,19 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;stats' {
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Length of the top lists, and of each level of the prefix tree')
+            [CompletionResult]::new('--separator', '--separator', [CompletionResultType]::ParameterName, 'Key prefix separator')
+            [CompletionResult]::new('--depth', '--depth', [CompletionResultType]::ParameterName, 'Levels of the prefix tree (0 turns prefix statistics off)')
+            [CompletionResult]::new('--max-prefixes', '--max-prefixes', [CompletionResultType]::ParameterName, 'Distinct prefixes kept before the smallest are folded away (bounds memory on keyspaces with millions of prefixes)')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print one table as CSV on stdout instead of the report')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Reference time for TTLs, in Unix milliseconds (default: now)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads (default: the number of CPUs)')
+            [CompletionResult]::new('--server-config', '--server-config', [CompletionResultType]::ParameterName, 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0''s')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('--deep', '--deep', [CompletionResultType]::ParameterName, 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

@@ -80,9 +80,19 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --version 'Print version'
         }
         &'redis-persist;stats'= {
+            cand --top 'Length of the top lists, and of each level of the prefix tree'
+            cand --separator 'Key prefix separator'
+            cand --depth 'Levels of the prefix tree (0 turns prefix statistics off)'
+            cand --max-prefixes 'Distinct prefixes kept before the smallest are folded away (bounds memory on keyspaces with millions of prefixes)'
+            cand --csv 'Print one table as CSV on stdout instead of the report'
+            cand --now 'Reference time for TTLs, in Unix milliseconds (default: now)'
+            cand --threads 'Worker threads (default: the number of CPUs)'
+            cand --server-config 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0''s'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand --deep 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -76,8 +76,28 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l rep
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l top -d 'Length of the top lists, and of each level of the prefix tree' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l separator -d 'Key prefix separator' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l depth -d 'Levels of the prefix tree (0 turns prefix statistics off)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l max-prefixes -d 'Distinct prefixes kept before the smallest are folded away (bounds memory on keyspaces with millions of prefixes)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l csv -d 'Print one table as CSV on stdout instead of the report' -r -f -a "dbs\t'One row per database'
+types\t'One row per data type (all databases)'
+db-types\t'One row per database and data type'
+encodings\t'Keys and memory per type and in-memory encoding'
+rdb-encodings\t'Keys per RDB encoding (type byte)'
+top-size\t'The biggest keys by serialized size'
+top-elements\t'The keys with the most elements'
+top-memory\t'The keys with the largest memory estimate'
+prefixes\t'The prefix tree (largest prefixes per level)'
+ttl\t'Keys per TTL bucket'
+keys\t'Every key (streamed in file order; like a per-key memory report)'"
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l now -d 'Reference time for TTLs, in Unix milliseconds (default: now)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l threads -d 'Worker threads (default: the number of CPUs)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l server-config -d 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0\'s' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l deep -d 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s h -l help -d 'Print help'

@@ -121,6 +121,17 @@ fn compare(path: &Path, expected_file: &Path, c: Canon) -> ReadBack {
     assert!(rep.is_ok(), "{}: {:?}", path.display(), rep.problems);
     let nkeys: usize = want.values().map(BTreeMap::len).sum();
     assert_eq!(rep.keys as usize, nkeys, "{}: key count", path.display());
+    let with_field_ttls = want
+        .values()
+        .flat_map(BTreeMap::values)
+        .filter(|e| e.get("field_expire_ms").is_some())
+        .count();
+    assert_eq!(
+        rep.subexpires as usize,
+        with_field_ttls,
+        "{}: keys with field TTLs",
+        path.display()
+    );
     assert_eq!(rep.trailing_bytes, Some(0), "{}", path.display());
     got
 }

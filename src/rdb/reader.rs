@@ -429,6 +429,7 @@ pub struct Reader<R> {
     key: Vec<u8>,
     rdb_type: u8,
     key_offset: u64,
+    value_offset: u64,
     elements: u64,
     field_ttls: u64,
     // Scratch buffers.
@@ -1355,6 +1356,7 @@ impl<R: Read> Reader<R> {
         } else {
             read_string_bytes(&mut self.src, &mut self.key, &mut self.tmp, "a key")?;
         }
+        self.value_offset = self.src.offset();
         let value = match ty {
             t::STRING => Value::String,
             t::LIST | t::SET => {
@@ -1575,6 +1577,7 @@ impl<R: Read> Reader<R> {
                 } else {
                     Some(expire_at as i64)
                 };
+                self.field_ttls += u64::from(expire_ms.is_some());
                 Ok(Raw::Elem(RawElem::Field {
                     field: f,
                     value: val,
@@ -1892,6 +1895,7 @@ impl<R: Read> Reader<R> {
             key: Vec::new(),
             rdb_type: 0,
             key_offset: 0,
+            value_offset: 0,
             elements: 0,
             field_ttls: 0,
             sa: Vec::new(),
@@ -1937,7 +1941,20 @@ impl<R: Read> Reader<R> {
     /// fragment's absolute offset. `db` is the database selected at its start. The
     /// end of the input at a record boundary ends the fragment (`None`).
     pub fn for_fragment(src: Source<R>, format: Format, version: u32, db: u64) -> Self {
-        let mut r = Self::with_options(src, Options::default());
+        Self::for_fragment_with(src, format, version, db, Options::default())
+    }
+
+    /// [`Reader::for_fragment`] with options: `frame_only` gives a light reader
+    /// of a chunk, for callers that measure values from the chunk's bytes
+    /// themselves (`stats`) instead of validating them.
+    pub fn for_fragment_with(
+        src: Source<R>,
+        format: Format,
+        version: u32,
+        db: u64,
+        opts: Options,
+    ) -> Self {
+        let mut r = Self::with_options(src, opts);
         r.src.stop_crc();
         r.fragment = true;
         r.format = format;
@@ -1970,6 +1987,12 @@ impl<R: Read> Reader<R> {
     /// The current (or last) key's RDB type byte.
     pub fn rdb_type(&self) -> u8 {
         self.rdb_type
+    }
+
+    /// Absolute offset of the current (or last) key's value: the first byte
+    /// after the key name (for aggregates, where the element count starts).
+    pub fn value_offset(&self) -> u64 {
+        self.value_offset
     }
 
     /// Absolute offset of the next unread byte.
@@ -2353,6 +2376,36 @@ impl<R: Read> Reader<R> {
     pub fn skip_value(&mut self) -> Result<KeyEnd, Error> {
         match self.skip_value_inner() {
             Ok(end) => Ok(end),
+            Err(e) => {
+                self.state = State::Done;
+                Err(e.with_key(self.key_ctx()))
+            }
+        }
+    }
+
+    /// Skips the current key's value up to `end`, the absolute offset just
+    /// after it, which the caller found by reading the value's bytes itself
+    /// (`stats` measures values from a chunk's bytes, and this spares walking
+    /// them twice). Call it right after `KeyStart`. Nothing is validated and
+    /// the returned [`KeyEnd`] counts no elements; an `end` before the current
+    /// position or past the input is an error.
+    pub fn skip_value_to(&mut self, end: u64) -> Result<KeyEnd, Error> {
+        let at = self.src.offset();
+        let r = if !matches!(self.state, State::Value(_)) {
+            Err(Error::corrupt(at, "skip_value_to called outside a value"))
+        } else if end < at {
+            Err(Error::corrupt(
+                at,
+                format!("skip_value_to: end {end} is before the current position"),
+            ))
+        } else {
+            read_skip(&mut self.src, end - at, at, "a value").map(|()| {
+                self.finish_key();
+            })
+        };
+        match r.and_then(|()| self.step()) {
+            Ok(Some(Raw::KeyEnd(k))) => Ok(k),
+            Ok(_) => Err(Error::corrupt(at, "skip_value_to: no key end").with_key(self.key_ctx())),
             Err(e) => {
                 self.state = State::Done;
                 Err(e.with_key(self.key_ctx()))
