@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use super::Error;
@@ -91,6 +92,28 @@ struct Job {
 pub fn map_chunks<R, T, E, W, S>(
     src: Source<R>,
     settings: Settings,
+    on_event: E,
+    work: W,
+    sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Read,
+    T: Send,
+    E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    let stop = AtomicBool::new(false);
+    map_chunks_until(src, settings, &stop, on_event, work, sink)
+}
+
+/// [`map_chunks`] that also stops framing once `stop` is set (by the sink or
+/// `on_event`, e.g. when the output was closed): no new chunk is handed out, the
+/// chunks in flight are finished and delivered, and the result is `Ok`.
+pub fn map_chunks_until<R, T, E, W, S>(
+    src: Source<R>,
+    settings: Settings,
+    stop: &AtomicBool,
     mut on_event: E,
     work: W,
     mut sink: S,
@@ -190,6 +213,9 @@ where
             job_tx.send(job).is_ok()
         };
         let result = loop {
+            if stop.load(Ordering::Relaxed) {
+                break Ok(());
+            }
             let ev = match main.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break Ok(()),
@@ -352,6 +378,33 @@ mod tests {
         let e = res.unwrap_err();
         assert!(e.is_truncation(), "{e}");
         assert!(n > 1000 && n < 3000, "{n}");
+    }
+
+    #[test]
+    fn stopping_ends_the_framing_early() {
+        let data = sample_rdb(20_000);
+        let stop = AtomicBool::new(false);
+        let mut delivered = 0usize;
+        let (_, res) = map_chunks_until(
+            Source::new(&data[..]).with_size(data.len() as u64),
+            Settings {
+                threads: 2,
+                chunk_size: 1000,
+                verify_checksum: true,
+            },
+            &stop,
+            |_| {},
+            |chunk| chunk.index,
+            |_| {
+                delivered += 1;
+                if delivered == 3 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        assert!(res.is_ok());
+        // A few chunks were in flight when it stopped; far fewer than all.
+        assert!(delivered >= 3 && delivered < 40, "{delivered}");
     }
 
     /// A file cut inside a key header: every complete key before the cut still
