@@ -1,5 +1,5 @@
 //! Dumping a large RDB on several cores, in file order and bounded memory, with
-//! [`map_chunks`]: this thread follows the file's structure without looking
+//! [`map_chunks_until`]: this thread follows the file's structure without looking
 //! inside values (a frame-only reader, which also verifies the CRC-64) and cuts
 //! it into chunks of whole key records ([`CHUNK`] bytes by default); worker
 //! threads read each chunk in full (deep validation, as in the sequential path)
@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis_persist::io::Source;
-use redis_persist::rdb::parallel::{Chunk, Settings, map_chunks};
+use redis_persist::rdb::parallel::{Chunk, Settings, map_chunks_until};
 use redis_persist::rdb::{self, Entries, Event};
 
 use super::filter::Filter;
@@ -161,16 +161,17 @@ pub fn run<R: Read, Rn: Render>(
         end: None,
         failed: None,
     });
-    // Once the output failed (an error in a chunk, a closed pipe), later chunks
-    // are not rendered any more.
+    // Once the output failed (an error in a chunk, a closed pipe), the framing
+    // stops and the chunks still in flight are not rendered.
     let stop = AtomicBool::new(false);
-    let (_src, res) = map_chunks(
+    let (_src, res) = map_chunks_until(
         src,
         Settings {
             threads: threads.max(1),
             chunk_size: chunk_bytes,
             verify_checksum: true,
         },
+        &stop,
         |ev| w.borrow_mut().event(ev),
         |chunk| {
             if stop.load(Ordering::Relaxed) {
