@@ -105,6 +105,17 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;convert-aof-to-hybrid' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`')
+            [CompletionResult]::new('--rdb-version', '--rdb-version', [CompletionResultType]::ParameterName, 'RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8), 12 (7.4+). Default: the version of the input''s RDB preamble or base, or 10')
+            [CompletionResult]::new('--appendfilename', '--appendfilename', [CompletionResultType]::ParameterName, 'The file name prefix of the new directory (Redis'' `appendfilename`). Default: the input manifest''s, or `appendonly.aof`')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Reference time in Unix milliseconds (default: now): keys and hash fields expired at that time are dropped, as a server drops them after loading')
+            [CompletionResult]::new('--databases', '--databases', [CompletionResultType]::ParameterName, 'Number of databases of the server that wrote the input (its `databases` setting); a file selecting a database beyond it is refused')
+            [CompletionResult]::new('--single-file', '--single-file', [CompletionResultType]::ParameterName, 'Write one file holding the RDB preamble (the hybrid single-file AOF that Redis 4 to 6 read as `appendonly.aof`) instead of a multi-part directory')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists (a directory only if it holds nothing but AOF files and a manifest)')
+            [CompletionResult]::new('--keep-expired', '--keep-expired', [CompletionResultType]::ParameterName, 'Keep keys and hash fields already expired at the reference time')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Also refuse what is tolerated otherwise: `check-aof` warnings, a truncated last file, commands that fail when replayed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of the human summary')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

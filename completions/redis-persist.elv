@@ -97,6 +97,17 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --version 'Print version'
         }
         &'redis-persist;convert-aof-to-hybrid'= {
+            cand -o 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`'
+            cand --output 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`'
+            cand --rdb-version 'RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8), 12 (7.4+). Default: the version of the input''s RDB preamble or base, or 10'
+            cand --appendfilename 'The file name prefix of the new directory (Redis'' `appendfilename`). Default: the input manifest''s, or `appendonly.aof`'
+            cand --now 'Reference time in Unix milliseconds (default: now): keys and hash fields expired at that time are dropped, as a server drops them after loading'
+            cand --databases 'Number of databases of the server that wrote the input (its `databases` setting); a file selecting a database beyond it is refused'
+            cand --single-file 'Write one file holding the RDB preamble (the hybrid single-file AOF that Redis 4 to 6 read as `appendonly.aof`) instead of a multi-part directory'
+            cand --force 'Replace OUTPUT if it exists (a directory only if it holds nothing but AOF files and a manifest)'
+            cand --keep-expired 'Keep keys and hash fields already expired at the reference time'
+            cand --strict 'Also refuse what is tolerated otherwise: `check-aof` warnings, a truncated last file, commands that fail when replayed'
+            cand --json 'Print one JSON document instead of the human summary'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help'
             cand --help 'Print help'

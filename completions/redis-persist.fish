@@ -99,6 +99,16 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l de
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s o -l output -d 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l rdb-version -d 'RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8), 12 (7.4+). Default: the version of the input\'s RDB preamble or base, or 10' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l appendfilename -d 'The file name prefix of the new directory (Redis\' `appendfilename`). Default: the input manifest\'s, or `appendonly.aof`' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l now -d 'Reference time in Unix milliseconds (default: now): keys and hash fields expired at that time are dropped, as a server drops them after loading' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l databases -d 'Number of databases of the server that wrote the input (its `databases` setting); a file selecting a database beyond it is refused' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l single-file -d 'Write one file holding the RDB preamble (the hybrid single-file AOF that Redis 4 to 6 read as `appendonly.aof`) instead of a multi-part directory'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l force -d 'Replace OUTPUT if it exists (a directory only if it holds nothing but AOF files and a manifest)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l keep-expired -d 'Keep keys and hash fields already expired at the reference time'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l strict -d 'Also refuse what is tolerated otherwise: `check-aof` warnings, a truncated last file, commands that fail when replayed'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l json -d 'Print one JSON document instead of the human summary'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s h -l help -d 'Print help'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s V -l version -d 'Print version'

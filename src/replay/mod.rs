@@ -30,6 +30,7 @@
 //! created). Redis never writes those forms in 7.x AOFs; they matter only for
 //! hand-made or very old files.
 
+pub mod aof;
 mod args;
 pub mod bytes;
 mod commands;
