@@ -64,9 +64,24 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;dump' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE (atomically: a temporary file renamed into place) instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE (atomically: a temporary file renamed into place) instead of standard output')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only keys of database N (repeatable)')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Only keys matching this Redis glob pattern (`KEYS` syntax: `*`, `?`, `[a-z]`, `[^x]`, `\`; repeatable; a key matching any `--key` or `--key-regex` is kept)')
+            [CompletionResult]::new('--key-regex', '--key-regex', [CompletionResultType]::ParameterName, 'Only keys matching this regular expression (Rust `regex` syntax, searched anywhere in the key bytes; anchor with `^…$`; `(?-u)` to match arbitrary bytes; repeatable)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Only keys of this type (repeatable)')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, '"Now" for the expiry filters, in Unix milliseconds (default: the current time)')
+            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'With --format resp: elements per command for large values (RPUSH, SADD, ZADD, HSET)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads for files of 8 MiB and more (default: the number of CPUs)')
+            [CompletionResult]::new('--expired', '--expired', [CompletionResultType]::ParameterName, 'Only keys whose expire time has passed (relative to --now)')
+            [CompletionResult]::new('--not-expired', '--not-expired', [CompletionResultType]::ParameterName, 'Only keys without an expire time or whose expire time is still ahead')
+            [CompletionResult]::new('--include-expired', '--include-expired', [CompletionResultType]::ParameterName, 'With --format resp: also write keys whose expire time has passed (by default they are left out, as a server loading the file drops them; a live server deletes them as soon as their PEXPIREAT runs)')
+            [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'With --format jsonl: also write file-level records (header, aux fields, function libraries, module aux data, end of file), marked by a `record` field. The JSON document always has them')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'With --format resp: `DEL` every key before recreating it and load functions with `FUNCTION LOAD REPLACE` (for a server that already holds some of the keys)')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

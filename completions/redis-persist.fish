@@ -51,8 +51,30 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l format -d 'Output format' -r -f -a "jsonl\t'One JSON object per key and per line'
+json\t'One JSON document with a `keys` array'
+resp\t'RESP commands that recreate the dataset (`redis-cli --pipe`)'"
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s o -l output -d 'Write to FILE (atomically: a temporary file renamed into place) instead of standard output' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l db -d 'Only keys of database N (repeatable)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l key -d 'Only keys matching this Redis glob pattern (`KEYS` syntax: `*`, `?`, `[a-z]`, `[^x]`, `\\`; repeatable; a key matching any `--key` or `--key-regex` is kept)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l key-regex -d 'Only keys matching this regular expression (Rust `regex` syntax, searched anywhere in the key bytes; anchor with `^…$`; `(?-u)` to match arbitrary bytes; repeatable)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l type -d 'Only keys of this type (repeatable)' -r -f -a "string\t'Strings (also bitmaps, `HyperLogLogs`)'
+list\t'Lists'
+set\t'Sets'
+zset\t'Sorted sets'
+hash\t'Hashes'
+stream\t'Streams'
+module\t'Module values'"
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l now -d '"Now" for the expiry filters, in Unix milliseconds (default: the current time)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l batch -d 'With --format resp: elements per command for large values (RPUSH, SADD, ZADD, HSET)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l threads -d 'Worker threads for files of 8 MiB and more (default: the number of CPUs)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l expired -d 'Only keys whose expire time has passed (relative to --now)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l not-expired -d 'Only keys without an expire time or whose expire time is still ahead'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l include-expired -d 'With --format resp: also write keys whose expire time has passed (by default they are left out, as a server loading the file drops them; a live server deletes them as soon as their PEXPIREAT runs)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l meta -d 'With --format jsonl: also write file-level records (header, aux fields, function libraries, module aux data, end of file), marked by a `record` field. The JSON document always has them'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l replace -d 'With --format resp: `DEL` every key before recreating it and load functions with `FUNCTION LOAD REPLACE` (for a server that already holds some of the keys)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s h -l help -d 'Print help'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s V -l version -d 'Print version'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l top -d 'Length of the top lists, and of each level of the prefix tree' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l separator -d 'Key prefix separator' -r

@@ -57,11 +57,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// The error for subcommands that are declared but not built yet (exit 2).
-pub fn not_implemented(name: &str) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("{name}: not implemented yet")
-}
-
 /// An opened input: a buffered source and its size when it is a regular file.
 pub type Input = redis_persist::io::Source<Box<dyn std::io::Read>>;
 

@@ -311,28 +311,200 @@ impl FunctionLibrary {
 }
 
 /// Formats a score the way Redis prints doubles in replies and AOF rewrites
-/// (`inf`, `-inf`, shortest round-trip decimal; integral values without `.0`).
+/// (see [`write_score`]).
 pub fn format_score(score: f64) -> String {
-    if score.is_infinite() {
-        return if score > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
-    }
+    let mut out = Vec::with_capacity(24);
+    write_score(&mut out, score);
+    // `write_score` only writes ASCII.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `score` as Redis 7.2+ prints a double (`d2string`, used for zset
+/// listpack scores, `ZSCORE` / `ZRANGE … WITHSCORES` replies and AOF rewrites):
+/// `inf`, `-inf`, `0`, `-0`; an integral value within ±2^62 as an integer
+/// (`1`, `-9007199254740992`, `10000000000000000`); otherwise (`fpconv_dtoa`) the
+/// shortest digits that read back as exactly the same `f64`, laid out like
+/// Redis: a plain integer when the decimal exponent is small, a plain decimal for
+/// moderately small values (`0.1`, `0.001234`), scientific notation with an
+/// explicit exponent sign otherwise (`1e+19`, `1.234e-4`, `5e-324`,
+/// `1.7976931348623157e+308`).
+///
+/// The digits are the shortest round-trip digits (Ryu). Redis uses Grisu2, which
+/// gives the same digits except in rare cases where it emits a longer (still
+/// exact) form; either text parses back to the same double, which is what keeps
+/// scores exact. Redis 7.0 and older print `%.17g` (`0.10000000000000001`), also
+/// exact but longer.
+pub fn write_score(out: &mut Vec<u8>, score: f64) {
     if score.is_nan() {
-        return "nan".into();
+        out.extend_from_slice(if score.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
+        return;
     }
-    if score == score.trunc() && score.abs() < 1e17 {
-        // Integral and exactly representable as an integer in decimal.
-        return format!("{}", score as i64);
+    if score.is_sign_negative() {
+        out.push(b'-');
     }
-    // Rust's `{}` for f64 is the shortest representation that round-trips, but it
-    // never uses exponent notation; `{:e}` does. Pick the shorter, as %.17g would
-    // pick a compact form.
-    let plain = format!("{score}");
-    let exp = format!("{score:e}");
-    if exp.len() < plain.len() { exp } else { plain }
+    if score.is_infinite() {
+        out.extend_from_slice(b"inf");
+        return;
+    }
+    if score == 0.0 {
+        out.push(b'0');
+        return;
+    }
+    // `double2ll`: integral values in ±(LLONG_MAX / 2) are printed as integers.
+    let half = (i64::MAX / 2) as f64;
+    // (`as i64` truncates in one instruction; `f64::trunc` is a libm call.)
+    if score.abs() <= half && score == (score as i64) as f64 {
+        let v = score.abs() as i64;
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(score.abs()).as_bytes();
+    // Fast paths straight from Ryu's plain decimals (`123.45`, `0.00123`): they
+    // are Redis' layout as well unless Redis switches to scientific notation,
+    // which is then `d.ddd` + `e±X` assembled from the same digits.
+    let (mut point, mut has_e) = (None, false);
+    for (i, &c) in text.iter().enumerate() {
+        if c == b'.' {
+            point = Some(i);
+        } else if c == b'e' {
+            has_e = true;
+        }
+    }
+    if let (Some(point), false) = (point, has_e) {
+        let frac = &text[point + 1..];
+        let (lead, rest, exp, sign): (u8, [&[u8]; 2], usize, u8) = if text[0] == b'0' {
+            let z = frac.iter().take_while(|&&b| b == b'0').count();
+            (frac[z], [&frac[z + 1..], b""], z + 1, b'-')
+        } else {
+            (text[0], [&text[1..point], frac], point - 1, b'+')
+        };
+        if frac.len() < 7 || exp < 4 {
+            out.extend_from_slice(text);
+            return;
+        }
+        // Scientific: d.ddd e±X (at least 7 fraction digits, so never one digit).
+        // Ryu's plain form is used below 1e16 and above 1e-5: X < 100.
+        let mut b = [0u8; 40];
+        b[0] = lead;
+        b[1] = b'.';
+        let mut i = 2;
+        for part in rest {
+            b[i..i + part.len()].copy_from_slice(part);
+            i += part.len();
+        }
+        b[i] = b'e';
+        b[i + 1] = sign;
+        i += 2;
+        if exp >= 10 {
+            b[i] = b'0' + (exp / 10) as u8;
+            i += 1;
+        }
+        b[i] = b'0' + (exp % 10) as u8;
+        // A fixed-size copy (vector moves, no memcpy call), then the excess off.
+        let len = out.len() + i + 1;
+        out.extend_from_slice(&b);
+        out.truncate(len);
+        return;
+    }
+    layout_generic(out, text);
+}
+
+/// Lays out Ryu's text for `|score|` by the general rule: split it into
+/// significant digits and K, the decimal exponent of the last digit (value =
+/// digits × 10^K), then [`emit_digits`].
+fn layout_generic(out: &mut Vec<u8>, text: &[u8]) {
+    let (mantissa, exp10) = match text.iter().position(|&b| b == b'e') {
+        Some(i) => (&text[..i], parse_exp(&text[i + 1..])),
+        None => (text, 0),
+    };
+    let mut digits = [0u8; 24];
+    let mut n = 0usize;
+    let mut frac_digits = 0i32;
+    let mut seen_point = false;
+    for &b in mantissa {
+        if b == b'.' {
+            seen_point = true;
+            continue;
+        }
+        if seen_point {
+            frac_digits += 1;
+        }
+        if n == 0 && b == b'0' {
+            continue; // leading zeros
+        }
+        if n < digits.len() {
+            digits[n] = b;
+            n += 1;
+        }
+    }
+    let mut k = exp10 - frac_digits;
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+        k += 1;
+    }
+    emit_digits(out, &digits[..n], k);
+}
+
+fn parse_exp(b: &[u8]) -> i32 {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let v = digits
+        .iter()
+        .fold(0i32, |acc, &d| acc * 10 + i32::from(d - b'0'));
+    if neg { -v } else { v }
+}
+
+/// The layout rules of Redis' `emit_digits` (`deps/fpconv/fpconv_dtoa.c`), for at
+/// most 17 significant digits.
+fn emit_digits(out: &mut Vec<u8>, digits: &[u8], k: i32) {
+    let n = digits.len() as i32;
+    let exp = (k + n - 1).abs();
+    if k >= 0 && exp < n + 7 {
+        // Plain integer.
+        out.extend_from_slice(digits);
+        out.resize(out.len() + k as usize, b'0');
+        return;
+    }
+    if k < 0 && (k > -7 || exp < 4) {
+        let offset = n - k.abs();
+        if offset <= 0 {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + (-offset) as usize, b'0');
+            out.extend_from_slice(digits);
+        } else {
+            out.extend_from_slice(&digits[..offset as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[offset as usize..]);
+        }
+        return;
+    }
+    // Scientific: d[.ddd]e±X, assembled on the stack.
+    let mut b = [0u8; 32];
+    let mut i = 0;
+    b[0] = digits[0];
+    i += 1;
+    if n > 1 {
+        b[i] = b'.';
+        i += 1;
+        b[i..i + digits.len() - 1].copy_from_slice(&digits[1..]);
+        i += digits.len() - 1;
+    }
+    b[i] = b'e';
+    b[i + 1] = if k + n - 1 < 0 { b'-' } else { b'+' };
+    i += 2;
+    let mut eb = itoa::Buffer::new();
+    let e = eb.format(exp).as_bytes();
+    b[i..i + e.len()].copy_from_slice(e);
+    i += e.len();
+    out.extend_from_slice(&b[..i]);
 }
 
 #[cfg(test)]
@@ -356,16 +528,105 @@ mod tests {
             -9_007_199_254_740_992.0,
             3.5,
             f64::MAX,
+            f64::MIN_POSITIVE,
             -0.0,
             2.5e-7,
+            1e16,
+            1e17,
+            123_456_789_012_345_680_000.0,
+            0.001_234,
+            0.000_123_4,
+            std::f64::consts::PI,
         ] {
             let t = format_score(s);
-            assert_eq!(t.parse::<f64>().unwrap(), s, "{t}");
+            let back = t.parse::<f64>().unwrap();
+            assert_eq!(back.to_bits(), s.to_bits(), "{t}");
         }
-        assert_eq!(format_score(f64::INFINITY), "inf");
-        assert_eq!(format_score(f64::NEG_INFINITY), "-inf");
-        assert_eq!(format_score(1.0), "1");
-        assert_eq!(format_score(0.1), "0.1");
+    }
+
+    /// Random doubles (every exponent, both layouts) read back exactly.
+    #[test]
+    fn random_scores_round_trip() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            // xorshift64*
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let bits = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            let v = f64::from_bits(bits);
+            if v.is_nan() {
+                continue;
+            }
+            let t = format_score(v);
+            let back: f64 = match t.as_str() {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                t => t.parse().unwrap(),
+            };
+            assert_eq!(back.to_bits(), v.to_bits(), "{t}");
+            // Also values of everyday magnitudes.
+            let w = (bits >> 11) as f64 / (1u64 << 53) as f64 * 2e6 - 1e6;
+            let t = format_score(w);
+            assert_eq!(t.parse::<f64>().unwrap().to_bits(), w.to_bits(), "{t}");
+            // The fast paths lay out like the general rule.
+            for x in [v, w, w / 1e9, w * 1e-3] {
+                if x.is_finite() && x != x.trunc() {
+                    let mut general = Vec::new();
+                    if x < 0.0 {
+                        general.push(b'-');
+                    }
+                    layout_generic(
+                        &mut general,
+                        ryu::Buffer::new().format_finite(x.abs()).as_bytes(),
+                    );
+                    assert_eq!(format_score(x).as_bytes(), &general[..], "{x:e}");
+                }
+            }
+        }
+    }
+
+    /// Expected texts worked out by hand from Redis 7.2's `d2string` and
+    /// `fpconv_dtoa` (`emit_digits`) rules: the layout must be the one Redis prints.
+    #[test]
+    fn scores_are_laid_out_like_redis() {
+        for (v, want) in [
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (100.0, "100"),
+            (1e7, "10000000"),
+            (1e8, "100000000"),
+            (12_345_678.0, "12345678"),
+            (1e16, "10000000000000000"),
+            (4_611_686_018_427_387_904.0, "4611686018427387904"),
+            (1e19, "1e+19"),
+            (-1e19, "-1e+19"),
+            (-9_007_199_254_740_992.0, "-9007199254740992"),
+            (123_456_789_012_345_680_000.0, "123456789012345680000"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (std::f64::consts::PI, "3.141592653589793"),
+            (0.001_234, "0.001234"),
+            (0.000_123_4, "1.234e-4"),
+            (123.456_789_1, "123.4567891"),
+            (2.5e-7, "2.5e-7"),
+            (5e-324, "5e-324"),
+            (1e300, "1e+300"),
+            (1e305, "1e+305"),
+            (1e123, "1e+123"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (12_345.123_456_7, "1.23451234567e+4"),
+            (1_234.567_890_1, "1234.5678901"),
+            (12_345.123_456, "12345.123456"),
+            (0.001, "0.001"),
+            (0.000_123, "0.000123"),
+        ] {
+            assert_eq!(format_score(v), want, "{v:e}");
+        }
     }
 
     #[test]

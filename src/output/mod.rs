@@ -8,6 +8,7 @@
 //!   as `{"hex": "<lowercase hex>"}` otherwise (the same convention as the corpus
 //!   `expected*.json` files), so a script can always recover the exact bytes.
 
+pub mod json;
 pub mod progress;
 
 use std::fmt::Write as _;

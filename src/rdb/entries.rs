@@ -148,9 +148,11 @@ impl<R: Read> Entries<R> {
         Ok(None)
     }
 
-    /// Reads the elements of the current key up to its `KeyEnd`. `None` for an
-    /// empty aggregate.
-    fn read_value(&mut self, rdb_type: u8) -> Result<Option<Value>, Error> {
+    /// Reads the elements of the current key up to its `KeyEnd` and assembles its
+    /// value. `None` for an empty aggregate. Callers that drive the events
+    /// themselves (through [`Entries::reader`]) call it right after a
+    /// `KeyStart` whose value they want whole.
+    pub fn read_value(&mut self, rdb_type: u8) -> Result<Option<Value>, Error> {
         let kind = t::key_type(rdb_type).unwrap_or(KeyType::String);
         let mut value = match kind {
             KeyType::String => Value::String(Vec::new()),

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use super::Error;
@@ -91,6 +92,28 @@ struct Job {
 pub fn map_chunks<R, T, E, W, S>(
     src: Source<R>,
     settings: Settings,
+    on_event: E,
+    work: W,
+    sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Read,
+    T: Send,
+    E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    let stop = AtomicBool::new(false);
+    map_chunks_until(src, settings, &stop, on_event, work, sink)
+}
+
+/// [`map_chunks`] that also stops framing once `stop` is set (by the sink or
+/// `on_event`, e.g. when the output was closed): no new chunk is handed out, the
+/// chunks in flight are finished and delivered, and the result is `Ok`.
+pub fn map_chunks_until<R, T, E, W, S>(
+    src: Source<R>,
+    settings: Settings,
+    stop: &AtomicBool,
     mut on_event: E,
     work: W,
     mut sink: S,
@@ -169,7 +192,9 @@ where
 
         let mut db = 0u64;
         let mut chunk: Option<(u64, u64)> = None; // (start, db at start)
-        let mut last_key_start = 0u64;
+        // Offset just after the last record framed without error: when the next
+        // one is broken, everything before it still goes to the workers.
+        let mut last_good = 0u64;
         let send = |main: &mut Reader<R>, upto: u64, chunk_db: u64, sent: &mut usize| -> bool {
             let (format, version) = (main.format(), main.version());
             let (start, bytes) = main.source_mut().take_capture(upto);
@@ -188,12 +213,15 @@ where
             job_tx.send(job).is_ok()
         };
         let result = loop {
+            if stop.load(Ordering::Relaxed) {
+                break Ok(());
+            }
             let ev = match main.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break Ok(()),
                 Err(e) => {
                     if let Some((_, cdb)) = chunk {
-                        send(&mut main, last_key_start, cdb, &mut sent);
+                        send(&mut main, last_good, cdb, &mut sent);
                     }
                     break Err(e);
                 }
@@ -203,7 +231,6 @@ where
                 Event::SelectDb { db: d } => db = d,
                 Event::KeyStart(k) => {
                     let off = k.offset;
-                    last_key_start = off;
                     match chunk {
                         None => {
                             // Everything before the first key (header, aux,
@@ -232,6 +259,7 @@ where
                 }
                 _ => {}
             }
+            last_good = main.offset();
             // Hand over finished results; keep the number in flight bounded.
             while deliver(false, &mut pending, &mut next_out) {}
             while sent.saturating_sub(next_out) > max_in_flight {
@@ -350,5 +378,63 @@ mod tests {
         let e = res.unwrap_err();
         assert!(e.is_truncation(), "{e}");
         assert!(n > 1000 && n < 3000, "{n}");
+    }
+
+    #[test]
+    fn stopping_ends_the_framing_early() {
+        let data = sample_rdb(20_000);
+        let stop = AtomicBool::new(false);
+        let mut delivered = 0usize;
+        let (_, res) = map_chunks_until(
+            Source::new(&data[..]).with_size(data.len() as u64),
+            Settings {
+                threads: 2,
+                chunk_size: 1000,
+                verify_checksum: true,
+            },
+            &stop,
+            |_| {},
+            |chunk| chunk.index,
+            |_| {
+                delivered += 1;
+                if delivered == 3 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        assert!(res.is_ok());
+        // A few chunks were in flight when it stopped; far fewer than all.
+        assert!((3..40).contains(&delivered), "{delivered}");
+    }
+
+    /// A file cut inside a key header: every complete key before the cut still
+    /// reaches the workers (the last one included).
+    #[test]
+    fn the_last_complete_key_before_a_broken_record_is_processed() {
+        let data = sample_rdb(400);
+        // Cut in the middle of key 300's header (`00`, name length, "key:300").
+        let at = data.windows(7).position(|w| w == b"key:300").unwrap() - 1 + 3;
+        let cut = &data[..at];
+        let mut n = 0;
+        let (_, res) = map_chunks(
+            Source::new(cut).with_size(cut.len() as u64),
+            Settings {
+                threads: 2,
+                chunk_size: 100,
+                verify_checksum: true,
+            },
+            |_| {},
+            |chunk| {
+                let mut r = chunk.reader();
+                let mut k = 0;
+                while let Ok(Some(ev)) = r.next_event() {
+                    k += usize::from(matches!(ev, Event::KeyStart(_)));
+                }
+                k
+            },
+            |k| n += k,
+        );
+        assert!(res.is_err());
+        assert_eq!(n, 300, "keys 0..=299 are complete");
     }
 }
