@@ -11,6 +11,7 @@
 //! RDB file, the replayed dataset is shown with its expired keys, which `dump`
 //! and `stats` then report as such instead of silently dropping them.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::thread::JoinHandle;
 
@@ -136,18 +137,20 @@ impl Replayed {
             s.applied
         );
         if s.failed > 0 {
-            t.push_str(&format!(
+            let _ = write!(
+                t,
                 ", {} failed with a runtime error (ignored, as Redis does)",
                 s.failed
-            ));
+            );
         }
         if let Some(tail) = &s.truncated_tail {
-            t.push_str(&format!(
+            let _ = write!(
+                t,
                 ", truncated tail of {} dropped ({} bytes after offset {})",
                 tail.path.display(),
                 tail.size - tail.valid_up_to,
                 tail.valid_up_to
-            ));
+            );
         }
         t
     }
