@@ -1798,7 +1798,7 @@ impl<R: Read> Reader<R> {
             Blob::ZsetZiplist | Blob::ZsetListpack => "zset member",
             _ => "hash field",
         };
-        if self.vals.len() % tuple != 0 {
+        if !self.vals.len().is_multiple_of(tuple) {
             return Err(Error::corrupt(
                 self.blob_offset,
                 format!("{} entries is not a multiple of {tuple}", self.vals.len()),

@@ -276,7 +276,7 @@ pub fn geoadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         i += 1;
     }
     let rest = &a[i..];
-    if rest.is_empty() || rest.len() % 3 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(3) {
         return Err(SYNTAX.into());
     }
     for t in rest.chunks(3) {

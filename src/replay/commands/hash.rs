@@ -24,7 +24,7 @@ fn hash_or_create<'a>(
 }
 
 pub fn hset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(super::wrong_args(a));
     }
     let h = hash_or_create(e, a[1])?;

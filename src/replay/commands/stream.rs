@@ -91,7 +91,7 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err(super::wrong_args(a));
     };
     let fields = &a[i + 1..];
-    if fields.is_empty() || fields.len() % 2 != 0 {
+    if fields.is_empty() || !fields.len().is_multiple_of(2) {
         return Err(super::wrong_args(a));
     }
     // Explicit id, `ms-*` (seq auto), or `*`.

@@ -103,7 +103,7 @@ pub fn psetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 pub fn mset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(wrong_args(a));
     }
     for kv in a[1..].chunks(2) {
@@ -113,7 +113,7 @@ pub fn mset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 pub fn msetnx(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(wrong_args(a));
     }
     if a[1..].chunks(2).any(|kv| e.exists(kv[0])) {

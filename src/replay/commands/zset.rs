@@ -35,7 +35,7 @@ pub fn zadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         i += 1;
     }
     let rest = &a[i..];
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(SYNTAX.into());
     }
     if nx && xx {
