@@ -126,7 +126,7 @@ enum Opened {
     /// The base of a multi-part AOF.
     Base(redis_persist::io::Source<std::fs::File>),
     /// An AOF replayed into an RDB stream.
-    Replayed(super::replayed::Replayed),
+    Replayed(Box<super::replayed::Replayed>),
 }
 
 /// Opens the input: an RDB or hybrid AOF file (or standard input), or a
@@ -146,7 +146,7 @@ fn open(path: &Path, args: &Args, global: Global) -> anyhow::Result<(Opened, Ori
             r.rdb_version
         ));
         return Ok((
-            Opened::Replayed(r),
+            Opened::Replayed(Box::new(r)),
             Origin {
                 path: display,
                 kind: "aof-replayed",
@@ -266,6 +266,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         Opened::Plain(src) => analyse(src, origin, args, global, &opts),
         Opened::Base(src) => analyse(src, origin, args, global, &opts),
         Opened::Replayed(r) => {
+            let r = *r;
             let status = analyse(r.source, origin, args, global, &opts);
             // The stream was read to its end unless the analysis failed.
             r.writer.finish(status.is_ok())?;
