@@ -161,7 +161,7 @@ _redis__persist() {
             return 0
             ;;
         redis__subcmd__persist__subcmd__dump)
-            opts="-o -h -V --format --output --db --key --key-regex --type --expired --not-expired --include-expired --now --meta --replace --batch --threads --no-progress --help --version"
+            opts="-o -h -V --format --output --db --key --key-regex --type --expired --not-expired --include-expired --now --meta --replace --batch --threads --base-only --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

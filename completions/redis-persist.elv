@@ -73,6 +73,8 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --include-expired 'With --format resp: also write keys whose expire time has passed (by default they are left out, as a server loading the file drops them; a live server deletes them as soon as their PEXPIREAT runs)'
             cand --meta 'With --format jsonl: also write file-level records (header, aux fields, function libraries, module aux data, end of file), marked by a `record` field. The JSON document always has them'
             cand --replace 'With --format resp: `DEL` every key before recreating it and load functions with `FUNCTION LOAD REPLACE` (for a server that already holds some of the keys)'
+            cand --base-only 'For an AOF input, dump only its RDB base or preamble (streaming, in bounded memory) instead of the dataset after replaying every file'
+            cand --replay 'Replay a hybrid single-file AOF (RDB preamble + commands) instead of dumping its preamble alone. Directories, manifests and AOFs of commands are always replayed unless `--base-only`'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

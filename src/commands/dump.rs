@@ -1,11 +1,12 @@
 //! `dump`: every key of a snapshot, binary-safe, as JSON Lines, one JSON document
 //! or RESP commands, with filters applied while streaming.
 //!
-//! Inputs: an RDB file, the RDB preamble of a hybrid AOF, a multi-part AOF
-//! (directory or manifest) whose BASE is an RDB (the BASE is dumped), standard
-//! input (`-`). Commands (a hybrid tail, INCR files) are not replayed yet: said on
-//! stderr. An AOF made only of commands is refused until AOF replay is wired in
-//! (it plugs into [`items`]).
+//! Inputs: an RDB file or standard input (`-`); an AOF — a multi-part directory
+//! or manifest, or a file of commands — whose dataset after replay is dumped
+//! (`super::replayed`: replayed offline and streamed as an RDB); a hybrid
+//! single-file AOF, whose RDB preamble is dumped (the command tail is said on
+//! stderr) unless `--replay`. `--base-only` dumps an AOF's RDB base or preamble
+//! alone, streaming.
 //!
 //! Structure: the input is a source of keys (the RDB event loop in [`rdb`], or
 //! any iterator of [`redis_persist::rdb::Item`]s in [`items`], where a replayed
@@ -160,6 +161,15 @@ pub struct Args {
     /// Worker threads for files of 8 MiB and more (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// For an AOF input, dump only its RDB base or preamble (streaming, in
+    /// bounded memory) instead of the dataset after replaying every file.
+    #[arg(long, conflicts_with = "replay")]
+    pub base_only: bool,
+    /// Replay a hybrid single-file AOF (RDB preamble + commands) instead of
+    /// dumping its preamble alone. Directories, manifests and AOFs of commands are
+    /// always replayed unless `--base-only`.
+    #[arg(long)]
+    pub replay: bool,
 }
 
 /// Files at least this large are dumped by several threads.
@@ -261,6 +271,8 @@ struct Opened {
     display: String,
     /// What is not dumped (the INCR files of a multi-part set).
     notes: Vec<String>,
+    /// The thread writing a replayed AOF into `src`.
+    writer: Option<super::replayed::WriterThread>,
 }
 
 /// Why an input cannot be dumped.
@@ -279,8 +291,28 @@ impl From<anyhow::Error> for OpenError {
 
 /// Opens the input: an RDB file or hybrid AOF, or a multi-part AOF (its
 /// directory or manifest), whose BASE is dumped when it is an RDB.
-fn open(path: &Path) -> Result<Opened, OpenError> {
+fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
     use redis_persist::aof;
+    if (super::replayed::is_aof_input(path) && !args.base_only)
+        || (args.replay && path.as_os_str() != "-")
+    {
+        let now = args.now.unwrap_or_else(now_ms);
+        let progress =
+            global.progress && args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
+        return match super::replayed::open(path, now, progress) {
+            Ok(r) => Ok(Opened {
+                src: r.source,
+                size: None,
+                display: path.display().to_string(),
+                notes: Vec::new(),
+                writer: Some(r.writer),
+            }),
+            Err(e) if super::replayed::is_input_problem(&e) => {
+                Err(OpenError::Broken(format!("{e:#}")))
+            }
+            Err(e) => Err(OpenError::Cannot(e)),
+        };
+    }
     if path.as_os_str() != "-" {
         let resolved = aof::resolve(path).map_err(|e| OpenError::Cannot(e.into()))?;
         if let aof::Resolved::Manifest(_) = resolved {
@@ -296,9 +328,8 @@ fn open(path: &Path) -> Result<Opened, OpenError> {
         && head.first().is_some_and(|&b| b == b'*' || b == b'#')
     {
         return Err(OpenError::Cannot(anyhow::anyhow!(
-            "{} is an AOF of RESP commands: dumping it needs AOF replay, which is not \
-             supported yet (only RDB files, hybrid AOF preambles and multi-part AOFs \
-             with an RDB base are)",
+            "{} is an AOF of RESP commands: it has no RDB part for --base-only (drop it \
+             to dump the dataset after replay)",
             path.display()
         )));
     }
@@ -308,6 +339,7 @@ fn open(path: &Path) -> Result<Opened, OpenError> {
         size,
         display: path.display().to_string(),
         notes: Vec::new(),
+        writer: None,
     })
 }
 
@@ -320,16 +352,16 @@ fn open_multipart(path: &Path) -> Result<Opened, OpenError> {
     let files = input.files();
     let Some(base) = files.first().filter(|f| f.kind == aof::FileKind::Base) else {
         return Err(OpenError::Cannot(anyhow::anyhow!(
-            "{}: the manifest lists no BASE file: dumping INCR files needs AOF replay, \
-             which is not supported yet",
+            "{}: the manifest lists no BASE file: there is no RDB part for --base-only \
+             (drop it to dump the dataset after replay)",
             path.display()
         )));
     };
     let content = base.open().map_err(|e| OpenError::Cannot(e.into()))?;
     if content.rdb_preamble().is_none() {
         return Err(OpenError::Cannot(anyhow::anyhow!(
-            "{}: the BASE {} holds RESP commands (aof-use-rdb-preamble no): dumping it \
-             needs AOF replay, which is not supported yet",
+            "{}: the BASE {} holds RESP commands (aof-use-rdb-preamble no): there is no \
+             RDB part for --base-only (drop it to dump the dataset after replay)",
             path.display(),
             base.path.display()
         )));
@@ -344,8 +376,8 @@ fn open_multipart(path: &Path) -> Result<Opened, OpenError> {
         .sum();
     if incr_bytes > 0 {
         notes.push(format!(
-            "{}: only the BASE snapshot {} was dumped; the {} INCR file(s) ({} bytes of \
-             commands) are not replayed yet",
+            "{}: only the BASE snapshot {} was dumped (--base-only); the {} INCR file(s) \
+             ({} bytes of commands) were not replayed",
             path.display(),
             base.path.display(),
             incr.len(),
@@ -358,6 +390,7 @@ fn open_multipart(path: &Path) -> Result<Opened, OpenError> {
         size,
         display: base.path.display().to_string(),
         notes,
+        writer: None,
     })
 }
 
@@ -373,7 +406,8 @@ fn run_with<Rn: Render>(
         size,
         display,
         notes,
-    } = match open(&args.path) {
+        writer,
+    } = match open(&args.path, args, global) {
         Ok(o) => o,
         Err(OpenError::Cannot(e)) => return Err(e),
         Err(OpenError::Broken(msg)) => {
@@ -440,6 +474,10 @@ fn run_with<Rn: Render>(
         (res, tail)
     };
     bar.finish();
+    if let Some(w) = writer {
+        // The replayed dataset was read to its end unless the dump stopped early.
+        w.finish(result.is_ok())?;
+    }
 
     let (checksum, error) = match result {
         Ok(end) => (end.checksum, None),
@@ -476,7 +514,7 @@ fn report(stats: &Stats, args: &Args, display: &str, tail: u64) {
         };
         warn(&format!(
             "{display}: {what} the RDB (a hybrid AOF's commands): only the RDB preamble \
-             was dumped, the AOF tail is not replayed yet"
+             was dumped, the AOF tail was not replayed (--replay replays it)"
         ));
     }
     if stats.empty_keys > 0 {
