@@ -81,17 +81,6 @@ fn assert_same(want: &Dbs, got: &Dbs, what: &str) {
     );
 }
 
-fn version_dirs(corpus: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.json").is_file())
-        .collect();
-    v.sort();
-    assert!(v.len() >= 8, "expected the 8 version folders, found {v:?}");
-    v
-}
-
 /// Corpus folders whose files Redis 7.0 loads (RDB 9 and 10).
 fn loadable_by_7_0(dir: &Path) -> bool {
     load_json(&dir.join("expected.json"))["rdb_version"]
@@ -113,169 +102,15 @@ fn flat_map(r: &Reply) -> BTreeMap<String, Reply> {
         .collect()
 }
 
-fn opt_int(r: &Reply) -> J {
-    match r {
-        Reply::Int(i) => json!(i),
-        Reply::Bulk(None) => J::Null,
-        Reply::Bulk(Some(b)) => json!(s(b).parse::<i64>().unwrap()),
-        other => panic!("not an integer: {other:?}"),
-    }
-}
-
-/// Reads a live server's whole dataset (every database) in the corpus schema,
-/// then in the canonical form. Consumer seen/active times are left out: commands
-/// cannot set them.
+/// Reads a live server's whole dataset in the canonical form (consumer seen and
+/// active times left out: commands cannot set them).
 fn server_dataset(srv: &mut RedisServer) -> Dbs {
-    let c = Canon {
-        ignore_consumer_times: true,
-    };
-    let mut dbs = Dbs::new();
-    for db in 0..16u64 {
-        assert_eq!(
-            srv.cmd(&["SELECT", &db.to_string()]),
-            Reply::Status("OK".into())
-        );
-        let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();
-        let mut cursor = b"0".to_vec();
-        loop {
-            let r = srv
-                .cmd(&[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"])
-                .array();
-            cursor = r[0].bytes();
-            keys.extend(r[1].array().iter().map(Reply::bytes));
-            if cursor == b"0" {
-                break;
-            }
-        }
-        for key in keys {
-            let e = key_entry(srv, &key);
-            dbs.entry(db)
-                .or_default()
-                .insert(expected::key_form(&key), expected::canon_expected(&e, c));
-        }
-    }
-    srv.cmd(&["SELECT", "0"]);
-    dbs
-}
-
-/// One key of a live server in the corpus `expected*.json` entry schema.
-fn key_entry(srv: &mut RedisServer, key: &[u8]) -> J {
-    let k = key;
-    let ty = s(&srv.cmd(&[b"TYPE".as_slice(), k]).bytes());
-    let exp = srv.cmd(&[b"PEXPIRETIME".as_slice(), k]).int();
-    let vf = |b: &[u8]| expected::value_form(b);
-    let value = match ty.as_str() {
-        "string" => vf(&srv.cmd(&[b"GET".as_slice(), k]).bytes()),
-        "list" => J::Array(
-            srv.cmd(&[b"LRANGE".as_slice(), k, b"0", b"-1"])
-                .array()
-                .iter()
-                .map(|x| vf(&x.bytes()))
-                .collect(),
-        ),
-        "set" => J::Array(
-            srv.cmd(&[b"SMEMBERS".as_slice(), k])
-                .array()
-                .iter()
-                .map(|x| vf(&x.bytes()))
-                .collect(),
-        ),
-        "zset" => J::Array(
-            srv.cmd(&[b"ZRANGE".as_slice(), k, b"0", b"-1", b"WITHSCORES"])
-                .array()
-                .chunks(2)
-                .map(|p| json!([vf(&p[0].bytes()), s(&p[1].bytes())]))
-                .collect(),
-        ),
-        "hash" => J::Object(
-            srv.cmd(&[b"HGETALL".as_slice(), k])
-                .array()
-                .chunks(2)
-                .map(|p| (expected::key_form(&p[0].bytes()), vf(&p[1].bytes())))
-                .collect(),
-        ),
-        "stream" => stream_value(srv, k),
-        other => panic!("unexpected type {other}"),
-    };
-    json!({
-        "key": vf(k),
-        "type": ty,
-        "expire_ms": if exp < 0 { J::Null } else { json!(exp) },
-        "value": value,
-    })
-}
-
-fn stream_value(srv: &mut RedisServer, k: &[u8]) -> J {
-    let entries: Vec<J> = srv
-        .cmd(&[b"XRANGE".as_slice(), k, b"-", b"+"])
-        .array()
-        .iter()
-        .map(|e| {
-            let e = e.array();
-            let fields: serde_json::Map<String, J> = e[1]
-                .array()
-                .chunks(2)
-                .map(|p| {
-                    (
-                        expected::key_form(&p[0].bytes()),
-                        expected::value_form(&p[1].bytes()),
-                    )
-                })
-                .collect();
-            json!([s(&e[0].bytes()), fields])
-        })
-        .collect();
-    let info = flat_map(&srv.cmd(&[b"XINFO".as_slice(), b"STREAM", k, b"FULL", b"COUNT", b"0"]));
-    let id = |r: &Reply| J::String(s(&r.bytes()));
-    let groups: Vec<J> = info["groups"]
-        .array()
-        .iter()
-        .map(|g| {
-            let g = flat_map(g);
-            let pel: Vec<J> = g["pending"]
-                .array()
-                .iter()
-                .map(|p| {
-                    let p = p.array();
-                    json!([
-                        id(&p[0]),
-                        expected::value_form(&p[1].bytes()),
-                        p[2].int(),
-                        p[3].int()
-                    ])
-                })
-                .collect();
-            let consumers: Vec<J> = g["consumers"]
-                .array()
-                .iter()
-                .map(|cn| {
-                    let cn = flat_map(cn);
-                    let pel: Vec<J> = cn["pending"]
-                        .array()
-                        .iter()
-                        .map(|p| id(&p.array()[0]))
-                        .collect();
-                    json!({"name": expected::value_form(&cn["name"].bytes()), "pel": pel})
-                })
-                .collect();
-            json!({
-                "name": expected::value_form(&g["name"].bytes()),
-                "last_delivered_id": id(&g["last-delivered-id"]),
-                "entries_read": opt_int(&g["entries-read"]),
-                "pel": pel,
-                "consumers": consumers,
-            })
-        })
-        .collect();
-    json!({
-        "entries": entries,
-        "length": info["length"].int(),
-        "last_id": id(&info["last-generated-id"]),
-        "first_id": id(&info["recorded-first-entry-id"]),
-        "max_deleted_entry_id": id(&info["max-deleted-entry-id"]),
-        "entries_added": info["entries-added"].int(),
-        "groups": groups,
-    })
+    common::live::dataset(
+        srv,
+        common::live::LiveOptions {
+            ignore_consumer_times: true,
+        },
+    )
 }
 
 /// Sets to null, in `got`, the stream fields that `want` has as null: fields the
@@ -355,7 +190,7 @@ fn jsonl_of_every_corpus_rdb_equals_expected() {
         return;
     };
     let mut checked = 0;
-    for dir in version_dirs(&corpus) {
+    for dir in common::corpus_version_dirs(&corpus) {
         let exp = load_json(&dir.join("expected.json"));
         let per_file = &exp["per_file"];
         for name in [
@@ -537,7 +372,7 @@ fn resp_of_corpus_files_recreates_the_dataset_in_redis_7_0() {
         ignore_consumer_times: true,
     };
     let mut checked = 0;
-    for dir in version_dirs(&corpus) {
+    for dir in common::corpus_version_dirs(&corpus) {
         if !loadable_by_7_0(&dir) {
             continue;
         }
@@ -1193,7 +1028,7 @@ fn aof_inputs_dump_their_rdb_snapshot_or_are_refused_clearly() {
     // AOFs are dumped as the dataset after replay: every corpus AOF equals its
     // expected-aof-*.json (consumer times excluded: XCLAIM resets them).
     let mut replayed = 0;
-    for dir in version_dirs(&corpus) {
+    for dir in common::corpus_version_dirs(&corpus) {
         for (sub, exp, extra) in [
             ("aof-preamble", "expected-aof-preamble.json", None),
             ("aof-nopreamble", "expected-aof-nopreamble.json", None),
@@ -1511,16 +1346,18 @@ fn large_files_dump_in_parallel_with_the_same_output() {
     for (db, keys) in &want {
         for k in keys.keys() {
             let key = expected::bytes_of_key(k);
-            let e = key_entry(&mut b, &key);
-            got.entry(*db).or_default().insert(
-                k.clone(),
-                expected::canon_expected(
-                    &e,
-                    Canon {
-                        ignore_consumer_times: true,
-                    },
-                ),
+            assert_eq!(
+                b.cmd(&["SELECT", &db.to_string()]),
+                Reply::Status("OK".into())
             );
+            let e = common::live::entry(
+                &mut b,
+                &key,
+                common::live::LiveOptions {
+                    ignore_consumer_times: true,
+                },
+            );
+            got.entry(*db).or_default().insert(k.clone(), e);
         }
     }
     assert_same(&want, &got, "big file via RESP (sample)");

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::expected::{self, Canon};
 use redis_persist::io::Source;
@@ -66,17 +66,6 @@ fn read_all(path: &Path, c: Canon) -> ReadBack {
         }
     }
     rb
-}
-
-fn version_dirs(corpus: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.json").is_file())
-        .collect();
-    v.sort();
-    assert!(v.len() >= 8, "expected the 8 version folders, found {v:?}");
-    v
 }
 
 fn load_json(p: &Path) -> J {
@@ -142,7 +131,7 @@ fn every_corpus_rdb_reads_back_what_the_server_held() {
         return;
     };
     let mut checked = 0;
-    for dir in version_dirs(&corpus) {
+    for dir in common::corpus_version_dirs(&corpus) {
         let version = load_json(&dir.join("expected.json"))["version"]
             .as_str()
             .unwrap()

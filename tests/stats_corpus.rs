@@ -20,17 +20,6 @@ use redis_persist::rdb::{Event, Reader};
 use serde_json::Value as J;
 use stats_support::{Doc, check_top, stats_csv, stats_json};
 
-fn version_dirs(corpus: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.json").is_file())
-        .collect();
-    v.sort();
-    assert!(v.len() >= 8, "expected the 8 version folders, found {v:?}");
-    v
-}
-
 fn load(path: &Path) -> J {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -231,7 +220,7 @@ fn every_corpus_file_matches_its_expected_dataset() {
         return;
     };
     let mut checked = 0;
-    for dir in version_dirs(&corpus) {
+    for dir in common::corpus_version_dirs(&corpus) {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let types = load(&dir.join("expected.json"));
         for f in [

@@ -159,16 +159,7 @@ fn json_file(r: &FileResult) -> J {
             });
         }
     };
-    let aux: Map<String, J> = rep
-        .aux
-        .iter()
-        .map(|(n, v)| {
-            (
-                String::from_utf8_lossy(n).into_owned(),
-                output::json_bytes(v),
-            )
-        })
-        .collect();
+    let aux = output::json_aux(&rep.aux);
     let dbs: Map<String, J> = rep
         .dbs
         .iter()

@@ -72,6 +72,13 @@ pub fn json_bytes(bytes: &[u8]) -> serde_json::Value {
     }
 }
 
+/// Aux fields as a JSON object: names as text (lossy), values as byte strings.
+pub fn json_aux(aux: &[(Vec<u8>, Vec<u8>)]) -> serde_json::Map<String, serde_json::Value> {
+    aux.iter()
+        .map(|(n, v)| (String::from_utf8_lossy(n).into_owned(), json_bytes(v)))
+        .collect()
+}
+
 /// A size in human units (`1.5 MiB`).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

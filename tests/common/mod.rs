@@ -59,6 +59,18 @@ pub fn corpus() -> Option<PathBuf> {
     None
 }
 
+/// The version folders of the corpus (those with an `expected.json`), sorted.
+pub fn corpus_version_dirs(corpus: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    v.sort();
+    assert!(v.len() >= 8, "expected the 8 version folders, found {v:?}");
+    v
+}
+
 /// Path of a program on `PATH`, if any.
 pub fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

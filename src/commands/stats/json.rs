@@ -159,16 +159,7 @@ pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
         .zip(&r.ttl)
         .map(|(k, (_, n))| ((*k).to_owned(), json!(n)))
         .collect();
-    let aux: Map<String, J> = f
-        .aux
-        .iter()
-        .map(|(n, v)| {
-            (
-                String::from_utf8_lossy(n).into_owned(),
-                output::json_bytes(v),
-            )
-        })
-        .collect();
+    let aux = output::json_aux(&f.aux);
     let problems: Vec<J> = a
         .problems
         .iter()
