@@ -1460,6 +1460,85 @@ impl<R: Read> Reader<R> {
         )
     }
 
+    /// Reads the next element of a counted value (types 1-5, 22, 24 and Valkey's
+    /// 22), checking duplicates; `v` is the value's state (its `left` > 0).
+    fn counted_elem(&mut self, v: Value) -> Res<RawElem> {
+        let at = self.src.offset();
+        let (e, first, what) = match v {
+            Value::Items { .. } => {
+                let s = self.elem(false, "an element")?;
+                (RawElem::Item(s), (self.rdb_type == t::SET).then_some(s), "set member")
+            }
+            Value::Zset { binary, .. } => {
+                let m = self.elem(false, "a member")?;
+                let sat = self.src.offset();
+                let score = read_score(&mut self.src, binary)?;
+                if score.is_nan() {
+                    return Err(Error::corrupt(sat, "zset with NaN score"));
+                }
+                (RawElem::Member { member: m, score }, Some(m), "zset member")
+            }
+            Value::Hash { .. } => {
+                let f = self.elem(false, "a hash field")?;
+                let val = self.elem(true, "a hash value")?;
+                (RawElem::Field { field: f, value: val, expire_ms: None }, Some(f), "hash field")
+            }
+            Value::HashMeta { min, .. } => {
+                let ttl = read_len(&mut self.src, "a field TTL")?;
+                let expire_at = match min {
+                    Some(m) if ttl != 0 => ttl.wrapping_add(m).wrapping_sub(1),
+                    _ => ttl,
+                };
+                if expire_at > EB_EXPIRE_TIME_MAX {
+                    return Err(Error::corrupt(at, format!("invalid field expire time {expire_at}")));
+                }
+                let f = self.elem(false, "a hash field")?;
+                let val = self.elem(true, "a hash value")?;
+                let expire_ms = (expire_at != 0).then_some(expire_at as i64);
+                (RawElem::Field { field: f, value: val, expire_ms }, Some(f), "hash field")
+            }
+            Value::ValkeyHash2 { .. } => {
+                let f = self.elem(false, "a hash field")?;
+                let val = self.elem(true, "a hash value")?;
+                let exp = read_i64le(&mut self.src, "a field expire time")?;
+                let expire_ms = (exp != -1).then_some(exp);
+                (RawElem::Field { field: f, value: val, expire_ms }, Some(f), "hash field")
+            }
+            _ => unreachable!("not a counted value"),
+        };
+        if let Some(first) = first {
+            if !self.src_insert_dup(first) {
+                return Err(Error::corrupt(at, format!("duplicate {what} at element {}", self.elements)));
+            }
+        }
+        if let RawElem::Field { expire_ms: Some(_), .. } = e {
+            self.field_ttls += 1;
+        }
+        self.elements += 1;
+        Ok(e)
+    }
+
+    /// The element of a decoded blob whose first entry is `vals[idx]`.
+    fn blob_elem(&mut self, kind: Blob, idx: usize) -> RawElem {
+        self.elements += 1;
+        let a = Src::Blob(self.vals[idx]);
+        match kind {
+            Blob::ListZiplist | Blob::Intset | Blob::SetListpack => RawElem::Item(a),
+            Blob::ZsetZiplist | Blob::ZsetListpack => RawElem::Member { member: a, score: self.scores[idx / 2] },
+            Blob::HashListpackEx => {
+                // Validated by load_blob: an integer TTL.
+                let ttl = self.vals[idx + 2].get(&self.blob).as_int().unwrap_or(0);
+                self.field_ttls += u64::from(ttl != 0);
+                RawElem::Field {
+                    field: a,
+                    value: Src::Blob(self.vals[idx + 1]),
+                    expire_ms: (ttl != 0).then_some(ttl),
+                }
+            }
+            _ => RawElem::Field { field: a, value: Src::Blob(self.vals[idx + 1]), expire_ms: None },
+        }
+    }
+
     fn src_insert_dup(&mut self, s: Src) -> bool {
         let st = match s {
             Src::A => Str::Bytes(&self.sa),
@@ -1478,136 +1557,18 @@ impl<R: Read> Reader<R> {
                 self.finish_key();
                 Ok(Raw::Elem(RawElem::String(s)))
             }
-            Value::Items { left } => {
+            Value::Items { left }
+            | Value::Zset { left, .. }
+            | Value::Hash { left }
+            | Value::HashMeta { left, .. }
+            | Value::ValkeyHash2 { left } => {
                 if left == 0 {
                     self.finish_key();
                     return self.step().map(|r| r.expect("key end"));
                 }
-                let at = self.src.offset();
-                let s = self.elem(false, "an element")?;
-                if self.rdb_type == t::SET && !self.src_insert_dup(s) {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("duplicate set member at element {}", self.elements),
-                    ));
-                }
-                self.elements += 1;
-                self.state = State::Value(Value::Items { left: left - 1 });
-                Ok(Raw::Elem(RawElem::Item(s)))
-            }
-            Value::Zset { left, binary } => {
-                if left == 0 {
-                    self.finish_key();
-                    return self.step().map(|r| r.expect("key end"));
-                }
-                let at = self.src.offset();
-                let m = self.elem(false, "a member")?;
-                let sat = self.src.offset();
-                let score = read_score(&mut self.src, binary)?;
-                if score.is_nan() {
-                    return Err(Error::corrupt(sat, "zset with NaN score"));
-                }
-                if !self.src_insert_dup(m) {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("duplicate zset member at element {}", self.elements),
-                    ));
-                }
-                self.elements += 1;
-                self.state = State::Value(Value::Zset {
-                    left: left - 1,
-                    binary,
-                });
-                Ok(Raw::Elem(RawElem::Member { member: m, score }))
-            }
-            Value::Hash { left } => {
-                if left == 0 {
-                    self.finish_key();
-                    return self.step().map(|r| r.expect("key end"));
-                }
-                let at = self.src.offset();
-                let f = self.elem(false, "a hash field")?;
-                let val = self.elem(true, "a hash value")?;
-                if !self.src_insert_dup(f) {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("duplicate hash field at element {}", self.elements),
-                    ));
-                }
-                self.elements += 1;
-                self.state = State::Value(Value::Hash { left: left - 1 });
-                Ok(Raw::Elem(RawElem::Field {
-                    field: f,
-                    value: val,
-                    expire_ms: None,
-                }))
-            }
-            Value::HashMeta { left, min } => {
-                if left == 0 {
-                    self.finish_key();
-                    return self.step().map(|r| r.expect("key end"));
-                }
-                let at = self.src.offset();
-                let ttl = read_len(&mut self.src, "a field TTL")?;
-                let expire_at = match min {
-                    Some(m) if ttl != 0 => ttl.wrapping_add(m).wrapping_sub(1),
-                    _ => ttl,
-                };
-                if expire_at > EB_EXPIRE_TIME_MAX {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("invalid field expire time {expire_at}"),
-                    ));
-                }
-                let f = self.elem(false, "a hash field")?;
-                let val = self.elem(true, "a hash value")?;
-                if !self.src_insert_dup(f) {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("duplicate hash field at element {}", self.elements),
-                    ));
-                }
-                self.elements += 1;
-                self.state = State::Value(Value::HashMeta {
-                    left: left - 1,
-                    min,
-                });
-                let expire_ms = if expire_at == 0 {
-                    None
-                } else {
-                    Some(expire_at as i64)
-                };
-                self.field_ttls += u64::from(expire_ms.is_some());
-                Ok(Raw::Elem(RawElem::Field {
-                    field: f,
-                    value: val,
-                    expire_ms,
-                }))
-            }
-            Value::ValkeyHash2 { left } => {
-                if left == 0 {
-                    self.finish_key();
-                    return self.step().map(|r| r.expect("key end"));
-                }
-                let at = self.src.offset();
-                let f = self.elem(false, "a hash field")?;
-                let val = self.elem(true, "a hash value")?;
-                let exp = read_i64le(&mut self.src, "a field expire time")?;
-                if !self.src_insert_dup(f) {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("duplicate hash field at element {}", self.elements),
-                    ));
-                }
-                self.elements += 1;
-                self.state = State::Value(Value::ValkeyHash2 { left: left - 1 });
-                let expire_ms = if exp == -1 { None } else { Some(exp) };
-                self.field_ttls += u64::from(expire_ms.is_some());
-                Ok(Raw::Elem(RawElem::Field {
-                    field: f,
-                    value: val,
-                    expire_ms,
-                }))
+                let e = self.counted_elem(v)?;
+                self.state = State::Value(v.with_left(left - 1));
+                Ok(Raw::Elem(e))
             }
             Value::BlobStart(kind) => {
                 self.load_blob(kind)?;
@@ -1615,47 +1576,12 @@ impl<R: Read> Reader<R> {
                 self.read_value(State::value_of(self.state))
             }
             Value::Blob { kind, idx } => {
-                let step = match kind {
-                    Blob::ListZiplist | Blob::Intset | Blob::SetListpack => 1,
-                    Blob::HashListpackEx => 3,
-                    _ => 2,
-                };
                 if idx >= self.vals.len() {
                     self.finish_key();
                     return self.step().map(|r| r.expect("key end"));
                 }
-                self.elements += 1;
-                self.state = State::Value(Value::Blob {
-                    kind,
-                    idx: idx + step,
-                });
-                let a = Src::Blob(self.vals[idx]);
-                Ok(Raw::Elem(match kind {
-                    Blob::ListZiplist | Blob::Intset | Blob::SetListpack => RawElem::Item(a),
-                    Blob::ZsetZiplist | Blob::ZsetListpack => RawElem::Member {
-                        member: a,
-                        score: self.scores[idx / 2],
-                    },
-                    Blob::HashListpackEx => {
-                        let ttl = match self.vals[idx + 2] {
-                            Val::Int(i) => i,
-                            Val::Str { .. } => {
-                                self.vals[idx + 2].get(&self.blob).as_int().unwrap_or(0)
-                            }
-                        };
-                        self.field_ttls += u64::from(ttl != 0);
-                        RawElem::Field {
-                            field: a,
-                            value: Src::Blob(self.vals[idx + 1]),
-                            expire_ms: if ttl == 0 { None } else { Some(ttl) },
-                        }
-                    }
-                    _ => RawElem::Field {
-                        field: a,
-                        value: Src::Blob(self.vals[idx + 1]),
-                        expire_ms: None,
-                    },
-                }))
+                self.state = State::Value(Value::Blob { kind, idx: idx + kind.step() });
+                Ok(Raw::Elem(self.blob_elem(kind, idx)))
             }
             Value::Quicklist { left, v2 } => {
                 if left == 0 {
@@ -1850,6 +1776,31 @@ impl<R: Read> Reader<R> {
             }
         }
         Ok(())
+    }
+}
+
+impl Value {
+    /// A counted value's state with `left` elements to go.
+    fn with_left(self, left: u64) -> Value {
+        match self {
+            Value::Items { .. } => Value::Items { left },
+            Value::Zset { binary, .. } => Value::Zset { left, binary },
+            Value::Hash { .. } => Value::Hash { left },
+            Value::HashMeta { min, .. } => Value::HashMeta { left, min },
+            Value::ValkeyHash2 { .. } => Value::ValkeyHash2 { left },
+            other => other,
+        }
+    }
+}
+
+impl Blob {
+    /// Entries per element.
+    fn step(self) -> usize {
+        match self {
+            Blob::ListZiplist | Blob::Intset | Blob::SetListpack => 1,
+            Blob::HashListpackEx => 3,
+            _ => 2,
+        }
     }
 }
 
