@@ -919,47 +919,8 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    fn render(&self, raw: Raw) -> Event<'_> {
-        match raw {
-            Raw::Header => Event::Header {
-                format: self.format,
-                version: self.version,
-            },
-            Raw::Aux => Event::Aux {
-                name: &self.sa,
-                value: &self.sb,
-            },
-            Raw::ModuleAux { module_id, when } => Event::ModuleAux {
-                module: ModuleRef {
-                    module_id,
-                    encver: (module_id & 1023) as u16,
-                    data: &self.blob,
-                },
-                when,
-            },
-            Raw::Function => Event::Function { code: &self.sa },
-            Raw::SelectDb(db) => Event::SelectDb { db },
-            Raw::ResizeDb(keys, expires) => Event::ResizeDb { keys, expires },
-            Raw::SlotInfo(slot, keys, expires) => Event::SlotInfo {
-                slot,
-                keys,
-                expires,
-            },
-            Raw::SlotImport => Event::SlotImport {
-                job: &self.sa,
-                ranges: &self.ranges,
-            },
-            Raw::KeyStart => Event::KeyStart(KeyInfo {
-                offset: self.key_offset,
-                db: self.db,
-                key: &self.key,
-                rdb_type: self.rdb_type,
-                expire_ms: self.expire,
-                lru_idle: self.idle,
-                lfu_freq: self.freq,
-                meta_classes: self.meta_classes,
-            }),
-            Raw::Elem(e) => Event::Element(match e {
+    fn render_elem(&self, e: RawElem) -> Element<'_> {
+        match e {
                 RawElem::String(s) => Element::String(self.src_str(s)),
                 RawElem::Item(s) => Element::Item(self.src_str(s)),
                 RawElem::Member { member, score } => Element::Member {
@@ -1017,7 +978,50 @@ impl<R: Read> Reader<R> {
                     encver: (module_id & 1023) as u16,
                     data: &self.blob,
                 }),
+        }
+    }
+
+    fn render(&self, raw: Raw) -> Event<'_> {
+        match raw {
+            Raw::Header => Event::Header {
+                format: self.format,
+                version: self.version,
+            },
+            Raw::Aux => Event::Aux {
+                name: &self.sa,
+                value: &self.sb,
+            },
+            Raw::ModuleAux { module_id, when } => Event::ModuleAux {
+                module: ModuleRef {
+                    module_id,
+                    encver: (module_id & 1023) as u16,
+                    data: &self.blob,
+                },
+                when,
+            },
+            Raw::Function => Event::Function { code: &self.sa },
+            Raw::SelectDb(db) => Event::SelectDb { db },
+            Raw::ResizeDb(keys, expires) => Event::ResizeDb { keys, expires },
+            Raw::SlotInfo(slot, keys, expires) => Event::SlotInfo {
+                slot,
+                keys,
+                expires,
+            },
+            Raw::SlotImport => Event::SlotImport {
+                job: &self.sa,
+                ranges: &self.ranges,
+            },
+            Raw::KeyStart => Event::KeyStart(KeyInfo {
+                offset: self.key_offset,
+                db: self.db,
+                key: &self.key,
+                rdb_type: self.rdb_type,
+                expire_ms: self.expire,
+                lru_idle: self.idle,
+                lfu_freq: self.freq,
+                meta_classes: self.meta_classes,
             }),
+            Raw::Elem(e) => Event::Element(self.render_elem(e)),
             Raw::KeyEnd(k) => Event::KeyEnd(k),
             Raw::Eof {
                 offset,
@@ -2652,6 +2656,90 @@ impl<R: Read> Reader<R> {
                 )
             }
             _ => Err(Error::new(at, ErrorKind::BadStringEncoding(b)).within(reading)),
+        }
+    }
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads the rest of the current key's value, calling `f` with each element,
+    /// and returns its [`KeyEnd`] (no separate `KeyEnd` event follows). The same
+    /// elements and validation as the `Element` events of [`Reader::next_event`],
+    /// without a trip through the event state machine per element: the fast path
+    /// for consumers that render every element (dump).
+    pub fn visit_value<F: FnMut(Element<'_>)>(&mut self, mut f: F) -> Result<KeyEnd, Error> {
+        match self.visit_inner(&mut f) {
+            Ok(end) => Ok(end),
+            Err(e) => {
+                self.state = State::Done;
+                Err(e.with_key(self.key_ctx()))
+            }
+        }
+    }
+
+    fn visit_inner(&mut self, f: &mut dyn FnMut(Element<'_>)) -> Res<KeyEnd> {
+        loop {
+            match self.state {
+                State::Value(
+                    v @ (Value::Items { left }
+                    | Value::Zset { left, .. }
+                    | Value::Hash { left }
+                    | Value::HashMeta { left, .. }
+                    | Value::ValkeyHash2 { left }),
+                ) => {
+                    for done in 0..left {
+                        // Keep the state right if an element fails.
+                        self.state = State::Value(v.with_left(left - done));
+                        let e = self.counted_elem(v)?;
+                        f(self.render_elem(e));
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Blob { kind, idx }) => {
+                    let mut i = idx;
+                    while i < self.vals.len() {
+                        let e = self.blob_elem(kind, i);
+                        f(self.render_elem(e));
+                        i += kind.step();
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::QuicklistNode { left, v2, idx }) => {
+                    for i in idx..self.vals.len() {
+                        self.elements += 1;
+                        f(Element::Item(self.vals[i].get(&self.blob)));
+                    }
+                    self.state = State::Value(Value::Quicklist { left, v2 });
+                }
+                State::Value(Value::Quicklist { left, v2 }) => {
+                    for n in 0..left {
+                        self.state = State::Value(Value::Quicklist { left: left - n, v2 });
+                        self.load_quicklist_node(v2)?;
+                        for v in &self.vals {
+                            f(Element::Item(v.get(&self.blob)));
+                        }
+                        self.elements += self.vals.len() as u64;
+                    }
+                    self.finish_key();
+                }
+                State::KeyEnd => {
+                    return match self.step()? {
+                        Some(Raw::KeyEnd(k)) => Ok(k),
+                        _ => unreachable!("KeyEnd state yields KeyEnd"),
+                    };
+                }
+                State::Value(_) => {
+                    // Strings, streams, modules, blobs not loaded yet: the event
+                    // path (which may finish the key at once).
+                    match self.step()? {
+                        Some(Raw::Elem(e)) => f(self.render_elem(e)),
+                        Some(Raw::KeyEnd(k)) => return Ok(k),
+                        _ => {}
+                    }
+                }
+                State::Magic | State::Body | State::Done => {
+                    return Err(Error::corrupt(self.src.offset(), "visit_value called outside a key"));
+                }
+            }
         }
     }
 }

@@ -180,19 +180,9 @@ fn element_by_element<R: Read, Rn: Render>(
     head: &KeyHead<'_>,
 ) -> Result<(), rdb::Error> {
     r.begin(out, head);
-    loop {
-        // Matched by reference: the element is handed over in place, not copied
-        // out of the event first (this loop runs for every element).
-        let ev = entries.reader().next_event()?;
-        match &ev {
-            Some(Event::Element(el)) => r.element(out, head, el),
-            Some(Event::KeyEnd(end)) => {
-                r.end(out, head, end.empty);
-                break;
-            }
-            None => break,
-            Some(_) => {}
-        }
-    }
+    // The reader's visitor walks the value in tight per-type loops, handing each
+    // element over in place (no event per element).
+    let end = entries.reader().visit_value(|el| r.element(out, head, &el))?;
+    r.end(out, head, end.empty);
     Ok(())
 }
