@@ -49,7 +49,9 @@ fn trace(bytes: &[u8], visit: bool) -> Vec<String> {
 
 #[test]
 fn visit_value_equals_the_event_path() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut files = Vec::new();
     for dir in common::corpus_version_dirs(&corpus) {
         for e in std::fs::read_dir(&dir).unwrap() {
@@ -71,9 +73,19 @@ fn visit_value_equals_the_event_path() {
                 let mut bad = good.clone();
                 let at = rng.below(bad.len() as u64) as usize;
                 bad[at] ^= (rng.below(255) + 1) as u8;
-                assert_eq!(trace(&bad, true), trace(&bad, false), "{} flip at {at}", f.display());
+                assert_eq!(
+                    trace(&bad, true),
+                    trace(&bad, false),
+                    "{} flip at {at}",
+                    f.display()
+                );
                 let cut = rng.below(good.len() as u64) as usize;
-                assert_eq!(trace(&good[..cut], true), trace(&good[..cut], false), "{} cut at {cut}", f.display());
+                assert_eq!(
+                    trace(&good[..cut], true),
+                    trace(&good[..cut], false),
+                    "{} cut at {cut}",
+                    f.display()
+                );
             }
         }
     }

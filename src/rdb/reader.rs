@@ -921,63 +921,63 @@ impl<R: Read> Reader<R> {
 
     fn render_elem(&self, e: RawElem) -> Element<'_> {
         match e {
-                RawElem::String(s) => Element::String(self.src_str(s)),
-                RawElem::Item(s) => Element::Item(self.src_str(s)),
-                RawElem::Member { member, score } => Element::Member {
-                    member: self.src_str(member),
-                    score,
-                },
-                RawElem::Field {
-                    field,
-                    value,
-                    expire_ms,
-                } => Element::Field {
-                    field: self.src_str(field),
-                    value: self.src_str(value),
-                    expire_ms,
-                },
-                RawElem::StreamEntry {
+            RawElem::String(s) => Element::String(self.src_str(s)),
+            RawElem::Item(s) => Element::Item(self.src_str(s)),
+            RawElem::Member { member, score } => Element::Member {
+                member: self.src_str(member),
+                score,
+            },
+            RawElem::Field {
+                field,
+                value,
+                expire_ms,
+            } => Element::Field {
+                field: self.src_str(field),
+                value: self.src_str(value),
+                expire_ms,
+            },
+            RawElem::StreamEntry {
+                id,
+                same,
+                start,
+                len,
+            } => {
+                let (ms, mn) = self.master_fields;
+                Element::StreamEntry(StreamEntryRef {
                     id,
-                    same,
-                    start,
-                    len,
-                } => {
-                    let (ms, mn) = self.master_fields;
-                    Element::StreamEntry(StreamEntryRef {
-                        id,
-                        blob: &self.blob,
-                        master: if same { &self.vals[ms..ms + mn] } else { &[] },
-                        vals: &self.vals[start..start + len],
-                    })
-                }
-                RawElem::StreamMeta(m) => Element::StreamMeta(m),
-                RawElem::StreamGroup {
-                    last_delivered_id,
-                    entries_read,
-                    pel_len,
-                } => Element::StreamGroup(StreamGroupRef {
-                    name: &self.sa,
-                    last_delivered_id,
-                    entries_read,
-                    pel_len,
-                }),
-                RawElem::StreamPending(p) => Element::StreamPending(p),
-                RawElem::StreamConsumer {
-                    seen_time_ms,
-                    active_time_ms,
-                    pel_len,
-                } => Element::StreamConsumer(StreamConsumerRef {
-                    name: &self.sa,
-                    seen_time_ms,
-                    active_time_ms,
-                    pel_len,
-                }),
-                RawElem::ConsumerPending(id) => Element::StreamConsumerPending(id),
-                RawElem::Module { module_id } => Element::Module(ModuleRef {
-                    module_id,
-                    encver: (module_id & 1023) as u16,
-                    data: &self.blob,
-                }),
+                    blob: &self.blob,
+                    master: if same { &self.vals[ms..ms + mn] } else { &[] },
+                    vals: &self.vals[start..start + len],
+                })
+            }
+            RawElem::StreamMeta(m) => Element::StreamMeta(m),
+            RawElem::StreamGroup {
+                last_delivered_id,
+                entries_read,
+                pel_len,
+            } => Element::StreamGroup(StreamGroupRef {
+                name: &self.sa,
+                last_delivered_id,
+                entries_read,
+                pel_len,
+            }),
+            RawElem::StreamPending(p) => Element::StreamPending(p),
+            RawElem::StreamConsumer {
+                seen_time_ms,
+                active_time_ms,
+                pel_len,
+            } => Element::StreamConsumer(StreamConsumerRef {
+                name: &self.sa,
+                seen_time_ms,
+                active_time_ms,
+                pel_len,
+            }),
+            RawElem::ConsumerPending(id) => Element::StreamConsumerPending(id),
+            RawElem::Module { module_id } => Element::Module(ModuleRef {
+                module_id,
+                encver: (module_id & 1023) as u16,
+                data: &self.blob,
+            }),
         }
     }
 
@@ -1471,7 +1471,11 @@ impl<R: Read> Reader<R> {
         let (e, first, what) = match v {
             Value::Items { .. } => {
                 let s = self.elem(false, "an element")?;
-                (RawElem::Item(s), (self.rdb_type == t::SET).then_some(s), "set member")
+                (
+                    RawElem::Item(s),
+                    (self.rdb_type == t::SET).then_some(s),
+                    "set member",
+                )
             }
             Value::Zset { binary, .. } => {
                 let m = self.elem(false, "a member")?;
@@ -1485,7 +1489,15 @@ impl<R: Read> Reader<R> {
             Value::Hash { .. } => {
                 let f = self.elem(false, "a hash field")?;
                 let val = self.elem(true, "a hash value")?;
-                (RawElem::Field { field: f, value: val, expire_ms: None }, Some(f), "hash field")
+                (
+                    RawElem::Field {
+                        field: f,
+                        value: val,
+                        expire_ms: None,
+                    },
+                    Some(f),
+                    "hash field",
+                )
             }
             Value::HashMeta { min, .. } => {
                 let ttl = read_len(&mut self.src, "a field TTL")?;
@@ -1494,28 +1506,53 @@ impl<R: Read> Reader<R> {
                     _ => ttl,
                 };
                 if expire_at > EB_EXPIRE_TIME_MAX {
-                    return Err(Error::corrupt(at, format!("invalid field expire time {expire_at}")));
+                    return Err(Error::corrupt(
+                        at,
+                        format!("invalid field expire time {expire_at}"),
+                    ));
                 }
                 let f = self.elem(false, "a hash field")?;
                 let val = self.elem(true, "a hash value")?;
                 let expire_ms = (expire_at != 0).then_some(expire_at as i64);
-                (RawElem::Field { field: f, value: val, expire_ms }, Some(f), "hash field")
+                (
+                    RawElem::Field {
+                        field: f,
+                        value: val,
+                        expire_ms,
+                    },
+                    Some(f),
+                    "hash field",
+                )
             }
             Value::ValkeyHash2 { .. } => {
                 let f = self.elem(false, "a hash field")?;
                 let val = self.elem(true, "a hash value")?;
                 let exp = read_i64le(&mut self.src, "a field expire time")?;
                 let expire_ms = (exp != -1).then_some(exp);
-                (RawElem::Field { field: f, value: val, expire_ms }, Some(f), "hash field")
+                (
+                    RawElem::Field {
+                        field: f,
+                        value: val,
+                        expire_ms,
+                    },
+                    Some(f),
+                    "hash field",
+                )
             }
             _ => unreachable!("not a counted value"),
         };
         if let Some(first) = first {
             if !self.src_insert_dup(first) {
-                return Err(Error::corrupt(at, format!("duplicate {what} at element {}", self.elements)));
+                return Err(Error::corrupt(
+                    at,
+                    format!("duplicate {what} at element {}", self.elements),
+                ));
             }
         }
-        if let RawElem::Field { expire_ms: Some(_), .. } = e {
+        if let RawElem::Field {
+            expire_ms: Some(_), ..
+        } = e
+        {
             self.field_ttls += 1;
         }
         self.elements += 1;
@@ -1528,7 +1565,10 @@ impl<R: Read> Reader<R> {
         let a = Src::Blob(self.vals[idx]);
         match kind {
             Blob::ListZiplist | Blob::Intset | Blob::SetListpack => RawElem::Item(a),
-            Blob::ZsetZiplist | Blob::ZsetListpack => RawElem::Member { member: a, score: self.scores[idx / 2] },
+            Blob::ZsetZiplist | Blob::ZsetListpack => RawElem::Member {
+                member: a,
+                score: self.scores[idx / 2],
+            },
             Blob::HashListpackEx => {
                 // Validated by load_blob: an integer TTL.
                 let ttl = self.vals[idx + 2].get(&self.blob).as_int().unwrap_or(0);
@@ -1539,7 +1579,11 @@ impl<R: Read> Reader<R> {
                     expire_ms: (ttl != 0).then_some(ttl),
                 }
             }
-            _ => RawElem::Field { field: a, value: Src::Blob(self.vals[idx + 1]), expire_ms: None },
+            _ => RawElem::Field {
+                field: a,
+                value: Src::Blob(self.vals[idx + 1]),
+                expire_ms: None,
+            },
         }
     }
 
@@ -1584,7 +1628,10 @@ impl<R: Read> Reader<R> {
                     self.finish_key();
                     return self.step().map(|r| r.expect("key end"));
                 }
-                self.state = State::Value(Value::Blob { kind, idx: idx + kind.step() });
+                self.state = State::Value(Value::Blob {
+                    kind,
+                    idx: idx + kind.step(),
+                });
                 Ok(Raw::Elem(self.blob_elem(kind, idx)))
             }
             Value::Quicklist { left, v2 } => {
@@ -2737,7 +2784,10 @@ impl<R: Read> Reader<R> {
                     }
                 }
                 State::Magic | State::Body | State::Done => {
-                    return Err(Error::corrupt(self.src.offset(), "visit_value called outside a key"));
+                    return Err(Error::corrupt(
+                        self.src.offset(),
+                        "visit_value called outside a key",
+                    ));
                 }
             }
         }

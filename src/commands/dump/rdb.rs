@@ -182,7 +182,9 @@ fn element_by_element<R: Read, Rn: Render>(
     r.begin(out, head);
     // The reader's visitor walks the value in tight per-type loops, handing each
     // element over in place (no event per element).
-    let end = entries.reader().visit_value(|el| r.element(out, head, &el))?;
+    let end = entries
+        .reader()
+        .visit_value(|el| r.element(out, head, &el))?;
     r.end(out, head, end.empty);
     Ok(())
 }
