@@ -146,6 +146,22 @@ pub fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     Some((s as usize, e as usize))
 }
 
+/// The optional `COUNT n` tail of LMPOP/ZMPOP and their blocking forms, starting
+/// at `a[i]`: 1 when absent; `n` must be positive and end the arguments.
+pub fn optional_count(a: &[&[u8]], i: usize) -> Result<usize, String> {
+    if i >= a.len() {
+        return Ok(1);
+    }
+    if is(a[i], "count") && i + 2 == a.len() {
+        let c = int(a[i + 1])?;
+        if c <= 0 {
+            return Err("ERR count should be greater than 0".into());
+        }
+        return Ok(c as usize);
+    }
+    Err(SYNTAX.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! non-blocking counterparts (an empty source does nothing), as in the loader.
 
 use super::super::Engine;
-use super::super::args::{CmdResult, SYNTAX, int, is};
+use super::super::args::{CmdResult, SYNTAX, int, is, optional_count};
 use super::wrong_args;
 
 fn push(e: &mut Engine, a: &[&[u8]], left: bool, only_existing: bool) -> CmdResult {
@@ -225,18 +225,7 @@ fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
     };
     let left = side(dir)?;
     i += 1;
-    let mut count = 1usize;
-    if i < a.len() {
-        if is(a[i], "count") && i + 2 == a.len() {
-            let c = int(a[i + 1])?;
-            if c <= 0 {
-                return Err("ERR count should be greater than 0".into());
-            }
-            count = c as usize;
-        } else {
-            return Err(SYNTAX.into());
-        }
-    }
+    let count = optional_count(a, i)?;
     for k in keys {
         if e.get_list(k)?.is_some() {
             return pop_n(e, k, left, count);

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::super::Engine;
-use super::super::args::{self, CmdResult, SYNTAX, int, is};
+use super::super::args::{self, CmdResult, SYNTAX, int, is, optional_count};
 use super::super::dataset::{Slot, Value, Zset};
 
 fn zset_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut Zset, String> {
@@ -360,18 +360,7 @@ fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
         return Err(SYNTAX.into());
     };
     i += 1;
-    let mut count = 1;
-    if i < a.len() {
-        if is(a[i], "count") && i + 2 == a.len() {
-            let c = int(a[i + 1])?;
-            if c <= 0 {
-                return Err("ERR count should be greater than 0".into());
-            }
-            count = c as usize;
-        } else {
-            return Err(SYNTAX.into());
-        }
-    }
+    let count = optional_count(a, i)?;
     for k in keys {
         if e.get_zset(k)?.is_some() {
             return pop_n(e, k, max, count);
