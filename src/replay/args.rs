@@ -146,18 +146,47 @@ pub fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     Some((s as usize, e as usize))
 }
 
-/// The optional `COUNT n` tail of LMPOP/ZMPOP and their blocking forms, starting
-/// at `a[i]`: 1 when absent; `n` must be positive and end the arguments.
-pub fn optional_count(a: &[&[u8]], i: usize) -> Result<usize, String> {
+/// What [`mpop_args`] parsed.
+pub struct MpopArgs<'a> {
+    /// The keys to try, in order.
+    pub keys: Vec<&'a [u8]>,
+    /// The direction word (`LEFT`/`RIGHT`, `MIN`/`MAX`), checked by the caller.
+    pub dir: &'a [u8],
+    /// How many elements to pop.
+    pub count: usize,
+}
+
+/// The arguments of LMPOP/ZMPOP and their blocking forms from `a[first]` on
+/// (`numkeys key… direction [COUNT n]`): the keys, the direction word (checked by
+/// the caller) and the count (1 when absent; positive, and last).
+pub fn mpop_args<'a>(a: &[&'a [u8]], first: usize) -> Result<MpopArgs<'a>, String> {
+    let numkeys = int(a[first])?;
+    if numkeys <= 0 || first + 1 + numkeys as usize > a.len() {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let end = first + 1 + numkeys as usize;
+    let keys = a[first + 1..end].to_vec();
+    let Some(&dir) = a.get(end) else {
+        return Err(SYNTAX.into());
+    };
+    let i = end + 1;
     if i >= a.len() {
-        return Ok(1);
+        return Ok(MpopArgs {
+            keys,
+            dir,
+            count: 1,
+        });
     }
     if is(a[i], "count") && i + 2 == a.len() {
         let c = int(a[i + 1])?;
         if c <= 0 {
             return Err("ERR count should be greater than 0".into());
         }
-        return Ok(c as usize);
+        return Ok(MpopArgs {
+            keys,
+            dir,
+            count: c as usize,
+        });
     }
     Err(SYNTAX.into())
 }

@@ -2,7 +2,7 @@
 //! non-blocking counterparts (an empty source does nothing), as in the loader.
 
 use super::super::Engine;
-use super::super::args::{CmdResult, SYNTAX, int, is, optional_count};
+use super::super::args::{CmdResult, MpopArgs, SYNTAX, int, is, mpop_args};
 use super::wrong_args;
 
 fn push(e: &mut Engine, a: &[&[u8]], left: bool, only_existing: bool) -> CmdResult {
@@ -214,18 +214,8 @@ pub fn lmove(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
-    let numkeys = int(a[first])?;
-    if numkeys <= 0 || numkeys as usize + first + 1 > a.len() {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
-    let keys = &a[first + 1..first + 1 + numkeys as usize];
-    let mut i = first + 1 + numkeys as usize;
-    let Some(dir) = a.get(i) else {
-        return Err(SYNTAX.into());
-    };
+    let MpopArgs { keys, dir, count } = mpop_args(a, first)?;
     let left = side(dir)?;
-    i += 1;
-    let count = optional_count(a, i)?;
     for k in keys {
         if e.get_list(k)?.is_some() {
             return pop_n(e, k, left, count);

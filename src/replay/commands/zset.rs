@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::super::Engine;
-use super::super::args::{self, CmdResult, SYNTAX, int, is, optional_count};
+use super::super::args::{self, CmdResult, MpopArgs, SYNTAX, int, is, mpop_args};
 use super::super::dataset::{Slot, Value, Zset};
 
 fn zset_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut Zset, String> {
@@ -343,15 +343,7 @@ pub fn zpopmax(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
-    let numkeys = int(a[first])?;
-    if numkeys <= 0 || first + 1 + numkeys as usize > a.len() {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
-    let keys = &a[first + 1..first + 1 + numkeys as usize];
-    let mut i = first + 1 + numkeys as usize;
-    let Some(dir) = a.get(i) else {
-        return Err(SYNTAX.into());
-    };
+    let MpopArgs { keys, dir, count } = mpop_args(a, first)?;
     let max = if is(dir, "max") {
         true
     } else if is(dir, "min") {
@@ -359,8 +351,6 @@ fn mpop(e: &mut Engine, a: &[&[u8]], first: usize) -> CmdResult {
     } else {
         return Err(SYNTAX.into());
     };
-    i += 1;
-    let count = optional_count(a, i)?;
     for k in keys {
         if e.get_zset(k)?.is_some() {
             return pop_n(e, k, max, count);
