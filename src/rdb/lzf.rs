@@ -122,6 +122,57 @@ pub fn decompress_into(input: &[u8], ulen: usize, out: &mut Vec<u8>) -> Result<(
     Ok(())
 }
 
+/// Checks that `input` decompresses to exactly `ulen` bytes without producing
+/// them: the same walk and the same verdict as [`decompress_into`] (literal runs
+/// and back-references only move positions), for values whose bytes nobody
+/// reads (a checker validating a plain string value). No output buffer, no
+/// copies: one pass over the control bytes.
+pub fn validate(input: &[u8], ulen: usize) -> Result<(), LzfError> {
+    let n = input.len();
+    let (mut ip, mut op) = (0usize, 0usize);
+    while ip < n {
+        let ctrl = input[ip] as usize;
+        ip += 1;
+        if ctrl < 32 {
+            let len = ctrl + 1;
+            if ip + len > n {
+                return Err(LzfError::TruncatedInput);
+            }
+            if op + len > ulen {
+                return Err(LzfError::OutputTooLong);
+            }
+            ip += len;
+            op += len;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                if ip >= n {
+                    return Err(LzfError::TruncatedInput);
+                }
+                len += input[ip] as usize;
+                ip += 1;
+            }
+            if ip >= n {
+                return Err(LzfError::TruncatedInput);
+            }
+            let off = ((ctrl & 0x1f) << 8) + input[ip] as usize + 1;
+            ip += 1;
+            let len = len + 2;
+            if off > op {
+                return Err(LzfError::BadReference);
+            }
+            if op + len > ulen {
+                return Err(LzfError::OutputTooLong);
+            }
+            op += len;
+        }
+    }
+    if op != ulen {
+        return Err(LzfError::OutputTooShort);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +198,9 @@ mod tests {
             decompress_into(&c, 41, &mut out),
             Err(LzfError::OutputTooShort)
         );
+        assert_eq!(validate(&c, 40), Ok(()));
+        assert_eq!(validate(&c, 39), Err(LzfError::OutputTooLong));
+        assert_eq!(validate(&c, 41), Err(LzfError::OutputTooShort));
     }
 
     #[test]
@@ -177,6 +231,11 @@ mod tests {
                 let ours = decompress_into(&bad, data.len(), &mut out)
                     .ok()
                     .map(|()| out.clone());
+                assert_eq!(
+                    validate(&bad, data.len()),
+                    decompress_into(&bad, data.len(), &mut out),
+                    "round {round}"
+                );
                 if !bad.is_empty() {
                     assert_eq!(ours, theirs, "round {round}");
                 }
@@ -185,7 +244,8 @@ mod tests {
             let g: Vec<u8> = (0..(xorshift(&mut st) % 64))
                 .map(|_| xorshift(&mut st) as u8)
                 .collect();
-            let _ = decompress_into(&g, (xorshift(&mut st) % 300) as usize, &mut out);
+            let ulen = (xorshift(&mut st) % 300) as usize;
+            assert_eq!(validate(&g, ulen), decompress_into(&g, ulen, &mut out));
         }
     }
 }
