@@ -105,11 +105,28 @@ pub fn decompress_into(input: &[u8], ulen: usize, out: &mut Vec<u8>) -> Result<(
                 let b = o[start];
                 o[op..op + len].fill(b);
             } else {
-                // A period shorter than 8: byte by byte within one window, so
-                // that the bounds checks fold away.
-                let w = &mut o[start..op + len];
-                for i in off..w.len() {
-                    w[i] = w[i - off];
+                // A period shorter than 8 (`abcabcabc…`, common in real data):
+                // eight bytes of the repeating pattern, stored every `step`
+                // bytes (the largest multiple of the period that fits in 8). The
+                // last store may write up to 7 bytes past op + len, inside the
+                // slack or over bytes that later chunks overwrite.
+                // The period's bytes (the low `off` of these eight) repeated in
+                // a register.
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&o[start..start + 8]);
+                let mut p = u64::from_le_bytes(w) & (u64::MAX >> (64 - 8 * off));
+                p |= p << (8 * off);
+                if off < 4 {
+                    p |= p << (16 * off);
+                }
+                let pat = p.to_le_bytes();
+                // off * (8 / off) for off in 2..8, without dividing.
+                const STEP: [usize; 8] = [8, 8, 8, 6, 8, 5, 6, 7];
+                let step = STEP[off];
+                let mut k = 0;
+                while k < len {
+                    o[op + k..op + k + 8].copy_from_slice(&pat);
+                    k += step;
                 }
             }
             op += len;
@@ -201,6 +218,22 @@ mod tests {
         assert_eq!(validate(&c, 40), Ok(()));
         assert_eq!(validate(&c, 39), Err(LzfError::OutputTooLong));
         assert_eq!(validate(&c, 41), Err(LzfError::OutputTooShort));
+    }
+
+    #[test]
+    fn periodic_data_of_every_short_period() {
+        let mut out = Vec::new();
+        for period in 1..=20usize {
+            for len in [3usize, 7, 8, 9, 15, 16, 17, 40, 263, 264, 265, 1000] {
+                let data: Vec<u8> = (0..len + period)
+                    .map(|i| b'a' + (i % period) as u8 * 3)
+                    .collect();
+                if let Ok(c) = lzf::compress(&data) {
+                    decompress_into(&c, data.len(), &mut out).unwrap();
+                    assert_eq!(out, data, "period {period}, len {len}");
+                }
+            }
+        }
     }
 
     #[test]
