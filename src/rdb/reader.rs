@@ -2501,9 +2501,13 @@ impl<R: Read> Reader<R> {
                     } else {
                         1
                     };
-                    for _ in 0..left * per {
-                        self.skip_string("an element")?;
-                    }
+                    self.skip_strings(left * per, 0, "an element")?;
+                    self.elements += left;
+                    self.finish_key();
+                }
+                State::Value(Value::Zset { left, binary: true }) if self.opts.frame_only => {
+                    // A member and an 8-byte binary score each.
+                    self.skip_strings(left, 8, "a member")?;
                     self.elements += left;
                     self.finish_key();
                 }
@@ -2728,6 +2732,44 @@ impl<R: Read> Reader<R> {
             }
             _ => Err(Error::new(at, ErrorKind::BadStringEncoding(b)).within(reading)),
         }
+    }
+
+    /// Skips `count` strings, each followed by `tail` fixed bytes (frame-only
+    /// mode): plain strings lying in the buffered input are stepped over in a
+    /// tight loop; anything else (integer or LZF encodings, a string crossing
+    /// the end of the buffer) goes through [`Reader::skip_string`], one at a time.
+    fn skip_strings(&mut self, count: u64, tail: usize, reading: &'static str) -> Res<()> {
+        let mut left = count;
+        while left > 0 {
+            let buf = self.src.buffered();
+            let mut p = 0usize;
+            while left > 0 {
+                let Some(&b) = buf.get(p) else { break };
+                let n = match b >> 6 {
+                    0 => 1 + usize::from(b & 0x3f),
+                    1 => match buf.get(p + 1) {
+                        Some(&b2) => 2 + (usize::from(b & 0x3f) << 8 | usize::from(b2)),
+                        None => break,
+                    },
+                    _ => break,
+                } + tail;
+                if n > buf.len() - p {
+                    break;
+                }
+                p += n;
+                left -= 1;
+            }
+            self.src.consume(p);
+            if left > 0 {
+                self.skip_string(reading)?;
+                if tail > 0 {
+                    let at = self.src.offset();
+                    read_skip(&mut self.src, tail as u64, at, "a score")?;
+                }
+                left -= 1;
+            }
+        }
+        Ok(())
     }
 
     /// Reads and validates a string without keeping it.
