@@ -2807,6 +2807,89 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// The bounds of a string with a plain length whose header starts at `buf[p]`,
+/// when the header and the bytes are all in `buf`.
+#[inline]
+fn plain_in(buf: &[u8], p: usize) -> Option<(usize, usize)> {
+    let b = *buf.get(p)?;
+    let (start, n) = match b >> 6 {
+        0 => (p + 1, usize::from(b & 0x3f)),
+        1 => (
+            p + 2,
+            usize::from(b & 0x3f) << 8 | usize::from(*buf.get(p + 1)?),
+        ),
+        2 if b == 0x80 => {
+            let l = buf.get(p + 1..p + 5)?;
+            (p + 5, u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
+        }
+        _ => return None,
+    };
+    let end = start.checked_add(n)?;
+    (end <= buf.len()).then_some((start, end))
+}
+
+impl<R: Read> Reader<R> {
+    /// One element of a hashtable-encoded set (`Items`), binary-score zset or
+    /// hash, straight from the buffered input when its strings have plain
+    /// lengths and lie in the buffer: the same checks (NaN score, duplicate) in
+    /// the same order as [`Reader::counted_elem`], without copying. Returns
+    /// false, having consumed nothing, when the element is not all there.
+    #[inline]
+    fn visit_in_place(&mut self, v: Value, f: &mut dyn FnMut(Element<'_>)) -> Res<bool> {
+        let at = self.src.offset();
+        let buf = self.src.buffered();
+        let Some((s, e)) = plain_in(buf, 0) else {
+            return Ok(false);
+        };
+        let first = &buf[s..e];
+        let (elem, used, what) = match v {
+            Value::Items { .. } => (Element::Item(Str::Bytes(first)), e, "set member"),
+            Value::Zset { .. } => {
+                let Some(sc) = buf.get(e..e + 8) else {
+                    return Ok(false);
+                };
+                let score =
+                    f64::from_le_bytes([sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]]);
+                if score.is_nan() {
+                    return Err(Error::corrupt(at + e as u64, "zset with NaN score"));
+                }
+                (
+                    Element::Member {
+                        member: Str::Bytes(first),
+                        score,
+                    },
+                    e + 8,
+                    "zset member",
+                )
+            }
+            _ => {
+                let Some((vs, ve)) = plain_in(buf, e) else {
+                    return Ok(false);
+                };
+                (
+                    Element::Field {
+                        field: Str::Bytes(first),
+                        value: Str::Bytes(&buf[vs..ve]),
+                        expire_ms: None,
+                    },
+                    ve,
+                    "hash field",
+                )
+            }
+        };
+        if !self.dups.insert_bytes(first) {
+            return Err(Error::corrupt(
+                at,
+                format!("duplicate {what} at element {}", self.elements),
+            ));
+        }
+        self.elements += 1;
+        f(elem);
+        self.src.consume(used);
+        Ok(true)
+    }
+}
+
 impl<R: Read> Reader<R> {
     /// Reads the rest of the current key's value, calling `f` with each element,
     /// and returns its [`KeyEnd`] (no separate `KeyEnd` event follows). The same
@@ -2826,6 +2909,23 @@ impl<R: Read> Reader<R> {
     fn visit_inner(&mut self, f: &mut dyn FnMut(Element<'_>)) -> Res<KeyEnd> {
         loop {
             match self.state {
+                State::Value(
+                    v @ (Value::Items { left }
+                    | Value::Zset { left, binary: true }
+                    | Value::Hash { left }),
+                ) if self.rdb_type != t::LIST => {
+                    // Hashtable-encoded sets, zsets and hashes: elements lying
+                    // in the buffered input are hashed and handed out in place
+                    // (no copy); the others take the general path.
+                    for done in 0..left {
+                        self.state = State::Value(v.with_left(left - done));
+                        if !self.visit_in_place(v, f)? {
+                            let e = self.counted_elem(v)?;
+                            f(self.render_elem(e));
+                        }
+                    }
+                    self.finish_key();
+                }
                 State::Value(
                     v @ (Value::Items { left }
                     | Value::Zset { left, .. }
