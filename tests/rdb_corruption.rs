@@ -27,6 +27,28 @@ fn check_both(bytes: Vec<u8>) -> (Report, Report) {
         let seq = check::check(Reader::new(src), opts).0;
         let src = Source::new(&bytes[..]).with_size(bytes.len() as u64);
         let par = check::check_parallel(src, opts, 3).0;
+        // The mapped variant (chunks as slices of the data) reports the same.
+        let released = std::cell::Cell::new(0u64);
+        let release = |upto: u64| {
+            assert!(upto >= released.get() && upto <= bytes.len() as u64);
+            released.set(upto);
+        };
+        let src = Source::new(&bytes[..]).with_size(bytes.len() as u64);
+        let mapped = check::check_parallel_mapped(
+            src,
+            redis_persist::rdb::parallel::Mapped {
+                data: &bytes,
+                release: &release,
+            },
+            opts,
+            3,
+        )
+        .0;
+        assert_eq!(
+            format!("{mapped:?}"),
+            format!("{par:?}"),
+            "mapped vs streamed"
+        );
         // The entries adaptor (used by dump) must not panic either.
         let mut e = Entries::new(Reader::new(
             Source::new(&bytes[..]).with_size(bytes.len() as u64),

@@ -10,12 +10,13 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use redis_persist::io::Source;
 use redis_persist::rdb::check::{self, CheckOptions, Report, Severity};
 use redis_persist::rdb::types;
 use redis_persist::rdb::{Checksum, Reader};
 use serde_json::{Map, Value as J, json};
 
-use super::{ExitStatus, Global, open_input};
+use super::{ExitStatus, Global, MappedFile, open_input};
 use crate::output::{self, progress::Bar};
 
 /// Arguments of `check-rdb`.
@@ -86,7 +87,15 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         let threads = args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-        let report = if threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM) {
+        let map = (threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM))
+            .then(|| MappedFile::open(path))
+            .flatten();
+        let report = if let Some(map) = &map {
+            let mut src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+            src.set_progress(bar.handle());
+            let release = |upto| map.release(upto);
+            check::check_parallel_mapped(src, map.mapped(&release), opts, threads).0
+        } else if threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM) {
             check::check_parallel(src, opts, threads).0
         } else {
             check::check(Reader::new(src), opts).0

@@ -273,6 +273,9 @@ struct Opened {
     notes: Vec<String>,
     /// The thread writing a replayed AOF into `src`.
     writer: Option<super::replayed::WriterThread>,
+    /// The regular file `src` reads from its first byte, if any (it can be
+    /// mapped for the parallel path).
+    file: Option<std::path::PathBuf>,
 }
 
 /// Why an input cannot be dumped.
@@ -306,6 +309,7 @@ fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
                 display: path.display().to_string(),
                 notes: Vec::new(),
                 writer: Some(r.writer),
+                file: None,
             }),
             Err(e) if super::replayed::is_input_problem(&e) => {
                 Err(OpenError::Broken(format!("{e:#}")))
@@ -340,6 +344,7 @@ fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
         display: path.display().to_string(),
         notes: Vec::new(),
         writer: None,
+        file: (path.as_os_str() != "-").then(|| path.to_path_buf()),
     })
 }
 
@@ -391,6 +396,7 @@ fn open_multipart(path: &Path) -> Result<Opened, OpenError> {
         display: base.path.display().to_string(),
         notes,
         writer: None,
+        file: Some(base.path.clone()),
     })
 }
 
@@ -407,6 +413,7 @@ fn run_with<Rn: Render>(
         display,
         notes,
         writer,
+        file,
     } = match open(&args.path, args, global) {
         Ok(o) => o,
         Err(OpenError::Cannot(e)) => return Err(e),
@@ -434,14 +441,33 @@ fn run_with<Rn: Render>(
     let parallel = threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM);
     let (result, tail) = if parallel {
         let mut sink = |b: &[u8]| output.write_all(b);
-        let res = parallel::run(
-            src,
-            threads,
-            parallel::CHUNK,
-            filter,
-            &mut render,
-            &mut sink,
-        );
+        let map = file.as_deref().and_then(super::MappedFile::open);
+        let res = if let Some(map) = &map {
+            // A regular file: mapped, chunks handed out as slices of it.
+            let mut msrc =
+                redis_persist::io::Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+            msrc.set_progress(bar.handle());
+            let release = |upto| map.release(upto);
+            parallel::run(
+                msrc,
+                Some(map.mapped(&release)),
+                threads,
+                parallel::CHUNK,
+                filter,
+                &mut render,
+                &mut sink,
+            )
+        } else {
+            parallel::run(
+                src,
+                None,
+                threads,
+                parallel::CHUNK,
+                filter,
+                &mut render,
+                &mut sink,
+            )
+        };
         let tail = match (&res, size) {
             (Ok(end), Some(size)) => size.saturating_sub(end.offset),
             _ => 0,

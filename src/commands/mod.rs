@@ -62,6 +62,83 @@ pub type Input = redis_persist::io::Source<Box<dyn std::io::Read>>;
 
 /// Opens `path` read-only (`-` = standard input) as a [`Input`] source. Returns
 /// the size when known.
+/// A regular file mapped into memory for the parallel readers, which hand
+/// slices of it to their worker threads instead of copies of what they read.
+pub struct MappedFile {
+    map: memmap2::Mmap,
+    /// Bytes before this offset were given back (see [`MappedFile::release`]).
+    released: std::cell::Cell<usize>,
+}
+
+impl MappedFile {
+    /// Maps `path`; `None` for stdin, anything that is not a regular file, an
+    /// empty file, or when mapping fails (the caller streams the file instead).
+    #[allow(unsafe_code)]
+    pub fn open(path: &std::path::Path) -> Option<Self> {
+        if path.as_os_str() == "-" {
+            return None;
+        }
+        let f = std::fs::File::open(path).ok()?;
+        let meta = f.metadata().ok()?;
+        if !meta.is_file() || meta.len() == 0 {
+            return None;
+        }
+        // SAFETY: the file is opened read-only and only ever read through the
+        // map. Its bytes would change under us only if another process rewrote
+        // the file in place while we read it: Redis never does (it writes
+        // snapshots and rewritten AOF files to a temporary file and renames
+        // it, and only appends to an AOF, past the mapped length). A truncation
+        // by another process would end the run with SIGBUS, never with a
+        // verdict on bytes that are not the file's.
+        let map = unsafe { memmap2::Mmap::map(&f) }.ok()?;
+        Some(Self {
+            map,
+            released: std::cell::Cell::new(0),
+        })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Gives back the pages before `upto` (whole 64 KiB blocks) that nothing
+    /// will read again: they leave this process's resident memory and stay in
+    /// the page cache, so memory stays bounded whatever the file size.
+    #[allow(unsafe_code)]
+    pub fn release(&self, upto: u64) {
+        const BLOCK: usize = 64 << 10;
+        let end = (upto as usize).min(self.map.len()) / BLOCK * BLOCK;
+        let start = self.released.get();
+        if end > start {
+            // SAFETY: a read-only, shared file mapping: MADV_DONTNEED only drops
+            // this process's page-table entries for the range; a later read of
+            // it (there is none: every reader is past `upto`) would fault the
+            // file's bytes back in, unchanged. No reference into the range is
+            // used after this call.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
+            };
+            self.released.set(end);
+        }
+    }
+
+    /// The argument of the parallel readers.
+    pub fn mapped<'a>(
+        &'a self,
+        release: &'a dyn Fn(u64),
+    ) -> redis_persist::rdb::parallel::Mapped<'a> {
+        redis_persist::rdb::parallel::Mapped {
+            data: self.bytes(),
+            release,
+        }
+    }
+}
+
 pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Input, Option<u64>)> {
     use anyhow::Context as _;
     if path.as_os_str() == "-" {

@@ -406,6 +406,26 @@ pub fn check_parallel<R: Read>(
     opts: CheckOptions,
     threads: usize,
 ) -> (Report, Source<R>) {
+    check_parallel_in(src, None, opts, threads)
+}
+
+/// [`check_parallel`] of a file that is all in memory (mapped): `src` reads
+/// exactly `mapped.data`, and the workers get slices of it instead of copies.
+pub fn check_parallel_mapped<'d>(
+    src: Source<&'d [u8]>,
+    mapped: super::parallel::Mapped<'_>,
+    opts: CheckOptions,
+    threads: usize,
+) -> (Report, Source<&'d [u8]>) {
+    check_parallel_in(src, Some(mapped), opts, threads)
+}
+
+fn check_parallel_in<R: Read>(
+    src: Source<R>,
+    mapped: Option<super::parallel::Mapped<'_>>,
+    opts: CheckOptions,
+    threads: usize,
+) -> (Report, Source<R>) {
     let settings = super::parallel::Settings {
         threads,
         verify_checksum: opts.verify_checksum,
@@ -421,9 +441,12 @@ pub fn check_parallel<R: Read>(
     let mut warned_db = false;
     let mut framing_problems = Vec::new();
     let mut parts: Vec<Report> = Vec::new();
-    let (mut src, res) = super::parallel::map_chunks(
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (mut src, res) = super::parallel::map_chunks_in(
         src,
+        mapped,
         settings,
+        &stop,
         |ev| match *ev {
             Event::Header { format, version } => {
                 rep.format = Some(format);

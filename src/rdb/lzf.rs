@@ -39,8 +39,14 @@ const SLACK: usize = 64;
 /// Decompresses `input` into `out` (replaced), which must end up exactly `ulen`
 /// bytes long.
 pub fn decompress_into(input: &[u8], ulen: usize, out: &mut Vec<u8>) -> Result<(), LzfError> {
-    out.clear();
-    out.resize(ulen + SLACK, 0);
+    // Every byte below `ulen` is written before it is read (back-references
+    // only reach behind the output position), so bytes left over from an
+    // earlier use need no clearing: only growth is zero-filled.
+    if out.len() < ulen + SLACK {
+        out.resize(ulen + SLACK, 0);
+    } else {
+        out.truncate(ulen + SLACK);
+    }
     let o = out.as_mut_slice();
     let n = input.len();
     let (mut ip, mut op) = (0usize, 0usize);

@@ -74,13 +74,28 @@ impl<'a> Chunk<'a> {
     }
 }
 
-struct Job {
+struct Job<'d> {
     index: usize,
     start: u64,
-    bytes: Vec<u8>,
+    bytes: JobBytes<'d>,
     db: u64,
     format: Format,
     version: u32,
+}
+
+/// A chunk's bytes: copied out of a stream, or borrowed from a mapped file.
+enum JobBytes<'d> {
+    Owned(Vec<u8>),
+    Borrowed(&'d [u8]),
+}
+
+impl JobBytes<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            JobBytes::Owned(v) => v,
+            JobBytes::Borrowed(b) => b,
+        }
+    }
 }
 
 /// Runs `work` over every chunk of the RDB in `src` on worker threads and hands
@@ -114,6 +129,40 @@ pub fn map_chunks_until<R, T, E, W, S>(
     src: Source<R>,
     settings: Settings,
     stop: &AtomicBool,
+    on_event: E,
+    work: W,
+    sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Read,
+    T: Send,
+    E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    map_chunks_in(src, None, settings, stop, on_event, work, sink)
+}
+
+/// A file that is all in memory (mapped), for [`map_chunks_in`].
+#[derive(Clone, Copy)]
+pub struct Mapped<'a> {
+    /// The whole file.
+    pub data: &'a [u8],
+    /// Called on this thread with an offset before which no thread will read
+    /// the data again (every chunk before it was delivered): a mapped file can
+    /// let the pages go, so that memory stays bounded.
+    pub release: &'a dyn Fn(u64),
+}
+
+/// [`map_chunks_until`], optionally over a file that is all in memory (mapped):
+/// with `mapped`, `src` must read exactly those bytes from the first one, and
+/// the chunks handed to the workers are slices of them instead of copies of
+/// what `src` read.
+pub fn map_chunks_in<R, T, E, W, S>(
+    src: Source<R>,
+    mapped: Option<Mapped<'_>>,
+    settings: Settings,
+    stop: &AtomicBool,
     mut on_event: E,
     work: W,
     mut sink: S,
@@ -133,10 +182,12 @@ where
             frame_only: true,
         },
     );
-    main.source_mut().start_capture();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
+    if mapped.is_none() {
+        main.source_mut().start_capture();
+    }
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job<'_>>(threads);
     let job_rx = Arc::new(Mutex::new(job_rx));
-    let (res_tx, res_rx) = mpsc::channel::<(usize, T)>();
+    let (res_tx, res_rx) = mpsc::channel::<(usize, u64, T)>();
     let work = &work;
 
     let (main, result) = std::thread::scope(|scope| {
@@ -153,13 +204,14 @@ where
                     let chunk = Chunk {
                         index: job.index,
                         start: job.start,
-                        bytes: &job.bytes,
+                        bytes: job.bytes.as_slice(),
                         db: job.db,
                         format: job.format,
                         version: job.version,
                     };
+                    let end = job.start + job.bytes.as_slice().len() as u64;
                     let out = work(chunk);
-                    if res_tx.send((job.index, out)).is_err() {
+                    if res_tx.send((job.index, end, out)).is_err() {
                         return;
                     }
                 }
@@ -168,24 +220,27 @@ where
         drop(res_tx);
 
         // Results waiting for their turn, and how far the sink got.
-        let mut pending: BTreeMap<usize, T> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, (u64, T)> = BTreeMap::new();
         let mut next_out = 0usize;
         let mut sent = 0usize;
         let max_in_flight = 2 * threads + 2;
         let mut deliver =
-            |blocking: bool, pending: &mut BTreeMap<usize, T>, next_out: &mut usize| {
+            |blocking: bool, pending: &mut BTreeMap<usize, (u64, T)>, next_out: &mut usize| {
                 let got = if blocking {
                     res_rx.recv().ok()
                 } else {
                     res_rx.try_recv().ok()
                 };
                 let any = got.is_some();
-                if let Some((i, t)) = got {
-                    pending.insert(i, t);
+                if let Some((i, end, t)) = got {
+                    pending.insert(i, (end, t));
                 }
-                while let Some(t) = pending.remove(next_out) {
+                while let Some((end, t)) = pending.remove(next_out) {
                     sink(t);
                     *next_out += 1;
+                    if let Some(m) = mapped {
+                        (m.release)(end);
+                    }
                 }
                 any
             };
@@ -195,23 +250,30 @@ where
         // Offset just after the last record framed without error: when the next
         // one is broken, everything before it still goes to the workers.
         let mut last_good = 0u64;
-        let send = |main: &mut Reader<R>, upto: u64, chunk_db: u64, sent: &mut usize| -> bool {
-            let (format, version) = (main.format(), main.version());
-            let (start, bytes) = main.source_mut().take_capture(upto);
-            if bytes.is_empty() {
-                return false;
-            }
-            let job = Job {
-                index: *sent,
-                start,
-                bytes,
-                db: chunk_db,
-                format,
-                version,
+        let send =
+            |main: &mut Reader<R>, from: u64, upto: u64, chunk_db: u64, sent: &mut usize| -> bool {
+                let (format, version) = (main.format(), main.version());
+                let (start, bytes) = if let Some(m) = mapped {
+                    let range = m.data.get(from as usize..upto as usize).unwrap_or_default();
+                    (from, JobBytes::Borrowed(range))
+                } else {
+                    let (start, bytes) = main.source_mut().take_capture(upto);
+                    (start, JobBytes::Owned(bytes))
+                };
+                if bytes.as_slice().is_empty() {
+                    return false;
+                }
+                let job = Job {
+                    index: *sent,
+                    start,
+                    bytes,
+                    db: chunk_db,
+                    format,
+                    version,
+                };
+                *sent += 1;
+                job_tx.send(job).is_ok()
             };
-            *sent += 1;
-            job_tx.send(job).is_ok()
-        };
         let result = loop {
             if stop.load(Ordering::Relaxed) {
                 break Ok(());
@@ -220,8 +282,8 @@ where
                 Ok(Some(ev)) => ev,
                 Ok(None) => break Ok(()),
                 Err(e) => {
-                    if let Some((_, cdb)) = chunk {
-                        send(&mut main, last_good, cdb, &mut sent);
+                    if let Some((from, cdb)) = chunk {
+                        send(&mut main, from, last_good, cdb, &mut sent);
                     }
                     break Err(e);
                 }
@@ -235,25 +297,27 @@ where
                         None => {
                             // Everything before the first key (header, aux,
                             // functions) stays with the framing reader.
-                            let _ = main.source_mut().take_capture(off);
+                            if mapped.is_none() {
+                                let _ = main.source_mut().take_capture(off);
+                            }
                             chunk = Some((off, db));
                         }
                         Some((start, cdb)) if off - start >= settings.chunk_size => {
-                            send(&mut main, off, cdb, &mut sent);
+                            send(&mut main, start, off, cdb, &mut sent);
                             chunk = Some((off, db));
                         }
                         Some(_) => {}
                     }
                     if let Err(e) = main.skip_value() {
-                        if let Some((_, cdb)) = chunk {
-                            send(&mut main, off, cdb, &mut sent);
+                        if let Some((from, cdb)) = chunk {
+                            send(&mut main, from, off, cdb, &mut sent);
                         }
                         break Err(e);
                     }
                 }
                 Event::Eof { offset, .. } => {
-                    if let Some((_, cdb)) = chunk {
-                        send(&mut main, offset, cdb, &mut sent);
+                    if let Some((from, cdb)) = chunk {
+                        send(&mut main, from, offset, cdb, &mut sent);
                     }
                     chunk = None;
                 }
@@ -350,6 +414,51 @@ mod tests {
             assert_eq!(k, format!("key:{i}").as_bytes());
             assert_eq!(*db, if i <= 2500 { 0 } else { 3 });
         }
+    }
+
+    /// The mapped variant hands out slices of the data: the same chunks, the
+    /// same keys in the same order, as the streaming one; and a cut file still
+    /// gets every complete key before the cut.
+    #[test]
+    fn mapped_chunks_equal_streamed_chunks() {
+        let data = sample_rdb(5000);
+        let settings = Settings {
+            threads: 3,
+            chunk_size: 997,
+            verify_checksum: true,
+        };
+        let run = |bytes: &[u8], mapped: bool| {
+            let mut got: Vec<(usize, u64, Vec<u8>, u64)> = Vec::new();
+            let stop = AtomicBool::new(false);
+            let src = Source::new(bytes).with_size(bytes.len() as u64);
+            let work = |c: Chunk<'_>| (c.index, c.start, c.bytes.to_vec(), c.db);
+            let release = |_: u64| {};
+            let mapped = mapped.then_some(Mapped {
+                data: bytes,
+                release: &release,
+            });
+            let (_, res) =
+                map_chunks_in(src, mapped, settings, &stop, |_| {}, work, |r| got.push(r));
+            (got, res.map_err(|e| e.to_string()))
+        };
+        let (streamed, r1) = run(&data, false);
+        let (mapped, r2) = run(&data, true);
+        assert!(r1.is_ok() && r2.is_ok());
+        assert!(streamed.len() > 10);
+        assert_eq!(mapped, streamed);
+        for (i, (_, start, bytes, _)) in mapped.iter().enumerate() {
+            assert_eq!(
+                &data[*start as usize..*start as usize + bytes.len()],
+                &bytes[..],
+                "chunk {i}"
+            );
+        }
+        let cut = &data[..data.len() * 2 / 3];
+        let (streamed, r1) = run(cut, false);
+        let (mapped, r2) = run(cut, true);
+        assert!(r1.is_err());
+        assert_eq!(r1, r2);
+        assert_eq!(mapped, streamed);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis_persist::io::Source;
-use redis_persist::rdb::parallel::{Chunk, Settings, map_chunks_until};
+use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_in};
 use redis_persist::rdb::{self, Entries, Event};
 
 use super::filter::Filter;
@@ -145,6 +145,7 @@ impl<Rn: Render> Writer<'_, Rn> {
 /// `chunk_bytes` bytes. `sink` receives the output in order.
 pub fn run<R: Read, Rn: Render>(
     src: Source<R>,
+    mapped: Option<Mapped<'_>>,
     threads: usize,
     chunk_bytes: u64,
     filter: &Filter,
@@ -164,8 +165,9 @@ pub fn run<R: Read, Rn: Render>(
     // Once the output failed (an error in a chunk, a closed pipe), the framing
     // stops and the chunks still in flight are not rendered.
     let stop = AtomicBool::new(false);
-    let (_src, res) = map_chunks_until(
+    let (_src, res) = map_chunks_in(
         src,
+        mapped,
         Settings {
             threads: threads.max(1),
             chunk_size: chunk_bytes,

@@ -117,7 +117,7 @@ fn run_with<Rn: Render>(
                 out.extend_from_slice(b);
                 Ok(())
             };
-            parallel::run(src(), threads, 4096, &filter, &mut r, &mut sink)
+            parallel::run(src(), None, threads, 4096, &filter, &mut r, &mut sink)
         }
         "items" => {
             let mut entries = Entries::new(Reader::new(src()));
