@@ -158,6 +158,28 @@ pub fn parse(b: &[u8], out: &mut Vec<Val>) -> Result<(), CompactError> {
     }
     let mut p = HEADER_SIZE;
     while p < last {
+        // Fast paths for the two commonest entries, whose 1-byte backlen is
+        // their size: a 7-bit unsigned integer, a string of up to 63 bytes.
+        // Anything else, or any mismatch, goes through the general checks
+        // below (which then report it).
+        let c = b[p];
+        if c < 0x80 {
+            if p + 2 <= last && b[p + 1] == 1 {
+                out.push(Val::Int(i64::from(c)));
+                p += 2;
+                continue;
+            }
+        } else if c & 0xc0 == 0x80 {
+            let size = 1 + usize::from(c & 0x3f);
+            if p + size < last && usize::from(b[p + size]) == size {
+                out.push(Val::Str {
+                    start: (p + 1) as u32,
+                    len: (size - 1) as u32,
+                });
+                p += size + 1;
+                continue;
+            }
+        }
         if b[p] == 0xff {
             return Err(CompactError::new(
                 p,
