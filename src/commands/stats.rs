@@ -263,11 +263,11 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     // The key source: the RDB, the RDB base / preamble, or the replayed dataset
     // streamed as an RDB.
     match input {
-        Opened::Plain(src) => analyse(src, origin, args, global, &opts),
-        Opened::Base(src) => analyse(src, origin, args, global, &opts),
+        Opened::Plain(src) => analyse_file(src, origin, args, global, &opts),
+        Opened::Base(src) => analyse_file(src, origin, args, global, &opts),
         Opened::Replayed(r) => {
             let r = *r;
-            let status = analyse(r.source, origin, args, global, &opts);
+            let status = analyse(r.source, None, origin, args, global, &opts);
             // The stream was read to its end unless the analysis failed.
             r.writer.finish(status.is_ok())?;
             status
@@ -275,9 +275,38 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// Analyses the RDB in `src` and writes the report.
+/// Analyses a regular file mapped into memory when it can be (the workers then
+/// get slices of it instead of copies), else the stream `src` reads.
+fn analyse_file<R: std::io::Read>(
+    src: redis_persist::io::Source<R>,
+    origin: Origin,
+    args: &Args,
+    global: Global,
+    opts: &Options,
+) -> anyhow::Result<ExitStatus> {
+    let path = origin
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&origin.path));
+    // Only a source that is at the file's first byte can be swapped for a map.
+    let map = (src.offset() == 0)
+        .then(|| super::MappedFile::open(&path))
+        .flatten();
+    match map {
+        Some(map) => {
+            let msrc =
+                redis_persist::io::Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+            analyse(msrc, Some(&map), origin, args, global, opts)
+        }
+        None => analyse(src, None, origin, args, global, opts),
+    }
+}
+
+/// Analyses the RDB in `src` (which reads `map` when there is one) and writes
+/// the report.
 fn analyse<R: std::io::Read>(
     mut src: redis_persist::io::Source<R>,
+    map: Option<&super::MappedFile>,
     mut origin: Origin,
     args: &Args,
     global: Global,
@@ -301,14 +330,22 @@ fn analyse<R: std::io::Read>(
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let release = |upto| {
+        if let Some(m) = map {
+            m.release(upto);
+        }
+    };
+    // With a map, `src` reads it: hand its bytes to the workers too.
+    let mapped = map.map(|m| m.mapped(&release));
     let analysis = if args.csv == Some(CsvTable::Keys) {
         // Streamed: rows are written as the chunks come back, in file order.
         let mut w = csv::KeysWriter::new(&mut out)?;
-        let (a, _) = stats_rdb::analyze_with(src, opts, settings, |k: &KeyRecord| w.row(k));
+        let mut row = |k: &KeyRecord| w.row(k);
+        let a = stats_rdb::analyze_in(src, mapped, opts, settings, Some(&mut row)).0;
         w.finish()?;
         a
     } else {
-        stats_rdb::analyze(src, opts, settings).0
+        stats_rdb::analyze_in(src, mapped, opts, settings, None).0
     };
     bar.finish();
     if origin.kind == "rdb" && analysis.file.trailing_bytes.is_some_and(|n| n > 0) {

@@ -246,7 +246,20 @@ pub fn analyze<R: Read>(
     opts: &Options,
     settings: Settings,
 ) -> (Analysis, Source<R>) {
-    analyze_inner(src, opts, settings, None)
+    analyze_inner(src, None, opts, settings, None)
+}
+
+/// [`analyze`] (with `on_key`: [`analyze_with`]), optionally of a file that is
+/// all in memory: with `mapped`, `src` must read exactly `mapped.data` from its
+/// first byte, and the workers get slices of it instead of copies.
+pub fn analyze_in<R: Read>(
+    src: Source<R>,
+    mapped: Option<parallel::Mapped<'_>>,
+    opts: &Options,
+    settings: Settings,
+    on_key: Option<&mut dyn FnMut(&KeyRecord)>,
+) -> (Analysis, Source<R>) {
+    analyze_inner(src, mapped, opts, settings, on_key)
 }
 
 /// [`analyze`], also calling `on_key` for every key counted, in file order
@@ -257,11 +270,12 @@ pub fn analyze_with<R: Read>(
     settings: Settings,
     mut on_key: impl FnMut(&KeyRecord),
 ) -> (Analysis, Source<R>) {
-    analyze_inner(src, opts, settings, Some(&mut on_key))
+    analyze_inner(src, None, opts, settings, Some(&mut on_key))
 }
 
 fn analyze_inner<R: Read>(
     src: Source<R>,
+    mapped: Option<parallel::Mapped<'_>>,
     opts: &Options,
     settings: Settings,
     mut on_key: Option<&mut dyn FnMut(&KeyRecord)>,
@@ -277,9 +291,12 @@ fn analyze_inner<R: Read>(
         chunk_size: settings.chunk_size.max(1),
         verify_checksum: true,
     };
-    let (mut src, result) = parallel::map_chunks(
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (mut src, result) = parallel::map_chunks_in(
         src,
+        mapped,
         par,
+        &stop,
         |ev| {
             match ev {
                 Event::SelectDb { db: d } => db = *d,
