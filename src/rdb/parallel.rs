@@ -2,7 +2,9 @@
 //!
 //! The calling thread follows the file's structure with a frame-only [`Reader`]
 //! (lengths and opcodes, no decompression, CRC computed along the way) and cuts
-//! the file into [`Chunk`]s of whole key records, about `chunk_size` bytes each.
+//! the file into [`Chunk`]s of whole key records, about `chunk_size` bytes each:
+//! copies of the bytes it read, or, for a file that is all in memory (a map,
+//! [`map_chunks_in`]), slices of it.
 //! Worker threads run a closure over each chunk — typically with
 //! [`Chunk::reader`], a full reader of just that chunk — and the results are
 //! handed to a sink on the calling thread **in file order**. At most a few chunks
