@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
         }
         'redis-persist;check-rdb' {
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Reference time for "already expired" counts, in Unix milliseconds (default: now)')
-            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads for files of 8 MiB and more (default: the number of CPUs; 1 checks in a single thread, stopping at the first corrupt value)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads for files of 8 MiB and more (default: one more than the number of CPUs, as the thread that frames the file is often idle; 1 checks in a single thread, stopping at the first corrupt value)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of the human report')
             [CompletionResult]::new('--no-duplicate-check', '--no-duplicate-check', [CompletionResultType]::ParameterName, 'Do not look for duplicate keys (saves about 16-32 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
@@ -95,7 +95,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('--max-prefixes', '--max-prefixes', [CompletionResultType]::ParameterName, 'Distinct prefixes kept before the smallest are folded away (bounds memory on keyspaces with millions of prefixes)')
             [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print one table as CSV on stdout instead of the report')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Reference time for TTLs, in Unix milliseconds (default: now)')
-            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads (default: the number of CPUs)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads (default: one more than the number of CPUs, as the thread that frames the file is often idle)')
             [CompletionResult]::new('--server-config', '--server-config', [CompletionResultType]::ParameterName, 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0''s')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
             [CompletionResult]::new('--deep', '--deep', [CompletionResultType]::ParameterName, 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption')

@@ -33,7 +33,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
         }
         &'redis-persist;check-rdb'= {
             cand --now 'Reference time for "already expired" counts, in Unix milliseconds (default: now)'
-            cand --threads 'Worker threads for files of 8 MiB and more (default: the number of CPUs; 1 checks in a single thread, stopping at the first corrupt value)'
+            cand --threads 'Worker threads for files of 8 MiB and more (default: one more than the number of CPUs, as the thread that frames the file is often idle; 1 checks in a single thread, stopping at the first corrupt value)'
             cand --json 'Print one JSON document on stdout instead of the human report'
             cand --no-duplicate-check 'Do not look for duplicate keys (saves about 16-32 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
@@ -88,7 +88,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --max-prefixes 'Distinct prefixes kept before the smallest are folded away (bounds memory on keyspaces with millions of prefixes)'
             cand --csv 'Print one table as CSV on stdout instead of the report'
             cand --now 'Reference time for TTLs, in Unix milliseconds (default: now)'
-            cand --threads 'Worker threads (default: the number of CPUs)'
+            cand --threads 'Worker threads (default: one more than the number of CPUs, as the thread that frames the file is often idle)'
             cand --server-config 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0''s'
             cand --json 'Print one JSON document on stdout instead of tables'
             cand --deep 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption'

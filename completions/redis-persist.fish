@@ -35,7 +35,7 @@ complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "convert
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "generate" -d 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l now -d 'Reference time for "already expired" counts, in Unix milliseconds (default: now)' -r
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l threads -d 'Worker threads for files of 8 MiB and more (default: the number of CPUs; 1 checks in a single thread, stopping at the first corrupt value)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l threads -d 'Worker threads for files of 8 MiB and more (default: one more than the number of CPUs, as the thread that frames the file is often idle; 1 checks in a single thread, stopping at the first corrupt value)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l json -d 'Print one JSON document on stdout instead of the human report'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-duplicate-check -d 'Do not look for duplicate keys (saves about 16-32 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
@@ -94,7 +94,7 @@ prefixes\t'The prefix tree (largest prefixes per level)'
 ttl\t'Keys per TTL bucket'
 keys\t'Every key (streamed in file order; like a per-key memory report)'"
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l now -d 'Reference time for TTLs, in Unix milliseconds (default: now)' -r
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l threads -d 'Worker threads (default: the number of CPUs)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l threads -d 'Worker threads (default: one more than the number of CPUs, as the thread that frames the file is often idle)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l server-config -d 'An encoding threshold of the server the estimate is for, as in redis.conf (e.g. `hash-max-listpack-entries=128`); repeatable. Defaults are Redis 7.0\'s' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l json -d 'Print one JSON document on stdout instead of tables'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand stats" -l deep -d 'Validate every value in depth, as check-rdb does (slower). Without it, values are measured, and the CRC-64 detects corruption'

@@ -37,8 +37,9 @@ pub struct Args {
     /// (default: now).
     #[arg(long, value_name = "UNIX_MS")]
     pub now: Option<i64>,
-    /// Worker threads for files of 8 MiB and more (default: the number of CPUs;
-    /// 1 checks in a single thread, stopping at the first corrupt value).
+    /// Worker threads for files of 8 MiB and more (default: one more than the
+    /// number of CPUs, as the thread that frames the file is often idle; 1 checks
+    /// in a single thread, stopping at the first corrupt value).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -84,9 +85,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         );
         let mut src = src;
         src.set_progress(bar.handle());
-        let threads = args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let threads = args.threads.unwrap_or_else(super::default_workers);
         let map = (threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM))
             .then(|| MappedFile::open(path))
             .flatten();

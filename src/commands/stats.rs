@@ -80,7 +80,8 @@ pub struct Args {
     /// Reference time for TTLs, in Unix milliseconds (default: now).
     #[arg(long, value_name = "UNIX_MS")]
     pub now: Option<i64>,
-    /// Worker threads (default: the number of CPUs).
+    /// Worker threads (default: one more than the number of CPUs, as the thread
+    /// that frames the file is often idle).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Validate every value in depth, as check-rdb does (slower). Without it,
@@ -319,10 +320,7 @@ fn analyse<R: std::io::Read>(
     );
     src.set_progress(bar.handle());
     let settings = Settings {
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-            .max(1),
+        threads: args.threads.unwrap_or_else(super::default_workers).max(1),
         deep: args.deep,
         count_trailing: true,
         ..Settings::default()
