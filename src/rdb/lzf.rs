@@ -47,100 +47,7 @@ pub fn decompress_into(input: &[u8], ulen: usize, out: &mut Vec<u8>) -> Result<(
     } else {
         out.truncate(ulen + SLACK);
     }
-    let o = out.as_mut_slice();
-    let n = input.len();
-    let (mut ip, mut op) = (0usize, 0usize);
-    while ip < n {
-        let ctrl = input[ip] as usize;
-        ip += 1;
-        if ctrl < 32 {
-            let len = ctrl + 1;
-            if ip + len > n {
-                return Err(LzfError::TruncatedInput);
-            }
-            if op + len > ulen {
-                return Err(LzfError::OutputTooLong);
-            }
-            if ip + 32 <= n {
-                // op + 32 <= ulen + SLACK because op + len <= ulen.
-                o[op..op + 32].copy_from_slice(&input[ip..ip + 32]);
-            } else {
-                o[op..op + len].copy_from_slice(&input[ip..ip + len]);
-            }
-            ip += len;
-            op += len;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                if ip >= n {
-                    return Err(LzfError::TruncatedInput);
-                }
-                len += input[ip] as usize;
-                ip += 1;
-            }
-            if ip >= n {
-                return Err(LzfError::TruncatedInput);
-            }
-            let off = ((ctrl & 0x1f) << 8) + input[ip] as usize + 1;
-            ip += 1;
-            let len = len + 2;
-            if off > op {
-                return Err(LzfError::BadReference);
-            }
-            if op + len > ulen {
-                return Err(LzfError::OutputTooLong);
-            }
-            let start = op - off;
-            if off >= 16 {
-                // Chunks of 16 never overlap their own destination; a chunk may
-                // read bytes written by the previous one, as LZ semantics want.
-                // The last chunk may write up to 15 bytes past op + len, inside
-                // the slack or over bytes that later chunks overwrite.
-                let mut k = 0;
-                while k < len {
-                    o.copy_within(start + k..start + k + 16, op + k);
-                    k += 16;
-                }
-            } else if off >= 8 {
-                let mut k = 0;
-                while k < len {
-                    o.copy_within(start + k..start + k + 8, op + k);
-                    k += 8;
-                }
-            } else if off == 1 {
-                let b = o[start];
-                o[op..op + len].fill(b);
-            } else {
-                // A period shorter than 8 (`abcabcabc…`, common in real data):
-                // eight bytes of the repeating pattern, stored every `step`
-                // bytes (the largest multiple of the period that fits in 8). The
-                // last store may write up to 7 bytes past op + len, inside the
-                // slack or over bytes that later chunks overwrite.
-                // The period's bytes (the low `off` of these eight) repeated in
-                // a register.
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&o[start..start + 8]);
-                let mut p = u64::from_le_bytes(w) & (u64::MAX >> (64 - 8 * off));
-                p |= p << (8 * off);
-                if off < 4 {
-                    p |= p << (16 * off);
-                }
-                let pat = p.to_le_bytes();
-                // off * (8 / off) for off in 2..8, without dividing.
-                const STEP: [usize; 8] = [8, 8, 8, 6, 8, 5, 6, 7];
-                let step = STEP[off];
-                let mut k = 0;
-                while k < len {
-                    o[op + k..op + k + 8].copy_from_slice(&pat);
-                    k += step;
-                }
-            }
-            op += len;
-        }
-    }
-    if op != ulen {
-        return Err(LzfError::OutputTooShort);
-    }
+    walk(input, ulen, &mut Bytes(out.as_mut_slice()))?;
     out.truncate(ulen);
     Ok(())
 }
@@ -151,6 +58,99 @@ pub fn decompress_into(input: &[u8], ulen: usize, out: &mut Vec<u8>) -> Result<(
 /// reads (a checker validating a plain string value). No output buffer, no
 /// copies: one pass over the control bytes.
 pub fn validate(input: &[u8], ulen: usize) -> Result<(), LzfError> {
+    walk(input, ulen, &mut Positions)
+}
+
+/// Where the walk puts what it decodes. Called only once the run or reference
+/// was checked: it lies within the input, behind the output position, and ends
+/// at or before `ulen`.
+trait Output {
+    /// `len` bytes of `input` from `ip` go to the output at `op`.
+    fn literal(&mut self, input: &[u8], ip: usize, op: usize, len: usize);
+    /// `len` bytes from `off` bytes behind `op` go to the output at `op`.
+    fn backref(&mut self, op: usize, off: usize, len: usize);
+}
+
+/// Positions only (validation).
+struct Positions;
+
+impl Output for Positions {
+    #[inline]
+    fn literal(&mut self, _: &[u8], _: usize, _: usize, _: usize) {}
+    #[inline]
+    fn backref(&mut self, _: usize, _: usize, _: usize) {}
+}
+
+/// The bytes, into a buffer of `ulen + SLACK` bytes.
+struct Bytes<'a>(&'a mut [u8]);
+
+impl Output for Bytes<'_> {
+    #[inline]
+    fn literal(&mut self, input: &[u8], ip: usize, op: usize, len: usize) {
+        let o = &mut *self.0;
+        if ip + 32 <= input.len() {
+            // op + 32 <= ulen + SLACK because op + len <= ulen.
+            o[op..op + 32].copy_from_slice(&input[ip..ip + 32]);
+        } else {
+            o[op..op + len].copy_from_slice(&input[ip..ip + len]);
+        }
+    }
+
+    #[inline]
+    fn backref(&mut self, op: usize, off: usize, len: usize) {
+        let o = &mut *self.0;
+        let start = op - off;
+        if off >= 16 {
+            // Chunks of 16 never overlap their own destination; a chunk may
+            // read bytes written by the previous one, as LZ semantics want.
+            // The last chunk may write up to 15 bytes past op + len, inside
+            // the slack or over bytes that later chunks overwrite.
+            let mut k = 0;
+            while k < len {
+                o.copy_within(start + k..start + k + 16, op + k);
+                k += 16;
+            }
+        } else if off >= 8 {
+            let mut k = 0;
+            while k < len {
+                o.copy_within(start + k..start + k + 8, op + k);
+                k += 8;
+            }
+        } else if off == 1 {
+            let b = o[start];
+            o[op..op + len].fill(b);
+        } else {
+            // A period shorter than 8 (`abcabcabc…`, common in real data):
+            // eight bytes of the repeating pattern, stored every `step`
+            // bytes (the largest multiple of the period that fits in 8). The
+            // last store may write up to 7 bytes past op + len, inside the
+            // slack or over bytes that later chunks overwrite.
+            // The period's bytes (the low `off` of these eight) repeated in
+            // a register.
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&o[start..start + 8]);
+            let mut p = u64::from_le_bytes(w) & (u64::MAX >> (64 - 8 * off));
+            p |= p << (8 * off);
+            if off < 4 {
+                p |= p << (16 * off);
+            }
+            let pat = p.to_le_bytes();
+            // off * (8 / off) for off in 2..8, without dividing.
+            const STEP: [usize; 8] = [8, 8, 8, 6, 8, 5, 6, 7];
+            let step = STEP[off];
+            let mut k = 0;
+            while k < len {
+                o[op + k..op + k + 8].copy_from_slice(&pat);
+                k += step;
+            }
+        }
+    }
+}
+
+/// The one walk over the control bytes: every check that decides the verdict,
+/// with the decoded runs and references handed to `out`.
+#[inline]
+fn walk<O: Output>(input: &[u8], ulen: usize, out: &mut O) -> Result<(), LzfError> {
     let n = input.len();
     let (mut ip, mut op) = (0usize, 0usize);
     while ip < n {
@@ -164,6 +164,7 @@ pub fn validate(input: &[u8], ulen: usize) -> Result<(), LzfError> {
             if op + len > ulen {
                 return Err(LzfError::OutputTooLong);
             }
+            out.literal(input, ip, op, len);
             ip += len;
             op += len;
         } else {
@@ -187,6 +188,7 @@ pub fn validate(input: &[u8], ulen: usize) -> Result<(), LzfError> {
             if op + len > ulen {
                 return Err(LzfError::OutputTooLong);
             }
+            out.backref(op, off, len);
             op += len;
         }
     }
