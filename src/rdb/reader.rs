@@ -658,18 +658,7 @@ fn read_bytes<R: Read>(
     at: u64,
     reading: &'static str,
 ) -> Res<()> {
-    if let Some(rem) = src.remaining() {
-        if n > rem {
-            return Err(Error::new(
-                at,
-                ErrorKind::LengthTooLarge {
-                    reading,
-                    len: n,
-                    remaining: rem,
-                },
-            ));
-        }
-    }
+    bound_by_remaining(src, n, at, reading)?;
     if n > MAX_STRING {
         return Err(Error::new(
             at,
@@ -693,49 +682,9 @@ fn lzf_body<R: Read>(
     at: u64,
     reading: &'static str,
 ) -> Res<()> {
-    if ulen > MAX_STRING || ulen > clen.saturating_mul(88).saturating_add(8) {
-        return Err(Error::new(
-            at,
-            ErrorKind::Lzf(format!(
-                "{clen} compressed bytes cannot expand to the declared {ulen} bytes"
-            )),
-        )
-        .within(reading));
-    }
-    let verdict = if clen <= LZF_IN_PLACE {
-        let input = read_in_place(src, clen, at, reading)?;
-        super::lzf::decompress_into(input, ulen as usize, out)
-    } else {
-        tmp.clear();
-        read_bytes(src, clen, tmp, at, reading)?;
-        super::lzf::decompress_into(tmp, ulen as usize, out)
-    };
-    verdict.map_err(|e| Error::new(at, ErrorKind::Lzf(e.to_string())).within(reading))
-}
-
-/// Reads `n` (at most [`LZF_IN_PLACE`]) bytes as a slice of the input buffer,
-/// bounded by what is left of the input.
-#[inline]
-fn read_in_place<'s, R: Read>(
-    src: &'s mut Source<R>,
-    n: u64,
-    at: u64,
-    reading: &'static str,
-) -> Res<&'s [u8]> {
-    if let Some(rem) = src.remaining() {
-        if n > rem {
-            return Err(Error::new(
-                at,
-                ErrorKind::LengthTooLarge {
-                    reading,
-                    len: n,
-                    remaining: rem,
-                },
-            ));
-        }
-    }
-    src.read_slice(n as usize)
-        .map_err(|e| src_err(at, e, reading))
+    lzf_read(src, clen, ulen, tmp, at, reading, |input, ulen| {
+        super::lzf::decompress_into(input, ulen, out)
+    })
 }
 
 /// Reads `clen` compressed bytes and checks that they decompress to exactly
@@ -749,6 +698,21 @@ fn lzf_check<R: Read>(
     at: u64,
     reading: &'static str,
 ) -> Res<()> {
+    lzf_read(src, clen, ulen, tmp, at, reading, super::lzf::validate)
+}
+
+/// Reads `clen` compressed bytes declared to expand to `ulen` and hands them to
+/// `decode` (straight from the input buffer when they fit in [`IN_PLACE`], else
+/// through `tmp`).
+fn lzf_read<R: Read>(
+    src: &mut Source<R>,
+    clen: u64,
+    ulen: u64,
+    tmp: &mut Vec<u8>,
+    at: u64,
+    reading: &'static str,
+    decode: impl FnOnce(&[u8], usize) -> Result<(), super::lzf::LzfError>,
+) -> Res<()> {
     if ulen > MAX_STRING || ulen > clen.saturating_mul(88).saturating_add(8) {
         return Err(Error::new(
             at,
@@ -758,35 +722,54 @@ fn lzf_check<R: Read>(
         )
         .within(reading));
     }
-    let verdict = if clen <= LZF_IN_PLACE {
-        let input = read_in_place(src, clen, at, reading)?;
-        super::lzf::validate(input, ulen as usize)
+    let verdict = if clen <= IN_PLACE {
+        decode(read_in_place(src, clen, at, reading)?, ulen as usize)
     } else {
         tmp.clear();
         read_bytes(src, clen, tmp, at, reading)?;
-        super::lzf::validate(tmp, ulen as usize)
+        decode(tmp, ulen as usize)
     };
     verdict.map_err(|e| Error::new(at, ErrorKind::Lzf(e.to_string())).within(reading))
 }
 
-/// Compressed strings up to this size are validated straight from the input
-/// buffer.
-const LZF_IN_PLACE: u64 = 1 << 20;
+/// Strings (and compressed strings) up to this size are read straight from the
+/// input buffer instead of being copied out.
+const IN_PLACE: u64 = 1 << 20;
+
+/// Reads `n` (at most [`IN_PLACE`]) bytes as a slice of the input buffer,
+/// bounded by what is left of the input.
+#[inline]
+fn read_in_place<'s, R: Read>(
+    src: &'s mut Source<R>,
+    n: u64,
+    at: u64,
+    reading: &'static str,
+) -> Res<&'s [u8]> {
+    bound_by_remaining(src, n, at, reading)?;
+    src.read_slice(n as usize)
+        .map_err(|e| src_err(at, e, reading))
+}
+
+/// Fails when `n` bytes are more than what is left of the input (when its size
+/// is known), before anything is read or allocated.
+#[inline]
+fn bound_by_remaining<R: Read>(src: &Source<R>, n: u64, at: u64, reading: &'static str) -> Res<()> {
+    match src.remaining() {
+        Some(rem) if n > rem => Err(Error::new(
+            at,
+            ErrorKind::LengthTooLarge {
+                reading,
+                len: n,
+                remaining: rem,
+            },
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Skips `n` bytes, bounded by what is left of the input.
 fn read_skip<R: Read>(src: &mut Source<R>, n: u64, at: u64, reading: &'static str) -> Res<()> {
-    if let Some(rem) = src.remaining() {
-        if n > rem {
-            return Err(Error::new(
-                at,
-                ErrorKind::LengthTooLarge {
-                    reading,
-                    len: n,
-                    remaining: rem,
-                },
-            ));
-        }
-    }
+    bound_by_remaining(src, n, at, reading)?;
     src.skip(n).map_err(|e| src_err(at, e, reading))
 }
 
@@ -2431,9 +2414,6 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// Largest string hashed straight from the input buffer (larger ones are copied).
-const HASH_IN_PLACE: u64 = 1 << 20;
-
 impl<R: Read> Reader<R> {
     /// Reads and validates the rest of the current key's value without returning
     /// its elements, and returns its [`KeyEnd`] (no separate `KeyEnd` event
@@ -2664,23 +2644,8 @@ impl<R: Read> Reader<R> {
         let b = self.src.read_u8().map_err(|e| src_err(at, e, reading))?;
         if b >> 6 != 3 {
             if let Len::Plain(n) = len_rest(&mut self.src, b, at, reading)? {
-                if n <= HASH_IN_PLACE {
-                    if let Some(rem) = self.src.remaining() {
-                        if n > rem {
-                            return Err(Error::new(
-                                at,
-                                ErrorKind::LengthTooLarge {
-                                    reading,
-                                    len: n,
-                                    remaining: rem,
-                                },
-                            ));
-                        }
-                    }
-                    let s = self
-                        .src
-                        .read_slice(n as usize)
-                        .map_err(|e| src_err(at, e, reading))?;
+                if n <= IN_PLACE {
+                    let s = read_in_place(&mut self.src, n, at, reading)?;
                     return Ok(xxhash_rust::xxh3::xxh3_128(s));
                 }
                 self.sa.clear();
