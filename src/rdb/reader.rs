@@ -2700,8 +2700,9 @@ impl<R: Read> Reader<R> {
     }
 
     /// Skips `count` strings, each followed by `tail` fixed bytes (frame-only
-    /// mode): strings lying in the buffered input (plain, integer, or LZF with
-    /// short lengths, which is not decompressed here) are stepped over in a
+    /// mode): strings lying in the buffered input (plain lengths as
+    /// [`plain_in`] reads them, integers, or LZF with short lengths, which is
+    /// not decompressed here) are stepped over in a
     /// tight loop; anything else (long lengths, a string crossing the end of
     /// the buffer) goes through [`Reader::skip_string`], one at a time.
     fn skip_strings(&mut self, count: u64, tail: usize, reading: &'static str) -> Res<()> {
@@ -2711,29 +2712,30 @@ impl<R: Read> Reader<R> {
             let mut p = 0usize;
             while left > 0 {
                 let Some(&b) = buf.get(p) else { break };
-                let n = match b {
-                    0x00..=0x3f => 1 + usize::from(b & 0x3f),
-                    0x40..=0x7f => match buf.get(p + 1) {
-                        Some(&b2) => 2 + (usize::from(b & 0x3f) << 8 | usize::from(b2)),
+                let end = match b {
+                    // Plain lengths (`plain_in` declines 64-bit ones and
+                    // strings that do not fit).
+                    0x00..=0xbf => match plain_in(buf, p) {
+                        Some((_, end)) => end,
                         None => break,
                     },
                     // Integers of 1, 2 and 4 bytes.
-                    0xc0 => 2,
-                    0xc1 => 3,
-                    0xc2 => 5,
+                    0xc0 => p + 2,
+                    0xc1 => p + 3,
+                    0xc2 => p + 5,
                     // LZF, when both its lengths are one-byte ones (frame-only
                     // mode does not decompress: the compressed length frames
                     // it). Longer lengths take the general path.
                     0xc3 => match (buf.get(p + 1), buf.get(p + 2)) {
-                        (Some(&c), Some(&u)) if c < 0x40 && u < 0x40 => 3 + usize::from(c),
+                        (Some(&c), Some(&u)) if c < 0x40 && u < 0x40 => p + 3 + usize::from(c),
                         _ => break,
                     },
                     _ => break,
                 } + tail;
-                if n > buf.len() - p {
+                if end > buf.len() {
                     break;
                 }
-                p += n;
+                p = end;
                 left -= 1;
             }
             self.src.consume(p);
