@@ -34,12 +34,12 @@ fn check_both(bytes: Vec<u8>) -> (Report, Report) {
             released.set(upto);
         };
         let src = Source::new(&bytes[..]).with_size(bytes.len() as u64);
-        let mapped = check::check_parallel_mapped(
+        let mapped = check::check_parallel_in(
             src,
-            redis_persist::rdb::parallel::Mapped {
+            Some(redis_persist::rdb::parallel::Mapped {
                 data: &bytes,
                 release: &release,
-            },
+            }),
             opts,
             3,
         )

@@ -83,21 +83,23 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             size,
             &format!("checking {display}"),
         );
-        let mut src = src;
-        src.set_progress(bar.handle());
         let threads = args.threads.unwrap_or_else(super::default_workers);
-        let map = (threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM))
-            .then(|| MappedFile::open(path))
-            .flatten();
+        let parallel = threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM);
+        // A regular file checked in parallel is read through a map.
+        let map = parallel.then(|| MappedFile::open(path)).flatten();
         let report = if let Some(map) = &map {
             let mut src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
             src.set_progress(bar.handle());
             let release = |upto| map.release(upto);
-            check::check_parallel_mapped(src, map.mapped(&release), opts, threads).0
-        } else if threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM) {
-            check::check_parallel(src, opts, threads).0
+            check::check_parallel_in(src, Some(map.mapped(&release)), opts, threads).0
         } else {
-            check::check(Reader::new(src), opts).0
+            let mut src = src;
+            src.set_progress(bar.handle());
+            if parallel {
+                check::check_parallel(src, opts, threads).0
+            } else {
+                check::check(Reader::new(src), opts).0
+            }
         };
         bar.finish();
         results.push(FileResult {

@@ -409,18 +409,11 @@ pub fn check_parallel<R: Read>(
     check_parallel_in(src, None, opts, threads)
 }
 
-/// [`check_parallel`] of a file that is all in memory (mapped): `src` reads
-/// exactly `mapped.data`, and the workers get slices of it instead of copies.
-pub fn check_parallel_mapped<'d>(
-    src: Source<&'d [u8]>,
-    mapped: super::parallel::Mapped<'_>,
-    opts: CheckOptions,
-    threads: usize,
-) -> (Report, Source<&'d [u8]>) {
-    check_parallel_in(src, Some(mapped), opts, threads)
-}
-
-fn check_parallel_in<R: Read>(
+/// [`check_parallel`], optionally of a file that is all in memory (mapped):
+/// with `mapped`, `src` must read exactly `mapped.data` from its first byte, and
+/// the workers get slices of it instead of copies
+/// ([`super::parallel::map_chunks_in`]).
+pub fn check_parallel_in<R: Read>(
     src: Source<R>,
     mapped: Option<super::parallel::Mapped<'_>>,
     opts: CheckOptions,

@@ -246,20 +246,7 @@ pub fn analyze<R: Read>(
     opts: &Options,
     settings: Settings,
 ) -> (Analysis, Source<R>) {
-    analyze_inner(src, None, opts, settings, None)
-}
-
-/// [`analyze`] (with `on_key`: [`analyze_with`]), optionally of a file that is
-/// all in memory: with `mapped`, `src` must read exactly `mapped.data` from its
-/// first byte, and the workers get slices of it instead of copies.
-pub fn analyze_in<R: Read>(
-    src: Source<R>,
-    mapped: Option<parallel::Mapped<'_>>,
-    opts: &Options,
-    settings: Settings,
-    on_key: Option<&mut dyn FnMut(&KeyRecord)>,
-) -> (Analysis, Source<R>) {
-    analyze_inner(src, mapped, opts, settings, on_key)
+    analyze_in(src, None, opts, settings, None)
 }
 
 /// [`analyze`], also calling `on_key` for every key counted, in file order
@@ -270,10 +257,13 @@ pub fn analyze_with<R: Read>(
     settings: Settings,
     mut on_key: impl FnMut(&KeyRecord),
 ) -> (Analysis, Source<R>) {
-    analyze_inner(src, None, opts, settings, Some(&mut on_key))
+    analyze_in(src, None, opts, settings, Some(&mut on_key))
 }
 
-fn analyze_inner<R: Read>(
+/// [`analyze`] (with `on_key`: [`analyze_with`]), optionally of a file that is
+/// all in memory: with `mapped`, `src` must read exactly `mapped.data` from its
+/// first byte, and the workers get slices of it instead of copies.
+pub fn analyze_in<R: Read>(
     src: Source<R>,
     mapped: Option<parallel::Mapped<'_>>,
     opts: &Options,
