@@ -116,6 +116,23 @@ pub fn plain_prefix(b: &[u8]) -> usize {
 /// Appends `b` in value form: a JSON string, or `{"hex":"…"}` when not UTF-8.
 #[inline]
 pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    write_text_or_hex(out, b, b"{\"hex\":\"", b"\"}");
+}
+
+/// Appends `b` in object-key form (a JSON string: the text, or `hex:…`).
+#[inline]
+pub fn write_key(out: &mut Vec<u8>, b: &[u8]) {
+    if b.starts_with(b"hex:") {
+        write_hex_between(out, b, b"\"hex:", b"\"");
+    } else {
+        write_text_or_hex(out, b, b"\"hex:", b"\"");
+    }
+}
+
+/// Appends `b` as a JSON string when it is UTF-8, else its hex between `open`
+/// and `close`.
+#[inline]
+fn write_text_or_hex(out: &mut Vec<u8>, b: &[u8], open: &[u8], close: &[u8]) {
     let plain = plain_prefix(b);
     if plain == b.len() {
         out.reserve(b.len() + 2);
@@ -128,37 +145,15 @@ pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
         write_escaped(out, &b[plain..]);
         out.push(b'"');
     } else {
-        out.extend_from_slice(b"{\"hex\":\"");
-        write_hex(out, b);
-        out.extend_from_slice(b"\"}");
+        write_hex_between(out, b, open, close);
     }
 }
 
-/// Appends `b` in object-key form (a JSON string: the text, or `hex:…`).
 #[inline]
-pub fn write_key(out: &mut Vec<u8>, b: &[u8]) {
-    if b.starts_with(b"hex:") {
-        out.extend_from_slice(b"\"hex:");
-        write_hex(out, b);
-        out.push(b'"');
-    } else {
-        let plain = plain_prefix(b);
-        if plain == b.len() {
-            out.reserve(b.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(b);
-            out.push(b'"');
-        } else if is_utf8(&b[plain..]) {
-            out.push(b'"');
-            out.extend_from_slice(&b[..plain]);
-            write_escaped(out, &b[plain..]);
-            out.push(b'"');
-        } else {
-            out.extend_from_slice(b"\"hex:");
-            write_hex(out, b);
-            out.push(b'"');
-        }
-    }
+fn write_hex_between(out: &mut Vec<u8>, b: &[u8], open: &[u8], close: &[u8]) {
+    out.extend_from_slice(open);
+    write_hex(out, b);
+    out.extend_from_slice(close);
 }
 
 /// Appends a string element in value form (an integer as its decimal text, in
