@@ -88,9 +88,13 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         // A regular file checked in parallel is read through a map.
         let map = parallel.then(|| MappedFile::open(path)).flatten();
         let report = if let Some(map) = &map {
-            let mut src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
-            src.set_progress(bar.handle());
-            let release = |upto| map.release(upto);
+            // Progress follows the chunks checked (in file order), whichever
+            // way they were cut.
+            let src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+            let release = |upto| {
+                map.release(upto);
+                redis_persist::io::Progress::set_position(&bar, upto);
+            };
             check::check_parallel_in(src, Some(map.mapped(&release)), opts, threads).0
         } else {
             let mut src = src;

@@ -115,19 +115,25 @@ impl MappedFile {
     }
 
     /// Gives back the pages before `upto` (whole 64 KiB blocks) that nothing
-    /// will read again: they leave this process's resident memory and stay in
-    /// the page cache, so memory stays bounded whatever the file size.
+    /// will read again in the current pass over the file: they leave this
+    /// process's resident memory and stay in the page cache, so memory stays
+    /// bounded whatever the file size. An offset lower than the previous one
+    /// starts a new pass (a check that abandoned its guessed chunks and reads
+    /// the file again from the start): releasing starts over from 0.
     #[allow(unsafe_code)]
     pub fn release(&self, upto: u64) {
         const BLOCK: usize = 64 << 10;
         let end = (upto as usize).min(self.map.len()) / BLOCK * BLOCK;
+        if (upto as usize) < self.released.get() {
+            self.released.set(0);
+        }
         let start = self.released.get();
         if end > start {
             // SAFETY: a read-only, shared file mapping: MADV_DONTNEED only drops
             // this process's page-table entries for the range; a later read of
-            // it (there is none: every reader is past `upto`) would fault the
-            // file's bytes back in, unchanged. No reference into the range is
-            // used after this call.
+            // it (none in this pass: every reader is past `upto`; a new pass
+            // reads it again) faults the file's bytes back in, unchanged. No
+            // reference into the range is used after this call.
             let _ = unsafe {
                 self.map.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,

@@ -178,18 +178,50 @@ fn problem_from(e: &Error) -> Problem {
 /// Reads a whole RDB from `reader`, returning the report and the reader (whose
 /// source is positioned after the trailer when the end was reached).
 pub fn check<R: Read>(reader: Reader<R>, opts: CheckOptions) -> (Report, Reader<R>) {
-    check_events(reader, opts, false)
+    let (rep, reader, _) = check_events(reader, opts, Mode::Whole);
+    (rep, reader)
 }
 
-/// The event loop of a check. A `fragment` check (a chunk of keys checked by a
-/// worker) counts keys but leaves file-level records (aux fields, functions,
-/// module aux, database warnings) to the thread that framed the file.
+/// What [`check_events`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A whole file.
+    Whole,
+    /// A chunk of keys cut by a thread that walked the file: file-level records
+    /// (aux fields, functions, module aux, database warnings) are left to that
+    /// thread.
+    Framed,
+    /// A chunk of keys cut at a guessed boundary ([`super::speculative`]): the
+    /// file-level records in it are counted here (nobody else sees them), a
+    /// database warning has offset 0 as in [`Mode::Framed`]'s framing thread,
+    /// and with `hash_keys` every key's hash goes to [`Tail::keys`] for the
+    /// duplicate check across chunks.
+    Guessed {
+        /// Collect key hashes.
+        hash_keys: bool,
+    },
+}
+
+/// How a check's reader finished, beyond the report.
+#[derive(Debug, Default)]
+struct Tail {
+    /// A reader error ended the check.
+    stopped: bool,
+    /// Offsets of the `EOF` opcode and just after the trailer, when reached.
+    eof: Option<(u64, u64)>,
+    /// (database, hash of the name) of every key, in [`Mode::Guessed`] with
+    /// `hash_keys`.
+    keys: Vec<(u64, u128)>,
+}
+
+/// The event loop of a check (see [`Mode`]).
 fn check_events<R: Read>(
     mut reader: Reader<R>,
     opts: CheckOptions,
-    fragment: bool,
-) -> (Report, Reader<R>) {
+    mode: Mode,
+) -> (Report, Reader<R>, Tail) {
     let mut rep = Report::default();
+    let mut tail = Tail::default();
     let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
     let mut warned_db = false;
     // Keys per RDB type byte (folded into names at the end).
@@ -200,6 +232,7 @@ fn check_events<R: Read>(
             Ok(None) => break,
             Err(e) => {
                 rep.problems.push(problem_from(&e));
+                tail.stopped = true;
                 break;
             }
         };
@@ -212,7 +245,7 @@ fn check_events<R: Read>(
             | Event::ModuleAux { .. }
             | Event::Function { .. }
             | Event::SelectDb { .. }
-                if fragment => {}
+                if mode == Mode::Framed => {}
             Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
             Event::ModuleAux { module, .. } => {
                 *rep.module_aux.entry(module.type_name()).or_default() += 1;
@@ -221,11 +254,19 @@ fn check_events<R: Read>(
             Event::SelectDb { db } => {
                 if db > 15 && !warned_db {
                     warned_db = true;
-                    rep.problems.push(db_warning(db, reader.offset()));
+                    let at = if mode == Mode::Whole {
+                        reader.offset()
+                    } else {
+                        0
+                    };
+                    rep.problems.push(db_warning(db, at));
                 }
             }
             Event::KeyStart(k) => {
                 let (db, ty) = (k.db, k.rdb_type);
+                if let Mode::Guessed { hash_keys: true } = mode {
+                    tail.keys.push((db, xxhash_rust::xxh3::xxh3_128(k.key)));
+                }
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
                     c.expires += 1;
@@ -248,6 +289,7 @@ fn check_events<R: Read>(
                     Ok(end) => key_end(&mut rep, &reader, end, &mut by_type),
                     Err(e) => {
                         rep.problems.push(problem_from(&e));
+                        tail.stopped = true;
                         break;
                     }
                 }
@@ -257,9 +299,14 @@ fn check_events<R: Read>(
             }
             Event::Element(_) => {}
             Event::KeyEnd(end) => key_end(&mut rep, &reader, end, &mut by_type),
-            Event::Eof { end, checksum, .. } => {
+            Event::Eof {
+                offset,
+                end,
+                checksum,
+            } => {
                 rep.checksum = Some(checksum);
                 rep.end_offset = Some(end);
+                tail.eof = Some((offset, end));
             }
             Event::ResizeDb { .. } | Event::SlotInfo { .. } | Event::SlotImport { .. } => {}
         }
@@ -279,7 +326,7 @@ fn check_events<R: Read>(
     if opts.count_trailing && rep.end_offset.is_some() {
         rep.trailing_bytes = Some(count_rest(reader.source_mut()));
     }
-    (rep, reader)
+    (rep, reader, tail)
 }
 
 fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
@@ -419,6 +466,13 @@ pub fn check_parallel_in<R: Read>(
     opts: CheckOptions,
     threads: usize,
 ) -> (Report, Source<R>) {
+    if let Some(m) = mapped {
+        // Chunks cut at guessed boundaries, each proven by the chunk before it;
+        // anything unproven (a broken file, typically) falls back to the walk.
+        if let Some(rep) = check_guessed(m, opts, threads) {
+            return (rep, src);
+        }
+    }
     let settings = super::parallel::Settings {
         threads,
         verify_checksum: opts.verify_checksum,
@@ -466,7 +520,7 @@ pub fn check_parallel_in<R: Read>(
             }
             _ => {}
         },
-        |chunk| check_events(chunk.reader(), frag_opts, true).0,
+        |chunk| check_events(chunk.reader(), frag_opts, Mode::Framed).0,
         |part| parts.push(part),
     );
     if let Err(e) = res {
@@ -474,33 +528,131 @@ pub fn check_parallel_in<R: Read>(
     }
     rep.problems = framing_problems;
     for p in parts {
-        rep.keys += p.keys;
-        rep.expires += p.expires;
-        rep.already_expired += p.already_expired;
-        rep.subexpires += p.subexpires;
-        rep.empty_keys += p.empty_keys;
-        rep.lfu_keys += p.lfu_keys;
-        rep.lru_keys += p.lru_keys;
-        for (db, c) in p.dbs {
-            let d = rep.dbs.entry(db).or_default();
-            d.keys += c.keys;
-            d.expires += c.expires;
-            d.already_expired += c.already_expired;
-        }
-        for (k, n) in p.types {
-            *rep.types.entry(k).or_default() += n;
-        }
-        for (k, n) in p.encodings {
-            *rep.encodings.entry(k).or_default() += n;
-        }
-        for (k, n) in p.modules {
-            *rep.modules.entry(k).or_default() += n;
-        }
-        rep.problems.extend(p.problems);
+        absorb(&mut rep, p, |db| db);
     }
     rep.problems.sort_by_key(|p| p.offset);
     if opts.count_trailing && rep.end_offset.is_some() {
         rep.trailing_bytes = Some(count_rest(&mut src));
     }
     (rep, src)
+}
+
+/// Adds the counts and problems of `part` (a chunk's report, or the body of a
+/// file) to `rep`, with `fix` applied to every database number
+/// ([`super::speculative::UNKNOWN_DB`] becomes the chunk's starting database).
+fn absorb(rep: &mut Report, part: Report, fix: impl Fn(u64) -> u64) {
+    rep.keys += part.keys;
+    rep.expires += part.expires;
+    rep.already_expired += part.already_expired;
+    rep.subexpires += part.subexpires;
+    rep.empty_keys += part.empty_keys;
+    rep.lfu_keys += part.lfu_keys;
+    rep.lru_keys += part.lru_keys;
+    rep.functions += part.functions;
+    rep.aux.extend(part.aux);
+    for (db, c) in part.dbs {
+        let d = rep.dbs.entry(fix(db)).or_default();
+        d.keys += c.keys;
+        d.expires += c.expires;
+        d.already_expired += c.already_expired;
+    }
+    for (k, n) in part.types {
+        *rep.types.entry(k).or_default() += n;
+    }
+    for (k, n) in part.encodings {
+        *rep.encodings.entry(k).or_default() += n;
+    }
+    for (k, n) in part.modules {
+        *rep.modules.entry(k).or_default() += n;
+    }
+    for (k, n) in part.module_aux {
+        *rep.module_aux.entry(k).or_default() += n;
+    }
+    rep.problems.extend(part.problems.into_iter().map(|mut p| {
+        p.db = p.db.map(&fix);
+        p
+    }));
+}
+
+/// [`check_parallel_in`] over chunks cut at guessed record boundaries
+/// ([`super::speculative::map_chunks_speculative`]): no thread walks the file
+/// first. `None` when a guess was not proven or anything was wrong (a reader
+/// error, a duplicate key, a checksum mismatch: the caller then checks with the
+/// walk, which reports it); a report from here is the walk's report of the same
+/// file.
+pub fn check_guessed(
+    m: super::parallel::Mapped<'_>,
+    opts: CheckOptions,
+    threads: usize,
+) -> Option<Report> {
+    use super::speculative::{Outcome, UNKNOWN_DB, map_chunks_speculative};
+    let settings = super::parallel::Settings {
+        threads,
+        verify_checksum: opts.verify_checksum,
+        chunk_size: opts.chunk_size,
+    };
+    let frag_opts = CheckOptions {
+        duplicate_keys: false,
+        count_trailing: false,
+        ..opts
+    };
+    let mode = Mode::Guessed {
+        hash_keys: opts.duplicate_keys,
+    };
+    let mut head = Report::default();
+    let mut body = Report::default();
+    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    let end = map_chunks_speculative(
+        m,
+        settings,
+        |ev| match *ev {
+            Event::Header { format, version } => {
+                head.format = Some(format);
+                head.rdb_version = Some(version);
+            }
+            Event::Aux { name, value } => head.aux.push((name.to_vec(), value.to_vec())),
+            Event::ModuleAux { module, .. } => {
+                *head.module_aux.entry(module.type_name()).or_default() += 1;
+            }
+            Event::Function { .. } => head.functions += 1,
+            Event::SelectDb { db } if db > 15 && head.problems.is_empty() => {
+                head.problems.push(db_warning(db, 0));
+            }
+            _ => {}
+        },
+        |chunk| {
+            let (part, reader, tail) = check_events(chunk.reader(), frag_opts, mode);
+            let outcome = Outcome {
+                clean: !tail.stopped,
+                end: reader.offset(),
+                end_db: reader.db(),
+                eof: tail.eof.map(|(at, _)| at),
+            };
+            ((part, tail.keys), outcome)
+        },
+        |(part, keys), start_db| {
+            let fix = |db: u64| if db == UNKNOWN_DB { start_db } else { db };
+            // A duplicate key: the walk reports it (with the key).
+            for (db, h) in keys {
+                if !keys_seen.entry(fix(db)).or_default().insert_hash(h) {
+                    return false;
+                }
+            }
+            absorb(&mut body, part, fix);
+            true
+        },
+    )?;
+    let mut rep = head;
+    absorb(&mut rep, body, |db| db);
+    // One database warning, the first (as the walk's framing thread gives).
+    let mut warned = false;
+    rep.problems
+        .retain(|p| p.severity != Severity::Warning || !std::mem::replace(&mut warned, true));
+    rep.problems.sort_by_key(|p| p.offset);
+    rep.checksum = Some(end.checksum);
+    rep.end_offset = Some(end.end);
+    if opts.count_trailing {
+        rep.trailing_bytes = Some(m.data.len() as u64 - end.end);
+    }
+    Some(rep)
 }

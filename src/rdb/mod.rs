@@ -24,6 +24,7 @@ pub mod lzf;
 pub mod parallel;
 pub mod payload;
 mod reader;
+pub mod speculative;
 pub mod str;
 pub mod types;
 pub mod writer;

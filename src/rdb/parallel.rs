@@ -56,6 +56,11 @@ pub struct Chunk<'a> {
     pub start: u64,
     /// The bytes.
     pub bytes: &'a [u8],
+    /// Where the chunk's records end: the end of `bytes` for a chunk cut by a
+    /// walk; for a guessed cut ([`super::speculative`]) the guess, `bytes`
+    /// going on past it so that a reader can finish a record that crosses it.
+    /// [`Chunk::reader`] stops at the first record boundary at or after it.
+    pub stop: u64,
     /// Database selected at the start of the chunk.
     pub db: u64,
     /// The file's format.
@@ -66,13 +71,27 @@ pub struct Chunk<'a> {
 
 impl<'a> Chunk<'a> {
     /// A full reader of this chunk (absolute offsets, deep validation). It ends
-    /// (`None`) at the end of the chunk.
+    /// (`None`) at the end of the chunk. It does not verify a trailer's CRC (it
+    /// has not seen the file before the chunk): a chunk that reaches the `EOF`
+    /// opcode reports the trailer as unverified, and whoever cut the chunks
+    /// verifies it.
     pub fn reader(&self) -> Reader<&'a [u8]> {
         let end = self.start + self.bytes.len() as u64;
         let src = Source::new(self.bytes)
             .with_size(end)
             .with_start_offset(self.start);
-        Reader::for_fragment(src, self.format, self.version, self.db)
+        let mut r = Reader::for_fragment_with(
+            src,
+            self.format,
+            self.version,
+            self.db,
+            Options {
+                verify_checksum: false,
+                frame_only: false,
+            },
+        );
+        r.stop_at(self.stop);
+        r
     }
 }
 
@@ -151,8 +170,11 @@ pub struct Mapped<'a> {
     /// The whole file.
     pub data: &'a [u8],
     /// Called on this thread with an offset before which no thread will read
-    /// the data again (every chunk before it was delivered): a mapped file can
-    /// let the pages go, so that memory stays bounded.
+    /// the data again in this pass (every chunk before it was delivered): a
+    /// mapped file can let the pages go, so that memory stays bounded. The
+    /// offsets of one pass never decrease; a lower one starts a new pass over
+    /// the file (after [`super::speculative::map_chunks_speculative`] was
+    /// abandoned), which reads the data again from the start.
     pub release: &'a dyn Fn(u64),
 }
 
@@ -203,15 +225,16 @@ where
                         guard.recv()
                     };
                     let Ok(job) = job else { return };
+                    let end = job.start + job.bytes.as_slice().len() as u64;
                     let chunk = Chunk {
                         index: job.index,
                         start: job.start,
                         bytes: job.bytes.as_slice(),
+                        stop: end,
                         db: job.db,
                         format: job.format,
                         version: job.version,
                     };
-                    let end = job.start + job.bytes.as_slice().len() as u64;
                     let out = work(chunk);
                     if res_tx.send((job.index, end, out)).is_err() {
                         return;

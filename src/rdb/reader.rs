@@ -418,6 +418,9 @@ pub struct Reader<R> {
     /// Reading a fragment (whole records cut from a file): the end of the input
     /// at a record boundary ends it.
     fragment: bool,
+    /// In a fragment, the first record boundary at or after this offset ends
+    /// it too ([`Reader::stop_at`]).
+    stop_at: u64,
     db: u64,
     // Key-scoped opcodes waiting for the next key.
     expire: Option<i64>,
@@ -1195,10 +1198,11 @@ impl<R: Read> Reader<R> {
             let at = self.src.offset();
             if self.fragment
                 && self.pending_start.is_none()
-                && self
-                    .src
-                    .at_eof()
-                    .map_err(|e| src_err(at, e, "a record type"))?
+                && (at >= self.stop_at
+                    || self
+                        .src
+                        .at_eof()
+                        .map_err(|e| src_err(at, e, "a record type"))?)
             {
                 self.state = State::Done;
                 return Ok(None);
@@ -1936,6 +1940,7 @@ impl<R: Read> Reader<R> {
             version: 0,
             payload: false,
             fragment: false,
+            stop_at: u64::MAX,
             db: 0,
             expire: None,
             idle: None,
@@ -2012,6 +2017,13 @@ impl<R: Read> Reader<R> {
         r.db = db;
         r.state = State::Body;
         r
+    }
+
+    /// Ends a fragment at its first record boundary at or after `offset` (no
+    /// expire/LRU/LFU opcode pending), as well as at the end of the input: a
+    /// chunk whose end is a guess reads on to where a record really ends.
+    pub fn stop_at(&mut self, offset: u64) {
+        self.stop_at = offset;
     }
 
     /// The RDB version (0 before the header is read).

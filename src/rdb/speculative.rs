@@ -1,0 +1,491 @@
+//! Processing a mapped RDB on several threads without following its structure
+//! first: [`map_chunks_speculative`].
+//!
+//! [`super::parallel::map_chunks_in`] has one thread walk every record of the
+//! file (frame-only) to cut it into chunks at key boundaries; on a 187 MB file
+//! that walk is about an eighth of all the CPU time of a check, taken from the
+//! workers. When the whole file is in memory, the cuts can be guessed instead
+//! ([`find_boundary`]) and proven afterwards:
+//!
+//! - A chunk's reader starts at the chunk's start and stops at the first record
+//!   boundary at or after the chunk's guessed end ([`Chunk::stop`]; its bytes
+//!   go on past the guess, so it can finish a record that crosses it).
+//! - Results are taken in file order. The first chunk starts where a reader of
+//!   the whole file met its first key: a true record boundary. A result whose
+//!   chunk started where the taken results so far end (a true boundary, by
+//!   induction) is the reading of the file from there: it is taken, and its
+//!   reader's stopping point is the next true boundary.
+//! - If the guess was right, the chunk before stopped exactly at it, and the next
+//!   chunk's result is taken as is. If not, the chunk before went past it (the
+//!   first boundary at or after a wrong guess is later): the next chunk's result
+//!   is dropped, and the stretch from where the taken results end to that
+//!   chunk's own guessed end is read again on this thread (a repair), from a
+//!   true boundary. A wrong guess costs one chunk's work, never a wrong result.
+//!
+//! Anything else ends the run with `None` and the caller uses the walk, which
+//! then reports what is wrong exactly as it always did: a reader error (in a
+//! result taken as the file's reading: a corrupt file), no `EOF` opcode at the
+//! end, a checksum mismatch, a broken header, a file without keys. A broken file
+//! thus costs one abandoned pass more; a valid one never goes through the walk.
+//!
+//! The database selected at the start of a chunk is not known when it is cut
+//! (the `SELECTDB` records before it are in other chunks): chunks are read with
+//! [`UNKNOWN_DB`] (the first one with its true database), each worker reports
+//! the database selected at its end, and the sink gets every taken result with
+//! the database selected at its start, to put in place of [`UNKNOWN_DB`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, mpsc};
+
+use super::parallel::{Chunk, Mapped, Settings};
+use super::reader::{Checksum, Event, Options, Reader};
+use super::types::Format;
+use crate::io::{Crc64, Source};
+
+/// The database of a chunk's keys before the chunk's first `SELECTDB`, when the
+/// chunk was cut without following the file (see the module documentation).
+pub const UNKNOWN_DB: u64 = u64::MAX;
+
+/// Whole key records a guessed cut must be followed by.
+pub const PROBE_KEYS: usize = 16;
+
+/// Keys a probe reads before the record where it cuts.
+pub const PROBE_SKIP: usize = 8;
+
+/// Positions tried after a target offset before giving up on a cut there.
+const SCAN: u64 = 64 << 10;
+
+/// Targets further on tried when no cut was found near one, before giving up
+/// on the run (see [`map_chunks_speculative`]).
+const GROW: usize = 16;
+
+/// Bytes a probe may read past its position.
+const PROBE_WINDOW: u64 = 4 << 20;
+
+/// Bytes all the probes of one search may read together: a value that looks
+/// like records for a while cannot make a search expensive.
+const PROBE_BUDGET: u64 = 16 << 20;
+
+/// Bytes a worker's chunk goes on past its guessed end, to finish the record
+/// that crosses it. A record that goes on further is finished by a repair on
+/// the delivering thread (with the rest of the file), so that a chunk that
+/// started at a wrong guess cannot read (or allocate) far.
+const OVERRUN: u64 = 1 << 20;
+
+/// How a chunk's reader finished, reported with its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The reader ended without an error.
+    pub clean: bool,
+    /// Where it stopped: the first record boundary at or after
+    /// [`Chunk::stop`], or just after the trailer when it read the `EOF` opcode.
+    pub end: u64,
+    /// The database selected at the end of the chunk ([`UNKNOWN_DB`] when the
+    /// chunk has no `SELECTDB` and started with it).
+    pub end_db: u64,
+    /// Offset of the `EOF` opcode, when the chunk reached it.
+    pub eof: Option<u64>,
+}
+
+/// The end of a file whose reading was all taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// Offset of the `EOF` opcode.
+    pub eof: u64,
+    /// Offset just after the trailer.
+    pub end: u64,
+    /// Trailer status (a mismatch abandons the run instead).
+    pub checksum: Checksum,
+}
+
+/// A guessed cut, from the thread that guesses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// The next chunk ends at the first record boundary at or after this.
+    At(u64),
+    /// The next chunk is the last one.
+    End,
+    /// No cut could be guessed near the next target.
+    Fail,
+}
+
+/// A job for a worker: the chunk from `start` with its records ending at the
+/// first boundary at or after `stop`.
+#[derive(Clone, Copy)]
+struct Job {
+    index: usize,
+    start: u64,
+    stop: u64,
+    db: u64,
+}
+
+/// Runs `work` over chunks of the mapped RDB `m.data`, cut at guessed record
+/// boundaries (see the module documentation), on `settings.threads` workers.
+/// `on_event` sees the records before the first key (header, aux fields,
+/// functions, module aux, `SELECTDB`); `sink` gets each taken result in file
+/// order with the database selected at the start of its chunk, and returns
+/// false to abandon the run. Returns `None` when the run was abandoned (see the
+/// module documentation): the caller then uses the walk-first path. Pages are
+/// released (`m.release`) as results are taken. `work` must read each chunk
+/// with [`Chunk::reader`] (or a reader that stops the same way) and report how
+/// it ended in its [`Outcome`].
+pub fn map_chunks_speculative<T, E, W, S>(
+    m: Mapped<'_>,
+    settings: Settings,
+    mut on_event: E,
+    work: W,
+    mut sink: S,
+) -> Option<End>
+where
+    T: Send,
+    E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> (T, Outcome) + Sync,
+    S: FnMut(T, u64) -> bool,
+{
+    let data = m.data;
+    let len = data.len() as u64;
+    // The records before the first key, read in full (their checks are the
+    // walk's); the first key's record is where the first chunk starts.
+    let mut head = Reader::with_options(
+        Source::with_capacity(data, 64 << 10).with_size(len),
+        Options {
+            verify_checksum: settings.verify_checksum,
+            frame_only: true,
+        },
+    );
+    let (first, db0) = loop {
+        match head.next_event() {
+            Ok(Some(Event::KeyStart(k))) => break (k.offset, k.db),
+            Ok(Some(Event::Eof { .. }) | None) | Err(_) => return None,
+            Ok(Some(ev)) => on_event(&ev),
+        }
+    };
+    let (format, version) = (head.format(), head.version());
+    drop(head);
+
+    // A chunk's bytes: from its start to OVERRUN past its guessed end, or to
+    // the end of the file for a repair.
+    let chunk = |job: Job, to_end: bool| {
+        let upto = if to_end {
+            len
+        } else {
+            job.stop.saturating_add(OVERRUN).min(len)
+        };
+        Chunk {
+            index: job.index,
+            start: job.start,
+            bytes: &data[job.start as usize..upto as usize],
+            stop: job.stop,
+            db: job.db,
+            format,
+            version,
+        }
+    };
+    let threads = settings.threads.max(1);
+    let chunk_size = settings.chunk_size.max(1);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (res_tx, res_rx) = mpsc::channel::<(Job, T, Outcome)>();
+    let work = &work;
+    let chunk = &chunk;
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let job_rx = Arc::clone(&job_rx);
+            let res_tx = res_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let job = {
+                        let Ok(guard) = job_rx.lock() else { return };
+                        guard.recv()
+                    };
+                    let Ok(job) = job else { return };
+                    let (out, outcome) = work(chunk(job, false));
+                    if res_tx.send((job, out, outcome)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(res_tx);
+
+        // Taking results in file order: `taken` is where the results taken so
+        // far end (a true record boundary), `db` the database selected there.
+        let mut pending: BTreeMap<usize, (Job, T, Outcome)> = BTreeMap::new();
+        let mut next_out = 0usize;
+        let mut taken = first;
+        let mut db = db0;
+        let mut eof: Option<(u64, u64)> = None;
+        let mut failed = false;
+        // Takes (or drops, or repairs) one result; false when the run fails.
+        let mut take = |job: Job, t: T, o: Outcome| -> bool {
+            if eof.is_some() {
+                // Past the records (bytes after the trailer): not the file's.
+                return true;
+            }
+            let (t, o) = if job.start == taken {
+                if o.clean || job.stop.saturating_add(OVERRUN) >= len {
+                    (t, o)
+                } else {
+                    // Maybe a record running past the chunk's bytes: read it
+                    // again with the rest of the file.
+                    work(chunk(job, true))
+                }
+            } else if job.start < taken && taken < job.stop {
+                // The chunk before went past this chunk's (wrong) start: read
+                // from where it stopped to this chunk's guessed end.
+                let job = Job {
+                    start: taken,
+                    db: UNKNOWN_DB,
+                    ..job
+                };
+                work(chunk(job, true))
+            } else if job.start < taken {
+                // Wholly read by the chunk before.
+                return true;
+            } else {
+                return false;
+            };
+            if !o.clean || o.end < taken {
+                return false;
+            }
+            let start_db = db;
+            if o.end_db != UNKNOWN_DB {
+                db = o.end_db;
+            }
+            if !sink(t, start_db) {
+                return false;
+            }
+            taken = o.end;
+            if let Some(at) = o.eof {
+                eof = Some((at, o.end));
+            }
+            (m.release)(taken);
+            true
+        };
+        let mut deliver = |blocking: bool,
+                           pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
+                           next_out: &mut usize,
+                           failed: &mut bool| {
+            let got = if blocking {
+                res_rx.recv().ok()
+            } else {
+                res_rx.try_recv().ok()
+            };
+            let any = got.is_some();
+            if let Some((job, t, o)) = got {
+                pending.insert(job.index, (job, t, o));
+            }
+            while let Some((job, t, o)) = pending.remove(next_out) {
+                *next_out += 1;
+                if !*failed && !take(job, t, o) {
+                    *failed = true;
+                }
+            }
+            any
+        };
+
+        // The cuts, guessed on a thread of their own that runs ahead of the
+        // workers (guessing costs a few percent of checking): a place where no
+        // cut can be guessed (huge values, or data that looks like no records)
+        // is known before the workers get there, so abandoning the run for the
+        // walk loses little.
+        // Its lead is bounded: the pages its guesses read stay resident until
+        // the results before them are taken.
+        let (cut_tx, cut_rx) = mpsc::sync_channel::<Cut>(threads + 1);
+        scope.spawn(move || {
+            let mut pos = first;
+            loop {
+                // No guess near a target (a value larger than the scan, say):
+                // the chunk grows to the next target, up to a point.
+                let mut target = pos.saturating_add(chunk_size);
+                let mut cut = Cut::Fail;
+                for _ in 0..=GROW {
+                    if target.saturating_add(chunk_size / 2) >= len {
+                        cut = Cut::End;
+                        break;
+                    }
+                    if let Some(c) = find_boundary(data, target, format, version) {
+                        cut = Cut::At(c);
+                        break;
+                    }
+                    target = target.saturating_add(chunk_size);
+                }
+                if cut_tx.send(cut).is_err() {
+                    return;
+                }
+                match cut {
+                    Cut::At(c) => pos = c,
+                    Cut::End | Cut::Fail => return,
+                }
+            }
+        });
+        // Hand out chunks; the CRC follows the cuts.
+        let mut crc = Crc64::new();
+        crc.update(&data[..first as usize]);
+        let mut crc_upto = first;
+        let mut pos = first;
+        let mut sent = 0usize;
+        let max_in_flight = 2 * threads + 2;
+        loop {
+            let stop = match cut_rx.recv() {
+                Ok(Cut::At(c)) => c,
+                Ok(Cut::End) => len,
+                Ok(Cut::Fail) | Err(_) => {
+                    failed = true;
+                    break;
+                }
+            };
+            let job = Job {
+                index: sent,
+                start: pos,
+                stop,
+                db: if sent == 0 { db0 } else { UNKNOWN_DB },
+            };
+            if job_tx.send(job).is_err() {
+                failed = true;
+                break;
+            }
+            sent += 1;
+            if stop == len {
+                break;
+            }
+            // The last chunk holds the trailer: its part is added once the
+            // EOF opcode is known.
+            if settings.verify_checksum {
+                crc.update(&data[pos as usize..stop as usize]);
+                crc_upto = stop;
+            }
+            pos = stop;
+            while deliver(false, &mut pending, &mut next_out, &mut failed) {}
+            while !failed && sent.saturating_sub(next_out) > max_in_flight {
+                if !deliver(true, &mut pending, &mut next_out, &mut failed) {
+                    break;
+                }
+            }
+            if failed {
+                break;
+            }
+        }
+        drop(cut_rx);
+        drop(job_tx);
+        while next_out < sent {
+            if !deliver(true, &mut pending, &mut next_out, &mut failed) {
+                failed = true;
+                break;
+            }
+        }
+        if failed {
+            return None;
+        }
+        let (eof, end) = eof?;
+        let checksum = if version >= 5 {
+            let stored = u64::from_le_bytes(
+                data.get(eof as usize + 1..eof as usize + 9)?
+                    .try_into()
+                    .ok()?,
+            );
+            if stored == 0 {
+                Checksum::Disabled
+            } else if !settings.verify_checksum {
+                Checksum::Unverified
+            } else {
+                // The CRC covers everything up to the EOF opcode included.
+                let through = eof + 1;
+                if through < crc_upto {
+                    crc = Crc64::new();
+                    crc_upto = 0;
+                }
+                crc.update(&data[crc_upto as usize..through as usize]);
+                if crc.value() != stored {
+                    return None;
+                }
+                Checksum::Ok
+            }
+        } else {
+            Checksum::Absent
+        };
+        Some(End { eof, end, checksum })
+    })
+}
+
+/// A guess at a record boundary at or after `from`, to be proven by the worker
+/// of the chunk before it. From each position within [`SCAN`] bytes that can
+/// start a record, a frame-only reader tries to read [`PROBE_KEYS`] whole key
+/// records in a row (or fewer, followed by the end of the file's records); the
+/// first position where it succeeds is not taken as such (the first "record"
+/// read from a wrong position may swallow real records and land, by chance,
+/// on a real boundary, after which the rest parses for real), but the start of
+/// the record after the first [`PROBE_SKIP`] keys: by then the reader follows
+/// the file's own structure unless a long run of chances says otherwise, and
+/// then the proof fails and the caller falls back.
+pub fn find_boundary(data: &[u8], from: u64, format: Format, version: u32) -> Option<u64> {
+    let len = data.len() as u64;
+    let stop = from.saturating_add(SCAN).min(len);
+    let mut budget = PROBE_BUDGET;
+    let mut p = from;
+    while p < stop {
+        if plausible_start(data[p as usize]) {
+            let (cut, used) = probe(data, p, format, version);
+            if cut.is_some() {
+                return cut;
+            }
+            budget = budget.checked_sub(used)?;
+        }
+        p += 1;
+    }
+    None
+}
+
+/// Whether a record can start with byte `b`: a value type, or an opcode that
+/// may come between keys (expire, LRU, LFU, `SELECTDB`, `RESIZEDB`).
+fn plausible_start(b: u8) -> bool {
+    matches!(b, 0..=5 | 7 | 9..=25 | 0xf8 | 0xf9 | 0xfb..=0xfe)
+}
+
+/// Reads whole records from `p` with a frame-only reader. Returns where to cut
+/// (the start of the record of key number [`PROBE_SKIP`] + 1) when
+/// [`PROBE_KEYS`] keys were read, or that key and the end of the file's records
+/// after it; and how many bytes were read.
+fn probe(data: &[u8], p: u64, format: Format, version: u32) -> (Option<u64>, u64) {
+    let len = data.len() as u64;
+    let end = p.saturating_add(PROBE_WINDOW).min(len);
+    let src = Source::with_capacity(&data[p as usize..end as usize], 512)
+        .with_size(end)
+        .with_start_offset(p);
+    let mut r = Reader::for_fragment_with(
+        src,
+        format,
+        version,
+        UNKNOWN_DB,
+        Options {
+            verify_checksum: false,
+            frame_only: true,
+        },
+    );
+    let mut keys = 0usize;
+    let mut cut = None;
+    let ok = loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(k))) => {
+                if keys == PROBE_SKIP {
+                    cut = Some(k.offset);
+                }
+                if r.skip_value().is_err() {
+                    break false;
+                }
+                keys += 1;
+                if keys >= PROBE_KEYS {
+                    break true;
+                }
+            }
+            // The end of the records, ending the file exactly, or the end of
+            // a window that reaches the file's end.
+            Ok(Some(Event::Eof { end: e, .. })) => break e == len,
+            Ok(None) => break end == len,
+            Ok(Some(_)) => {}
+            Err(_) => break false,
+        }
+    };
+    (cut.filter(|_| ok), r.offset() - p)
+}
