@@ -182,10 +182,11 @@ fn wrong_guesses_are_repaired() {
     assert_eq!(format!("{g:?}"), format!("{:?}", walk(&data)));
 }
 
-/// A stretch where no record can start (a value of 0xff bytes, longer than all
-/// the targets tried): no guess, the run is abandoned; the walk still checks it.
+/// A stretch where no record can start (a value of 0xff bytes, much longer
+/// than a chunk): no cut is guessed in it, the chunk grows over it (a value is
+/// one worker's, as with the walk); same keys, same report.
 #[test]
-fn no_guess_falls_back_to_the_walk() {
+fn a_stretch_without_guesses_grows_the_chunk() {
     let data = rdb(200, |i| {
         if i == 50 {
             vec![0xff; 300_000]
@@ -193,8 +194,11 @@ fn no_guess_falls_back_to_the_walk() {
             vec![b'v'; 40]
         }
     });
-    assert!(keys_and_reads(&data).0.is_none());
-    assert!(guessed(&data).is_none());
+    let (keys, reads) = keys_and_reads(&data);
+    assert!(reads.len() > 2);
+    assert_eq!(keys.expect("abandoned"), sequential_keys(&data));
+    let g = guessed(&data).expect("abandoned");
+    assert_eq!(format!("{g:?}"), format!("{:?}", walk(&data)));
     let src = Source::new(&data[..]).with_size(data.len() as u64);
     let mapped = check::check_parallel_in(
         src,
@@ -223,4 +227,41 @@ fn broken_or_keyless_files_get_no_guessed_report() {
     assert!(guessed(&bad).is_none());
     assert!(guessed(&data[..n - 3]).is_none());
     assert!(!walk(&bad).is_ok());
+}
+
+/// A key found again in a later chunk: the guessed run gives up (the walk
+/// reports the duplicate, with the key).
+#[test]
+fn duplicate_keys_across_chunks_go_to_the_walk() {
+    let renamed = |to: &[u8]| {
+        let mut data = rdb(3000, |i| vec![b'd'; i % 70]);
+        let at = data
+            .windows(9)
+            .position(|w| w == b"\x08key:2900")
+            .expect("key:2900");
+        data[at + 1..at + 9].copy_from_slice(to);
+        let n = data.len();
+        let crc = crc64(&data[..n - 8]);
+        data[n - 8..].copy_from_slice(&crc.to_le_bytes());
+        data
+    };
+    // The same name in another database (key:1000 is in db 0) is no
+    // duplicate: the databases of the chunks are put right first.
+    let other_db = renamed(b"key:1000");
+    let g = guessed(&other_db).expect("abandoned");
+    assert!(g.is_ok());
+    assert_eq!(format!("{g:?}"), format!("{:?}", walk(&other_db)));
+    let data = renamed(b"key:2000");
+    // Both keys are in the second half (db 3), chunks apart.
+    assert!(guessed(&data).is_none());
+    let w = walk(&data);
+    assert!(!w.is_ok());
+    assert!(
+        w.problems
+            .iter()
+            .any(|p| p.message.contains("duplicate key")
+                && p.key.as_deref() == Some(b"key:2000".as_slice())),
+        "{:?}",
+        w.problems
+    );
 }

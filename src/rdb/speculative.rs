@@ -52,19 +52,16 @@ pub const PROBE_KEYS: usize = 16;
 /// Keys a probe reads before the record where it cuts.
 pub const PROBE_SKIP: usize = 8;
 
-/// Positions tried after a target offset before giving up on a cut there.
+/// Positions tried after a target offset before giving up on a guess there
+/// (the cut is then found by walking from the previous one: [`walk_to`]).
 const SCAN: u64 = 64 << 10;
-
-/// Targets further on tried when no cut was found near one, before giving up
-/// on the run (see [`map_chunks_speculative`]).
-const GROW: usize = 16;
 
 /// Bytes a probe may read past its position.
 const PROBE_WINDOW: u64 = 4 << 20;
 
 /// Bytes all the probes of one search may read together: a value that looks
 /// like records for a while cannot make a search expensive.
-const PROBE_BUDGET: u64 = 16 << 20;
+const PROBE_BUDGET: u64 = 1 << 20;
 
 /// Bytes a worker's chunk goes on past its guessed end, to finish the record
 /// that crosses it. A record that goes on further is finished by a repair on
@@ -105,8 +102,6 @@ enum Cut {
     At(u64),
     /// The next chunk is the last one.
     End,
-    /// No cut could be guessed near the next target.
-    Fail,
 }
 
 /// A job for a worker: the chunk from `start` with its records ending at the
@@ -285,38 +280,32 @@ where
             any
         };
 
-        // The cuts, guessed on a thread of their own that runs ahead of the
-        // workers (guessing costs a few percent of checking): a place where no
-        // cut can be guessed (huge values, or data that looks like no records)
-        // is known before the workers get there, so abandoning the run for the
-        // walk loses little.
-        // Its lead is bounded: the pages its guesses read stay resident until
-        // the results before them are taken.
+        // The cuts, guessed on a thread of their own that runs a little ahead
+        // of the workers (guessing costs a few percent of checking). Its lead
+        // is bounded: the pages its guesses read stay resident until the
+        // results before them are taken.
         let (cut_tx, cut_rx) = mpsc::sync_channel::<Cut>(threads + 1);
         scope.spawn(move || {
             let mut pos = first;
             loop {
                 // No guess near a target (a value larger than the scan, say):
                 // the chunk grows to the next target, up to a point.
-                let mut target = pos.saturating_add(chunk_size);
-                let mut cut = Cut::Fail;
-                for _ in 0..=GROW {
-                    if target.saturating_add(chunk_size / 2) >= len {
-                        cut = Cut::End;
-                        break;
-                    }
-                    if let Some(c) = find_boundary(data, target, format, version) {
-                        cut = Cut::At(c);
-                        break;
-                    }
-                    target = target.saturating_add(chunk_size);
-                }
+                let target = pos.saturating_add(chunk_size);
+                let cut = if target.saturating_add(chunk_size / 2) >= len {
+                    Cut::End
+                } else if let Some(c) = find_boundary(data, target, format, version) {
+                    Cut::At(c)
+                } else {
+                    // No guess near the target (a value larger than the
+                    // scan, say): walk there from the last cut instead.
+                    walk_to(data, pos, target, format, version).map_or(Cut::End, Cut::At)
+                };
                 if cut_tx.send(cut).is_err() {
                     return;
                 }
                 match cut {
                     Cut::At(c) => pos = c,
-                    Cut::End | Cut::Fail => return,
+                    Cut::End => return,
                 }
             }
         });
@@ -331,7 +320,7 @@ where
             let stop = match cut_rx.recv() {
                 Ok(Cut::At(c)) => c,
                 Ok(Cut::End) => len,
-                Ok(Cut::Fail) | Err(_) => {
+                Err(_) => {
                     failed = true;
                     break;
                 }
@@ -435,6 +424,42 @@ pub fn find_boundary(data: &[u8], from: u64, format: Format, version: u32) -> Op
         p += 1;
     }
     None
+}
+
+/// The first key record at or after `target`, found by walking the records
+/// from `pos` with a frame-only reader (what the walk-first path does for the
+/// whole file): for stretches where no cut can be guessed, such as values
+/// larger than the scan. From a true boundary `pos` the result is one too;
+/// from a wrong guess it is as wrong, and proven wrong like any guess. `None`
+/// when the walk meets the end of the records or an error first: the chunk
+/// from `pos` is then the last one.
+fn walk_to(data: &[u8], pos: u64, target: u64, format: Format, version: u32) -> Option<u64> {
+    let len = data.len() as u64;
+    let src = Source::with_capacity(&data[pos as usize..], 64 << 10)
+        .with_size(len)
+        .with_start_offset(pos);
+    let mut r = Reader::for_fragment_with(
+        src,
+        format,
+        version,
+        UNKNOWN_DB,
+        Options {
+            verify_checksum: false,
+            frame_only: true,
+        },
+    );
+    loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(k))) => {
+                if k.offset >= target {
+                    return Some(k.offset);
+                }
+                r.skip_value().ok()?;
+            }
+            Ok(Some(Event::Eof { .. }) | None) | Err(_) => return None,
+            Ok(Some(_)) => {}
+        }
+    }
 }
 
 /// Whether a record can start with byte `b`: a value type, or an opcode that
