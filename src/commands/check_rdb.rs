@@ -38,8 +38,9 @@ pub struct Args {
     #[arg(long, value_name = "UNIX_MS")]
     pub now: Option<i64>,
     /// Worker threads for files of 8 MiB and more (default: one more than the
-    /// number of CPUs, as the thread that frames the file is often idle; 1 checks
-    /// in a single thread, stopping at the first corrupt value).
+    /// number of CPUs, which measured fastest as the threads that cut the file
+    /// are idle part of the time; 1 checks in a single thread, stopping at the
+    /// first corrupt value).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
