@@ -15,6 +15,9 @@
 //!   chunk started where the taken results so far end (a true boundary, by
 //!   induction) is the reading of the file from there: it is taken, and its
 //!   reader's stopping point is the next true boundary.
+//! - Where no cut can be guessed near a target (inside a value larger than the
+//!   scan), the cut is found by walking the records from the previous cut
+//!   (`walk_to`), a guess like the others as far as the proof goes.
 //! - If the guess was right, the chunk before stopped exactly at it, and the next
 //!   chunk's result is taken as is. If not, the chunk before went past it (the
 //!   first boundary at or after a wrong guess is later): the next chunk's result
@@ -399,15 +402,15 @@ where
 }
 
 /// A guess at a record boundary at or after `from`, to be proven by the worker
-/// of the chunk before it. From each position within [`SCAN`] bytes that can
+/// of the chunk before it. From each position within 64 KiB (`SCAN`) that can
 /// start a record, a frame-only reader tries to read [`PROBE_KEYS`] whole key
 /// records in a row (or fewer, followed by the end of the file's records); the
 /// first position where it succeeds is not taken as such (the first "record"
 /// read from a wrong position may swallow real records and land, by chance,
 /// on a real boundary, after which the rest parses for real), but the start of
 /// the record after the first [`PROBE_SKIP`] keys: by then the reader follows
-/// the file's own structure unless a long run of chances says otherwise, and
-/// then the proof fails and the caller falls back.
+/// the file's own structure unless a long run of chances says otherwise (and
+/// then the proof fails and the stretch is repaired).
 pub fn find_boundary(data: &[u8], from: u64, format: Format, version: u32) -> Option<u64> {
     let len = data.len() as u64;
     let stop = from.saturating_add(SCAN).min(len);
