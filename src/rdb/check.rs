@@ -16,7 +16,10 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use super::dups::DupSet;
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use super::dups::{DupSet, PassThrough};
 use super::reader::{Checksum, Element, Event, KeyEnd, Options, Reader};
 use super::types::{self as t, Format};
 use super::{Error, ErrorKind};
@@ -211,7 +214,7 @@ struct Tail {
     eof: Option<(u64, u64)>,
     /// (database, hash of the name) of every key, in [`Mode::Guessed`] with
     /// `hash_keys`.
-    keys: Vec<(u64, u128)>,
+    keys: Vec<(u64, u64)>,
 }
 
 /// The event loop of a check (see [`Mode`]).
@@ -265,7 +268,7 @@ fn check_events<R: Read>(
             Event::KeyStart(k) => {
                 let (db, ty) = (k.db, k.rdb_type);
                 if let Mode::Guessed { hash_keys: true } = mode {
-                    tail.keys.push((db, xxhash_rust::xxh3::xxh3_128(k.key)));
+                    tail.keys.push((db, xxhash_rust::xxh3::xxh3_64(k.key)));
                 }
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
@@ -601,7 +604,16 @@ pub fn check_guessed(
     };
     let mut head = Report::default();
     let mut body = Report::default();
-    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    // 64-bit hashes of the names: a collision (about n²/2⁶⁵) would only send
+    // the file to the walk, whose 128-bit check has the last word. Half the
+    // memory traffic of the walk's set, on the thread that takes the results.
+    let mut keys_seen: BTreeMap<u64, HashSet<u64, BuildHasherDefault<PassThrough>>> =
+        BTreeMap::new();
+    // The first database's RESIZEDB hint sizes its set once (no rehashing as
+    // it grows), within what the file can hold (a key record takes at least
+    // 3 bytes) and at most a million keys (8 MiB), whatever a corrupt hint says.
+    let hint = std::cell::Cell::new(None::<(u64, u64)>);
+    let mut head_db = 0u64;
     let end = map_chunks_speculative(
         m,
         settings,
@@ -615,8 +627,17 @@ pub fn check_guessed(
                 *head.module_aux.entry(module.type_name()).or_default() += 1;
             }
             Event::Function { .. } => head.functions += 1,
-            Event::SelectDb { db } if db > 15 && head.problems.is_empty() => {
-                head.problems.push(db_warning(db, 0));
+            Event::SelectDb { db } => {
+                head_db = db;
+                if db > 15 && head.problems.is_empty() {
+                    head.problems.push(db_warning(db, 0));
+                }
+            }
+            Event::ResizeDb { keys, .. } => {
+                hint.set(Some((
+                    head_db,
+                    keys.min(m.data.len() as u64 / 3).min(1 << 20),
+                )));
             }
             _ => {}
         },
@@ -633,8 +654,16 @@ pub fn check_guessed(
         |(part, keys), start_db| {
             let fix = |db: u64| if db == UNKNOWN_DB { start_db } else { db };
             // A duplicate key: the walk reports it (with the key).
-            for (db, h) in keys {
-                if !keys_seen.entry(fix(db)).or_default().insert_hash(h) {
+            for run in keys.chunk_by(|a, b| a.0 == b.0) {
+                let db = fix(run[0].0);
+                let seen = keys_seen.entry(db).or_insert_with(|| match hint.get() {
+                    Some((d, n)) if d == db => HashSet::with_capacity_and_hasher(
+                        usize::try_from(n).unwrap_or(0),
+                        BuildHasherDefault::default(),
+                    ),
+                    _ => HashSet::default(),
+                });
+                if !run.iter().all(|&(_, h)| seen.insert(h)) {
                     return false;
                 }
             }
