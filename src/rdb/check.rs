@@ -240,20 +240,15 @@ fn check_events<R: Read>(
             }
         };
         match ev {
-            Event::Header { format, version } => {
-                rep.format = Some(format);
-                rep.rdb_version = Some(version);
-            }
-            Event::Aux { .. }
+            Event::Header { .. }
+            | Event::Aux { .. }
             | Event::ModuleAux { .. }
-            | Event::Function { .. }
-            | Event::SelectDb { .. }
-                if mode == Mode::Framed => {}
-            Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
-            Event::ModuleAux { module, .. } => {
-                *rep.module_aux.entry(module.type_name()).or_default() += 1;
+            | Event::Function { .. } => {
+                if mode != Mode::Framed {
+                    file_record(&mut rep, &ev);
+                }
             }
-            Event::Function { .. } => rep.functions += 1,
+            Event::SelectDb { .. } if mode == Mode::Framed => {}
             Event::SelectDb { db } => {
                 if db > 15 && !warned_db {
                     warned_db = true;
@@ -330,6 +325,23 @@ fn check_events<R: Read>(
         rep.trailing_bytes = Some(count_rest(reader.source_mut()));
     }
     (rep, reader, tail)
+}
+
+/// Records a file-level record (header, aux field, module aux, function
+/// library) in `rep`; other events are left to the caller.
+fn file_record(rep: &mut Report, ev: &Event<'_>) {
+    match *ev {
+        Event::Header { format, version } => {
+            rep.format = Some(format);
+            rep.rdb_version = Some(version);
+        }
+        Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
+        Event::ModuleAux { module, .. } => {
+            *rep.module_aux.entry(module.type_name()).or_default() += 1;
+        }
+        Event::Function { .. } => rep.functions += 1,
+        _ => {}
+    }
 }
 
 fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
@@ -498,15 +510,6 @@ pub fn check_parallel_in<R: Read>(
         settings,
         &stop,
         |ev| match *ev {
-            Event::Header { format, version } => {
-                rep.format = Some(format);
-                rep.rdb_version = Some(version);
-            }
-            Event::Aux { name, value } => rep.aux.push((name.to_vec(), value.to_vec())),
-            Event::ModuleAux { module, .. } => {
-                *rep.module_aux.entry(module.type_name()).or_default() += 1;
-            }
-            Event::Function { .. } => rep.functions += 1,
             Event::SelectDb { db } if db > 15 && !warned_db => {
                 warned_db = true;
                 framing_problems.push(db_warning(db, 0));
@@ -521,7 +524,7 @@ pub fn check_parallel_in<R: Read>(
                 rep.checksum = Some(checksum);
                 rep.end_offset = Some(end);
             }
-            _ => {}
+            _ => file_record(&mut rep, ev),
         },
         |chunk| check_events(chunk.reader(), frag_opts, Mode::Framed).0,
         |part| parts.push(part),
@@ -618,15 +621,6 @@ pub fn check_guessed(
         m,
         settings,
         |ev| match *ev {
-            Event::Header { format, version } => {
-                head.format = Some(format);
-                head.rdb_version = Some(version);
-            }
-            Event::Aux { name, value } => head.aux.push((name.to_vec(), value.to_vec())),
-            Event::ModuleAux { module, .. } => {
-                *head.module_aux.entry(module.type_name()).or_default() += 1;
-            }
-            Event::Function { .. } => head.functions += 1,
             Event::SelectDb { db } => {
                 head_db = db;
                 if db > 15 && head.problems.is_empty() {
@@ -639,7 +633,7 @@ pub fn check_guessed(
                     keys.min(m.data.len() as u64 / 3).min(1 << 20),
                 )));
             }
-            _ => {}
+            _ => file_record(&mut head, ev),
         },
         |chunk| {
             let (part, reader, tail) = check_events(chunk.reader(), frag_opts, mode);

@@ -164,6 +164,13 @@ where
     map_chunks_in(src, None, settings, stop, on_event, work, sink)
 }
 
+/// The next job of a worker from the queue the workers share; `None` once the
+/// queue is closed (or poisoned).
+pub(super) fn next_job<J>(rx: &Mutex<mpsc::Receiver<J>>) -> Option<J> {
+    let guard = rx.lock().ok()?;
+    guard.recv().ok()
+}
+
 /// A file that is all in memory (mapped), for [`map_chunks_in`].
 #[derive(Clone, Copy)]
 pub struct Mapped<'a> {
@@ -219,12 +226,7 @@ where
             let job_rx = Arc::clone(&job_rx);
             let res_tx = res_tx.clone();
             scope.spawn(move || {
-                loop {
-                    let job = {
-                        let Ok(guard) = job_rx.lock() else { return };
-                        guard.recv()
-                    };
-                    let Ok(job) = job else { return };
+                while let Some(job) = next_job(&job_rx) {
                     let end = job.start + job.bytes.as_slice().len() as u64;
                     let chunk = Chunk {
                         index: job.index,

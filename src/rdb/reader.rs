@@ -66,6 +66,30 @@ pub enum Checksum {
     Unverified,
 }
 
+impl Checksum {
+    /// The status of a stored CRC-64 trailer: zero means disabled; otherwise
+    /// unverified when verification is off, else `computed` (called only then)
+    /// must match it, or `Err` carries the computed value.
+    pub fn of_trailer(
+        stored: u64,
+        verify: bool,
+        computed: impl FnOnce() -> u64,
+    ) -> Result<Self, u64> {
+        if stored == 0 {
+            Ok(Checksum::Disabled)
+        } else if !verify {
+            Ok(Checksum::Unverified)
+        } else {
+            let c = computed();
+            if c == stored {
+                Ok(Checksum::Ok)
+            } else {
+                Err(c)
+            }
+        }
+    }
+}
+
 /// Information about a key, at the start of its record.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyInfo<'a> {
@@ -1346,18 +1370,8 @@ impl<R: Read> Reader<R> {
                     .read_array::<8>()
                     .map_err(|e| src_err(tat, e, "the CRC-64 trailer"))?,
             );
-            if stored == 0 {
-                Checksum::Disabled
-            } else if !self.opts.verify_checksum {
-                Checksum::Unverified
-            } else if stored == computed {
-                Checksum::Ok
-            } else {
-                return Err(Error::new(
-                    tat,
-                    ErrorKind::ChecksumMismatch { stored, computed },
-                ));
-            }
+            Checksum::of_trailer(stored, self.opts.verify_checksum, || computed)
+                .map_err(|_| Error::new(tat, ErrorKind::ChecksumMismatch { stored, computed }))?
         } else {
             Checksum::Absent
         };

@@ -40,7 +40,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
-use super::parallel::{Chunk, Mapped, Settings};
+use super::parallel::{Chunk, Mapped, Settings, next_job};
 use super::reader::{Checksum, Event, Options, Reader};
 use super::types::Format;
 use crate::io::{Crc64, Source};
@@ -192,12 +192,7 @@ where
             let job_rx = Arc::clone(&job_rx);
             let res_tx = res_tx.clone();
             scope.spawn(move || {
-                loop {
-                    let job = {
-                        let Ok(guard) = job_rx.lock() else { return };
-                        guard.recv()
-                    };
-                    let Ok(job) = job else { return };
+                while let Some(job) = next_job(&job_rx) {
                     let (out, outcome) = work(chunk(job, false));
                     if res_tx.send((job, out, outcome)).is_err() {
                         return;
@@ -377,23 +372,17 @@ where
                     .try_into()
                     .ok()?,
             );
-            if stored == 0 {
-                Checksum::Disabled
-            } else if !settings.verify_checksum {
-                Checksum::Unverified
-            } else {
-                // The CRC covers everything up to the EOF opcode included.
+            // The CRC covers everything up to the EOF opcode included.
+            Checksum::of_trailer(stored, settings.verify_checksum, || {
                 let through = eof + 1;
                 if through < crc_upto {
                     crc = Crc64::new();
                     crc_upto = 0;
                 }
                 crc.update(&data[crc_upto as usize..through as usize]);
-                if crc.value() != stored {
-                    return None;
-                }
-                Checksum::Ok
-            }
+                crc.value()
+            })
+            .ok()?
         } else {
             Checksum::Absent
         };
@@ -437,20 +426,7 @@ pub fn find_boundary(data: &[u8], from: u64, format: Format, version: u32) -> Op
 /// when the walk meets the end of the records or an error first: the chunk
 /// from `pos` is then the last one.
 fn walk_to(data: &[u8], pos: u64, target: u64, format: Format, version: u32) -> Option<u64> {
-    let len = data.len() as u64;
-    let src = Source::with_capacity(&data[pos as usize..], 64 << 10)
-        .with_size(len)
-        .with_start_offset(pos);
-    let mut r = Reader::for_fragment_with(
-        src,
-        format,
-        version,
-        UNKNOWN_DB,
-        Options {
-            verify_checksum: false,
-            frame_only: true,
-        },
-    );
+    let mut r = frame_reader(data, pos, data.len() as u64, 64 << 10, format, version);
     loop {
         match r.next_event() {
             Ok(Some(Event::KeyStart(k))) => {
@@ -463,6 +439,31 @@ fn walk_to(data: &[u8], pos: u64, target: u64, format: Format, version: u32) -> 
             Ok(Some(_)) => {}
         }
     }
+}
+
+/// A frame-only reader of the records of `data[from..to]` (absolute offsets,
+/// database [`UNKNOWN_DB`]) with a buffer of `capacity` bytes to start with.
+fn frame_reader(
+    data: &[u8],
+    from: u64,
+    to: u64,
+    capacity: usize,
+    format: Format,
+    version: u32,
+) -> Reader<&[u8]> {
+    let src = Source::with_capacity(&data[from as usize..to as usize], capacity)
+        .with_size(to)
+        .with_start_offset(from);
+    Reader::for_fragment_with(
+        src,
+        format,
+        version,
+        UNKNOWN_DB,
+        Options {
+            verify_checksum: false,
+            frame_only: true,
+        },
+    )
 }
 
 /// Whether a record can start with byte `b`: a value type, or an opcode that
@@ -478,19 +479,7 @@ fn plausible_start(b: u8) -> bool {
 fn probe(data: &[u8], p: u64, format: Format, version: u32) -> (Option<u64>, u64) {
     let len = data.len() as u64;
     let end = p.saturating_add(PROBE_WINDOW).min(len);
-    let src = Source::with_capacity(&data[p as usize..end as usize], 512)
-        .with_size(end)
-        .with_start_offset(p);
-    let mut r = Reader::for_fragment_with(
-        src,
-        format,
-        version,
-        UNKNOWN_DB,
-        Options {
-            verify_checksum: false,
-            frame_only: true,
-        },
-    );
+    let mut r = frame_reader(data, p, end, 512, format, version);
     let mut keys = 0usize;
     let mut cut = None;
     let ok = loop {
