@@ -265,3 +265,45 @@ fn duplicate_keys_across_chunks_go_to_the_walk() {
         w.problems
     );
 }
+
+/// Records between a key's expire opcode and the key (an aux field and a
+/// SELECTDB here; Redis reads them and keeps the expire for the key) belong to
+/// the first key's record, where the first chunk starts: reported once, as the
+/// walk and a sequential check report them. (Found by mutating corpus files.)
+#[test]
+fn records_inside_the_first_keys_prefix_are_reported_once() {
+    let mut b = b"REDIS0009".to_vec();
+    b.push(0xfa);
+    put_str(&mut b, b"redis-ver");
+    put_str(&mut b, b"7.0.15");
+    b.extend_from_slice(&[0xfe, 0x00]);
+    b.push(0xfc);
+    b.extend_from_slice(&4_000_000_000_000i64.to_le_bytes());
+    b.push(0xfa);
+    put_str(&mut b, b"used-mem");
+    put_str(&mut b, b"1234");
+    b.extend_from_slice(&[0xfe, 0x02]);
+    for i in 0..2000 {
+        b.push(0);
+        put_str(&mut b, format!("key:{i}").as_bytes());
+        put_str(&mut b, format!("value {i}").as_bytes());
+    }
+    b.push(0xff);
+    let crc = crc64(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+
+    let seq = check::check(
+        Reader::new(Source::new(&b[..]).with_size(b.len() as u64)),
+        opts(),
+    )
+    .0;
+    assert!(seq.is_ok(), "{:?}", seq.problems);
+    let aux: Vec<&[u8]> = seq.aux.iter().map(|(k, _)| k.as_slice()).collect();
+    assert_eq!(aux, [&b"redis-ver"[..], b"used-mem"]);
+    assert_eq!((seq.keys, seq.expires), (2000, 1));
+    assert_eq!(seq.dbs.keys().copied().collect::<Vec<_>>(), [2]);
+    let w = walk(&b);
+    assert_eq!(format!("{w:?}"), format!("{seq:?}"), "walk vs sequential");
+    let g = guessed(&b).expect("a valid file gets a guessed report");
+    assert_eq!(format!("{g:?}"), format!("{w:?}"), "guessed vs walk");
+}

@@ -143,22 +143,38 @@ where
     let data = m.data;
     let len = data.len() as u64;
     // The records before the first key, read in full (their checks are the
-    // walk's); the first key's record is where the first chunk starts.
-    let mut head = Reader::with_options(
-        Source::with_capacity(data, 64 << 10).with_size(len),
-        Options {
-            verify_checksum: settings.verify_checksum,
-            frame_only: true,
-        },
-    );
+    // walk's); the first key's record is where the first chunk starts. That
+    // record starts at its first prefix opcode (an expire, idle or frequency),
+    // and a file may hold other records (an aux field, a SELECTDB) between
+    // that opcode and the key, as Redis accepts: the first chunk reads (and
+    // reports) those, so the head hands over only the records that start
+    // before the first chunk's start. One pass finds it, a second delivers.
+    let head_reader = || {
+        Reader::with_options(
+            Source::with_capacity(data, 64 << 10).with_size(len),
+            Options {
+                verify_checksum: settings.verify_checksum,
+                frame_only: true,
+            },
+        )
+    };
+    let mut head = head_reader();
     let (first, db0) = loop {
         match head.next_event() {
             Ok(Some(Event::KeyStart(k))) => break (k.offset, k.db),
             Ok(Some(Event::Eof { .. }) | None) | Err(_) => return None,
-            Ok(Some(ev)) => on_event(&ev),
+            Ok(Some(_)) => {}
         }
     };
     let (format, version) = (head.format(), head.version());
+    let mut head = head_reader();
+    // A record that starts before the first chunk ends at or before it.
+    while head.offset() < first {
+        match head.next_event() {
+            Ok(Some(ev)) => on_event(&ev),
+            _ => break,
+        }
+    }
     drop(head);
 
     // A chunk's bytes: from its start to OVERRUN past its guessed end, or to
