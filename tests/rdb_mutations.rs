@@ -1,0 +1,302 @@
+//! Mutation sweep: every RDB file of the corpus (and of `testdata/`) altered in
+//! ways a crash, a bad disk or a bad copy produce — bytes flipped or set to
+//! length and encoding markers, ranges deleted, inserted, duplicated, swapped,
+//! spliced in from another file, 4- or 8-byte fields set to huge values, the
+//! tail cut — most of the time with the CRC trailer recomputed, so that the
+//! deep checks, not the checksum, decide. Each file goes through every path:
+//! the sequential check, the walk-first parallel check (streamed and mapped),
+//! the guessed chunks, the entries adaptor (`dump`) and the statistics
+//! (`stats --deep`). None may panic or hang, and they must agree: the same
+//! verdict, the same report from every parallel path, an entries and
+//! statistics pass that read the whole file when the check finds it valid and
+//! that stop when the check finds a broken value, offsets within the file.
+//!
+//! A fixed seed and a fixed number of cases (`REDIS_PERSIST_MUTATIONS=N` runs
+//! more, `REDIS_PERSIST_MUTATION_SEED=S` another sequence). This sweep found
+//! the aux field reported twice by the guessed chunks (`rdb_speculative.rs`).
+
+#![allow(clippy::print_stderr)] // the counts of valid and broken files (with --nocapture)
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::Rng;
+use redis_persist::io::{Source, crc64};
+use redis_persist::rdb::check::{self, CheckOptions, Report};
+use redis_persist::rdb::parallel::Mapped;
+use redis_persist::rdb::{Entries, Reader};
+
+/// Every `.rdb` file under `dir` (recursively) of at most 3 MB.
+fn rdb_files(dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            rdb_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rdb") {
+            let b = std::fs::read(&p).unwrap();
+            if (9..=3_000_000).contains(&b.len()) {
+                out.push((p.display().to_string(), b));
+            }
+        }
+    }
+}
+
+/// One to four mutations of `good` (material for splices from `other`), and
+/// what was done.
+fn mutate(r: &mut Rng, good: &[u8], other: &[u8]) -> (Vec<u8>, String) {
+    const MARKERS: [u8; 13] = [
+        0x00, 0xff, 0x3f, 0x40, 0x7f, 0x80, 0x81, 0xc0, 0xc3, 0xfe, 0xfd, 0xfb, 0x01,
+    ];
+    let mut b = good.to_vec();
+    let mut what = Vec::new();
+    for _ in 0..=r.below(3) {
+        let n = b.len().max(1) as u64;
+        let at = (r.below(n) as usize).min(b.len());
+        match r.below(9) {
+            0 => {
+                let m = (r.below(255) + 1) as u8;
+                if at < b.len() {
+                    b[at] ^= m;
+                }
+                what.push(format!("flip {m:#04x} at {at}"));
+            }
+            1 => {
+                let v = MARKERS[r.below(MARKERS.len() as u64) as usize];
+                if at < b.len() {
+                    b[at] = v;
+                }
+                what.push(format!("set {v:#04x} at {at}"));
+            }
+            2 => {
+                let k = r.below(16) as usize + 1;
+                b.drain(at..(at + k).min(b.len()));
+                what.push(format!("delete {k} at {at}"));
+            }
+            3 => {
+                let k = r.below(16) as usize + 1;
+                let ins: Vec<u8> = (0..k).map(|_| r.next() as u8).collect();
+                b.splice(at..at, ins);
+                what.push(format!("insert {k} at {at}"));
+            }
+            4 => {
+                let s = r.below(n) as usize;
+                let e = (s + r.below(200) as usize + 1).min(b.len());
+                let piece = b[s.min(e)..e].to_vec();
+                b.splice(at..at, piece);
+                what.push(format!("copy {s}..{e} to {at}"));
+            }
+            5 => {
+                let s = r.below(other.len() as u64) as usize;
+                let e = (s + r.below(300) as usize + 1).min(other.len());
+                let end = (at + (e - s)).min(b.len());
+                b.splice(at..end, other[s..e].iter().copied());
+                what.push(format!("splice {s}..{e} of another file at {at}"));
+            }
+            6 => {
+                let v = [u64::MAX, 1 << 32, 1 << 31, u64::MAX / 2, 1 << 63, 0][r.below(6) as usize]
+                    .to_le_bytes();
+                let k = if r.below(2) == 0 { 4 } else { 8 };
+                for (i, &x) in v.iter().take(k).enumerate() {
+                    if let Some(y) = b.get_mut(at + i) {
+                        *y = x;
+                    }
+                }
+                what.push(format!("{k} bytes of {v:02x?} at {at}"));
+            }
+            7 => {
+                let k = r.below(b.len() as u64 / 2 + 1) as usize;
+                b.truncate(b.len() - k);
+                what.push(format!("cut {k} bytes"));
+            }
+            _ => {
+                let k = r.below(64) as usize + 1;
+                let s = r.below(n) as usize;
+                if s + k <= b.len() && at + k <= b.len() {
+                    for i in 0..k {
+                        b.swap(s + i, at + i);
+                    }
+                }
+                what.push(format!("swap {k} at {s} and {at}"));
+            }
+        }
+    }
+    // Most of the time, a valid trailer for the new bytes (not for files
+    // written without a checksum).
+    if r.below(10) < 7 && b.len() >= 9 && good[good.len() - 8..] != [0; 8] {
+        let n = b.len();
+        let c = crc64(&b[..n - 8]);
+        b[n - 8..].copy_from_slice(&c.to_le_bytes());
+        what.push("CRC recomputed".into());
+    }
+    (b, what.join(", "))
+}
+
+fn src(b: &[u8]) -> Source<&[u8]> {
+    Source::new(b).with_size(b.len() as u64)
+}
+
+fn first_error(r: &Report) -> String {
+    r.first_error()
+        .map_or_else(|| "-".into(), |p| format!("{} at {}", p.message, p.offset))
+}
+
+/// Every path over `bytes`; the disagreements found (empty when none).
+fn disagreements(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let len = bytes.len() as u64;
+    let opts = CheckOptions {
+        now_ms: 0,
+        chunk_size: 512,
+        ..CheckOptions::default()
+    };
+    let seq = check::check(Reader::new(src(bytes)), opts).0;
+    let par = check::check_parallel(src(bytes), opts, 3).0;
+    let mapped = Mapped {
+        data: bytes,
+        release: &|_| {},
+    };
+    let mapped_rep = check::check_parallel_in(src(bytes), Some(mapped), opts, 3).0;
+    let guessed = check::check_guessed(mapped, opts, 3);
+    if seq.is_ok() != par.is_ok() {
+        out.push(format!(
+            "sequential ({}) and parallel ({}) verdicts differ",
+            first_error(&seq),
+            first_error(&par)
+        ));
+    }
+    if seq.is_ok() && (seq.keys, &seq.dbs, &seq.aux) != (par.keys, &par.dbs, &par.aux) {
+        out.push("sequential and parallel counts differ".into());
+    }
+    if format!("{mapped_rep:?}") != format!("{par:?}") {
+        out.push("the mapped report differs from the streamed one".into());
+    }
+    match &guessed {
+        Some(g) if format!("{g:?}") != format!("{par:?}") => {
+            out.push("the guessed report differs from the walk's".into());
+        }
+        // No keys: the guessed path declines and the walk reports.
+        None if par.is_ok() && par.keys > 0 => {
+            out.push("a valid file with keys got no guessed report".into());
+        }
+        _ => {}
+    }
+    for (what, r) in [("sequential", &seq), ("parallel", &par)] {
+        if let Some(p) = r.first_error() {
+            if p.offset > len || p.message.is_empty() {
+                out.push(format!("{what}: bad problem {p:?}"));
+            }
+        }
+    }
+    // dump's adaptor reads every key of a file the check finds valid.
+    let mut e = Entries::new(Reader::new(src(bytes)));
+    let dump_error = loop {
+        match e.next_item() {
+            Ok(Some(_)) => {}
+            Ok(None) => break None,
+            Err(err) => break Some(err.to_string()),
+        }
+    };
+    if let (true, Some(d)) = (seq.is_ok(), &dump_error) {
+        out.push(format!("valid for check, dump fails: {d}"));
+    }
+    // stats --deep reads the whole of a valid file, and stops where the check
+    // finds a value or the framing broken (the check's own judgements of a
+    // readable file, empty and duplicate keys, are not the statistics').
+    let settings = redis_persist::stats::rdb::Settings {
+        threads: 2,
+        chunk_size: 700,
+        deep: true,
+        ..Default::default()
+    };
+    let (an, _) = redis_persist::stats::rdb::analyze(
+        src(bytes),
+        &redis_persist::stats::Options::default(),
+        settings,
+    );
+    if seq.is_ok() && !an.is_complete() {
+        out.push(format!(
+            "valid for check, stats incomplete: {:?}",
+            an.problems.first()
+        ));
+    }
+    let judgement = |m: &str| m.contains("Redis skips such keys") || m.contains("duplicate key");
+    if an.is_complete() && seq.first_error().is_some_and(|p| !judgement(&p.message)) {
+        out.push(format!(
+            "broken for check ({}), stats complete",
+            first_error(&seq)
+        ));
+    }
+    out
+}
+
+#[test]
+fn mutated_files_get_the_same_verdict_on_every_path() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut files = Vec::new();
+    rdb_files(&corpus, &mut files);
+    rdb_files(&common::root().join("testdata"), &mut files);
+    assert!(files.len() > 50, "{} RDB files", files.len());
+    let cases: u64 = std::env::var("REDIS_PERSIST_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2500);
+    let seed: u64 = std::env::var("REDIS_PERSIST_MUTATION_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x6d75_7461_7465);
+    let mut r = Rng(seed | 1);
+    let mut failures = Vec::new();
+    let (mut valid, mut broken) = (0u32, 0u32);
+    for case in 0..cases {
+        let (name, good) = &files[r.below(files.len() as u64) as usize];
+        let other = &files[r.below(files.len() as u64) as usize].1;
+        let (bytes, what) = mutate(&mut r, good, other);
+        let (tx, rx) = mpsc::channel();
+        let b = bytes.clone();
+        std::thread::spawn(move || {
+            let d = disagreements(&b);
+            let ok = check::check(Reader::new(src(&b)), CheckOptions::default())
+                .0
+                .is_ok();
+            let _ = tx.send((d, ok));
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((d, ok)) => {
+                if ok {
+                    valid += 1;
+                } else {
+                    broken += 1;
+                }
+                if !d.is_empty() {
+                    failures.push(format!("case {case}: {name} ({what}): {}", d.join("; ")));
+                }
+            }
+            Err(_) => failures.push(format!("case {case}: {name} ({what}): panicked or hung")),
+        }
+    }
+    eprintln!("{cases} mutated files: {valid} valid, {broken} broken");
+    assert!(
+        failures.is_empty(),
+        "{} case(s):\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The sweep must exercise both outcomes.
+    assert!(
+        valid > 50 && broken > 1000,
+        "{valid} valid, {broken} broken"
+    );
+}
