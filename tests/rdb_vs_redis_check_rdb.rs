@@ -1,11 +1,19 @@
 //! Verdicts agree with `redis-check-rdb` (Debian, Redis 7.0) on every RDB 9/10
 //! file of the corpus and on many corruptions of them.
 //!
-//! Known, deliberate differences (none is expected to show up on these inputs,
-//! and the test fails if one does without being listed here):
+//! Known, deliberate differences, where we are stricter (README, "Deliberate
+//! differences from `redis-check-rdb`"): the first test expects none of them on
+//! its inputs; the second, whose corruptions keep a valid CRC (so the loader's
+//! own checks decide), allows exactly these:
 //! * duplicate keys: Redis refuses to load them; redis-check-rdb does not look.
-//! * stream length: we also require the stored length to equal the number of
-//!   live entries in the nodes.
+//! * a version that is not 4 digits (`REDIS001Q`): Redis reads it with `atoi`
+//!   (version 1 here, which also turns off its checksum check); we report a bad
+//!   magic, as FORMATS.md advises.
+//! * a zset listpack or ziplist score that is not a number (Redis reads it with
+//!   `strtod`, which takes the longest numeric prefix, or 0).
+//! * stream metadata the loader reads without checking: the stored length
+//!   against the live entries in the nodes, invalid length encodings in the
+//!   stream's ids and counters, a node listpack's element count.
 
 mod common;
 
@@ -13,7 +21,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::Rng;
-use redis_persist::io::Source;
+use redis_persist::io::{Source, crc64};
 use redis_persist::rdb::Reader;
 use redis_persist::rdb::check::{self, CheckOptions};
 
@@ -23,10 +31,34 @@ fn theirs(tool: &Path, file: &Path) -> bool {
 }
 
 fn ours(bytes: &[u8]) -> bool {
+    ours_first_error(bytes).is_none()
+}
+
+/// Our first error, if any.
+fn ours_first_error(bytes: &[u8]) -> Option<String> {
     let src = Source::new(bytes).with_size(bytes.len() as u64);
     check::check(Reader::new(src), CheckOptions::default())
         .0
-        .is_ok()
+        .first_error()
+        .map(|p| p.message.clone())
+}
+
+/// A problem we report where the loader (and so redis-check-rdb) accepts the
+/// file, on purpose (see the module documentation).
+fn deliberately_stricter(message: &str) -> bool {
+    message.contains("duplicate key in db")
+        || message.starts_with("not an RDB file: bad magic REDIS")
+        || message.contains("invalid score at entry")
+        || (message.contains("stream")
+            && [
+                "the stream",
+                "stream length",
+                "listpack header says",
+                "consumer group",
+                "PEL",
+            ]
+            .iter()
+            .any(|m| message.contains(m)))
 }
 
 #[test]
@@ -94,4 +126,91 @@ fn verdicts_agree_with_redis_check_rdb() {
         disagreements.len(),
         disagreements.join("\n")
     );
+}
+
+/// Corruptions that keep a valid CRC (a byte flipped, set to a length or
+/// encoding marker, or given the special-encoding bits; bytes deleted), so that
+/// the loader's checks, not the checksum, decide: the same verdict as
+/// `redis-check-rdb`, except where we are deliberately stricter.
+#[test]
+fn corruptions_with_a_valid_crc_get_the_same_verdict() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let Some(tool) = common::redis_tool("redis-check-rdb") else {
+        return;
+    };
+    let mut files = Vec::new();
+    for v in ["redis-6.0.9", "redis-6.2.14", "redis-7.0.15"] {
+        for e in std::fs::read_dir(corpus.join(v)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rdb") {
+                files.push(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    assert!(files.len() >= 20);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.rdb");
+    let mut rng = Rng(0x0bad_c0de_5eed);
+    let (mut same, mut stricter, mut valid) = (0, 0, 0);
+    let mut disagreements = Vec::new();
+    let cases: u64 = std::env::var("REDIS_PERSIST_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    for _ in 0..cases {
+        let good = &files[rng.below(files.len() as u64) as usize];
+        let mut bad = good.clone();
+        let at = rng.below(bad.len() as u64 - 8) as usize;
+        let what = match rng.below(4) {
+            0 => {
+                bad[at] ^= (rng.below(255) + 1) as u8;
+                format!("flip at {at}")
+            }
+            1 => {
+                bad[at] = [0xc0, 0xc1, 0xc2, 0xc3, 0x80, 0x81, 0x40, 0x00, 0xff, 0xfe]
+                    [rng.below(10) as usize];
+                format!("marker {:#04x} at {at}", bad[at])
+            }
+            2 => {
+                bad[at] |= 0xc0;
+                format!("special bits at {at}")
+            }
+            _ => {
+                let k = rng.below(4) as usize + 1;
+                bad.drain(at..at + k);
+                format!("delete {k} at {at}")
+            }
+        };
+        let n = bad.len();
+        if good[good.len() - 8..] != [0; 8] {
+            let c = crc64(&bad[..n - 8]);
+            bad[n - 8..].copy_from_slice(&c.to_le_bytes());
+        }
+        std::fs::write(&path, &bad).unwrap();
+        let t = theirs(&tool, &path);
+        let o = ours_first_error(&bad);
+        valid += u32::from(t);
+        match (t, &o) {
+            (true, None) | (false, Some(_)) => same += 1,
+            (true, Some(m)) if deliberately_stricter(m) => stricter += 1,
+            _ => disagreements.push(format!(
+                "{what}: redis-check-rdb {}, ours {}",
+                if t { "valid" } else { "invalid" },
+                o.as_deref().unwrap_or("valid")
+            )),
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreement(s):\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    assert!(
+        same > 0 && valid > 100 && (valid as u64) < cases,
+        "{same} same, {valid} valid"
+    );
+    let _ = stricter;
 }

@@ -56,7 +56,11 @@ pub fn decode(payload: &[u8], verify_crc: bool) -> Result<Payload, Error> {
             ErrorKind::ChecksumMismatch { stored, computed },
         ));
     }
-    let src = Source::new(&payload[..body_len]).with_size(body_len as u64);
+    // The value is read from the whole payload, footer included, as RESTORE
+    // reads it: Redis does not check that the value ends where the footer
+    // starts, so a value whose last bytes are the footer's loads there (and
+    // bytes left between the value and the footer are ignored, here too).
+    let src = Source::new(payload).with_size(payload.len() as u64);
     let mut entries = Entries::new(Reader::for_payload(src, u32::from(version)));
     match entries.next_item()? {
         Some(Item::Entry(e)) => {
@@ -122,6 +126,11 @@ mod tests {
         bad[3] = b'L';
         assert!(decode(&bad, true).is_err());
         assert!(decode(&bad, false).is_ok());
+        // A string of 5 bytes of which 2 are in the body: RESTORE reads the
+        // other 3 from the footer (its version and the CRC's first byte).
+        let p = decode(&encode(0, &hex("05 67 65"), 10), true).unwrap();
+        let Value::String(v) = p.value else { panic!() };
+        assert_eq!(&v[..4], &[0x67, 0x65, 0x0a, 0x00]);
         assert_eq!(
             encode(0, &hex("05 68 65 6c 6c 6f"), 12),
             hex("00 05 68 65 6c 6c 6f 0c 00 a8 04 eb b6 9f 1e be 43")

@@ -594,13 +594,15 @@ fn len_rest<R: Read>(src: &mut Source<R>, b: u8, at: u64, reading: &'static str)
     }
 }
 
-/// Reads a plain length (a special encoding is an error here).
+/// Reads a plain length: a count, an id, a database number, a compressed
+/// length. A special-encoding byte (`11xxxxxx`) there is the length of its low
+/// six bits, as Redis reads it (`rdbLoadLen` without `isencoded`: the loader,
+/// `redis-check-rdb` and `RESTORE` accept it), so the verdicts agree.
 #[inline]
 fn read_len<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u64> {
-    let at = src.offset();
     match read_len_raw(src, reading)? {
         Len::Plain(n) => Ok(n),
-        Len::Special(x) => Err(Error::new(at, ErrorKind::BadLength(0xc0 | x)).within(reading)),
+        Len::Special(x) => Ok(u64::from(x)),
     }
 }
 
@@ -857,18 +859,12 @@ fn copy_string<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'stati
         Len::Special(1) => 2,
         Len::Special(2) => 4,
         Len::Special(3) => {
+            // Both LZF lengths are plain lengths (see `read_len`).
             let clen = match copy_len(src, out, reading)? {
                 Len::Plain(n) => n,
-                Len::Special(_) => {
-                    return Err(Error::new(at, ErrorKind::BadLength(0xc0)).within(reading));
-                }
+                Len::Special(x) => u64::from(x),
             };
-            match copy_len(src, out, reading)? {
-                Len::Plain(_) => {}
-                Len::Special(_) => {
-                    return Err(Error::new(at, ErrorKind::BadLength(0xc0)).within(reading));
-                }
-            }
+            copy_len(src, out, reading)?;
             clen
         }
         Len::Special(x) => {
@@ -1987,8 +1983,9 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    /// A reader of one DUMP-payload value (type byte + value, without the
-    /// 10-byte footer) written by RDB `version`. It yields `KeyStart` (with an
+    /// A reader of one DUMP-payload value (type byte + value; the source may
+    /// include the 10-byte footer, which RESTORE lets a value read into)
+    /// written by RDB `version`. It yields `KeyStart` (with an
     /// empty key), the elements and `KeyEnd`, then `None`.
     pub fn for_payload(src: Source<R>, version: u32) -> Self {
         let mut r = Self::with_options(

@@ -110,13 +110,14 @@ impl<'a> Cur<'a> {
         r
     }
 
+    /// A plain length; a special-encoding byte is the length of its low six
+    /// bits, as Redis (and the reader) read it.
     #[inline]
     fn len(&mut self) -> Res<u64> {
-        let at = self.pos;
-        match self.len_or_special()? {
-            Ok(n) => Ok(n),
-            Err(x) => err(at, format!("invalid length encoding 0x{:02x}", 0xc0 | x)),
-        }
+        Ok(match self.len_or_special()? {
+            Ok(n) => n,
+            Err(x) => u64::from(x),
+        })
     }
 
     #[inline]
