@@ -307,3 +307,44 @@ fn records_inside_the_first_keys_prefix_are_reported_once() {
     let g = guessed(&b).expect("a valid file gets a guessed report");
     assert_eq!(format!("{g:?}"), format!("{w:?}"), "guessed vs walk");
 }
+
+/// An expire opcode right before EOF, with no key after it: Redis reads it and
+/// forgets it, and so do the sequential check, the walk (whose last chunk used
+/// to end inside that unfinished record), the guessed chunks and `stats`.
+/// (Found by mutating corpus files.)
+#[test]
+fn a_dangling_expire_before_eof_is_ignored_by_every_path() {
+    let mut b = rdb(3000, |i| format!("v{i}").into_bytes());
+    let crc_at = b.len() - 9;
+    assert_eq!(b[crc_at], 0xff);
+    b.truncate(crc_at);
+    b.push(0xfd);
+    b.extend_from_slice(&2_000_000_000u32.to_le_bytes());
+    b.push(0xff);
+    let crc = crc64(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+
+    let seq = check::check(
+        Reader::new(Source::new(&b[..]).with_size(b.len() as u64)),
+        opts(),
+    )
+    .0;
+    assert!(seq.is_ok(), "{:?}", seq.problems);
+    assert_eq!(seq.keys, 3000);
+    let w = walk(&b);
+    assert_eq!(format!("{w:?}"), format!("{seq:?}"), "walk vs sequential");
+    let g = guessed(&b).expect("a valid file gets a guessed report");
+    assert_eq!(format!("{g:?}"), format!("{w:?}"), "guessed vs walk");
+    let settings = redis_persist::stats::rdb::Settings {
+        threads: 2,
+        chunk_size: 4096,
+        deep: true,
+        ..Default::default()
+    };
+    let (an, _) = redis_persist::stats::rdb::analyze(
+        Source::new(&b[..]).with_size(b.len() as u64),
+        &redis_persist::stats::Options::default(),
+        settings,
+    );
+    assert!(an.is_complete(), "{:?}", an.problems);
+}

@@ -342,9 +342,13 @@ where
                         break Err(e);
                     }
                 }
-                Event::Eof { offset, .. } => {
+                Event::Eof { .. } => {
+                    // The last chunk ends with the last whole record, not at
+                    // the EOF opcode: an expire, idle or frequency opcode
+                    // right before EOF (which Redis reads and forgets) would
+                    // leave its chunk's reader inside an unfinished record.
                     if let Some((from, cdb)) = chunk {
-                        send(&mut main, from, offset, cdb, &mut sent);
+                        send(&mut main, from, last_good, cdb, &mut sent);
                     }
                     chunk = None;
                 }
