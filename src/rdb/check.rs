@@ -159,6 +159,25 @@ impl Default for CheckOptions {
     }
 }
 
+impl CheckOptions {
+    /// For a check by chunks on `threads` threads: the driver's settings, and
+    /// the options of each chunk's check (keys are compared across chunks by
+    /// the caller, and trailing bytes counted once at the end of the file).
+    fn parallel(self, threads: usize) -> (super::parallel::Settings, CheckOptions) {
+        let settings = super::parallel::Settings {
+            threads,
+            verify_checksum: self.verify_checksum,
+            chunk_size: self.chunk_size,
+        };
+        let frag = CheckOptions {
+            duplicate_keys: false,
+            count_trailing: false,
+            ..self
+        };
+        (settings, frag)
+    }
+}
+
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -488,16 +507,7 @@ pub fn check_parallel_in<R: Read>(
             return (rep, src);
         }
     }
-    let settings = super::parallel::Settings {
-        threads,
-        verify_checksum: opts.verify_checksum,
-        chunk_size: opts.chunk_size,
-    };
-    let frag_opts = CheckOptions {
-        duplicate_keys: false,
-        count_trailing: false,
-        ..opts
-    };
+    let (settings, frag_opts) = opts.parallel(threads);
     let mut rep = Report::default();
     let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
     let mut warned_db = false;
@@ -592,16 +602,7 @@ pub fn check_guessed(
     threads: usize,
 ) -> Option<Report> {
     use super::speculative::{Outcome, UNKNOWN_DB, map_chunks_speculative};
-    let settings = super::parallel::Settings {
-        threads,
-        verify_checksum: opts.verify_checksum,
-        chunk_size: opts.chunk_size,
-    };
-    let frag_opts = CheckOptions {
-        duplicate_keys: false,
-        count_trailing: false,
-        ..opts
-    };
+    let (settings, frag_opts) = opts.parallel(threads);
     let mode = Mode::Guessed {
         hash_keys: opts.duplicate_keys,
     };

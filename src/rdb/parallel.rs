@@ -171,6 +171,16 @@ pub(super) fn next_job<J>(rx: &Mutex<mpsc::Receiver<J>>) -> Option<J> {
     guard.recv().ok()
 }
 
+/// The next finished result, waiting for one when `blocking`; `None` when none
+/// is ready (or every worker is gone).
+pub(super) fn next_result<T>(rx: &mpsc::Receiver<T>, blocking: bool) -> Option<T> {
+    if blocking {
+        rx.recv().ok()
+    } else {
+        rx.try_recv().ok()
+    }
+}
+
 /// A file that is all in memory (mapped), for [`map_chunks_in`].
 #[derive(Clone, Copy)]
 pub struct Mapped<'a> {
@@ -253,11 +263,7 @@ where
         let max_in_flight = 2 * threads + 2;
         let mut deliver =
             |blocking: bool, pending: &mut BTreeMap<usize, (u64, T)>, next_out: &mut usize| {
-                let got = if blocking {
-                    res_rx.recv().ok()
-                } else {
-                    res_rx.try_recv().ok()
-                };
+                let got = next_result(&res_rx, blocking);
                 let any = got.is_some();
                 if let Some((i, end, t)) = got {
                     pending.insert(i, (end, t));

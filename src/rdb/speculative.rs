@@ -40,7 +40,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
-use super::parallel::{Chunk, Mapped, Settings, next_job};
+use super::parallel::{Chunk, Mapped, Settings, next_job, next_result};
 use super::reader::{Checksum, Event, Options, Reader};
 use super::types::Format;
 use crate::io::{Crc64, Source};
@@ -276,11 +276,7 @@ where
                            pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
                            next_out: &mut usize,
                            failed: &mut bool| {
-            let got = if blocking {
-                res_rx.recv().ok()
-            } else {
-                res_rx.try_recv().ok()
-            };
+            let got = next_result(&res_rx, blocking);
             let any = got.is_some();
             if let Some((job, t, o)) = got {
                 pending.insert(job.index, (job, t, o));
