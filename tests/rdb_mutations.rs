@@ -23,7 +23,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::Rng;
+use common::{Rng, mutate};
 use redis_persist::io::{Source, crc64};
 use redis_persist::rdb::check::{self, CheckOptions, Report};
 use redis_persist::rdb::parallel::Mapped;
@@ -57,47 +57,19 @@ fn mutate(r: &mut Rng, good: &[u8], other: &[u8]) -> (Vec<u8>, String) {
     let mut b = good.to_vec();
     let mut what = Vec::new();
     for _ in 0..=r.below(3) {
-        let n = b.len().max(1) as u64;
-        let at = (r.below(n) as usize).min(b.len());
-        match r.below(9) {
-            0 => {
-                let m = (r.below(255) + 1) as u8;
-                if at < b.len() {
-                    b[at] ^= m;
-                }
-                what.push(format!("flip {m:#04x} at {at}"));
-            }
-            1 => {
-                let v = MARKERS[r.below(MARKERS.len() as u64) as usize];
-                if at < b.len() {
-                    b[at] = v;
-                }
-                what.push(format!("set {v:#04x} at {at}"));
-            }
-            2 => {
-                let k = r.below(16) as usize + 1;
-                b.drain(at..(at + k).min(b.len()));
-                what.push(format!("delete {k} at {at}"));
-            }
-            3 => {
-                let k = r.below(16) as usize + 1;
-                let ins: Vec<u8> = (0..k).map(|_| r.next() as u8).collect();
-                b.splice(at..at, ins);
-                what.push(format!("insert {k} at {at}"));
-            }
-            4 => {
-                let s = r.below(n) as usize;
-                let e = (s + r.below(200) as usize + 1).min(b.len());
-                let piece = b[s.min(e)..e].to_vec();
-                b.splice(at..at, piece);
-                what.push(format!("copy {s}..{e} to {at}"));
-            }
+        let at = mutate::position(r, &b);
+        what.push(match r.below(9) {
+            0 => mutate::flip(r, &mut b, at),
+            1 => mutate::set_marker(r, &mut b, at, &MARKERS),
+            2 => mutate::delete(r, &mut b, at, 16),
+            3 => mutate::insert(r, &mut b, at, 16),
+            4 => mutate::copy(r, &mut b, at, 200),
             5 => {
                 let s = r.below(other.len() as u64) as usize;
                 let e = (s + r.below(300) as usize + 1).min(other.len());
                 let end = (at + (e - s)).min(b.len());
                 b.splice(at..end, other[s..e].iter().copied());
-                what.push(format!("splice {s}..{e} of another file at {at}"));
+                format!("splice {s}..{e} of another file at {at}")
             }
             6 => {
                 let v = [u64::MAX, 1 << 32, 1 << 31, u64::MAX / 2, 1 << 63, 0][r.below(6) as usize]
@@ -108,24 +80,15 @@ fn mutate(r: &mut Rng, good: &[u8], other: &[u8]) -> (Vec<u8>, String) {
                         *y = x;
                     }
                 }
-                what.push(format!("{k} bytes of {v:02x?} at {at}"));
+                format!("{k} bytes of {v:02x?} at {at}")
             }
             7 => {
                 let k = r.below(b.len() as u64 / 2 + 1) as usize;
                 b.truncate(b.len() - k);
-                what.push(format!("cut {k} bytes"));
+                format!("cut {k} bytes")
             }
-            _ => {
-                let k = r.below(64) as usize + 1;
-                let s = r.below(n) as usize;
-                if s + k <= b.len() && at + k <= b.len() {
-                    for i in 0..k {
-                        b.swap(s + i, at + i);
-                    }
-                }
-                what.push(format!("swap {k} at {s} and {at}"));
-            }
-        }
+            _ => mutate::swap(r, &mut b, at, 64),
+        });
     }
     // Most of the time, a valid trailer for the new bytes (not for files
     // written without a checksum).
@@ -209,17 +172,7 @@ fn disagreements(bytes: &[u8]) -> Vec<String> {
     // stats --deep reads the whole of a valid file, and stops where the check
     // finds a value or the framing broken (the check's own judgements of a
     // readable file, empty and duplicate keys, are not the statistics').
-    let settings = redis_persist::stats::rdb::Settings {
-        threads: 2,
-        chunk_size: 700,
-        deep: true,
-        ..Default::default()
-    };
-    let (an, _) = redis_persist::stats::rdb::analyze(
-        src(bytes),
-        &redis_persist::stats::Options::default(),
-        settings,
-    );
+    let an = common::stats_deep(bytes, 700);
     if seq.is_ok() && !an.is_complete() {
         out.push(format!(
             "valid for check, stats incomplete: {:?}",
@@ -245,14 +198,8 @@ fn mutated_files_get_the_same_verdict_on_every_path() {
     rdb_files(&corpus, &mut files);
     rdb_files(&common::root().join("testdata"), &mut files);
     assert!(files.len() > 50, "{} RDB files", files.len());
-    let cases: u64 = std::env::var("REDIS_PERSIST_MUTATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2500);
-    let seed: u64 = std::env::var("REDIS_PERSIST_MUTATION_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x6d75_7461_7465);
+    let cases = common::env_u64("REDIS_PERSIST_MUTATIONS", 2500);
+    let seed = common::env_u64("REDIS_PERSIST_MUTATION_SEED", 0x6d75_7461_7465);
     let mut r = Rng(seed | 1);
     let mut failures = Vec::new();
     let (mut valid, mut broken) = (0u32, 0u32);

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use common::expected::{Canon, canon_entry};
 use common::live::{self, LiveOptions};
-use common::{RedisServer, Reply, Rng};
+use common::{RedisServer, Reply, Rng, mutate};
 use redis_persist::io::crc64;
 use redis_persist::model::Entry;
 use redis_persist::rdb::payload;
@@ -174,64 +174,27 @@ fn populate(s: &mut RedisServer) -> Vec<Vec<u8>> {
 /// One to three mutations of a payload's body, with its footer's version and
 /// a CRC recomputed over the new bytes; and what was done.
 fn mutate(r: &mut Rng, p: &[u8]) -> (Vec<u8>, String) {
+    const MARKERS: [u8; 14] = [
+        0x00, 0xff, 0xfe, 0x3f, 0x40, 0x7f, 0x80, 0x81, 0xc0, 0xc3, 0xf0, 0xe0, 0x01, 0x02,
+    ];
     let body_len = p.len() - 10;
     let mut b = p[..body_len].to_vec();
     let mut what = Vec::new();
     for _ in 0..=r.below(2) {
-        let n = b.len().max(1) as u64;
-        let at = (r.below(n) as usize).min(b.len());
-        match r.below(6) {
-            0 => {
-                let m = (r.below(255) + 1) as u8;
-                if at < b.len() {
-                    b[at] ^= m;
-                }
-                what.push(format!("flip {m:#x}@{at}"));
-            }
-            1 => {
-                let v = [
-                    0u8, 0xff, 0xfe, 0x3f, 0x40, 0x7f, 0x80, 0x81, 0xc0, 0xc3, 0xf0, 0xe0, 0x01,
-                    0x02,
-                ][r.below(14) as usize];
-                if at < b.len() {
-                    b[at] = v;
-                }
-                what.push(format!("set {v:#x}@{at}"));
-            }
-            2 => {
-                let k = r.below(6) as usize + 1;
-                b.drain(at..(at + k).min(b.len()));
-                what.push(format!("del {k}@{at}"));
-            }
-            3 => {
-                let k = r.below(6) as usize + 1;
-                let ins: Vec<u8> = (0..k).map(|_| r.next() as u8).collect();
-                b.splice(at..at, ins);
-                what.push(format!("ins {k}@{at}"));
-            }
-            4 => {
-                let s = r.below(n) as usize;
-                let e = (s + r.below(40) as usize + 1).min(b.len());
-                let piece = b[s.min(e)..e].to_vec();
-                b.splice(at..at, piece);
-                what.push(format!("dup {s}..{e}@{at}"));
-            }
-            _ => {
-                let k = r.below(16) as usize + 1;
-                let s = r.below(n) as usize;
-                if s + k <= b.len() && at + k <= b.len() {
-                    for i in 0..k {
-                        b.swap(s + i, at + i);
-                    }
-                }
-                what.push(format!("swap {k} {s}/{at}"));
-            }
-        }
+        let at = mutate::position(r, &b);
+        what.push(match r.below(6) {
+            0 => mutate::flip(r, &mut b, at),
+            1 => mutate::set_marker(r, &mut b, at, &MARKERS),
+            2 => mutate::delete(r, &mut b, at, 6),
+            3 => mutate::insert(r, &mut b, at, 6),
+            4 => mutate::copy(r, &mut b, at, 40),
+            _ => mutate::swap(r, &mut b, at, 16),
+        });
     }
     b.extend_from_slice(&p[body_len..body_len + 2]);
     let c = crc64(&b);
     b.extend_from_slice(&c.to_le_bytes());
-    (b, what.join(","))
+    (b, what.join(", "))
 }
 
 #[test]
@@ -249,14 +212,8 @@ fn mutated_payloads_get_restores_verdict() {
     }
     // Restores go to database 1, where nothing else lives.
     assert_eq!(s.cmd(&["SELECT", "1"]), Reply::Status("OK".into()));
-    let cases: u64 = std::env::var("REDIS_PERSIST_MUTATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let seed: u64 = std::env::var("REDIS_PERSIST_MUTATION_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7);
+    let cases = common::env_u64("REDIS_PERSIST_MUTATIONS", 2000);
+    let seed = common::env_u64("REDIS_PERSIST_MUTATION_SEED", 7);
     let mut r = Rng(seed | 1);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = Vec::new();

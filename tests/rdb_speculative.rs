@@ -5,6 +5,8 @@
 //! the guessed report with the walk's on every corpus file it uses and checks
 //! that no broken file gets a guessed report.)
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -51,10 +53,15 @@ fn rdb(keys: usize, value: impl Fn(usize) -> Vec<u8>) -> Vec<u8> {
         put_str(&mut b, format!("key:{i}").as_bytes());
         put_str(&mut b, &value(i));
     }
-    b.push(0xff);
-    let crc = crc64(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
+    seal(&mut b);
     b
+}
+
+/// Ends a file: the EOF opcode and the CRC of everything before it.
+fn seal(b: &mut Vec<u8>) {
+    b.push(0xff);
+    let crc = crc64(b);
+    b.extend_from_slice(&crc.to_le_bytes());
 }
 
 fn opts() -> CheckOptions {
@@ -131,6 +138,22 @@ fn keys_and_reads(data: &[u8]) -> (Option<Keys>, BTreeMap<usize, usize>) {
         },
     );
     (end.map(|_| keys), reads.into_inner().unwrap())
+}
+
+/// The sequential check of a valid file, after asserting that the walk and
+/// the guessed chunks give the same report.
+fn every_path_agrees(data: &[u8]) -> Report {
+    let seq = check::check(
+        Reader::new(Source::new(data).with_size(data.len() as u64)),
+        opts(),
+    )
+    .0;
+    assert!(seq.is_ok(), "{:?}", seq.problems);
+    let w = walk(data);
+    assert_eq!(format!("{w:?}"), format!("{seq:?}"), "walk vs sequential");
+    let g = guessed(data).expect("a valid file gets a guessed report");
+    assert_eq!(format!("{g:?}"), format!("{w:?}"), "guessed vs walk");
+    seq
 }
 
 fn sequential_keys(data: &[u8]) -> Keys {
@@ -288,24 +311,12 @@ fn records_inside_the_first_keys_prefix_are_reported_once() {
         put_str(&mut b, format!("key:{i}").as_bytes());
         put_str(&mut b, format!("value {i}").as_bytes());
     }
-    b.push(0xff);
-    let crc = crc64(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
-
-    let seq = check::check(
-        Reader::new(Source::new(&b[..]).with_size(b.len() as u64)),
-        opts(),
-    )
-    .0;
-    assert!(seq.is_ok(), "{:?}", seq.problems);
+    seal(&mut b);
+    let seq = every_path_agrees(&b);
     let aux: Vec<&[u8]> = seq.aux.iter().map(|(k, _)| k.as_slice()).collect();
     assert_eq!(aux, [&b"redis-ver"[..], b"used-mem"]);
     assert_eq!((seq.keys, seq.expires), (2000, 1));
     assert_eq!(seq.dbs.keys().copied().collect::<Vec<_>>(), [2]);
-    let w = walk(&b);
-    assert_eq!(format!("{w:?}"), format!("{seq:?}"), "walk vs sequential");
-    let g = guessed(&b).expect("a valid file gets a guessed report");
-    assert_eq!(format!("{g:?}"), format!("{w:?}"), "guessed vs walk");
 }
 
 /// An expire opcode right before EOF, with no key after it: Redis reads it and
@@ -320,31 +331,9 @@ fn a_dangling_expire_before_eof_is_ignored_by_every_path() {
     b.truncate(crc_at);
     b.push(0xfd);
     b.extend_from_slice(&2_000_000_000u32.to_le_bytes());
-    b.push(0xff);
-    let crc = crc64(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
-
-    let seq = check::check(
-        Reader::new(Source::new(&b[..]).with_size(b.len() as u64)),
-        opts(),
-    )
-    .0;
-    assert!(seq.is_ok(), "{:?}", seq.problems);
+    seal(&mut b);
+    let seq = every_path_agrees(&b);
     assert_eq!(seq.keys, 3000);
-    let w = walk(&b);
-    assert_eq!(format!("{w:?}"), format!("{seq:?}"), "walk vs sequential");
-    let g = guessed(&b).expect("a valid file gets a guessed report");
-    assert_eq!(format!("{g:?}"), format!("{w:?}"), "guessed vs walk");
-    let settings = redis_persist::stats::rdb::Settings {
-        threads: 2,
-        chunk_size: 4096,
-        deep: true,
-        ..Default::default()
-    };
-    let (an, _) = redis_persist::stats::rdb::analyze(
-        Source::new(&b[..]).with_size(b.len() as u64),
-        &redis_persist::stats::Options::default(),
-        settings,
-    );
+    let an = common::stats_deep(&b, 4096);
     assert!(an.is_complete(), "{:?}", an.problems);
 }

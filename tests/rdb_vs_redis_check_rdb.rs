@@ -61,14 +61,9 @@ fn deliberately_stricter(message: &str) -> bool {
             .any(|m| message.contains(m)))
 }
 
-#[test]
-fn verdicts_agree_with_redis_check_rdb() {
-    let Some(corpus) = common::corpus() else {
-        return;
-    };
-    let Some(tool) = common::redis_tool("redis-check-rdb") else {
-        return;
-    };
+/// The RDB files of the corpus written by Redis 6.0, 6.2 and 7.0 (RDB 9 and
+/// 10, which redis-check-rdb 7.0 reads), sorted.
+fn rdb_9_10_files(corpus: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for v in ["redis-6.0.9", "redis-6.2.14", "redis-7.0.15"] {
         for e in std::fs::read_dir(corpus.join(v)).unwrap() {
@@ -78,6 +73,19 @@ fn verdicts_agree_with_redis_check_rdb() {
             }
         }
     }
+    files.sort();
+    files
+}
+
+#[test]
+fn verdicts_agree_with_redis_check_rdb() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let Some(tool) = common::redis_tool("redis-check-rdb") else {
+        return;
+    };
+    let mut files = rdb_9_10_files(&corpus);
     files.push(corpus.join("redis-7.0.15/aof-preamble/appendonly.aof.2.base.rdb"));
     files.sort();
     assert!(files.len() >= 25, "{files:?}");
@@ -140,25 +148,17 @@ fn corruptions_with_a_valid_crc_get_the_same_verdict() {
     let Some(tool) = common::redis_tool("redis-check-rdb") else {
         return;
     };
-    let mut files = Vec::new();
-    for v in ["redis-6.0.9", "redis-6.2.14", "redis-7.0.15"] {
-        for e in std::fs::read_dir(corpus.join(v)).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "rdb") {
-                files.push(std::fs::read(&p).unwrap());
-            }
-        }
-    }
+    let files: Vec<Vec<u8>> = rdb_9_10_files(&corpus)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     assert!(files.len() >= 20);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.rdb");
     let mut rng = Rng(0x0bad_c0de_5eed);
-    let (mut same, mut stricter, mut valid) = (0, 0, 0);
+    let (mut same, mut valid) = (0, 0);
     let mut disagreements = Vec::new();
-    let cases: u64 = std::env::var("REDIS_PERSIST_MUTATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    let cases = common::env_u64("REDIS_PERSIST_MUTATIONS", 2000);
     for _ in 0..cases {
         let good = &files[rng.below(files.len() as u64) as usize];
         let mut bad = good.clone();
@@ -194,7 +194,7 @@ fn corruptions_with_a_valid_crc_get_the_same_verdict() {
         valid += u32::from(t);
         match (t, &o) {
             (true, None) | (false, Some(_)) => same += 1,
-            (true, Some(m)) if deliberately_stricter(m) => stricter += 1,
+            (true, Some(m)) if deliberately_stricter(m) => {}
             _ => disagreements.push(format!(
                 "{what}: redis-check-rdb {}, ours {}",
                 if t { "valid" } else { "invalid" },
@@ -212,5 +212,4 @@ fn corruptions_with_a_valid_crc_get_the_same_verdict() {
         same > 0 && valid > 100 && (valid as u64) < cases,
         "{same} same, {valid} valid"
     );
-    let _ = stricter;
 }

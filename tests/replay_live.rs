@@ -807,10 +807,7 @@ fn random_workloads_replay_to_the_live_dataset() {
     let Some(mut s) = aof_server() else { return };
     let mut errors = 0;
     // REPLAY_RANDOM_ROUNDS=n runs more rounds (soak testing); CI runs 3.
-    let rounds: u64 = std::env::var("REPLAY_RANDOM_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let rounds = common::env_u64("REPLAY_RANDOM_ROUNDS", 3);
     for round in 0..rounds {
         let seed = 0x5eed_0001 + round;
         for c in random(seed, 2500) {
@@ -884,10 +881,7 @@ fn raw_user_commands_match_the_server() {
     let mut sent = 0;
     let mut history: Vec<String> = Vec::new();
     // REPLAY_RANDOM_ROUNDS also multiplies the random raw commands here.
-    let raw_rounds: u64 = std::env::var("REPLAY_RANDOM_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let raw_rounds = common::env_u64("REPLAY_RANDOM_ROUNDS", 1);
     for c in scripted()
         .into_iter()
         .chain(streams())

@@ -7,6 +7,7 @@
 
 pub mod expected;
 pub mod live;
+pub mod mutate;
 pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,6 +24,32 @@ pub fn bin() -> Command {
 /// Runs the binary with `args` and returns its output.
 pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("running redis-persist")
+}
+
+/// The number in environment variable `name`, or `default` when it is unset
+/// or not a number (soak runs raise case counts this way).
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `stats --deep` of an RDB held in memory, on 2 threads with chunks of
+/// `chunk_size` bytes.
+pub fn stats_deep(bytes: &[u8], chunk_size: u64) -> redis_persist::stats::rdb::Analysis {
+    let settings = redis_persist::stats::rdb::Settings {
+        threads: 2,
+        chunk_size,
+        deep: true,
+        ..Default::default()
+    };
+    redis_persist::stats::rdb::analyze(
+        redis_persist::io::Source::new(bytes).with_size(bytes.len() as u64),
+        &redis_persist::stats::Options::default(),
+        settings,
+    )
+    .0
 }
 
 /// The project root.
