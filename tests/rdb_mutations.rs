@@ -231,17 +231,7 @@ fn mutated_files_get_the_same_verdict_on_every_path() {
         }
     }
     eprintln!("{cases} mutated files: {valid} valid, {broken} broken");
-    assert!(
-        failures.is_empty(),
-        "{} case(s):\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_failures(&failures);
     // The sweep must exercise both outcomes.
     assert!(
         valid > 50 && broken > 1000,

@@ -274,17 +274,7 @@ fn mutated_payloads_get_restores_verdict() {
     }
     eprintln!("{counts:#?}");
     assert!(matches!(s.cmd(&["PING"]), Reply::Status(_)), "{}", s.log());
-    assert!(
-        failures.is_empty(),
-        "{} case(s):\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_failures(&failures);
     let n = |o: &str| {
         counts
             .iter()

@@ -52,6 +52,21 @@ pub fn stats_deep(bytes: &[u8], chunk_size: u64) -> redis_persist::stats::rdb::A
     .0
 }
 
+/// Fails with the number of failed cases and the first ten of them.
+pub fn assert_no_failures(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} case(s):\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 /// The project root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
