@@ -1,11 +1,12 @@
 //! `Reader::visit_value` (the per-key visitor used by dump) yields exactly the
 //! elements, `KeyEnd`s and errors of the event path, on every corpus RDB and on
-//! corrupted copies of some of them.
+//! corrupted copies of some of them; and a reader of bytes in memory (read in
+//! place, `io::Memory`) yields exactly what a buffered reader does.
 
 mod common;
 
 use common::Rng;
-use redis_persist::io::Source;
+use redis_persist::io::{Input, Memory, Source};
 use redis_persist::rdb::{Event, Reader};
 
 /// A trace of a whole read: one line per key or element, then the outcome.
@@ -16,7 +17,21 @@ fn trace(bytes: &[u8], visit: bool) -> Vec<String> {
 }
 
 fn trace_with(bytes: &[u8], visit: bool, cap: usize) -> Vec<String> {
-    let mut r = Reader::new(Source::with_capacity(bytes, cap).with_size(bytes.len() as u64));
+    trace_reader(
+        Reader::new(Source::with_capacity(bytes, cap).with_size(bytes.len() as u64)),
+        visit,
+    )
+}
+
+/// The trace of a reader of `bytes` in memory (no buffer, no copies).
+fn trace_in_memory(bytes: &[u8], visit: bool) -> Vec<String> {
+    trace_reader(
+        Reader::new(Source::new(Memory(bytes)).with_size(bytes.len() as u64)),
+        visit,
+    )
+}
+
+fn trace_reader<R: Input>(mut r: Reader<R>, visit: bool) -> Vec<String> {
     let mut out = Vec::new();
     loop {
         let ev = match r.next_event() {
@@ -75,6 +90,14 @@ fn visit_value_equals_the_event_path() {
         let good = std::fs::read(f).unwrap();
         let events = trace(&good, false);
         assert_eq!(trace(&good, true), events, "{}", f.display());
+        for visit in [false, true] {
+            assert_eq!(
+                trace_in_memory(&good, visit),
+                events,
+                "{} in memory",
+                f.display()
+            );
+        }
         for cap in [16, 61, 1000] {
             assert_eq!(
                 trace_with(&good, true, cap),
@@ -88,17 +111,32 @@ fn visit_value_equals_the_event_path() {
                 let mut bad = good.clone();
                 let at = rng.below(bad.len() as u64) as usize;
                 bad[at] ^= (rng.below(255) + 1) as u8;
+                let events = trace(&bad, false);
+                assert_eq!(trace(&bad, true), events, "{} flip at {at}", f.display());
                 assert_eq!(
-                    trace(&bad, true),
-                    trace(&bad, false),
-                    "{} flip at {at}",
+                    trace_in_memory(&bad, true),
+                    events,
+                    "{} flip at {at}, in memory",
+                    f.display()
+                );
+                assert_eq!(
+                    trace_in_memory(&bad, false),
+                    events,
+                    "{} flip at {at}, in memory",
                     f.display()
                 );
                 let cut = rng.below(good.len() as u64) as usize;
+                let events = trace(&good[..cut], false);
                 assert_eq!(
                     trace(&good[..cut], true),
-                    trace(&good[..cut], false),
+                    events,
                     "{} cut at {cut}",
+                    f.display()
+                );
+                assert_eq!(
+                    trace_in_memory(&good[..cut], true),
+                    events,
+                    "{} cut at {cut}, in memory",
                     f.display()
                 );
             }
@@ -162,6 +200,7 @@ fn visit_value_reports_duplicates_and_nan_scores_like_the_event_path() {
             Some(msg) => assert!(last.starts_with("error") && last.contains(msg), "{last}"),
             None => assert!(!events.iter().any(|l| l.starts_with("error")), "{events:?}"),
         }
+        assert_eq!(trace_in_memory(&b, true), events, "type {ty}, in memory");
         for cap in [16, 17, 20, 23, 29, 1 << 16] {
             assert_eq!(
                 trace_with(&b, true, cap),

@@ -29,7 +29,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::io::{Progress, Source, SourceError};
+use crate::io::{Input, Progress, Source, SourceError};
 use crate::rdb;
 
 use super::commands::{self, Verdict};
@@ -1192,7 +1192,7 @@ struct RespChecker<R> {
 /// sees whole records.
 const REFILL_BELOW: usize = 64 * 1024;
 
-impl<R: Read> RespChecker<R> {
+impl<R: Input> RespChecker<R> {
     fn new(sc: Scanner<R>, truncate_to: Option<i64>) -> Self {
         let start = sc.src.offset();
         Self {
@@ -1519,7 +1519,8 @@ mod tests {
         // The same through a 1-byte-at-a-time reader with a tiny buffer (slow path
         // everywhere) must agree.
         struct OneByte<'a>(&'a [u8]);
-        impl Read for OneByte<'_> {
+        impl crate::io::Input for OneByte<'_> {}
+        impl std::io::Read for OneByte<'_> {
             fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
                 if self.0.is_empty() || out.is_empty() {
                     return Ok(0);

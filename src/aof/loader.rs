@@ -19,9 +19,7 @@
 //! Only used for files the checker found something wrong with (elsewhere the two
 //! agree, except for the `*0` records and unknown commands the checker reports).
 
-use std::io::Read;
-
-use crate::io::{Source, SourceError};
+use crate::io::{Input, Source, SourceError};
 
 use super::commands;
 use super::resp::{ANNOTATION_LINE_MAX, c_str, memchr, strtol};
@@ -117,7 +115,7 @@ pub struct LoaderReport {
 /// preamble). Like the server, the valid offset starts at 0 — even after a
 /// preamble, so a hybrid file whose first RESP record is cut short would be
 /// truncated to 0 bytes by the server.
-pub fn simulate<R: Read>(mut src: Source<R>) -> Result<LoaderReport, SourceError> {
+pub fn simulate<R: Input>(mut src: Source<R>) -> Result<LoaderReport, SourceError> {
     let mut valid_up_to: u64 = 0;
     let mut valid_before_multi: u64 = 0;
     let mut in_multi = false;
@@ -238,7 +236,7 @@ pub fn simulate<R: Read>(mut src: Source<R>) -> Result<LoaderReport, SourceError
 
 /// `fgets(buf, 1024)`: up to 1023 bytes through the first `\n`; `None` at end of
 /// input.
-fn fgets<R: Read>(src: &mut Source<R>) -> Result<Option<Vec<u8>>, SourceError> {
+fn fgets<R: Input>(src: &mut Source<R>) -> Result<Option<Vec<u8>>, SourceError> {
     let buf = src.fill_buf(ANNOTATION_LINE_MAX)?;
     if buf.is_empty() {
         return Ok(None);

@@ -1,9 +1,7 @@
 //! RDB preambles: detecting a file that starts with an RDB (hybrid AOF, `.base.rdb`)
 //! and validating that part with the RDB reader before the RESP tail is read.
 
-use std::io::Read;
-
-use crate::io::{Source, SourceError};
+use crate::io::{Input, Source, SourceError};
 use crate::rdb;
 
 /// Which RDB magic a file starts with.
@@ -24,7 +22,7 @@ pub enum RdbMagic {
 /// hold an RDB), extended to the `VALKEY` magic that Valkey 9 loaders recognise.
 /// Unlike `redis-check-aof` 7.x, which only looks for a preamble in a BASE or
 /// single file, this is meant for every file, as the server loader does.
-pub fn detect_rdb_preamble<R: Read>(src: &mut Source<R>) -> Result<Option<RdbMagic>, SourceError> {
+pub fn detect_rdb_preamble<R: Input>(src: &mut Source<R>) -> Result<Option<RdbMagic>, SourceError> {
     let head = src.fill_buf(9)?;
     if head.len() < 8 {
         return Ok(None);
@@ -41,7 +39,7 @@ pub fn detect_rdb_preamble<R: Read>(src: &mut Source<R>) -> Result<Option<RdbMag
 /// Validates the RDB at the current position of `src` (deep, with the checksum)
 /// and returns the source positioned right after its trailer with the report. The
 /// report's `first_error()` / `is_ok()` say whether it is sane.
-pub(crate) fn check_rdb<R: Read>(src: Source<R>) -> (Source<R>, rdb::check::Report) {
+pub(crate) fn check_rdb<R: Input>(src: Source<R>) -> (Source<R>, rdb::check::Report) {
     let reader = rdb::Reader::with_options(src, rdb::Options::default());
     let opts = rdb::check::CheckOptions {
         count_trailing: false,

@@ -22,9 +22,7 @@
 //! the buffer), and the public [`CommandReader`] that yields every command with its
 //! arguments for replay and conversion.
 
-use std::io::Read;
-
-use crate::io::{Source, SourceError};
+use crate::io::{Input, Source, SourceError};
 
 use super::{Error, ErrorKind};
 
@@ -370,7 +368,7 @@ pub(crate) enum Bulk {
     Bad(Inconsistency),
 }
 
-impl<R: Read> Scanner<R> {
+impl<R: Input> Scanner<R> {
     pub fn new(src: Source<R>, line: u64) -> Self {
         let epos = src.offset();
         Self { src, line, epos }
@@ -735,7 +733,7 @@ impl ArgSink for VecSink<'_> {
     fn inspect(&mut self, _index: u64, _data: &[u8]) {}
 }
 
-impl<R: Read> CommandReader<R> {
+impl<R: Input> CommandReader<R> {
     /// A reader starting at the source's current position, with the line counter at
     /// 1 (what `redis-check-aof` uses for the first file).
     pub fn new(source: Source<R>) -> Self {
@@ -1023,7 +1021,8 @@ mod tests {
 
     /// A reader that returns one byte per call.
     struct OneByte<'a>(&'a [u8]);
-    impl Read for OneByte<'_> {
+    impl crate::io::Input for OneByte<'_> {}
+    impl std::io::Read for OneByte<'_> {
         fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
             if self.0.is_empty() || out.is_empty() {
                 return Ok(0);

@@ -278,7 +278,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
 
 /// Analyses a regular file mapped into memory when it can be (the workers then
 /// get slices of it instead of copies), else the stream `src` reads.
-fn analyse_file<R: std::io::Read>(
+fn analyse_file<R: redis_persist::io::Input>(
     src: redis_persist::io::Source<R>,
     origin: Origin,
     args: &Args,
@@ -305,7 +305,7 @@ fn analyse_file<R: std::io::Read>(
 
 /// Analyses the RDB in `src` (which reads `map` when there is one) and writes
 /// the report.
-fn analyse<R: std::io::Read>(
+fn analyse<R: redis_persist::io::Input>(
     mut src: redis_persist::io::Source<R>,
     map: Option<&super::MappedFile>,
     mut origin: Origin,

@@ -9,7 +9,15 @@ use crc_fast::{CrcParams, Digest};
 /// Check value of CRC-64/Jones over the ASCII bytes `123456789`.
 pub const CHECK_VALUE: u64 = 0xe9c6_d914_c4b8_d9ca;
 
+/// The parameters, made once: `CrcParams::new` computes folding keys and goes
+/// through a lock-protected cache, which cost a measurable share of guessing
+/// chunk boundaries (one reader, hence one CRC, per probe).
 fn params() -> CrcParams {
+    static PARAMS: std::sync::OnceLock<CrcParams> = std::sync::OnceLock::new();
+    *PARAMS.get_or_init(make_params)
+}
+
+fn make_params() -> CrcParams {
     CrcParams::new(
         "CRC-64/REDIS",
         64,

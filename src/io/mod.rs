@@ -6,4 +6,4 @@ mod crc;
 mod source;
 
 pub use crc::{Crc64, crc64};
-pub use source::{MAX_SLICE, Progress, Source, SourceError};
+pub use source::{Input, MAX_SLICE, Memory, Progress, Source, SourceError};

@@ -12,6 +12,18 @@ use std::io::{self, Read};
 
 use super::Crc64;
 
+/// The bytes `pos..end` index into: the buffer, or for an in-memory input the
+/// input itself. (A macro, not a method, so that it borrows only those fields.)
+macro_rules! data {
+    ($s:expr) => {
+        if R::IN_MEMORY {
+            $s.inner.memory()
+        } else {
+            &$s.buf[..]
+        }
+    };
+}
+
 const DEFAULT_CAPACITY: usize = 256 * 1024;
 /// Largest slice handed out by [`Source::read_slice`] / [`Source::peek`]; larger
 /// reads go through [`Source::read_into`].
@@ -22,6 +34,46 @@ pub trait Progress {
     /// The reader has consumed input up to `offset` (absolute, in bytes).
     fn set_position(&self, offset: u64);
 }
+
+/// What a [`Source`] reads from: any reader (read into the source's buffer),
+/// or bytes already in memory ([`Memory`]: a mapped file, a chunk of one, a
+/// DUMP payload), which the source reads in place: no buffer, no copy, and
+/// skipping costs nothing whatever the length. The choice is made by the type,
+/// at compile time, so the buffered path pays nothing for it.
+pub trait Input: Read {
+    /// Whether [`Input::memory`] is the whole input.
+    const IN_MEMORY: bool = false;
+    /// The whole input, when [`Input::IN_MEMORY`].
+    fn memory(&self) -> &[u8] {
+        &[]
+    }
+}
+
+/// Bytes in memory, read in place by a [`Source`].
+#[derive(Debug, Clone, Copy)]
+pub struct Memory<'a>(pub &'a [u8]);
+
+impl Read for Memory<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.0.read(out)
+    }
+}
+
+impl Input for Memory<'_> {
+    const IN_MEMORY: bool = true;
+    #[inline]
+    fn memory(&self) -> &[u8] {
+        self.0
+    }
+}
+
+impl Input for &[u8] {}
+impl Input for std::fs::File {}
+impl Input for io::Stdin {}
+impl Input for io::StdinLock<'_> {}
+impl<R: Read> Input for io::Take<R> {}
+impl<R: Read> Input for io::BufReader<R> {}
+impl<R: Read + ?Sized> Input for Box<R> {}
 
 /// Why a read from a [`Source`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,29 +110,42 @@ pub struct Source<R> {
     capture: Option<Vec<u8>>,
     capture_start: u64,
     progress: Option<Box<dyn Progress>>,
+    /// In-memory inputs: bytes passed over by [`Source::skip`] (never looked at).
+    skipped: u64,
 }
 
-impl<R: Read> Source<R> {
+impl<R: Input> Source<R> {
     /// Wraps `inner`, whose first byte has offset 0.
     pub fn new(inner: R) -> Self {
         Self::with_capacity(inner, DEFAULT_CAPACITY)
     }
 
     /// Wraps `inner` with a buffer of `capacity` bytes (at least 16).
+    /// (An in-memory input ([`Memory`]) has no buffer: `capacity` is ignored.)
     pub fn with_capacity(inner: R, capacity: usize) -> Self {
+        let end = if R::IN_MEMORY {
+            inner.memory().len()
+        } else {
+            0
+        };
         Self {
+            buf: if R::IN_MEMORY {
+                Vec::new()
+            } else {
+                vec![0; capacity.max(16)]
+            },
             inner,
-            buf: vec![0; capacity.max(16)],
             pos: 0,
-            end: 0,
+            end,
             base: 0,
             size: None,
-            eof: false,
+            eof: R::IN_MEMORY,
             crc: None,
             crc_from: 0,
             capture: None,
             capture_start: 0,
             progress: None,
+            skipped: 0,
         }
     }
 
@@ -108,6 +173,13 @@ impl<R: Read> Source<R> {
     #[inline]
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
+    }
+
+    /// For an in-memory input ([`Memory`]), how many of the bytes consumed so
+    /// far were skipped over without being looked at (0 for other inputs): what
+    /// reading cost is `consumed - skipped`, not `consumed`.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// Total size of the input, when known.
@@ -141,10 +213,10 @@ impl<R: Read> Source<R> {
     fn flush_crc(&mut self) {
         if self.pos > self.crc_from {
             if let Some(c) = self.crc.as_mut() {
-                c.update(&self.buf[self.crc_from..self.pos]);
+                c.update(&data!(self)[self.crc_from..self.pos]);
             }
             if let Some(cap) = self.capture.as_mut() {
-                cap.extend_from_slice(&self.buf[self.crc_from..self.pos]);
+                cap.extend_from_slice(&data!(self)[self.crc_from..self.pos]);
             }
         }
         self.crc_from = self.pos;
@@ -193,7 +265,7 @@ impl<R: Read> Source<R> {
     /// Makes at least `n` bytes available (fewer only at end of input). Returns the
     /// number available.
     fn fill(&mut self, n: usize) -> io::Result<usize> {
-        if self.available() >= n || self.eof {
+        if R::IN_MEMORY || self.available() >= n || self.eof {
             return Ok(self.available());
         }
         // Move the unread tail to the front.
@@ -226,6 +298,7 @@ impl<R: Read> Source<R> {
     }
 
     fn need(&mut self, n: usize) -> Result<(), SourceError> {
+        self.within_size(n as u64)?;
         let have = self.fill(n)?;
         if have < n {
             return Err(SourceError::Eof {
@@ -244,14 +317,14 @@ impl<R: Read> Source<R> {
     /// (fewer at end of input). `n` must not exceed [`MAX_SLICE`].
     pub fn peek(&mut self, n: usize) -> Result<&[u8], SourceError> {
         let have = self.fill(n.min(MAX_SLICE))?;
-        Ok(&self.buf[self.pos..self.pos + have.min(n)])
+        Ok(&data!(self)[self.pos..self.pos + have.min(n)])
     }
 
     /// The unread bytes already in the buffer (no I/O; may be empty). For parsers
     /// that scan the buffer directly and then [`Source::consume`] what they used.
     #[inline]
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.pos..self.end]
+        &data!(self)[self.pos..self.end]
     }
 
     /// The unread buffered bytes, after reading more input if fewer than `min` are
@@ -262,7 +335,7 @@ impl<R: Read> Source<R> {
         if self.available() < min {
             self.fill(min.min(MAX_SLICE))?;
         }
-        Ok(&self.buf[self.pos..self.end])
+        Ok(&data!(self)[self.pos..self.end])
     }
 
     /// Marks `n` bytes returned by [`Source::buffered`] / [`Source::fill_buf`] as
@@ -277,7 +350,7 @@ impl<R: Read> Source<R> {
     #[inline]
     pub fn read_u8(&mut self) -> Result<u8, SourceError> {
         if self.pos < self.end {
-            let b = self.buf[self.pos];
+            let b = data!(self)[self.pos];
             self.pos += 1;
             return Ok(b);
         }
@@ -287,7 +360,7 @@ impl<R: Read> Source<R> {
     #[cold]
     fn read_u8_slow(&mut self) -> Result<u8, SourceError> {
         self.need(1)?;
-        let b = self.buf[self.pos];
+        let b = data!(self)[self.pos];
         self.pos += 1;
         Ok(b)
     }
@@ -295,8 +368,7 @@ impl<R: Read> Source<R> {
     /// Reads exactly `N` bytes.
     #[inline]
     pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], SourceError> {
-        if let Some(s) = self
-            .buf
+        if let Some(s) = data!(self)
             .get(self.pos..self.pos + N)
             .filter(|_| self.pos + N <= self.end)
         {
@@ -307,7 +379,7 @@ impl<R: Read> Source<R> {
         }
         self.need(N)?;
         let mut a = [0u8; N];
-        a.copy_from_slice(&self.buf[self.pos..self.pos + N]);
+        a.copy_from_slice(&data!(self)[self.pos..self.pos + N]);
         self.pos += N;
         Ok(a)
     }
@@ -320,7 +392,7 @@ impl<R: Read> Source<R> {
         if self.available() < n {
             self.need(n)?;
         }
-        let s = &self.buf[self.pos..self.pos + n];
+        let s = &data!(self)[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
     }
@@ -337,6 +409,18 @@ impl<R: Read> Source<R> {
             }
             out.reserve(n as usize);
         }
+        if R::IN_MEMORY {
+            // Everything is available: all of it, or an end of input.
+            let k = left.min(self.available() as u64) as usize;
+            out.extend_from_slice(&data!(self)[self.pos..self.pos + k]);
+            self.pos += k;
+            if (k as u64) < left {
+                return Err(SourceError::Eof {
+                    needed: left - k as u64,
+                });
+            }
+            return Ok(());
+        }
         while left > 0 {
             let want = left.min(self.buf.len() as u64) as usize;
             let have = self.fill(want)?;
@@ -344,7 +428,7 @@ impl<R: Read> Source<R> {
                 return Err(SourceError::Eof { needed: left });
             }
             let k = have.min(want);
-            out.extend_from_slice(&self.buf[self.pos..self.pos + k]);
+            out.extend_from_slice(&data!(self)[self.pos..self.pos + k]);
             self.pos += k;
             left -= k as u64;
         }
@@ -356,13 +440,34 @@ impl<R: Read> Source<R> {
     pub fn skip(&mut self, n: u64) -> Result<(), SourceError> {
         if (self.end - self.pos) as u64 >= n {
             self.pos += n as usize;
+            if R::IN_MEMORY {
+                self.skipped += n;
+            }
             return Ok(());
         }
         self.skip_slow(n)
     }
 
+    /// Fails at once when the input is known to hold fewer than `n` more bytes:
+    /// a bogus huge length is neither copied through the buffer nor allocated.
+    #[inline]
+    fn within_size(&self, n: u64) -> Result<(), SourceError> {
+        match self.remaining() {
+            Some(rem) if rem < n => Err(SourceError::Eof { needed: n - rem }),
+            _ => Ok(()),
+        }
+    }
+
     #[cold]
     fn skip_slow(&mut self, n: u64) -> Result<(), SourceError> {
+        self.within_size(n)?;
+        if R::IN_MEMORY {
+            // Fewer than `n` bytes are left (the fast path took the rest).
+            let left = n - self.available() as u64;
+            self.skipped += self.available() as u64;
+            self.pos = self.end;
+            return Err(SourceError::Eof { needed: left });
+        }
         let mut left = n;
         while left > 0 {
             let want = left.min(self.buf.len() as u64) as usize;
@@ -387,18 +492,18 @@ impl<R: Read> Source<R> {
         loop {
             let avail = self.available();
             let window = avail.min(max);
-            if let Some(i) = self.buf[self.pos + scanned..self.pos + window]
+            if let Some(i) = data!(self)[self.pos + scanned..self.pos + window]
                 .iter()
                 .position(|&b| b == b'\n')
             {
                 let n = scanned + i + 1;
-                let s = &self.buf[self.pos..self.pos + n];
+                let s = &data!(self)[self.pos..self.pos + n];
                 self.pos += n;
                 return Ok(Some(s));
             }
             scanned = window;
             if window >= max {
-                let s = &self.buf[self.pos..self.pos + max];
+                let s = &data!(self)[self.pos..self.pos + max];
                 self.pos += max;
                 return Ok(Some(s));
             }
@@ -408,7 +513,7 @@ impl<R: Read> Source<R> {
                 if avail == 0 {
                     return Ok(None);
                 }
-                let s = &self.buf[self.pos..self.pos + avail];
+                let s = &data!(self)[self.pos..self.pos + avail];
                 self.pos += avail;
                 return Ok(Some(s));
             }
@@ -423,7 +528,8 @@ mod tests {
 
     /// A reader that returns one byte per call, to exercise every refill path.
     struct OneByte<'a>(&'a [u8]);
-    impl Read for OneByte<'_> {
+    impl crate::io::Input for OneByte<'_> {}
+    impl std::io::Read for OneByte<'_> {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
             if self.0.is_empty() || out.is_empty() {
                 return Ok(0);
@@ -499,6 +605,56 @@ mod tests {
             s.read_into(1 << 40, &mut v),
             Err(SourceError::Eof { .. })
         ));
+    }
+
+    #[test]
+    fn in_memory_reads_like_a_buffered_source() {
+        // The same operations on the same bytes: a buffered source reading one
+        // byte per call, and the bytes read in place.
+        fn run<R: Input>(mut s: Source<R>) -> Vec<String> {
+            let mut out = Vec::new();
+            s.start_crc();
+            out.push(format!("{:?}", s.read_u8().unwrap()));
+            out.push(format!("{:?}", s.read_array::<3>().unwrap()));
+            out.push(format!("{:?}", s.peek(4).unwrap()));
+            out.push(format!("{:?}", s.read_slice(5).unwrap()));
+            s.start_capture();
+            s.skip(6).unwrap();
+            let mut v = Vec::new();
+            s.read_into(7, &mut v).unwrap();
+            out.push(format!("{v:?} {}", s.offset()));
+            out.push(format!("{:?}", s.read_line(100).unwrap()));
+            out.push(format!("{:?}", s.take_capture(s.offset() - 2)));
+            out.push(format!("{:?}", s.crc()));
+            // Past the end: skip, read_into and read_slice fail with the
+            // number of bytes missing.
+            let left = s.remaining().unwrap();
+            out.push(format!("{:?}", s.skip(left + 3)));
+            out.push(format!("{:?}", s.read_into(left + 5, &mut v)));
+            out.push(format!(
+                "{:?}",
+                s.read_slice(usize::try_from(left).unwrap() + 1)
+            ));
+            out.push(format!("{:?}", s.skip(left)));
+            out.push(format!("{:?} {:?}", s.at_eof(), s.offset()));
+            out
+        }
+        let data: Vec<u8> = (0..60u8).map(|b| if b == 40 { b'\n' } else { b }).collect();
+        let size = data.len() as u64;
+        let buffered = run(Source::with_capacity(OneByte(&data), 16).with_size(size));
+        let in_memory = run(Source::new(Memory(&data)).with_size(size));
+        assert_eq!(in_memory, buffered);
+        assert!(buffered[3].contains("[4, 5, 6, 7, 8]"), "{buffered:?}");
+        assert!(buffered[8].contains("needed: 3"), "{buffered:?}");
+        // Skipped bytes are counted for in-memory inputs only.
+        let mut s = Source::new(Memory(&data));
+        s.skip(10).unwrap();
+        s.read_u8().unwrap();
+        assert!(s.skip(100).is_err());
+        assert_eq!(s.skipped(), 59);
+        let mut s = Source::new(&data[..]);
+        s.skip(10).unwrap();
+        assert_eq!(s.skipped(), 0);
     }
 
     #[test]

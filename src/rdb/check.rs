@@ -12,7 +12,6 @@
 //! `databases 16` refuses it).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use serde::Serialize;
 
@@ -23,7 +22,7 @@ use super::dups::{DupSet, PassThrough};
 use super::reader::{Checksum, Element, Event, KeyEnd, Options, Reader};
 use super::types::{self as t, Format};
 use super::{Error, ErrorKind};
-use crate::io::Source;
+use crate::io::{Input, Source};
 
 /// Per-database counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -199,7 +198,7 @@ fn problem_from(e: &Error) -> Problem {
 
 /// Reads a whole RDB from `reader`, returning the report and the reader (whose
 /// source is positioned after the trailer when the end was reached).
-pub fn check<R: Read>(reader: Reader<R>, opts: CheckOptions) -> (Report, Reader<R>) {
+pub fn check<R: Input>(reader: Reader<R>, opts: CheckOptions) -> (Report, Reader<R>) {
     let (rep, reader, _) = check_events(reader, opts, Mode::Whole);
     (rep, reader)
 }
@@ -237,7 +236,7 @@ struct Tail {
 }
 
 /// The event loop of a check (see [`Mode`]).
-fn check_events<R: Read>(
+fn check_events<R: Input>(
     mut reader: Reader<R>,
     opts: CheckOptions,
     mode: Mode,
@@ -393,7 +392,7 @@ fn db_warning(db: u64, offset: u64) -> Problem {
 }
 
 /// Reads to the end of the input and returns how many bytes there were.
-fn count_rest<R: Read>(src: &mut Source<R>) -> u64 {
+fn count_rest<R: Input>(src: &mut Source<R>) -> u64 {
     let mut n = 0u64;
     while let Ok(b) = src.peek(64 * 1024) {
         let k = b.len();
@@ -405,7 +404,7 @@ fn count_rest<R: Read>(src: &mut Source<R>) -> u64 {
     n
 }
 
-fn key_end<R: Read>(rep: &mut Report, reader: &Reader<R>, end: KeyEnd, by_type: &mut [u64; 256]) {
+fn key_end<R: Input>(rep: &mut Report, reader: &Reader<R>, end: KeyEnd, by_type: &mut [u64; 256]) {
     let ty = reader.rdb_type();
     let db = reader.db();
     if end.empty {
@@ -439,7 +438,7 @@ pub type Summary = Report;
 /// validation. On success the returned source is positioned right after the
 /// trailer (where the RESP commands of a hybrid AOF continue). Any problem of
 /// error severity (including empty aggregates and duplicate keys) is an `Err`.
-pub fn validate<R: Read>(source: Source<R>) -> (Source<R>, Result<Summary, Error>) {
+pub fn validate<R: Input>(source: Source<R>) -> (Source<R>, Result<Summary, Error>) {
     let reader = Reader::with_options(source, Options::default());
     let (rep, reader) = check(
         reader,
@@ -482,7 +481,7 @@ pub fn validate<R: Read>(source: Source<R>) -> (Source<R>, Result<Summary, Error
 /// same as [`check`]'s, except that a corrupt value no longer ends the check:
 /// every chunk is checked, so several independent corrupt values can be reported
 /// (a corruption of the file's structure still ends it).
-pub fn check_parallel<R: Read>(
+pub fn check_parallel<R: Input>(
     src: Source<R>,
     opts: CheckOptions,
     threads: usize,
@@ -494,7 +493,7 @@ pub fn check_parallel<R: Read>(
 /// with `mapped`, `src` must read exactly `mapped.data` from its first byte, and
 /// the workers get slices of it instead of copies
 /// ([`super::parallel::map_chunks_in`]).
-pub fn check_parallel_in<R: Read>(
+pub fn check_parallel_in<R: Input>(
     src: Source<R>,
     mapped: Option<super::parallel::Mapped<'_>>,
     opts: CheckOptions,

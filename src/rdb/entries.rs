@@ -2,7 +2,7 @@
 //! callers (dump, convert, tests) that want values rather than elements. Memory is
 //! bounded by the largest single value.
 
-use std::io::Read;
+use crate::io::Input;
 
 use super::Error;
 use super::reader::{Checksum, Element, Event, Reader};
@@ -62,7 +62,7 @@ pub struct Entries<R> {
     reader: Reader<R>,
 }
 
-impl<R: Read> Entries<R> {
+impl<R: Input> Entries<R> {
     /// Wraps a reader.
     pub fn new(reader: Reader<R>) -> Self {
         Self { reader }

@@ -16,14 +16,13 @@
 //! contains them is handed out.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use super::Error;
 use super::reader::{Event, Options, Reader};
 use super::types::Format;
-use crate::io::Source;
+use crate::io::{Input, Memory, Source};
 
 /// Settings of [`map_chunks`].
 #[derive(Clone, Copy, Debug)]
@@ -75,9 +74,9 @@ impl<'a> Chunk<'a> {
     /// has not seen the file before the chunk): a chunk that reaches the `EOF`
     /// opcode reports the trailer as unverified, and whoever cut the chunks
     /// verifies it.
-    pub fn reader(&self) -> Reader<&'a [u8]> {
+    pub fn reader(&self) -> Reader<Memory<'a>> {
         let end = self.start + self.bytes.len() as u64;
-        let src = Source::new(self.bytes)
+        let src = Source::new(Memory(self.bytes))
             .with_size(end)
             .with_start_offset(self.start);
         let mut r = Reader::for_fragment_with(
@@ -133,7 +132,7 @@ pub fn map_chunks<R, T, E, W, S>(
     sink: S,
 ) -> (Source<R>, Result<(), Error>)
 where
-    R: Read,
+    R: Input,
     T: Send,
     E: FnMut(&Event<'_>),
     W: Fn(Chunk<'_>) -> T + Sync,
@@ -155,7 +154,7 @@ pub fn map_chunks_until<R, T, E, W, S>(
     sink: S,
 ) -> (Source<R>, Result<(), Error>)
 where
-    R: Read,
+    R: Input,
     T: Send,
     E: FnMut(&Event<'_>),
     W: Fn(Chunk<'_>) -> T + Sync,
@@ -209,7 +208,7 @@ pub fn map_chunks_in<R, T, E, W, S>(
     mut sink: S,
 ) -> (Source<R>, Result<(), Error>)
 where
-    R: Read,
+    R: Input,
     T: Send,
     E: FnMut(&Event<'_>),
     W: Fn(Chunk<'_>) -> T + Sync,

@@ -60,7 +60,7 @@ pub fn decode(payload: &[u8], verify_crc: bool) -> Result<Payload, Error> {
     // reads it: Redis does not check that the value ends where the footer
     // starts, so a value whose last bytes are the footer's loads there (and
     // bytes left between the value and the footer are ignored, here too).
-    let src = Source::new(payload).with_size(payload.len() as u64);
+    let src = Source::new(crate::io::Memory(payload)).with_size(payload.len() as u64);
     let mut entries = Entries::new(Reader::for_payload(src, u32::from(version)));
     match entries.next_item()? {
         Some(Item::Entry(e)) => {

@@ -15,14 +15,12 @@
 //! server skips and `redis-check-rdb` rejects) are not errors of the reader: the
 //! [`KeyEnd`] event says `empty: true` and the caller decides.
 
-use std::io::Read;
-
 use super::compact::{self, CompactError, Val};
 use super::dups::DupSet;
 use super::error::{Error, ErrorKind, KeyContext};
 use super::str::Str;
 use super::types::{self as t, Format};
-use crate::io::{Source, SourceError};
+use crate::io::{Input, Source, SourceError};
 use crate::model::StreamId;
 
 /// Largest expire time accepted for hash fields (`EB_EXPIRE_TIME_MAX`, 2^48 − 1).
@@ -445,6 +443,8 @@ pub struct Reader<R> {
     /// In a fragment, the first record boundary at or after this offset ends
     /// it too ([`Reader::stop_at`]).
     stop_at: u64,
+    /// Longest key name accepted ([`Reader::limit_keys`]).
+    key_limit: u64,
     db: u64,
     // Key-scoped opcodes waiting for the next key.
     expire: Option<i64>,
@@ -564,7 +564,7 @@ fn src_err(at: u64, e: SourceError, reading: &'static str) -> Error {
 
 /// Reads an RDB length (FORMATS.md §1.3).
 #[inline]
-fn read_len_raw<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<Len> {
+fn read_len_raw<R: Input>(src: &mut Source<R>, reading: &'static str) -> Res<Len> {
     let at = src.offset();
     let b = src.read_u8().map_err(|e| src_err(at, e, reading))?;
     len_rest(src, b, at, reading)
@@ -572,7 +572,7 @@ fn read_len_raw<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<Len>
 
 /// Finishes reading a length whose first byte `b` (at offset `at`) was read.
 #[inline]
-fn len_rest<R: Read>(src: &mut Source<R>, b: u8, at: u64, reading: &'static str) -> Res<Len> {
+fn len_rest<R: Input>(src: &mut Source<R>, b: u8, at: u64, reading: &'static str) -> Res<Len> {
     match b >> 6 {
         0 => Ok(Len::Plain(u64::from(b & 0x3f))),
         1 => {
@@ -599,7 +599,7 @@ fn len_rest<R: Read>(src: &mut Source<R>, b: u8, at: u64, reading: &'static str)
 /// six bits, as Redis reads it (`rdbLoadLen` without `isencoded`: the loader,
 /// `redis-check-rdb` and `RESTORE` accept it), so the verdicts agree.
 #[inline]
-fn read_len<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u64> {
+fn read_len<R: Input>(src: &mut Source<R>, reading: &'static str) -> Res<u64> {
     match read_len_raw(src, reading)? {
         Len::Plain(n) => Ok(n),
         Len::Special(x) => Ok(u64::from(x)),
@@ -609,7 +609,7 @@ fn read_len<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u64> {
 /// Reads a count of items that each take at least `min_bytes`, bounded by what is
 /// left of the input.
 #[inline]
-fn read_count<R: Read>(src: &mut Source<R>, reading: &'static str, min_bytes: u64) -> Res<u64> {
+fn read_count<R: Input>(src: &mut Source<R>, reading: &'static str, min_bytes: u64) -> Res<u64> {
     let at = src.offset();
     let n = read_len(src, reading)?;
     if let Some(rem) = src.remaining() {
@@ -628,13 +628,13 @@ fn read_count<R: Read>(src: &mut Source<R>, reading: &'static str, min_bytes: u6
 }
 
 #[inline]
-fn read_u8<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<u8> {
+fn read_u8<R: Input>(src: &mut Source<R>, reading: &'static str) -> Res<u8> {
     let at = src.offset();
     src.read_u8().map_err(|e| src_err(at, e, reading))
 }
 
 #[inline]
-fn read_i64le<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<i64> {
+fn read_i64le<R: Input>(src: &mut Source<R>, reading: &'static str) -> Res<i64> {
     let at = src.offset();
     Ok(i64::from_le_bytes(
         src.read_array::<8>().map_err(|e| src_err(at, e, reading))?,
@@ -643,7 +643,7 @@ fn read_i64le<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<i64> {
 
 /// Reads an RDB string (FORMATS.md §1.4). Integer encodings return `Read2::Int`;
 /// otherwise the bytes are in `out` (replaced).
-fn read_string<R: Read>(
+fn read_string<R: Input>(
     src: &mut Source<R>,
     out: &mut Vec<u8>,
     tmp: &mut Vec<u8>,
@@ -680,7 +680,7 @@ fn read_string<R: Read>(
     }
 }
 
-fn read_bytes<R: Read>(
+fn read_bytes<R: Input>(
     src: &mut Source<R>,
     n: u64,
     out: &mut Vec<u8>,
@@ -702,7 +702,7 @@ fn read_bytes<R: Read>(
 }
 
 /// Reads `clen` compressed bytes and decompresses them into `out` (`ulen` bytes).
-fn lzf_body<R: Read>(
+fn lzf_body<R: Input>(
     src: &mut Source<R>,
     clen: u64,
     ulen: u64,
@@ -719,7 +719,7 @@ fn lzf_body<R: Read>(
 /// Reads `clen` compressed bytes and checks that they decompress to exactly
 /// `ulen` bytes, without producing them (a value nobody reads): the verdict of
 /// [`lzf_body`] at a fraction of the cost.
-fn lzf_check<R: Read>(
+fn lzf_check<R: Input>(
     src: &mut Source<R>,
     clen: u64,
     ulen: u64,
@@ -733,7 +733,7 @@ fn lzf_check<R: Read>(
 /// Reads `clen` compressed bytes declared to expand to `ulen` and hands them to
 /// `decode` (straight from the input buffer when they fit in [`IN_PLACE`], else
 /// through `tmp`).
-fn lzf_read<R: Read>(
+fn lzf_read<R: Input>(
     src: &mut Source<R>,
     clen: u64,
     ulen: u64,
@@ -768,7 +768,7 @@ const IN_PLACE: u64 = 1 << 20;
 /// Reads `n` (at most [`IN_PLACE`]) bytes as a slice of the input buffer,
 /// bounded by what is left of the input.
 #[inline]
-fn read_in_place<'s, R: Read>(
+fn read_in_place<'s, R: Input>(
     src: &'s mut Source<R>,
     n: u64,
     at: u64,
@@ -782,7 +782,12 @@ fn read_in_place<'s, R: Read>(
 /// Fails when `n` bytes are more than what is left of the input (when its size
 /// is known), before anything is read or allocated.
 #[inline]
-fn bound_by_remaining<R: Read>(src: &Source<R>, n: u64, at: u64, reading: &'static str) -> Res<()> {
+fn bound_by_remaining<R: Input>(
+    src: &Source<R>,
+    n: u64,
+    at: u64,
+    reading: &'static str,
+) -> Res<()> {
     match src.remaining() {
         Some(rem) if n > rem => Err(Error::new(
             at,
@@ -797,13 +802,13 @@ fn bound_by_remaining<R: Read>(src: &Source<R>, n: u64, at: u64, reading: &'stat
 }
 
 /// Skips `n` bytes, bounded by what is left of the input.
-fn read_skip<R: Read>(src: &mut Source<R>, n: u64, at: u64, reading: &'static str) -> Res<()> {
+fn read_skip<R: Input>(src: &mut Source<R>, n: u64, at: u64, reading: &'static str) -> Res<()> {
     bound_by_remaining(src, n, at, reading)?;
     src.skip(n).map_err(|e| src_err(at, e, reading))
 }
 
 /// Reads a string as bytes (integers converted to text) into `out`.
-fn read_string_bytes<R: Read>(
+fn read_string_bytes<R: Input>(
     src: &mut Source<R>,
     out: &mut Vec<u8>,
     tmp: &mut Vec<u8>,
@@ -817,7 +822,7 @@ fn read_string_bytes<R: Read>(
 }
 
 /// Copies the raw bytes of one length to `out`.
-fn copy_len<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<Len> {
+fn copy_len<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<Len> {
     let at = src.offset();
     let b = read_u8(src, reading)?;
     out.push(b);
@@ -851,7 +856,7 @@ fn copy_len<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static s
 
 /// Copies the raw bytes of one string to `out` (validating LZF framing only by
 /// lengths: module payloads are kept as they are).
-fn copy_string<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<()> {
+fn copy_string<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<()> {
     let at = src.offset();
     let n = match copy_len(src, out, reading)? {
         Len::Plain(n) => n,
@@ -876,7 +881,7 @@ fn copy_string<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'stati
 
 /// Walks module data (FORMATS.md §1.13) up to and including the EOF opcode,
 /// appending the raw bytes to `out`.
-fn copy_module_data<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> {
+fn copy_module_data<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> {
     loop {
         let at = src.offset();
         let op = match copy_len(src, out, "module data opcode")? {
@@ -916,7 +921,7 @@ fn copy_module_data<R: Read>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> 
 /// Reads a zset score: 8 bytes little-endian (type 5) or a text double (type 3:
 /// a length byte, 253/254/255 meaning NaN/+inf/-inf). NaN is returned as is (the
 /// caller rejects it).
-fn read_score<R: Read>(src: &mut Source<R>, binary: bool) -> Res<f64> {
+fn read_score<R: Input>(src: &mut Source<R>, binary: bool) -> Res<f64> {
     let at = src.offset();
     if binary {
         return Ok(f64::from_le_bytes(
@@ -949,13 +954,13 @@ fn parse_score(s: Str<'_>) -> Option<f64> {
 }
 
 /// Reads a stream id made of two lengths.
-fn read_id<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<StreamId> {
+fn read_id<R: Input>(src: &mut Source<R>, reading: &'static str) -> Res<StreamId> {
     let ms = read_len(src, reading)?;
     let seq = read_len(src, reading)?;
     Ok(StreamId::new(ms, seq))
 }
 
-fn read_raw_id<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<StreamId> {
+fn read_raw_id<R: Input>(src: &mut Source<R>, reading: &'static str) -> Res<StreamId> {
     let at = src.offset();
     let b = src
         .read_array::<16>()
@@ -963,7 +968,7 @@ fn read_raw_id<R: Read>(src: &mut Source<R>, reading: &'static str) -> Res<Strea
     Ok(StreamId::from_be_bytes(&b))
 }
 
-impl<R: Read> Reader<R> {
+impl<R: Input> Reader<R> {
     /// Returns the next event, or `None` after the end of the file (or, for a
     /// payload reader, after the value).
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Error> {
@@ -1411,6 +1416,33 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    /// Fails when the key name about to be read is declared longer than
+    /// [`Reader::limit_keys`]'s limit (see there); reads nothing.
+    #[cold]
+    fn check_key_limit(&mut self) -> Res<()> {
+        let at = self.src.offset();
+        let head = self.src.peek(9).map_err(|e| src_err(at, e, "a key"))?;
+        let be = |n: usize| {
+            head.get(1..=n)
+                .map_or(0, |b| b.iter().fold(0u64, |v, &x| v << 8 | u64::from(x)))
+        };
+        let declared = match head.first().copied().unwrap_or(0) {
+            b @ 0..=0x3f => u64::from(b),
+            b @ 0x40..=0x7f => u64::from(b & 0x3f) << 8 | be(1) & 0xff,
+            0x80 => be(4),
+            0x81 => be(8),
+            // Encoded integers, LZF (checked by its own reads), invalid.
+            _ => 0,
+        };
+        if declared > self.key_limit {
+            return Err(Error::corrupt(
+                at,
+                format!("key name of {declared} bytes (limit {})", self.key_limit),
+            ));
+        }
+        Ok(())
+    }
+
     fn start_key(&mut self, ty: u8, at: u64, payload: bool) -> Res<Raw> {
         self.check_type(ty, at)?;
         self.key_offset = self.pending_start.unwrap_or(at);
@@ -1420,6 +1452,9 @@ impl<R: Read> Reader<R> {
         if payload {
             self.key.clear();
         } else {
+            if self.key_limit != u64::MAX {
+                self.check_key_limit()?;
+            }
             read_string_bytes(&mut self.src, &mut self.key, &mut self.tmp, "a key")?;
         }
         self.value_offset = self.src.offset();
@@ -1932,7 +1967,7 @@ enum Read2 {
     Bytes,
 }
 
-impl<R: Read> Reader<R> {
+impl<R: Input> Reader<R> {
     /// A reader over `src`, which must be positioned at the magic (`REDIS…`).
     /// The CRC is computed from the current position.
     pub fn new(src: Source<R>) -> Self {
@@ -1942,6 +1977,11 @@ impl<R: Read> Reader<R> {
     /// A reader with options.
     pub fn with_options(mut src: Source<R>, opts: Options) -> Self {
         src.start_crc();
+        Self::without_crc(src, opts)
+    }
+
+    /// A reader in its initial state, the source's CRC left as it is.
+    fn without_crc(src: Source<R>, opts: Options) -> Self {
         Self {
             src,
             opts,
@@ -1951,6 +1991,7 @@ impl<R: Read> Reader<R> {
             payload: false,
             fragment: false,
             stop_at: u64::MAX,
+            key_limit: u64::MAX,
             db: 0,
             expire: None,
             idle: None,
@@ -2020,7 +2061,7 @@ impl<R: Read> Reader<R> {
         db: u64,
         opts: Options,
     ) -> Self {
-        let mut r = Self::with_options(src, opts);
+        let mut r = Self::without_crc(src, opts);
         r.src.stop_crc();
         r.fragment = true;
         r.format = format;
@@ -2035,6 +2076,15 @@ impl<R: Read> Reader<R> {
     /// chunk whose end is a guess reads on to where a record really ends.
     pub fn stop_at(&mut self, offset: u64) {
         self.stop_at = offset;
+    }
+
+    /// Fails on a key name longer than `max` bytes (as written: the compressed
+    /// length of an LZF key), before reading it. Not a check of the format
+    /// (Redis keys may be up to 512 MB): for a reader that tries positions
+    /// that may not be records at all ([`super::speculative`]), where a random
+    /// byte read as a key length would otherwise copy kilobytes per try.
+    pub fn limit_keys(&mut self, max: u64) {
+        self.key_limit = max;
     }
 
     /// The RDB version (0 before the header is read).
@@ -2077,6 +2127,11 @@ impl<R: Read> Reader<R> {
     /// once `Eof` was returned: RESP commands of a hybrid AOF follow).
     pub fn into_source(self) -> Source<R> {
         self.src
+    }
+
+    /// The source (offsets, bytes skipped).
+    pub fn source(&self) -> &Source<R> {
+        &self.src
     }
 
     /// Access to the source (progress, size).
@@ -2437,7 +2492,7 @@ impl<R: Read> Reader<R> {
     }
 }
 
-impl<R: Read> Reader<R> {
+impl<R: Input> Reader<R> {
     /// Reads and validates the rest of the current key's value without returning
     /// its elements, and returns its [`KeyEnd`] (no separate `KeyEnd` event
     /// follows). Call it right after `KeyStart` (or after some elements). This is
@@ -2830,7 +2885,7 @@ fn plain_in(buf: &[u8], p: usize) -> Option<(usize, usize)> {
     (end <= buf.len()).then_some((start, end))
 }
 
-impl<R: Read> Reader<R> {
+impl<R: Input> Reader<R> {
     /// One element of a hashtable-encoded set (`Items`), binary-score zset or
     /// hash, straight from the buffered input when its strings have plain
     /// lengths and lie in the buffer: the same checks (NaN score, duplicate) in
@@ -2892,7 +2947,7 @@ impl<R: Read> Reader<R> {
     }
 }
 
-impl<R: Read> Reader<R> {
+impl<R: Input> Reader<R> {
     /// Reads the rest of the current key's value, calling `f` with each element,
     /// and returns its [`KeyEnd`] (no separate `KeyEnd` event follows). The same
     /// elements and validation as the `Element` events of [`Reader::next_event`],

@@ -382,7 +382,7 @@ impl Dataset {
     /// RDB's EOF opcode. The
     /// entries' reader is left right after the RDB trailer, where a hybrid AOF
     /// continues with RESP commands. Returns the number of keys loaded.
-    pub fn load_rdb<R: std::io::Read>(
+    pub fn load_rdb<R: crate::io::Input>(
         &mut self,
         entries: &mut crate::rdb::Entries<R>,
     ) -> Result<u64, crate::rdb::Error> {

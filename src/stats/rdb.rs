@@ -16,12 +16,11 @@
 //! every value is validated as `check-rdb` does.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use super::memory::{self, StreamMem};
 use super::walk::{Measure, Partial, Walker};
 use super::{KeySummary, Options, Report, Stats};
-use crate::io::Source;
+use crate::io::{Input, Source};
 use crate::model::KeyType;
 use crate::rdb::parallel::{self, Chunk};
 use crate::rdb::types::{self as t, Format};
@@ -194,7 +193,7 @@ fn on_event(file: &mut FileInfo, ev: &Event<'_>) {
 }
 
 /// Reads to the end of the input and returns how many bytes there were.
-fn count_rest<R: Read>(src: &mut Source<R>) -> u64 {
+fn count_rest<R: Input>(src: &mut Source<R>) -> u64 {
     let mut n = 0u64;
     while let Ok(b) = src.peek(64 * 1024) {
         let k = b.len();
@@ -241,7 +240,7 @@ pub struct KeyRecord {
 /// Returns the analysis and the source (after the trailer when the end was
 /// reached). A damaged file still gives the statistics of what could be read,
 /// with the problem.
-pub fn analyze<R: Read>(
+pub fn analyze<R: Input>(
     src: Source<R>,
     opts: &Options,
     settings: Settings,
@@ -251,7 +250,7 @@ pub fn analyze<R: Read>(
 
 /// [`analyze`], also calling `on_key` for every key counted, in file order
 /// (from the calling thread; at most a few chunks of keys are held at a time).
-pub fn analyze_with<R: Read>(
+pub fn analyze_with<R: Input>(
     src: Source<R>,
     opts: &Options,
     settings: Settings,
@@ -263,7 +262,7 @@ pub fn analyze_with<R: Read>(
 /// [`analyze`] (with `on_key`: [`analyze_with`]), optionally of a file that is
 /// all in memory: with `mapped`, `src` must read exactly `mapped.data` from its
 /// first byte, and the workers get slices of it instead of copies.
-pub fn analyze_in<R: Read>(
+pub fn analyze_in<R: Input>(
     src: Source<R>,
     mapped: Option<parallel::Mapped<'_>>,
     opts: &Options,
@@ -338,7 +337,7 @@ fn analyze_chunk(
     let mut problems = Vec::new();
     let mut records = Vec::new();
     let end = chunk.start + chunk.bytes.len() as u64;
-    let src = Source::new(chunk.bytes)
+    let src = Source::new(crate::io::Memory(chunk.bytes))
         .with_size(end)
         .with_start_offset(chunk.start);
     let mut r = Reader::for_fragment_with(

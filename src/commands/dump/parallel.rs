@@ -19,7 +19,7 @@
 //! the first error is written, and nothing after it.
 
 use std::cell::RefCell;
-use std::io::{self, Read};
+use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -143,7 +143,7 @@ impl<Rn: Render> Writer<'_, Rn> {
 
 /// Dumps the RDB in `src` with `threads` workers, in chunks of about
 /// `chunk_bytes` bytes. `sink` receives the output in order.
-pub fn run<R: Read, Rn: Render>(
+pub fn run<R: redis_persist::io::Input, Rn: Render>(
     src: Source<R>,
     mapped: Option<Mapped<'_>>,
     threads: usize,

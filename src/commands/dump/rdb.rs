@@ -10,7 +10,7 @@
 //! error, the partial output of the failing key is removed, so everything written
 //! is valid.
 
-use std::io::{self, Read};
+use std::io;
 
 use redis_persist::model::KeyType;
 use redis_persist::rdb::{self, Checksum, Element, Entries, Event, types};
@@ -48,7 +48,7 @@ pub struct End {
 /// Reads every event of `entries` into `r`, appending to `out`; calls `flush`
 /// with `out` whenever it holds at least `flush_at` bytes (between keys). Ends at
 /// the `Eof` event (a whole file) or at the end of the input (a fragment).
-pub fn drive<R: Read, Rn: Render>(
+pub fn drive<R: redis_persist::io::Input, Rn: Render>(
     entries: &mut Entries<R>,
     filter: &Filter,
     r: &mut Rn,
@@ -137,7 +137,7 @@ pub fn drive<R: Read, Rn: Render>(
 }
 
 /// Reads the value of the key whose `KeyStart` was just returned and renders it.
-fn one_key<R: Read, Rn: Render>(
+fn one_key<R: redis_persist::io::Input, Rn: Render>(
     entries: &mut Entries<R>,
     r: &mut Rn,
     out: &mut Vec<u8>,
@@ -173,7 +173,7 @@ fn one_key<R: Read, Rn: Render>(
 }
 
 /// Feeds the elements of the current key to `r`, from `begin` to `end`.
-fn element_by_element<R: Read, Rn: Render>(
+fn element_by_element<R: redis_persist::io::Input, Rn: Render>(
     entries: &mut Entries<R>,
     r: &mut Rn,
     out: &mut Vec<u8>,
