@@ -47,7 +47,9 @@ impl DupSet {
     pub fn clear(&mut self) {
         if self.set.capacity() > SHRINK_ABOVE {
             self.set = HashSet::default();
-        } else {
+        } else if !self.set.is_empty() {
+            // (Clearing resets every control byte even when nothing is
+            // there: after one large value, every later key would pay it.)
             self.set.clear();
         }
     }
