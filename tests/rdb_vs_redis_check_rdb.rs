@@ -43,24 +43,6 @@ fn ours_first_error(bytes: &[u8]) -> Option<String> {
         .map(|p| p.message.clone())
 }
 
-/// A problem we report where the loader (and so redis-check-rdb) accepts the
-/// file, on purpose (see the module documentation).
-fn deliberately_stricter(message: &str) -> bool {
-    message.contains("duplicate key in db")
-        || message.starts_with("not an RDB file: bad magic REDIS")
-        || message.contains("invalid score at entry")
-        || (message.contains("stream")
-            && [
-                "the stream",
-                "stream length",
-                "listpack header says",
-                "consumer group",
-                "PEL",
-            ]
-            .iter()
-            .any(|m| message.contains(m)))
-}
-
 /// The RDB files of the corpus written by Redis 6.0, 6.2 and 7.0 (RDB 9 and
 /// 10, which redis-check-rdb 7.0 reads), sorted.
 fn rdb_9_10_files(corpus: &Path) -> Vec<std::path::PathBuf> {
@@ -194,7 +176,7 @@ fn corruptions_with_a_valid_crc_get_the_same_verdict() {
         valid += u32::from(t);
         match (t, &o) {
             (true, None) | (false, Some(_)) => same += 1,
-            (true, Some(m)) if deliberately_stricter(m) => {}
+            (true, Some(m)) if common::deliberately_stricter(m) => {}
             _ => disagreements.push(format!(
                 "{what}: redis-check-rdb {}, ours {}",
                 if t { "valid" } else { "invalid" },

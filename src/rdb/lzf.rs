@@ -149,8 +149,16 @@ impl Output for Bytes<'_> {
 
 /// The one walk over the control bytes: every check that decides the verdict,
 /// with the decoded runs and references handed to `out`.
+///
+/// A declared length of 0 is the empty string whatever the compressed bytes,
+/// as in Redis: liblzf's `lzf_decompress` returns 0 both for an error and for
+/// an empty output, and Redis (the loader, `redis-check-rdb`, `RESTORE`)
+/// only compares what it returns with the declared length.
 #[inline]
 fn walk<O: Output>(input: &[u8], ulen: usize, out: &mut O) -> Result<(), LzfError> {
+    if ulen == 0 {
+        return Ok(());
+    }
     let n = input.len();
     let (mut ip, mut op) = (0usize, 0usize);
     while ip < n {
@@ -226,6 +234,13 @@ mod tests {
         assert_eq!(validate(&c, 40), Ok(()));
         assert_eq!(validate(&c, 39), Err(LzfError::OutputTooLong));
         assert_eq!(validate(&c, 41), Err(LzfError::OutputTooShort));
+        // Declared empty: empty, whatever the bytes (Redis compares liblzf's
+        // return value, 0 on any error, with the declared length).
+        for garbage in [&c[..], &[0xff, 0x00][..], &[][..]] {
+            assert_eq!(decompress_into(garbage, 0, &mut out), Ok(()));
+            assert!(out.is_empty());
+            assert_eq!(validate(garbage, 0), Ok(()));
+        }
     }
 
     #[test]
