@@ -13,7 +13,14 @@
 //! `REDIS_PERSIST_MUTATIONS=N` runs more cases (default 2000),
 //! `REDIS_PERSIST_MUTATION_SEED=S` another sequence. A longer run of this
 //! comparison found that RESTORE lets a value read into the payload's footer
-//! (now matched by `payload::decode`).
+//! (now matched by `payload::decode`), and that it takes an LZF string declared
+//! empty as the empty string whatever its bytes (matched too). A module value
+//! (a type byte mutated into 7) is ours to frame and keep as bytes, and the
+//! server's to refuse (it has no such module): counted apart. With
+//! `REDIS_PERSIST_MUTATION_SEED=3` and 40,000 cases, redis-server 7.0.15 itself
+//! crashes (in `raxRecursiveFree`, freeing a stream payload it rejected after
+//! earlier RESTOREs; the same payload alone is rejected cleanly): a server
+//! bug, whose log the failure shows.
 
 #![allow(clippy::print_stderr)] // the outcome counts (with --nocapture)
 
@@ -225,6 +232,11 @@ fn mutated_payloads_get_restores_verdict() {
         let ours = payload::decode(&m, true);
         let kind = name.split(':').next().unwrap_or_default();
         let outcome = match (&ours, theirs_ok) {
+            // A module value is framed by its opcodes and kept as bytes; the
+            // server needs the module itself, which it does not have.
+            (Ok(p), false) if matches!(p.value, redis_persist::model::Value::Module(_)) => {
+                "module value (accepted; no such module in the server)"
+            }
             (Ok(_), false) => {
                 failures.push(format!(
                     "case {case}: {name} ({what}): accepted, RESTORE rejects"

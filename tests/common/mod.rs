@@ -396,7 +396,13 @@ impl RedisServer {
     fn read_line(&mut self) -> Vec<u8> {
         let mut line = Vec::new();
         self.conn.read_until(b'\n', &mut line).unwrap();
-        assert!(line.ends_with(b"\r\n"), "bad reply line {line:?}");
+        if !line.ends_with(b"\r\n") {
+            // The server died: its log says why.
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!("bad reply line {line:?}; server log:\n{}", tail.join("\n"));
+        }
         line.truncate(line.len() - 2);
         line
     }
