@@ -6,7 +6,15 @@
 //! everything consumed (for RDB trailers), and reports progress. Reads larger than
 //! the buffer grow it, but only as far as the data really exists: a corrupt length
 //! prefix of 4 GB never causes a 4 GB allocation, because [`Source::read_into`]
-//! copies in bounded chunks and stops at end of input.
+//! copies in bounded chunks and stops at end of input (and fails at once when
+//! the input's size is known to be too small).
+//!
+//! Bytes already in memory (a mapped file or a chunk of one, a DUMP payload) are
+//! given as [`Memory`]: the source then reads them in place, with no buffer and
+//! no copy, and skipping a length costs nothing. On the 187 MB bench file this
+//! took the copying of chunks into reader buffers (about 7% of a check's CPU)
+//! away, and made guessing chunk cuts cheap enough that it rarely falls back to
+//! walking the records.
 
 use std::io::{self, Read};
 
