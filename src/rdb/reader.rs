@@ -1422,16 +1422,13 @@ impl<R: Input> Reader<R> {
     fn check_key_limit(&mut self) -> Res<()> {
         let at = self.src.offset();
         let head = self.src.peek(9).map_err(|e| src_err(at, e, "a key"))?;
-        let be = |n: usize| {
-            head.get(1..=n)
-                .map_or(0, |b| b.iter().fold(0u64, |v, &x| v << 8 | u64::from(x)))
-        };
-        let declared = match head.first().copied().unwrap_or(0) {
-            b @ 0..=0x3f => u64::from(b),
-            b @ 0x40..=0x7f => u64::from(b & 0x3f) << 8 | be(1) & 0xff,
-            0x80 => be(4),
-            0x81 => be(8),
-            // Encoded integers, LZF (checked by its own reads), invalid.
+        let declared = match (plain_len(head, 0), head.first()) {
+            (Some((_, n)), _) => n as u64,
+            (None, Some(0x81)) => head
+                .get(1..9)
+                .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default())),
+            // Encoded integers, LZF (checked by its own reads), invalid, or
+            // a header cut by the end of the input (the read fails).
             _ => 0,
         };
         if declared > self.key_limit {
@@ -2864,12 +2861,12 @@ impl<R: Input> Reader<R> {
     }
 }
 
-/// The bounds of a string with a plain length whose header starts at `buf[p]`,
-/// when the header and the bytes are all in `buf`.
+/// A plain length (6, 14 or 32 bits) whose header starts at `buf[p]`, when the
+/// header is all in `buf`: where the string's bytes start, and how many.
 #[inline]
-fn plain_in(buf: &[u8], p: usize) -> Option<(usize, usize)> {
+fn plain_len(buf: &[u8], p: usize) -> Option<(usize, usize)> {
     let b = *buf.get(p)?;
-    let (start, n) = match b >> 6 {
+    Some(match b >> 6 {
         0 => (p + 1, usize::from(b & 0x3f)),
         1 => (
             p + 2,
@@ -2880,7 +2877,14 @@ fn plain_in(buf: &[u8], p: usize) -> Option<(usize, usize)> {
             (p + 5, u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
         }
         _ => return None,
-    };
+    })
+}
+
+/// The bounds of a string with a plain length whose header starts at `buf[p]`,
+/// when the header and the bytes are all in `buf`.
+#[inline]
+fn plain_in(buf: &[u8], p: usize) -> Option<(usize, usize)> {
+    let (start, n) = plain_len(buf, p)?;
     let end = start.checked_add(n)?;
     (end <= buf.len()).then_some((start, end))
 }
