@@ -75,12 +75,10 @@ impl Input for Memory<'_> {
     }
 }
 
+// The readers the crate's sources read (any other reader can come boxed).
 impl Input for &[u8] {}
 impl Input for std::fs::File {}
-impl Input for io::Stdin {}
-impl Input for io::StdinLock<'_> {}
 impl<R: Read> Input for io::Take<R> {}
-impl<R: Read> Input for io::BufReader<R> {}
 impl<R: Read + ?Sized> Input for Box<R> {}
 
 /// Why a read from a [`Source`] failed.
