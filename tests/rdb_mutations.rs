@@ -23,11 +23,11 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::paths::{disagreements, src};
 use common::{Rng, mutate};
-use redis_persist::io::{Source, crc64};
-use redis_persist::rdb::check::{self, CheckOptions, Report};
-use redis_persist::rdb::parallel::Mapped;
-use redis_persist::rdb::{Entries, Reader};
+use redis_persist::io::crc64;
+use redis_persist::rdb::Reader;
+use redis_persist::rdb::check::{self, CheckOptions};
 
 /// Every `.rdb` file under `dir` (recursively) of at most 3 MB.
 fn rdb_files(dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
@@ -99,94 +99,6 @@ fn mutate(r: &mut Rng, good: &[u8], other: &[u8]) -> (Vec<u8>, String) {
         what.push("CRC recomputed".into());
     }
     (b, what.join(", "))
-}
-
-fn src(b: &[u8]) -> Source<&[u8]> {
-    Source::new(b).with_size(b.len() as u64)
-}
-
-fn first_error(r: &Report) -> String {
-    r.first_error()
-        .map_or_else(|| "-".into(), |p| format!("{} at {}", p.message, p.offset))
-}
-
-/// Every path over `bytes`; the disagreements found (empty when none).
-fn disagreements(bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let len = bytes.len() as u64;
-    let opts = CheckOptions {
-        now_ms: 0,
-        chunk_size: 512,
-        ..CheckOptions::default()
-    };
-    let seq = check::check(Reader::new(src(bytes)), opts).0;
-    let par = check::check_parallel(src(bytes), opts, 3).0;
-    let mapped = Mapped {
-        data: bytes,
-        release: &|_| {},
-    };
-    let mapped_rep = check::check_parallel_in(src(bytes), Some(mapped), opts, 3).0;
-    let guessed = check::check_guessed(mapped, opts, 3);
-    if seq.is_ok() != par.is_ok() {
-        out.push(format!(
-            "sequential ({}) and parallel ({}) verdicts differ",
-            first_error(&seq),
-            first_error(&par)
-        ));
-    }
-    if seq.is_ok() && (seq.keys, &seq.dbs, &seq.aux) != (par.keys, &par.dbs, &par.aux) {
-        out.push("sequential and parallel counts differ".into());
-    }
-    if format!("{mapped_rep:?}") != format!("{par:?}") {
-        out.push("the mapped report differs from the streamed one".into());
-    }
-    match &guessed {
-        Some(g) if format!("{g:?}") != format!("{par:?}") => {
-            out.push("the guessed report differs from the walk's".into());
-        }
-        // No keys: the guessed path declines and the walk reports.
-        None if par.is_ok() && par.keys > 0 => {
-            out.push("a valid file with keys got no guessed report".into());
-        }
-        _ => {}
-    }
-    for (what, r) in [("sequential", &seq), ("parallel", &par)] {
-        if let Some(p) = r.first_error() {
-            if p.offset > len || p.message.is_empty() {
-                out.push(format!("{what}: bad problem {p:?}"));
-            }
-        }
-    }
-    // dump's adaptor reads every key of a file the check finds valid.
-    let mut e = Entries::new(Reader::new(src(bytes)));
-    let dump_error = loop {
-        match e.next_item() {
-            Ok(Some(_)) => {}
-            Ok(None) => break None,
-            Err(err) => break Some(err.to_string()),
-        }
-    };
-    if let (true, Some(d)) = (seq.is_ok(), &dump_error) {
-        out.push(format!("valid for check, dump fails: {d}"));
-    }
-    // stats --deep reads the whole of a valid file, and stops where the check
-    // finds a value or the framing broken (the check's own judgements of a
-    // readable file, empty and duplicate keys, are not the statistics').
-    let an = common::stats_deep(bytes, 700);
-    if seq.is_ok() && !an.is_complete() {
-        out.push(format!(
-            "valid for check, stats incomplete: {:?}",
-            an.problems.first()
-        ));
-    }
-    let judgement = |m: &str| m.contains("Redis skips such keys") || m.contains("duplicate key");
-    if an.is_complete() && seq.first_error().is_some_and(|p| !judgement(&p.message)) {
-        out.push(format!(
-            "broken for check ({}), stats complete",
-            first_error(&seq)
-        ));
-    }
-    out
 }
 
 #[test]

@@ -334,6 +334,6 @@ fn a_dangling_expire_before_eof_is_ignored_by_every_path() {
     seal(&mut b);
     let seq = every_path_agrees(&b);
     assert_eq!(seq.keys, 3000);
-    let an = common::stats_deep(&b, 4096);
+    let an = common::paths::stats_deep(&b, 4096);
     assert!(an.is_complete(), "{:?}", an.problems);
 }

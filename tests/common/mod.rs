@@ -8,6 +8,7 @@
 pub mod expected;
 pub mod live;
 pub mod mutate;
+pub mod paths;
 pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -33,23 +34,6 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// `stats --deep` of an RDB held in memory, on 2 threads with chunks of
-/// `chunk_size` bytes.
-pub fn stats_deep(bytes: &[u8], chunk_size: u64) -> redis_persist::stats::rdb::Analysis {
-    let settings = redis_persist::stats::rdb::Settings {
-        threads: 2,
-        chunk_size,
-        deep: true,
-        ..Default::default()
-    };
-    redis_persist::stats::rdb::analyze(
-        redis_persist::io::Source::new(bytes).with_size(bytes.len() as u64),
-        &redis_persist::stats::Options::default(),
-        settings,
-    )
-    .0
 }
 
 /// A problem we report where Redis' loader (and so `redis-check-rdb` and
