@@ -136,7 +136,8 @@ pub struct RespReport {
     pub line: u64,
     /// Where the grammar stopped, if it did.
     pub stop: Option<Stop>,
-    /// The stop came while a MULTI was open (so `valid_up_to` is that MULTI).
+    /// The stop came in a transaction (so `valid_up_to` is its MULTI): while
+    /// the MULTI was open, or in the record of its EXEC.
     pub stop_in_multi: bool,
     /// Complete commands before the stop (all of them when valid).
     pub commands: u64,
@@ -147,7 +148,8 @@ pub struct RespReport {
     /// First and last `#TS:` values.
     pub timestamps: Option<(i64, i64)>,
     /// Complete commands between `valid_up_to` and the stop (the queued part of an
-    /// unterminated transaction, MULTI included).
+    /// unterminated transaction, MULTI included; with a broken EXEC record, the
+    /// whole transaction but the EXEC).
     pub cut_commands: u64,
     /// Complete commands after the damaged region.
     pub after_damage: Option<AfterDamage>,
@@ -1176,7 +1178,13 @@ struct RespChecker<R> {
     pos: u64,
     start: u64,
     commands: u64,
-    commands_at_multi: u64,
+    /// `commands` when `pos` was last set: the complete commands after it are
+    /// the ones a cut at `pos` drops.
+    commands_at_pos: u64,
+    /// A MULTI was read since `pos` was last set (it may have been closed by
+    /// the EXEC of a record that then broke: `redis-check-aof` counts the EXEC
+    /// when it reads the first argument, so `pos` stays at the MULTI).
+    multi_since_pos: bool,
     multi_blocks: u64,
     annotations: u64,
     timestamps: Option<(i64, i64)>,
@@ -1201,7 +1209,8 @@ impl<R: Input> RespChecker<R> {
             pos: start,
             start,
             commands: 0,
-            commands_at_multi: 0,
+            commands_at_pos: 0,
+            multi_since_pos: false,
             multi_blocks: 0,
             annotations: 0,
             timestamps: None,
@@ -1226,6 +1235,8 @@ impl<R: Input> RespChecker<R> {
         loop {
             if self.multi == 0 {
                 self.pos = self.sc.src.offset();
+                self.commands_at_pos = self.commands;
+                self.multi_since_pos = false;
             }
             if self.sc.src.buffered().len() < REFILL_BELOW {
                 self.sc.src.fill_buf(REFILL_BELOW)?;
@@ -1269,7 +1280,7 @@ impl<R: Input> RespChecker<R> {
             stats,
             multi,
             commands,
-            commands_at_multi,
+            multi_since_pos,
             multi_blocks,
             ..
         } = self;
@@ -1285,7 +1296,7 @@ impl<R: Input> RespChecker<R> {
                     return false;
                 }
                 *multi = 1;
-                *commands_at_multi = *commands;
+                *multi_since_pos = true;
             } else if is_exec(arg0) {
                 if *multi != 1 {
                     return false;
@@ -1338,7 +1349,7 @@ impl<R: Input> RespChecker<R> {
                                 return Ok(false);
                             }
                             self.multi = 1;
-                            self.commands_at_multi = self.commands;
+                            self.multi_since_pos = true;
                         } else if is_exec(head) {
                             if self.multi != 1 {
                                 let e = self.sc.epos;
@@ -1460,9 +1471,9 @@ impl<R: Input> RespChecker<R> {
     }
 
     fn finish(self) -> RespReport {
-        let stop_in_multi = self.stop.is_some() && self.multi != 0;
-        let cut_commands = if stop_in_multi {
-            self.commands - self.commands_at_multi
+        let stop_in_multi = self.stop.is_some() && self.multi_since_pos;
+        let cut_commands = if self.stop.is_some() {
+            self.commands - self.commands_at_pos
         } else {
             0
         };
@@ -1595,6 +1606,32 @@ mod tests {
         let rep = check(&d);
         assert!(rep.stop.is_none());
         assert_eq!((rep.multi_blocks, rep.commands), (1, 3));
+    }
+
+    /// Found by `fuzz/fuzz_targets/aof_read.rs`: an EXEC record whose argument
+    /// count promises more than it has. `redis-check-aof` closes the MULTI on
+    /// the first argument and then stops, its `pos` still at the MULTI, so the
+    /// cut drops the whole transaction: the report must count its commands and
+    /// say the stop is in it.
+    #[test]
+    fn a_broken_exec_record_cuts_its_transaction() {
+        let mut d = r(&["set", "a", "1"]);
+        let multi_at = d.len() as u64;
+        d.extend(r(&["multi"]));
+        d.extend(r(&["set", "b", "2"]));
+        d.extend(r(&["set", "c", "3"]));
+        let exec_at = d.len() as u64;
+        d.extend(b"*2\r\n$4\r\nEXEC\r\n");
+        d.extend(r(&["set", "d", "4"]));
+        let rep = check(&d);
+        assert_eq!(rep.valid_up_to, multi_at);
+        let s = rep.stop.clone().unwrap();
+        assert_eq!(s.offset, exec_at + 14, "{s:?}");
+        assert!(rep.stop_in_multi);
+        assert_eq!((rep.commands, rep.cut_commands), (4, 3));
+        let again = check(&d[..multi_at as usize]);
+        assert!(again.stop.is_none());
+        assert_eq!(again.commands + rep.cut_commands, rep.commands);
     }
 
     #[test]
