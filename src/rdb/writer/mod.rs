@@ -764,10 +764,13 @@ impl<W: Write> Writer<W> {
         put_len(&mut self.buf, s.last_id.ms);
         put_len(&mut self.buf, s.last_id.seq);
         if ver >= 10 {
-            let first = s
-                .entries
-                .first()
-                .map_or_else(model::StreamId::default, |e| e.id);
+            // The recorded first id as read (Redis keeps it as loaded and
+            // uses it for consumer-group lag), else the first entry's.
+            let first = s.first_id.unwrap_or_else(|| {
+                s.entries
+                    .first()
+                    .map_or_else(model::StreamId::default, |e| e.id)
+            });
             let maxdel = s.max_deleted_entry_id.unwrap_or_default();
             put_len(&mut self.buf, first.ms);
             put_len(&mut self.buf, first.seq);

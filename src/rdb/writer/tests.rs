@@ -227,6 +227,51 @@ fn stream_v3_layout_with_groups() {
     assert!(matches!(err, Err(WriteError::Invalid { .. })));
 }
 
+/// Found by `fuzz/fuzz_targets/rdb_roundtrip.rs`: the recorded first id of a
+/// stream (types 19+) is written as read, not recomputed from the entries;
+/// Redis keeps it as loaded. Without one (a type 15 stream, or a model built
+/// by hand), it is the first entry's id.
+#[test]
+fn stream_first_id_is_written_as_recorded() {
+    let s = Stream {
+        entries: vec![StreamEntry {
+            id: StreamId::new(5, 0),
+            fields: vec![(b"f".to_vec(), b"v".to_vec())],
+        }],
+        length: 1,
+        last_id: StreamId::new(5, 0),
+        first_id: Some(StreamId::new(1, 0)),
+        max_deleted_entry_id: None,
+        entries_added: Some(1),
+        groups: Vec::new(),
+    };
+    let read_first_id = |s: &Stream| {
+        let file = write_all(
+            Vec::new(),
+            WriterOptions::for_version(10),
+            &[],
+            [entry("x", Value::Stream(Box::new(s.clone())))],
+            |_| (1, 0),
+        )
+        .unwrap();
+        let src = crate::io::Source::new(&file[..]).with_size(file.len() as u64);
+        let mut items = crate::rdb::Entries::new(crate::rdb::Reader::new(src));
+        loop {
+            match items.next_item().unwrap() {
+                Some(crate::rdb::Item::Entry(e)) => match e.value {
+                    Value::Stream(s) => return s.first_id,
+                    other => panic!("{other:?}"),
+                },
+                Some(_) => {}
+                None => panic!("no entry"),
+            }
+        }
+    };
+    assert_eq!(read_first_id(&s), Some(StreamId::new(1, 0)));
+    let computed = Stream { first_id: None, ..s };
+    assert_eq!(read_first_id(&computed), Some(StreamId::new(5, 0)));
+}
+
 #[test]
 fn lists_split_into_nodes() {
     let l: Vec<Vec<u8>> = (0..2000)
