@@ -23,9 +23,8 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::paths::{disagreements, src};
+use common::paths::{disagreements, fix_crc_trailer, src};
 use common::{Rng, mutate};
-use redis_persist::io::crc64;
 use redis_persist::rdb::Reader;
 use redis_persist::rdb::check::{self, CheckOptions};
 
@@ -93,9 +92,7 @@ fn mutate(r: &mut Rng, good: &[u8], other: &[u8]) -> (Vec<u8>, String) {
     // Most of the time, a valid trailer for the new bytes (not for files
     // written without a checksum).
     if r.below(10) < 7 && b.len() >= 9 && good[good.len() - 8..] != [0; 8] {
-        let n = b.len();
-        let c = crc64(&b[..n - 8]);
-        b[n - 8..].copy_from_slice(&c.to_le_bytes());
+        fix_crc_trailer(&mut b);
         what.push("CRC recomputed".into());
     }
     (b, what.join(", "))

@@ -15,6 +15,10 @@ use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::writer::{WriterOptions, write_all};
 use redis_persist::rdb::{Entries, Item, Reader};
 
+#[path = "../../tests/common/paths.rs"]
+#[allow(dead_code)]
+mod paths;
+
 fn read(bytes: &[u8]) -> Option<(u32, Vec<FunctionLibrary>, Vec<Entry>)> {
     let mut e = Entries::new(Reader::new(Source::new(bytes).with_size(bytes.len() as u64)));
     let (mut version, mut functions, mut entries) = (0, Vec::new(), Vec::new());
@@ -61,17 +65,13 @@ fn canonical(mut e: Entry) -> Entry {
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = data.to_vec();
-    let n = bytes.len();
-    if n > 17 && bytes[n - 8..] != [0; 8] {
-        let crc = redis_persist::io::crc64(&bytes[..n - 8]);
-        bytes[n - 8..].copy_from_slice(&crc.to_le_bytes());
-    }
+    paths::fix_crc_trailer(&mut bytes);
     let opts = CheckOptions {
         now_ms: 0,
         ..CheckOptions::default()
     };
     let report = check::check(
-        Reader::new(Source::new(&bytes[..]).with_size(n as u64)),
+        Reader::new(paths::src(&bytes)),
         opts,
     )
     .0;

@@ -28,6 +28,16 @@ pub fn stats_deep(bytes: &[u8], chunk_size: u64) -> redis_persist::stats::rdb::A
     .0
 }
 
+/// Rewrites the CRC-64 trailer of an RDB file to match its bytes, unless the
+/// trailer is zero (a file written without a checksum) or there is none.
+pub fn fix_crc_trailer(b: &mut [u8]) {
+    let n = b.len();
+    if n >= 9 && b[n - 8..] != [0; 8] {
+        let c = redis_persist::io::crc64(&b[..n - 8]);
+        b[n - 8..].copy_from_slice(&c.to_le_bytes());
+    }
+}
+
 /// A source over bytes in memory, with its size known.
 pub fn src(b: &[u8]) -> Source<&[u8]> {
     Source::new(b).with_size(b.len() as u64)
