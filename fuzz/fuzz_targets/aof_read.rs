@@ -11,10 +11,18 @@ use redis_persist::io::Source;
 fuzz_target!(|data: &[u8]| {
     let r = check_resp_bytes(data, 1, None);
     let cut = usize::try_from(r.valid_up_to).unwrap();
-    assert!(cut <= data.len(), "valid_up_to {cut} past the end {}", data.len());
+    assert!(
+        cut <= data.len(),
+        "valid_up_to {cut} past the end {}",
+        data.len()
+    );
     if r.stop.is_some() {
         let again = check_resp_bytes(&data[..cut], 1, None);
-        assert!(again.stop.is_none(), "the cut file stops again: {:?}", again.stop);
+        assert!(
+            again.stop.is_none(),
+            "the cut file stops again: {:?}",
+            again.stop
+        );
         assert_eq!(again.valid_up_to, r.valid_up_to);
         assert_eq!(again.commands + r.cut_commands, r.commands, "commands kept");
     } else {

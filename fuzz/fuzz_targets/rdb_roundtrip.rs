@@ -20,7 +20,9 @@ use redis_persist::rdb::{Entries, Item, Reader};
 mod paths;
 
 fn read(bytes: &[u8]) -> Option<(u32, Vec<FunctionLibrary>, Vec<Entry>)> {
-    let mut e = Entries::new(Reader::new(Source::new(bytes).with_size(bytes.len() as u64)));
+    let mut e = Entries::new(Reader::new(
+        Source::new(bytes).with_size(bytes.len() as u64),
+    ));
     let (mut version, mut functions, mut entries) = (0, Vec::new(), Vec::new());
     loop {
         match e.next_item() {
@@ -70,11 +72,7 @@ fuzz_target!(|data: &[u8]| {
         now_ms: 0,
         ..CheckOptions::default()
     };
-    let report = check::check(
-        Reader::new(paths::src(&bytes)),
-        opts,
-    )
-    .0;
+    let report = check::check(Reader::new(paths::src(&bytes)), opts).0;
     if !report.is_ok() {
         return;
     }
@@ -91,7 +89,11 @@ fuzz_target!(|data: &[u8]| {
     for (a, b) in entries.into_iter().zip(entries2) {
         let (x, y) = (format!("{:?}", canonical(a)), format!("{:?}", canonical(b)));
         if x != y {
-            let at = x.bytes().zip(y.bytes()).position(|(p, q)| p != q).unwrap_or(x.len().min(y.len()));
+            let at = x
+                .bytes()
+                .zip(y.bytes())
+                .position(|(p, q)| p != q)
+                .unwrap_or(x.len().min(y.len()));
             let from = at.saturating_sub(300);
             panic!(
                 "differs at char {at}:\n  read    …{}…\n  written …{}…",

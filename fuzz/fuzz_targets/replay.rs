@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     let mut e = Engine::new();
     e.set_now_ms(NOW_MS);
     for line in data.split(|&b| b == b'\n').take(64) {
-        let args: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|a| !a.is_empty()).collect();
+        let args: Vec<&[u8]> = line
+            .split(|&b| b == b' ')
+            .filter(|a| !a.is_empty())
+            .collect();
         if !args.is_empty() {
             let _ = e.apply(&args);
         }
@@ -33,6 +36,14 @@ fuzz_target!(|data: &[u8]| {
         now_ms: NOW_MS,
         ..CheckOptions::default()
     };
-    let report = check::check(Reader::new(Source::new(&bytes[..]).with_size(bytes.len() as u64)), opts).0;
-    assert!(report.is_ok(), "the RDB written is not valid: {:?}", report.first_error());
+    let report = check::check(
+        Reader::new(Source::new(&bytes[..]).with_size(bytes.len() as u64)),
+        opts,
+    )
+    .0;
+    assert!(
+        report.is_ok(),
+        "the RDB written is not valid: {:?}",
+        report.first_error()
+    );
 });

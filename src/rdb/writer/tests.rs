@@ -268,7 +268,10 @@ fn stream_first_id_is_written_as_recorded() {
         }
     };
     assert_eq!(read_first_id(&s), Some(StreamId::new(1, 0)));
-    let computed = Stream { first_id: None, ..s };
+    let computed = Stream {
+        first_id: None,
+        ..s
+    };
     assert_eq!(read_first_id(&computed), Some(StreamId::new(5, 0)));
 }
 
