@@ -1,7 +1,8 @@
 //! Any bytes checked as the RESP part of an AOF (what `check-aof` reads after
 //! any RDB preamble) and simulated through the server's loader: no panic, and
 //! the repair's promise: the valid prefix lies within the file and, cut there,
-//! the file checks clean to its end with the same complete commands.
+//! the file checks clean to its end with the same complete commands and
+//! MULTI blocks.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -25,6 +26,10 @@ fuzz_target!(|data: &[u8]| {
         );
         assert_eq!(again.valid_up_to, r.valid_up_to);
         assert_eq!(again.commands + r.cut_commands, r.commands, "commands kept");
+        assert_eq!(
+            again.multi_blocks, r.multi_blocks,
+            "complete MULTI blocks kept"
+        );
     } else {
         assert_eq!(cut, data.len(), "no stop, yet not valid to the end");
     }

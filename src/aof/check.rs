@@ -1336,6 +1336,9 @@ impl<R: Input> RespChecker<R> {
             }
         };
         let mut sink = NameSink::default();
+        // An EXEC closes the MULTI at its first argument (as in
+        // `redis-check-aof`), but the block is complete only with the record.
+        let mut closes_block = false;
         let mut i: u64 = 0;
         while i128::from(i) < i128::from(argc) {
             match self.sc.read_string(i, &mut sink)? {
@@ -1357,7 +1360,7 @@ impl<R: Input> RespChecker<R> {
                                 return Ok(false);
                             }
                             self.multi = 0;
-                            self.multi_blocks += 1;
+                            closes_block = true;
                         }
                     }
                 }
@@ -1384,6 +1387,9 @@ impl<R: Input> RespChecker<R> {
         };
         self.stats.note(arg0, arg1, argc, offset, line);
         self.commands += 1;
+        if closes_block {
+            self.multi_blocks += 1;
+        }
         Ok(true)
     }
 
@@ -1629,6 +1635,7 @@ mod tests {
         assert_eq!(s.offset, exec_at + 14, "{s:?}");
         assert!(rep.stop_in_multi);
         assert_eq!((rep.commands, rep.cut_commands), (4, 3));
+        assert_eq!(rep.multi_blocks, 0, "the block never completed");
         let again = check(&d[..multi_at as usize]);
         assert!(again.stop.is_none());
         assert_eq!(again.commands + rep.cut_commands, rep.commands);
