@@ -2,7 +2,8 @@
 //! dataset written as an RDB file as the conversion writes it: no panic, the
 //! writer accepts what the engine holds, and the file it writes passes
 //! `check-rdb` (deep checks included). Input: one command per line, arguments
-//! separated by spaces (at most 64 commands).
+//! separated by spaces (at most 64 commands; commands with string offsets
+//! past 2^23 are skipped, see `huge_offset`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,6 +15,23 @@ use redis_persist::replay::Engine;
 
 const NOW_MS: i64 = 1_700_000_000_000;
 
+/// A string offset past 2^23 (bytes for `SETRANGE`, bits for `SETBIT` and
+/// `BITFIELD`): Redis allows strings up to 512 MB, which we replay too (a
+/// release build converts `SETRANGE s 385446640 x` in 0.8 s), but under the
+/// sanitizers such a string takes longer than the fuzzer's timeout and
+/// teaches it nothing.
+fn huge_offset(args: &[&[u8]]) -> bool {
+    let name = args[0].to_ascii_lowercase();
+    matches!(&name[..], b"setrange" | b"setbit" | b"bitfield")
+        && args[1..].iter().any(|a| {
+            let digits = a.strip_prefix(b"#").unwrap_or(a);
+            std::str::from_utf8(digits)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                .is_some_and(|n| n > 1 << 23)
+        })
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut e = Engine::new();
     e.set_now_ms(NOW_MS);
@@ -22,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
             .split(|&b| b == b' ')
             .filter(|a| !a.is_empty())
             .collect();
-        if !args.is_empty() {
+        if !args.is_empty() && !huge_offset(&args) {
             let _ = e.apply(&args);
         }
     }
