@@ -9,7 +9,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use redis_persist::io::Source;
 use redis_persist::model::{Entry, FunctionLibrary, Value};
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::writer::{WriterOptions, write_all};
@@ -20,9 +19,7 @@ use redis_persist::rdb::{Entries, Item, Reader};
 mod paths;
 
 fn read(bytes: &[u8]) -> Option<(u32, Vec<FunctionLibrary>, Vec<Entry>)> {
-    let mut e = Entries::new(Reader::new(
-        Source::new(bytes).with_size(bytes.len() as u64),
-    ));
+    let mut e = Entries::new(Reader::new(paths::src(bytes)));
     let (mut version, mut functions, mut entries) = (0, Vec::new(), Vec::new());
     loop {
         match e.next_item() {

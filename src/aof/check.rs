@@ -1179,12 +1179,11 @@ struct RespChecker<R> {
     start: u64,
     commands: u64,
     /// `commands` when `pos` was last set: the complete commands after it are
-    /// the ones a cut at `pos` drops.
+    /// the ones a cut at `pos` drops. `pos` stays put only inside a
+    /// transaction, so commands after it mean a MULTI was read since (it may
+    /// have been closed by the EXEC of a record that then broke:
+    /// `redis-check-aof` counts the EXEC when it reads the first argument).
     commands_at_pos: u64,
-    /// A MULTI was read since `pos` was last set (it may have been closed by
-    /// the EXEC of a record that then broke: `redis-check-aof` counts the EXEC
-    /// when it reads the first argument, so `pos` stays at the MULTI).
-    multi_since_pos: bool,
     multi_blocks: u64,
     annotations: u64,
     timestamps: Option<(i64, i64)>,
@@ -1210,7 +1209,6 @@ impl<R: Input> RespChecker<R> {
             start,
             commands: 0,
             commands_at_pos: 0,
-            multi_since_pos: false,
             multi_blocks: 0,
             annotations: 0,
             timestamps: None,
@@ -1236,7 +1234,6 @@ impl<R: Input> RespChecker<R> {
             if self.multi == 0 {
                 self.pos = self.sc.src.offset();
                 self.commands_at_pos = self.commands;
-                self.multi_since_pos = false;
             }
             if self.sc.src.buffered().len() < REFILL_BELOW {
                 self.sc.src.fill_buf(REFILL_BELOW)?;
@@ -1280,7 +1277,6 @@ impl<R: Input> RespChecker<R> {
             stats,
             multi,
             commands,
-            multi_since_pos,
             multi_blocks,
             ..
         } = self;
@@ -1296,7 +1292,6 @@ impl<R: Input> RespChecker<R> {
                     return false;
                 }
                 *multi = 1;
-                *multi_since_pos = true;
             } else if is_exec(arg0) {
                 if *multi != 1 {
                     return false;
@@ -1352,7 +1347,6 @@ impl<R: Input> RespChecker<R> {
                                 return Ok(false);
                             }
                             self.multi = 1;
-                            self.multi_since_pos = true;
                         } else if is_exec(head) {
                             if self.multi != 1 {
                                 let e = self.sc.epos;
@@ -1477,12 +1471,14 @@ impl<R: Input> RespChecker<R> {
     }
 
     fn finish(self) -> RespReport {
-        let stop_in_multi = self.stop.is_some() && self.multi_since_pos;
         let cut_commands = if self.stop.is_some() {
             self.commands - self.commands_at_pos
         } else {
             0
         };
+        // In a transaction: its MULTI is open, or it was read (a complete
+        // command after `pos`) and its EXEC record broke.
+        let stop_in_multi = self.stop.is_some() && (self.multi != 0 || cut_commands > 0);
         let valid_up_to = if self.stop.is_some() {
             self.pos
         } else {
