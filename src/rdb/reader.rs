@@ -1906,13 +1906,13 @@ impl<R: Input> Reader<R> {
                 ));
             }
             match kind {
-                Blob::ZsetZiplist | Blob::ZsetListpack => {
-                    if !score_is_valid(self.vals[i + 1].get(&self.blob)) {
-                        return Err(Error::corrupt(
-                            self.blob_offset,
-                            format!("invalid score at entry {}", i + 1),
-                        ));
-                    }
+                Blob::ZsetZiplist | Blob::ZsetListpack
+                    if !score_is_valid(self.vals[i + 1].get(&self.blob)) =>
+                {
+                    return Err(Error::corrupt(
+                        self.blob_offset,
+                        format!("invalid score at entry {}", i + 1),
+                    ));
                 }
                 Blob::HashListpackEx => {
                     let ttl = self.vals[i + 2].get(&self.blob).as_int().ok_or_else(|| {
