@@ -195,6 +195,20 @@ fn dataset() -> Vec<Entry> {
         Value::String(strings(5000, |i| format!("line {i} ")).concat()),
     ));
     v.push(e(0, "str:big:random", None, Value::String(r.bytes(50_000))));
+    // Past the writer's 1 MiB threshold, where a value goes straight to the
+    // output after its header.
+    v.push(e(
+        0,
+        "str:huge",
+        Some(4_102_444_800_000),
+        Value::String(strings(150_000, |i| format!("row {i};")).concat()),
+    ));
+    v.push(e(
+        0,
+        "str:huge:random",
+        None,
+        Value::String(r.bytes(1_200_000)),
+    ));
     v.push(e(0, "12345", None, Value::String(s("int-looking key"))));
     v.push(e(0, "", None, Value::String(s("empty key name"))));
     v.push(e(

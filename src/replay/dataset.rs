@@ -314,20 +314,23 @@ impl Dataset {
     /// Every key as a model entry, database by database, keys in byte order.
     /// Values are converted one at a time, so the extra memory is one value.
     pub fn entries(&self) -> impl Iterator<Item = model::Entry> + '_ {
+        self.slots().map(|(db, k, slot)| model::Entry {
+            db,
+            key: k.to_vec(),
+            expire_ms: slot.expire_ms,
+            lru_idle: None,
+            lfu_freq: None,
+            value: to_model(&slot.value),
+        })
+    }
+
+    /// Every key with its slot, database by database, keys in byte order.
+    fn slots(&self) -> impl Iterator<Item = (u64, &[u8], &Slot)> + '_ {
         self.dbs.iter().enumerate().flat_map(|(i, db)| {
-            let mut keys: Vec<&Bytes> = db.keys().collect();
-            keys.sort_unstable();
-            keys.into_iter().map(move |k| {
-                let slot = &db[k.as_slice()];
-                model::Entry {
-                    db: i as u64,
-                    key: k.to_vec(),
-                    expire_ms: slot.expire_ms,
-                    lru_idle: None,
-                    lfu_freq: None,
-                    value: to_model(&slot.value),
-                }
-            })
+            let mut keys: Vec<(&Bytes, &Slot)> = db.iter().collect();
+            keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            keys.into_iter()
+                .map(move |(k, slot)| (i as u64, k.as_slice(), slot))
         })
     }
 
@@ -362,13 +365,24 @@ impl Dataset {
             w.write_function(&f)?;
         }
         let mut current = None;
-        for e in self.entries() {
-            if current != Some(e.db) {
-                let (keys, expires) = self.db_sizes(usize::try_from(e.db).unwrap_or(usize::MAX));
-                w.select_db(e.db, keys, expires)?;
-                current = Some(e.db);
+        for (db, key, slot) in self.slots() {
+            if current != Some(db) {
+                let (keys, expires) = self.db_sizes(usize::try_from(db).unwrap_or(usize::MAX));
+                w.select_db(db, keys, expires)?;
+                current = Some(db);
             }
-            w.write_entry(&e)?;
+            match &slot.value {
+                // Written from the dataset: a huge string is not copied again.
+                Value::String(s) => w.write_string(db, key, slot.expire_ms, s.as_slice())?,
+                v => w.write_entry(&model::Entry {
+                    db,
+                    key: key.to_vec(),
+                    expire_ms: slot.expire_ms,
+                    lru_idle: None,
+                    lfu_freq: None,
+                    value: to_model(v),
+                })?,
+            }
         }
         for (m, when) in self.module_aux.iter().filter(|(_, w)| *w == 2) {
             w.write_module_aux(m, *when)?;

@@ -52,6 +52,15 @@ impl Compressor {
         }
     }
 
+    /// Frees the output buffer when a large value left it above `keep` bytes
+    /// of capacity, so that one huge string does not pin its size for the rest
+    /// of the file.
+    pub fn shrink_output(&mut self, keep: usize) {
+        if self.out.capacity() > keep {
+            self.out = Vec::new();
+        }
+    }
+
     /// Compresses `input` into at most `out_len` bytes, as `lzf_compress`;
     /// `None` when it does not fit (or the input is shorter than 3 bytes).
     pub fn compress(&mut self, input: &[u8], out_len: usize) -> Option<&[u8]> {
@@ -72,9 +81,18 @@ impl Compressor {
         let generation = self.generation;
         self.generation += span;
 
+        let need = out_len + 2 * MAX_LIT + 8;
+        if self.out.capacity() < need {
+            // A fresh zeroed allocation: for a large value the allocator maps
+            // zero pages, and only the pages the output reaches are touched
+            // (a very compressible 400 MB string costs its compressed size,
+            // not 400 MB more).
+            self.out = vec![0; need];
+        } else {
+            self.out.clear();
+            self.out.resize(need, 0);
+        }
         let out = &mut self.out;
-        out.clear();
-        out.resize(out_len + 2 * MAX_LIT + 8, 0);
         let mut op: usize = 1;
         let mut lit: usize = 0;
         let mut ip: usize = 0;

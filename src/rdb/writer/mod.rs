@@ -190,6 +190,18 @@ impl<W: Write> std::fmt::Debug for Writer<W> {
     }
 }
 
+/// String values at least this long are written straight to the output after
+/// their header, not copied into the record buffer first.
+const DIRECT: usize = 1 << 20;
+
+/// A key's metadata before its type byte.
+#[derive(Clone, Copy)]
+struct KeyMeta {
+    expire_ms: Option<i64>,
+    lru_idle: Option<u64>,
+    lfu_freq: Option<u8>,
+}
+
 fn lossy(k: &[u8]) -> String {
     String::from_utf8_lossy(k).into_owned()
 }
@@ -405,28 +417,19 @@ impl<W: Write> Writer<W> {
 
     /// Writes one key.
     pub fn write_entry(&mut self, e: &Entry) -> Result<(), WriteError> {
+        let meta = KeyMeta {
+            expire_ms: e.expire_ms,
+            lru_idle: e.lru_idle,
+            lfu_freq: e.lfu_freq,
+        };
+        if let Value::String(s) = &e.value {
+            return self.string_key(e.db, &e.key, meta, s);
+        }
         self.check_open()?;
-        if self.db != Some(e.db) {
-            self.select_db(e.db, 0, 0)?;
-        }
-        let start = self.buf.len();
-        if let Some(t) = e.expire_ms {
-            self.buf.push(OP_EXPIRETIME_MS);
-            self.buf.extend_from_slice(&t.to_le_bytes());
-        }
-        // LRU idle time / LFU counter, when the entry carries them (Redis writes
-        // them only under an LRU / LFU `maxmemory-policy`).
-        if let Some(idle) = e.lru_idle {
-            self.buf.push(OP_IDLE);
-            put_len(&mut self.buf, idle);
-        }
-        if let Some(freq) = e.lfu_freq {
-            self.buf.extend_from_slice(&[OP_FREQ, freq]);
-        }
+        let start = self.key_header(e.db, meta)?;
         let type_pos = self.buf.len();
         self.buf.push(0);
-        let lzf = self.opts.compression.then_some(&mut self.lzf);
-        put_string(&mut self.buf, &e.key, lzf);
+        self.str(&e.key);
         match self.value(&e.key, &e.value) {
             Ok(t) => {
                 self.buf[type_pos] = t;
@@ -438,6 +441,96 @@ impl<W: Write> Writer<W> {
             }
         }
         self.flush_buf()
+    }
+
+    /// Writes one string key from borrowed parts, as [`Writer::write_entry`]
+    /// would write it as an [`Entry`] (for a caller that holds the value
+    /// elsewhere: no copy of it is made).
+    pub fn write_string(
+        &mut self,
+        db: u64,
+        key: &[u8],
+        expire_ms: Option<i64>,
+        value: &[u8],
+    ) -> Result<(), WriteError> {
+        let meta = KeyMeta {
+            expire_ms,
+            lru_idle: None,
+            lfu_freq: None,
+        };
+        self.string_key(db, key, meta, value)
+    }
+
+    fn string_key(
+        &mut self,
+        db: u64,
+        key: &[u8],
+        meta: KeyMeta,
+        value: &[u8],
+    ) -> Result<(), WriteError> {
+        self.check_open()?;
+        self.key_header(db, meta)?;
+        self.buf.push(ty::STRING);
+        self.str(key);
+        self.last_type = Some(ty::STRING);
+        if value.len() < DIRECT {
+            self.str(value);
+            return self.flush_buf();
+        }
+        // A large value goes from where it is to the output, after its
+        // header: no copy of it in the record buffer.
+        let compressed = if self.opts.compression {
+            self.lzf.compress(value, value.len() - 4)
+        } else {
+            None
+        };
+        let payload = if let Some(z) = compressed {
+            self.buf.push(0xc3);
+            put_len(&mut self.buf, z.len() as u64);
+            put_len(&mut self.buf, value.len() as u64);
+            z
+        } else {
+            put_len(&mut self.buf, value.len() as u64);
+            value
+        };
+        if self.opts.checksum {
+            self.crc.update(&self.buf);
+            self.crc.update(payload);
+        }
+        let r = self
+            .out
+            .write_all(&self.buf)
+            .and_then(|()| self.out.write_all(payload));
+        self.written += (self.buf.len() + payload.len()) as u64;
+        self.buf.clear();
+        self.lzf.shrink_output(DIRECT);
+        if r.is_err() {
+            self.done = true;
+        }
+        r.map_err(WriteError::from)
+    }
+
+    /// Selects `db` when needed and appends a key's expiry, LRU idle time and
+    /// LFU counter to the record buffer; returns where the record starts.
+    fn key_header(&mut self, db: u64, meta: KeyMeta) -> Result<usize, WriteError> {
+        if self.db != Some(db) {
+            self.select_db(db, 0, 0)?;
+        }
+        let start = self.buf.len();
+        if let Some(t) = meta.expire_ms {
+            self.buf.push(OP_EXPIRETIME_MS);
+            self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        // LRU idle time / LFU counter, when the entry carries them (Redis writes
+        // them only under an LRU / LFU `maxmemory-policy`).
+        if let Some(idle) = meta.lru_idle {
+            self.buf.push(OP_IDLE);
+            put_len(&mut self.buf, idle);
+        }
+        if let Some(freq) = meta.lfu_freq {
+            self.buf.extend_from_slice(&[OP_FREQ, freq]);
+        }
+        Ok(start)
     }
 
     /// Ends the file: `EOF` and the checksum. Returns the inner writer, flushed.

@@ -324,3 +324,50 @@ fn empty_aggregates_and_functions() {
         .is_err()
     );
 }
+
+#[test]
+fn large_strings_are_written_as_small_ones_are() {
+    // Values of DIRECT bytes and more go straight to the output after their
+    // header; the record must be what `put_string` gives any string.
+    let compressible: Vec<u8> = (0..DIRECT + 5000).map(|i| b"abcdefg"[i % 7]).collect();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let random: Vec<u8> = (0..DIRECT + 3)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 56) as u8
+        })
+        .collect();
+    for compression in [true, false] {
+        for (value, ttl, compressible) in [
+            (&compressible, None, true),
+            (&random, Some(1_700_000_000_000i64), false),
+        ] {
+            let opts = WriterOptions {
+                ctime: Some(0),
+                compression,
+                ..WriterOptions::for_version(10)
+            };
+            let mut e = entry("big", Value::String(value.clone()));
+            e.expire_ms = ttl;
+            let by_entry = write_all(Vec::new(), opts.clone(), &[], [e], |_| (1, 1)).unwrap();
+            let mut w = Writer::new(Vec::new(), opts).unwrap();
+            w.select_db(0, 1, 1).unwrap();
+            w.write_string(0, b"big", ttl, value).unwrap();
+            assert_eq!(w.bytes_written(), by_entry.len() as u64 - 9);
+            let by_parts = w.finish().unwrap();
+            assert_eq!(by_entry, by_parts);
+            let mut record = vec![ty::STRING, 3, b'b', b'i', b'g'];
+            let mut c = lzf::Compressor::new();
+            put_string(&mut record, value, compression.then_some(&mut c));
+            let n = by_parts.len();
+            assert_eq!(&by_parts[n - 9 - record.len()..n - 9], &record[..]);
+            assert_eq!(record[5] == 0xc3, compression && compressible);
+            assert_eq!(
+                u64::from_le_bytes(by_parts[n - 8..].try_into().unwrap()),
+                crate::io::crc64(&by_parts[..n - 8])
+            );
+        }
+    }
+}
