@@ -356,6 +356,7 @@ impl Dataset {
         out: W,
         opts: crate::rdb::writer::WriterOptions,
     ) -> Result<W, crate::rdb::writer::WriteError> {
+        use crate::rdb::writer::{FieldRef, ValueRef};
         let mut w = crate::rdb::writer::Writer::new(out, opts)?;
         // Redis' order: module AUX "before", functions, keys, module AUX "after".
         for (m, when) in self.module_aux.iter().filter(|(_, w)| *w != 2) {
@@ -371,9 +372,37 @@ impl Dataset {
                 w.select_db(db, keys, expires)?;
                 current = Some(db);
             }
+            // Strings and aggregates are written from the dataset (a large
+            // value is not copied again: a slice per element at most), in
+            // the canonical order of `to_model`.
+            let exp = slot.expire_ms;
             match &slot.value {
-                // Written from the dataset: a huge string is not copied again.
-                Value::String(s) => w.write_string(db, key, slot.expire_ms, s.as_slice())?,
+                Value::String(s) => w.write_string(db, key, exp, s.as_slice())?,
+                Value::List(l) => {
+                    let l: Vec<&[u8]> = l.iter().map(Bytes::as_slice).collect();
+                    w.write_borrowed(db, key, exp, &ValueRef::List(&l))?;
+                }
+                Value::Set(m) => {
+                    let mut m: Vec<&[u8]> = m.iter().map(Bytes::as_slice).collect();
+                    m.sort_unstable();
+                    w.write_borrowed(db, key, exp, &ValueRef::Set(&m))?;
+                }
+                Value::Zset(z) => {
+                    let z: Vec<(&[u8], f64)> = z.iter().collect();
+                    w.write_borrowed(db, key, exp, &ValueRef::Zset(&z))?;
+                }
+                Value::Hash(h) => {
+                    let mut f: Vec<FieldRef<'_>> = h
+                        .iter()
+                        .map(|(k, v)| FieldRef {
+                            field: k.as_slice(),
+                            value: v.value.as_slice(),
+                            expire_ms: v.expire_ms,
+                        })
+                        .collect();
+                    f.sort_unstable_by(|a, b| a.field.cmp(b.field));
+                    w.write_borrowed(db, key, exp, &ValueRef::Hash(&f))?;
+                }
                 v => w.write_entry(&model::Entry {
                     db,
                     key: key.to_vec(),
@@ -647,5 +676,118 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn writing_from_the_dataset_gives_the_bytes_of_its_model_entries() {
+        // write_rdb borrows strings and aggregates from the dataset; the
+        // entries' path (owned model values, `Writer::write_entry`) is the
+        // reference. Every encoding boundary the writer knows is crossed.
+        let mut ds = Dataset::new(16);
+        let members = |n: usize, f: &dyn Fn(usize) -> String| -> Vec<Vec<u8>> {
+            (0..n).map(|i| f(i).into_bytes()).collect()
+        };
+        let mut add = |db: u64, key: &str, expire_ms: Option<i64>, value: model::Value| {
+            ds.insert_entry(model::Entry {
+                db,
+                key: key.as_bytes().to_vec(),
+                expire_ms,
+                lru_idle: None,
+                lfu_freq: None,
+                value,
+            })
+            .unwrap();
+        };
+        add(0, "s", None, model::Value::String(b"12".to_vec()));
+        add(
+            0,
+            "s:big",
+            Some(7),
+            model::Value::String(vec![b'z'; (1 << 20) + 1]),
+        );
+        for (n, vlen) in [(3, 5), (200, 5), (3, 70), (20_000, 1)] {
+            let items = members(n, &|i| format!("{i}{}", "x".repeat(vlen)));
+            add(
+                0,
+                &format!("l:{n}:{vlen}"),
+                None,
+                model::Value::List(items.clone()),
+            );
+            let mut sorted = items.clone();
+            sorted.sort_unstable();
+            add(
+                1,
+                &format!("set:{n}:{vlen}"),
+                Some(9),
+                model::Value::Set(sorted),
+            );
+            let z = items
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.clone(), (i % 7) as f64 / 4.0));
+            add(
+                2,
+                &format!("z:{n}:{vlen}"),
+                None,
+                model::Value::Zset(z.collect()),
+            );
+            let mut h: Vec<model::HashField> = items
+                .iter()
+                .map(|m| model::HashField {
+                    field: m.clone(),
+                    value: m.repeat(2),
+                    expire_ms: None,
+                })
+                .collect();
+            h.sort_unstable_by(|a, b| a.field.cmp(&b.field));
+            add(
+                3,
+                &format!("h:{n}:{vlen}"),
+                None,
+                model::Value::Hash(h.clone()),
+            );
+            h[0].expire_ms = Some(4_102_444_800_000);
+            add(4, &format!("hx:{n}:{vlen}"), None, model::Value::Hash(h));
+        }
+        let ints = members(100, &|i| (i * 3).to_string());
+        add(
+            5,
+            "set:ints",
+            None,
+            model::Value::Set({
+                let mut v = ints;
+                v.sort_unstable();
+                v
+            }),
+        );
+        // Field TTLs need RDB 12: with them, older versions fail alike.
+        for (version, ttls) in [(12, true), (11, true), (11, false), (10, false), (9, false)] {
+            if !ttls {
+                ds.dbs[4].clear();
+            }
+            let opts = crate::rdb::writer::WriterOptions {
+                ctime: Some(0),
+                ..crate::rdb::writer::WriterOptions::for_version(version)
+            };
+            let borrowed = ds.write_rdb(Vec::new(), opts.clone());
+            let owned = crate::rdb::writer::write_all(
+                Vec::new(),
+                opts,
+                &ds.function_libraries(),
+                ds.entries(),
+                |db| ds.db_sizes(usize::try_from(db).unwrap()),
+            );
+            match (borrowed, owned) {
+                (Ok(b), Ok(o)) => assert!(b == o, "RDB {version}: the bytes differ"),
+                (Err(b), Err(o)) if ttls && version < 12 => {
+                    assert_eq!(b.to_string(), o.to_string());
+                }
+                (b, o) => panic!(
+                    "RDB {version}: {:?} vs {:?}",
+                    b.map(|v| v.len()),
+                    o.map(|v| v.len())
+                ),
+            }
+        }
     }
 }

@@ -194,6 +194,73 @@ impl<W: Write> std::fmt::Debug for Writer<W> {
 /// their header, not copied into the record buffer first.
 const DIRECT: usize = 1 << 20;
 
+/// An aggregate value whose elements the caller keeps (see
+/// [`Writer::write_borrowed`]); the same canonical forms as [`Value`].
+#[derive(Clone, Copy, Debug)]
+pub enum ValueRef<'a> {
+    /// List elements, head first.
+    List(&'a [&'a [u8]]),
+    /// Set members (written in this order when the set is a hashtable).
+    Set(&'a [&'a [u8]]),
+    /// Zset members and scores (in any order: written sorted by score).
+    Zset(&'a [(&'a [u8], f64)]),
+    /// Hash fields.
+    Hash(&'a [FieldRef<'a>]),
+}
+
+/// A hash field whose bytes the caller keeps.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldRef<'a> {
+    /// Field name.
+    pub field: &'a [u8],
+    /// Field value.
+    pub value: &'a [u8],
+    /// Absolute expiry of this field in Unix milliseconds, if any.
+    pub expire_ms: Option<i64>,
+}
+
+/// A hash field, owned or borrowed.
+trait Field {
+    fn field(&self) -> &[u8];
+    fn value(&self) -> &[u8];
+    fn expire_ms(&self) -> Option<i64>;
+}
+
+impl Field for HashField {
+    fn field(&self) -> &[u8] {
+        &self.field
+    }
+    fn value(&self) -> &[u8] {
+        &self.value
+    }
+    fn expire_ms(&self) -> Option<i64> {
+        self.expire_ms
+    }
+}
+
+impl Field for FieldRef<'_> {
+    fn field(&self) -> &[u8] {
+        self.field
+    }
+    fn value(&self) -> &[u8] {
+        self.value
+    }
+    fn expire_ms(&self) -> Option<i64> {
+        self.expire_ms
+    }
+}
+
+fn nonempty(key: &[u8], n: usize) -> Result<(), WriteError> {
+    if n == 0 { Err(empty(key)) } else { Ok(()) }
+}
+
+fn empty(key: &[u8]) -> WriteError {
+    WriteError::Invalid {
+        key: lossy(key),
+        reason: "empty aggregate".into(),
+    }
+}
+
 /// A key's metadata before its type byte.
 #[derive(Clone, Copy)]
 struct KeyMeta {
@@ -425,12 +492,47 @@ impl<W: Write> Writer<W> {
         if let Value::String(s) = &e.value {
             return self.string_key(e.db, &e.key, meta, s);
         }
+        self.record(e.db, &e.key, meta, |w| w.value(&e.key, &e.value))
+    }
+
+    /// Writes one aggregate key whose elements are borrowed from wherever the
+    /// caller keeps them (no copy of the value is made), as
+    /// [`Writer::write_entry`] writes the same value as an [`Entry`].
+    pub fn write_borrowed(
+        &mut self,
+        db: u64,
+        key: &[u8],
+        expire_ms: Option<i64>,
+        value: &ValueRef<'_>,
+    ) -> Result<(), WriteError> {
+        let meta = KeyMeta {
+            expire_ms,
+            lru_idle: None,
+            lfu_freq: None,
+        };
+        self.record(db, key, meta, |w| match *value {
+            ValueRef::List(l) => nonempty(key, l.len()).map(|()| w.list(l)),
+            ValueRef::Set(m) => nonempty(key, m.len()).map(|()| w.set(m)),
+            ValueRef::Zset(z) => w.zset_checked(key, z),
+            ValueRef::Hash(h) => w.hash_checked(key, h),
+        })
+    }
+
+    /// One key record: header, type byte and key name, then what `body`
+    /// serializes (it returns the type byte); nothing is written when it fails.
+    fn record(
+        &mut self,
+        db: u64,
+        key: &[u8],
+        meta: KeyMeta,
+        body: impl FnOnce(&mut Self) -> Result<u8, WriteError>,
+    ) -> Result<(), WriteError> {
         self.check_open()?;
-        let start = self.key_header(e.db, meta)?;
+        let start = self.key_header(db, meta)?;
         let type_pos = self.buf.len();
         self.buf.push(0);
-        self.str(&e.key);
-        match self.value(&e.key, &e.value) {
+        self.str(key);
+        match body(self) {
             Ok(t) => {
                 self.buf[type_pos] = t;
                 self.last_type = Some(t);
@@ -558,14 +660,9 @@ impl<W: Write> Writer<W> {
 
     /// Serializes a value into `buf`; returns its type byte.
     fn value(&mut self, key: &[u8], v: &Value) -> Result<u8, WriteError> {
-        let invalid = |reason: &str| WriteError::Invalid {
-            key: lossy(key),
-            reason: reason.into(),
-        };
         if v.is_empty() {
-            return Err(invalid("empty aggregate"));
+            return Err(empty(key));
         }
-        let ver = self.opts.version;
         Ok(match v {
             Value::String(s) => {
                 self.str(s);
@@ -573,26 +670,8 @@ impl<W: Write> Writer<W> {
             }
             Value::List(l) => self.list(l),
             Value::Set(s) => self.set(s),
-            Value::Zset(z) => {
-                if z.iter().any(|(_, s)| s.is_nan()) {
-                    return Err(invalid("NaN score"));
-                }
-                self.zset(z)
-            }
-            Value::Hash(h) => {
-                if h.iter().any(|f| f.expire_ms.is_some()) {
-                    if ver < 12 {
-                        return Err(WriteError::Unrepresentable {
-                            key: lossy(key),
-                            what: "a hash field TTL".into(),
-                            version: ver,
-                        });
-                    }
-                    self.hash_with_ttls(h)
-                } else {
-                    self.hash(h)
-                }
-            }
+            Value::Zset(z) => self.zset_checked(key, z)?,
+            Value::Hash(h) => self.hash_checked(key, h)?,
             Value::Stream(s) => self.stream(key, s)?,
             Value::Module(m) => {
                 put_len(&mut self.buf, m.module_id);
@@ -602,7 +681,37 @@ impl<W: Write> Writer<W> {
         })
     }
 
-    fn list(&mut self, l: &[Vec<u8>]) -> u8 {
+    fn zset_checked<B: AsRef<[u8]>>(
+        &mut self,
+        key: &[u8],
+        z: &[(B, f64)],
+    ) -> Result<u8, WriteError> {
+        nonempty(key, z.len())?;
+        if z.iter().any(|(_, s)| s.is_nan()) {
+            return Err(WriteError::Invalid {
+                key: lossy(key),
+                reason: "NaN score".into(),
+            });
+        }
+        Ok(self.zset(z))
+    }
+
+    fn hash_checked<F: Field>(&mut self, key: &[u8], h: &[F]) -> Result<u8, WriteError> {
+        nonempty(key, h.len())?;
+        if !h.iter().any(|f| f.expire_ms().is_some()) {
+            return Ok(self.hash(h));
+        }
+        if self.opts.version < 12 {
+            return Err(WriteError::Unrepresentable {
+                key: lossy(key),
+                what: "a hash field TTL".into(),
+                version: self.opts.version,
+            });
+        }
+        Ok(self.hash_with_ttls(h))
+    }
+
+    fn list<B: AsRef<[u8]>>(&mut self, l: &[B]) -> u8 {
         let ver = self.opts.version;
         // Elements above this size get a PLAIN node (7.4+); 7.0/7.2 only do it at
         // 1 GB (`packed_threshold`).
@@ -615,11 +724,12 @@ impl<W: Write> Writer<W> {
         if ver >= 10 {
             let mut cur = Listpack::new();
             for el in l {
+                let el = el.as_ref();
                 if el.len() > plain_above {
                     if !cur.is_empty() {
                         nodes.push((2, std::mem::take(&mut cur).finish()));
                     }
-                    nodes.push((1, el.clone()));
+                    nodes.push((1, el.to_vec()));
                     continue;
                 }
                 // `_quicklistNodeAllowInsert`: node size + element + 8 ≤ 8192.
@@ -640,6 +750,7 @@ impl<W: Write> Writer<W> {
         } else {
             let mut cur = Ziplist::new();
             for el in l {
+                let el = el.as_ref();
                 let sz = el.len();
                 let overhead = if sz < 254 { 1 } else { 5 }
                     + if sz < 64 {
@@ -665,9 +776,9 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    fn set(&mut self, s: &[Vec<u8>]) -> u8 {
+    fn set<B: AsRef<[u8]>>(&mut self, s: &[B]) -> u8 {
         if s.len() <= SET_MAX_INTSET_ENTRIES {
-            let ints: Option<Vec<i64>> = s.iter().map(|m| is_canonical_int(m)).collect();
+            let ints: Option<Vec<i64>> = s.iter().map(|m| is_canonical_int(m.as_ref())).collect();
             if let Some(mut ints) = ints {
                 ints.sort_unstable();
                 ints.dedup();
@@ -677,37 +788,39 @@ impl<W: Write> Writer<W> {
         }
         if self.opts.version >= 11
             && s.len() <= SET_MAX_LISTPACK_ENTRIES
-            && s.iter().all(|m| m.len() <= SET_MAX_LISTPACK_VALUE)
+            && s.iter().all(|m| m.as_ref().len() <= SET_MAX_LISTPACK_VALUE)
         {
             let mut lp = Listpack::new();
             for m in s {
-                lp.push(m);
+                lp.push(m.as_ref());
             }
             self.str(&lp.finish());
             return ty::SET_LISTPACK;
         }
         put_len(&mut self.buf, s.len() as u64);
         for m in s {
-            self.str(m);
+            self.str(m.as_ref());
         }
         ty::SET
     }
 
-    fn zset(&mut self, z: &[(Vec<u8>, f64)]) -> u8 {
-        let mut sorted: Vec<&(Vec<u8>, f64)> = z.iter().collect();
+    fn zset<B: AsRef<[u8]>>(&mut self, z: &[(B, f64)]) -> u8 {
+        let mut sorted: Vec<(&[u8], f64)> = z.iter().map(|(m, s)| (m.as_ref(), *s)).collect();
         sorted.sort_by(|a, b| {
             a.1.partial_cmp(&b.1)
                 .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| a.0.cmp(&b.0))
+                .then_with(|| a.0.cmp(b.0))
         });
         if z.len() <= ZSET_MAX_LISTPACK_ENTRIES
-            && z.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
+            && sorted
+                .iter()
+                .all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
         {
             if self.opts.version >= 10 {
                 let mut lp = Listpack::new();
                 for (m, s) in sorted {
                     lp.push(m);
-                    lp.push(&score_text(*s));
+                    lp.push(&score_text(s));
                 }
                 self.str(&lp.finish());
                 return ty::ZSET_LISTPACK;
@@ -715,7 +828,7 @@ impl<W: Write> Writer<W> {
             let mut zl = Ziplist::new();
             for (m, s) in sorted {
                 zl.push(m);
-                zl.push(&score_text(*s));
+                zl.push(&score_text(s));
             }
             self.str(&zl.finish());
             return ty::ZSET_ZIPLIST;
@@ -729,62 +842,63 @@ impl<W: Write> Writer<W> {
         ty::ZSET_2
     }
 
-    fn small_hash(h: &[HashField]) -> bool {
+    fn small_hash<F: Field>(h: &[F]) -> bool {
         h.len() <= HASH_MAX_LISTPACK_ENTRIES
             && h.iter().all(|f| {
-                f.field.len() <= HASH_MAX_LISTPACK_VALUE && f.value.len() <= HASH_MAX_LISTPACK_VALUE
+                f.field().len() <= HASH_MAX_LISTPACK_VALUE
+                    && f.value().len() <= HASH_MAX_LISTPACK_VALUE
             })
     }
 
-    fn hash(&mut self, h: &[HashField]) -> u8 {
+    fn hash<F: Field>(&mut self, h: &[F]) -> u8 {
         if Self::small_hash(h) {
             if self.opts.version >= 10 {
                 let mut lp = Listpack::new();
                 for f in h {
-                    lp.push(&f.field);
-                    lp.push(&f.value);
+                    lp.push(f.field());
+                    lp.push(f.value());
                 }
                 self.str(&lp.finish());
                 return ty::HASH_LISTPACK;
             }
             let mut zl = Ziplist::new();
             for f in h {
-                zl.push(&f.field);
-                zl.push(&f.value);
+                zl.push(f.field());
+                zl.push(f.value());
             }
             self.str(&zl.finish());
             return ty::HASH_ZIPLIST;
         }
         put_len(&mut self.buf, h.len() as u64);
         for f in h {
-            self.str(&f.field);
-            self.str(&f.value);
+            self.str(f.field());
+            self.str(f.value());
         }
         ty::HASH
     }
 
-    fn hash_with_ttls(&mut self, h: &[HashField]) -> u8 {
-        let min = h.iter().filter_map(|f| f.expire_ms).min().unwrap_or(0);
+    fn hash_with_ttls<F: Field>(&mut self, h: &[F]) -> u8 {
+        let min = h.iter().filter_map(Field::expire_ms).min().unwrap_or(0);
         self.buf.extend_from_slice(&min.to_le_bytes());
         if Self::small_hash(h) {
             // Triples ordered by TTL, fields without TTL last.
-            let mut sorted: Vec<&HashField> = h.iter().collect();
-            sorted.sort_by_key(|f| (f.expire_ms.is_none(), f.expire_ms.unwrap_or(0)));
+            let mut sorted: Vec<&F> = h.iter().collect();
+            sorted.sort_by_key(|f| (f.expire_ms().is_none(), f.expire_ms().unwrap_or(0)));
             let mut lp = Listpack::new();
             for f in sorted {
-                lp.push(&f.field);
-                lp.push(&f.value);
-                lp.push_int(f.expire_ms.unwrap_or(0));
+                lp.push(f.field());
+                lp.push(f.value());
+                lp.push_int(f.expire_ms().unwrap_or(0));
             }
             self.str(&lp.finish());
             return ty::HASH_LISTPACK_EX;
         }
         put_len(&mut self.buf, h.len() as u64);
         for f in h {
-            let t = f.expire_ms.map_or(0, |e| (e - min) as u64 + 1);
+            let t = f.expire_ms().map_or(0, |e| (e - min) as u64 + 1);
             put_len(&mut self.buf, t);
-            self.str(&f.field);
-            self.str(&f.value);
+            self.str(f.field());
+            self.str(f.value());
         }
         ty::HASH_METADATA
     }
