@@ -33,14 +33,7 @@ impl Rng {
 }
 
 fn e(db: u64, key: &str, expire_ms: Option<i64>, value: Value) -> Entry {
-    Entry {
-        db,
-        key: key.as_bytes().to_vec(),
-        expire_ms,
-        lru_idle: None,
-        lfu_freq: None,
-        value,
-    }
+    Entry::new(db, key, expire_ms, value)
 }
 
 fn s(x: impl AsRef<[u8]>) -> Vec<u8> {

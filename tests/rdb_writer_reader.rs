@@ -17,14 +17,7 @@ use redis_persist::rdb::{Entries, Item, Reader};
 use replay_support::{assert_same, canonical};
 
 fn e(db: u64, key: &str, expire_ms: Option<i64>, value: Value) -> Entry {
-    Entry {
-        db,
-        key: key.as_bytes().to_vec(),
-        expire_ms,
-        lru_idle: None,
-        lfu_freq: None,
-        value,
-    }
+    Entry::new(db, key, expire_ms, value)
 }
 
 fn hf(f: &str, v: &str, t: Option<i64>) -> HashField {

@@ -290,6 +290,21 @@ pub struct Entry {
     pub value: Value,
 }
 
+impl Entry {
+    /// A key without LRU / LFU metadata (what a file written under a
+    /// `maxmemory-policy` other than LRU / LFU holds).
+    pub fn new(db: u64, key: impl Into<Vec<u8>>, expire_ms: Option<i64>, value: Value) -> Self {
+        Self {
+            db,
+            key: key.into(),
+            expire_ms,
+            lru_idle: None,
+            lfu_freq: None,
+            value,
+        }
+    }
+}
+
 /// A function library (Redis 7.0+), as stored: its whole source code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionLibrary {

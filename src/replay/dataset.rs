@@ -314,14 +314,8 @@ impl Dataset {
     /// Every key as a model entry, database by database, keys in byte order.
     /// Values are converted one at a time, so the extra memory is one value.
     pub fn entries(&self) -> impl Iterator<Item = model::Entry> + '_ {
-        self.slots().map(|(db, k, slot)| model::Entry {
-            db,
-            key: k.to_vec(),
-            expire_ms: slot.expire_ms,
-            lru_idle: None,
-            lfu_freq: None,
-            value: to_model(&slot.value),
-        })
+        self.slots()
+            .map(|(db, k, slot)| model::Entry::new(db, k, slot.expire_ms, to_model(&slot.value)))
     }
 
     /// Every key with its slot, database by database, keys in byte order.
@@ -403,14 +397,7 @@ impl Dataset {
                     f.sort_unstable_by(|a, b| a.field.cmp(b.field));
                     w.write_borrowed(db, key, exp, &ValueRef::Hash(&f))?;
                 }
-                v => w.write_entry(&model::Entry {
-                    db,
-                    key: key.to_vec(),
-                    expire_ms: slot.expire_ms,
-                    lru_idle: None,
-                    lfu_freq: None,
-                    value: to_model(v),
-                })?,
+                v => w.write_entry(&model::Entry::new(db, key, exp, to_model(v)))?,
             }
         }
         for (m, when) in self.module_aux.iter().filter(|(_, w)| *w == 2) {
@@ -658,14 +645,12 @@ mod tests {
     #[test]
     fn model_round_trip() {
         let mut ds = Dataset::new(16);
-        let e = model::Entry {
-            db: 3,
-            key: b"k".to_vec(),
-            expire_ms: Some(5),
-            lru_idle: None,
-            lfu_freq: None,
-            value: model::Value::Zset(vec![(b"a".to_vec(), 1.5), (b"b".to_vec(), 2.0)]),
-        };
+        let e = model::Entry::new(
+            3,
+            b"k",
+            Some(5),
+            model::Value::Zset(vec![(b"a".to_vec(), 1.5), (b"b".to_vec(), 2.0)]),
+        );
         ds.insert_entry(e.clone()).unwrap();
         let back: Vec<model::Entry> = ds.entries().collect();
         assert_eq!(back, vec![e]);
@@ -688,15 +673,8 @@ mod tests {
             (0..n).map(|i| f(i).into_bytes()).collect()
         };
         let mut add = |db: u64, key: &str, expire_ms: Option<i64>, value: model::Value| {
-            ds.insert_entry(model::Entry {
-                db,
-                key: key.as_bytes().to_vec(),
-                expire_ms,
-                lru_idle: None,
-                lfu_freq: None,
-                value,
-            })
-            .unwrap();
+            ds.insert_entry(model::Entry::new(db, key, expire_ms, value))
+                .unwrap();
         };
         add(0, "s", None, model::Value::String(b"12".to_vec()));
         add(

@@ -228,15 +228,7 @@ mod tests {
                 assert_eq!(back, data, "size {size}");
             }
         }
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let random: Vec<u8> = (0..300)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 56) as u8
-            })
-            .collect();
+        let random = super::super::random_bytes(300);
         assert!(c.compress(&random, 296).is_none());
     }
 }

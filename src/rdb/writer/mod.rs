@@ -1070,5 +1070,19 @@ pub fn write_all<W: Write, I: IntoIterator<Item = Entry>>(
     w.finish()
 }
 
+/// `n` incompressible bytes, the same on every run (xorshift), for tests.
+#[cfg(test)]
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

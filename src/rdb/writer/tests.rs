@@ -5,14 +5,7 @@ use super::*;
 use crate::model::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId};
 
 fn entry(key: &str, value: Value) -> Entry {
-    Entry {
-        db: 0,
-        key: key.as_bytes().to_vec(),
-        expire_ms: None,
-        lru_idle: None,
-        lfu_freq: None,
-        value,
-    }
+    Entry::new(0, key, None, value)
 }
 
 fn body_of(version: u32, entries: &[Entry]) -> Vec<u8> {
@@ -330,15 +323,7 @@ fn large_strings_are_written_as_small_ones_are() {
     // Values of DIRECT bytes and more go straight to the output after their
     // header; the record must be what `put_string` gives any string.
     let compressible: Vec<u8> = (0..DIRECT + 5000).map(|i| b"abcdefg"[i % 7]).collect();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let random: Vec<u8> = (0..DIRECT + 3)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 56) as u8
-        })
-        .collect();
+    let random = random_bytes(DIRECT + 3);
     for compression in [true, false] {
         for (value, ttl, compressible) in [
             (&compressible, None, true),
