@@ -170,22 +170,46 @@ pub enum WriteError {
 
 /// Streaming RDB writer.
 pub struct Writer<W: Write> {
-    out: BufWriter<W>,
-    crc: Crc64,
+    sink: Sink<W>,
     opts: WriterOptions,
     db: Option<u64>,
     buf: Vec<u8>,
     lzf: lzf::Compressor,
-    written: u64,
-    done: bool,
     last_type: Option<u8>,
+}
+
+/// Where the bytes go: the output, through the CRC-64 of the file.
+struct Sink<W: Write> {
+    out: BufWriter<W>,
+    crc: Crc64,
+    checksum: bool,
+    written: u64,
+    /// Finished, or failed: nothing more may be written.
+    done: bool,
+}
+
+impl<W: Write> Sink<W> {
+    /// Writes `parts` in order, through the CRC; an I/O error closes the writer.
+    fn emit(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
+        for p in parts {
+            if self.checksum {
+                self.crc.update(p);
+            }
+            self.written += p.len() as u64;
+            if let Err(e) = self.out.write_all(p) {
+                self.done = true;
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> std::fmt::Debug for Writer<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
             .field("version", &self.opts.version)
-            .field("written", &self.written)
+            .field("written", &self.sink.written)
             .finish_non_exhaustive()
     }
 }
@@ -350,14 +374,17 @@ impl<W: Write> Writer<W> {
             return Err(WriteError::UnsupportedVersion(opts.version));
         }
         let mut w = Self {
-            out: BufWriter::with_capacity(256 * 1024, inner),
-            crc: Crc64::new(),
+            sink: Sink {
+                out: BufWriter::with_capacity(256 * 1024, inner),
+                crc: Crc64::new(),
+                checksum: opts.checksum,
+                written: 0,
+                done: false,
+            },
             opts,
             db: None,
             buf: Vec::with_capacity(64 * 1024),
             lzf: lzf::Compressor::new(),
-            written: 0,
-            done: false,
             last_type: None,
         };
         let v = w.opts.version;
@@ -406,7 +433,7 @@ impl<W: Write> Writer<W> {
 
     /// Bytes written so far (including buffered ones).
     pub fn bytes_written(&self) -> u64 {
-        self.written + self.buf.len() as u64
+        self.sink.written + self.buf.len() as u64
     }
 
     fn aux(&mut self, k: &[u8], v: &[u8]) {
@@ -416,20 +443,13 @@ impl<W: Write> Writer<W> {
     }
 
     fn flush_buf(&mut self) -> Result<(), WriteError> {
-        if self.opts.checksum {
-            self.crc.update(&self.buf);
-        }
-        let r = self.out.write_all(&self.buf);
-        self.written += self.buf.len() as u64;
+        let r = self.sink.emit(&[&self.buf]);
         self.buf.clear();
-        if r.is_err() {
-            self.done = true;
-        }
-        r.map_err(WriteError::from)
+        r
     }
 
     fn check_open(&self) -> Result<(), WriteError> {
-        if self.done {
+        if self.sink.done {
             Err(WriteError::Finished)
         } else {
             Ok(())
@@ -595,21 +615,10 @@ impl<W: Write> Writer<W> {
             put_len(&mut self.buf, value.len() as u64);
             value
         };
-        if self.opts.checksum {
-            self.crc.update(&self.buf);
-            self.crc.update(payload);
-        }
-        let r = self
-            .out
-            .write_all(&self.buf)
-            .and_then(|()| self.out.write_all(payload));
-        self.written += (self.buf.len() + payload.len()) as u64;
+        let r = self.sink.emit(&[&self.buf, payload]);
         self.buf.clear();
         self.lzf.shrink_output(DIRECT);
-        if r.is_err() {
-            self.done = true;
-        }
-        r.map_err(WriteError::from)
+        r
     }
 
     /// Selects `db` when needed and appends a key's expiry, LRU idle time and
@@ -641,14 +650,15 @@ impl<W: Write> Writer<W> {
         self.buf.push(OP_EOF);
         self.flush_buf()?;
         let crc = if self.opts.checksum {
-            self.crc.value()
+            self.sink.crc.value()
         } else {
             0
         };
-        self.out.write_all(&crc.to_le_bytes())?;
-        self.out.flush()?;
-        self.done = true;
-        self.out
+        self.sink.out.write_all(&crc.to_le_bytes())?;
+        self.sink.out.flush()?;
+        self.sink.done = true;
+        self.sink
+            .out
             .into_inner()
             .map_err(|e| WriteError::Io(e.into_error()))
     }
@@ -660,16 +670,21 @@ impl<W: Write> Writer<W> {
 
     /// Serializes a value into `buf`; returns its type byte.
     fn value(&mut self, key: &[u8], v: &Value) -> Result<u8, WriteError> {
-        if v.is_empty() {
-            return Err(empty(key));
-        }
         Ok(match v {
+            // (`write_entry` gives strings to `string_key`; this keeps the
+            // match total with the same bytes.)
             Value::String(s) => {
                 self.str(s);
                 ty::STRING
             }
-            Value::List(l) => self.list(l),
-            Value::Set(s) => self.set(s),
+            Value::List(l) => {
+                nonempty(key, l.len())?;
+                self.list(l)
+            }
+            Value::Set(s) => {
+                nonempty(key, s.len())?;
+                self.set(s)
+            }
             Value::Zset(z) => self.zset_checked(key, z)?,
             Value::Hash(h) => self.hash_checked(key, h)?,
             Value::Stream(s) => self.stream(key, s)?,
