@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::bytes::Bytes;
 use crate::model::{self, StreamId};
+use crate::rdb::writer::{FieldRef, ValueRef};
 
 /// A score with a total order (scores are never NaN in a sorted set).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -350,7 +351,6 @@ impl Dataset {
         out: W,
         opts: crate::rdb::writer::WriterOptions,
     ) -> Result<W, crate::rdb::writer::WriteError> {
-        use crate::rdb::writer::{FieldRef, ValueRef};
         let mut w = crate::rdb::writer::Writer::new(out, opts)?;
         // Redis' order: module AUX "before", functions, keys, module AUX "after".
         for (m, when) in self.module_aux.iter().filter(|(_, w)| *w != 2) {
@@ -367,37 +367,12 @@ impl Dataset {
                 current = Some(db);
             }
             // Strings and aggregates are written from the dataset (a large
-            // value is not copied again: a slice per element at most), in
-            // the canonical order of `to_model`.
+            // value is not copied again: a slice per element at most).
             let exp = slot.expire_ms;
-            match &slot.value {
-                Value::String(s) => w.write_string(db, key, exp, s.as_slice())?,
-                Value::List(l) => {
-                    let l: Vec<&[u8]> = l.iter().map(Bytes::as_slice).collect();
-                    w.write_borrowed(db, key, exp, &ValueRef::List(&l))?;
-                }
-                Value::Set(m) => {
-                    let mut m: Vec<&[u8]> = m.iter().map(Bytes::as_slice).collect();
-                    m.sort_unstable();
-                    w.write_borrowed(db, key, exp, &ValueRef::Set(&m))?;
-                }
-                Value::Zset(z) => {
-                    let z: Vec<(&[u8], f64)> = z.iter().collect();
-                    w.write_borrowed(db, key, exp, &ValueRef::Zset(&z))?;
-                }
-                Value::Hash(h) => {
-                    let mut f: Vec<FieldRef<'_>> = h
-                        .iter()
-                        .map(|(k, v)| FieldRef {
-                            field: k.as_slice(),
-                            value: v.value.as_slice(),
-                            expire_ms: v.expire_ms,
-                        })
-                        .collect();
-                    f.sort_unstable_by(|a, b| a.field.cmp(b.field));
-                    w.write_borrowed(db, key, exp, &ValueRef::Hash(&f))?;
-                }
-                v => w.write_entry(&model::Entry::new(db, key, exp, to_model(v)))?,
+            match (&slot.value, Elements::of(&slot.value)) {
+                (Value::String(s), _) => w.write_string(db, key, exp, s.as_slice())?,
+                (_, Some(e)) => w.write_borrowed(db, key, exp, &e.as_ref())?,
+                (v, None) => w.write_entry(&model::Entry::new(db, key, exp, to_model(v)))?,
             }
         }
         for (m, when) in self.module_aux.iter().filter(|(_, w)| *w == 2) {
@@ -466,29 +441,94 @@ impl Dataset {
     }
 }
 
+/// An aggregate's elements borrowed in the canonical order of the model (and
+/// of what the writer writes): lists head first, set members and hash fields
+/// by their bytes, zset members by score then bytes.
+enum Elements<'a> {
+    List(Vec<&'a [u8]>),
+    Set(Vec<&'a [u8]>),
+    Zset(Vec<(&'a [u8], f64)>),
+    Hash(Vec<FieldRef<'a>>),
+}
+
+impl<'a> Elements<'a> {
+    /// The elements of a list, set, zset or hash; `None` for other types.
+    fn of(v: &'a Value) -> Option<Self> {
+        match v {
+            Value::List(l) => Some(Self::list(l)),
+            Value::Set(m) => Some(Self::set(m)),
+            Value::Zset(z) => Some(Self::zset(z)),
+            Value::Hash(h) => Some(Self::hash(h)),
+            Value::String(_) | Value::Stream(_) | Value::Module(_) => None,
+        }
+    }
+
+    fn list(l: &'a VecDeque<Bytes>) -> Self {
+        Elements::List(l.iter().map(Bytes::as_slice).collect())
+    }
+
+    fn set(m: &'a HashSet<Bytes>) -> Self {
+        let mut m: Vec<&[u8]> = m.iter().map(Bytes::as_slice).collect();
+        m.sort_unstable();
+        Elements::Set(m)
+    }
+
+    fn zset(z: &'a Zset) -> Self {
+        Elements::Zset(z.iter().collect())
+    }
+
+    fn hash(h: &'a HashMap<Bytes, HashValue>) -> Self {
+        let mut f: Vec<FieldRef<'_>> = h
+            .iter()
+            .map(|(k, v)| FieldRef {
+                field: k.as_slice(),
+                value: v.value.as_slice(),
+                expire_ms: v.expire_ms,
+            })
+            .collect();
+        f.sort_unstable_by(|a, b| a.field.cmp(b.field));
+        Elements::Hash(f)
+    }
+
+    fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Elements::List(l) => ValueRef::List(l),
+            Elements::Set(m) => ValueRef::Set(m),
+            Elements::Zset(z) => ValueRef::Zset(z),
+            Elements::Hash(f) => ValueRef::Hash(f),
+        }
+    }
+
+    /// The owned model value.
+    fn to_model(&self) -> model::Value {
+        let owned = |b: &[&[u8]]| b.iter().map(|e| e.to_vec()).collect();
+        match self {
+            Elements::List(l) => model::Value::List(owned(l)),
+            Elements::Set(m) => model::Value::Set(owned(m)),
+            Elements::Zset(z) => {
+                model::Value::Zset(z.iter().map(|(m, s)| (m.to_vec(), *s)).collect())
+            }
+            Elements::Hash(f) => model::Value::Hash(
+                f.iter()
+                    .map(|f| model::HashField {
+                        field: f.field.to_vec(),
+                        value: f.value.to_vec(),
+                        expire_ms: f.expire_ms,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// Converts a replay value to the model form (canonical order).
 pub fn to_model(v: &Value) -> model::Value {
     match v {
         Value::String(s) => model::Value::String(s.clone()),
-        Value::List(l) => model::Value::List(l.iter().map(Bytes::to_vec).collect()),
-        Value::Set(s) => {
-            let mut m: Vec<Vec<u8>> = s.iter().map(Bytes::to_vec).collect();
-            m.sort_unstable();
-            model::Value::Set(m)
-        }
-        Value::Zset(z) => model::Value::Zset(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
-        Value::Hash(h) => {
-            let mut f: Vec<model::HashField> = h
-                .iter()
-                .map(|(k, v)| model::HashField {
-                    field: k.to_vec(),
-                    value: v.value.to_vec(),
-                    expire_ms: v.expire_ms,
-                })
-                .collect();
-            f.sort_unstable_by(|a, b| a.field.cmp(&b.field));
-            model::Value::Hash(f)
-        }
+        Value::List(l) => Elements::list(l).to_model(),
+        Value::Set(m) => Elements::set(m).to_model(),
+        Value::Zset(z) => Elements::zset(z).to_model(),
+        Value::Hash(h) => Elements::hash(h).to_model(),
         Value::Stream(s) => model::Value::Stream(Box::new(stream_to_model(s))),
         Value::Module(m) => model::Value::Module((**m).clone()),
     }
