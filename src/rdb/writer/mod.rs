@@ -293,6 +293,17 @@ struct KeyMeta {
     lfu_freq: Option<u8>,
 }
 
+impl KeyMeta {
+    /// An expiry and no LRU / LFU metadata (a key written from a dataset).
+    fn expiring(expire_ms: Option<i64>) -> Self {
+        Self {
+            expire_ms,
+            lru_idle: None,
+            lfu_freq: None,
+        }
+    }
+}
+
 fn lossy(k: &[u8]) -> String {
     String::from_utf8_lossy(k).into_owned()
 }
@@ -525,11 +536,7 @@ impl<W: Write> Writer<W> {
         expire_ms: Option<i64>,
         value: &ValueRef<'_>,
     ) -> Result<(), WriteError> {
-        let meta = KeyMeta {
-            expire_ms,
-            lru_idle: None,
-            lfu_freq: None,
-        };
+        let meta = KeyMeta::expiring(expire_ms);
         self.record(db, key, meta, |w| match *value {
             ValueRef::List(l) => nonempty(key, l.len()).map(|()| w.list(l)),
             ValueRef::Set(m) => nonempty(key, m.len()).map(|()| w.set(m)),
@@ -575,11 +582,7 @@ impl<W: Write> Writer<W> {
         expire_ms: Option<i64>,
         value: &[u8],
     ) -> Result<(), WriteError> {
-        let meta = KeyMeta {
-            expire_ms,
-            lru_idle: None,
-            lfu_freq: None,
-        };
+        let meta = KeyMeta::expiring(expire_ms);
         self.string_key(db, key, meta, value)
     }
 
