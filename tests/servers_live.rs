@@ -643,6 +643,44 @@ fn normalize_vsets(d: &mut Dbs) {
     }
 }
 
+/// A reader may list a stream's IDMP producers (`XINFO` only counts them):
+/// the list is replaced by the counts `pids_tracked` / `iids_tracked`, which
+/// it must match.
+fn idmp_producers_to_counts(d: &mut Dbs) {
+    for keys in d.values_mut() {
+        for e in keys.values_mut() {
+            let Some(idmp) = e["value"].get_mut("idmp").and_then(J::as_object_mut) else {
+                continue;
+            };
+            let Some(producers) = idmp.remove("producers") else {
+                continue;
+            };
+            let (pids, iids) = match &producers {
+                J::Object(m) => (
+                    m.len(),
+                    m.values().map(|l| l.as_array().map_or(0, Vec::len)).sum(),
+                ),
+                J::Array(l) => (l.len(), 0),
+                _ => (0, 0),
+            };
+            for (name, n) in [("pids_tracked", pids), ("iids_tracked", iids)] {
+                match idmp.get(name) {
+                    Some(x) if *x != json!(n) => {
+                        idmp.insert(
+                            format!("{name}_by_producers"),
+                            json!(format!("{n} listed, {x} counted")),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        idmp.insert(name.to_owned(), json!(n));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Compares server `got` with server `want` (`DEBUG DIGEST`, then the keys
 /// whose `DEBUG DIGEST-VALUE` differ, the dataset key by key with consumer
 /// times left out, the function libraries). Returns the failures.
@@ -725,6 +763,50 @@ fn compare_servers(
     fails
 }
 
+/// The IDMP producers of `stream:idmp` (Redis 8.6), which neither `XINFO`
+/// nor `DEBUG DIGEST` show, checked by behaviour: an `XADD` retried with a
+/// tracked producer and iid must answer the id it first produced, the same on
+/// both servers (run last: it counts duplicates). `incr`: the test's INCR
+/// commands added producer `producer-c`.
+fn idmp_probe(
+    label: &str,
+    want: &mut RedisServer,
+    got: &mut RedisServer,
+    incr: bool,
+) -> Vec<String> {
+    let mut probes: Vec<Vec<Vec<u8>>> = vec![
+        w("XADD stream:idmp IDMP producer-a iid-3 * f probe"),
+        w("XADD stream:idmp IDMP producer-a iid-5 * f probe"),
+        w("XADD stream:idmp IDMP producer-b iid-1 * f probe"),
+        vec![
+            b("XADD"),
+            b("stream:idmp"),
+            b("IDMP"),
+            b"producer:\x00\xff".to_vec(),
+            b"iid:\xfe".to_vec(),
+            b("*"),
+            b("f"),
+            b("probe"),
+        ],
+        w("XADD stream:idmp IDMPAUTO producer-auto * k v"),
+        w("XADD stream:idmp IDMPAUTO producer-auto * k w"),
+    ];
+    if incr {
+        probes.push(w("XADD stream:idmp IDMP producer-c iid-9 * f probe"));
+    }
+    let mut fails = Vec::new();
+    for p in probes {
+        let (rw, rg) = (want.cmd(&p), got.cmd(&p));
+        if rw != rg {
+            fails.push(format!(
+                "{label}: IDMP producers differ: {} answered {rg:?}, the original {rw:?}",
+                show(&p)
+            ));
+        }
+    }
+    fails
+}
+
 fn report(v: Version, check: &str, fails: &[String]) {
     assert!(
         fails.is_empty(),
@@ -787,6 +869,7 @@ fn rdb_read_back(v: Version) {
     }
     normalize_vsets(&mut want);
     normalize_vsets(&mut got);
+    idmp_producers_to_counts(&mut got);
     let diffs = expected::diff_dbs(&want, &got);
     if !diffs.is_empty() {
         fails.push(format!(
@@ -878,6 +961,9 @@ fn dump_resp_replay(v: Version) {
         &mut fresh,
         &[Exception::IdmpCounters],
     ));
+    if v.idmp {
+        fails.extend(idmp_probe("b", &mut s, &mut fresh, false));
+    }
     report(v, "dump_resp_replay", &fails);
 }
 
@@ -1046,12 +1132,17 @@ fn convert(v: Version, preamble: bool) {
         .collect();
     match start(v, &aof_args, &refs).expect("server available") {
         Err(e) => fails.push(format!("c: the converted directory does not load: {e}")),
-        Ok(mut loaded) => fails.extend(compare_servers(
-            "c: converted vs original AOF directory, loaded by the server",
-            &mut reference,
-            &mut loaded,
-            &[],
-        )),
+        Ok(mut loaded) => {
+            fails.extend(compare_servers(
+                "c: converted vs original AOF directory, loaded by the server",
+                &mut reference,
+                &mut loaded,
+                &[],
+            ));
+            if v.idmp {
+                fails.extend(idmp_probe("c", &mut reference, &mut loaded, true));
+            }
+        }
     }
     report(v, check, &fails);
 }
@@ -1164,4 +1255,36 @@ fn comparison_names_what_differs() {
         let fails = compare_servers("changed", &mut one, &mut two, &[]).join("\n");
         assert!(fails.contains(what), "after {change}: {fails}");
     }
+}
+
+/// The IDMP probe passes between a Redis 8.6.3 server and one loading its
+/// RDB, and fails once the copy's producers are cleared (which neither
+/// `DEBUG DIGEST` nor, after the counts are restored, `XINFO` would show).
+#[test]
+fn idmp_probe_sees_lost_producers() {
+    let v = REDIS_8_6;
+    let Some(mut one) = start_ok(v, &[]) else {
+        return;
+    };
+    load_workload(&mut one, v, false);
+    let path = one.save();
+    let mut two = start(v, &["--dbfilename", "dump.rdb"], &[(&path, "dump.rdb")])
+        .expect("server available")
+        .unwrap();
+    let same = idmp_probe("same", &mut one, &mut two, false);
+    assert!(same.is_empty(), "{}", same.join("\n"));
+    let before = digest(&mut two);
+    ok(
+        &mut two,
+        &w("XCFGSET stream:idmp IDMP-DURATION 86400 IDMP-MAXSIZE 4"),
+    );
+    ok(
+        &mut two,
+        &w("XCFGSET stream:idmp IDMP-DURATION 86400 IDMP-MAXSIZE 3"),
+    );
+    assert_eq!(digest(&mut two), before, "DEBUG DIGEST covers IDMP now");
+    let compared = compare_servers("cleared", &mut one, &mut two, &[]).join("\n");
+    assert!(compared.contains("key \"stream:idmp\""), "{compared}");
+    let lost = idmp_probe("cleared", &mut one, &mut two, false);
+    assert!(lost.len() >= 5, "{}", lost.join("\n"));
 }
