@@ -115,6 +115,11 @@ enum Exception {
     /// The PEL entry of a `KEEPREF`-deleted message, lost by Redis 8.6.3
     /// replaying its own RESP rewrite (`stream:xdelex`).
     KeeprefPel,
+    /// `VADD` of an existing element with a new vector (it replies 0) is not
+    /// propagated by Redis 8.0.6 / 8.6.3: the AOF, hence the server's own
+    /// reload, keeps the old vector (element `a` of `vset:q8` in
+    /// `convert_vsets_across_rewrite`).
+    VaddUpdateLost,
 }
 
 // ---------------------------------------------------------------------------
@@ -596,7 +601,18 @@ fn digest(s: &mut RedisServer) -> String {
 /// Removes what the named exceptions leave out, on both sides alike.
 fn apply_exceptions(mut d: Dbs, exceptions: &[Exception]) -> Dbs {
     for keys in d.values_mut() {
-        for e in keys.values_mut() {
+        for (k, e) in keys.iter_mut() {
+            if exceptions.contains(&Exception::VaddUpdateLost)
+                && k == "vset:q8"
+                && e["type"] == "vectorset"
+            {
+                if let Some(a) = e["value"]["elements"]
+                    .get_mut("a")
+                    .and_then(J::as_object_mut)
+                {
+                    a.remove("vector");
+                }
+            }
             if e["type"] != "stream" {
                 continue;
             }
@@ -723,7 +739,12 @@ fn compare_servers(
             named.push(format!("db {} {:?} ({ty}): unexpected", k.0, k.1));
         }
     }
-    if dw != dg {
+    // The digest differences a named exception explains.
+    named.retain(|n| {
+        !(exceptions.contains(&Exception::VaddUpdateLost)
+            && n.starts_with("db 0 \"vset:q8\" (vectorset): DIGEST-VALUE"))
+    });
+    if dw != dg && !named.is_empty() {
         fails.push(format!(
             "{label}: DEBUG DIGEST {dg} != {dw}; {} key(s) differ:\n    {}",
             named.len(),
@@ -734,7 +755,7 @@ fn compare_servers(
                 .collect::<Vec<_>>()
                 .join("\n    ")
         ));
-    } else if !named.is_empty() {
+    } else if dw == dg && !named.is_empty() {
         fails.push(format!(
             "{label}: same DEBUG DIGEST, but DIGEST-VALUE differs:\n    {}",
             named.join("\n    ")
@@ -1059,6 +1080,23 @@ fn convert(v: Version, preamble: bool) {
     // Vector sets: in the preamble (module values to carry over) or, without
     // one, as VADD commands in the INCR file (to replay).
     incr_workload(&mut s, v, !preamble);
+    fails.extend(convert_and_compare(v, &mut s, preamble, true, &[]));
+    report(v, check, &fails);
+}
+
+/// Converts the AOF directory of `s` and compares: the live server with a
+/// fresh server loading that directory (the reference, named exceptions
+/// allowed and required), then the reference with a fresh server loading the
+/// converted directory. `idmp_incr`: the INCR file added IDMP producer
+/// `producer-c`.
+fn convert_and_compare(
+    v: Version,
+    s: &mut RedisServer,
+    preamble: bool,
+    idmp_incr: bool,
+    extra_exceptions: &[Exception],
+) -> Vec<String> {
+    let mut fails = Vec::new();
     let aof_dir = s.dir.path().join("appendonlydir");
     let copies: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&aof_dir)
         .unwrap()
@@ -1077,7 +1115,7 @@ fn convert(v: Version, preamble: bool) {
     let mut reference = start(v, &aof_args, &refs)
         .expect("server available")
         .unwrap_or_else(|e| panic!("{}: the server does not load its own AOF: {e}", v.name));
-    let mut self_exceptions = vec![];
+    let mut self_exceptions = extra_exceptions.to_vec();
     if !preamble && v.idmp {
         self_exceptions.push(Exception::IdmpCounters);
     }
@@ -1086,7 +1124,7 @@ fn convert(v: Version, preamble: bool) {
     }
     let self_fails = compare_servers(
         "c: the server reloading its own AOF vs the live server",
-        &mut s,
+        s,
         &mut reference,
         &self_exceptions,
     );
@@ -1100,7 +1138,7 @@ fn convert(v: Version, preamble: bool) {
     // kept) the server's own reload differs from the live server.
     for e in &self_exceptions {
         let others: Vec<Exception> = self_exceptions.iter().copied().filter(|x| x != e).collect();
-        let strict = compare_servers("strict", &mut s, &mut reference, &others);
+        let strict = compare_servers("strict", s, &mut reference, &others);
         assert!(
             !strict.is_empty(),
             "{}: the server's own reload equals the live server without {e:?}: \
@@ -1123,8 +1161,7 @@ fn convert(v: Version, preamble: bool) {
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ));
-        report(v, check, &fails);
-        return;
+        return fails;
     }
     let converted: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&out_dir)
         .unwrap()
@@ -1148,11 +1185,52 @@ fn convert(v: Version, preamble: bool) {
                 &[],
             ));
             if v.idmp {
-                fails.extend(idmp_probe("c", &mut reference, &mut loaded, true));
+                fails.extend(idmp_probe("c", &mut reference, &mut loaded, idmp_incr));
             }
         }
     }
-    report(v, check, &fails);
+    fails
+}
+
+/// Redis 8, preamble AOF: vector sets in the RDB base changed after the
+/// rewrite by commands in the INCR file (`VADD` of new elements and of a
+/// changed vector, `VREM`, `VSETATTR`, a new set), as a server running with
+/// `aof-use-rdb-preamble yes` leaves them between two rewrites.
+fn convert_vsets_across_rewrite(v: Version) {
+    assert!(v.vsets, "{} has no vector sets", v.name);
+    let Some(mut s) = start_ok(
+        v,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--appenddirname",
+            "appendonlydir",
+            "--aof-use-rdb-preamble",
+            "yes",
+        ],
+    ) else {
+        return;
+    };
+    ok(&mut s, &w("SET plain:key v"));
+    vset_workload(&mut s, &mut Rng(0xba5e), "vset");
+    let status = bgrewriteaof(&mut s);
+    assert_eq!(status, "ok", "{}: BGREWRITEAOF failed\n{}", v.name, s.log());
+    for c in [
+        "VADD vset:q8 VALUES 3 0.7 -0.7 0.1 d SETATTR {\"new\":true}",
+        "VADD vset:q8 VALUES 3 0.3 0.2 0.1 a",
+        "VADD vset:noquant VALUES 3 9 8 7 w NOQUANT",
+        "VREM vset:bin p",
+        "VSETATTR vset:q8 b {\"color\":\"blue\"}",
+        "VADD vset:m VALUES 8 1 0 0 0 0 0 0 1 e:new M 6",
+        "VREM vset:m e:003",
+        "VADD vset:after VALUES 2 3 4 only",
+    ] {
+        ok(&mut s, &w(c));
+    }
+    let fails = convert_and_compare(v, &mut s, true, false, &[Exception::VaddUpdateLost]);
+    report(v, "convert_vsets_across_rewrite", &fails);
 }
 
 macro_rules! server_tests {
@@ -1185,6 +1263,16 @@ macro_rules! server_tests {
 
 server_tests!(redis_8_0_6, REDIS_8_0);
 server_tests!(redis_8_6_3, REDIS_8_6);
+
+#[test]
+fn redis_8_0_6_convert_vsets_across_rewrite() {
+    convert_vsets_across_rewrite(REDIS_8_0);
+}
+
+#[test]
+fn redis_8_6_3_convert_vsets_across_rewrite() {
+    convert_vsets_across_rewrite(REDIS_8_6);
+}
 server_tests!(valkey_8_1_1, VALKEY_8_1);
 server_tests!(valkey_9_1_2, VALKEY_9_1);
 
