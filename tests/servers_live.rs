@@ -20,6 +20,19 @@
 //!   loaded by a fresh server of the same version, which must hold what a
 //!   server of that version loads from the original directory (digest, key by
 //!   key, functions); that server must in turn hold what the live one held.
+//!   With a preamble the vector sets are in the RDB base (module values to
+//!   carry over); without one they are `VADD` commands in the INCR file (to
+//!   replay); `convert_vsets_across_rewrite` (Redis 8) changes the base's
+//!   vector sets with commands in the INCR file.
+//!
+//! `DEBUG DIGEST` is not enough on its own: on these servers a stream's digest
+//! covers neither its consumer groups (PEL, delivery counts, consumers) nor
+//! its IDMP state, so every comparison also reads both datasets back key by
+//! key (consumer seen/active times left out: a replay sets them), and the IDMP
+//! producers, which no command lists, are probed by retrying `XADD … IDMP`
+//! ([`idmp_probe`]). `comparison_names_what_differs` and
+//! `idmp_probe_sees_lost_producers` check that these comparisons do see such
+//! differences.
 //!
 //! Known limits, checked as named exceptions rather than skipped (see
 //! [`Exception`]):
@@ -40,6 +53,13 @@
 //!   message deleted with `KEEPREF` (its `XCLAIM` fails on replay): the
 //!   no-preamble reference server differs from the live server on that
 //!   stream's PEL only.
+//! * Redis 8.0.6 / 8.6.3 do not propagate a `VADD` that only changes an
+//!   existing element's vector (it replies 0): the AOF keeps the old vector.
+//!
+//! The exceptions of the live-vs-reload comparison are each checked to be
+//! still needed. The converted directory is compared with the server's own
+//! reload of the original without any exception: a converter must load to
+//! what the server loads.
 
 mod common;
 
