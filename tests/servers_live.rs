@@ -959,6 +959,32 @@ fn rdb_read_back(v: Version) {
 // ---------------------------------------------------------------------------
 // (b) dump --format resp replayed into a fresh server
 
+/// The error replies of a replayed RESP stream, as one failure.
+fn replay_errors(replies: &[Reply]) -> Vec<String> {
+    let errors: Vec<String> = replies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            Reply::Error(e) => Some(format!("command #{i}: -{e}")),
+            _ => None,
+        })
+        .collect();
+    if errors.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "b: {} of {} replayed command(s) failed:\n    {}",
+        errors.len(),
+        replies.len(),
+        errors
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n    ")
+    )]
+}
+
 fn dump_resp_replay(v: Version) {
     let Some(mut s) = start_ok(v, &[]) else {
         return;
@@ -979,29 +1005,7 @@ fn dump_resp_replay(v: Version) {
         return;
     }
     let mut fresh = start_ok(v, &[]).expect("server available");
-    let replies = fresh.pipe_all(&out.stdout);
-    let mut fails: Vec<String> = Vec::new();
-    let errors: Vec<String> = replies
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| match r {
-            Reply::Error(e) => Some(format!("command #{i}: -{e}")),
-            _ => None,
-        })
-        .collect();
-    if !errors.is_empty() {
-        fails.push(format!(
-            "b: {} of {} replayed command(s) failed:\n    {}",
-            errors.len(),
-            replies.len(),
-            errors
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n    ")
-        ));
-    }
+    let mut fails = replay_errors(&fresh.pipe_all(&out.stdout));
     // RESP cannot carry the IDMP all-time counters (Redis' own rewrite loses
     // them as well).
     fails.extend(compare_servers(
@@ -1059,13 +1063,11 @@ fn incr_workload(s: &mut RedisServer, v: Version, vsets: bool) {
     }
 }
 
-fn convert(v: Version, preamble: bool) {
-    let check = if preamble {
-        "convert_preamble"
-    } else {
-        "convert_no_preamble"
-    };
-    let Some(mut s) = start_ok(
+/// A live server with `appendonly yes` (with or without an RDB preamble) that
+/// ran the workload, `BGREWRITEAOF` and then the INCR commands; and the
+/// failures of the vector-set rewrite check (see [`Exception`]).
+fn aof_server(v: Version, preamble: bool) -> Option<(RedisServer, Vec<String>)> {
+    let mut s = start_ok(
         v,
         &[
             "--appendonly",
@@ -1077,19 +1079,17 @@ fn convert(v: Version, preamble: bool) {
             "--aof-use-rdb-preamble",
             if preamble { "yes" } else { "no" },
         ],
-    ) else {
-        return;
-    };
+    )?;
     load_workload(&mut s, v, preamble);
     let mut fails = Vec::new();
     if v.vsets && !preamble {
-        // Named exception: the vector-set module has no AOF rewrite; a RESP
+        // Known limit: the vector-set module has no AOF rewrite; a RESP
         // rewrite of a dataset holding one crashes the rewrite child.
         ok(&mut s, &w("VADD probe:vset VALUES 2 1 2 e"));
         let status = bgrewriteaof(&mut s);
         if status != "err" {
             fails.push(format!(
-                "c: BGREWRITEAOF without preamble with a vector set ended {status:?}: \
+                "BGREWRITEAOF without preamble with a vector set ended {status:?}: \
                  the known limit (child crash, status err) no longer holds"
             ));
         }
@@ -1100,39 +1100,38 @@ fn convert(v: Version, preamble: bool) {
     // Vector sets: in the preamble (module values to carry over) or, without
     // one, as VADD commands in the INCR file (to replay).
     incr_workload(&mut s, v, !preamble);
-    fails.extend(convert_and_compare(v, &mut s, preamble, true, &[]));
-    report(v, check, &fails);
+    Some((s, fails))
 }
 
-/// Converts the AOF directory of `s` and compares: the live server with a
-/// fresh server loading that directory (the reference, named exceptions
-/// allowed and required), then the reference with a fresh server loading the
-/// converted directory. `idmp_incr`: the INCR file added IDMP producer
-/// `producer-c`.
-fn convert_and_compare(
-    v: Version,
-    s: &mut RedisServer,
-    preamble: bool,
-    idmp_incr: bool,
-    extra_exceptions: &[Exception],
-) -> Vec<String> {
-    let mut fails = Vec::new();
-    let aof_dir = s.dir.path().join("appendonlydir");
-    let copies: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&aof_dir)
+/// The files of `dir`, as (path, `appendonlydir/<name>`) for a new server.
+fn as_appendonlydir(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {
             let p = e.unwrap().path();
             let name = format!("appendonlydir/{}", p.file_name().unwrap().to_string_lossy());
             (p, name)
         })
-        .collect();
+        .collect()
+}
+
+const AOF_ARGS: [&str; 4] = ["--appendonly", "yes", "--appenddirname", "appendonlydir"];
+
+/// Starts a server of `v` on the AOF directory of `s`: the reference, what a
+/// server of this version loads from it. It must hold what `s` holds, with
+/// the named exceptions that apply (each checked to be still needed).
+fn reference_of(
+    v: Version,
+    s: &mut RedisServer,
+    preamble: bool,
+    extra_exceptions: &[Exception],
+) -> RedisServer {
+    let copies = as_appendonlydir(&s.dir.path().join("appendonlydir"));
     let refs: Vec<(&Path, &str)> = copies
         .iter()
         .map(|(p, n)| (p.as_path(), n.as_str()))
         .collect();
-    let aof_args = ["--appendonly", "yes", "--appenddirname", "appendonlydir"];
-    // The reference: what a server of this version loads from that directory.
-    let mut reference = start(v, &aof_args, &refs)
+    let mut reference = start(v, &AOF_ARGS, &refs)
         .expect("server available")
         .unwrap_or_else(|e| panic!("{}: the server does not load its own AOF: {e}", v.name));
     let mut self_exceptions = extra_exceptions.to_vec();
@@ -1143,7 +1142,7 @@ fn convert_and_compare(
         self_exceptions.push(Exception::KeeprefPel);
     }
     let self_fails = compare_servers(
-        "c: the server reloading its own AOF vs the live server",
+        "the server reloading its own AOF vs the live server",
         s,
         &mut reference,
         &self_exceptions,
@@ -1166,7 +1165,20 @@ fn convert_and_compare(
             v.name
         );
     }
+    reference
+}
 
+/// Converts the AOF directory of `s`, loads the result into a fresh server
+/// and compares it with `reference`, without exceptions. `idmp_incr`: the
+/// INCR file added IDMP producer `producer-c`.
+fn convert_and_compare(
+    v: Version,
+    s: &RedisServer,
+    reference: &mut RedisServer,
+    idmp_incr: bool,
+) -> Vec<String> {
+    let mut fails = Vec::new();
+    let aof_dir = s.dir.path().join("appendonlydir");
     let out_parent = tempfile::tempdir().unwrap();
     let out_dir = out_parent.path().join("converted");
     let out = common::run(&[
@@ -1183,33 +1195,78 @@ fn convert_and_compare(
         ));
         return fails;
     }
-    let converted: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let name = format!("appendonlydir/{}", p.file_name().unwrap().to_string_lossy());
-            (p, name)
-        })
-        .collect();
+    let converted = as_appendonlydir(&out_dir);
     let refs: Vec<(&Path, &str)> = converted
         .iter()
         .map(|(p, n)| (p.as_path(), n.as_str()))
         .collect();
-    match start(v, &aof_args, &refs).expect("server available") {
+    match start(v, &AOF_ARGS, &refs).expect("server available") {
         Err(e) => fails.push(format!("c: the converted directory does not load: {e}")),
         Ok(mut loaded) => {
             fails.extend(compare_servers(
                 "c: converted vs original AOF directory, loaded by the server",
-                &mut reference,
+                reference,
                 &mut loaded,
                 &[],
             ));
             if v.idmp {
-                fails.extend(idmp_probe("c", &mut reference, &mut loaded, idmp_incr));
+                fails.extend(idmp_probe("c", reference, &mut loaded, idmp_incr));
             }
         }
     }
     fails
+}
+
+fn convert(v: Version, preamble: bool) {
+    let check = if preamble {
+        "convert_preamble"
+    } else {
+        "convert_no_preamble"
+    };
+    let Some((mut s, mut fails)) = aof_server(v, preamble) else {
+        return;
+    };
+    let mut reference = reference_of(v, &mut s, preamble, &[]);
+    fails.extend(convert_and_compare(v, &s, &mut reference, true));
+    report(v, check, &fails);
+}
+
+/// (b) for the server's AOF directories: `dump --format resp` of the
+/// directory (the dataset after replay) replayed into a fresh server must hold
+/// what the server loads from that directory.
+fn dump_aof_resp_replay(v: Version, preamble: bool) {
+    let check = if preamble {
+        "dump_resp_replay_aof_preamble"
+    } else {
+        "dump_resp_replay_aof_no_preamble"
+    };
+    let Some((mut s, mut fails)) = aof_server(v, preamble) else {
+        return;
+    };
+    let mut reference = reference_of(v, &mut s, preamble, &[]);
+    let aof_dir = s.dir.path().join("appendonlydir");
+    let out = common::run(&["dump", aof_dir.to_str().unwrap(), "--format", "resp"]);
+    if !out.status.success() {
+        fails.push(format!(
+            "b: dump --format resp of the AOF directory exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+        report(v, check, &fails);
+        return;
+    }
+    let mut fresh = start_ok(v, &[]).expect("server available");
+    fails.extend(replay_errors(&fresh.pipe_all(&out.stdout)));
+    fails.extend(compare_servers(
+        "b: replayed dump of the AOF vs the server loading it",
+        &mut reference,
+        &mut fresh,
+        &[Exception::IdmpCounters],
+    ));
+    if v.idmp {
+        fails.extend(idmp_probe("b", &mut reference, &mut fresh, true));
+    }
+    report(v, check, &fails);
 }
 
 /// Redis 8, preamble AOF: vector sets in the RDB base changed after the
@@ -1249,7 +1306,8 @@ fn convert_vsets_across_rewrite(v: Version) {
     ] {
         ok(&mut s, &w(c));
     }
-    let fails = convert_and_compare(v, &mut s, true, false, &[Exception::VaddUpdateLost]);
+    let mut reference = reference_of(v, &mut s, true, &[Exception::VaddUpdateLost]);
+    let fails = convert_and_compare(v, &s, &mut reference, false);
     report(v, "convert_vsets_across_rewrite", &fails);
 }
 
@@ -1276,6 +1334,16 @@ macro_rules! server_tests {
             #[test]
             fn convert_no_preamble() {
                 super::convert($version, false);
+            }
+
+            #[test]
+            fn dump_resp_replay_aof_preamble() {
+                super::dump_aof_resp_replay($version, true);
+            }
+
+            #[test]
+            fn dump_resp_replay_aof_no_preamble() {
+                super::dump_aof_resp_replay($version, false);
             }
         }
     };
