@@ -23,7 +23,11 @@
 //!   With a preamble the vector sets are in the RDB base (module values to
 //!   carry over); without one they are `VADD` commands in the INCR file (to
 //!   replay); `convert_vsets_across_rewrite` (Redis 8) changes the base's
-//!   vector sets with commands in the INCR file.
+//!   vector sets with commands in the INCR file;
+//! * `dump_resp_replay_aof_preamble` / `_no_preamble` (b, for the AOF
+//!   directories of c): `dump --format resp` of the directory (its dataset
+//!   after replay) replayed into a fresh server must hold what the server
+//!   loads from that directory.
 //!
 //! `DEBUG DIGEST` is not enough on its own: on these servers a stream's digest
 //! covers neither its consumer groups (PEL, delivery counts, consumers) nor
