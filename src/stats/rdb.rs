@@ -76,6 +76,9 @@ pub struct Problem {
     pub key: Option<Vec<u8>>,
     /// True when the input ended early.
     pub truncated: bool,
+    /// True when the input may be valid for a newer server than this tool
+    /// knows ([`Error::is_unsupported`]): not a sign of damage.
+    pub unsupported: bool,
 }
 
 impl Problem {
@@ -87,6 +90,7 @@ impl Problem {
             db: e.db(),
             key: e.key().map(|k| k.key.clone()),
             truncated: e.is_truncation(),
+            unsupported: e.is_unsupported(),
         }
     }
 }
@@ -153,6 +157,18 @@ impl Analysis {
     pub fn is_complete(&self) -> bool {
         self.file.end_offset.is_some()
             && !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// True when what stopped the analysis is content a newer server may
+    /// write (a newer RDB version, an unknown type or opcode), and nothing
+    /// corrupt was found: the input needs a newer tool, not a backup.
+    pub fn is_unsupported(&self) -> bool {
+        let errors = || {
+            self.problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+        };
+        errors().any(|p| p.unsupported) && errors().all(|p| p.unsupported)
     }
 }
 
@@ -376,6 +392,7 @@ fn analyze_chunk(
             db: Some(kdb),
             key: Some(key.clone()),
             truncated: false,
+            unsupported: false,
         };
         let mut module = None;
         let (measure, vend) = match ty {
@@ -479,6 +496,7 @@ fn analyze_chunk(
                 db: Some(kdb),
                 key: Some(key.clone()),
                 truncated: false,
+                unsupported: false,
             });
             continue;
         }
