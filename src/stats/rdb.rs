@@ -331,6 +331,11 @@ pub fn analyze_in<R: Input>(
         file.trailing_bytes = Some(count_rest(&mut src));
     }
     problems.sort_by_key(|p| p.offset);
+    // Each chunk's reader gives its once-per-reader warnings: keep the first.
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| {
+        p.severity != Severity::Warning || p.key.is_some() || seen.insert(p.message.clone())
+    });
     let report = stats.finish(file.format.unwrap_or(Format::Redis));
     (
         Analysis {
@@ -537,5 +542,11 @@ fn analyze_chunk(
             });
         }
     }
+    // What the reader let through with a warning (a stream stored longer than
+    // its live entries, a skipped Redis Enterprise opcode).
+    problems.extend(r.take_warnings().iter().map(|w| Problem {
+        severity: Severity::Warning,
+        ..Problem::from_error(w)
+    }));
     (stats, problems, records)
 }

@@ -339,6 +339,7 @@ pub fn write(
     }
     for p in &a.problems {
         let label = match p.severity {
+            Severity::Error if p.unsupported => "UNSUPPORTED",
             Severity::Error => "PROBLEM",
             Severity::Warning => "warning",
         };
