@@ -679,3 +679,85 @@ fn dump_meta_shows_slot_import_and_slot_info() {
     let doc: J = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["keys"].as_array().unwrap().len(), 1);
 }
+
+/// A 9 MiB RDB 13 file (checked by several threads) with the records of this
+/// issue spread through it: Enterprise opcodes, `KEY_META`, `SLOT_INFO`, a
+/// stream stored longer than its entries, trailing garbage; with `dup`, a
+/// duplicate key too (which sends the check to the walk-first way).
+fn big_file(dup: bool) -> Vec<u8> {
+    let mut b = head(b"REDIS0013");
+    let value = vec![b'x'; 1000];
+    for i in 0..9500u32 {
+        if i % 1000 == 7 {
+            b.extend_from_slice(&[0xf4, 0x41, 0x40, 1, 0]);
+        }
+        if i % 997 == 5 {
+            b.extend_from_slice(&[107, 3, 121, 9]);
+        }
+        if i % 1500 == 3 {
+            b.extend_from_slice(&[0xf3, 1, 0x19, 0xf6, 0xc4, 0x28, 2, 1, 0]);
+        }
+        b.push(0);
+        let k = format!("key:{i}");
+        string(&mut b, k.as_bytes());
+        b.extend_from_slice(&[0x80, 0, 0, 3, 0xe8]);
+        b.extend_from_slice(&value);
+        if i == 4000 {
+            // The stream of `stream_file` (5 stored, 2 live) as key "s".
+            let s = stream_file(5);
+            b.extend_from_slice(&s[11..s.len() - 9]);
+        }
+    }
+    if dup {
+        string_key(&mut b, b"key:1", b"again");
+    }
+    let mut b = finish(b);
+    b.extend_from_slice(b"not RESP at all");
+    b
+}
+
+#[test]
+fn parallel_checks_report_what_the_walk_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    for dup in [false, true] {
+        let bytes = big_file(dup);
+        assert!(bytes.len() > 9 << 20);
+        let p = write(dir.path(), "big.rdb", &bytes);
+        let run = |threads: &str| {
+            let out = common::run(&[
+                "check-rdb",
+                "--json",
+                "--threads",
+                threads,
+                p.to_str().unwrap(),
+            ]);
+            let mut doc: J = serde_json::from_slice(&out.stdout).unwrap();
+            (out.status.code().unwrap(), doc["files"][0].take())
+        };
+        let (c1, one) = run("1");
+        let (c3, three) = run("3");
+        assert_eq!(one, three, "dup {dup}");
+        assert_eq!((c1, c3), (i32::from(dup), i32::from(dup)));
+        assert_eq!(one["keys"], 9501 + u64::from(dup));
+        assert_eq!(one["slot_info"]["records"], 10);
+        assert_eq!(
+            one["key_meta"],
+            serde_json::json!([{"class": "KMT2", "version": 3, "keys": 7}])
+        );
+        let warnings: Vec<&str> = one["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["severity"] == "warning")
+            .map(|p| p["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(warnings[0].contains("RAM_LRU"), "{warnings:?}");
+        assert!(warnings[1].contains("SLOT_NUM"), "{warnings:?}");
+        assert!(warnings[2].contains("stream length 5"), "{warnings:?}");
+        assert!(
+            warnings[3].contains("15 bytes of trailing garbage"),
+            "{warnings:?}"
+        );
+    }
+}
