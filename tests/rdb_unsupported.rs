@@ -466,6 +466,16 @@ fn redis_7_0_rc_function_libraries_are_read_as_redis_7_0_loads_them() {
             common::Reply::Bulk(Some(b"v".to_vec()))
         );
     }
+    // Redis 8.0 (like 7.2 and later, and Valkey) refuses it, as the warning says.
+    if let Some((_tmp, c)) = common::servers::checker("redis-8.0.6", "redis-check-rdb") {
+        let out = std::process::Command::new(&c).arg(&p).output().unwrap();
+        assert!(!out.status.success(), "{}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("Pre-release function format not supported"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
 }
 
 #[test]
@@ -504,7 +514,7 @@ fn redis_enterprise_opcodes_are_skipped_with_a_warning() {
 #[test]
 fn bytes_after_the_checksum_are_garbage_unless_they_are_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rdb = head(b"REDIS0011");
+    let mut rdb = head(b"REDIS0010");
     string_key(&mut rdb, b"k", b"v");
     let rdb = finish(rdb);
     let end = rdb.len() as u64;
@@ -533,6 +543,11 @@ fn bytes_after_the_checksum_are_garbage_unless_they_are_commands() {
     let (_, human) = check_human(&p);
     assert!(human.contains("trailing garbage"), "{human}");
     assert!(!human.contains("check-aof"), "{human}");
+    // Redis ignores them (hence a warning, not a problem).
+    if let Some(c) = common::redis_tool("redis-check-rdb") {
+        let out = std::process::Command::new(c).arg(&p).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stdout));
+    }
     // RESP commands: today's wording, no problem.
     let mut hybrid = rdb.clone();
     hybrid.extend_from_slice(&resp(&[b"SET", b"a", b"1"]));
