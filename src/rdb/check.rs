@@ -508,10 +508,7 @@ const TAIL_PEEK: usize = 64 * 1024;
 /// (a warning: Redis ignores bytes after the trailer when it loads an RDB).
 fn trailing<R: Input>(rep: &mut Report, src: &mut Source<R>) {
     let at = src.offset();
-    let resp = src.peek(TAIL_PEEK).ok().map(|head| {
-        let whole = head.len() < TAIL_PEEK;
-        tail_is_resp(head, whole)
-    });
+    let resp = src.peek(TAIL_PEEK).ok().map(tail_is_resp);
     let n = count_rest(src);
     note_trailing(rep, at, n, resp.unwrap_or(false));
 }
@@ -539,23 +536,15 @@ fn note_trailing(rep: &mut Report, at: u64, n: u64, resp: bool) {
     }
 }
 
-/// True when `head` (the first bytes after an RDB trailer, all of them when
-/// `whole`) starts with complete RESP records (commands or `#` annotations)
-/// and holds nothing else, except a record cut by the end of `head` when it is
-/// not `whole`.
-fn tail_is_resp(head: &[u8], whole: bool) -> bool {
+/// True when `head` (the first bytes after an RDB trailer) starts like the
+/// command tail of a hybrid AOF: a complete RESP record (command or `#`
+/// annotation), or one cut by the end of the input. What follows it, damaged
+/// or not, is `check-aof`'s business.
+fn tail_is_resp(head: &[u8]) -> bool {
     let mut r = crate::aof::CommandReader::new(Source::new(head));
-    let mut records = 0u64;
-    loop {
-        match r.next_record() {
-            Ok(Some(_)) => records += 1,
-            Ok(None) => return records > 0,
-            Err(e) => {
-                return !whole
-                    && records > 0
-                    && matches!(e.kind(), crate::aof::ErrorKind::Truncated(_));
-            }
-        }
+    match r.next_record() {
+        Ok(rec) => rec.is_some(),
+        Err(e) => matches!(e.kind(), crate::aof::ErrorKind::Truncated(_)),
     }
 }
 
@@ -857,8 +846,7 @@ pub fn check_guessed(
     rep.end_offset = Some(end.end);
     if opts.count_trailing {
         let tail = m.data.get(end.end as usize..).unwrap_or_default();
-        let head = &tail[..tail.len().min(TAIL_PEEK)];
-        let resp = tail_is_resp(head, head.len() == tail.len());
+        let resp = tail_is_resp(&tail[..tail.len().min(TAIL_PEEK)]);
         note_trailing(&mut rep, end.end, tail.len() as u64, resp);
     }
     Some(rep)
