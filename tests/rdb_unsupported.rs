@@ -783,3 +783,26 @@ fn parallel_checks_report_what_the_walk_reports() {
         );
     }
 }
+
+#[test]
+fn convert_refuses_a_newer_servers_preamble_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, rdb, says) = &newer_files()[2];
+    let mut aof = rdb.clone();
+    aof.extend_from_slice(&resp(&[b"SET", b"x", b"1"]));
+    let p = write(dir.path(), "newer.aof", &aof);
+    let outp = dir.path().join("out");
+    let out = common::run(&[
+        "convert-aof-to-hybrid",
+        p.to_str().unwrap(),
+        "-o",
+        outp.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let doc: J = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["code"], "unsupported-rdb");
+    assert!(doc["error"]["message"].as_str().unwrap().contains(says));
+    assert_eq!(doc["written"], false);
+    assert!(!outp.exists());
+}
