@@ -374,6 +374,9 @@ fn analyze_chunk(
     let mut walker = Walker::new(opts.memory, chunk.format);
     let mut key = Vec::new();
     loop {
+        if r.has_warnings() {
+            take_warnings(&mut r, &mut problems);
+        }
         let k = match r.next_event() {
             Ok(Some(Event::KeyStart(k))) => k,
             Ok(Some(_)) => continue,
@@ -542,11 +545,15 @@ fn analyze_chunk(
             });
         }
     }
-    // What the reader let through with a warning (a stream stored longer than
-    // its live entries, a skipped Redis Enterprise opcode).
+    take_warnings(&mut r, &mut problems);
+    (stats, problems, records)
+}
+
+/// Moves what the reader let through with a warning (a stream stored longer
+/// than its live entries, a skipped Redis Enterprise opcode) to `problems`.
+fn take_warnings<R: crate::io::Input>(r: &mut Reader<R>, problems: &mut Vec<Problem>) {
     problems.extend(r.take_warnings().iter().map(|w| Problem {
         severity: Severity::Warning,
         ..Problem::from_error(w)
     }));
-    (stats, problems, records)
 }
