@@ -9,7 +9,9 @@ use crate::commands::{check_aof, check_rdb, convert_aof_to_hybrid, dump, generat
 /// Check, repair, inspect and convert Redis and Valkey persistence files offline.
 ///
 /// Exit codes: 0 = everything valid / done; 1 = a problem was found in the input;
-/// 2 = the tool could not run (usage error, unreadable file, I/O error).
+/// 2 = the tool could not run (usage error, unreadable file, I/O error);
+/// 3 = unsupported: the input holds content of a newer server than this tool
+/// knows (it may be valid). 2 wins over 1, and 1 over 3.
 #[derive(Debug, Parser)]
 #[command(
     name = "redis-persist",

@@ -168,18 +168,21 @@ fn redis_8_6_key_metadata_is_skipped_and_counted() {
 
 #[test]
 fn unsupported_versions_and_types_are_clear_errors() {
-    for (magic, newest) in [
-        (&b"REDIS0014"[..], 13),
-        (b"REDIS0000", 13),
-        (b"VALKEY082", 81),
-        (b"VALKEY079", 81),
-    ] {
+    for (magic, newest) in [(&b"REDIS0014"[..], 13), (b"VALKEY082", 81)] {
         let e = error_of(&finish(magic.to_vec()));
         match e.kind() {
             ErrorKind::UnsupportedVersion { newest: n, .. } => assert_eq!(*n, newest),
             other => panic!("{}: {other:?}", String::from_utf8_lossy(magic)),
         }
         assert!(e.to_string().contains("unsupported RDB version"), "{e}");
+        assert!(e.is_unsupported(), "{e}");
+    }
+    // Versions below the magic's range are no newer server's: corrupt.
+    for magic in [&b"REDIS0000"[..], b"VALKEY079"] {
+        let e = error_of(&finish(magic.to_vec()));
+        assert!(matches!(e.kind(), ErrorKind::Corrupt(_)), "{e}");
+        assert!(e.to_string().contains("invalid RDB version"), "{e}");
+        assert!(!e.is_unsupported(), "{e}");
     }
     for bad in [&b"RDB000012"[..], b"REDIS001x", b"\x00\x01"] {
         let e = error_of(bad);

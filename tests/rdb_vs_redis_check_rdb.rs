@@ -11,9 +11,10 @@
 //!   magic, as FORMATS.md advises.
 //! * a zset listpack or ziplist score that is not a number (Redis reads it with
 //!   `strtod`, which takes the longest numeric prefix, or 0).
-//! * stream metadata the loader reads without checking: the stored length
-//!   against the live entries in the nodes, invalid length encodings in the
-//!   stream's ids and counters, a node listpack's element count.
+//! * stream metadata the loader reads without checking: a stored length below
+//!   the live entries in the nodes (above them is only a warning: Redis 5.0
+//!   wrote such files), invalid length encodings in the stream's ids and
+//!   counters, a node listpack's element count.
 
 mod common;
 

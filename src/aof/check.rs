@@ -43,6 +43,10 @@ use super::resp::{
 };
 use super::{Error, ErrorKind};
 
+/// Finding and refusal code of an RDB part (preamble or base) written by a
+/// newer server than this tool knows.
+pub const UNSUPPORTED_RDB: &str = "unsupported-rdb";
+
 /// How many distinct names are kept for the unknown-command and arity findings.
 const MAX_NAMES: usize = 32;
 
@@ -178,6 +182,12 @@ impl RdbPart {
     pub fn is_ok(&self) -> bool {
         self.report.is_ok()
     }
+
+    /// True when the RDB holds content of a newer server than this tool knows
+    /// (a newer version, type or opcode) and nothing corrupt: it may be valid.
+    pub fn is_unsupported(&self) -> bool {
+        self.report.is_unsupported()
+    }
 }
 
 /// The check of one file.
@@ -259,9 +269,19 @@ impl FileReport {
                 if let Some(k) = &p.key {
                     let _ = write!(msg, " (key \"{}\")", super::escape_for_message(k));
                 }
+                let unsupported = p.kind == rdb::check::ProblemKind::Unsupported;
+                if unsupported {
+                    msg.push_str(
+                        ": written by a newer server than this tool knows, the file may be valid for that server",
+                    );
+                }
                 out.push(Finding {
                     severity: sev,
-                    code: "rdb-preamble",
+                    code: if unsupported {
+                        UNSUPPORTED_RDB
+                    } else {
+                        "rdb-preamble"
+                    },
                     offset: Some(p.offset),
                     line: None,
                     message: msg,
@@ -529,6 +549,19 @@ impl InputReport {
             .all(|(_, f)| f.severity != Severity::Error)
     }
 
+    /// True when every error-severity finding is an RDB part (preamble or
+    /// base) of a newer server than this tool knows, and there is at least
+    /// one: the input may be valid; it needs a newer tool, not a backup.
+    pub fn is_unsupported(&self, strict: bool) -> bool {
+        let findings = self.findings(strict);
+        let errors = || {
+            findings
+                .iter()
+                .filter(|(_, f)| f.severity == Severity::Error)
+        };
+        errors().next().is_some() && errors().all(|(_, f)| f.code == UNSUPPORTED_RDB)
+    }
+
     /// What `--fix` would do: cut the damaged file where `redis-check-aof --fix`
     /// would, when that is safe.
     pub fn fix_plan(&self) -> FixPlan {
@@ -662,6 +695,18 @@ impl InputReport {
                 });
             }
             if let Some(rdb) = &f.rdb {
+                if rdb.is_unsupported() {
+                    let at = rdb.report.first_error().map(|p| p.offset);
+                    return Some(FixPlan::Refuse {
+                        file: Some(i),
+                        code: UNSUPPORTED_RDB,
+                        explanation: format!(
+                            "the RDB part of {} holds content written by a newer server than this tool knows{}: the file may be valid for that server and is not necessarily damaged, so --fix changes nothing. Check it with a newer redis-persist, or load it with the server that wrote it",
+                            f.path.display(),
+                            at.map(|o| format!(" (at offset {o})")).unwrap_or_default(),
+                        ),
+                    });
+                }
                 if !rdb.is_ok() {
                     let at = rdb.report.first_error().map(|p| p.offset);
                     return Some(FixPlan::Refuse {
@@ -988,10 +1033,12 @@ pub fn check_file(
         let (s, report) = check_rdb(src);
         src = s;
         let ok = report.is_ok();
+        let unsupported = report.is_unsupported();
         fr.rdb = Some(RdbPart { magic, report });
         if !ok {
             fr.size = file_size(path, src.offset());
-            fr.loader = Some(LoaderReport {
+            // A newer server's RDB part: what that server does is unknown here.
+            fr.loader = (!unsupported).then_some(LoaderReport {
                 outcome: loader::Outcome::RdbPreamble,
                 commands: 0,
             });

@@ -30,7 +30,9 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use redis_persist::aof::check::{self, FileReport, Finding, FixPlan, InputReport, Severity};
+use redis_persist::aof::check::{
+    self, FileReport, Finding, FixPlan, InputReport, RdbPart, Severity,
+};
 use redis_persist::aof::loader::Outcome;
 use redis_persist::aof::repair::{self, Hook, Identity, Step};
 use redis_persist::aof::{self, FileKind, Resolved};
@@ -188,6 +190,8 @@ fn exit_status(report: &InputReport, out: &FixOutcome, args: &Args, modifying: b
     }
     if report.is_ok(args.strict) {
         ExitStatus::Ok
+    } else if report.is_unsupported(args.strict) {
+        ExitStatus::Unsupported
     } else {
         ExitStatus::Problems
     }
@@ -474,6 +478,8 @@ fn print_report(
         let bad = findings.iter().any(|x| x.severity == Severity::Error);
         let state = if f.open_error.is_some() {
             "MISSING"
+        } else if f.rdb.as_ref().is_some_and(RdbPart::is_unsupported) {
+            "UNSUPPORTED (a newer server's RDB part: may be valid)"
         } else if bad {
             "NOT VALID"
         } else {
@@ -646,6 +652,9 @@ fn print_outcome(
     let verdict = match status {
         ExitStatus::Ok if out.applied => "repaired".to_owned(),
         ExitStatus::Ok => "valid".to_owned(),
+        ExitStatus::Unsupported => {
+            "UNSUPPORTED: written by a newer server than this tool knows, it may be valid (use a newer redis-persist)".to_owned()
+        }
         _ => "NOT VALID".to_owned(),
     };
     writeln!(
@@ -824,6 +833,7 @@ fn print_json(
     let (errors, warnings) = count(report, args.strict);
     let doc = json!({
         "ok": status == ExitStatus::Ok,
+        "unsupported": status == ExitStatus::Unsupported,
         "path": args.path.display().to_string(),
         "layout": match report.resolved { Resolved::Single(_) => "single", Resolved::Manifest(_) => "multi-part" },
         "manifest": manifest,

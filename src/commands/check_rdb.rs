@@ -4,14 +4,16 @@
 //!
 //! Exit status: 0 every file valid; 1 a problem found in at least one file; 2 a
 //! file could not be read at all (missing, unreadable) — the others are still
-//! checked and reported.
+//! checked and reported; 3 no file is corrupt but at least one holds content of
+//! a newer server than this tool knows (unsupported, not corrupt). 2 wins over
+//! 1, and 1 over 3.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use redis_persist::io::Source;
-use redis_persist::rdb::check::{self, CheckOptions, Report, Severity};
+use redis_persist::rdb::check::{self, CheckOptions, ProblemKind, Report, Severity};
 use redis_persist::rdb::types;
 use redis_persist::rdb::{Checksum, Reader};
 use serde_json::{Map, Value as J, json};
@@ -129,16 +131,34 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         }
     }
     out.flush()?;
-    Ok(if results.iter().any(|r| r.report.is_err()) {
+    Ok(exit_status(&results))
+}
+
+/// 2 if a file could not be read, else 1 if a file has a problem that is not
+/// "unsupported", else 3 if a file is unsupported, else 0.
+fn exit_status(results: &[FileResult]) -> ExitStatus {
+    let reports = || results.iter().filter_map(|r| r.report.as_ref().ok());
+    if results.iter().any(|r| r.report.is_err()) {
         ExitStatus::Error
-    } else if results
-        .iter()
-        .all(|r| r.report.as_ref().is_ok_and(Report::is_ok))
-    {
+    } else if reports().all(Report::is_ok) {
         ExitStatus::Ok
+    } else if reports().all(|r| r.is_ok() || r.is_unsupported()) {
+        ExitStatus::Unsupported
     } else {
         ExitStatus::Problems
-    })
+    }
+}
+
+/// `"ok"`, `"corrupt"` or `"unsupported"` (written by a newer server than this
+/// tool knows).
+fn verdict(rep: &Report) -> &'static str {
+    if rep.is_ok() {
+        "ok"
+    } else if rep.is_unsupported() {
+        "unsupported"
+    } else {
+        "corrupt"
+    }
 }
 
 fn checksum_name(r: &Report) -> Option<&'static str> {
@@ -194,12 +214,31 @@ fn json_file(r: &FileResult) -> J {
                 "rdb_type": p.rdb_type,
                 "type_name": p.rdb_type.map(types::type_name),
                 "truncated": p.truncated,
+                "kind": p.kind,
+            })
+        })
+        .collect();
+    let key_meta: Vec<J> = rep
+        .key_meta
+        .iter()
+        .map(|((class, version), n)| json!({"class": class, "version": version, "keys": n}))
+        .collect();
+    let slot_imports: Vec<J> = rep
+        .slot_imports
+        .iter()
+        .map(|s| {
+            json!({
+                "job": output::escape_bytes(&s.job),
+                "job_hex": output::hex(&s.job),
+                "ranges": s.ranges,
             })
         })
         .collect();
     json!({
         "path": r.path,
         "ok": rep.is_ok(),
+        "verdict": verdict(rep),
+        "unsupported": rep.is_unsupported(),
         "error": null,
         "size": r.size,
         "format": rep.format,
@@ -221,6 +260,13 @@ fn json_file(r: &FileResult) -> J {
         "checksum": checksum_name(rep),
         "end_offset": rep.end_offset,
         "trailing_bytes": rep.trailing_bytes,
+        "trailing_resp": rep.trailing_resp,
+        "key_meta": key_meta,
+        "slot_info": {
+            "records": rep.slot_info.0, "keys": rep.slot_info.1, "expires": rep.slot_info.2,
+        },
+        "slot_imports": slot_imports,
+        "slot_import_count": rep.slot_import_count,
         "problems": problems,
     })
 }
@@ -327,6 +373,35 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
     for (name, n) in &rep.module_aux {
         writeln!(out, "module aux records of {name}: {n}")?;
     }
+    for ((class, version), n) in &rep.key_meta {
+        writeln!(
+            out,
+            "key metadata (KEY_META) of class {class} version {version}: on {n} keys"
+        )?;
+    }
+    let (records, keys, expires) = rep.slot_info;
+    if records > 0 {
+        writeln!(
+            out,
+            "SLOT_INFO records: {records} ({keys} keys, {expires} with expire)"
+        )?;
+    }
+    for s in &rep.slot_imports {
+        let ranges: Vec<String> = s.ranges.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        writeln!(
+            out,
+            "SLOT_IMPORT (slot migration in progress): job \"{}\", slots {}",
+            output::escape_bytes(&s.job),
+            ranges.join(",")
+        )?;
+    }
+    if rep.slot_import_count > rep.slot_imports.len() as u64 {
+        writeln!(
+            out,
+            "... {} more SLOT_IMPORT records",
+            rep.slot_import_count - rep.slot_imports.len() as u64
+        )?;
+    }
     if rep.lfu_keys > 0 {
         writeln!(out, "LFU counters on {} keys", rep.lfu_keys)?;
     }
@@ -343,16 +418,20 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
         Some("mismatch") => writeln!(out, "checksum: MISMATCH")?,
         _ => writeln!(out, "checksum: not reached")?,
     }
-    if let Some(n) = rep.trailing_bytes.filter(|&n| n > 0) {
+    if let Some(n) = rep
+        .trailing_bytes
+        .filter(|&n| n > 0 && rep.trailing_resp == Some(true))
+    {
         writeln!(
             out,
             "{n} bytes follow the RDB trailer (ignored by Redis; in a hybrid AOF this is the command tail: check it with `redis-persist check-aof`)"
         )?;
     }
     for p in &rep.problems {
-        let label = match p.severity {
-            Severity::Error => "PROBLEM",
-            Severity::Warning => "warning",
+        let label = match (p.severity, p.kind) {
+            (Severity::Error, ProblemKind::Unsupported) => "UNSUPPORTED",
+            (Severity::Error, _) => "PROBLEM",
+            (Severity::Warning, _) => "warning",
         };
         write!(out, "{label} at byte {}", p.offset)?;
         match (&p.key, p.db) {
@@ -376,6 +455,11 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
     }
     if rep.is_ok() {
         writeln!(out, "OK: the file is valid")?;
+    } else if rep.is_unsupported() {
+        writeln!(
+            out,
+            "UNSUPPORTED: the file holds content written by a newer server than this tool knows; it may well be valid (this is not a sign of damage): check it with a newer redis-persist, or with the server that wrote it"
+        )?;
     } else {
         let n = rep
             .problems

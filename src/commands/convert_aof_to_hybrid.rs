@@ -291,13 +291,20 @@ fn input_failure(args: &Args, e: &replay_aof::Error) -> anyhow::Result<ExitStatu
         replay_aof::ErrorKind::Rdb(_) => "rdb-part".into(),
         _ => "aof".into(),
     };
+    // An RDB part of a newer server than this tool knows: exit 3, not 1.
+    let unsupported = code == redis_persist::aof::check::UNSUPPORTED_RDB
+        || matches!(e.kind(), replay_aof::ErrorKind::Rdb(r) if r.is_unsupported());
     report_failure(
         args,
         &code,
         e.path(),
         e.offset(),
         &e.to_string(),
-        ExitStatus::Problems,
+        if unsupported {
+            ExitStatus::Unsupported
+        } else {
+            ExitStatus::Problems
+        },
     )
 }
 

@@ -505,8 +505,18 @@ fn run_with<Rn: Render>(
         w.finish(result.is_ok())?;
     }
 
+    let mut unsupported = false;
     let (checksum, error) = match result {
         Ok(end) => (end.checksum, None),
+        Err(rdb::Failure::Rdb(e)) if e.is_unsupported() => {
+            unsupported = true;
+            (
+                None,
+                Some(format!(
+                    "reading {display}: {e}: the file holds content of a newer server than this tool knows (it may be valid: read it with a newer redis-persist)"
+                )),
+            )
+        }
         Err(rdb::Failure::Rdb(e)) => (None, Some(format!("reading {display}: {e}"))),
         Err(rdb::Failure::Other(e)) => (None, Some(format!("reading {display}: {e:#}"))),
         Err(rdb::Failure::Io(e)) => return Err(e).context("writing the dump"),
@@ -523,7 +533,11 @@ fn run_with<Rn: Render>(
     match error {
         Some(e) => {
             crate::output::eprint_error(&anyhow::anyhow!(e));
-            Ok(ExitStatus::Problems)
+            Ok(if unsupported {
+                ExitStatus::Unsupported
+            } else {
+                ExitStatus::Problems
+            })
         }
         None => Ok(ExitStatus::Ok),
     }

@@ -23,6 +23,9 @@ pub enum ExitStatus {
     Problems,
     /// The tool could not run (exit 2).
     Error,
+    /// The input may be valid but needs a newer tool: a newer RDB version, a
+    /// type byte or opcode a newer server may write (exit 3).
+    Unsupported,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -31,6 +34,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Ok => ExitCode::SUCCESS,
             ExitStatus::Problems => ExitCode::from(1),
             ExitStatus::Error => ExitCode::from(2),
+            ExitStatus::Unsupported => ExitCode::from(3),
         }
     }
 }

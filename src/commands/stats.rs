@@ -363,6 +363,8 @@ fn analyse<R: redis_persist::io::Input>(
     out.flush()?;
     Ok(if analysis.is_complete() {
         ExitStatus::Ok
+    } else if analysis.is_unsupported() {
+        ExitStatus::Unsupported
     } else {
         ExitStatus::Problems
     })

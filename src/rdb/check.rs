@@ -9,7 +9,13 @@
 //! while loading; `redis-check-rdb` does not notice), module values without their
 //! module (counted by type name, not a problem: the value is walked by its framing).
 //! Warnings do not make the file invalid: a database index above 15 (the default
-//! `databases 16` refuses it).
+//! `databases 16` refuses it), the reader's warnings ([`Reader::take_warnings`]:
+//! a stream length above its live entries, a skipped Redis Enterprise opcode, a
+//! pre-release function library), bytes after the trailer that are not RESP.
+//!
+//! A problem is of one of three [`ProblemKind`]s: corrupt, unsupported (the
+//! input may be valid for a newer server than this tool knows: a newer RDB
+//! version, an unknown type byte or opcode), or a warning.
 
 use std::collections::BTreeMap;
 
@@ -45,11 +51,26 @@ pub enum Severity {
     Warning,
 }
 
+/// What kind of problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemKind {
+    /// The file is damaged or invalid.
+    Corrupt,
+    /// The file may be valid for a newer server than this tool knows (a newer
+    /// RDB version, an unknown type byte or opcode): not a sign of damage.
+    Unsupported,
+    /// Worth knowing; the file is still valid.
+    Warning,
+}
+
 /// One problem found in a file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Problem {
     /// Error or warning.
     pub severity: Severity,
+    /// Corrupt, unsupported or warning.
+    pub kind: ProblemKind,
     /// Absolute byte offset.
     pub offset: u64,
     /// What is wrong.
@@ -107,14 +128,54 @@ pub struct Report {
     pub end_offset: Option<u64>,
     /// Bytes after the trailer (an AOF tail in a hybrid file; ignored by Redis).
     pub trailing_bytes: Option<u64>,
+    /// Whether the bytes after the trailer start with RESP commands (the
+    /// command tail of a hybrid AOF); `None` when there are none.
+    pub trailing_resp: Option<bool>,
+    /// Keys carrying each `KEY_META` class (Redis 8.6), by (class name,
+    /// version).
+    pub key_meta: BTreeMap<(String, u8), u64>,
+    /// `SLOT_INFO` records: (records, keys, expires) summed.
+    pub slot_info: (u64, u64, u64),
+    /// `SLOT_IMPORT` records (Valkey 9): job name, slot ranges (the
+    /// first [`MAX_SLOT_IMPORTS`]; `slot_import_count` counts them all).
+    pub slot_imports: Vec<SlotImport>,
+    /// Number of `SLOT_IMPORT` records.
+    pub slot_import_count: u64,
     /// Problems and warnings, in file order.
     pub problems: Vec<Problem>,
 }
+
+/// A `SLOT_IMPORT` record (Valkey 9 atomic slot migration in progress).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotImport {
+    /// Job name (exact bytes).
+    #[serde(skip)]
+    pub job: Vec<u8>,
+    /// Slot ranges (start, end).
+    pub ranges: Vec<(u64, u64)>,
+}
+
+/// Most `SLOT_IMPORT` records kept in a [`Report`] (a real file has a handful).
+pub const MAX_SLOT_IMPORTS: usize = 64;
 
 impl Report {
     /// True when no error-severity problem was found and the end was reached.
     pub fn is_ok(&self) -> bool {
         self.end_offset.is_some() && !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// True when the file may be valid for a newer server than this tool
+    /// knows: an unsupported problem stopped the check, and nothing corrupt
+    /// was found before it (corruption wins: a newer tool would not make a
+    /// damaged file valid).
+    pub fn is_unsupported(&self) -> bool {
+        let errors = || {
+            self.problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+        };
+        errors().any(|p| p.kind == ProblemKind::Unsupported)
+            && errors().all(|p| p.kind == ProblemKind::Unsupported)
     }
 
     /// The first error-severity problem.
@@ -187,12 +248,34 @@ pub fn now_ms() -> i64 {
 fn problem_from(e: &Error) -> Problem {
     Problem {
         severity: Severity::Error,
+        kind: if e.is_unsupported() {
+            ProblemKind::Unsupported
+        } else {
+            ProblemKind::Corrupt
+        },
         offset: e.offset(),
         message: e.message(),
         db: e.db(),
         key: e.key().map(|k| k.key.clone()),
         rdb_type: e.key().map(|k| k.rdb_type),
         truncated: e.is_eof(),
+    }
+}
+
+/// A reader's warning ([`Reader::take_warnings`]) as a problem.
+fn warning_from(e: &Error) -> Problem {
+    Problem {
+        severity: Severity::Warning,
+        kind: ProblemKind::Warning,
+        ..problem_from(e)
+    }
+}
+
+/// Moves the reader's pending warnings into `rep`.
+fn take_warnings<R: Input>(rep: &mut Report, reader: &mut Reader<R>) {
+    if reader.has_warnings() {
+        rep.problems
+            .extend(reader.take_warnings().iter().map(warning_from));
     }
 }
 
@@ -248,6 +331,7 @@ fn check_events<R: Input>(
     // Keys per RDB type byte (folded into names at the end).
     let mut by_type = [0u64; 256];
     loop {
+        take_warnings(&mut rep, &mut reader);
         let ev = match reader.next_event() {
             Ok(Some(ev)) => ev,
             Ok(None) => break,
@@ -261,7 +345,9 @@ fn check_events<R: Input>(
             Event::Header { .. }
             | Event::Aux { .. }
             | Event::ModuleAux { .. }
-            | Event::Function { .. } => {
+            | Event::Function { .. }
+            | Event::SlotInfo { .. }
+            | Event::SlotImport { .. } => {
                 if mode != Mode::Framed {
                     file_record(&mut rep, &ev);
                 }
@@ -297,6 +383,11 @@ fn check_events<R: Input>(
                 if opts.duplicate_keys && !keys_seen.entry(db).or_default().insert_bytes(k.key) {
                     rep.problems.push(duplicate_key(&k));
                 }
+                if k.meta_classes > 0 {
+                    for c in reader.key_meta() {
+                        *rep.key_meta.entry((c.name(), c.version())).or_default() += 1;
+                    }
+                }
                 if ty == t::MODULE_2 {
                     // Read through events to learn the module type name.
                     continue;
@@ -304,6 +395,7 @@ fn check_events<R: Input>(
                 match reader.skip_value() {
                     Ok(end) => key_end(&mut rep, &reader, end, &mut by_type),
                     Err(e) => {
+                        take_warnings(&mut rep, &mut reader);
                         rep.problems.push(problem_from(&e));
                         tail.stopped = true;
                         break;
@@ -324,9 +416,10 @@ fn check_events<R: Input>(
                 rep.end_offset = Some(end);
                 tail.eof = Some((offset, end));
             }
-            Event::ResizeDb { .. } | Event::SlotInfo { .. } | Event::SlotImport { .. } => {}
+            Event::ResizeDb { .. } => {}
         }
     }
+    take_warnings(&mut rep, &mut reader);
     let format = reader.format();
     for (ty, &n) in by_type.iter().enumerate() {
         if n > 0 {
@@ -340,7 +433,7 @@ fn check_events<R: Input>(
         }
     }
     if opts.count_trailing && rep.end_offset.is_some() {
-        rep.trailing_bytes = Some(count_rest(reader.source_mut()));
+        trailing(&mut rep, reader.source_mut());
     }
     (rep, reader, tail)
 }
@@ -358,6 +451,20 @@ fn file_record(rep: &mut Report, ev: &Event<'_>) {
             *rep.module_aux.entry(module.type_name()).or_default() += 1;
         }
         Event::Function { .. } => rep.functions += 1,
+        Event::SlotInfo { keys, expires, .. } => {
+            rep.slot_info.0 += 1;
+            rep.slot_info.1 = rep.slot_info.1.saturating_add(keys);
+            rep.slot_info.2 = rep.slot_info.2.saturating_add(expires);
+        }
+        Event::SlotImport { job, ranges } => {
+            rep.slot_import_count += 1;
+            if rep.slot_imports.len() < MAX_SLOT_IMPORTS {
+                rep.slot_imports.push(SlotImport {
+                    job: job.to_vec(),
+                    ranges: ranges.to_vec(),
+                });
+            }
+        }
         _ => {}
     }
 }
@@ -366,6 +473,7 @@ fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
     Problem {
         severity: Severity::Error,
         offset: k.offset,
+        kind: ProblemKind::Corrupt,
         message: format!(
             "duplicate key in db {}: Redis aborts loading a file with duplicated keys",
             k.db
@@ -380,6 +488,7 @@ fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
 fn db_warning(db: u64, offset: u64) -> Problem {
     Problem {
         severity: Severity::Warning,
+        kind: ProblemKind::Warning,
         offset,
         message: format!(
             "database {db} is above 15: a server with the default `databases 16` refuses to load this file"
@@ -388,6 +497,54 @@ fn db_warning(db: u64, offset: u64) -> Problem {
         key: None,
         rdb_type: None,
         truncated: false,
+    }
+}
+
+/// How many bytes of the tail [`trailing`] looks at to tell RESP from garbage.
+const TAIL_PEEK: usize = 64 * 1024;
+
+/// Counts the bytes after the trailer (at the source's position) into `rep`,
+/// and tells whether they are the RESP commands of a hybrid AOF or garbage
+/// (a warning: Redis ignores bytes after the trailer when it loads an RDB).
+fn trailing<R: Input>(rep: &mut Report, src: &mut Source<R>) {
+    let at = src.offset();
+    let resp = src.peek(TAIL_PEEK).ok().map(tail_is_resp);
+    let n = count_rest(src);
+    note_trailing(rep, at, n, resp.unwrap_or(false));
+}
+
+/// Records `n` trailing bytes at `at` in `rep` (see [`trailing`]).
+fn note_trailing(rep: &mut Report, at: u64, n: u64, resp: bool) {
+    rep.trailing_bytes = Some(n);
+    if n == 0 {
+        return;
+    }
+    rep.trailing_resp = Some(resp);
+    if !resp {
+        rep.problems.push(Problem {
+            severity: Severity::Warning,
+            kind: ProblemKind::Warning,
+            offset: at,
+            message: format!(
+                "{n} bytes of trailing garbage after the RDB checksum (not RESP commands; Redis ignores them when loading the file)"
+            ),
+            db: None,
+            key: None,
+            rdb_type: None,
+            truncated: false,
+        });
+    }
+}
+
+/// True when `head` (the first bytes after an RDB trailer) starts like the
+/// command tail of a hybrid AOF: a complete RESP record (command or `#`
+/// annotation), or one cut by the end of the input. What follows it, damaged
+/// or not, is `check-aof`'s business.
+fn tail_is_resp(head: &[u8]) -> bool {
+    let mut r = crate::aof::CommandReader::new(Source::new(head));
+    match r.next_record() {
+        Ok(rec) => rec.is_some(),
+        Err(e) => matches!(e.kind(), crate::aof::ErrorKind::Truncated(_)),
     }
 }
 
@@ -411,6 +568,7 @@ fn key_end<R: Input>(rep: &mut Report, reader: &Reader<R>, end: KeyEnd, by_type:
         rep.empty_keys += 1;
         rep.problems.push(Problem {
             severity: Severity::Error,
+            kind: ProblemKind::Corrupt,
             offset: end.offset,
             message: format!(
                 "empty {} ({}): Redis skips such keys when loading and redis-check-rdb rejects them",
@@ -546,8 +704,9 @@ pub fn check_parallel_in<R: Input>(
         absorb(&mut rep, p, |db| db);
     }
     rep.problems.sort_by_key(|p| p.offset);
+    dedupe_file_warnings(&mut rep.problems);
     if opts.count_trailing && rep.end_offset.is_some() {
-        rep.trailing_bytes = Some(count_rest(&mut src));
+        trailing(&mut rep, &mut src);
     }
     (rep, src)
 }
@@ -583,6 +742,16 @@ fn absorb(rep: &mut Report, part: Report, fix: impl Fn(u64) -> u64) {
     for (k, n) in part.module_aux {
         *rep.module_aux.entry(k).or_default() += n;
     }
+    for (k, n) in part.key_meta {
+        *rep.key_meta.entry(k).or_default() += n;
+    }
+    rep.slot_info.0 += part.slot_info.0;
+    rep.slot_info.1 = rep.slot_info.1.saturating_add(part.slot_info.1);
+    rep.slot_info.2 = rep.slot_info.2.saturating_add(part.slot_info.2);
+    rep.slot_import_count += part.slot_import_count;
+    let room = MAX_SLOT_IMPORTS.saturating_sub(rep.slot_imports.len());
+    rep.slot_imports
+        .extend(part.slot_imports.into_iter().take(room));
     rep.problems.extend(part.problems.into_iter().map(|mut p| {
         p.db = p.db.map(&fix);
         p
@@ -670,12 +839,30 @@ pub fn check_guessed(
     // One database warning, the first (as the walk's framing thread gives).
     let mut warned = false;
     rep.problems
-        .retain(|p| p.severity != Severity::Warning || !std::mem::replace(&mut warned, true));
+        .retain(|p| !is_db_warning(p) || !std::mem::replace(&mut warned, true));
     rep.problems.sort_by_key(|p| p.offset);
+    dedupe_file_warnings(&mut rep.problems);
     rep.checksum = Some(end.checksum);
     rep.end_offset = Some(end.end);
     if opts.count_trailing {
-        rep.trailing_bytes = Some(m.data.len() as u64 - end.end);
+        let tail = m.data.get(end.end as usize..).unwrap_or_default();
+        let resp = tail_is_resp(&tail[..tail.len().min(TAIL_PEEK)]);
+        note_trailing(&mut rep, end.end, tail.len() as u64, resp);
     }
     Some(rep)
+}
+
+/// True for the "database above 15" warning.
+fn is_db_warning(p: &Problem) -> bool {
+    p.severity == Severity::Warning && p.key.is_none() && p.message.starts_with("database ")
+}
+
+/// Keeps the first of identical warnings outside keys (`problems` in file
+/// order): each chunk of a parallel check gives the once-per-reader warnings
+/// (a skipped Redis Enterprise opcode) that a walk gives once.
+fn dedupe_file_warnings(problems: &mut Vec<Problem>) {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| {
+        p.severity != Severity::Warning || p.key.is_some() || seen.insert(p.message.clone())
+    });
 }

@@ -41,9 +41,13 @@ pub enum ErrorKind {
         /// The file's RDB version.
         version: u32,
     },
-    /// An opcode this reader does not know (0xF2..0xF3 outside the formats that
-    /// define them).
-    #[error("unknown opcode 0x{0:02x}")]
+    /// An opcode this reader does not know (0xF0..0xF3 outside the formats and
+    /// versions that define them): a byte no released server writes there, in
+    /// the range where a newer server's opcodes go, so unsupported rather than
+    /// corrupt.
+    #[error(
+        "unsupported opcode 0x{0:02x} (not written by any server this tool knows; a newer server may write it)"
+    )]
     UnknownOpcode(u8),
     /// A length prefix with an invalid first byte.
     #[error("invalid length encoding 0x{0:02x}")]
@@ -78,6 +82,20 @@ pub enum ErrorKind {
     /// stream, module data, duplicates, scores, …).
     #[error("{0}")]
     Corrupt(String),
+}
+
+impl ErrorKind {
+    /// True when the input may be valid for a newer server than this tool
+    /// knows: a newer RDB version, an unknown type byte, an unknown opcode in
+    /// the range newer servers use. Such input is "unsupported", never
+    /// reported as corrupt.
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            ErrorKind::UnsupportedVersion { version, newest } => version > newest,
+            ErrorKind::UnsupportedType { .. } | ErrorKind::UnknownOpcode(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Where inside a key an error happened.
@@ -193,6 +211,12 @@ impl Error {
             Some(w) => format!("{w}: {}", self.inner.kind),
             None => self.inner.kind.to_string(),
         }
+    }
+
+    /// True when the input may be valid for a newer server than this tool
+    /// knows ([`ErrorKind::is_unsupported`]).
+    pub fn is_unsupported(&self) -> bool {
+        self.inner.kind.is_unsupported()
     }
 
     /// True when the input ended early (a truncated file).

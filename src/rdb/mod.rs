@@ -32,8 +32,8 @@ pub mod writer;
 pub use entries::{Entries, Item};
 pub use error::{Error, ErrorKind, KeyContext};
 pub use reader::{
-    Checksum, EB_EXPIRE_TIME_MAX, Element, Event, KeyEnd, KeyInfo, ModuleRef, Options, PendingRef,
-    Reader, StreamConsumerRef, StreamEntryRef, StreamGroupRef, StreamMeta,
+    Checksum, EB_EXPIRE_TIME_MAX, Element, Event, KeyEnd, KeyInfo, KeyMetaClass, ModuleRef,
+    Options, PendingRef, Reader, StreamConsumerRef, StreamEntryRef, StreamGroupRef, StreamMeta,
 };
 pub use str::Str;
 

@@ -477,6 +477,57 @@ pub struct Reader<R> {
     stream_nodes: u64,
     stream_type: u8,
     node_keys: DupSet,
+    // Findings that do not stop the reader ([`Reader::take_warnings`]).
+    warnings: Vec<Error>,
+    /// Once-per-reader warnings already given ([`Warned`] bits).
+    warned: u8,
+    /// The current key's `KEY_META` classes: (class spec, data range in
+    /// `key_meta`).
+    key_meta: Vec<u8>,
+    key_meta_classes: Vec<(u32, usize, usize)>,
+}
+
+/// Warnings given once per reader (bits of `Reader::warned`).
+struct Warned;
+
+impl Warned {
+    const FUNCTION_PRE_GA: u8 = 1;
+    const RAM_LRU: u8 = 2;
+    const SLOT_NUM: u8 = 4;
+}
+
+/// Most warnings a reader keeps before [`Reader::take_warnings`] is called
+/// (readers whose user never takes them stay bounded).
+const MAX_PENDING_WARNINGS: usize = 64;
+
+/// One class of a key's `KEY_META` (Redis 8.6, FORMATS.md §8.1.3).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyMetaClass<'a> {
+    /// The raw 32-bit class spec (bits 31..8 name, 7..3 version, 2..0 flags).
+    pub spec: u32,
+    /// The class's module-framed data, up to and including its EOF opcode.
+    pub data: &'a [u8],
+}
+
+impl KeyMetaClass<'_> {
+    /// The 4-character class name (6 bits per character, `A-Z a-z 0-9 _ -`).
+    pub fn name(&self) -> String {
+        const CHARSET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+        (0..4)
+            .map(|i| CHARSET[((self.spec >> (26 - 6 * i)) & 63) as usize] as char)
+            .collect()
+    }
+
+    /// The class version (0..31).
+    pub fn version(&self) -> u8 {
+        ((self.spec >> 3) & 31) as u8
+    }
+
+    /// The flags (bit 0: `ALLOW_IGNORE`).
+    pub fn flags(&self) -> u8 {
+        (self.spec & 7) as u8
+    }
 }
 
 /// Where the bytes of an element are (resolved by `render`).
@@ -1209,11 +1260,24 @@ impl<R: Input> Reader<R> {
             Format::Redis => 13,
             Format::Valkey => 81,
         };
-        let ok = match format {
-            Format::Redis => (1..=13).contains(&version),
-            Format::Valkey => (80..=81).contains(&version),
+        let oldest = match format {
+            Format::Redis => 1,
+            Format::Valkey => 80,
         };
-        if !ok {
+        if version < oldest {
+            // Not a newer server's file: no server writes this header.
+            return Err(Error::corrupt(
+                at + 5,
+                format!(
+                    "invalid RDB version {version} for the {} magic (versions {oldest} to {newest} exist)",
+                    match format {
+                        Format::Redis => "REDIS",
+                        Format::Valkey => "VALKEY",
+                    }
+                ),
+            ));
+        }
+        if version > newest {
             return Err(Error::new(
                 at + 5,
                 ErrorKind::UnsupportedVersion { version, newest },
@@ -1233,7 +1297,26 @@ impl<R: Input> Reader<R> {
         self.idle = None;
         self.freq = None;
         self.meta_classes = 0;
+        self.key_meta.clear();
+        self.key_meta_classes.clear();
         self.pending_start = None;
+    }
+
+    /// Records a finding that does not stop the reader.
+    #[cold]
+    fn warn(&mut self, e: Error) {
+        if self.warnings.len() < MAX_PENDING_WARNINGS {
+            self.warnings.push(e);
+        }
+    }
+
+    /// Records a warning the first time a `bit` of [`Warned`] is seen.
+    #[cold]
+    fn warn_once(&mut self, bit: u8, e: impl FnOnce() -> Error) {
+        if self.warned & bit == 0 {
+            self.warned |= bit;
+            self.warn(e());
+        }
     }
 
     /// Reads opcodes until something to report.
@@ -1332,10 +1415,14 @@ impl<R: Input> Reader<R> {
                     return Ok(Some(Raw::Function));
                 }
                 t::OP_FUNCTION_PRE_GA => {
-                    return Err(Error::corrupt(
-                        at,
-                        "pre-release function format (Redis 7.0 RC) not supported",
-                    ));
+                    self.read_function_pre_ga()?;
+                    self.warn_once(Warned::FUNCTION_PRE_GA, || {
+                        Error::corrupt(
+                            at,
+                            "function library in the pre-release format of Redis 7.0 release candidates (FUNCTION_PRE_GA): Redis 7.0 loads it, Redis 7.2 and later refuse the file",
+                        )
+                    });
+                    return Ok(Some(Raw::Function));
                 }
                 t::OP_SLOT_INFO => {
                     let a = read_len(&mut self.src, "SLOT_INFO")?;
@@ -1366,14 +1453,38 @@ impl<R: Input> Reader<R> {
                     let n = read_count(&mut self.src, "KEY_META classes", 5)?;
                     for _ in 0..n {
                         let cat = self.src.offset();
-                        self.src
+                        let spec = self
+                            .src
                             .read_array::<4>()
                             .map_err(|e| src_err(cat, e, "KEY_META class spec"))?;
-                        self.tmp.clear();
-                        copy_module_data(&mut self.src, &mut self.tmp)
+                        // Host order, little-endian on every platform Redis runs on.
+                        let spec = u32::from_le_bytes(spec);
+                        let start = self.key_meta.len();
+                        copy_module_data(&mut self.src, &mut self.key_meta)
                             .map_err(|e| e.within("KEY_META class data"))?;
+                        self.key_meta_classes
+                            .push((spec, start, self.key_meta.len()));
                     }
                     self.meta_classes += n;
+                }
+                t::OP_ENT_RAM_LRU | t::OP_ENT_SLOT_NUM if self.format == Format::Redis => {
+                    // Redis Enterprise opcodes: one length each, skipped as
+                    // redis/librdb does (Redis' own loader refuses them).
+                    self.pending_start.get_or_insert(at);
+                    read_len(&mut self.src, "a Redis Enterprise opcode")?;
+                    let (bit, name) = if op == t::OP_ENT_RAM_LRU {
+                        (Warned::RAM_LRU, "RAM_LRU")
+                    } else {
+                        (Warned::SLOT_NUM, "SLOT_NUM")
+                    };
+                    self.warn_once(bit, || {
+                        Error::corrupt(
+                            at,
+                            format!(
+                                "Redis Enterprise opcode {op} ({name}) skipped, as redis/librdb does: Redis and Valkey refuse to load this file"
+                            ),
+                        )
+                    });
                 }
                 0xf0..=0xf3 => return Err(Error::new(at, ErrorKind::UnknownOpcode(op))),
                 _ => return self.start_key(op, at, false).map(Some),
@@ -2035,6 +2146,10 @@ impl<R: Input> Reader<R> {
             stream_nodes: 0,
             stream_type: 0,
             node_keys: DupSet::default(),
+            warnings: Vec::new(),
+            warned: 0,
+            key_meta: Vec::new(),
+            key_meta_classes: Vec::new(),
         }
     }
 
@@ -2151,6 +2266,74 @@ impl<R: Input> Reader<R> {
     /// Access to the source (progress, size).
     pub fn source_mut(&mut self) -> &mut Source<R> {
         &mut self.src
+    }
+
+    /// Findings since the last call that did not stop the reader (warnings:
+    /// a stream whose stored length is above its live entries, a skipped
+    /// Redis Enterprise opcode, a pre-release function library). At most a
+    /// few dozen are kept between calls.
+    pub fn take_warnings(&mut self) -> Vec<Error> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// True when [`Reader::take_warnings`] has something.
+    pub fn has_warnings(&self) -> bool {
+        !self.warnings.is_empty()
+    }
+
+    /// The `KEY_META` classes (Redis 8.6) of the current key, from its
+    /// `KeyStart` to its `KeyEnd`.
+    pub fn key_meta(&self) -> impl Iterator<Item = KeyMetaClass<'_>> + '_ {
+        self.key_meta_classes
+            .iter()
+            .map(|&(spec, a, b)| KeyMetaClass {
+                spec,
+                data: &self.key_meta[a..b],
+            })
+    }
+
+    /// Reads a `FUNCTION_PRE_GA` record (Redis 7.0-rc1/rc2: library name,
+    /// engine name, a description flag and the description, the code) into
+    /// `sa` as Redis 7.0's `rdbFunctionLoad` translates it:
+    /// `#!<engine> name=<name>\n<code>`.
+    fn read_function_pre_ga(&mut self) -> Res<()> {
+        read_string_bytes(
+            &mut self.src,
+            &mut self.sb,
+            &mut self.tmp,
+            "a pre-release function library name",
+        )?;
+        let name = std::mem::take(&mut self.sb);
+        read_string_bytes(
+            &mut self.src,
+            &mut self.sb,
+            &mut self.tmp,
+            "a pre-release function engine name",
+        )?;
+        let engine = std::mem::take(&mut self.sb);
+        if read_len(&mut self.src, "a pre-release function description flag")? != 0 {
+            read_string_bytes(
+                &mut self.src,
+                &mut self.sb,
+                &mut self.tmp,
+                "a pre-release function description",
+            )?;
+        }
+        read_string_bytes(
+            &mut self.src,
+            &mut self.sb,
+            &mut self.tmp,
+            "a pre-release function library",
+        )?;
+        self.sa.clear();
+        self.sa.extend_from_slice(b"#!");
+        self.sa.extend_from_slice(&engine);
+        self.sa.extend_from_slice(b" name=");
+        self.sa.extend_from_slice(&name);
+        self.sa.push(b'\n');
+        self.sa.extend_from_slice(&self.sb);
+        self.sb = name;
+        Ok(())
     }
 
     fn key_ctx(&self) -> KeyContext {
@@ -2347,7 +2530,7 @@ impl<R: Input> Reader<R> {
                             "stream length inconsistent with its nodes",
                         ));
                     }
-                    if length != self.stream_live && !self.opts.frame_only {
+                    if length < self.stream_live && !self.opts.frame_only {
                         return Err(Error::corrupt(
                             at,
                             format!(
@@ -2355,6 +2538,19 @@ impl<R: Input> Reader<R> {
                                 self.stream_live
                             ),
                         ));
+                    }
+                    if length > self.stream_live && !self.opts.frame_only {
+                        // Redis 5.0-era files; the loader keeps the stored
+                        // length (XLEN answers it): not a reason to refuse.
+                        let w = Error::corrupt(
+                            at,
+                            format!(
+                                "stream length {length} but its nodes hold {} live entries: the server loads it and XLEN answers {length}",
+                                self.stream_live
+                            ),
+                        )
+                        .with_key(self.key_ctx());
+                        self.warn(w);
                     }
                     let groups = read_count(&mut self.src, "the consumer group count", 4)?;
                     self.node_keys.clear();

@@ -60,13 +60,20 @@ pub const STREAM_LISTPACKS_4: u8 = 26;
 /// Redis 8.8 `STREAM_LISTPACKS_5` (not supported)
 pub const STREAM_LISTPACKS_5: u8 = 27;
 
+/// Redis Enterprise `RAM_LRU` opcode (a length follows), skipped by
+/// redis/librdb; refused by Redis' own loader.
+pub const OP_ENT_RAM_LRU: u8 = 107;
+/// Redis Enterprise `SLOT_NUM` opcode (a length follows), skipped by
+/// redis/librdb; refused by Redis' own loader.
+pub const OP_ENT_SLOT_NUM: u8 = 121;
+
 /// Opcode `SLOT_IMPORT` (Valkey 9) / `KEY_META` (Redis 8.6).
 pub const OP_F3: u8 = 0xf3;
 /// Opcode `SLOT_INFO`.
 pub const OP_SLOT_INFO: u8 = 0xf4;
 /// Opcode `FUNCTION2`.
 pub const OP_FUNCTION2: u8 = 0xf5;
-/// Opcode `FUNCTION_PRE_GA` (rejected).
+/// Opcode `FUNCTION_PRE_GA` (Redis 7.0 release candidates).
 pub const OP_FUNCTION_PRE_GA: u8 = 0xf6;
 /// Opcode `MODULE_AUX`.
 pub const OP_MODULE_AUX: u8 = 0xf7;

@@ -76,6 +76,9 @@ pub struct Problem {
     pub key: Option<Vec<u8>>,
     /// True when the input ended early.
     pub truncated: bool,
+    /// True when the input may be valid for a newer server than this tool
+    /// knows ([`Error::is_unsupported`]): not a sign of damage.
+    pub unsupported: bool,
 }
 
 impl Problem {
@@ -87,6 +90,7 @@ impl Problem {
             db: e.db(),
             key: e.key().map(|k| k.key.clone()),
             truncated: e.is_truncation(),
+            unsupported: e.is_unsupported(),
         }
     }
 }
@@ -153,6 +157,18 @@ impl Analysis {
     pub fn is_complete(&self) -> bool {
         self.file.end_offset.is_some()
             && !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// True when what stopped the analysis is content a newer server may
+    /// write (a newer RDB version, an unknown type or opcode), and nothing
+    /// corrupt was found: the input needs a newer tool, not a backup.
+    pub fn is_unsupported(&self) -> bool {
+        let errors = || {
+            self.problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+        };
+        errors().any(|p| p.unsupported) && errors().all(|p| p.unsupported)
     }
 }
 
@@ -315,6 +331,11 @@ pub fn analyze_in<R: Input>(
         file.trailing_bytes = Some(count_rest(&mut src));
     }
     problems.sort_by_key(|p| p.offset);
+    // Each chunk's reader gives its once-per-reader warnings: keep the first.
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| {
+        p.severity != Severity::Warning || p.key.is_some() || seen.insert(p.message.clone())
+    });
     let report = stats.finish(file.format.unwrap_or(Format::Redis));
     (
         Analysis {
@@ -353,6 +374,9 @@ fn analyze_chunk(
     let mut walker = Walker::new(opts.memory, chunk.format);
     let mut key = Vec::new();
     loop {
+        if r.has_warnings() {
+            take_warnings(&mut r, &mut problems);
+        }
         let k = match r.next_event() {
             Ok(Some(Event::KeyStart(k))) => k,
             Ok(Some(_)) => continue,
@@ -376,6 +400,7 @@ fn analyze_chunk(
             db: Some(kdb),
             key: Some(key.clone()),
             truncated: false,
+            unsupported: false,
         };
         let mut module = None;
         let (measure, vend) = match ty {
@@ -479,6 +504,7 @@ fn analyze_chunk(
                 db: Some(kdb),
                 key: Some(key.clone()),
                 truncated: false,
+                unsupported: false,
             });
             continue;
         }
@@ -519,5 +545,15 @@ fn analyze_chunk(
             });
         }
     }
+    take_warnings(&mut r, &mut problems);
     (stats, problems, records)
+}
+
+/// Moves what the reader let through with a warning (a stream stored longer
+/// than its live entries, a skipped Redis Enterprise opcode) to `problems`.
+fn take_warnings<R: crate::io::Input>(r: &mut Reader<R>, problems: &mut Vec<Problem>) {
+    problems.extend(r.take_warnings().iter().map(|w| Problem {
+        severity: Severity::Warning,
+        ..Problem::from_error(w)
+    }));
 }

@@ -158,3 +158,16 @@ impl RedisServer {
         replies
     }
 }
+
+/// A checker of one server version, e.g. `checker("redis-8.6.3",
+/// "redis-check-rdb")`: the server binary started under the checker's name
+/// (a symbolic link in a temporary directory, which the caller keeps alive),
+/// as the packaged tools are, so it checks a file with that server's loader.
+/// `None` with a notice outside CI; panics in CI when it is missing.
+pub fn checker(version: &str, name: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    let server = server_bin(version)?;
+    let tmp = tempfile::tempdir().unwrap();
+    let link = tmp.path().join(name);
+    std::os::unix::fs::symlink(&server, &link).unwrap();
+    Some((tmp, link))
+}

@@ -177,6 +177,8 @@ pub struct Problem {
     pub key: Option<String>,
     pub key_hex: Option<String>,
     pub truncated: bool,
+    /// `corrupt`, `unsupported` (a newer server's content) or `warning`.
+    pub kind: String,
 }
 
 /// The whole `stats --json` document.

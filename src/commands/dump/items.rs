@@ -75,6 +75,7 @@ pub fn drive<Rn: Render>(
                     expire_ms: None,
                     lru_idle: None,
                     lfu_freq: None,
+                    key_meta: &[],
                 };
                 r.begin(out, &head);
                 r.end(out, &head, true);

@@ -139,6 +139,9 @@ impl JsonRender {
             out.extend_from_slice(b",\"lfu_freq\":");
             j::write_u64(out, u64::from(freq));
         }
+        if self.mode == (Mode::Lines { meta: true }) && !h.key_meta.is_empty() {
+            write_key_meta(out, h.key_meta);
+        }
         out.extend_from_slice(b",\"value\":");
     }
 
@@ -171,6 +174,8 @@ impl JsonRender {
                 Meta::Aux { .. } => b"aux",
                 Meta::Function { .. } => b"function",
                 Meta::ModuleAux { .. } => b"module_aux",
+                Meta::SlotInfo { .. } => b"slot_info",
+                Meta::SlotImport { .. } => b"slot_import",
             });
             out.extend_from_slice(b"\",");
         }
@@ -219,6 +224,34 @@ impl JsonRender {
                 j::write_hex(out, data);
                 out.extend_from_slice(b"\"}");
             }
+            Meta::SlotInfo {
+                slot,
+                keys,
+                expires,
+            } => {
+                out.extend_from_slice(b"\"slot\":");
+                j::write_u64(out, *slot);
+                out.extend_from_slice(b",\"keys\":");
+                j::write_u64(out, *keys);
+                out.extend_from_slice(b",\"expires\":");
+                j::write_u64(out, *expires);
+            }
+            Meta::SlotImport { job, ranges } => {
+                out.extend_from_slice(b"\"job\":");
+                j::write_bytes(out, job);
+                out.extend_from_slice(b",\"ranges\":[");
+                for (i, (a, b)) in ranges.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    j::write_u64(out, *a);
+                    out.push(b',');
+                    j::write_u64(out, *b);
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
         }
         out.push(b'}');
     }
@@ -229,6 +262,28 @@ fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
         Some(s) => j::write_str(out, s.as_bytes()),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// `,"key_meta":[{"class","version","flags","raw":{"hex"}}, …]`: a key's
+/// Redis 8.6 `KEY_META` classes (FORMATS.md §8.1.3).
+fn write_key_meta(out: &mut Vec<u8>, classes: &[(u32, Vec<u8>)]) {
+    out.extend_from_slice(b",\"key_meta\":[");
+    for (i, (spec, data)) in classes.iter().enumerate() {
+        let c = redis_persist::rdb::KeyMetaClass { spec: *spec, data };
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"class\":");
+        j::write_str(out, c.name().as_bytes());
+        out.extend_from_slice(b",\"version\":");
+        j::write_u64(out, u64::from(c.version()));
+        out.extend_from_slice(b",\"flags\":");
+        j::write_u64(out, u64::from(c.flags()));
+        out.extend_from_slice(b",\"raw\":{\"hex\":\"");
+        j::write_hex(out, c.data);
+        out.extend_from_slice(b"\"}}");
+    }
+    out.push(b']');
 }
 
 /// `redis` or `valkey`.
@@ -323,6 +378,8 @@ impl Render for JsonRender {
                     Meta::Aux { .. } => &mut self.side.aux,
                     Meta::Function { .. } => &mut self.side.functions,
                     Meta::ModuleAux { .. } => &mut self.side.module_aux,
+                    // Not part of the document's format.
+                    Meta::SlotInfo { .. } | Meta::SlotImport { .. } => return,
                 };
                 buf.extend_from_slice(b",\n");
                 Self::meta_object(buf, meta, false);

@@ -107,6 +107,22 @@ impl<Rn: Render> Writer<'_, Rn> {
             }
             Event::Aux { name, value } => self.render.meta(&mut head, &Meta::Aux { name, value }),
             Event::Function { code } => self.render.meta(&mut head, &Meta::Function { code }),
+            Event::SlotInfo {
+                slot,
+                keys,
+                expires,
+            } => self.render.meta(
+                &mut head,
+                &Meta::SlotInfo {
+                    slot,
+                    keys,
+                    expires,
+                },
+            ),
+            Event::SlotImport { job, ranges } => {
+                self.render
+                    .meta(&mut head, &Meta::SlotImport { job, ranges });
+            }
             Event::ModuleAux { module, when } => {
                 let type_name = module.type_name();
                 self.render.meta(

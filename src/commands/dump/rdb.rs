@@ -57,6 +57,7 @@ pub fn drive<R: redis_persist::io::Input, Rn: Render>(
     flush: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
 ) -> Result<End, Failure> {
     let mut key: Vec<u8> = Vec::new();
+    let mut key_meta: Vec<(u32, Vec<u8>)> = Vec::new();
     loop {
         if out.len() >= flush_at {
             flush(out).map_err(Failure::Io)?;
@@ -101,10 +102,27 @@ pub fn drive<R: redis_persist::io::Input, Rn: Render>(
                     offset: end,
                 });
             }
+            Event::SlotInfo {
+                slot,
+                keys,
+                expires,
+            } => {
+                r.meta(
+                    out,
+                    &Meta::SlotInfo {
+                        slot,
+                        keys,
+                        expires,
+                    },
+                );
+                continue;
+            }
+            Event::SlotImport { job, ranges } => {
+                r.meta(out, &Meta::SlotImport { job, ranges });
+                continue;
+            }
             Event::SelectDb { .. }
             | Event::ResizeDb { .. }
-            | Event::SlotInfo { .. }
-            | Event::SlotImport { .. }
             | Event::Element(_)
             | Event::KeyEnd(_) => continue,
         };
@@ -114,6 +132,15 @@ pub fn drive<R: redis_persist::io::Input, Rn: Render>(
         key.clear();
         key.extend_from_slice(k.key);
         let (db, expire_ms, lru_idle, lfu_freq) = (k.db, k.expire_ms, k.lru_idle, k.lfu_freq);
+        key_meta.clear();
+        if k.meta_classes > 0 {
+            key_meta.extend(
+                entries
+                    .reader()
+                    .key_meta()
+                    .map(|c| (c.spec, c.data.to_vec())),
+            );
+        }
         if !filter.accepts(db, &key, kind, expire_ms) {
             r.stats().filtered += 1;
             entries.reader().skip_value()?;
@@ -127,6 +154,7 @@ pub fn drive<R: redis_persist::io::Input, Rn: Render>(
             expire_ms,
             lru_idle,
             lfu_freq,
+            key_meta: &key_meta,
         };
         let mark = out.len();
         if let Err(e) = one_key(entries, r, out, &head, ty) {

@@ -32,6 +32,8 @@ pub struct KeyHead<'a> {
     pub lru_idle: Option<u64>,
     /// LFU counter, when stored.
     pub lfu_freq: Option<u8>,
+    /// Redis 8.6 `KEY_META` classes: (class spec, module-framed data).
+    pub key_meta: &'a [(u32, Vec<u8>)],
 }
 
 /// A file-level record (not a key).
@@ -66,6 +68,22 @@ pub enum Meta<'a> {
         when: u64,
         /// The annotated module data.
         data: &'a [u8],
+    },
+    /// A `SLOT_INFO` record (Redis 7.4+ cluster sizing hint).
+    SlotInfo {
+        /// Slot.
+        slot: u64,
+        /// Keys in the slot.
+        keys: u64,
+        /// Keys with an expire.
+        expires: u64,
+    },
+    /// A `SLOT_IMPORT` record (Valkey 9, slot migration in progress).
+    SlotImport {
+        /// Job name.
+        job: &'a [u8],
+        /// Slot ranges (start, end).
+        ranges: &'a [(u64, u64)],
     },
 }
 
@@ -220,5 +238,6 @@ pub fn head_of<'a>(e: &'a model::Entry, encoding: Option<&'static str>) -> KeyHe
         expire_ms: e.expire_ms,
         lru_idle: e.lru_idle,
         lfu_freq: e.lfu_freq,
+        key_meta: &[],
     }
 }

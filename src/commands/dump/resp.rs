@@ -419,7 +419,10 @@ impl Render for RespRender {
                 }
             }
             Meta::ModuleAux { .. } => self.stats.module_aux_dropped += 1,
-            Meta::Header { .. } | Meta::Aux { .. } => {}
+            Meta::Header { .. }
+            | Meta::Aux { .. }
+            | Meta::SlotInfo { .. }
+            | Meta::SlotImport { .. } => {}
         }
     }
 

@@ -339,6 +339,7 @@ pub fn write(
     }
     for p in &a.problems {
         let label = match p.severity {
+            Severity::Error if p.unsupported => "UNSUPPORTED",
             Severity::Error => "PROBLEM",
             Severity::Warning => "warning",
         };
@@ -350,7 +351,12 @@ pub fn write(
         }
         writeln!(out, ": {}", p.message)?;
     }
-    if !a.is_complete() {
+    if a.is_unsupported() {
+        writeln!(
+            out,
+            "INCOMPLETE: the input holds content written by a newer server than this tool knows (it may be valid: read it with a newer redis-persist); the statistics cover what could be read"
+        )?;
+    } else if !a.is_complete() {
         writeln!(
             out,
             "INCOMPLETE: the input is damaged; the statistics cover what could be read"

@@ -172,6 +172,11 @@ pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
                 "key": p.key.as_deref().map(output::escape_bytes),
                 "key_hex": p.key.as_deref().map(output::hex),
                 "truncated": p.truncated,
+                "kind": match p.severity {
+                    Severity::Warning => "warning",
+                    Severity::Error if p.unsupported => "unsupported",
+                    Severity::Error => "corrupt",
+                },
             })
         })
         .collect();

@@ -83,7 +83,10 @@ pub fn parse(b: &[u8], out: &mut Vec<Val>) -> Result<(), CompactError> {
     if pairs == 0 {
         return Err(CompactError::new(0, "empty zipmap"));
     }
-    if zmlen < 254 && zmlen as usize != pairs {
+    // `zipmapValidateIntegrity`: the count byte is 254 ("unknown", ZIPMAP_BIGLEN)
+    // or the real count; 255 is not "unknown" (Redis refuses it unless the
+    // zipmap holds exactly 255 pairs).
+    if zmlen != 254 && zmlen as usize != pairs {
         return Err(CompactError::new(
             0,
             format!("zipmap header says {zmlen} pairs but it holds {pairs}"),
@@ -121,5 +124,28 @@ mod tests {
             let _ = parse(&b, &mut v);
         }
         assert!(parse(&[0, 0xff], &mut v).is_err());
+    }
+
+    #[test]
+    fn the_count_byte_is_254_or_the_real_count() {
+        // One pair f -> v, with every possible count byte: Redis'
+        // zipmapValidateIntegrity accepts only 1 and 254 (ZIPMAP_BIGLEN).
+        let mut v = Vec::new();
+        for zmlen in 0..=255u8 {
+            let zm = [zmlen, 1, b'f', 1, 0, b'v', 0xff];
+            let ok = parse(&zm, &mut v).is_ok();
+            assert_eq!(ok, zmlen == 1 || zmlen == 254, "count byte {zmlen}");
+        }
+        // 255 pairs with a count byte of 255 is the real count.
+        let mut zm = vec![255u8];
+        for i in 0..255u8 {
+            zm.extend_from_slice(&[1, i, 1, 0, i]);
+        }
+        zm.push(0xff);
+        parse(&zm, &mut v).unwrap();
+        assert_eq!(v.len(), 510);
+        zm.truncate(zm.len() - 6);
+        zm.push(0xff);
+        assert!(parse(&zm, &mut v).is_err(), "255 with 254 pairs");
     }
 }
