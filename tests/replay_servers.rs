@@ -365,3 +365,111 @@ fn valkey_9_write_commands_replay_as_the_server_applies_them() {
 fn valkey_8_1_write_commands_replay_as_the_server_applies_them() {
     check("valkey-8.1.1", V81);
 }
+
+/// A single-node cluster owning every slot, with `appendonly yes`.
+fn cluster_server(version: &str, extra: &[&str]) -> Option<RedisServer> {
+    let mut args = vec![
+        "--cluster-enabled",
+        "yes",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--aof-use-rdb-preamble",
+        "no",
+        "--appenddirname",
+        "appendonlydir",
+    ];
+    args.extend_from_slice(extra);
+    let mut s = common::servers::start(version, &args, &[])?;
+    assert_eq!(
+        s.cmd(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]),
+        Reply::Status("OK".into())
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8(s.cmd(&["CLUSTER", "INFO"]).bytes())
+        .unwrap()
+        .contains("cluster_state:ok")
+    {
+        assert!(std::time::Instant::now() < deadline, "cluster not ok");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Some(s)
+}
+
+/// Sends `cmds` (each must succeed), replays the AOF, compares `dbs` databases.
+fn replay_cluster(mut s: RedisServer, version: &str, dbs: u64, cmds: &[String]) {
+    for c in cmds {
+        let c = w(c);
+        let r = s.cmd(&c);
+        assert!(
+            !matches!(r, Reply::Error(_)),
+            "{version}: {}: {r:?}",
+            show(&c)
+        );
+    }
+    let mut e = Engine::new();
+    let mut seen = Vec::new();
+    for f in aof_files(&s) {
+        e.start_file();
+        for cmd in parse_resp(&std::fs::read(&f).unwrap()) {
+            seen.push(show(&cmd).to_ascii_lowercase());
+            let out = e.apply(&cmd).unwrap();
+            assert!(
+                !matches!(out, Outcome::Failed(_)),
+                "{}: {out:?}",
+                show(&cmd)
+            );
+        }
+    }
+    let want = canonical(read_server(&mut s, dbs), true);
+    let got = canonical(e.dataset().entries(), true);
+    assert!(want.len() >= 3, "{version}: {} keys", want.len());
+    assert_same(&format!("{version} cluster"), &want, &got);
+    eprintln!("{version}: {}", seen.join(" | "));
+}
+
+#[test]
+fn redis_8_6_trimslots_replays() {
+    let Some(mut s) = cluster_server("redis-8.6.3", &["--cluster-require-full-coverage", "no"])
+    else {
+        return;
+    };
+    // Keys in slot 15495 ("a" and its hash tag), 12182 ("foo"), and others.
+    for k in ["a", "{a}x", "{a}y", "foo", "{foo}1", "b", "c", "d"] {
+        assert_eq!(s.cmd(&["SET", k, "v"]), Reply::Status("OK".into()));
+    }
+    s.cmd(&["RPUSH", "{a}l", "x"]);
+    // TRIMSLOTS refuses the slots the node serves: give two up first.
+    assert_eq!(
+        s.cmd(&[
+            "CLUSTER",
+            "DELSLOTSRANGE",
+            "15495",
+            "15495",
+            "12000",
+            "12182"
+        ]),
+        Reply::Status("OK".into())
+    );
+    let cmds = vec!["TRIMSLOTS RANGES 2 15495 15495 12000 12182".to_string()];
+    replay_cluster(s, "redis-8.6.3", 1, &cmds);
+}
+
+#[test]
+fn valkey_9_cluster_flushslot_replays_in_every_database() {
+    let Some(s) = cluster_server("valkey-9.1.2", &["--cluster-databases", "4"]) else {
+        return;
+    };
+    let mut cmds = Vec::new();
+    for db in [0, 2] {
+        cmds.push(format!("SELECT {db}"));
+        for k in ["a", "{a}x", "foo", "b", "c"] {
+            cmds.push(format!("SET {k} v{db}"));
+        }
+    }
+    cmds.push("SELECT 1".into());
+    cmds.push("CLUSTER FLUSHSLOT 15495".into());
+    cmds.push("CLUSTER FLUSHSLOT 12182 SYNC".into());
+    replay_cluster(s, "valkey-9.1.2", 4, &cmds);
+}

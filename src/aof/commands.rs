@@ -37,6 +37,10 @@ pub(super) static EXTRA_COMMANDS: &[(&str, i32, bool)] = &[
     ("delex", -2, true),
     ("digest", 2, false),
     ("delifeq", 3, true),
+    // Cluster slot deletion, written to the AOF as is: Redis 8.4 `TRIMSLOTS`,
+    // Valkey 9.0 `CLUSTER FLUSHSLOT`.
+    ("trimslots", -5, true),
+    ("cluster|flushslot", -3, true),
     // Redis 7.2.
     ("waitaof", 4, false),
     ("client|setinfo", 4, false),

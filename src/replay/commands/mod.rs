@@ -136,6 +136,8 @@ fn lookup(name: &[u8]) -> Option<(Handler, usize)> {
         "flushdb" => (keyspace::flushdb, 1),
         "flushall" => (keyspace::flushall, 1),
         "select" => (keyspace::select, 2),
+        "trimslots" => (keyspace::trimslots, 5),
+        "cluster" => (keyspace::cluster, 2),
         "expire" => (keyspace::expire, 3),
         "pexpire" => (keyspace::pexpire, 3),
         "expireat" => (keyspace::expireat, 3),
