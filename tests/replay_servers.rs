@@ -13,6 +13,8 @@
 //!   hand-made or older AOF may hold): the engine fails exactly where the
 //!   server replies an error, and ends with the same dataset.
 
+#![allow(clippy::print_stderr)] // lists what was compared (with --nocapture)
+
 mod common;
 mod replay_support;
 
@@ -88,6 +90,20 @@ fn workload() -> Vec<(u8, Vec<Vec<u8>>)> {
         (R86, "SET d:4 keep"),
         (R86, "DELEX d:4 IFDEQ 0123456789abcdef"),
         (R86, "DELEX d:4 BOGUS x"),
+    ]);
+    // BITOP DIFF|DIFF1|ANDOR|ONE (Redis 8.2+).
+    v.extend([
+        (R86, "SETRANGE b:x 0 \u{f0}\u{0f}"),
+        (R86, "SET b:y1 \u{cc}"),
+        (R86, "SETRANGE b:y2 0 abc"),
+        (R86, "BITOP DIFF b:d b:x b:y1 b:y2"),
+        (R86, "BITOP DIFF1 b:d1 b:x b:y1 b:y2"),
+        (R86, "BITOP ANDOR b:a b:x b:y1 b:y2"),
+        (R86, "BITOP ONE b:o b:x b:y1 b:y2"),
+        (R86, "BITOP ONE b:o1 b:x"),
+        (R86, "BITOP DIFF b:e b:x"),
+        (R86, "BITOP ANDOR b:x b:nope1 b:nope2"),
+        (R86, "BITOP DIFF1 b:z b:nope b:y2"),
     ]);
     // MSETEX (Redis 8.4+, Valkey 9.1).
     let msetex = R86 | V91;

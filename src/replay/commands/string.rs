@@ -726,14 +726,25 @@ pub fn bitfield(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// `BITOP AND|OR|XOR|NOT|DIFF|DIFF1|ANDOR|ONE dest key…`; the last four are
+/// Redis 8.2's: `DIFF X Y…` = X ∧ ¬(Y₁ ∨ …), `DIFF1` = ¬X ∧ (Y₁ ∨ …),
+/// `ANDOR` = X ∧ (Y₁ ∨ …) (each with at least two sources), `ONE` = the bits
+/// set in exactly one source.
 pub fn bitop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let op = a[1];
     let not = is(op, "not");
-    if !(not || is(op, "and") || is(op, "or") || is(op, "xor")) {
+    let names = ["and", "or", "xor", "not", "diff", "diff1", "andor", "one"];
+    let Some(which) = names.iter().position(|n| is(op, n)) else {
         return Err(SYNTAX.into());
-    }
+    };
     if not && a.len() != 4 {
         return Err("ERR BITOP NOT must be called with a single source key.".into());
+    }
+    if (4..=6).contains(&which) && a.len() < 5 {
+        return Err(format!(
+            "ERR BITOP {} must be called with at least two source keys.",
+            names[which].to_ascii_uppercase()
+        ));
     }
     let mut srcs = Vec::new();
     for k in &a[3..] {
@@ -747,21 +758,34 @@ pub fn bitop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut res = vec![0u8; maxlen];
     for (j, out) in res.iter_mut().enumerate() {
         let byte = |s: &Vec<u8>| s.get(j).copied().unwrap_or(0);
-        *out = if not {
-            !byte(&srcs[0])
-        } else {
-            let mut acc = byte(&srcs[0]);
-            for s in &srcs[1..] {
-                let b = byte(s);
-                if is(op, "and") {
-                    acc &= b;
-                } else if is(op, "or") {
-                    acc |= b;
-                } else {
-                    acc ^= b;
+        let first = byte(&srcs[0]);
+        let others = || srcs[1..].iter().fold(0u8, |acc, s| acc | byte(s));
+        *out = match which {
+            3 => !first,
+            4 => first & !others(),
+            5 => !first & others(),
+            6 => first & others(),
+            7 => {
+                let (mut once, mut more) = (0u8, 0u8);
+                for s in &srcs {
+                    let b = byte(s);
+                    more |= once & b;
+                    once |= b;
                 }
+                once & !more
             }
-            acc
+            _ => {
+                let mut acc = first;
+                for s in &srcs[1..] {
+                    let b = byte(s);
+                    match which {
+                        0 => acc &= b,
+                        1 => acc |= b,
+                        _ => acc ^= b,
+                    }
+                }
+                acc
+            }
         };
     }
     e.set_key(a[2], Value::String(res));
