@@ -489,3 +489,79 @@ fn valkey_9_cluster_flushslot_replays_in_every_database() {
     cmds.push("CLUSTER FLUSHSLOT 12182 SYNC".into());
     replay_cluster(s, "valkey-9.1.2", 4, &cmds);
 }
+
+/// `RESTORE` of the server's own `DUMP` payloads (version 80 and type 22 for
+/// Valkey 9, 12 and types 24/25 for Redis 8): written to the AOF as is.
+fn restore_dumps(version: &str) {
+    let Some(mut s) = server(version) else {
+        return;
+    };
+    let setup = [
+        "RPUSH r:l a b c",
+        "SADD r:s x y 1",
+        "ZADD r:z 1 a 2 b",
+        "XADD r:x 1-0 f v",
+        "SET r:str hello",
+        "HSET r:h a 1 b 2",
+    ];
+    let mut sources: Vec<&str> = vec!["r:l", "r:s", "r:z", "r:x", "r:str", "r:h"];
+    for c in setup {
+        assert!(!matches!(s.cmd(&w(c)), Reply::Error(_)), "{c}");
+    }
+    if version != "valkey-8.1.1" {
+        // Hash field TTLs: small and large (listpack / hashtable in Redis).
+        assert!(!matches!(
+            s.cmd(&w("HSETEX r:hfe PXAT FUTMS FIELDS 2 a 1 b 2")),
+            Reply::Error(_)
+        ));
+        let mut big = w("HSETEX r:hfe:big PXAT FUTMS FIELDS 600");
+        for i in 0..600 {
+            big.push(format!("f{i}").into_bytes());
+            big.push(b"v".to_vec());
+        }
+        assert!(!matches!(s.cmd(&big), Reply::Error(_)));
+        s.cmd(&w("HSET r:hfe:big plain 1"));
+        sources.extend(["r:hfe", "r:hfe:big"]);
+    }
+    if version == "redis-8.6.3" {
+        // Redis 8.6 dumps every stream as type 26 (stream IDMP), which the
+        // reader does not read yet (another part of the work).
+        sources.retain(|k| *k != "r:x");
+    }
+    for k in &sources {
+        let payload = s.cmd(&[b"DUMP".as_slice(), k.as_bytes()]).bytes();
+        let dst = format!("{k}:copy");
+        let r = s.cmd(&[b"RESTORE".as_slice(), dst.as_bytes(), b"0", &payload]);
+        assert_eq!(r, Reply::Status("OK".into()), "{version}: RESTORE {dst}");
+    }
+    let mut e = Engine::new();
+    let mut restores = 0;
+    for f in aof_files(&s) {
+        e.start_file();
+        for cmd in parse_resp(&std::fs::read(&f).unwrap()) {
+            restores += usize::from(cmd[0].eq_ignore_ascii_case(b"restore"));
+            let out = e
+                .apply(&cmd)
+                .unwrap_or_else(|err| panic!("{version}: {err}"));
+            assert!(
+                !matches!(out, Outcome::Failed(_)),
+                "{version}: {}: {out:?}",
+                show(&cmd[..2])
+            );
+        }
+    }
+    assert_eq!(restores, sources.len(), "{version}: RESTOREs in the AOF");
+    let want = canonical(without_consumer_times(read_server(&mut s, 16)), true);
+    let got = canonical(
+        without_consumer_times(e.dataset().entries().collect()),
+        true,
+    );
+    assert_same(&format!("{version}: RESTORE of DUMP payloads"), &want, &got);
+}
+
+#[test]
+fn restore_of_each_servers_dump_payloads_replays() {
+    for v in ["valkey-9.1.2", "redis-8.6.3", "redis-8.0.6", "valkey-8.1.1"] {
+        restore_dumps(v);
+    }
+}
