@@ -85,6 +85,17 @@ fn has_vector_sets(doc: &J) -> bool {
 /// Converts `folder/aof-<kind>` with `extra` and checks it in `version`'s
 /// server; `want_version` is the RDB version the output must have.
 fn check(version: &str, kind: &str, extra: &[&str], want_version: u64) -> Option<String> {
+    check_in(version, version, kind, extra, want_version)
+}
+
+/// [`check`] of `version`'s folder, loaded in the `server` server.
+fn check_in(
+    version: &str,
+    server: &str,
+    kind: &str,
+    extra: &[&str],
+    want_version: u64,
+) -> Option<String> {
     let corpus = common::corpus()?;
     let folder = corpus.join(version);
     let input = folder.join(format!("aof-{kind}"));
@@ -92,7 +103,7 @@ fn check(version: &str, kind: &str, extra: &[&str], want_version: u64) -> Option
         &std::fs::read(folder.join(format!("expected-aof-{kind}.json"))).unwrap(),
     )
     .unwrap();
-    let label = format!("{version}/aof-{kind} {}", extra.join(" "));
+    let label = format!("{version}/aof-{kind} {} in {server}", extra.join(" "));
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
     let mut args = vec!["--json"];
@@ -112,8 +123,8 @@ fn check(version: &str, kind: &str, extra: &[&str], want_version: u64) -> Option
         );
     }
 
-    let mut original = server_on_dir(version, &input)?;
-    let mut converted = server_on_dir(version, &out)?;
+    let mut original = server_on_dir(server, &input)?;
+    let mut converted = server_on_dir(server, &out)?;
     assert!(
         converted.log().contains("DB loaded from base file"),
         "{label}: the server did not load our base:\n{}",
@@ -280,4 +291,19 @@ fn a_value_the_target_cannot_hold_fails_with_the_key_and_writes_nothing() {
         0,
         "a temporary was left"
     );
+}
+
+#[test]
+fn a_redis_8_resp_aof_converted_for_valkey_9_loads_there() {
+    // Valkey 9 loads Redis 8.0's RESP AOF as is; our VALKEY080 conversion of
+    // it gives the same digests there (type 22 for its field TTLs).
+    let mut done = Vec::new();
+    done.extend(check_in(
+        "redis-8.0.6",
+        "valkey-9.1.2",
+        "nopreamble",
+        &["--rdb-version", "80"],
+        80,
+    ));
+    eprintln!("{}", done.join("\n"));
 }
