@@ -355,9 +355,11 @@ fn parse_rdb_version(s: &str) -> Result<u32, String> {
 }
 
 /// Was the input's RDB part written by Valkey 9 or later (the `VALKEY` magic,
-/// or a `valkey-ver` aux field of 9 or more)?
+/// or a `valkey-ver` aux field of 9 or more)? Development builds call
+/// themselves 255.255.255 whatever they are (the corpus' Valkey 8.1-dev
+/// writes RDB 11 with it): that placeholder says nothing, the magic decides.
 fn from_valkey_9(r: &replay_aof::RdbPart) -> bool {
-    r.format == Format::Valkey || r.valkey_major.is_some_and(|m| m >= 9)
+    r.format == Format::Valkey || r.valkey_major.is_some_and(|m| (9..255).contains(&m))
 }
 
 /// The RDB version to write and why.
@@ -1192,6 +1194,29 @@ mod tests {
             b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
         );
         assert_eq!(manifest_quote(b"a b"), b"\"a b\"");
+    }
+
+    #[test]
+    fn what_makes_an_input_valkey_9() {
+        let part = |format, version, valkey_major| replay_aof::RdbPart {
+            format,
+            version,
+            keys: 0,
+            valkey_major,
+        };
+        // The corpus: Valkey 9.1.2 (VALKEY080), 8.1.1 and the 8.1-dev build
+        // that calls itself 255.255.255 (both REDIS0011), Redis.
+        assert!(from_valkey_9(&part(Format::Valkey, 80, Some(9))));
+        assert!(!from_valkey_9(&part(Format::Redis, 11, Some(8))));
+        assert!(!from_valkey_9(&part(Format::Redis, 11, Some(255))));
+        assert!(!from_valkey_9(&part(Format::Redis, 12, None)));
+        // A Valkey 9 save for an old replica (REDIS0011, valkey-ver 9.x).
+        assert!(from_valkey_9(&part(Format::Redis, 11, Some(9))));
+        assert_eq!(parse_rdb_version("80"), Ok(80));
+        assert_eq!(parse_rdb_version("12"), Ok(12));
+        assert!(parse_rdb_version("81").is_err());
+        assert!(parse_rdb_version("13").is_err());
+        assert!(parse_rdb_version("8").is_err());
     }
 
     #[test]
