@@ -160,7 +160,7 @@ fn start(
     let bin = server_bin(v.name)?;
     let mut args = vec!["--enable-debug-command", "yes"];
     args.extend_from_slice(extra);
-    Some(RedisServer::start_bin(&bin, &args, files))
+    Some(RedisServer::try_start_bin(&bin, &args, files))
 }
 
 fn start_ok(v: Version, extra: &[&str]) -> Option<RedisServer> {

@@ -31,6 +31,16 @@ pub(super) static EXTRA_COMMANDS: &[(&str, i32, bool)] = &[
     ("hgetdel", -5, true),
     ("hgetex", -5, true),
     ("hsetex", -6, true),
+    // Redis 8.4 / Valkey 9.1 (`MSETEX`), Redis 8.4 (`DELEX`, `DIGEST`), Valkey
+    // 9.0 (`DELIFEQ`); arities from their `COMMAND` (8.6.3, 9.1.2).
+    ("msetex", -4, true),
+    ("delex", -2, true),
+    ("digest", 2, false),
+    ("delifeq", 3, true),
+    // Cluster slot deletion, written to the AOF as is: Redis 8.4 `TRIMSLOTS`,
+    // Valkey 9.0 `CLUSTER FLUSHSLOT`.
+    ("trimslots", -5, true),
+    ("cluster|flushslot", -3, true),
     // Redis 7.2.
     ("waitaof", 4, false),
     ("client|setinfo", 4, false),

@@ -19,8 +19,9 @@
 //!   the hybrid layout Redis 4–6 load as `appendonly.aof` (and Redis 7 upgrades
 //!   into a directory at start).
 //! * **RDB version.** `--rdb-version N`, else the version of the input's RDB
-//!   part (preamble or `.base.rdb`: what its server writes), else 10 (Redis
-//!   7.0). Raised to what the dataset needs when defaulted (10 for function
+//!   part (preamble or `.base.rdb`: what its server writes; 80, `VALKEY080`,
+//!   for Valkey 9 — the `VALKEY` magic or a `valkey-ver` aux ≥ 9), else 10
+//!   (Redis 7.0: a RESP-only input does not tell its server). Raised to what the dataset needs when defaulted (10 for function
 //!   libraries, 12 for hash field TTLs); an explicit version that cannot hold
 //!   the dataset is refused before anything is written.
 //! * **Atomicity.** Everything is written under a temporary name beside OUTPUT
@@ -47,7 +48,7 @@ use anyhow::{Context, bail};
 use redis_persist::aof::{self, FileKind, Resolved};
 use redis_persist::io::Progress;
 use redis_persist::rdb::types::Format;
-use redis_persist::rdb::writer::{AofMarker, WriterOptions};
+use redis_persist::rdb::writer::{AofMarker, VALKEY_9, WriterOptions};
 use redis_persist::replay::Dataset;
 use redis_persist::replay::aof::{self as replay_aof, Admitted, Phase, Summary};
 use serde_json::{Value as J, json};
@@ -71,8 +72,9 @@ pub struct Args {
     #[arg(long)]
     pub single_file: bool,
     /// RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8),
-    /// 12 (7.4+). Default: the version of the input's RDB preamble or base, or 10.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(9..=12))]
+    /// 12 (Redis 7.4+), 80 (Valkey 9: `VALKEY080`). Default: what the server of
+    /// the input's RDB preamble or base writes (80 for a Valkey 9 one), or 10.
+    #[arg(long, value_name = "N", value_parser = parse_rdb_version)]
     pub rdb_version: Option<u32>,
     /// Replace OUTPUT if it exists (a directory only if it holds nothing but AOF
     /// files and a manifest).
@@ -345,6 +347,28 @@ fn report_failure(
 // ---------------------------------------------------------------------------
 // RDB version
 
+/// `--rdb-version`: 9 to 12, or 80 (`VALKEY080`).
+fn parse_rdb_version(s: &str) -> Result<u32, String> {
+    let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    match v {
+        9..=12 | VALKEY_9 => Ok(v),
+        81 => Err(
+            "81 (VALKEY081, Valkey 9.2) is not written: no released server to verify it against; \
+                   80 (Valkey 9.0/9.1) is read by Valkey 9.2 too"
+                .into(),
+        ),
+        _ => Err("not a version the writer produces (9 to 12, or 80 for Valkey 9)".into()),
+    }
+}
+
+/// Was the input's RDB part written by Valkey 9 or later (the `VALKEY` magic,
+/// or a `valkey-ver` aux field of 9 or more)? Development builds call
+/// themselves 255.255.255 whatever they are (the corpus' Valkey 8.1-dev
+/// writes RDB 11 with it): that placeholder says nothing, the magic decides.
+fn from_valkey_9(r: &replay_aof::RdbPart) -> bool {
+    r.format == Format::Valkey || r.valkey_major.is_some_and(|m| (9..255).contains(&m))
+}
+
 /// The RDB version to write and why.
 #[allow(clippy::struct_field_names)] // `version.version` reads fine
 struct Version {
@@ -375,14 +399,15 @@ fn choose_version(
     }
     let (mut version, source, mut note) = match summary.newest_rdb() {
         None => (10, "default", None),
-        Some(r) if r.format == Format::Valkey => (
-            11,
+        Some(r) if r.format == Format::Valkey && r.version > VALKEY_9 => (
+            VALKEY_9,
             "input",
             Some(format!(
-                "the input's RDB part is Valkey RDB {}, which is not written: writing RDB 11 (read by Valkey 7.2 and later)",
+                "the input's RDB part is Valkey RDB {}, which is not written: writing VALKEY080 (read by Valkey 9.0 and later)",
                 r.version
             )),
         ),
+        Some(r) if from_valkey_9(&r) => (VALKEY_9, "input", None),
         Some(r) if r.version < 9 => (
             9,
             "input",
@@ -402,8 +427,15 @@ fn choose_version(
         Some(r) => (r.version, "input", None),
     };
     if version < needed {
+        // Only Redis can be behind: a Valkey 9 target (80) holds everything
+        // a dataset replayed from an AOF needs.
+        let valkey = if needed >= 12 && source == "default" {
+            " (types of Redis 7.4+; for Valkey 9 convert with --rdb-version 80)"
+        } else {
+            ""
+        };
         note = Some(format!(
-            "writing RDB {needed} instead of {version}: the dataset holds {what}"
+            "writing RDB {needed} instead of {version}: the dataset holds {what}{valkey}"
         ));
         version = needed;
     }
@@ -1169,6 +1201,29 @@ mod tests {
             b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
         );
         assert_eq!(manifest_quote(b"a b"), b"\"a b\"");
+    }
+
+    #[test]
+    fn what_makes_an_input_valkey_9() {
+        let part = |format, version, valkey_major| replay_aof::RdbPart {
+            format,
+            version,
+            keys: 0,
+            valkey_major,
+        };
+        // The corpus: Valkey 9.1.2 (VALKEY080), 8.1.1 and the 8.1-dev build
+        // that calls itself 255.255.255 (both REDIS0011), Redis.
+        assert!(from_valkey_9(&part(Format::Valkey, 80, Some(9))));
+        assert!(!from_valkey_9(&part(Format::Redis, 11, Some(8))));
+        assert!(!from_valkey_9(&part(Format::Redis, 11, Some(255))));
+        assert!(!from_valkey_9(&part(Format::Redis, 12, None)));
+        // A Valkey 9 save for an old replica (REDIS0011, valkey-ver 9.x).
+        assert!(from_valkey_9(&part(Format::Redis, 11, Some(9))));
+        assert_eq!(parse_rdb_version("80"), Ok(80));
+        assert_eq!(parse_rdb_version("12"), Ok(12));
+        assert!(parse_rdb_version("81").is_err());
+        assert!(parse_rdb_version("13").is_err());
+        assert!(parse_rdb_version("8").is_err());
     }
 
     #[test]

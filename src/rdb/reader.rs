@@ -2168,6 +2168,11 @@ impl<R: Input> Reader<R> {
         r.src.stop_crc();
         r.payload = true;
         r.version = version;
+        // Valkey 9's payloads carry 80 (`rdbUseValkeyMagic(v)` = v > 79): its
+        // type table (22 = HASH_2).
+        if version > 79 {
+            r.format = Format::Valkey;
+        }
         r.state = State::Body;
         r
     }

@@ -490,6 +490,9 @@ pub struct RdbPart {
     pub version: u32,
     /// Keys loaded.
     pub keys: u64,
+    /// The major version of the `valkey-ver` aux field (a file Valkey wrote),
+    /// if any.
+    pub valkey_major: Option<u32>,
 }
 
 /// A command that failed with a runtime error (ignored, as the server does).
@@ -625,15 +628,28 @@ fn replay_file(
     })?;
     if magic.is_some() {
         let mut entries = Entries::new(Reader::new(src));
-        let keys = engine.dataset_mut().load_rdb(&mut entries).map_err(|e| {
-            let offset = e.offset();
-            Error::new(ErrorKind::Rdb(e)).at(path, Some(offset))
-        })?;
+        let mut valkey_major = None;
+        let keys = engine
+            .dataset_mut()
+            .load_rdb_with_aux(&mut entries, |name, value| {
+                if name == b"valkey-ver" {
+                    valkey_major = value
+                        .split(|&b| b == b'.')
+                        .next()
+                        .and_then(|m| std::str::from_utf8(m).ok())
+                        .and_then(|m| m.parse().ok());
+                }
+            })
+            .map_err(|e| {
+                let offset = e.offset();
+                Error::new(ErrorKind::Rdb(e)).at(path, Some(offset))
+            })?;
         let reader = entries.into_reader();
         fs.rdb = Some(RdbPart {
             format: reader.format(),
             version: reader.version(),
             keys,
+            valkey_major,
         });
         src = reader.into_source();
     }

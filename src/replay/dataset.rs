@@ -391,6 +391,15 @@ impl Dataset {
         &mut self,
         entries: &mut crate::rdb::Entries<R>,
     ) -> Result<u64, crate::rdb::Error> {
+        self.load_rdb_with_aux(entries, |_, _| {})
+    }
+
+    /// [`Dataset::load_rdb`], handing each aux field (name, value) to `aux`.
+    pub fn load_rdb_with_aux<R: crate::io::Input>(
+        &mut self,
+        entries: &mut crate::rdb::Entries<R>,
+        mut aux: impl FnMut(&[u8], &[u8]),
+    ) -> Result<u64, crate::rdb::Error> {
         let mut keys = 0;
         while let Some(item) = entries.next_item()? {
             match item {
@@ -410,6 +419,7 @@ impl Dataset {
                 crate::rdb::Item::ModuleAux { module, when } => {
                     self.module_aux.push((module, when));
                 }
+                crate::rdb::Item::Aux { name, value } => aux(&name, &value),
                 crate::rdb::Item::Eof { .. } => break,
                 _ => {}
             }

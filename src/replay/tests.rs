@@ -315,6 +315,9 @@ fn random_arguments_never_panic() {
         "hsetex",
         "hgetdel",
         "hgetex",
+        "msetex",
+        "delex",
+        "delifeq",
         "xadd",
         "xtrim",
         "xdel",
@@ -504,4 +507,56 @@ fn hash_field_ttl_commands() {
     };
     assert_eq!(h2.len(), 1);
     assert_eq!(e.stats().errors, 0);
+}
+
+#[test]
+fn compare_and_set_and_digests() {
+    // Digests as Redis 8.6.3's `DIGEST` printed them: "hello" 9555e8555c62dcfd,
+    // "5" dedb980100c87e72 (compared as text, ignoring case).
+    let mut e = Engine::new();
+    run(
+        &mut e,
+        &[
+            "SET a hello",
+            "SET a world IFDEQ 9555E8555C62DCFD",
+            "SET n 5",
+            "SET n 6 IFDNE dedb980100c87e72",
+            "SET b x",
+            "SET b y IFEQ x",
+            "SET b z IFEQ x",
+            "SET c q IFNE q",
+            "SET d 1",
+            "DELEX d IFDEQ 0123456789abcdef",
+            "SET f 1",
+            "DELIFEQ f 1",
+            "MSETEX 2 m1 a m2 b PXAT 4102444800000",
+            "MSETEX 2 m1 x m3 y NX",
+            "MSETEX 1 m1 z KEEPTTL XX",
+        ],
+    );
+    assert_eq!(string(&e, 0, "a").as_deref(), Some(&b"world"[..]));
+    assert_eq!(string(&e, 0, "n").as_deref(), Some(&b"5"[..]));
+    assert_eq!(string(&e, 0, "b").as_deref(), Some(&b"y"[..]));
+    assert_eq!(string(&e, 0, "c").as_deref(), Some(&b"q"[..]));
+    assert_eq!(string(&e, 0, "d").as_deref(), Some(&b"1"[..]));
+    assert!(string(&e, 0, "f").is_none());
+    assert_eq!(string(&e, 0, "m1").as_deref(), Some(&b"z"[..]));
+    assert!(string(&e, 0, "m3").is_none());
+    assert_eq!(
+        e.dataset().dbs[0][&b"m1"[..]].expire_ms,
+        Some(4_102_444_800_000)
+    );
+    assert_eq!(e.stats().errors, 0);
+    for bad in [
+        "SET a x IFDEQ 123",
+        "SET a x NX IFEQ a",
+        "MSETEX 0 a b",
+        "DELEX a IFEQ",
+    ] {
+        let args: Vec<&[u8]> = bad.split(' ').map(str::as_bytes).collect();
+        assert!(
+            matches!(e.apply(&args).unwrap(), Outcome::Failed(_)),
+            "{bad}"
+        );
+    }
 }

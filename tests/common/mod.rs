@@ -83,7 +83,7 @@ pub fn testdata(rel: &str) -> PathBuf {
     root().join("testdata").join(rel)
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
@@ -271,6 +271,12 @@ impl RedisServer {
     /// redis-server is unavailable outside CI.
     pub fn start_with(extra: &[&str], files: &[(&Path, &str)]) -> Option<Self> {
         let bin = redis_server_bin()?;
+        Some(Self::start_bin(&bin, extra, files))
+    }
+
+    /// [`RedisServer::start_with`] for the server binary `bin` (e.g. one of
+    /// [`servers`]).
+    pub fn start_bin(bin: &Path, extra: &[&str], files: &[(&Path, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         for (src, name) in files {
             let dst = dir.path().join(name);
@@ -301,7 +307,7 @@ impl RedisServer {
                 dir.path().join("server.log").display().to_string(),
             ];
             args.extend(extra.iter().map(|s| (*s).to_string()));
-            let mut child = Command::new(&bin)
+            let mut child = Command::new(bin)
                 .args(&args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -341,7 +347,7 @@ impl RedisServer {
                 other => panic!("PING failed: {other:?}"),
             }
         }
-        Some(server)
+        server
     }
 
     /// Starts an empty server.

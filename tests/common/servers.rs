@@ -57,7 +57,11 @@ impl RedisServer {
     /// after copying `files` (path, name relative to the directory) into it.
     /// Waits until the dataset is loaded. Errors: the server did not start (or
     /// refused to load its files), with the end of its log.
-    pub fn start_bin(bin: &Path, extra: &[&str], files: &[(&Path, &str)]) -> Result<Self, String> {
+    pub fn try_start_bin(
+        bin: &Path,
+        extra: &[&str],
+        files: &[(&Path, &str)],
+    ) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         for (src, name) in files {
             let dst = dir.path().join(name);
@@ -170,4 +174,11 @@ pub fn checker(version: &str, name: &str) -> Option<(tempfile::TempDir, PathBuf)
     let link = tmp.path().join(name);
     std::os::unix::fs::symlink(&server, &link).unwrap();
     Some((tmp, link))
+}
+
+/// Starts the `version` server with `extra` arguments after copying `files`
+/// (path, name) into its directory; `None` when it is missing outside CI.
+pub fn start(version: &str, extra: &[&str], files: &[(&Path, &str)]) -> Option<RedisServer> {
+    let bin = server_bin(version)?;
+    Some(RedisServer::start_bin(&bin, extra, files))
 }

@@ -214,16 +214,30 @@ fn read_value(s: &mut RedisServer, key: &[u8], ty: &str) -> Value {
         }
         "hash" => {
             let items = s.cmd(&[b"HGETALL".as_slice(), k]).array();
-            Value::Hash(
-                items
-                    .chunks(2)
-                    .map(|p| HashField {
-                        field: bulk(&p[0]),
-                        value: bulk(&p[1]),
-                        expire_ms: None,
-                    })
-                    .collect(),
-            )
+            let mut fields: Vec<HashField> = items
+                .chunks(2)
+                .map(|p| HashField {
+                    field: bulk(&p[0]),
+                    value: bulk(&p[1]),
+                    expire_ms: None,
+                })
+                .collect();
+            // Field TTLs (Redis 7.4+, Valkey 9); older servers reply an error.
+            let mut args: Vec<Vec<u8>> = vec![
+                b"HPEXPIRETIME".to_vec(),
+                k.to_vec(),
+                b"FIELDS".to_vec(),
+                fields.len().to_string().into_bytes(),
+            ];
+            args.extend(fields.iter().map(|f| f.field.clone()));
+            if let Reply::Array(Some(ttls)) = s.cmd(&args) {
+                for (f, t) in fields.iter_mut().zip(ttls) {
+                    if let Reply::Int(ms) = t {
+                        f.expire_ms = (ms >= 0).then_some(ms);
+                    }
+                }
+            }
+            Value::Hash(fields)
         }
         "stream" => Value::Stream(Box::new(read_stream(s, k))),
         other => panic!("unexpected type {other}"),

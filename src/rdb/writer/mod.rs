@@ -1,11 +1,12 @@
 //! The RDB writer: [`Writer`] writes an RDB file of version 9, 10, 11 or 12 (default
-//! 10, what Redis 7.0 writes), one entry at a time.
+//! 10, what Redis 7.0 writes), or Valkey 9's `VALKEY080` (version [`VALKEY_9`]),
+//! one entry at a time.
 //!
 //! What it writes, in Redis' order (FORMATS.md §1.1): the magic, the aux fields
-//! `redis-ver`, `redis-bits`, `ctime`, `used-mem` and `aof-base` (RDB ≥ 10) or
-//! `aof-preamble` (RDB 9), one `FUNCTION2` record per library, then per database
-//! `SELECTDB` + `RESIZEDB` and its keys (with `EXPIRETIME_MS`), then `EOF` and the
-//! CRC-64 trailer.
+//! `redis-ver` (`valkey-ver` for Valkey 9), `redis-bits`, `ctime`, `used-mem` and
+//! `aof-base` (RDB ≥ 10) or `aof-preamble` (RDB 9), one `FUNCTION2` record per
+//! library, then per database `SELECTDB` + `RESIZEDB` and its keys (with
+//! `EXPIRETIME_MS`), then `EOF` and the CRC-64 trailer.
 //!
 //! Every value is written in the encoding Redis would choose for it under the
 //! default thresholds (`hash-max-listpack-entries 512`, `-value 64`;
@@ -14,15 +15,22 @@
 //! `stream-node-max-bytes 4096`, `stream-node-max-entries 100`), as the target
 //! version knows them:
 //!
-//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 |
-//! |---|---|---|---|---|
-//! | list | 14 (ziplist nodes) | 18 | 18 | 18 (PLAIN nodes for elements > 8 KB) |
-//! | set of ≤ 512 integers | 11 | 11 | 11 | 11 |
-//! | small set | 2 | 2 | 20 | 20 |
-//! | small zset / hash | 12 / 13 | 17 / 16 | 17 / 16 | 17 / 16 |
-//! | hash with field TTLs | error | error | error | 25 (small) / 24 |
-//! | large set / zset / hash | 2 / 5 / 4 | same | same | same |
-//! | stream | 15 | 19 | 21 | 21 |
+//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 | `VALKEY080` |
+//! |---|---|---|---|---|---|
+//! | list | 14 (ziplist nodes) | 18 | 18 | 18 (PLAIN nodes for elements > 8 KB) | as 12 |
+//! | set of ≤ 512 integers | 11 | 11 | 11 | 11 | 11 |
+//! | small set | 2 | 2 | 20 | 20 | 20 |
+//! | small zset / hash | 12 / 13 | 17 / 16 | 17 / 16 | 17 / 16 | 17 / 16 |
+//! | hash with field TTLs | error | error | error | 25 (small) / 24 | 22 (`HASH_2`, any size) |
+//! | large set / zset / hash | 2 / 5 / 4 | same | same | same | same |
+//! | stream | 15 | 19 | 21 | 21 | 21 |
+//!
+//! Whatever a value's serializer chose, the record is checked against the
+//! target's type table before it leaves the record buffer ([`type_allowed`]):
+//! a type the target's loader refuses (24/25 in a Valkey file, 22 in a Redis
+//! one, a listpack set in RDB 10, …) fails the key and nothing of it is
+//! written. A Redis 8 vector set (the built-in `vectorset` module) is refused
+//! for Valkey, which has no such module.
 //!
 //! Also written when given: module values (type 7, raw), module AUX records
 //! ([`Writer::write_module_aux`]), LRU idle times and LFU counters (opcodes
@@ -69,6 +77,47 @@ pub const STREAM_NODE_MAX_ENTRIES: usize = 100;
 /// Object type bytes.
 use super::types as ty;
 
+/// The writer's version number for Valkey 9's `VALKEY080` (Valkey's own
+/// numbering: `rdbUseValkeyMagic(v) = v > 79`).
+pub const VALKEY_9: u32 = 80;
+
+/// The versions [`Writer`] writes.
+pub fn version_supported(version: u32) -> bool {
+    (9..=12).contains(&version) || version == VALKEY_9
+}
+
+/// Does `version` use the `VALKEY` magic (and Valkey's type table)?
+pub fn is_valkey(version: u32) -> bool {
+    version > 79
+}
+
+/// Can a loader of RDB `version` read object type `t`? The writer's last check
+/// on every record (FORMATS.md §1.9, §8.2): what a server of that version
+/// refuses is never written.
+pub fn type_allowed(version: u32, t: u8) -> bool {
+    match t {
+        ty::STRING | ty::SET | ty::HASH | ty::ZSET_2 | ty::MODULE_2 | ty::SET_INTSET => true,
+        ty::LIST_QUICKLIST | ty::ZSET_ZIPLIST | ty::HASH_ZIPLIST | ty::STREAM_LISTPACKS => true,
+        ty::HASH_LISTPACK | ty::ZSET_LISTPACK | ty::LIST_QUICKLIST_2 | ty::STREAM_LISTPACKS_2 => {
+            version >= 10
+        }
+        ty::SET_LISTPACK | ty::STREAM_LISTPACKS_3 => version >= 11,
+        // Valkey 9's HASH_2; in a Redis file 22 is the 7.4 RC type.
+        ty::HASH_METADATA_PRE_GA => is_valkey(version),
+        ty::HASH_METADATA | ty::HASH_LISTPACK_EX => version >= 12 && !is_valkey(version),
+        _ => false,
+    }
+}
+
+/// The magic `version` is written with.
+fn format_of(version: u32) -> ty::Format {
+    if is_valkey(version) {
+        ty::Format::Valkey
+    } else {
+        ty::Format::Redis
+    }
+}
+
 const OP_FUNCTION2: u8 = 0xf5;
 const OP_MODULE_AUX: u8 = 0xf7;
 const OP_IDLE: u8 = 0xf8;
@@ -93,10 +142,10 @@ pub enum AofMarker {
 /// Settings of a [`Writer`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
-    /// RDB version, 9 to 12.
+    /// RDB version, 9 to 12, or [`VALKEY_9`] (80, `VALKEY080`).
     pub version: u32,
-    /// The `redis-ver` aux value; `None` picks the release that writes `version`
-    /// (6.2.14, 7.0.15, 7.2.6, 7.4.1).
+    /// The `redis-ver` aux value (`valkey-ver` for Valkey 9); `None` picks the
+    /// release that writes `version` (6.2.14, 7.0.15, 7.2.6, 7.4.1, 9.1.2).
     pub redis_ver: Option<String>,
     /// The `ctime` aux value (Unix seconds); `None` = now.
     pub ctime: Option<i64>,
@@ -143,7 +192,7 @@ pub enum WriteError {
     #[error("write error: {0}")]
     Io(#[from] io::Error),
     /// The requested RDB version is not one the writer produces.
-    #[error("RDB version {0} is not supported by the writer (9 to 12)")]
+    #[error("RDB version {0} is not supported by the writer (9 to 12, or 80 for Valkey 9)")]
     UnsupportedVersion(u32),
     /// A value cannot be represented in the target version.
     #[error("key {key:?}: {what} cannot be written in RDB version {version}")]
@@ -381,7 +430,7 @@ fn score_text(s: f64) -> Vec<u8> {
 impl<W: Write> Writer<W> {
     /// Starts a file: writes the magic and the aux fields.
     pub fn new(inner: W, opts: WriterOptions) -> Result<Self, WriteError> {
-        if !(9..=12).contains(&opts.version) {
+        if !version_supported(opts.version) {
             return Err(WriteError::UnsupportedVersion(opts.version));
         }
         let mut w = Self {
@@ -399,13 +448,18 @@ impl<W: Write> Writer<W> {
             last_type: None,
         };
         let v = w.opts.version;
-        w.buf.extend_from_slice(format!("REDIS{v:04}").as_bytes());
+        if is_valkey(v) {
+            w.buf.extend_from_slice(format!("VALKEY{v:03}").as_bytes());
+        } else {
+            w.buf.extend_from_slice(format!("REDIS{v:04}").as_bytes());
+        }
         let ver = w.opts.redis_ver.clone().unwrap_or_else(|| {
             match v {
                 9 => "6.2.14",
                 10 => "7.0.15",
                 11 => "7.2.6",
-                _ => "7.4.1",
+                12 => "7.4.1",
+                _ => "9.1.2",
             }
             .to_string()
         });
@@ -414,7 +468,12 @@ impl<W: Write> Writer<W> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         });
-        w.aux(b"redis-ver", ver.as_bytes());
+        let ver_field: &[u8] = if is_valkey(v) {
+            b"valkey-ver"
+        } else {
+            b"redis-ver"
+        };
+        w.aux(ver_field, ver.as_bytes());
         w.aux(b"redis-bits", b"64");
         w.aux(b"ctime", ctime.to_string().as_bytes());
         w.aux(b"used-mem", w.opts.used_mem.to_string().as_bytes());
@@ -560,6 +619,17 @@ impl<W: Write> Writer<W> {
         self.buf.push(0);
         self.str(key);
         match body(self) {
+            Ok(t) if !type_allowed(self.opts.version, t) => {
+                self.buf.truncate(start);
+                return Err(WriteError::Unrepresentable {
+                    key: lossy(key),
+                    what: format!(
+                        "object type {t} ({})",
+                        ty::type_name_in(format_of(self.opts.version), t)
+                    ),
+                    version: self.opts.version,
+                });
+            }
             Ok(t) => {
                 self.buf[type_pos] = t;
                 self.last_type = Some(t);
@@ -692,6 +762,13 @@ impl<W: Write> Writer<W> {
             Value::Hash(h) => self.hash_checked(key, h)?,
             Value::Stream(s) => self.stream(key, s)?,
             Value::Module(m) => {
+                if is_valkey(self.opts.version) && ty::module_name(m.module_id).0 == "vectorset" {
+                    return Err(WriteError::Unrepresentable {
+                        key: lossy(key),
+                        what: "a vector set (Redis' built-in vectorset module)".into(),
+                        version: self.opts.version,
+                    });
+                }
                 put_len(&mut self.buf, m.module_id);
                 self.buf.extend_from_slice(&m.raw);
                 ty::MODULE_2
@@ -725,6 +802,16 @@ impl<W: Write> Writer<W> {
                 what: "a hash field TTL".into(),
                 version: self.opts.version,
             });
+        }
+        if is_valkey(self.opts.version) {
+            // HASH_2 stores -1 for "no TTL" and the loader refuses < -1.
+            if let Some(t) = h.iter().filter_map(Field::expire_ms).find(|t| *t < 0) {
+                return Err(WriteError::Invalid {
+                    key: lossy(key),
+                    reason: format!("negative hash field expiry {t}"),
+                });
+            }
+            return Ok(self.hash_2(h));
         }
         Ok(self.hash_with_ttls(h))
     }
@@ -893,6 +980,20 @@ impl<W: Write> Writer<W> {
             self.str(f.value());
         }
         ty::HASH
+    }
+
+    /// Valkey 9's `HASH_2` (FORMATS.md §8.2.2): every hash with a field TTL,
+    /// whatever its size (Valkey keeps volatile hashes as hashtables):
+    /// `len`, then field, value and absolute expiry in ms (-1 = none).
+    fn hash_2<F: Field>(&mut self, h: &[F]) -> u8 {
+        put_len(&mut self.buf, h.len() as u64);
+        for f in h {
+            self.str(f.field());
+            self.str(f.value());
+            self.buf
+                .extend_from_slice(&f.expire_ms().unwrap_or(-1).to_le_bytes());
+        }
+        ty::HASH_METADATA_PRE_GA
     }
 
     fn hash_with_ttls<F: Field>(&mut self, h: &[F]) -> u8 {

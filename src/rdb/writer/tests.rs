@@ -356,3 +356,120 @@ fn large_strings_are_written_as_small_ones_are() {
         }
     }
 }
+
+fn ttl_hash(n: usize) -> Value {
+    Value::Hash(
+        (0..n)
+            .map(|i| HashField {
+                field: format!("f{i}").into_bytes(),
+                value: b"v".to_vec(),
+                expire_ms: (i % 2 == 0).then_some(1_000_000 + i as i64),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn valkey_9_header_and_aux_fields() {
+    let opts = WriterOptions {
+        ctime: Some(0),
+        aof: AofMarker::Aof,
+        ..WriterOptions::for_version(VALKEY_9)
+    };
+    let f = Writer::new(Vec::new(), opts).unwrap().finish().unwrap();
+    // Valkey 9.1.2's own preamble: VALKEY080, valkey-ver first, then the same
+    // fields as Redis (corpus valkey-9.1.2/aof-preamble).
+    assert!(f.starts_with(b"VALKEY080\xfa\x0avalkey-ver\x059.1.2\xfa\x0aredis-bits"));
+    assert!(!String::from_utf8_lossy(&f).contains("redis-ver"));
+    assert!(String::from_utf8_lossy(&f).contains("aof-base"));
+    for v in [13, 79, 81] {
+        assert!(matches!(
+            Writer::new(Vec::new(), WriterOptions::for_version(v)),
+            Err(WriteError::UnsupportedVersion(_))
+        ));
+    }
+}
+
+#[test]
+fn valkey_9_hash_with_field_ttls_is_hash_2_at_any_size() {
+    for n in [2, 600] {
+        let b = body_of(VALKEY_9, &[entry("h", ttl_hash(n))]);
+        // fe 00 fb 01 00 | type | key "h"
+        assert_eq!(b[5], 22, "{n} fields");
+        let mut expect = Vec::new();
+        put_len(&mut expect, n as u64);
+        expect.extend_from_slice(b"\x02f0\x01v");
+        expect.extend_from_slice(&1_000_000i64.to_le_bytes());
+        expect.extend_from_slice(b"\x02f1\x01v");
+        expect.extend_from_slice(&(-1i64).to_le_bytes());
+        assert_eq!(&b[8..8 + expect.len()], &expect[..], "{n} fields");
+    }
+    // A hash without field TTLs keeps the plain types, as Valkey 9 writes it.
+    let plain = Value::Hash(vec![HashField {
+        field: b"a".to_vec(),
+        value: b"1".to_vec(),
+        expire_ms: None,
+    }]);
+    assert_eq!(body_of(VALKEY_9, &[entry("h", plain)])[5], 16);
+    // Valkey 9 sets and streams as Redis 7.2+ writes them.
+    let set = Value::Set(vec![b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(body_of(VALKEY_9, &[entry("s", set)])[5], 20);
+}
+
+#[test]
+fn valkey_9_refuses_negative_field_expiry_and_vector_sets() {
+    let mut h = ttl_hash(2);
+    if let Value::Hash(f) = &mut h {
+        f[0].expire_ms = Some(-5);
+    }
+    let opts = WriterOptions::for_version(VALKEY_9);
+    let mut w = Writer::new(Vec::new(), opts).unwrap();
+    w.select_db(0, 3, 0).unwrap();
+    let before = w.bytes_written();
+    let err = w.write_entry(&entry("h", h.clone())).unwrap_err();
+    assert!(matches!(err, WriteError::Invalid { .. }), "{err}");
+    assert_eq!(w.bytes_written(), before, "nothing of the key written");
+    // Redis 8.6's vector set module id (FORMATS.md §8.1.4).
+    let vset = Value::Module(model::ModuleValue {
+        module_id: 0xbde7_2da2_bb1e_b400,
+        type_name: "vectorset".into(),
+        encver: 0,
+        raw: vec![0],
+    });
+    let err = w.write_entry(&entry("v", vset.clone())).unwrap_err();
+    assert!(err.to_string().contains("vector set"), "{err}");
+    assert_eq!(w.bytes_written(), before);
+    // The same value is written for Redis.
+    let mut r = Writer::new(Vec::new(), WriterOptions::for_version(12)).unwrap();
+    r.write_entry(&entry("v", vset)).unwrap();
+    // Negative field TTLs are Valkey-only refusals (Redis' types store them).
+    w.write_entry(&entry("ok", ttl_hash(3))).unwrap();
+    assert!(w.bytes_written() > before);
+}
+
+#[test]
+fn type_table_per_target() {
+    // The last check on every record: what each loader refuses.
+    assert!(type_allowed(VALKEY_9, ty::HASH_METADATA_PRE_GA));
+    assert!(!type_allowed(VALKEY_9, ty::HASH_METADATA));
+    assert!(!type_allowed(VALKEY_9, ty::HASH_LISTPACK_EX));
+    assert!(!type_allowed(12, ty::HASH_METADATA_PRE_GA));
+    assert!(type_allowed(12, ty::HASH_LISTPACK_EX));
+    assert!(!type_allowed(11, ty::HASH_METADATA));
+    assert!(!type_allowed(10, ty::SET_LISTPACK));
+    assert!(type_allowed(11, ty::SET_LISTPACK));
+    assert!(!type_allowed(9, ty::LIST_QUICKLIST_2));
+    assert!(!type_allowed(12, ty::STREAM_LISTPACKS_4));
+    assert!(!type_allowed(VALKEY_9, ty::STREAM_LISTPACKS_4));
+    // Hash field TTLs for a Redis target stay 24/25.
+    assert_eq!(body_of(12, &[entry("h", ttl_hash(600))])[5], 24);
+    let err = write_all(
+        Vec::new(),
+        WriterOptions::for_version(11),
+        &[],
+        [entry("h", ttl_hash(2))],
+        |_| (1, 0),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("hash field TTL"), "{err}");
+}

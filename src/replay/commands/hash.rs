@@ -256,15 +256,22 @@ fn field_ttl(e: &Engine, unit: &[u8], v: &[u8]) -> Result<i64, String> {
     Ok(at)
 }
 
-/// `HSETEX key [FNX|FXX] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] FIELDS n f v…`
-/// (Redis 8.0; also how 8.x propagates HINCRBYFLOAT).
+/// `HSETEX key [NX|XX] [FNX|FXX] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] FIELDS n
+/// f v…` (Redis 8.0; also how 8.x propagates HINCRBYFLOAT). `NX`/`XX` (the
+/// key must not / must exist) are Valkey 9's, which propagates the command
+/// without them; Redis refuses them, so they never reach a Redis AOF.
 pub fn hsetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (mut fnx, mut fxx) = (false, false);
+    let (mut nx, mut xx) = (false, false);
     let mut ttl = FieldTtl::Clear;
     let mut i = 2;
     while i < a.len() && !is(a[i], "fields") {
         let o = a[i];
-        if is(o, "fnx") {
+        if is(o, "nx") {
+            nx = true;
+        } else if is(o, "xx") {
+            xx = true;
+        } else if is(o, "fnx") {
             fnx = true;
         } else if is(o, "fxx") {
             fxx = true;
@@ -279,10 +286,14 @@ pub fn hsetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
         i += 1;
     }
-    if fnx && fxx {
+    if (fnx && fxx) || (nx && xx) {
         return Err(SYNTAX.into());
     }
     let items = fields_block(a, i, 2)?;
+    let found = e.get_hash(a[1])?.is_some();
+    if (nx && found) || (xx && !found) {
+        return Ok(());
+    }
     let existing: Vec<bool> = match e.get_hash(a[1])? {
         Some(h) => items.chunks(2).map(|p| h.contains_key(p[0])).collect(),
         None => vec![false; items.len() / 2],

@@ -117,6 +117,95 @@ pub fn flushall(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// The cluster hash slot of a key (CRC16-XMODEM of the key, or of its first
+/// non-empty `{…}` hash tag, modulo 16384).
+pub(crate) fn key_slot(key: &[u8]) -> u16 {
+    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
+        let rest = &key[open + 1..];
+        rest.iter()
+            .position(|&b| b == b'}')
+            .filter(|&close| close > 0)
+            .map(|close| &rest[..close])
+    });
+    let mut crc: u16 = 0;
+    for &b in tagged.unwrap_or(key) {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc & 16383
+}
+
+/// Deletes the keys of every database whose slot `in_slots` accepts.
+fn delete_slots(e: &mut Engine, in_slots: impl Fn(u16) -> bool) {
+    for db in &mut e.ds.dbs {
+        db.retain(|k, _| !in_slots(key_slot(k)));
+    }
+}
+
+fn slot_arg(v: &[u8]) -> Result<u16, String> {
+    int(v)
+        .ok()
+        .and_then(|n| u16::try_from(n).ok())
+        .filter(|&n| n < 16384)
+        .ok_or_else(|| {
+            format!(
+                "ERR Invalid or out of range slot '{}'",
+                String::from_utf8_lossy(v)
+            )
+        })
+}
+
+/// `TRIMSLOTS RANGES n start end …` (Redis 8.4+, cluster; written to the AOF
+/// as is): deletes the keys of those slots in every database.
+pub fn trimslots(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    if !is(a[1], "ranges") {
+        return Err(SYNTAX.into());
+    }
+    let n = usize::try_from(int(a[2])?).map_err(|_| SYNTAX.to_string())?;
+    if n == 0 || a.len() != 3 + 2 * n {
+        return Err(SYNTAX.into());
+    }
+    let mut ranges = Vec::with_capacity(n);
+    for r in a[3..].chunks(2) {
+        let (start, end) = (slot_arg(r[0])?, slot_arg(r[1])?);
+        if start > end {
+            return Err("ERR start slot number is greater than end slot number".into());
+        }
+        ranges.push(start..=end);
+    }
+    delete_slots(e, |s| ranges.iter().any(|r| r.contains(&s)));
+    Ok(())
+}
+
+/// `CLUSTER FLUSHSLOT slot [ASYNC|SYNC]` (Valkey 9, written to the AOF as
+/// is): deletes the slot's keys in every database. The other `CLUSTER`
+/// subcommands change no data (and are not written to an AOF).
+pub fn cluster(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    if !is(a[1], "flushslot") {
+        return Err(format!(
+            "ERR unknown subcommand '{}'",
+            String::from_utf8_lossy(a[1])
+        ));
+    }
+    let (Some(slot), true) = (a.get(2), a.len() <= 4) else {
+        return Err(super::wrong_args(a));
+    };
+    if let Some(mode) = a.get(3) {
+        if !is(mode, "async") && !is(mode, "sync") {
+            return Err(SYNTAX.into());
+        }
+    }
+    let slot = slot_arg(slot)?;
+    delete_slots(e, |s| s == slot);
+    Ok(())
+}
+
 pub fn select(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let n = int(a[1]).map_err(|_| "ERR invalid DB index".to_string())?;
     if n < 0 || n as usize >= e.ds.dbs.len() {
@@ -430,4 +519,17 @@ fn function_restore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     e.ds.functions.extend(libs);
     Ok(())
+}
+
+#[cfg(test)]
+mod slot_tests {
+    #[test]
+    fn key_slots_as_cluster_keyslot_reports_them() {
+        // CLUSTER KEYSLOT of Redis 8.6.3 / Valkey 9.1.2.
+        assert_eq!(super::key_slot(b"a"), 15495);
+        assert_eq!(super::key_slot(b"{a}x"), 15495);
+        assert_eq!(super::key_slot(b"foo"), 12182);
+        assert_eq!(super::key_slot(b"{}a"), super::key_slot(b"{}a"));
+        assert_ne!(super::key_slot(b"{}a"), super::key_slot(b"a"));
+    }
 }

@@ -2,6 +2,9 @@
 //! (`XGROUP`), and the pending-entries list (`XCLAIM` in every form Redis writes,
 //! `XACK`, `XAUTOCLAIM`).
 //!
+//! Trimming (`XADD`, `XTRIM`) honours Redis 8.2's reference policies
+//! (`KEEPREF`, `DELREF`, `ACKED`, see [`RefPolicy`]).
+//!
 //! Approximate trimming (`~`) is applied exactly: Redis writes `=` with the
 //! resulting threshold in 6.2+ AOFs, and the node layout that decides what an
 //! approximate trim removes is not part of the dataset.
@@ -51,6 +54,76 @@ fn parse_trim(a: &[&[u8]], i: &mut usize) -> Result<Option<Trim>, String> {
     Ok(Some(trim))
 }
 
+/// What trimming does about consumer groups' references to the entries it
+/// removes (Redis 8.2+ `KEEPREF`, `DELREF`, `ACKED` of `XADD` / `XTRIM`).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum RefPolicy {
+    /// Entries go; pending entries that name them stay (the only behaviour
+    /// before 8.2, and the default).
+    #[default]
+    KeepRef,
+    /// Entries go, and so do the pending entries naming them, in every group.
+    DelRef,
+    /// Only entries every group has read and acknowledged go (delivered:
+    /// id ≤ the group's last id, and not pending); the others are skipped.
+    Acked,
+}
+
+/// The reference policy at `a[i]`, if it is one.
+fn ref_policy(o: &[u8]) -> Option<RefPolicy> {
+    if is(o, "keepref") {
+        Some(RefPolicy::KeepRef)
+    } else if is(o, "delref") {
+        Some(RefPolicy::DelRef)
+    } else if is(o, "acked") {
+        Some(RefPolicy::Acked)
+    } else {
+        None
+    }
+}
+
+/// Trims with a reference policy (see [`RefPolicy`]). Trimming never moves
+/// the max deleted id (only `XDEL` does).
+fn apply_trim_with(s: &mut StreamValue, t: Trim, policy: RefPolicy) {
+    match policy {
+        RefPolicy::KeepRef => apply_trim(s, t),
+        RefPolicy::DelRef => {
+            let before: Vec<StreamId> = s.entries.keys().copied().collect();
+            apply_trim(s, t);
+            for id in before {
+                if !s.entries.contains_key(&id) {
+                    for g in s.groups.values_mut() {
+                        if g.pel.remove(&id).is_some() {
+                            for c in g.consumers.values_mut() {
+                                c.pel.remove(&id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        RefPolicy::Acked => {
+            let ids: Vec<StreamId> = s.entries.keys().copied().collect();
+            for id in ids {
+                let more = match t {
+                    Trim::MaxLen(n) => s.entries.len() as u64 > n,
+                    Trim::MinId(min) => id < min,
+                };
+                if !more {
+                    break;
+                }
+                let acked = s
+                    .groups
+                    .values()
+                    .all(|g| id <= g.last_id && !g.pel.contains_key(&id));
+                if acked {
+                    s.entries.remove(&id);
+                }
+            }
+        }
+    }
+}
+
 fn apply_trim(s: &mut StreamValue, t: Trim) {
     match t {
         Trim::MaxLen(n) => {
@@ -77,9 +150,16 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut i = 2;
     let mut nomkstream = false;
     let mut trim = None;
+    let mut policy = RefPolicy::default();
+    let mut policy_given = false;
     while i < a.len() {
         if is(a[i], "nomkstream") {
             nomkstream = true;
+            i += 1;
+        } else if let Some(p) = ref_policy(a[i]).filter(|_| !policy_given) {
+            // A second one is taken for the id, as Redis does.
+            policy = p;
+            policy_given = true;
             i += 1;
         } else if let Some(t) = parse_trim(a, &mut i)? {
             trim = Some(t);
@@ -157,21 +237,43 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     s.last_id = id;
     s.entries_added += 1;
     if let Some(t) = trim {
-        apply_trim(s, t);
+        apply_trim_with(s, t, policy);
     }
     Ok(())
 }
 
+/// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT n] [KEEPREF|DELREF|ACKED]`
+/// (the options in any order, as Redis parses them).
 pub fn xtrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut i = 2;
-    let Some(t) = parse_trim(a, &mut i)? else {
+    let mut trim = None;
+    let mut policy = RefPolicy::default();
+    let mut policy_given = false;
+    while i < a.len() {
+        if let Some(p) = ref_policy(a[i]) {
+            if policy_given {
+                return Err(SYNTAX.into());
+            }
+            policy = p;
+            policy_given = true;
+            i += 1;
+        } else if let Some(t) = parse_trim(a, &mut i)? {
+            if trim.is_some() {
+                return Err(
+                    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+                        .into(),
+                );
+            }
+            trim = Some(t);
+        } else {
+            return Err(SYNTAX.into());
+        }
+    }
+    let Some(t) = trim else {
         return Err(SYNTAX.into());
     };
-    if i != a.len() {
-        return Err(SYNTAX.into());
-    }
     if let Some(s) = e.get_stream(a[1])? {
-        apply_trim(s, t);
+        apply_trim_with(s, t, policy);
     }
     Ok(())
 }

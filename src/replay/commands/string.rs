@@ -35,9 +35,77 @@ fn expire_at(e: &Engine, unit: &[u8], v: &[u8], cmd: &str) -> Result<i64, String
     }
 }
 
+/// A compare-and-set condition of `SET` (Valkey 8.1+ `IFEQ`; Redis 8.4+ also
+/// `IFNE`, `IFDEQ`, `IFDNE`) or `DELEX` (Redis 8.4+).
+#[derive(Clone, Copy)]
+enum Cond<'a> {
+    /// The key holds a string equal to this (a missing key fails).
+    Eq(&'a [u8]),
+    /// The key is missing or holds a string different from this.
+    Ne(&'a [u8]),
+    /// The key holds a string whose digest is this (16 characters).
+    DigestEq(&'a [u8]),
+    /// The key is missing or its string's digest is not this.
+    DigestNe(&'a [u8]),
+}
+
+/// The condition option at `a[i]` with its argument, if it is one.
+fn cond_option<'a>(a: &[&'a [u8]], i: usize) -> Result<Option<Cond<'a>>, String> {
+    let o = a[i];
+    let named = ["ifeq", "ifne", "ifdeq", "ifdne"]
+        .iter()
+        .position(|n| is(o, n));
+    let Some(which) = named else {
+        return Ok(None);
+    };
+    let Some(v) = a.get(i + 1).copied() else {
+        return Err(SYNTAX.into());
+    };
+    Ok(Some(match which {
+        0 => Cond::Eq(v),
+        1 => Cond::Ne(v),
+        // Redis 8.6 checks only the length; the digest is then compared as
+        // text, ignoring case (a non-hex argument never matches).
+        _ if v.len() != 16 => {
+            return Err("ERR must be exactly 16 hexadecimal characters".into());
+        }
+        2 => Cond::DigestEq(v),
+        _ => Cond::DigestNe(v),
+    }))
+}
+
+/// Redis 8.4's `DIGEST` of a string value: XXH3-64 of its bytes, as 16
+/// lowercase hex digits.
+fn digest(v: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let h = xxhash_rust::xxh3::xxh3_64(v);
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = b"0123456789abcdef"[((h >> (60 - 4 * i)) & 15) as usize];
+    }
+    out
+}
+
+/// Does the key's current string satisfy `c`? (`WRONGTYPE` for another type.)
+fn cond_holds(e: &Engine, key: &[u8], c: Cond<'_>) -> Result<bool, String> {
+    let cur = e.get_string(key)?;
+    Ok(match (c, cur) {
+        (Cond::Eq(_) | Cond::DigestEq(_), None) => false,
+        (Cond::Ne(_) | Cond::DigestNe(_), None) => true,
+        (Cond::Eq(v), Some(s)) => s.as_slice() == v,
+        (Cond::Ne(v), Some(s)) => s.as_slice() != v,
+        (Cond::DigestEq(d), Some(s)) => digest(s).eq_ignore_ascii_case(d),
+        (Cond::DigestNe(d), Some(s)) => !digest(s).eq_ignore_ascii_case(d),
+    })
+}
+
+/// `SET key value [NX|XX|IFEQ v|IFNE v|IFDEQ d|IFDNE d] [GET]
+/// [EX|PX|EXAT|PXAT t|KEEPTTL]`. A condition cannot follow `NX`/`XX` (syntax
+/// error on both servers); Redis 8.6 accepts `NX`/`XX` after one (both must
+/// then hold), Valkey refuses it, so it never appears in a Valkey AOF.
 pub fn set(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let (key, val) = (a[1], a[2]);
     let (mut nx, mut xx, mut get) = (false, false, false);
+    let mut cond: Option<Cond<'_>> = None;
     let mut ttl = Ttl::None;
     let mut i = 3;
     while i < a.len() {
@@ -47,6 +115,21 @@ pub fn set(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             nx = true;
         } else if is(o, "xx") && !nx {
             xx = true;
+        } else if let Some(c) = cond_option(a, i)? {
+            // The same condition again replaces the first; two different
+            // ones, or one after NX/XX, are a syntax error.
+            let same = matches!(
+                (cond, c),
+                (Some(Cond::Eq(_)), Cond::Eq(_))
+                    | (Some(Cond::Ne(_)), Cond::Ne(_))
+                    | (Some(Cond::DigestEq(_)), Cond::DigestEq(_))
+                    | (Some(Cond::DigestNe(_)), Cond::DigestNe(_))
+            );
+            if nx || xx || (cond.is_some() && !same) {
+                return Err(SYNTAX.into());
+            }
+            cond = Some(c);
+            i += 1;
         } else if is(o, "get") {
             get = true;
         } else if is(o, "keepttl") && !has_ttl {
@@ -64,6 +147,11 @@ pub fn set(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     if get {
         e.get_string(key)?;
+    }
+    if let Some(c) = cond {
+        if !cond_holds(e, key, c)? {
+            return Ok(());
+        }
     }
     let found = e.exists(key);
     if (nx && found) || (xx && !found) {
@@ -108,6 +196,98 @@ pub fn mset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     for kv in a[1..].chunks(2) {
         e.set_key(kv[0], Value::String(kv[1].to_vec()));
+    }
+    Ok(())
+}
+
+/// `MSETEX numkeys key value [key value …] [NX|XX] [EX|PX|EXAT|PXAT t|KEEPTTL]`
+/// (Redis 8.4, Valkey 9.1; both propagate it with `PXAT`): NX sets only when no
+/// key exists, XX only when all exist; without an expiry option the keys lose
+/// their TTL, as with `SET`.
+pub fn msetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let n = int(a[1])?;
+    let pairs_end = usize::try_from(n)
+        .ok()
+        .filter(|&n| n >= 1)
+        .and_then(|n| n.checked_mul(2))
+        .and_then(|n| n.checked_add(2))
+        .filter(|&end| end <= a.len())
+        .ok_or_else(|| "ERR invalid numkeys value".to_string())?;
+    let (mut nx, mut xx) = (false, false);
+    let mut ttl = Ttl::None;
+    let mut i = pairs_end;
+    while i < a.len() {
+        let o = a[i];
+        let has_ttl = !matches!(ttl, Ttl::None);
+        if is(o, "nx") && !xx {
+            nx = true;
+        } else if is(o, "xx") && !nx {
+            xx = true;
+        } else if is(o, "keepttl") && !has_ttl {
+            ttl = Ttl::Keep;
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
+            && !has_ttl
+            && i + 1 < a.len()
+        {
+            ttl = Ttl::At(expire_at(e, o, a[i + 1], "msetex")?);
+            i += 1;
+        } else {
+            return Err(SYNTAX.into());
+        }
+        i += 1;
+    }
+    let pairs = &a[2..pairs_end];
+    if (nx && pairs.chunks(2).any(|kv| e.exists(kv[0])))
+        || (xx && !pairs.chunks(2).all(|kv| e.exists(kv[0])))
+    {
+        return Ok(());
+    }
+    for kv in pairs.chunks(2) {
+        let v = Value::String(kv[1].to_vec());
+        match ttl {
+            Ttl::Keep => e.set_key_keepttl(kv[0], v),
+            Ttl::At(t) => {
+                e.set_key(kv[0], v);
+                e.slot_mut(kv[0]).expect("set").expire_ms = Some(t);
+            }
+            Ttl::None | Ttl::Persist => e.set_key(kv[0], v),
+        }
+    }
+    Ok(())
+}
+
+/// `DELEX key [IFEQ v|IFNE v|IFDEQ d|IFDNE d]` (Redis 8.4; propagated as
+/// `DEL`): without a condition, `DEL` of one key of any type; with one, the
+/// key must hold a string.
+pub fn delex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let cond = match a.len() {
+        2 => None,
+        4 => Some(cond_option(a, 2)?.ok_or_else(|| SYNTAX.to_string())?),
+        _ => return Err(SYNTAX.into()),
+    };
+    if let Some(c) = cond {
+        if !e.exists(a[1]) {
+            return Ok(());
+        }
+        if e.get_string(a[1]).is_err() {
+            return Err("ERR Key should be of string type if conditions are specified".into());
+        }
+        if !cond_holds(e, a[1], c)? {
+            return Ok(());
+        }
+    }
+    e.remove(a[1]);
+    Ok(())
+}
+
+/// `DELIFEQ key value` (Valkey 9.0; propagated as `DEL`): deletes the key when
+/// it holds exactly `value`.
+pub fn delifeq(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    if a.len() != 3 {
+        return Err(wrong_args(a));
+    }
+    if cond_holds(e, a[1], Cond::Eq(a[2]))? {
+        e.remove(a[1]);
     }
     Ok(())
 }
@@ -546,14 +726,25 @@ pub fn bitfield(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// `BITOP AND|OR|XOR|NOT|DIFF|DIFF1|ANDOR|ONE dest key…`; the last four are
+/// Redis 8.2's: `DIFF X Y…` = X ∧ ¬(Y₁ ∨ …), `DIFF1` = ¬X ∧ (Y₁ ∨ …),
+/// `ANDOR` = X ∧ (Y₁ ∨ …) (each with at least two sources), `ONE` = the bits
+/// set in exactly one source.
 pub fn bitop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let op = a[1];
     let not = is(op, "not");
-    if !(not || is(op, "and") || is(op, "or") || is(op, "xor")) {
+    let names = ["and", "or", "xor", "not", "diff", "diff1", "andor", "one"];
+    let Some(which) = names.iter().position(|n| is(op, n)) else {
         return Err(SYNTAX.into());
-    }
+    };
     if not && a.len() != 4 {
         return Err("ERR BITOP NOT must be called with a single source key.".into());
+    }
+    if (4..=6).contains(&which) && a.len() < 5 {
+        return Err(format!(
+            "ERR BITOP {} must be called with at least two source keys.",
+            names[which].to_ascii_uppercase()
+        ));
     }
     let mut srcs = Vec::new();
     for k in &a[3..] {
@@ -567,21 +758,34 @@ pub fn bitop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut res = vec![0u8; maxlen];
     for (j, out) in res.iter_mut().enumerate() {
         let byte = |s: &Vec<u8>| s.get(j).copied().unwrap_or(0);
-        *out = if not {
-            !byte(&srcs[0])
-        } else {
-            let mut acc = byte(&srcs[0]);
-            for s in &srcs[1..] {
-                let b = byte(s);
-                if is(op, "and") {
-                    acc &= b;
-                } else if is(op, "or") {
-                    acc |= b;
-                } else {
-                    acc ^= b;
+        let first = byte(&srcs[0]);
+        let others = || srcs[1..].iter().fold(0u8, |acc, s| acc | byte(s));
+        *out = match which {
+            3 => !first,
+            4 => first & !others(),
+            5 => !first & others(),
+            6 => first & others(),
+            7 => {
+                let (mut once, mut more) = (0u8, 0u8);
+                for s in &srcs {
+                    let b = byte(s);
+                    more |= once & b;
+                    once |= b;
                 }
+                once & !more
             }
-            acc
+            _ => {
+                let mut acc = first;
+                for s in &srcs[1..] {
+                    let b = byte(s);
+                    match which {
+                        0 => acc &= b,
+                        1 => acc |= b,
+                        _ => acc ^= b,
+                    }
+                }
+                acc
+            }
         };
     }
     e.set_key(a[2], Value::String(res));
