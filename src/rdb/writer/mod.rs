@@ -1,5 +1,5 @@
-//! The RDB writer: [`Writer`] writes an RDB file of version 9, 10, 11 or 12 (default
-//! 10, what Redis 7.0 writes), one entry at a time.
+//! The RDB writer: [`Writer`] writes an RDB file of version 9, 10, 11, 12 or 13
+//! (default 10, what Redis 7.0 writes), one entry at a time.
 //!
 //! What it writes, in Redis' order (FORMATS.md §1.1): the magic, the aux fields
 //! `redis-ver`, `redis-bits`, `ctime`, `used-mem` and `aof-base` (RDB ≥ 10) or
@@ -14,15 +14,21 @@
 //! `stream-node-max-bytes 4096`, `stream-node-max-entries 100`), as the target
 //! version knows them:
 //!
-//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 |
-//! |---|---|---|---|---|
-//! | list | 14 (ziplist nodes) | 18 | 18 | 18 (PLAIN nodes for elements > 8 KB) |
-//! | set of ≤ 512 integers | 11 | 11 | 11 | 11 |
-//! | small set | 2 | 2 | 20 | 20 |
-//! | small zset / hash | 12 / 13 | 17 / 16 | 17 / 16 | 17 / 16 |
-//! | hash with field TTLs | error | error | error | 25 (small) / 24 |
-//! | large set / zset / hash | 2 / 5 / 4 | same | same | same |
-//! | stream | 15 | 19 | 21 | 21 |
+//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 | RDB 13 |
+//! |---|---|---|---|---|---|
+//! | list | 14 (ziplist nodes) | 18 | 18 | 18 (PLAIN nodes for elements > 8 KB) | as 12 |
+//! | set of ≤ 512 integers | 11 | 11 | 11 | 11 | 11 |
+//! | small set | 2 | 2 | 20 | 20 | 20 |
+//! | small zset / hash | 12 / 13 | 17 / 16 | 17 / 16 | 17 / 16 | 17 / 16 |
+//! | hash with field TTLs | error | error | error | 25 (small) / 24 | as 12 |
+//! | large set / zset / hash | 2 / 5 / 4 | same | same | same | same |
+//! | stream | 15 | 19 | 21 | 21 | 26 |
+//!
+//! RDB 13 (Redis 8.6) writes every stream as type 26 with its IDMP state (the
+//! defaults, duration 100 and maxsize 100 without producers, when the model has
+//! none). Older versions refuse a stream whose IDMP state is not the default
+//! (producers, or a configuration set by `XCFGSET`): it cannot be carried; its
+//! two counters alone are dropped, as the server's own AOF rewrite drops them.
 //!
 //! Also written when given: module values (type 7, raw), module AUX records
 //! ([`Writer::write_module_aux`]), LRU idle times and LFU counters (opcodes
@@ -93,10 +99,10 @@ pub enum AofMarker {
 /// Settings of a [`Writer`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
-    /// RDB version, 9 to 12.
+    /// RDB version, 9 to 13.
     pub version: u32,
     /// The `redis-ver` aux value; `None` picks the release that writes `version`
-    /// (6.2.14, 7.0.15, 7.2.6, 7.4.1).
+    /// (6.2.14, 7.0.15, 7.2.6, 7.4.1, 8.6.3).
     pub redis_ver: Option<String>,
     /// The `ctime` aux value (Unix seconds); `None` = now.
     pub ctime: Option<i64>,
@@ -143,7 +149,7 @@ pub enum WriteError {
     #[error("write error: {0}")]
     Io(#[from] io::Error),
     /// The requested RDB version is not one the writer produces.
-    #[error("RDB version {0} is not supported by the writer (9 to 12)")]
+    #[error("RDB version {0} is not supported by the writer (9 to 13)")]
     UnsupportedVersion(u32),
     /// A value cannot be represented in the target version.
     #[error("key {key:?}: {what} cannot be written in RDB version {version}")]
@@ -381,7 +387,7 @@ fn score_text(s: f64) -> Vec<u8> {
 impl<W: Write> Writer<W> {
     /// Starts a file: writes the magic and the aux fields.
     pub fn new(inner: W, opts: WriterOptions) -> Result<Self, WriteError> {
-        if !(9..=12).contains(&opts.version) {
+        if !(9..=13).contains(&opts.version) {
             return Err(WriteError::UnsupportedVersion(opts.version));
         }
         let mut w = Self {
@@ -405,7 +411,8 @@ impl<W: Write> Writer<W> {
                 9 => "6.2.14",
                 10 => "7.0.15",
                 11 => "7.2.6",
-                _ => "7.4.1",
+                12 => "7.4.1",
+                _ => "8.6.3",
             }
             .to_string()
         });
@@ -923,6 +930,13 @@ impl<W: Write> Writer<W> {
 
     fn stream(&mut self, key: &[u8], s: &model::Stream) -> Result<u8, WriteError> {
         let ver = self.opts.version;
+        if ver < 13 && s.idmp.as_ref().is_some_and(|i| !i.is_default()) {
+            return Err(WriteError::Unrepresentable {
+                key: lossy(key),
+                what: "a stream's IDMP state (producers or an XCFGSET configuration)".into(),
+                version: ver,
+            });
+        }
         // Nodes: split as streamAppendItem does.
         let mut nodes: Vec<(model::StreamId, Vec<u8>)> = Vec::new();
         let mut i = 0;
@@ -1055,11 +1069,62 @@ impl<W: Write> Writer<W> {
                 }
             }
         }
+        if ver >= 13 {
+            self.stream_idmp(key, s.idmp.as_ref())?;
+        }
         Ok(match ver {
             9 => ty::STREAM_LISTPACKS,
             10 => ty::STREAM_LISTPACKS_2,
-            _ => ty::STREAM_LISTPACKS_3,
+            11 | 12 => ty::STREAM_LISTPACKS_3,
+            _ => ty::STREAM_LISTPACKS_4,
         })
+    }
+
+    /// The IDMP trailer of a type-26 stream (FORMATS.md §8.1.2), refusing what
+    /// the loader rejects (a configuration out of range, a repeated producer).
+    fn stream_idmp(
+        &mut self,
+        key: &[u8],
+        idmp: Option<&model::StreamIdmp>,
+    ) -> Result<(), WriteError> {
+        let default = model::StreamIdmp::new();
+        let i = idmp.unwrap_or(&default);
+        let invalid = |reason: String| WriteError::Invalid {
+            key: lossy(key),
+            reason,
+        };
+        if !model::StreamIdmp::DURATION_RANGE.contains(&i.duration) {
+            return Err(invalid(format!(
+                "IDMP duration {} out of range 1..86400",
+                i.duration
+            )));
+        }
+        if !model::StreamIdmp::MAXSIZE_RANGE.contains(&i.maxsize) {
+            return Err(invalid(format!(
+                "IDMP maxsize {} out of range 1..10000",
+                i.maxsize
+            )));
+        }
+        let mut pids: Vec<&[u8]> = i.producers.iter().map(|p| p.pid.as_slice()).collect();
+        pids.sort_unstable();
+        if let Some(w) = pids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!("IDMP producer {:?} repeated", lossy(w[0]))));
+        }
+        put_len(&mut self.buf, i.duration);
+        put_len(&mut self.buf, i.maxsize);
+        put_len(&mut self.buf, i.producers.len() as u64);
+        for p in &i.producers {
+            self.str(&p.pid);
+            put_len(&mut self.buf, p.iids.len() as u64);
+            for (iid, id) in &p.iids {
+                self.str(iid);
+                put_len(&mut self.buf, id.ms);
+                put_len(&mut self.buf, id.seq);
+            }
+        }
+        put_len(&mut self.buf, i.iids_added);
+        put_len(&mut self.buf, i.iids_duplicates);
+        Ok(())
     }
 }
 
