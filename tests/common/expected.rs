@@ -293,21 +293,25 @@ fn canon_idmp(i: &StreamIdmp) -> J {
 /// and `producers` missing from `want` are dropped from `got`.
 fn reconcile(want: &J, got: &J) -> J {
     let mut got = got.clone();
-    let (Some(wi), Some(gi)) = (
+    if let (Some(wi), Some(gi)) = (
         want.pointer("/value/idmp"),
         got.pointer_mut("/value/idmp"),
-    ) else {
-        return got;
-    };
-    match (wi.get("producers"), gi.as_object_mut()) {
+    ) {
+        reconcile_idmp(wi, gi);
+    }
+    got
+}
+
+/// [`reconcile`] on two canonical `idmp` objects.
+fn reconcile_idmp(want: &J, got: &mut J) {
+    match (want.get("producers"), got.as_object_mut()) {
         (None, Some(g)) => {
             g.remove("producers");
         }
         (Some(J::Object(wp)), Some(g)) => {
             if let Some(J::Object(gp)) = g.get_mut("producers") {
                 for (pid, wiids) in wp {
-                    let (Some(J::Array(wl)), Some(J::Array(gl))) = (Some(wiids), gp.get_mut(pid))
-                    else {
+                    let (J::Array(wl), Some(J::Array(gl))) = (wiids, gp.get_mut(pid)) else {
                         continue;
                     };
                     for (w, g) in wl.iter().zip(gl.iter_mut()) {
@@ -320,7 +324,16 @@ fn reconcile(want: &J, got: &J) -> J {
         }
         _ => {}
     }
-    got
+}
+
+/// Compares a stream's IDMP state with an expected file's `idmp` object (both
+/// absent or default compare equal, as in [`canon_expected`]); `Some((want,
+/// got))` in canonical form when they differ.
+pub fn idmp_diff(want: Option<&J>, got: Option<&StreamIdmp>) -> Option<(J, J)> {
+    let w = canon_idmp_expected(want);
+    let mut g = canon_idmp(got.unwrap_or(&StreamIdmp::new()));
+    reconcile_idmp(&w, &mut g);
+    (w != g).then_some((w, g))
 }
 
 /// Canonical form of an entry we read.
