@@ -617,6 +617,9 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             g.last_id = l;
         }
     }
+    // The consumer is created (and seen) before any id is looked at, so even
+    // when none can be claimed (Redis' xclaimCommand).
+    ensure_consumer(g, a[3], now).seen_time_ms = now;
     for (id, exists) in ids.into_iter().zip(existing) {
         if !exists {
             // The entry is gone: drop it from the PEL.
