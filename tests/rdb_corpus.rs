@@ -76,34 +76,6 @@ fn compare(path: &Path, expected_file: &Path, c: Canon) -> ReadBack {
     compare_doc(path, &load_json(expected_file), expected_file, c)
 }
 
-/// The `types` dataset the base RDB of `aof-preamble/` holds: `expected.json`,
-/// except that a key no incremental file names is as `expected-aof-preamble.json`
-/// records it (that run's own values: server-generated stream ids, delivery
-/// times and IDMP iids differ between runs).
-fn preamble_base_doc(dir: &Path) -> J {
-    let mut doc = load_json(&dir.join("expected.json"));
-    let aof = load_json(&dir.join("expected-aof-preamble.json"));
-    let mut incr = Vec::new();
-    for e in std::fs::read_dir(dir.join("aof-preamble")).unwrap() {
-        let p = e.unwrap().path();
-        if p.to_string_lossy().ends_with(".incr.aof") {
-            incr.extend(std::fs::read(&p).unwrap());
-        }
-    }
-    let named = |k: &[u8]| k.is_empty() || incr.windows(k.len()).any(|w| w == k);
-    for (db, keys) in aof["dbs"].as_object().unwrap() {
-        for (name, e) in keys.as_object().unwrap() {
-            let key = expected::bytes_of(&e["key"]);
-            if let Some(slot) = doc["dbs"].get_mut(db).and_then(|d| d.get_mut(name)) {
-                if !named(&key) {
-                    *slot = e.clone();
-                }
-            }
-        }
-    }
-    doc
-}
-
 fn compare_doc(path: &Path, doc: &J, expected_file: &Path, c: Canon) -> ReadBack {
     let want = expected::expected_dbs(&doc, c);
     let got = read_all(path, c);
@@ -255,7 +227,7 @@ fn every_corpus_rdb_reads_back_what_the_server_held() {
                 if p.extension().is_some_and(|x| x == "rdb") {
                     compare_doc(
                         &p,
-                        &preamble_base_doc(&dir),
+                        &expected::preamble_base_doc(&dir),
                         &dir.join("expected.json"),
                         Canon {
                             ignore_consumer_times: true,

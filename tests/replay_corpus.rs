@@ -120,22 +120,6 @@ fn stream(v: &J) -> Stream {
     }
 }
 
-/// The expected document as the same server replaying these files holds it:
-/// `dbs` with the keys of `replayed_by_same_server_differs` (Redis 8.6: its
-/// RESP rewrite drops the IDMP counters and a `KEEPREF`-deleted message's
-/// pending entry) in place of the live values.
-fn as_replayed(mut doc: J) -> J {
-    let Some(J::Object(over)) = doc.get("replayed_by_same_server_differs").cloned() else {
-        return doc;
-    };
-    for (db, keys) in over {
-        for (name, e) in keys.as_object().unwrap() {
-            doc["dbs"][&db][name] = e.clone();
-        }
-    }
-    doc
-}
-
 /// Compares every stream's IDMP state (Redis 8.6) with the expected `idmp`
 /// objects; returns the differences.
 fn check_idmp(doc: &J, got: &[Entry]) -> Vec<String> {
@@ -247,7 +231,7 @@ fn replay_files(files: &[std::path::PathBuf]) -> Engine {
 
 fn check(folder: &Path, label: &str, files: &[std::path::PathBuf], expected: &Path) -> usize {
     let doc: J = serde_json::from_slice(&std::fs::read(expected).unwrap()).unwrap();
-    let doc = as_replayed(doc);
+    let doc = common::expected::as_replayed(doc);
     let engine = replay_files(files);
     let ds = engine.dataset();
     let mut got: Vec<Entry> = ds.entries().collect();

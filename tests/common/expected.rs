@@ -224,7 +224,7 @@ fn canon_stream_expected(v: &J, c: Canon) -> J {
 /// `null`, computed by the server for `IDMPAUTO`, matches any iid: see
 /// [`diff_dbs`]); when a file records the counts without the producers, only
 /// the counts are compared.
-fn canon_idmp_expected(v: Option<&J>) -> J {
+pub fn canon_idmp_expected(v: Option<&J>) -> J {
     let Some(v) = v else {
         return canon_idmp(&StreamIdmp::new());
     };
@@ -455,6 +455,54 @@ pub fn canon_entry(e: &Entry, c: Canon) -> J {
         out.insert("field_expire_ms".into(), J::Object(field_ttls));
     }
     J::Object(out)
+}
+
+/// An expected document as the same server replaying its AOF holds it: `dbs`
+/// with the keys of `replayed_by_same_server_differs` (Redis 8.6: its RESP
+/// rewrite drops the IDMP counters and a `KEEPREF`-deleted message's pending
+/// entry) in place of the live values.
+pub fn as_replayed(mut doc: J) -> J {
+    let Some(J::Object(over)) = doc.get("replayed_by_same_server_differs").cloned() else {
+        return doc;
+    };
+    for (db, keys) in over {
+        for (name, e) in keys.as_object().unwrap() {
+            doc["dbs"][&db][name] = e.clone();
+        }
+    }
+    doc
+}
+
+/// The `types` dataset the base RDB of a version folder's `aof-preamble/`
+/// holds: `expected.json`, except that a key no incremental file names is as
+/// `expected-aof-preamble.json` records it (that run's own values:
+/// server-generated stream ids, delivery times and IDMP iids differ between
+/// runs).
+pub fn preamble_base_doc(dir: &std::path::Path) -> J {
+    let load = |p: std::path::PathBuf| -> J {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let mut doc = load(dir.join("expected.json"));
+    let aof = load(dir.join("expected-aof-preamble.json"));
+    let mut incr = Vec::new();
+    for e in std::fs::read_dir(dir.join("aof-preamble")).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with(".incr.aof") {
+            incr.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    let named = |k: &[u8]| k.is_empty() || incr.windows(k.len()).any(|w| w == k);
+    for (db, keys) in aof["dbs"].as_object().unwrap() {
+        for (name, e) in keys.as_object().unwrap() {
+            let key = bytes_of(&e["key"]);
+            if let Some(slot) = doc["dbs"].get_mut(db).and_then(|d| d.get_mut(name)) {
+                if !named(&key) {
+                    *slot = e.clone();
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// db -> key (key form) -> canonical entry, from an expected file.

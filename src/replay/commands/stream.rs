@@ -618,7 +618,8 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
     }
     // The consumer is created (and seen) before any id is looked at, so even
-    // when none can be claimed (Redis' xclaimCommand).
+    // when none can be claimed (xclaimCommand since Redis 7.2; 7.0 created it
+    // only when claiming an entry).
     ensure_consumer(g, a[3], now).seen_time_ms = now;
     for (id, exists) in ids.into_iter().zip(existing) {
         if !exists {
