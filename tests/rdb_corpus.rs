@@ -77,7 +77,7 @@ fn compare(path: &Path, expected_file: &Path, c: Canon) -> ReadBack {
 }
 
 fn compare_doc(path: &Path, doc: &J, expected_file: &Path, c: Canon) -> ReadBack {
-    let want = expected::expected_dbs(&doc, c);
+    let want = expected::expected_dbs(doc, c);
     let got = read_all(path, c);
     let diffs = expected::diff_dbs(&want, &got.dbs);
     assert!(

@@ -14,11 +14,14 @@ use redis_persist::model::{IdmpProducer, StreamId, StreamIdmp, Value};
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::{Entries, ErrorKind, Item, Reader, payload};
 
+/// A producer as written: pid, then (iid, id ms, id seq) each.
+type Producer<'a> = (&'a [u8], &'a [(&'a [u8], u8, u8)]);
+
 /// The IDMP trailer of a stream.
 struct Trailer<'a> {
     duration: &'a [u8],
     maxsize: &'a [u8],
-    producers: &'a [(&'a [u8], &'a [(&'a [u8], u8, u8)])],
+    producers: &'a [Producer<'a>],
     added: u8,
     duplicates: u8,
 }
@@ -105,7 +108,7 @@ fn idmp_of(bytes: &[u8]) -> StreamIdmp {
     }
 }
 
-const PRODUCERS: &[(&[u8], &[(&[u8], u8, u8)])] = &[
+const PRODUCERS: &[Producer<'static>] = &[
     (b"p", &[(b"a", 1, 0), (b"b", 5, 0), (b"a", 9, 9)]),
     (b"q\x00", &[(b"\xff", 1, 0)]),
 ];
@@ -276,10 +279,7 @@ fn a_cut_trailer_and_huge_counts_are_errors() {
     let at = v2.len() - 3;
     v2.splice(at..=at, [0x81, 0, 0, 0, 1, 0, 0, 0, 0]);
     let e = read(&file(26, &v2)).unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::LengthTooLarge { .. }),
-        "{e}"
-    );
+    assert!(matches!(e.kind(), ErrorKind::LengthTooLarge { .. }), "{e}");
 }
 
 #[test]

@@ -135,7 +135,8 @@ fn check_idmp(doc: &J, got: &[Entry]) -> Vec<String> {
             let Some(Value::Stream(s)) = ours.map(|x| &x.value) else {
                 continue; // reported by the dataset comparison
             };
-            if let Some((w, g)) = common::expected::idmp_diff(e["value"].get("idmp"), s.idmp.as_ref())
+            if let Some((w, g)) =
+                common::expected::idmp_diff(e["value"].get("idmp"), s.idmp.as_ref())
             {
                 diffs.push(format!(
                     "db {db} {:?}: idmp\n  want {w}\n  got  {g}",

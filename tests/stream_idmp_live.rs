@@ -166,7 +166,11 @@ fn resp_dump_recreates_idmp_streams_in_redis_86() {
         return;
     };
     let out = common::run(&["dump", "--format", "resp", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cmds = parse_resp(&out.stdout);
     assert!(cmds.iter().any(|c| c[0] == b"XIDMPRECORD"));
     assert!(cmds.iter().any(|c| c[0] == b"XCFGSET"));
@@ -283,8 +287,7 @@ fn wait_rewrite(s: &mut RedisServer) {
     loop {
         std::thread::sleep(Duration::from_millis(100));
         let info = String::from_utf8(s.cmd(&["INFO", "persistence"]).bytes()).unwrap();
-        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0")
-        {
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
             std::thread::sleep(Duration::from_millis(200));
             return;
         }
@@ -360,7 +363,10 @@ fn replayed_aof_of_redis_86_matches_the_server() {
             (p, name)
         })
         .collect();
-    let refs: Vec<(&Path, &str)> = files.iter().map(|(p, n)| (p.as_path(), n.as_str())).collect();
+    let refs: Vec<(&Path, &str)> = files
+        .iter()
+        .map(|(p, n)| (p.as_path(), n.as_str()))
+        .collect();
     let mut reloaded = servers::start(&bin, &aof, &refs);
     let want = streams(read_rdb(&save(&mut reloaded)), true);
     assert!(

@@ -183,9 +183,7 @@ pub fn encoding_name(t: u8) -> &'static str {
         HASH_ZIPMAP => "zipmap",
         ZSET_ZIPLIST | HASH_ZIPLIST => "ziplist",
         HASH_LISTPACK_EX_PRE_GA | HASH_LISTPACK_EX => "listpackex",
-        STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 | STREAM_LISTPACKS_4 => {
-            "stream"
-        }
+        STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 | STREAM_LISTPACKS_4 => "stream",
         MODULE_2 | MODULE_PRE_GA => "module",
         _ => "unknown",
     }

@@ -293,10 +293,7 @@ fn canon_idmp(i: &StreamIdmp) -> J {
 /// and `producers` missing from `want` are dropped from `got`.
 fn reconcile(want: &J, got: &J) -> J {
     let mut got = got.clone();
-    if let (Some(wi), Some(gi)) = (
-        want.pointer("/value/idmp"),
-        got.pointer_mut("/value/idmp"),
-    ) {
+    if let (Some(wi), Some(gi)) = (want.pointer("/value/idmp"), got.pointer_mut("/value/idmp")) {
         reconcile_idmp(wi, gi);
     }
     got

@@ -84,7 +84,8 @@ pub fn start(bin: &Path, extra: &[&str], files: &[(&Path, &str)]) -> RedisServer
         match wait_for_server(&mut child, port, Duration::from_secs(30)) {
             Ok(stream) => break (child, port, stream),
             Err(e)
-                if attempt < 5 && (e == "port taken" || log().contains("Address already in use")) =>
+                if attempt < 5
+                    && (e == "port taken" || log().contains("Address already in use")) =>
             {
                 let _ = child.kill();
                 let _ = child.wait();

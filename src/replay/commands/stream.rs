@@ -348,9 +348,7 @@ fn policy_and_ids(a: &[&[u8]], mut i: usize) -> Result<(RefPolicy, Vec<StreamId>
     let n = int(a[i + 1])?;
     let ids = &a[i + 2..];
     if n <= 0 || n as usize != ids.len() {
-        return Err(
-            "ERR Number of IDs must be a positive integer matching the IDs given".into(),
-        );
+        return Err("ERR Number of IDs must be a positive integer matching the IDs given".into());
     }
     let ids = ids.iter().map(|x| sid(x)).collect::<Result<Vec<_>, _>>()?;
     Ok((policy, ids))
