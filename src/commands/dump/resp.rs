@@ -18,12 +18,13 @@
 //!   that is removed again after the claims (`XTRIM MINID` below the first live
 //!   entry, `XDEL` elsewhere). When a group has an entries-read counter, the
 //!   `XSETID` is also sent before the groups, as Redis' AOF rewrite does (Redis
-//!   8.6 caps `ENTRIESREAD` at the stream's entries-added counter); a Redis 8.6 stream's IDMP state (RDB type 26):
-//!   `XCFGSET key IDMP-DURATION d IDMP-MAXSIZE m` when its configuration is not
-//!   the default, then one `XIDMPRECORD key pid iid id` per iid, oldest first
-//!   (what Redis 8.6's AOF rewrite writes; like it, the `iids_added` and
-//!   `iids_duplicates` counters are not carried: a server loading the commands
-//!   counts the records as added);
+//!   8.6 caps `ENTRIESREAD` at the stream's entries-added counter). A Redis 8.6
+//!   stream's IDMP state (RDB type 26): `XCFGSET key IDMP-DURATION d
+//!   IDMP-MAXSIZE m` when its configuration is not the default, then one
+//!   `XIDMPRECORD key pid iid id` per iid, oldest first (what Redis 8.6's AOF
+//!   rewrite writes; like it, the `iids_added` and `iids_duplicates` counters
+//!   are not carried: a server loading the commands counts the records as
+//!   added);
 //! * module values: `RESTORE key ttl payload ABSTTL` with a DUMP payload built
 //!   from the stored module data (the target needs the module);
 //! * function libraries: `FUNCTION LOAD`;
