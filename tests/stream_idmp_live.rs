@@ -117,10 +117,12 @@ fn rdb13_streams_written_by_the_writer_load_in_redis_86() {
         .into_iter()
         .filter(|e| matches!(e.value, Value::Stream(_)))
         .collect();
+    let has_producers = |e: &Entry| match &e.value {
+        Value::Stream(s) => s.idmp.as_ref().is_some_and(|i| !i.producers.is_empty()),
+        _ => false,
+    };
     assert!(
-        original
-            .iter()
-            .any(|e| matches!(&e.value, Value::Stream(s) if s.idmp.as_ref().is_some_and(|i| !i.producers.is_empty()))),
+        original.iter().any(has_producers),
         "the corpus file has a stream with IDMP producers"
     );
     let want = streams(original.clone(), false);

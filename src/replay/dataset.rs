@@ -401,12 +401,18 @@ impl Dataset {
         let field_ttls = self.dbs.iter().flat_map(|db| db.values()).any(
             |s| matches!(&s.value, Value::Hash(h) if h.values().any(|v| v.expire_ms.is_some())),
         );
-        let idmp = self.dbs.iter().flat_map(|db| db.values()).any(|s| {
-            matches!(&s.value, Value::Stream(st)
-                if st.idmp.as_ref().is_some_and(|i| i.duration != model::StreamIdmp::DEFAULT_DURATION
-                    || i.maxsize != model::StreamIdmp::DEFAULT_MAXSIZE
-                    || !i.producers.is_empty()))
-        });
+        let idmp = self
+            .dbs
+            .iter()
+            .flat_map(|db| db.values())
+            .any(|s| match &s.value {
+                Value::Stream(st) => st.idmp.as_ref().is_some_and(|i| {
+                    i.duration != model::StreamIdmp::DEFAULT_DURATION
+                        || i.maxsize != model::StreamIdmp::DEFAULT_MAXSIZE
+                        || !i.producers.is_empty()
+                }),
+                _ => false,
+            });
         if idmp {
             (13, "stream IDMP state")
         } else if field_ttls {
