@@ -1,6 +1,7 @@
 //! Formats the corpus has no file for, built byte by byte from FORMATS.md: Valkey
 //! 9 (`VALKEY080`, type 22 `HASH_2`, opcode `SLOT_IMPORT`), Redis 8.6 (RDB 13,
-//! `KEY_META`), versions and types we do not support (a clear error, never a
+//! `KEY_META`; its stream type 26 has its own file, `rdb_stream_idmp.rs`),
+//! versions and types we do not support (a clear error, never a
 //! misparse), the magic deciding what type 22 means, old headers carrying newer
 //! types, and standard input.
 
@@ -154,16 +155,17 @@ fn redis_8_6_key_metadata_is_skipped_and_counted() {
         }
     }
     assert!(seen);
-    // Type 26 (Redis 8.6 streams with IDMP data) is not documented: a clear error.
+    // Type 27 (Redis 8.8 streams, not documented) is a clear error; type 26
+    // (8.6 streams with IDMP state) is read (tests/rdb_stream_idmp.rs).
     let mut b = b"REDIS0013".to_vec();
-    b.extend_from_slice(&[0xfe, 0, 26]);
+    b.extend_from_slice(&[0xfe, 0, 27]);
     string(&mut b, b"s");
     let e = error_of(&finish(b));
     assert!(
-        matches!(e.kind(), ErrorKind::UnsupportedType { rdb_type: 26, .. }),
+        matches!(e.kind(), ErrorKind::UnsupportedType { rdb_type: 27, .. }),
         "{e}"
     );
-    assert!(e.to_string().contains("unsupported value type 26"), "{e}");
+    assert!(e.to_string().contains("unsupported value type 27"), "{e}");
 }
 
 #[test]

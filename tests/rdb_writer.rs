@@ -135,6 +135,7 @@ fn stream_value(n: u64, deleted_every: u64, with_groups: bool) -> Stream {
         max_deleted_entry_id: Some(maxdel),
         entries_added: Some(n),
         groups,
+        idmp: None,
     }
 }
 
@@ -452,6 +453,7 @@ fn dataset() -> Vec<Entry> {
             max_deleted_entry_id: None,
             entries_added: Some(3),
             groups: vec![],
+            idmp: None,
         })),
     ));
     // Other databases and TTLs.

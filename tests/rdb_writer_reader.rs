@@ -157,6 +157,7 @@ fn dataset(version: u32) -> Vec<Entry> {
                     },
                 ],
             }],
+            idmp: None,
         })),
     ));
     if version >= 12 {

@@ -115,7 +115,37 @@ fn stream(v: &J) -> Stream {
             .map(|s| s.parse().unwrap()),
         entries_added: v["entries_added"].as_u64(),
         groups,
+        // Compared apart (`check_idmp`): the file may leave iids open.
+        idmp: None,
     }
+}
+
+/// Compares every stream's IDMP state (Redis 8.6) with the expected `idmp`
+/// objects; returns the differences.
+fn check_idmp(doc: &J, got: &[Entry]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for (db, keys) in doc["dbs"].as_object().unwrap() {
+        let db: u64 = db.parse().unwrap();
+        for e in keys.as_object().unwrap().values() {
+            if e["type"] != "stream" {
+                continue;
+            }
+            let key = bytes(&e["key"]);
+            let ours = got.iter().find(|x| x.db == db && x.key == key);
+            let Some(Value::Stream(s)) = ours.map(|x| &x.value) else {
+                continue; // reported by the dataset comparison
+            };
+            if let Some((w, g)) =
+                common::expected::idmp_diff(e["value"].get("idmp"), s.idmp.as_ref())
+            {
+                diffs.push(format!(
+                    "db {db} {:?}: idmp\n  want {w}\n  got  {g}",
+                    String::from_utf8_lossy(&key)
+                ));
+            }
+        }
+    }
+    diffs
 }
 
 /// The entries an `expected*.json` describes.
@@ -202,12 +232,21 @@ fn replay_files(files: &[std::path::PathBuf]) -> Engine {
 
 fn check(folder: &Path, label: &str, files: &[std::path::PathBuf], expected: &Path) -> usize {
     let doc: J = serde_json::from_slice(&std::fs::read(expected).unwrap()).unwrap();
+    let doc = common::expected::as_replayed(doc);
     let engine = replay_files(files);
     let ds = engine.dataset();
     let mut got: Vec<Entry> = ds.entries().collect();
+    let idmp = check_idmp(&doc, &got);
+    assert!(
+        idmp.is_empty(),
+        "{} {label}: {}",
+        folder.display(),
+        idmp.join("\n")
+    );
     // The corpus does not record consumer seen/active times.
     for e in &mut got {
         if let Value::Stream(s) = &mut e.value {
+            s.idmp = None;
             for g in &mut s.groups {
                 for c in &mut g.consumers {
                     c.seen_time_ms = 0;

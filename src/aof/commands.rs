@@ -41,6 +41,13 @@ pub(super) static EXTRA_COMMANDS: &[(&str, i32, bool)] = &[
     // Valkey 9.0 `CLUSTER FLUSHSLOT`.
     ("trimslots", -5, true),
     ("cluster|flushslot", -3, true),
+    // Redis 8.2: stream deletion with consumer-group reference policies.
+    ("xdelex", -5, true),
+    ("xackdel", -6, true),
+    // Redis 8.6: idempotent stream producers (XIDMPRECORD is written by the
+    // AOF rewrite).
+    ("xcfgset", -2, true),
+    ("xidmprecord", 5, true),
     // Redis 7.2.
     ("waitaof", 4, false),
     ("client|setinfo", 4, false),

@@ -204,6 +204,75 @@ pub struct Stream {
     pub entries_added: Option<u64>,
     /// Consumer groups in stored order.
     pub groups: Vec<ConsumerGroup>,
+    /// The IDMP (idempotent producers) state: present for every stream read
+    /// from RDB type 26 (Redis 8.6), absent for older types.
+    pub idmp: Option<StreamIdmp>,
+}
+
+/// The IDMP state of a Redis 8.6 stream (`XADD … IDMP`, `XCFGSET`; FORMATS.md
+/// §8.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamIdmp {
+    /// How long an iid is kept, in seconds.
+    pub duration: u64,
+    /// Iids kept per producer.
+    pub maxsize: u64,
+    /// Producers in stored order (bytewise by pid).
+    pub producers: Vec<IdmpProducer>,
+    /// Iids ever added (all-time counter).
+    pub iids_added: u64,
+    /// Duplicate iids ever rejected (all-time counter).
+    pub iids_duplicates: u64,
+}
+
+/// One IDMP producer and its iids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdmpProducer {
+    /// Producer id.
+    pub pid: Vec<u8>,
+    /// (iid, the entry id it produced), oldest first.
+    pub iids: Vec<(Vec<u8>, StreamId)>,
+}
+
+impl StreamIdmp {
+    /// The server's default `stream-idmp-duration` (seconds).
+    pub const DEFAULT_DURATION: u64 = 100;
+    /// The server's default `stream-idmp-maxsize`.
+    pub const DEFAULT_MAXSIZE: u64 = 100;
+    /// Durations the loader and `XCFGSET` accept.
+    pub const DURATION_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
+    /// Maxsizes the loader and `XCFGSET` accept.
+    pub const MAXSIZE_RANGE: std::ops::RangeInclusive<u64> = 1..=10_000;
+
+    /// Default configuration, no producers, zero counters.
+    pub fn new() -> Self {
+        Self {
+            duration: Self::DEFAULT_DURATION,
+            maxsize: Self::DEFAULT_MAXSIZE,
+            producers: Vec::new(),
+            iids_added: 0,
+            iids_duplicates: 0,
+        }
+    }
+
+    /// True when the configuration is the default and no producer is tracked:
+    /// what an older RDB type (or a stream never configured) amounts to.
+    pub fn is_default(&self) -> bool {
+        self.duration == Self::DEFAULT_DURATION
+            && self.maxsize == Self::DEFAULT_MAXSIZE
+            && self.producers.is_empty()
+    }
+
+    /// Number of iids tracked over all producers.
+    pub fn iids_tracked(&self) -> usize {
+        self.producers.iter().map(|p| p.iids.len()).sum()
+    }
+}
+
+impl Default for StreamIdmp {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A module value, kept as its raw serialization.

@@ -239,6 +239,40 @@ impl<R: Input> Entries<R> {
                         c.pel.push(id);
                     }
                 }
+                (Value::Stream(s), Element::StreamIdmp(m)) => {
+                    s.idmp = Some(crate::model::StreamIdmp {
+                        duration: m.duration,
+                        maxsize: m.maxsize,
+                        producers: Vec::new(),
+                        iids_added: 0,
+                        iids_duplicates: 0,
+                    });
+                }
+                (Value::Stream(s), Element::StreamProducer(p)) => {
+                    if let Some(idmp) = &mut s.idmp {
+                        idmp.producers.push(crate::model::IdmpProducer {
+                            pid: p.pid.to_vec(),
+                            iids: Vec::new(),
+                        });
+                    }
+                }
+                (Value::Stream(s), Element::StreamIid { iid, id }) => {
+                    if let Some(p) = s.idmp.as_mut().and_then(|i| i.producers.last_mut()) {
+                        p.iids.push((iid.to_vec(), id));
+                    }
+                }
+                (
+                    Value::Stream(s),
+                    Element::StreamIdmpCounters {
+                        iids_added,
+                        iids_duplicates,
+                    },
+                ) => {
+                    if let Some(idmp) = &mut s.idmp {
+                        idmp.iids_added = iids_added;
+                        idmp.iids_duplicates = iids_duplicates;
+                    }
+                }
                 (Value::Module(m), Element::Module(r)) => {
                     let (type_name, encver) = t::module_name(r.module_id);
                     *m = ModuleValue {

@@ -9,8 +9,9 @@
 //! * [`payload`] — DUMP / RESTORE payloads;
 //! * [`writer`] — writing RDB files.
 //!
-//! Supported: `REDIS` magic versions 1–12 fully, 13 (Redis 8.6) except the
-//! undocumented stream types 26/27; `VALKEY` magic versions 80–81 except the
+//! Supported: `REDIS` magic versions 1–12 fully, 13 (Redis 8.6) including the
+//! stream type 26 with its IDMP state, except the undocumented Redis 8.8 stream
+//! type 27; `VALKEY` magic versions 80–81 except the
 //! undocumented Valkey 9.2 type 23. The magic, not only the version, decides how
 //! type bytes 22/23 and opcode 0xF3 are read. Anything else is a clear
 //! "unsupported" error, never a misparse.
@@ -33,7 +34,8 @@ pub use entries::{Entries, Item};
 pub use error::{Error, ErrorKind, KeyContext};
 pub use reader::{
     Checksum, EB_EXPIRE_TIME_MAX, Element, Event, KeyEnd, KeyInfo, KeyMetaClass, ModuleRef,
-    Options, PendingRef, Reader, StreamConsumerRef, StreamEntryRef, StreamGroupRef, StreamMeta,
+    Options, PendingRef, Reader, StreamConsumerRef, StreamEntryRef, StreamGroupRef,
+    StreamIdmpMeta, StreamMeta, StreamProducerRef,
 };
 pub use str::Str;
 

@@ -227,6 +227,28 @@ pub struct StreamConsumerRef<'a> {
     pub pel_len: u64,
 }
 
+/// The IDMP configuration of a type-26 stream (Redis 8.6), after its groups;
+/// its producers follow as elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamIdmpMeta {
+    /// How long an iid is kept, in seconds (1..=86400).
+    pub duration: u64,
+    /// Iids kept per producer (1..=10000).
+    pub maxsize: u64,
+    /// Number of producers that follow.
+    pub producers: u64,
+}
+
+/// An IDMP producer of a type-26 stream (its iids follow as elements).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamProducerRef<'a> {
+    /// Producer id.
+    pub pid: &'a [u8],
+    /// Number of iids stored for it (a duplicate iid is not returned, as the
+    /// loader skips it).
+    pub iids: u64,
+}
+
 /// A module value or module aux payload, skipped by its opcode framing.
 #[derive(Debug, Clone, Copy)]
 pub struct ModuleRef<'a> {
@@ -280,6 +302,25 @@ pub enum Element<'a> {
     StreamConsumer(StreamConsumerRef<'a>),
     /// A pending-entry id owned by the last consumer.
     StreamConsumerPending(StreamId),
+    /// The IDMP configuration of a type-26 stream (after the groups).
+    StreamIdmp(StreamIdmpMeta),
+    /// An IDMP producer of the stream.
+    StreamProducer(StreamProducerRef<'a>),
+    /// An idempotent id of the last producer, oldest first, with the stream
+    /// id it produced.
+    StreamIid {
+        /// The iid (arbitrary bytes).
+        iid: &'a [u8],
+        /// The entry id it produced.
+        id: StreamId,
+    },
+    /// The IDMP all-time counters, the stream's last element (type 26).
+    StreamIdmpCounters {
+        /// Iids ever added.
+        iids_added: u64,
+        /// Duplicate iids ever rejected.
+        iids_duplicates: u64,
+    },
     /// A module value (type 7).
     Module(ModuleRef<'a>),
 }
@@ -401,6 +442,16 @@ enum Stream {
         consumers_left: u64,
         left: u64,
     },
+    /// Type 26: the IDMP configuration after the groups.
+    Idmp,
+    Producers {
+        left: u64,
+    },
+    Iids {
+        producers_left: u64,
+        left: u64,
+    },
+    IdmpCounters,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -571,6 +622,12 @@ enum RawElem {
         pel_len: u64,
     },
     ConsumerPending(StreamId),
+    StreamIdmp(StreamIdmpMeta),
+    StreamProducer {
+        iids: u64,
+    },
+    StreamIid(StreamId),
+    StreamIdmpCounters(u64, u64),
     Module {
         module_id: u64,
     },
@@ -1119,6 +1176,18 @@ impl<R: Input> Reader<R> {
                 pel_len,
             }),
             RawElem::ConsumerPending(id) => Element::StreamConsumerPending(id),
+            RawElem::StreamIdmp(m) => Element::StreamIdmp(m),
+            RawElem::StreamProducer { iids } => Element::StreamProducer(StreamProducerRef {
+                pid: &self.sa,
+                iids,
+            }),
+            RawElem::StreamIid(id) => Element::StreamIid { iid: &self.sa, id },
+            RawElem::StreamIdmpCounters(iids_added, iids_duplicates) => {
+                Element::StreamIdmpCounters {
+                    iids_added,
+                    iids_duplicates,
+                }
+            }
             RawElem::Module { module_id } => Element::Module(ModuleRef {
                 module_id,
                 encver: (module_id & 1023) as u16,
@@ -1529,6 +1598,7 @@ impl<R: Input> Reader<R> {
         };
         match ty {
             0..=5 | 7 | 9..=21 => Ok(()),
+            t::STREAM_LISTPACKS_4 if self.format == Format::Redis => Ok(()),
             t::MODULE_PRE_GA => Err(Error::corrupt(
                 at,
                 "pre-release module format (type 6) not supported",
@@ -1649,7 +1719,10 @@ impl<R: Input> Reader<R> {
                     v2: ty == t::LIST_QUICKLIST_2,
                 }
             }
-            t::STREAM_LISTPACKS | t::STREAM_LISTPACKS_2 | t::STREAM_LISTPACKS_3 => {
+            t::STREAM_LISTPACKS
+            | t::STREAM_LISTPACKS_2
+            | t::STREAM_LISTPACKS_3
+            | t::STREAM_LISTPACKS_4 => {
                 let left = read_count(&mut self.src, "the stream node count", 2)?;
                 self.stream_type = ty;
                 self.stream_live = 0;
@@ -2571,6 +2644,10 @@ impl<R: Input> Reader<R> {
                     })));
                 }
                 Stream::Groups { left } => {
+                    if left == 0 && self.stream_type >= t::STREAM_LISTPACKS_4 {
+                        s = Stream::Idmp;
+                        continue;
+                    }
                     if left == 0 {
                         self.finish_key();
                         return self.step().map(|r| r.expect("key end"));
@@ -2702,8 +2779,96 @@ impl<R: Input> Reader<R> {
                     }));
                     return Ok(Raw::Elem(RawElem::ConsumerPending(id)));
                 }
+                Stream::Idmp => return self.read_idmp_config(),
+                Stream::Producers { left } => {
+                    if left == 0 {
+                        s = Stream::IdmpCounters;
+                        continue;
+                    }
+                    let at = self.src.offset();
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        "an IDMP producer id",
+                    )?;
+                    // The loader inserts producers with raxTryInsert: a second
+                    // one with the same pid fails the load.
+                    if !self.node_keys.insert_bytes(&self.sa) {
+                        return Err(Error::corrupt(at, "duplicate IDMP producer id"));
+                    }
+                    let iids = read_count(&mut self.src, "the IDMP iid count", 3)?;
+                    self.dups.clear();
+                    self.state = State::Value(Value::Stream(Stream::Iids {
+                        producers_left: left - 1,
+                        left: iids,
+                    }));
+                    return Ok(Raw::Elem(RawElem::StreamProducer { iids }));
+                }
+                Stream::Iids {
+                    producers_left,
+                    left,
+                } => {
+                    if left == 0 {
+                        s = Stream::Producers {
+                            left: producers_left,
+                        };
+                        continue;
+                    }
+                    read_string_bytes(&mut self.src, &mut self.sa, &mut self.tmp, "an IDMP iid")?;
+                    let id = read_id(&mut self.src, "the stream id of an IDMP iid")?;
+                    s = Stream::Iids {
+                        producers_left,
+                        left: left - 1,
+                    };
+                    // A duplicate iid within a producer is skipped by the
+                    // loader (idmpInsertEntry keeps the first): not an error.
+                    if !self.dups.insert_bytes(&self.sa) {
+                        continue;
+                    }
+                    self.state = State::Value(Value::Stream(s));
+                    return Ok(Raw::Elem(RawElem::StreamIid(id)));
+                }
+                Stream::IdmpCounters => {
+                    let added = read_len(&mut self.src, "the IDMP iids-added counter")?;
+                    let dups = read_len(&mut self.src, "the IDMP iids-duplicates counter")?;
+                    self.node_keys.clear();
+                    self.dups.clear();
+                    self.finish_key();
+                    return Ok(Raw::Elem(RawElem::StreamIdmpCounters(added, dups)));
+                }
             }
         }
+    }
+
+    /// Reads the IDMP configuration of a type-26 stream (FORMATS.md §8.1.2),
+    /// with the loader's range checks.
+    fn read_idmp_config(&mut self) -> Res<Raw> {
+        let at = self.src.offset();
+        let duration = read_len(&mut self.src, "the IDMP duration")?;
+        if !crate::model::StreamIdmp::DURATION_RANGE.contains(&duration) {
+            return Err(Error::corrupt(
+                at,
+                format!("stream IDMP duration {duration} out of range 1..86400"),
+            ));
+        }
+        let at = self.src.offset();
+        let maxsize = read_len(&mut self.src, "the IDMP maxsize")?;
+        if !crate::model::StreamIdmp::MAXSIZE_RANGE.contains(&maxsize) {
+            return Err(Error::corrupt(
+                at,
+                format!("stream IDMP maxsize {maxsize} out of range 1..10000"),
+            ));
+        }
+        // A producer is at least a pid, a count and the two counters after it.
+        let producers = read_count(&mut self.src, "the IDMP producer count", 2)?;
+        self.node_keys.clear();
+        self.state = State::Value(Value::Stream(Stream::Producers { left: producers }));
+        Ok(Raw::Elem(RawElem::StreamIdmp(StreamIdmpMeta {
+            duration,
+            maxsize,
+            producers,
+        })))
     }
 }
 

@@ -55,7 +55,7 @@ pub const HASH_LISTPACK_EX_PRE_GA: u8 = 23;
 pub const HASH_METADATA: u8 = 24;
 /// `HASH_LISTPACK_EX`
 pub const HASH_LISTPACK_EX: u8 = 25;
-/// Redis 8.6 `STREAM_LISTPACKS_4` (not supported)
+/// Redis 8.6 `STREAM_LISTPACKS_4` (a stream with its IDMP state)
 pub const STREAM_LISTPACKS_4: u8 = 26;
 /// Redis 8.8 `STREAM_LISTPACKS_5` (not supported)
 pub const STREAM_LISTPACKS_5: u8 = 27;
@@ -190,7 +190,7 @@ pub fn encoding_name(t: u8) -> &'static str {
         HASH_ZIPMAP => "zipmap",
         ZSET_ZIPLIST | HASH_ZIPLIST => "ziplist",
         HASH_LISTPACK_EX_PRE_GA | HASH_LISTPACK_EX => "listpackex",
-        STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 => "stream",
+        STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 | STREAM_LISTPACKS_4 => "stream",
         MODULE_2 | MODULE_PRE_GA => "module",
         _ => "unknown",
     }

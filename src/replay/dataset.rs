@@ -161,6 +161,72 @@ pub struct StreamValue {
     pub entries_added: u64,
     /// Groups by name (byte order, as Redis' radix tree).
     pub groups: BTreeMap<Vec<u8>, Group>,
+    /// The IDMP state (Redis 8.6), once a command or the loaded file set it.
+    pub idmp: Option<Box<Idmp>>,
+}
+
+/// The IDMP state of a stream in replay form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Idmp {
+    /// Seconds an iid is kept.
+    pub duration: u64,
+    /// Iids kept per producer.
+    pub maxsize: u64,
+    /// Producers by pid (byte order, as Redis' radix tree): (iid, entry id),
+    /// oldest first.
+    pub producers: BTreeMap<Vec<u8>, VecDeque<(Bytes, StreamId)>>,
+    /// Iids ever added.
+    pub iids_added: u64,
+    /// Duplicates ever rejected.
+    pub iids_duplicates: u64,
+}
+
+impl Default for Idmp {
+    fn default() -> Self {
+        Self {
+            duration: model::StreamIdmp::DEFAULT_DURATION,
+            maxsize: model::StreamIdmp::DEFAULT_MAXSIZE,
+            producers: BTreeMap::new(),
+            iids_added: 0,
+            iids_duplicates: 0,
+        }
+    }
+}
+
+impl Idmp {
+    fn to_model(&self) -> model::StreamIdmp {
+        model::StreamIdmp {
+            duration: self.duration,
+            maxsize: self.maxsize,
+            producers: self
+                .producers
+                .iter()
+                .map(|(pid, iids)| model::IdmpProducer {
+                    pid: pid.clone(),
+                    iids: iids.iter().map(|(i, id)| (i.to_vec(), *id)).collect(),
+                })
+                .collect(),
+            iids_added: self.iids_added,
+            iids_duplicates: self.iids_duplicates,
+        }
+    }
+
+    fn from_model(m: model::StreamIdmp) -> Self {
+        Self {
+            duration: m.duration,
+            maxsize: m.maxsize,
+            producers: m
+                .producers
+                .into_iter()
+                .map(|p| {
+                    let iids = p.iids.into_iter().map(|(i, id)| (i.into(), id)).collect();
+                    (p.pid, iids)
+                })
+                .collect(),
+            iids_added: m.iids_added,
+            iids_duplicates: m.iids_duplicates,
+        }
+    }
 }
 
 impl StreamValue {
@@ -335,7 +401,21 @@ impl Dataset {
         let field_ttls = self.dbs.iter().flat_map(|db| db.values()).any(
             |s| matches!(&s.value, Value::Hash(h) if h.values().any(|v| v.expire_ms.is_some())),
         );
-        if field_ttls {
+        let idmp = self
+            .dbs
+            .iter()
+            .flat_map(|db| db.values())
+            .any(|s| match &s.value {
+                Value::Stream(st) => st.idmp.as_ref().is_some_and(|i| {
+                    i.duration != model::StreamIdmp::DEFAULT_DURATION
+                        || i.maxsize != model::StreamIdmp::DEFAULT_MAXSIZE
+                        || !i.producers.is_empty()
+                }),
+                _ => false,
+            });
+        if idmp {
+            (13, "stream IDMP state")
+        } else if field_ttls {
             (12, "hash field TTLs")
         } else if !self.functions.is_empty() {
             (10, "function libraries")
@@ -587,6 +667,7 @@ fn stream_to_model(s: &StreamValue) -> model::Stream {
                     .collect(),
             })
             .collect(),
+        idmp: s.idmp.as_ref().map(|i| i.to_model()),
     }
 }
 
@@ -627,6 +708,7 @@ fn stream_from_model(s: model::Stream) -> StreamValue {
         last_id: s.last_id,
         max_deleted_id: s.max_deleted_entry_id.unwrap_or_default(),
         entries_added: s.entries_added.unwrap_or(length),
+        idmp: s.idmp.map(|i| Box::new(Idmp::from_model(i))),
         ..StreamValue::default()
     };
     for e in s.entries {

@@ -103,6 +103,9 @@ pub struct ReplayStats {
     pub error_samples: Vec<(String, String)>,
     /// `MULTI` blocks discarded because their file ended before `EXEC`.
     pub discarded_transactions: u64,
+    /// `XADD … IDMPAUTO` entries added without their IDMP record: the iid is
+    /// a digest the server computes, which replay does not reproduce.
+    pub idmp_auto_unrecorded: u64,
 }
 
 impl ReplayStats {
@@ -184,6 +187,11 @@ impl Engine {
     /// Counters so far.
     pub fn stats(&self) -> &ReplayStats {
         &self.stats
+    }
+
+    /// Counts an `XADD … IDMPAUTO` whose IDMP record could not be kept.
+    pub(crate) fn note_idmp_auto_unrecorded(&mut self) {
+        self.stats.idmp_auto_unrecorded += 1;
     }
 
     /// The currently selected database.

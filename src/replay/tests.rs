@@ -137,7 +137,9 @@ fn streams_groups_and_claims() {
     assert_eq!(g.entries_read, 3);
     assert!(g.pel.is_empty(), "{:?}", g.pel);
     assert!(g.consumers.contains_key(&b"c1"[..]));
-    assert!(!g.consumers.contains_key(&b"c2"[..]));
+    // Redis 7.2+ creates XCLAIM's consumer before looking at the ids, so even
+    // when its only id is gone (7.0 created it only when claiming).
+    assert!(g.consumers[&b"c2"[..]].pel.is_empty());
 }
 
 #[test]

@@ -404,7 +404,11 @@ fn analyze_chunk(
         };
         let mut module = None;
         let (measure, vend) = match ty {
-            t::MODULE_2 | t::STREAM_LISTPACKS | t::STREAM_LISTPACKS_2 | t::STREAM_LISTPACKS_3 => {
+            t::MODULE_2
+            | t::STREAM_LISTPACKS
+            | t::STREAM_LISTPACKS_2
+            | t::STREAM_LISTPACKS_3
+            | t::STREAM_LISTPACKS_4 => {
                 // The reader's events give the module name and the stream
                 // groups; the walker measures the stream nodes.
                 let mut sm = None;

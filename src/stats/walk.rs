@@ -613,7 +613,12 @@ impl Walker {
                 }
                 done(elements, q.finish())
             }
-            t::STREAM_LISTPACKS | t::STREAM_LISTPACKS_2 | t::STREAM_LISTPACKS_3 => {
+            t::STREAM_LISTPACKS
+            | t::STREAM_LISTPACKS_2
+            | t::STREAM_LISTPACKS_3
+            | t::STREAM_LISTPACKS_4 => {
+                // The nodes only: the reader's events give the rest (type 26's
+                // IDMP trailer included).
                 let nodes = c.len()?;
                 let mut s = StreamMem::default();
                 for _ in 0..nodes {

@@ -4,12 +4,13 @@
 //!
 //! Canonical form of one key: `{"type", "expire_ms", "value", "field_expire_ms"?}`
 //! with sets sorted by bytes, zset scores as canonical `f64` text, hash and stream
-//! field maps keyed by the corpus key form, stream consumers sorted by name.
+//! field maps keyed by the corpus key form, stream consumers sorted by name, and
+//! every stream with an `idmp` object (the default one when the file has none).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
-use redis_persist::model::{Entry, StreamId, Value};
+use redis_persist::model::{Entry, StreamId, StreamIdmp, Value};
 use serde_json::{Map, Value as J, json};
 
 /// Bytes in the corpus "value form".
@@ -213,7 +214,123 @@ fn canon_stream_expected(v: &J, c: Canon) -> J {
         "max_deleted_entry_id": v["max_deleted_entry_id"],
         "entries_added": v["entries_added"],
         "groups": groups,
+        "idmp": canon_idmp_expected(v.get("idmp")),
     })
+}
+
+/// The canonical `idmp` object of an expected stream. A stream without one (a
+/// server before 8.6) is a stream with the default IDMP state, which is what
+/// an 8.6 server holds for it. `producers` is kept as the file has it (an iid
+/// `null`, computed by the server for `IDMPAUTO`, matches any iid: see
+/// [`diff_dbs`]); when a file records the counts without the producers, only
+/// the counts are compared.
+pub fn canon_idmp_expected(v: Option<&J>) -> J {
+    let Some(v) = v else {
+        return canon_idmp(&StreamIdmp::new());
+    };
+    let mut o = json!({
+        "duration": v["duration"],
+        "maxsize": v["maxsize"],
+        "pids_tracked": v["pids_tracked"],
+        "iids_tracked": v["iids_tracked"],
+        "iids_added": v["iids_added"],
+        "iids_duplicates": v["iids_duplicates"],
+    });
+    if let Some(p) = v.get("producers").and_then(J::as_object) {
+        let producers: Map<String, J> = p
+            .iter()
+            .map(|(pid, iids)| {
+                let iids: Vec<J> = iids
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| {
+                        let iid = if x[0].is_null() {
+                            J::Null
+                        } else {
+                            value_form(&bytes_of(&x[0]))
+                        };
+                        json!([iid, x[1]])
+                    })
+                    .collect();
+                (key_form(&bytes_of_key(pid)), J::Array(iids))
+            })
+            .collect();
+        o["producers"] = J::Object(producers);
+    } else if v["pids_tracked"].as_u64() == Some(0) {
+        o["producers"] = json!({});
+    }
+    o
+}
+
+/// The canonical `idmp` object of a stream we read.
+fn canon_idmp(i: &StreamIdmp) -> J {
+    let producers: Map<String, J> = i
+        .producers
+        .iter()
+        .map(|p| {
+            let iids: Vec<J> = p
+                .iids
+                .iter()
+                .map(|(iid, id)| json!([value_form(iid), id_text(*id)]))
+                .collect();
+            (key_form(&p.pid), J::Array(iids))
+        })
+        .collect();
+    json!({
+        "duration": i.duration,
+        "maxsize": i.maxsize,
+        "pids_tracked": i.producers.len(),
+        "iids_tracked": i.iids_tracked(),
+        "iids_added": i.iids_added,
+        "iids_duplicates": i.iids_duplicates,
+        "producers": producers,
+    })
+}
+
+/// Makes `got` compare with `want` where the expected file leaves something
+/// open: an `idmp` iid `null` (computed by the server) takes our iid's place,
+/// and `producers` missing from `want` are dropped from `got`.
+fn reconcile(want: &J, got: &J) -> J {
+    let mut got = got.clone();
+    if let (Some(wi), Some(gi)) = (want.pointer("/value/idmp"), got.pointer_mut("/value/idmp")) {
+        reconcile_idmp(wi, gi);
+    }
+    got
+}
+
+/// [`reconcile`] on two canonical `idmp` objects.
+fn reconcile_idmp(want: &J, got: &mut J) {
+    match (want.get("producers"), got.as_object_mut()) {
+        (None, Some(g)) => {
+            g.remove("producers");
+        }
+        (Some(J::Object(wp)), Some(g)) => {
+            if let Some(J::Object(gp)) = g.get_mut("producers") {
+                for (pid, wiids) in wp {
+                    let (J::Array(wl), Some(J::Array(gl))) = (wiids, gp.get_mut(pid)) else {
+                        continue;
+                    };
+                    for (w, g) in wl.iter().zip(gl.iter_mut()) {
+                        if w[0].is_null() {
+                            g[0] = J::Null;
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Compares a stream's IDMP state with an expected file's `idmp` object (both
+/// absent or default compare equal, as in [`canon_expected`]); `Some((want,
+/// got))` in canonical form when they differ.
+pub fn idmp_diff(want: Option<&J>, got: Option<&StreamIdmp>) -> Option<(J, J)> {
+    let w = canon_idmp_expected(want);
+    let mut g = canon_idmp(got.unwrap_or(&StreamIdmp::new()));
+    reconcile_idmp(&w, &mut g);
+    (w != g).then_some((w, g))
 }
 
 /// Canonical form of an entry we read.
@@ -318,6 +435,7 @@ pub fn canon_entry(e: &Entry, c: Canon) -> J {
                     "max_deleted_entry_id": s.max_deleted_entry_id.map(id_text),
                     "entries_added": s.entries_added,
                     "groups": groups,
+                    "idmp": canon_idmp(s.idmp.as_ref().unwrap_or(&StreamIdmp::new())),
                 }),
             )
         }
@@ -334,6 +452,54 @@ pub fn canon_entry(e: &Entry, c: Canon) -> J {
         out.insert("field_expire_ms".into(), J::Object(field_ttls));
     }
     J::Object(out)
+}
+
+/// An expected document as the same server replaying its AOF holds it: `dbs`
+/// with the keys of `replayed_by_same_server_differs` (Redis 8.6: its RESP
+/// rewrite drops the IDMP counters and a `KEEPREF`-deleted message's pending
+/// entry) in place of the live values.
+pub fn as_replayed(mut doc: J) -> J {
+    let Some(J::Object(over)) = doc.get("replayed_by_same_server_differs").cloned() else {
+        return doc;
+    };
+    for (db, keys) in over {
+        for (name, e) in keys.as_object().unwrap() {
+            doc["dbs"][&db][name] = e.clone();
+        }
+    }
+    doc
+}
+
+/// The `types` dataset the base RDB of a version folder's `aof-preamble/`
+/// holds: `expected.json`, except that a key no incremental file names is as
+/// `expected-aof-preamble.json` records it (that run's own values:
+/// server-generated stream ids, delivery times and IDMP iids differ between
+/// runs).
+pub fn preamble_base_doc(dir: &std::path::Path) -> J {
+    let load = |p: std::path::PathBuf| -> J {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let mut doc = load(dir.join("expected.json"));
+    let aof = load(dir.join("expected-aof-preamble.json"));
+    let mut incr = Vec::new();
+    for e in std::fs::read_dir(dir.join("aof-preamble")).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with(".incr.aof") {
+            incr.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    let named = |k: &[u8]| k.is_empty() || incr.windows(k.len()).any(|w| w == k);
+    for (db, keys) in aof["dbs"].as_object().unwrap() {
+        for (name, e) in keys.as_object().unwrap() {
+            let key = bytes_of(&e["key"]);
+            if let Some(slot) = doc["dbs"].get_mut(db).and_then(|d| d.get_mut(name)) {
+                if !named(&key) {
+                    *slot = e.clone();
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// db -> key (key form) -> canonical entry, from an expected file.
@@ -361,9 +527,9 @@ pub fn diff_dbs(
         let empty = BTreeMap::new();
         let gk = got.get(db).unwrap_or(&empty);
         for (k, wv) in wk {
-            match gk.get(k) {
+            match gk.get(k).map(|gv| reconcile(wv, gv)) {
                 None => d.push(format!("db {db}: missing key {k:?}")),
-                Some(gv) if gv != wv => {
+                Some(gv) if gv != *wv => {
                     let (ws, gs) = (wv.to_string(), gv.to_string());
                     let cut = |s: &str| s.chars().take(600).collect::<String>();
                     d.push(format!(

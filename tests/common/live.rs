@@ -229,5 +229,24 @@ fn stream(s: &mut RedisServer, k: &[u8], opts: LiveOptions) -> J {
         "max_deleted_entry_id": id_or_null(&info["max-deleted-entry-id"]),
         "entries_added": info["entries-added"].int(),
         "groups": groups,
+        "idmp": idmp(&info),
     })
+}
+
+/// The canonical `idmp` object from `XINFO STREAM FULL` (Redis 8.6 reports the
+/// counts, not the iids: producers are compared only when there are none);
+/// the default state for older servers.
+fn idmp(info: &BTreeMap<String, Reply>) -> J {
+    let Some(duration) = info.get("idmp-duration") else {
+        return super::expected::canon_idmp_expected(None);
+    };
+    let n = |k: &str| info.get(k).map_or(0, Reply::int);
+    super::expected::canon_idmp_expected(Some(&json!({
+        "duration": duration.int(),
+        "maxsize": n("idmp-maxsize"),
+        "pids_tracked": n("pids-tracked"),
+        "iids_tracked": n("iids-tracked"),
+        "iids_added": n("iids-added"),
+        "iids_duplicates": n("iids-duplicates"),
+    })))
 }

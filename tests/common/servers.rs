@@ -182,3 +182,8 @@ pub fn start(version: &str, extra: &[&str], files: &[(&Path, &str)]) -> Option<R
     let bin = server_bin(version)?;
     Some(RedisServer::start_bin(&bin, extra, files))
 }
+
+/// Redis 8.6.3 (RDB 13, streams with IDMP), if present.
+pub fn redis_86() -> Option<PathBuf> {
+    server_bin("redis-8.6.3")
+}

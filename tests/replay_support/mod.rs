@@ -310,6 +310,7 @@ fn read_stream(s: &mut RedisServer, k: &[u8]) -> Stream {
         entries_added: Some(info["entries-added"].int() as u64),
         entries,
         groups,
+        idmp: None,
     }
 }
 

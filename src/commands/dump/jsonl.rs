@@ -14,7 +14,10 @@
 //! the way Redis prints them, so they stay exact: `"inf"`, `"-inf"`, `"0.1"`);
 //! hash → an object `{field: value}`; stream → the corpus stream object
 //! (`entries`, `length`, `last_id`, `first_id`, `max_deleted_entry_id`,
-//! `entries_added`, `groups` with `pel` and `consumers`); module value →
+//! `entries_added`, `groups` with `pel` and `consumers`, and for RDB type 26
+//! `idmp`: `duration`, `maxsize`, `pids_tracked`, `iids_tracked`, `iids_added`,
+//! `iids_duplicates` and, when there are producers, `producers` as
+//! `{pid: [[iid, id], …]}`, oldest iid first); module value →
 //! `{"module": type name, "encver": n, "raw": {"hex": …}}`. Byte strings follow
 //! the conventions of [`crate::output::json`].
 //!
@@ -25,7 +28,7 @@
 use std::collections::HashMap;
 
 use redis_persist::model::{
-    Consumer, ConsumerGroup, KeyType, ModuleValue, PendingEntry, Stream, StreamId,
+    Consumer, ConsumerGroup, KeyType, ModuleValue, PendingEntry, Stream, StreamId, StreamIdmp,
 };
 use redis_persist::rdb::{Checksum, Element, Str, StreamMeta};
 
@@ -65,6 +68,8 @@ pub struct JsonRender {
     group: Option<ConsumerGroup>,
     /// Groups written for the current stream.
     groups: u64,
+    /// The `idmp` object of the current stream (type 26), while it is written.
+    idmp: Option<IdmpOut>,
     side: Side,
     stats: Stats,
     /// Document mode: the opening (`{"format":…,"keys":[`) was written.
@@ -84,6 +89,7 @@ impl JsonRender {
             ttls: Vec::new(),
             group: None,
             groups: 0,
+            idmp: None,
             side: Side::default(),
             stats: Stats::default(),
             opened: false,
@@ -404,6 +410,7 @@ impl Render for JsonRender {
             KeyType::Stream => {
                 self.group = None;
                 self.groups = 0;
+                self.idmp = None;
                 out.extend_from_slice(b"{\"entries\":[");
             }
             _ => out.push(b'['),
@@ -492,6 +499,54 @@ impl Render for JsonRender {
                     c.pel.push(id);
                 }
             }
+            Element::StreamIdmp(m) => {
+                self.flush_group(out);
+                out.push(b']');
+                write_idmp_head(out, m.duration, m.maxsize, m.producers);
+                self.idmp = Some(IdmpOut {
+                    producers: m.producers,
+                    seen: 0,
+                    in_producer: 0,
+                    tracked: 0,
+                    closed: false,
+                });
+            }
+            Element::StreamProducer(p) => {
+                if let Some(st) = &mut self.idmp {
+                    if st.seen > 0 {
+                        out.extend_from_slice(b"],");
+                    }
+                    st.seen += 1;
+                    st.in_producer = 0;
+                    j::write_key_str(out, Str::Bytes(p.pid));
+                    out.extend_from_slice(b":[");
+                }
+            }
+            Element::StreamIid { iid, id } => {
+                if let Some(st) = &mut self.idmp {
+                    if st.in_producer > 0 {
+                        out.push(b',');
+                    }
+                    st.in_producer += 1;
+                    st.tracked += 1;
+                    write_iid(out, iid, id);
+                }
+            }
+            Element::StreamIdmpCounters {
+                iids_added,
+                iids_duplicates,
+            } => {
+                if let Some(st) = &mut self.idmp {
+                    if st.producers > 0 {
+                        if st.seen > 0 {
+                            out.push(b']');
+                        }
+                        out.push(b'}');
+                    }
+                    write_idmp_tail(out, st.tracked, iids_added, iids_duplicates);
+                    st.closed = true;
+                }
+            }
             // Module values are rendered whole.
             Element::Module(_) => {}
         }
@@ -503,8 +558,12 @@ impl Render for JsonRender {
 
     fn end(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, empty: bool) {
         if head.kind == KeyType::Stream {
-            self.flush_group(out);
-            out.extend_from_slice(b"]}");
+            if self.idmp.take().is_some_and(|st| st.closed) {
+                out.push(b'}');
+            } else {
+                self.flush_group(out);
+                out.extend_from_slice(b"]}");
+            }
             self.close(out);
             return;
         }
@@ -555,7 +614,11 @@ impl Render for JsonRender {
             }
             write_group(out, g);
         }
-        out.extend_from_slice(b"]}");
+        out.push(b']');
+        if let Some(idmp) = &s.idmp {
+            write_idmp(out, idmp);
+        }
+        out.push(b'}');
         self.close(out);
     }
 
@@ -618,6 +681,84 @@ impl Render for JsonRender {
             }
         }
     }
+}
+
+/// Where the streamed `idmp` object of a type-26 stream is.
+#[derive(Debug, Clone, Copy)]
+struct IdmpOut {
+    /// Producers announced.
+    producers: u64,
+    /// Producers written.
+    seen: u64,
+    /// Iids written for the current producer.
+    in_producer: u64,
+    /// Iids written in all.
+    tracked: u64,
+    /// The object was closed (the counters were written).
+    closed: bool,
+}
+
+/// `,"idmp":{` up to the opening of `producers` (when there are producers).
+fn write_idmp_head(out: &mut Vec<u8>, duration: u64, maxsize: u64, producers: u64) {
+    out.extend_from_slice(b",\"idmp\":{\"duration\":");
+    j::write_u64(out, duration);
+    out.extend_from_slice(b",\"maxsize\":");
+    j::write_u64(out, maxsize);
+    out.extend_from_slice(b",\"pids_tracked\":");
+    j::write_u64(out, producers);
+    if producers > 0 {
+        out.extend_from_slice(b",\"producers\":{");
+    }
+}
+
+/// One iid of a producer: `[iid, id]`.
+fn write_iid(out: &mut Vec<u8>, iid: &[u8], id: StreamId) {
+    out.push(b'[');
+    j::write_value_str(out, Str::Bytes(iid));
+    out.push(b',');
+    write_id(out, id);
+    out.push(b']');
+}
+
+/// The counters that close the `idmp` object.
+fn write_idmp_tail(out: &mut Vec<u8>, tracked: u64, added: u64, duplicates: u64) {
+    out.extend_from_slice(b",\"iids_tracked\":");
+    j::write_u64(out, tracked);
+    out.extend_from_slice(b",\"iids_added\":");
+    j::write_u64(out, added);
+    out.extend_from_slice(b",\"iids_duplicates\":");
+    j::write_u64(out, duplicates);
+    out.push(b'}');
+}
+
+/// The whole `idmp` object of a stream value.
+fn write_idmp(out: &mut Vec<u8>, idmp: &StreamIdmp) {
+    let producers = idmp.producers.len() as u64;
+    write_idmp_head(out, idmp.duration, idmp.maxsize, producers);
+    for (pi, p) in idmp.producers.iter().enumerate() {
+        if pi > 0 {
+            out.push(b',');
+        }
+        j::write_key_str(out, Str::Bytes(&p.pid));
+        out.push(b':');
+        out.push(b'[');
+        for (ii, (iid, id)) in p.iids.iter().enumerate() {
+            if ii > 0 {
+                out.push(b',');
+            }
+            write_iid(out, iid, *id);
+        }
+        out.push(b']');
+    }
+    if producers > 0 {
+        out.push(b'}');
+    }
+    write_idmp_tail(
+        out,
+        idmp.iids_tracked() as u64,
+        idmp.iids_added,
+        idmp.iids_duplicates,
+    );
 }
 
 /// One stream entry: `[id, fields]`.

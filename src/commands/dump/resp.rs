@@ -16,7 +16,15 @@
 //!   last-id [ENTRIESADDED n MAXDELETEDID id]`. Pending entries whose stream
 //!   entry was deleted (XCLAIM needs the entry to exist) get a placeholder entry
 //!   that is removed again after the claims (`XTRIM MINID` below the first live
-//!   entry, `XDEL` elsewhere);
+//!   entry, `XDEL` elsewhere). When a group has an entries-read counter, the
+//!   `XSETID` is also sent before the groups, as Redis' AOF rewrite does (Redis
+//!   8.6 caps `ENTRIESREAD` at the stream's entries-added counter). A Redis 8.6
+//!   stream's IDMP state (RDB type 26): `XCFGSET key IDMP-DURATION d
+//!   IDMP-MAXSIZE m` when its configuration is not the default, then one
+//!   `XIDMPRECORD key pid iid id` per iid, oldest first (what Redis 8.6's AOF
+//!   rewrite writes; like it, the `iids_added` and `iids_duplicates` counters
+//!   are not carried: a server loading the commands counts the records as
+//!   added);
 //! * module values: `RESTORE key ttl payload ABSTTL` with a DUMP payload built
 //!   from the stored module data (the target needs the module);
 //! * function libraries: `FUNCTION LOAD`;
@@ -167,6 +175,13 @@ impl RespRender {
             }
         }
 
+        // Before the groups: ENTRIESREAD is capped at entries-added.
+        let placed = (s.entries.len() + dangling.len()) as u64;
+        if s.groups.iter().any(|g| g.entries_read.is_some())
+            && s.entries_added.is_some_and(|n| n >= placed)
+        {
+            xsetid(out, key, s);
+        }
         for g in &s.groups {
             let pel: std::collections::HashMap<StreamId, &redis_persist::model::PendingEntry> =
                 g.pel.iter().map(|p| (p.id, p)).collect();
@@ -260,26 +275,65 @@ impl RespRender {
             }
         }
 
-        let mut last = Vec::with_capacity(42);
-        write_id(&mut last, s.last_id);
-        match (s.entries_added, s.max_deleted_entry_id) {
-            (Some(n), Some(m)) => {
-                let mut mb = Vec::with_capacity(42);
-                write_id(&mut mb, m);
-                command(
-                    out,
-                    &[
-                        b"XSETID",
-                        key,
-                        &last,
-                        b"ENTRIESADDED",
-                        ib.format(n).as_bytes(),
-                        b"MAXDELETEDID",
-                        &mb,
-                    ],
-                );
-            }
-            _ => command(out, &[b"XSETID", key, &last]),
+        xsetid(out, key, s);
+        if let Some(idmp) = &s.idmp {
+            idmp_commands(out, key, idmp);
+        }
+    }
+}
+
+/// `XSETID key last-id [ENTRIESADDED n MAXDELETEDID id]`.
+fn xsetid(out: &mut Vec<u8>, key: &[u8], s: &Stream) {
+    let mut ib = itoa::Buffer::new();
+    let mut last = Vec::with_capacity(42);
+    write_id(&mut last, s.last_id);
+    match (s.entries_added, s.max_deleted_entry_id) {
+        (Some(n), Some(m)) => {
+            let mut mb = Vec::with_capacity(42);
+            write_id(&mut mb, m);
+            command(
+                out,
+                &[
+                    b"XSETID",
+                    key,
+                    &last,
+                    b"ENTRIESADDED",
+                    ib.format(n).as_bytes(),
+                    b"MAXDELETEDID",
+                    &mb,
+                ],
+            );
+        }
+        _ => command(out, &[b"XSETID", key, &last]),
+    }
+}
+
+/// `XCFGSET` (when not the default configuration) and one `XIDMPRECORD` per
+/// iid: after XCFGSET, which clears the producers.
+fn idmp_commands(out: &mut Vec<u8>, key: &[u8], idmp: &redis_persist::model::StreamIdmp) {
+    use redis_persist::model::StreamIdmp;
+    if idmp.duration != StreamIdmp::DEFAULT_DURATION || idmp.maxsize != StreamIdmp::DEFAULT_MAXSIZE
+    {
+        let mut db = itoa::Buffer::new();
+        let mut mb = itoa::Buffer::new();
+        command(
+            out,
+            &[
+                b"XCFGSET",
+                key,
+                b"IDMP-DURATION",
+                db.format(idmp.duration).as_bytes(),
+                b"IDMP-MAXSIZE",
+                mb.format(idmp.maxsize).as_bytes(),
+            ],
+        );
+    }
+    let mut idbuf = Vec::with_capacity(42);
+    for p in &idmp.producers {
+        for (iid, id) in &p.iids {
+            idbuf.clear();
+            write_id(&mut idbuf, *id);
+            command(out, &[b"XIDMPRECORD", key, &p.pid, iid, &idbuf]);
         }
     }
 }

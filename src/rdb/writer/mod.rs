@@ -1,6 +1,6 @@
-//! The RDB writer: [`Writer`] writes an RDB file of version 9, 10, 11 or 12 (default
-//! 10, what Redis 7.0 writes), or Valkey 9's `VALKEY080` (version [`VALKEY_9`]),
-//! one entry at a time.
+//! The RDB writer: [`Writer`] writes an RDB file of version 9, 10, 11, 12 or 13
+//! (default 10, what Redis 7.0 writes), or Valkey 9's `VALKEY080` (version
+//! [`VALKEY_9`]), one entry at a time.
 //!
 //! What it writes, in Redis' order (FORMATS.md §1.1): the magic, the aux fields
 //! `redis-ver` (`valkey-ver` for Valkey 9), `redis-bits`, `ctime`, `used-mem` and
@@ -15,22 +15,28 @@
 //! `stream-node-max-bytes 4096`, `stream-node-max-entries 100`), as the target
 //! version knows them:
 //!
-//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 | `VALKEY080` |
+//! | value | RDB 9 | RDB 10 | RDB 11 | RDB 12 | RDB 13 | `VALKEY080` |
 //! |---|---|---|---|---|---|
 //! | list | 14 (ziplist nodes) | 18 | 18 | 18 (PLAIN nodes for elements > 8 KB) | as 12 |
 //! | set of ≤ 512 integers | 11 | 11 | 11 | 11 | 11 |
 //! | small set | 2 | 2 | 20 | 20 | 20 |
 //! | small zset / hash | 12 / 13 | 17 / 16 | 17 / 16 | 17 / 16 | 17 / 16 |
-//! | hash with field TTLs | error | error | error | 25 (small) / 24 | 22 (`HASH_2`, any size) |
-//! | large set / zset / hash | 2 / 5 / 4 | same | same | same | same |
-//! | stream | 15 | 19 | 21 | 21 | 21 |
+//! | hash with field TTLs | error | error | error | 25 (small) / 24 | as 12 | 22 (`HASH_2`, any size) |
+//! | large set / zset / hash | 2 / 5 / 4 | same | same | same | same | same |
+//! | stream | 15 | 19 | 21 | 21 | 26 | 21 |
+//!
+//! RDB 13 (Redis 8.6) writes every stream as type 26 with its IDMP state (the
+//! defaults, duration 100 and maxsize 100 without producers, when the model has
+//! none). Older versions refuse a stream whose IDMP state is not the default
+//! (producers, or a configuration set by `XCFGSET`): it cannot be carried; its
+//! two counters alone are dropped, as the server's own AOF rewrite drops them.
 //!
 //! Whatever a value's serializer chose, the record is checked against the
 //! target's type table before it leaves the record buffer ([`type_allowed`]):
 //! a type the target's loader refuses (24/25 in a Valkey file, 22 in a Redis
-//! one, a listpack set in RDB 10, …) fails the key and nothing of it is
-//! written. A Redis 8 vector set (the built-in `vectorset` module) is refused
-//! for Valkey, which has no such module.
+//! one, a listpack set in RDB 10, 26 before RDB 13, …) fails the key and
+//! nothing of it is written. A Redis 8 vector set (the built-in `vectorset`
+//! module) is refused for Valkey, which has no such module.
 //!
 //! Also written when given: module values (type 7, raw), module AUX records
 //! ([`Writer::write_module_aux`]), LRU idle times and LFU counters (opcodes
@@ -83,7 +89,7 @@ pub const VALKEY_9: u32 = 80;
 
 /// The versions [`Writer`] writes.
 pub fn version_supported(version: u32) -> bool {
-    (9..=12).contains(&version) || version == VALKEY_9
+    (9..=13).contains(&version) || version == VALKEY_9
 }
 
 /// Does `version` use the `VALKEY` magic (and Valkey's type table)?
@@ -102,6 +108,7 @@ pub fn type_allowed(version: u32, t: u8) -> bool {
             version >= 10
         }
         ty::SET_LISTPACK | ty::STREAM_LISTPACKS_3 => version >= 11,
+        ty::STREAM_LISTPACKS_4 => (13..=79).contains(&version),
         // Valkey 9's HASH_2; in a Redis file 22 is the 7.4 RC type.
         ty::HASH_METADATA_PRE_GA => is_valkey(version),
         ty::HASH_METADATA | ty::HASH_LISTPACK_EX => version >= 12 && !is_valkey(version),
@@ -142,10 +149,10 @@ pub enum AofMarker {
 /// Settings of a [`Writer`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
-    /// RDB version, 9 to 12, or [`VALKEY_9`] (80, `VALKEY080`).
+    /// RDB version, 9 to 13, or [`VALKEY_9`] (80, `VALKEY080`).
     pub version: u32,
     /// The `redis-ver` aux value (`valkey-ver` for Valkey 9); `None` picks the
-    /// release that writes `version` (6.2.14, 7.0.15, 7.2.6, 7.4.1, 9.1.2).
+    /// release that writes `version` (6.2.14, 7.0.15, 7.2.6, 7.4.1, 8.6.3, 9.1.2).
     pub redis_ver: Option<String>,
     /// The `ctime` aux value (Unix seconds); `None` = now.
     pub ctime: Option<i64>,
@@ -192,7 +199,7 @@ pub enum WriteError {
     #[error("write error: {0}")]
     Io(#[from] io::Error),
     /// The requested RDB version is not one the writer produces.
-    #[error("RDB version {0} is not supported by the writer (9 to 12, or 80 for Valkey 9)")]
+    #[error("RDB version {0} is not supported by the writer (9 to 13, or 80 for Valkey 9)")]
     UnsupportedVersion(u32),
     /// A value cannot be represented in the target version.
     #[error("key {key:?}: {what} cannot be written in RDB version {version}")]
@@ -459,6 +466,7 @@ impl<W: Write> Writer<W> {
                 10 => "7.0.15",
                 11 => "7.2.6",
                 12 => "7.4.1",
+                13 => "8.6.3",
                 _ => "9.1.2",
             }
             .to_string()
@@ -1024,6 +1032,13 @@ impl<W: Write> Writer<W> {
 
     fn stream(&mut self, key: &[u8], s: &model::Stream) -> Result<u8, WriteError> {
         let ver = self.opts.version;
+        if !(13..=79).contains(&ver) && s.idmp.as_ref().is_some_and(|i| !i.is_default()) {
+            return Err(WriteError::Unrepresentable {
+                key: lossy(key),
+                what: "a stream's IDMP state (producers or an XCFGSET configuration)".into(),
+                version: ver,
+            });
+        }
         // Nodes: split as streamAppendItem does.
         let mut nodes: Vec<(model::StreamId, Vec<u8>)> = Vec::new();
         let mut i = 0;
@@ -1156,11 +1171,63 @@ impl<W: Write> Writer<W> {
                 }
             }
         }
+        // Valkey (80) has no IDMP state: its streams are type 21.
+        if (13..=79).contains(&ver) {
+            self.stream_idmp(key, s.idmp.as_ref())?;
+        }
         Ok(match ver {
             9 => ty::STREAM_LISTPACKS,
             10 => ty::STREAM_LISTPACKS_2,
+            13..=79 => ty::STREAM_LISTPACKS_4,
             _ => ty::STREAM_LISTPACKS_3,
         })
+    }
+
+    /// The IDMP trailer of a type-26 stream (FORMATS.md §8.1.2), refusing what
+    /// the loader rejects (a configuration out of range, a repeated producer).
+    fn stream_idmp(
+        &mut self,
+        key: &[u8],
+        idmp: Option<&model::StreamIdmp>,
+    ) -> Result<(), WriteError> {
+        let default = model::StreamIdmp::new();
+        let i = idmp.unwrap_or(&default);
+        let invalid = |reason: String| WriteError::Invalid {
+            key: lossy(key),
+            reason,
+        };
+        if !model::StreamIdmp::DURATION_RANGE.contains(&i.duration) {
+            return Err(invalid(format!(
+                "IDMP duration {} out of range 1..86400",
+                i.duration
+            )));
+        }
+        if !model::StreamIdmp::MAXSIZE_RANGE.contains(&i.maxsize) {
+            return Err(invalid(format!(
+                "IDMP maxsize {} out of range 1..10000",
+                i.maxsize
+            )));
+        }
+        let mut pids: Vec<&[u8]> = i.producers.iter().map(|p| p.pid.as_slice()).collect();
+        pids.sort_unstable();
+        if let Some(w) = pids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!("IDMP producer {:?} repeated", lossy(w[0]))));
+        }
+        put_len(&mut self.buf, i.duration);
+        put_len(&mut self.buf, i.maxsize);
+        put_len(&mut self.buf, i.producers.len() as u64);
+        for p in &i.producers {
+            self.str(&p.pid);
+            put_len(&mut self.buf, p.iids.len() as u64);
+            for (iid, id) in &p.iids {
+                self.str(iid);
+                put_len(&mut self.buf, id.ms);
+                put_len(&mut self.buf, id.seq);
+            }
+        }
+        put_len(&mut self.buf, i.iids_added);
+        put_len(&mut self.buf, i.iids_duplicates);
+        Ok(())
     }
 }
 

@@ -63,9 +63,14 @@ fn header_and_aux_fields() {
     .unwrap();
     assert!(f.starts_with(b"REDIS0010"));
     assert!(String::from_utf8_lossy(&f).contains("aof-base"));
+    let f = Writer::new(Vec::new(), WriterOptions::for_version(13))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert!(f.starts_with(b"REDIS0013") && String::from_utf8_lossy(&f).contains("8.6.3"));
     assert!(matches!(
-        Writer::new(Vec::new(), WriterOptions::for_version(13)),
-        Err(WriteError::UnsupportedVersion(13))
+        Writer::new(Vec::new(), WriterOptions::for_version(14)),
+        Err(WriteError::UnsupportedVersion(14))
     ));
 }
 
@@ -190,6 +195,7 @@ fn stream_v3_layout_with_groups() {
                 pel: vec![StreamId::new(1, 1)],
             }],
         }],
+        idmp: None,
     };
     let b = body_of(11, &[entry("x", Value::Stream(Box::new(s.clone())))]);
     assert_eq!(b[5], 21);
@@ -237,6 +243,7 @@ fn stream_first_id_is_written_as_recorded() {
         max_deleted_entry_id: None,
         entries_added: Some(1),
         groups: Vec::new(),
+        idmp: None,
     };
     let read_first_id = |s: &Stream| {
         let file = write_all(

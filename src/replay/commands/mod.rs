@@ -126,6 +126,10 @@ fn lookup(name: &[u8]) -> Option<(Handler, usize)> {
         "xautoclaim" => (stream::xautoclaim, 6),
         "xgroup" => (stream::xgroup, 2),
         "xsetid" => (stream::xsetid, 3),
+        "xdelex" => (stream::xdelex, 5),
+        "xackdel" => (stream::xackdel, 6),
+        "xcfgset" => (stream::xcfgset, 2),
+        "xidmprecord" => (stream::xidmprecord, 5),
         // keyspace
         "del" | "unlink" => (keyspace::del, 2),
         "rename" => (keyspace::rename, 3),

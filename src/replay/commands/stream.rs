@@ -1,6 +1,8 @@
-//! Stream commands: entries (`XADD`, `XTRIM`, `XDEL`, `XSETID`), consumer groups
-//! (`XGROUP`), and the pending-entries list (`XCLAIM` in every form Redis writes,
-//! `XACK`, `XAUTOCLAIM`).
+//! Stream commands: entries (`XADD`, `XTRIM`, `XDEL`, `XSETID`, and Redis 8.2's
+//! `XDELEX`), consumer groups (`XGROUP`), the pending-entries list (`XCLAIM` in
+//! every form Redis writes, `XACK`, `XAUTOCLAIM`, `XACKDEL`), and Redis 8.6's
+//! idempotent producers (`XADD … IDMP pid iid` / `IDMPAUTO pid`, `XCFGSET`,
+//! `XIDMPRECORD`).
 //!
 //! Trimming (`XADD`, `XTRIM`) honours Redis 8.2's reference policies
 //! (`KEEPREF`, `DELREF`, `ACKED`, see [`RefPolicy`]).
@@ -8,11 +10,31 @@
 //! Approximate trimming (`~`) is applied exactly: Redis writes `=` with the
 //! resulting threshold in 6.2+ AOFs, and the node layout that decides what an
 //! approximate trim removes is not part of the dataset.
+//!
+//! Deletion policies (Redis 8.2, on `XADD`/`XTRIM` trimming, `XDELEX`,
+//! `XACKDEL`): `KEEPREF` (the default) leaves consumer groups' pending entries
+//! alone, `DELREF` removes the deleted entries from every group's PEL, `ACKED`
+//! deletes only entries no group still references (every group has read past
+//! them and none has them pending).
+//!
+//! IDMP, as an 8.6 server replays its own AOF: a new (pid, iid) is recorded with
+//! the entry's id (the producer keeps its newest `maxsize` iids) and counted in
+//! `iids_added`; a known one makes `XADD` add nothing and counts a duplicate.
+//! The server writes a successful `XADD … IDMP` with the generated id and a
+//! duplicate one as received (`*`), so an `IDMPAUTO … *` command in an AOF is a
+//! duplicate. The iid of `IDMPAUTO` is a digest the server computes from the
+//! fields, which is not reproduced: its entry is added but its IDMP record is
+//! not kept (counted in [`ReplayStats::idmp_auto_unrecorded`]; an AOF rewrite
+//! carries such records as `XIDMPRECORD` with the iid bytes, which replay
+//! exactly). IDMP records are never expired by time here (the server drops
+//! iids older than the duration in the background).
+//!
+//! [`ReplayStats::idmp_auto_unrecorded`]: crate::replay::ReplayStats::idmp_auto_unrecorded
 
 use super::super::Engine;
 use super::super::args::{self, CmdResult, SYNTAX, int, is, sid};
-use super::super::dataset::{ConsumerState, Group, Nack, StreamValue, Value};
-use crate::model::StreamId;
+use super::super::dataset::{ConsumerState, Group, Idmp, Nack, StreamValue, Value};
+use crate::model::{StreamId, StreamIdmp};
 
 const NOGROUP: &str = "NOGROUP No such key or consumer group";
 
@@ -54,90 +76,102 @@ fn parse_trim(a: &[&[u8]], i: &mut usize) -> Result<Option<Trim>, String> {
     Ok(Some(trim))
 }
 
-/// What trimming does about consumer groups' references to the entries it
-/// removes (Redis 8.2+ `KEEPREF`, `DELREF`, `ACKED` of `XADD` / `XTRIM`).
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
+/// What deleting an entry does to the consumer groups' references to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum RefPolicy {
-    /// Entries go; pending entries that name them stay (the only behaviour
-    /// before 8.2, and the default).
-    #[default]
     KeepRef,
-    /// Entries go, and so do the pending entries naming them, in every group.
     DelRef,
-    /// Only entries every group has read and acknowledged go (delivered:
-    /// id ≤ the group's last id, and not pending); the others are skipped.
     Acked,
 }
 
-/// The reference policy at `a[i]`, if it is one.
-fn ref_policy(o: &[u8]) -> Option<RefPolicy> {
-    if is(o, "keepref") {
+/// Parses `KEEPREF` / `DELREF` / `ACKED` at `a[i]`.
+fn ref_policy(arg: &[u8]) -> Option<RefPolicy> {
+    if is(arg, "keepref") {
         Some(RefPolicy::KeepRef)
-    } else if is(o, "delref") {
+    } else if is(arg, "delref") {
         Some(RefPolicy::DelRef)
-    } else if is(o, "acked") {
+    } else if is(arg, "acked") {
         Some(RefPolicy::Acked)
     } else {
         None
     }
 }
 
-/// Trims with a reference policy (see [`RefPolicy`]). Trimming never moves
-/// the max deleted id (only `XDEL` does).
-fn apply_trim_with(s: &mut StreamValue, t: Trim, policy: RefPolicy) {
-    match policy {
-        RefPolicy::KeepRef => apply_trim(s, t),
-        RefPolicy::DelRef => {
-            let before: Vec<StreamId> = s.entries.keys().copied().collect();
-            apply_trim(s, t);
-            for id in before {
-                if !s.entries.contains_key(&id) {
-                    for g in s.groups.values_mut() {
-                        if g.pel.remove(&id).is_some() {
-                            for c in g.consumers.values_mut() {
-                                c.pel.remove(&id);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        RefPolicy::Acked => {
-            let ids: Vec<StreamId> = s.entries.keys().copied().collect();
-            for id in ids {
-                let more = match t {
-                    Trim::MaxLen(n) => s.entries.len() as u64 > n,
-                    Trim::MinId(min) => id < min,
-                };
-                if !more {
-                    break;
-                }
-                let acked = s
-                    .groups
-                    .values()
-                    .all(|g| id <= g.last_id && !g.pel.contains_key(&id));
-                if acked {
-                    s.entries.remove(&id);
-                }
+/// True while some group has not read past `id` or has it pending.
+fn referenced(s: &StreamValue, id: StreamId) -> bool {
+    s.groups
+        .values()
+        .any(|g| g.last_id < id || g.pel.contains_key(&id))
+}
+
+/// Removes `id` from every group's PEL and its consumer's.
+fn drop_refs(s: &mut StreamValue, id: StreamId) {
+    for g in s.groups.values_mut() {
+        if let Some(n) = g.pel.remove(&id) {
+            if let Some(c) = g.consumers.get_mut(&n.consumer) {
+                c.pel.remove(&id);
             }
         }
     }
 }
 
-fn apply_trim(s: &mut StreamValue, t: Trim) {
-    match t {
-        Trim::MaxLen(n) => {
-            while s.entries.len() as u64 > n {
-                s.entries.pop_first();
+fn apply_trim(s: &mut StreamValue, t: Trim, policy: RefPolicy) {
+    let over = |s: &StreamValue, id: StreamId| match t {
+        Trim::MaxLen(n) => s.entries.len() as u64 > n,
+        Trim::MinId(min) => id < min,
+    };
+    if policy == RefPolicy::Acked {
+        // Referenced entries are kept and skipped: the trim goes on past them.
+        let ids: Vec<StreamId> = s.entries.keys().copied().collect();
+        for id in ids {
+            if !over(s, id) {
+                break;
+            }
+            if !referenced(s, id) {
+                s.entries.remove(&id);
             }
         }
-        Trim::MinId(min) => {
-            while s.entries.first_key_value().is_some_and(|(id, _)| *id < min) {
-                s.entries.pop_first();
-            }
+        return;
+    }
+    while let Some(id) = s.entries.first_key_value().map(|(id, _)| *id) {
+        if !over(s, id) {
+            break;
+        }
+        s.entries.pop_first();
+        if policy == RefPolicy::DelRef {
+            drop_refs(s, id);
         }
     }
 }
+
+impl Idmp {
+    /// Records (pid, iid) → id unless the producer already has the iid; the
+    /// producer keeps its newest `maxsize` iids. True when recorded.
+    fn record(&mut self, pid: &[u8], iid: &[u8], id: StreamId) -> bool {
+        let p = self.producers.entry(pid.to_vec()).or_default();
+        if p.iter().any(|(i, _)| i.as_ref() == iid) {
+            return false;
+        }
+        p.push_back((iid.into(), id));
+        while p.len() as u64 > self.maxsize {
+            p.pop_front();
+        }
+        true
+    }
+
+    fn has(&self, pid: &[u8], iid: &[u8]) -> bool {
+        self.producers
+            .get(pid)
+            .is_some_and(|p| p.iter().any(|(i, _)| i.as_ref() == iid))
+    }
+}
+
+fn idmp_of(s: &mut StreamValue) -> &mut Idmp {
+    s.idmp.get_or_insert_with(Box::default)
+}
+
+/// `XADD`'s IDMP option: (pid, iid), the iid `None` for `IDMPAUTO`.
+type IdmpArg<'a> = (&'a [u8], Option<&'a [u8]>);
 
 fn stream_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut StreamValue, String> {
     if !e.exists(key) {
@@ -150,8 +184,9 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut i = 2;
     let mut nomkstream = false;
     let mut trim = None;
-    let mut policy = RefPolicy::default();
+    let mut policy = RefPolicy::KeepRef;
     let mut policy_given = false;
+    let mut idmp: Option<IdmpArg<'_>> = None;
     while i < a.len() {
         if is(a[i], "nomkstream") {
             nomkstream = true;
@@ -161,6 +196,25 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             policy = p;
             policy_given = true;
             i += 1;
+        } else if is(a[i], "idmp") || is(a[i], "idmpauto") {
+            if idmp.is_some() {
+                return Err("ERR IDMP/IDMPAUTO specified multiple times".into());
+            }
+            let auto = is(a[i], "idmpauto");
+            let need = if auto { 2 } else { 3 };
+            if i + need > a.len() {
+                return Err(SYNTAX.into());
+            }
+            let opt = if auto { "IDMPAUTO" } else { "IDMP" };
+            if a[i + 1].is_empty() {
+                return Err(format!("ERR {opt} requires a non-empty producer ID"));
+            }
+            let iid = (!auto).then(|| a[i + 2]);
+            if iid.is_some_and(<[u8]>::is_empty) {
+                return Err("ERR IDMP requires a non-empty idempotent ID".into());
+            }
+            idmp = Some((a[i + 1], iid));
+            i += need;
         } else if let Some(t) = parse_trim(a, &mut i)? {
             trim = Some(t);
         } else {
@@ -193,6 +247,18 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     if e.get_stream(a[1])?.is_none() && nomkstream {
         return Ok(());
+    }
+    if let (Some((pid, iid)), Some(s)) = (idmp, e.get_stream(a[1])?) {
+        // A known iid adds nothing. An `IDMPAUTO … *` in an AOF is one the
+        // server found known (it writes the id it generated otherwise).
+        let dup = match iid {
+            Some(iid) => s.idmp.as_ref().is_some_and(|st| st.has(pid, iid)),
+            None => explicit.is_none(),
+        };
+        if dup {
+            idmp_of(s).iids_duplicates += 1;
+            return Ok(());
+        }
     }
     let now = e.now_ms.max(0) as u64;
     let s = stream_or_create(e, a[1])?;
@@ -236,8 +302,22 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     s.entries.insert(id, pairs);
     s.last_id = id;
     s.entries_added += 1;
+    let mut unrecorded = false;
+    if let Some((pid, iid)) = idmp {
+        let st = idmp_of(s);
+        st.iids_added += 1;
+        match iid {
+            Some(iid) => {
+                st.record(pid, iid, id);
+            }
+            None => unrecorded = true,
+        }
+    }
     if let Some(t) = trim {
-        apply_trim_with(s, t, policy);
+        apply_trim(s, t, policy);
+    }
+    if unrecorded {
+        e.note_idmp_auto_unrecorded();
     }
     Ok(())
 }
@@ -247,7 +327,7 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 pub fn xtrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let mut i = 2;
     let mut trim = None;
-    let mut policy = RefPolicy::default();
+    let mut policy = RefPolicy::KeepRef;
     let mut policy_given = false;
     while i < a.len() {
         if let Some(p) = ref_policy(a[i]) {
@@ -273,7 +353,144 @@ pub fn xtrim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err(SYNTAX.into());
     };
     if let Some(s) = e.get_stream(a[1])? {
-        apply_trim_with(s, t, policy);
+        apply_trim(s, t, policy);
+    }
+    Ok(())
+}
+
+/// Parses `[KEEPREF|DELREF|ACKED] IDS n id…` from `a[i]`.
+fn policy_and_ids(a: &[&[u8]], mut i: usize) -> Result<(RefPolicy, Vec<StreamId>), String> {
+    let mut policy = RefPolicy::KeepRef;
+    if let Some(p) = a.get(i).and_then(|x| ref_policy(x)) {
+        policy = p;
+        i += 1;
+    }
+    if !a.get(i).is_some_and(|x| is(x, "ids")) || i + 1 >= a.len() {
+        return Err(SYNTAX.into());
+    }
+    let n = int(a[i + 1])?;
+    let ids = &a[i + 2..];
+    if n <= 0 || n as usize != ids.len() {
+        return Err("ERR Number of IDs must be a positive integer matching the IDs given".into());
+    }
+    let ids = ids.iter().map(|x| sid(x)).collect::<Result<Vec<_>, _>>()?;
+    Ok((policy, ids))
+}
+
+/// Deletes entry `id` (if present) under `policy`, as `XDELEX` does.
+fn delete_entry(s: &mut StreamValue, id: StreamId, policy: RefPolicy) {
+    if !s.entries.contains_key(&id) || (policy == RefPolicy::Acked && referenced(s, id)) {
+        return;
+    }
+    s.entries.remove(&id);
+    if id > s.max_deleted_id {
+        s.max_deleted_id = id;
+    }
+    if policy == RefPolicy::DelRef {
+        drop_refs(s, id);
+    }
+}
+
+/// `XDELEX key [KEEPREF|DELREF|ACKED] IDS n id…` (Redis 8.2).
+pub fn xdelex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let (policy, ids) = policy_and_ids(a, 2)?;
+    let Some(s) = e.get_stream(a[1])? else {
+        return Ok(());
+    };
+    for id in ids {
+        delete_entry(s, id, policy);
+    }
+    Ok(())
+}
+
+/// `XACKDEL key group [KEEPREF|DELREF|ACKED] IDS n id…` (Redis 8.2): each id
+/// pending in the group is acknowledged, then deleted under the policy; an id
+/// the group does not have pending is left alone.
+pub fn xackdel(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let (policy, ids) = policy_and_ids(a, 3)?;
+    let Some(s) = e.get_stream(a[1])? else {
+        return Err(NOGROUP.into());
+    };
+    if !s.groups.contains_key(a[2]) {
+        return Err(NOGROUP.into());
+    }
+    for id in ids {
+        let Some(g) = s.groups.get_mut(a[2]) else {
+            break;
+        };
+        let Some(n) = g.pel.remove(&id) else {
+            continue;
+        };
+        if let Some(c) = g.consumers.get_mut(&n.consumer) {
+            c.pel.remove(&id);
+        }
+        delete_entry(s, id, policy);
+    }
+    Ok(())
+}
+
+/// `XCFGSET key [IDMP-DURATION s] [IDMP-MAXSIZE n]` (Redis 8.6): a change of
+/// either clears every producer's iids.
+pub fn xcfgset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    let (mut duration, mut maxsize) = (None, None);
+    let mut i = 2;
+    if i >= a.len() {
+        return Err("ERR At least one parameter must be specified".into());
+    }
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            return Err(SYNTAX.into());
+        }
+        let n = int(a[i + 1]);
+        if is(a[i], "idmp-duration") {
+            match n {
+                Ok(n) if n >= 0 && StreamIdmp::DURATION_RANGE.contains(&(n as u64)) => {
+                    duration = Some(n as u64);
+                }
+                _ => return Err("ERR IDMP-DURATION must be between 1 and 86400 seconds".into()),
+            }
+        } else if is(a[i], "idmp-maxsize") {
+            match n {
+                Ok(n) if n >= 0 && StreamIdmp::MAXSIZE_RANGE.contains(&(n as u64)) => {
+                    maxsize = Some(n as u64);
+                }
+                _ => return Err("ERR IDMP-MAXSIZE must be between 1 and 10000 entries".into()),
+            }
+        } else {
+            return Err(SYNTAX.into());
+        }
+        i += 2;
+    }
+    let Some(s) = e.get_stream(a[1])? else {
+        return Err("ERR no such key".into());
+    };
+    let st = idmp_of(s);
+    let d = duration.unwrap_or(st.duration);
+    let m = maxsize.unwrap_or(st.maxsize);
+    if d != st.duration || m != st.maxsize {
+        st.duration = d;
+        st.maxsize = m;
+        st.producers.clear();
+    }
+    Ok(())
+}
+
+/// `XIDMPRECORD key pid iid id` (Redis 8.6, written by its AOF rewrite): records
+/// an iid for an existing entry; a known iid changes nothing.
+pub fn xidmprecord(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
+    if a.len() != 5 {
+        return Err(super::wrong_args(a));
+    }
+    let id = sid(a[4])?;
+    let Some(s) = e.get_stream(a[1])? else {
+        return Err("ERR no such key".into());
+    };
+    if !s.entries.contains_key(&id) {
+        return Err("ERR No such message in stream".into());
+    }
+    let st = idmp_of(s);
+    if st.record(a[2], a[3], id) {
+        st.iids_added += 1;
     }
     Ok(())
 }
@@ -421,6 +638,10 @@ pub fn xclaim(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             g.last_id = l;
         }
     }
+    // The consumer is created (and seen) before any id is looked at, so even
+    // when none can be claimed (xclaimCommand since Redis 7.2; 7.0 created it
+    // only when claiming an entry).
+    ensure_consumer(g, a[3], now).seen_time_ms = now;
     for (id, exists) in ids.into_iter().zip(existing) {
         if !exists {
             // The entry is gone: drop it from the PEL.
