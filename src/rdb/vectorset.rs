@@ -836,6 +836,13 @@ pub fn synthesize_graph(vs: &mut VectorSet) -> Result<(), String> {
     Ok(())
 }
 
+/// Decodes a module value when it is a vector set (`None` for other module
+/// types). The checks are Redis 8.0's (the lenient loader): `check-rdb`
+/// applies the file version's own.
+pub fn from_module(m: &crate::model::ModuleValue) -> Option<Result<VectorSet, Error>> {
+    is_vectorset(m.module_id).then(|| decode(m.encver, &m.raw, 12))
+}
+
 /// The text of a float32 VEMB component: the shortest decimal that parses back
 /// to the same value (as a double, the way `VEMB` replies it).
 pub fn float_text(x: f32) -> String {
