@@ -855,6 +855,193 @@ pub fn float_text(x: f32) -> String {
     }
 }
 
+/// The projection matrix `VADD … REDUCE dim` builds (`createProjectionMatrix`
+/// of Redis 8.0/8.6): entry (i, j) is `±1/sqrt(input_dim)` (the scale computed
+/// in double, then float), positive when `popcount(i & j)` is even.
+pub fn hadamard_matrix(input_dim: u32, dim: u32) -> Vec<f32> {
+    let scale = (1.0f64 / f64::from(input_dim).sqrt()) as f32;
+    let mut m = Vec::with_capacity(input_dim as usize * dim as usize);
+    for i in 0..dim {
+        for j in 0..input_dim {
+            m.push(if (i & j).count_ones() % 2 == 0 {
+                scale
+            } else {
+                -scale
+            });
+        }
+    }
+    m
+}
+
+/// The matrix bytes of [`hadamard_matrix`] (little-endian float32).
+pub fn matrix_bytes(m: &[f32]) -> Vec<u8> {
+    m.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The float32 entries of a stored matrix (the first `input_dim * dim`).
+pub fn matrix_floats(p: &Projection, dim: u32) -> Vec<f32> {
+    p.matrix
+        .chunks_exact(4)
+        .take(p.input_dim as usize * dim as usize)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// `applyProjection`: `y[i] = Σ_j row_i[j] * x[j]`, accumulated in float32 in
+/// column order.
+pub fn project(matrix: &[f32], input_dim: usize, x: &[f32]) -> Vec<f32> {
+    matrix
+        .chunks_exact(input_dim.max(1))
+        .map(|row| {
+            let mut sum = 0.0f32;
+            for (a, b) in row.iter().zip(x) {
+                sum += a * b;
+            }
+            sum
+        })
+        .collect()
+}
+
+/// `hnsw_normalize_vector`: divides `x` by its L2 norm, summed in float32 four
+/// components at a time, and returns the norm (1.0, `x` untouched, when the
+/// sum of squares is 0).
+pub fn normalize(x: &mut [f32]) -> f32 {
+    let mut l2 = 0.0f32;
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        l2 += c[0] * c[0] + c[1] * c[1] + c[2] * c[2] + c[3] * c[3];
+    }
+    for v in chunks.remainder() {
+        l2 += v * v;
+    }
+    if l2 == 0.0 {
+        return 1.0;
+    }
+    let l2 = l2.sqrt();
+    for v in x.iter_mut() {
+        *v /= l2;
+    }
+    l2
+}
+
+/// `quantize_to_q8` / `quantize_to_bin` / the float bytes of NOQUANT: the
+/// stored vector of the normalized `v`, and the Q8 range (0 otherwise).
+pub fn quantize(quant: Quant, v: &[f32]) -> (Vec<u8>, f32) {
+    match quant {
+        Quant::NoQuant => (v.iter().flat_map(|x| x.to_le_bytes()).collect(), 0.0),
+        Quant::Q8 => {
+            let mut max = 0.0f32;
+            for &x in v {
+                if x > max {
+                    max = x;
+                }
+                if -x > max {
+                    max = -x;
+                }
+            }
+            if max == 0.0 {
+                return (vec![0; v.len()], 0.0);
+            }
+            let scale = 127.0f32 / max;
+            (
+                v.iter().map(|&x| (x * scale).round() as i8 as u8).collect(),
+                max,
+            )
+        }
+        Quant::Bin => {
+            let mut out = vec![0u8; v.len().div_ceil(64) * 8];
+            for (j, &x) in v.iter().enumerate() {
+                if x > 0.0 {
+                    out[j >> 3] |= 1 << (j & 7);
+                }
+            }
+            (out, 0.0)
+        }
+    }
+}
+
+/// What `VADD` stores for the input `x` (FORMATS.md §8.5.4, §8.5.6): projected
+/// through `matrix` (row-major, `x.len()` columns) when given, normalized and
+/// quantized. Returns (vector bytes, l2, range).
+pub fn vadd_vector(quant: Quant, matrix: Option<&[f32]>, x: &[f32]) -> (Vec<u8>, f32, f32) {
+    let mut v = match matrix {
+        Some(m) => project(m, x.len(), x),
+        None => x.to_vec(),
+    };
+    let l2 = normalize(&mut v);
+    let (bytes, range) = quantize(quant, &v);
+    (bytes, l2, range)
+}
+
+/// An input of `input_dim` components whose projection through `matrix`
+/// (`y.len()` rows) is `y` as nearly as possible: the least-squares preimage
+/// `x = Pᵀ (P Pᵀ)⁻¹ y`, computed in double (`x = Pᵀ y` when the rows are
+/// orthonormal, as the Hadamard rows are for a power-of-two `input_dim`, or
+/// when the system is too large to solve here).
+pub fn preimage(matrix: &[f32], input_dim: usize, y: &[f32]) -> Vec<f64> {
+    let dim = y.len();
+    let p = |i: usize, j: usize| f64::from(matrix.get(i * input_dim + j).copied().unwrap_or(0.0));
+    let mut z: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
+    let orthonormal = input_dim.is_power_of_two();
+    if !orthonormal && dim <= 256 && dim * dim * input_dim <= 50_000_000 {
+        // Solve (P Pᵀ) z = y by Gaussian elimination with partial pivoting.
+        let mut g = vec![vec![0.0f64; dim + 1]; dim];
+        for (a, row) in g.iter_mut().enumerate() {
+            for b in 0..dim {
+                row[b] = (0..input_dim).map(|j| p(a, j) * p(b, j)).sum();
+            }
+            row[dim] = z[a];
+        }
+        let mut ok = true;
+        for col in 0..dim {
+            let piv = (col..dim)
+                .max_by(|&a, &b| g[a][col].abs().total_cmp(&g[b][col].abs()))
+                .unwrap_or(col);
+            if g[piv][col].abs() < 1e-12 {
+                ok = false;
+                break;
+            }
+            g.swap(col, piv);
+            for r in 0..dim {
+                if r != col {
+                    let f = g[r][col] / g[col][col];
+                    for c in col..=dim {
+                        g[r][c] -= f * g[col][c];
+                    }
+                }
+            }
+        }
+        if ok {
+            z = (0..dim).map(|r| g[r][dim] / g[r][r]).collect();
+        }
+    }
+    (0..input_dim)
+        .map(|j| (0..dim).map(|i| p(i, j) * z[i]).sum())
+        .collect()
+}
+
+/// The values of a `VADD … VALUES` that re-creates element `e` of `vs`: VEMB
+/// (or, for a REDUCE set, a preimage of it), as float32. The second value is
+/// true when `VADD` on them stores exactly `e`'s vector bytes (checked by
+/// emulating `VADD`).
+pub fn vadd_values(vs: &VectorSet, e: &Element) -> (Vec<f32>, bool) {
+    let y = vs.vemb(e);
+    let (x, matrix) = match &vs.projection {
+        None => (y, None),
+        Some(p) => {
+            let m = matrix_floats(p, vs.dim);
+            let x: Vec<f32> = preimage(&m, p.input_dim as usize, &y)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect();
+            (x, Some(m))
+        }
+    };
+    let (bytes, _, _) = vadd_vector(vs.quant, matrix.as_deref(), &x);
+    let exact = bytes == e.vector;
+    (x, exact)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -955,6 +1142,26 @@ mod tests {
         let mut x = d.clone();
         x[49] = 0x02;
         assert!(decode(0, &x, 13).unwrap_err().message.contains("worst link"));
+    }
+
+    #[test]
+    fn vadd_emulation_reproduces_the_stored_vectors() {
+        // The inputs of FORMATS.md §8.5.9 give the bytes, l2 and range stored.
+        let vs = decode(0, &q8_example(), 13).unwrap();
+        for (x, e) in [
+            ([-1.0f32, 0.5, 2.0], &vs.elements[1]),
+            ([0.1, 0.2, 0.3], &vs.elements[2]),
+            ([0.0, 0.0, 1.0], &vs.elements[0]),
+        ] {
+            let (bytes, l2, range) = vadd_vector(Quant::Q8, None, &x);
+            assert_eq!((bytes, l2, range), (e.vector.clone(), e.l2, e.range));
+        }
+        // The Hadamard matrix of `vset:reduce` (4 -> 2).
+        let m = hadamard_matrix(4, 2);
+        assert_eq!(m, [0.5, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, -0.5]);
+        let x = preimage(&m, 4, &[5.0, -1.0]);
+        let x: Vec<f32> = x.into_iter().map(|v| v as f32).collect();
+        assert_eq!(project(&m, 4, &x), [5.0, -1.0]);
     }
 
     #[test]
