@@ -279,8 +279,10 @@ fn vector_sets_read_back_what_the_server_held() {
         let mut complete = 0;
         for (path, exp, c) in files {
             let want = expected::expected_dbs(&load_json(&dir.join(exp)), c);
-            let want: BTreeMap<&String, &J> =
-                want[&0].iter().filter(|(k, _)| k.starts_with("vset:")).collect();
+            let want: BTreeMap<&String, &J> = want[&0]
+                .iter()
+                .filter(|(k, _)| k.starts_with("vset:"))
+                .collect();
             assert_eq!(want.len(), 5, "{}", dir.join(exp).display());
             let f = File::open(&path).unwrap();
             let size = f.metadata().unwrap().len();

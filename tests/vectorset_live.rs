@@ -150,7 +150,11 @@ fn resp_vadd_recreates_vector_sets_with_the_same_digest() {
             file.display(),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut fresh = start(&bin, None);
         for r in fresh.pipe_all(&out.stdout) {
             assert!(
@@ -162,7 +166,11 @@ fn resp_vadd_recreates_vector_sets_with_the_same_digest() {
         for k in &keys {
             let want = observe(&mut original, k);
             let got = observe(&mut fresh, k);
-            let what = format!("{version} {}: {}", file.display(), String::from_utf8_lossy(k));
+            let what = format!(
+                "{version} {}: {}",
+                file.display(),
+                String::from_utf8_lossy(k)
+            );
             assert_eq!(want.len(), got.len(), "{what}");
             for (w, g) in want.iter().zip(&got) {
                 assert!(same_observation(w, g), "{what}:\n  want {w}\n  got  {g}");
@@ -183,7 +191,12 @@ fn vector_workload(s: &mut RedisServer) {
         format!("{:.6}", (x % 2_000_001) as f64 / 1_000_000.0 - 1.0)
     };
     let mut cmds: Vec<Vec<Vec<u8>>> = Vec::new();
-    let mut vadd = |key: &str, pre: &[&str], dim: usize, el: &[u8], post: &[&str], r: &mut dyn FnMut() -> String| {
+    let mut vadd = |key: &str,
+                    pre: &[&str],
+                    dim: usize,
+                    el: &[u8],
+                    post: &[&str],
+                    r: &mut dyn FnMut() -> String| {
         let mut c: Vec<Vec<u8>> = vec![b"VADD".to_vec(), key.into()];
         c.extend(pre.iter().map(|a| a.as_bytes().to_vec()));
         c.push(b"VALUES".to_vec());
@@ -198,14 +211,49 @@ fn vector_workload(s: &mut RedisServer) {
     for i in 0..40 {
         let el = format!("q{i}");
         vadd("vs:q8", &[], 8, el.as_bytes(), &[], &mut rnd);
-        vadd("vs:noquant", &[], 5, el.as_bytes(), &["NOQUANT", "EF", "50"], &mut rnd);
-        vadd("vs:bin", &[], 70, el.as_bytes(), &["BIN", "M", "8"], &mut rnd);
-        vadd("vs:reduce", &["REDUCE", "3"], 8, el.as_bytes(), &[], &mut rnd);
-        vadd("vs:reduce10", &["REDUCE", "4"], 10, el.as_bytes(), &["NOQUANT"], &mut rnd);
+        vadd(
+            "vs:noquant",
+            &[],
+            5,
+            el.as_bytes(),
+            &["NOQUANT", "EF", "50"],
+            &mut rnd,
+        );
+        vadd(
+            "vs:bin",
+            &[],
+            70,
+            el.as_bytes(),
+            &["BIN", "M", "8"],
+            &mut rnd,
+        );
+        vadd(
+            "vs:reduce",
+            &["REDUCE", "3"],
+            8,
+            el.as_bytes(),
+            &[],
+            &mut rnd,
+        );
+        vadd(
+            "vs:reduce10",
+            &["REDUCE", "4"],
+            10,
+            el.as_bytes(),
+            &["NOQUANT"],
+            &mut rnd,
+        );
     }
     // Not `CAS`: Redis 8.6.3 aborts (assertion) loading an AOF with a `VADD
     // … CAS` into an existing set (our replay ignores the option).
-    vadd("vs:q8", &[], 8, b"bin:\x00\xff", &["SETATTR", "{\"a\":1}"], &mut rnd);
+    vadd(
+        "vs:q8",
+        &[],
+        8,
+        b"bin:\x00\xff",
+        &["SETATTR", "{\"a\":1}"],
+        &mut rnd,
+    );
     vadd("vs:q8", &[], 8, b"q3", &[], &mut rnd);
     vadd("vs:q8", &[], 8, b"q4", &["SETATTR", "{\"u\":2}"], &mut rnd);
     vadd("vs:gone", &[], 3, b"only", &[], &mut rnd);
@@ -265,8 +313,12 @@ fn converted_aof_with_vadd_loads_with_the_same_digests() {
     // an existing element by VADD is applied but not propagated by 8.6.3, so
     // the writer itself holds a newer vector for `q3` and `q4`).
     let files = aof_files(&aof);
-    let files: Vec<(&Path, &str)> = files.iter().map(|(p, n)| (p.as_path(), n.as_str())).collect();
-    let mut reference = RedisServer::start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<(&Path, &str)> = files
+        .iter()
+        .map(|(p, n)| (p.as_path(), n.as_str()))
+        .collect();
+    let mut reference =
+        RedisServer::start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
     let o = common::run(&[
@@ -285,8 +337,12 @@ fn converted_aof_with_vadd_loads_with_the_same_digests() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["commands_failed"], 0, "{j}");
     let names = aof_files(&out);
-    let files: Vec<(&Path, &str)> = names.iter().map(|(p, n)| (p.as_path(), n.as_str())).collect();
-    let mut loaded = RedisServer::start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<(&Path, &str)> = names
+        .iter()
+        .map(|(p, n)| (p.as_path(), n.as_str()))
+        .collect();
+    let mut loaded =
+        RedisServer::start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
     let mut got_keys: Vec<Vec<u8>> = loaded
         .cmd(&["KEYS", "*"])
         .array()

@@ -723,11 +723,7 @@ fn check_links(elements: &[Element]) -> Res<()> {
         for (layer, l) in e.layers.iter().enumerate() {
             for &t in &l.links {
                 if !edges.contains(&(t, e.id, layer)) {
-                    return Err(bad(
-                        e,
-                        layer,
-                        format!("link to node {t} is not reciprocal"),
-                    ));
+                    return Err(bad(e, layer, format!("link to node {t} is not reciprocal")));
                 }
             }
         }
@@ -987,8 +983,8 @@ pub fn preimage(matrix: &[f32], input_dim: usize, y: &[f32]) -> Vec<f64> {
         // Solve (P Pᵀ) z = y by Gaussian elimination with partial pivoting.
         let mut g = vec![vec![0.0f64; dim + 1]; dim];
         for (a, row) in g.iter_mut().enumerate() {
-            for b in 0..dim {
-                row[b] = (0..input_dim).map(|j| p(a, j) * p(b, j)).sum();
+            for (b, cell) in row.iter_mut().take(dim).enumerate() {
+                *cell = (0..input_dim).map(|j| p(a, j) * p(b, j)).sum();
             }
             row[dim] = z[a];
         }
@@ -1002,11 +998,12 @@ pub fn preimage(matrix: &[f32], input_dim: usize, y: &[f32]) -> Vec<f64> {
                 break;
             }
             g.swap(col, piv);
-            for r in 0..dim {
+            let pivot_row = g[col].clone();
+            for (r, row) in g.iter_mut().enumerate() {
                 if r != col {
-                    let f = g[r][col] / g[col][col];
-                    for c in col..=dim {
-                        g[r][c] -= f * g[col][c];
+                    let f = row[col] / pivot_row[col];
+                    for (cell, pv) in row.iter_mut().zip(&pivot_row).skip(col) {
+                        *cell -= f * pv;
                     }
                 }
             }
@@ -1089,7 +1086,12 @@ mod tests {
         assert_eq!(vemb, ["-0.992125928401947", "0.5039370059967041", "2"]);
         let info = vs.info();
         assert_eq!(
-            (info.quant_type, info.hnsw_m, info.max_level, info.attributes_count),
+            (
+                info.quant_type,
+                info.hnsw_m,
+                info.max_level,
+                info.attributes_count
+            ),
             ("int8", 16, 0, 1)
         );
         assert_eq!(info.hnsw_max_node_uid, 3);
@@ -1130,7 +1132,12 @@ mod tests {
         x[1] = 0;
         let e = decode(0, &x, 13).unwrap_err();
         assert!(e.message.contains("dimension 0"), "{e}");
-        assert!(decode(0, &x, 12).unwrap_err().message.contains("mismatching"));
+        assert!(
+            decode(0, &x, 12)
+                .unwrap_err()
+                .message
+                .contains("mismatching")
+        );
         // A link to a missing node: the first element's first link 2 -> 9.
         let mut x = d.clone();
         let i = 39;
@@ -1141,7 +1148,12 @@ mod tests {
         // A worst index beyond the links.
         let mut x = d.clone();
         x[49] = 0x02;
-        assert!(decode(0, &x, 13).unwrap_err().message.contains("worst link"));
+        assert!(
+            decode(0, &x, 13)
+                .unwrap_err()
+                .message
+                .contains("worst link")
+        );
     }
 
     #[test]
@@ -1162,6 +1174,17 @@ mod tests {
         let x = preimage(&m, 4, &[5.0, -1.0]);
         let x: Vec<f32> = x.into_iter().map(|v| v as f32).collect();
         assert_eq!(project(&m, 4, &x), [5.0, -1.0]);
+    }
+
+    #[test]
+    fn preimage_solves_non_orthogonal_projections() {
+        // 10 -> 3: the Hadamard rows are not orthonormal for 10 columns.
+        let m = hadamard_matrix(10, 3);
+        let y = [0.7f32, -1.25, 2.0];
+        let x: Vec<f32> = preimage(&m, 10, &y).into_iter().map(|v| v as f32).collect();
+        for (a, b) in project(&m, 10, &x).iter().zip(y) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
     }
 
     #[test]

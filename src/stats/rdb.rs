@@ -22,9 +22,9 @@ use super::walk::{Measure, Partial, Walker};
 use super::{KeySummary, Options, Report, Stats};
 use crate::io::{Input, Source};
 use crate::model::KeyType;
-use crate::rdb::vectorset;
 use crate::rdb::parallel::{self, Chunk};
 use crate::rdb::types::{self as t, Format};
+use crate::rdb::vectorset;
 use crate::rdb::{Checksum, Element, Error, Event, Reader};
 
 /// How the file is read.

@@ -18,9 +18,9 @@
 //! holds the old vector, and so does a conversion.
 
 use super::super::Engine;
+use super::super::ReplayError;
 use super::super::args::{CmdResult, SYNTAX, WRONGTYPE, is, parse_f64, uint};
 use super::super::dataset::{Value, VsetValue};
-use super::super::ReplayError;
 use crate::rdb::vectorset::{self, Element, Layer, Projection, Quant, VectorSet};
 
 /// Most elements a replayed set may have: one synthesized layer links every
