@@ -544,6 +544,7 @@ pub fn decode(encver: u16, data: &[u8], rdb_version: u32) -> Result<VectorSet, E
     let has_attribs = flags & 2 != 0;
     let vbytes = quant.vector_bytes(dim);
     let mut elements = Vec::new();
+    let mut last_id = 0u64;
     for i in 0..count {
         let name = c.string("an element name")?;
         let attributes = if has_attribs {
@@ -564,7 +565,13 @@ pub fn decode(encver: u16, data: &[u8], rdb_version: u32) -> Result<VectorSet, E
                 ),
             ));
         }
-        elements.push(read_node(&mut c, i, name, attributes, vector)?);
+        let mut e = read_node(&mut c, i, name, attributes, vector)?;
+        // `hnsw_node_new`: id 0 means "the next id".
+        if e.id == 0 {
+            e.id = last_id + 1;
+        }
+        last_id = last_id.max(e.id);
+        elements.push(e);
     }
     let at = c.pos;
     if c.opcode(0, "the end of the vector set").is_err() {
@@ -630,7 +637,8 @@ fn read_node(
         if p.len() - k < 2 {
             return Err(bad(format!("params end inside layer {layer}")));
         }
-        let (num, max) = (p[k], p[k + 1]);
+        // Both are `uint32_t` in the loader (truncated).
+        let (num, max) = (p[k] & 0xffff_ffff, p[k + 1] & 0xffff_ffff);
         k += 2;
         if num > max || max > MAX_LINKS {
             return Err(bad(format!(
