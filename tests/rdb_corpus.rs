@@ -322,3 +322,41 @@ fn vector_sets_read_back_what_the_server_held() {
         assert!(complete > 0, "{version}: no file read to its end");
     }
 }
+
+/// `check-rdb` reports a vector set the loader would refuse (a link to a node
+/// that does not exist) as a problem of that key, at an offset inside its
+/// value, and no longer counts it as a `vectorset`.
+#[test]
+fn a_corrupt_vector_set_is_a_problem_of_its_key() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut b = std::fs::read(corpus.join("redis-8.0.6/types.rdb")).unwrap();
+    let head = b"\x07\x07vset:q8\x81\xbd\xe7\x2d\xa2\xbb\x1e\xb4\x00";
+    let at = b.windows(head.len()).position(|w| w == head).unwrap();
+    let start = at + head.len();
+    // A layer whose first link is node 1 (`02 01` right after max_links
+    // `02 20`) links to node 9 instead; the counts stay right.
+    let mut changed = 0;
+    for i in start..start + 200 {
+        if b[i..i + 4] == [0x02, 0x20, 0x02, 0x01][..] {
+            b[i + 3] = 0x09;
+            changed += 1;
+        }
+    }
+    assert!(changed > 0);
+    common::paths::fix_crc_trailer(&mut b);
+    let (rep, _) = check::check(Reader::new(common::paths::src(&b)), CheckOptions::default());
+    let p = rep.first_error().expect("a problem");
+    assert_eq!(p.key.as_deref(), Some(&b"vset:q8"[..]), "{p:?}");
+    assert!(
+        p.message.contains("vector set") && p.message.contains("missing node 9"),
+        "{p:?}"
+    );
+    assert!(
+        (start as u64..start as u64 + 300).contains(&p.offset),
+        "{p:?}"
+    );
+    assert_eq!(rep.types.get("vectorset"), Some(&4));
+    assert_eq!(rep.types.get("module"), Some(&1));
+}
