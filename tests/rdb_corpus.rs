@@ -240,3 +240,128 @@ fn every_corpus_rdb_reads_back_what_the_server_held() {
     }
     assert!(checked >= 70, "checked only {checked} files");
 }
+
+/// Every vector set of the Redis 8 corpus files decodes to what the live server
+/// reported (dim, card, the VINFO fields, VEMB of every element, attributes),
+/// and `check-rdb`'s library check accepts it and counts it as a `vectorset`.
+/// Reads each file up to its first unreadable key, so the vector sets before a
+/// key another part does not read yet are still compared; the files without
+/// such a key must give all five sets.
+#[test]
+fn vector_sets_read_back_what_the_server_held() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    for version in ["redis-8.0.6", "redis-8.6.3"] {
+        let dir = corpus.join(version);
+        assert!(dir.is_dir(), "corpus folder {version} missing");
+        let mut files: Vec<(std::path::PathBuf, &str, Canon)> = [
+            "types.rdb",
+            "types-nocompress.rdb",
+            "types-nochecksum.rdb",
+            "types-lfu.rdb",
+            "types-lru.rdb",
+            "types-repl.rdb",
+        ]
+        .iter()
+        .map(|f| (dir.join(f), "expected.json", Canon::default()))
+        .collect();
+        if dir.join("types-nostream.rdb").is_file() {
+            files.push((
+                dir.join("types-nostream.rdb"),
+                "expected-nostream.json",
+                Canon::default(),
+            ));
+        }
+        let base = dir.join("aof-preamble/appendonly.aof.2.base.rdb");
+        files.push((
+            base,
+            "expected.json",
+            Canon {
+                ignore_consumer_times: true,
+            },
+        ));
+        let mut complete = 0;
+        for (path, exp, c) in files {
+            let want = expected::expected_dbs(&load_json(&dir.join(exp)), c);
+            let want: BTreeMap<&String, &J> = want[&0]
+                .iter()
+                .filter(|(k, _)| k.starts_with("vset:"))
+                .collect();
+            assert_eq!(want.len(), 5, "{}", dir.join(exp).display());
+            let f = File::open(&path).unwrap();
+            let size = f.metadata().unwrap().len();
+            let mut entries = Entries::new(Reader::new(Source::new(f).with_size(size)));
+            let mut seen = 0;
+            let mut failed = false;
+            loop {
+                match entries.next_item() {
+                    Ok(Some(Item::Entry(e))) if e.key.starts_with(b"vset:") => {
+                        let k = expected::key_form(&e.key);
+                        let got = expected::canon_entry(&e, c);
+                        assert_eq!(&got, want[&k], "{}: {k}", path.display());
+                        seen += 1;
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if !failed {
+                assert_eq!(seen, 5, "{}", path.display());
+                complete += 1;
+                let f = File::open(&path).unwrap();
+                let (rep, _) = check::check(
+                    Reader::new(Source::new(f).with_size(size)),
+                    CheckOptions::default(),
+                );
+                assert!(rep.is_ok(), "{}: {:?}", path.display(), rep.problems);
+                assert_eq!(rep.types.get("vectorset"), Some(&5), "{}", path.display());
+                assert_eq!(rep.types.get("module"), None, "{}", path.display());
+                assert_eq!(rep.modules.get("vectorset"), Some(&5), "{}", path.display());
+            }
+        }
+        assert!(complete > 0, "{version}: no file read to its end");
+    }
+}
+
+/// `check-rdb` reports a vector set the loader would refuse (a link to a node
+/// that does not exist) as a problem of that key, at an offset inside its
+/// value, and no longer counts it as a `vectorset`.
+#[test]
+fn a_corrupt_vector_set_is_a_problem_of_its_key() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut b = std::fs::read(corpus.join("redis-8.0.6/types.rdb")).unwrap();
+    let head = b"\x07\x07vset:q8\x81\xbd\xe7\x2d\xa2\xbb\x1e\xb4\x00";
+    let at = b.windows(head.len()).position(|w| w == head).unwrap();
+    let start = at + head.len();
+    // A layer whose first link is node 1 (`02 01` right after max_links
+    // `02 20`) links to node 9 instead; the counts stay right.
+    let mut changed = 0;
+    for i in start..start + 200 {
+        if b[i..i + 4] == [0x02, 0x20, 0x02, 0x01][..] {
+            b[i + 3] = 0x09;
+            changed += 1;
+        }
+    }
+    assert!(changed > 0);
+    common::paths::fix_crc_trailer(&mut b);
+    let (rep, _) = check::check(Reader::new(common::paths::src(&b)), CheckOptions::default());
+    let p = rep.first_error().expect("a problem");
+    assert_eq!(p.key.as_deref(), Some(&b"vset:q8"[..]), "{p:?}");
+    assert!(
+        p.message.contains("vector set") && p.message.contains("missing node 9"),
+        "{p:?}"
+    );
+    assert!(
+        (start as u64..start as u64 + 300).contains(&p.offset),
+        "{p:?}"
+    );
+    assert_eq!(rep.types.get("vectorset"), Some(&4));
+    assert_eq!(rep.types.get("module"), Some(&1));
+}

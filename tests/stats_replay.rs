@@ -19,6 +19,7 @@ fn elements(e: &J) -> u64 {
         "list" | "set" | "zset" => v.as_array().unwrap().len() as u64,
         "hash" => v.as_object().unwrap().len() as u64,
         "stream" => v["entries"].as_array().unwrap().len() as u64,
+        "vectorset" => v["card"].as_u64().unwrap(),
         other => panic!("{other}"),
     }
 }

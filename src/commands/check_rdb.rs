@@ -355,6 +355,15 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
                 (ty, *enc, *n)
             })
             .collect();
+        // Valid vector sets are module values of their own type.
+        if let Some(&v) = rep.types.get("vectorset") {
+            if let Some(r) = rows.iter_mut().find(|r| r.0 == "module") {
+                r.2 -= v.min(r.2);
+                let enc = r.1;
+                rows.push(("vectorset", enc, v));
+            }
+            rows.retain(|r| r.2 > 0);
+        }
         rows.sort_unstable();
         for (ty, enc, n) in rows {
             t.add_row([ty.to_string(), enc.to_string(), n.to_string()]);
@@ -365,10 +374,17 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
         writeln!(out, "function libraries: {}", rep.functions)?;
     }
     for (name, n) in &rep.modules {
-        writeln!(
-            out,
-            "module values of type {name}: {n} (walked by their framing, not decoded)"
-        )?;
+        if name == "vectorset" {
+            writeln!(
+                out,
+                "module values of type {name}: {n} (Redis 8 vector sets, decoded and checked)"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "module values of type {name}: {n} (walked by their framing, not decoded)"
+            )?;
+        }
     }
     for (name, n) in &rep.module_aux {
         writeln!(out, "module aux records of {name}: {n}")?;

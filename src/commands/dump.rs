@@ -587,4 +587,11 @@ fn report(stats: &Stats, args: &Args, display: &str, tail: u64) {
             stats.inexact_streams
         ));
     }
+    if stats.inexact_vectors > 0 {
+        warn(&format!(
+            "{} vector set element(s) of REDUCE sets: the VADD values written project to \
+             slightly different quantized vectors",
+            stats.inexact_vectors
+        ));
+    }
 }

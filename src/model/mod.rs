@@ -83,6 +83,8 @@ pub enum KeyType {
     Stream,
     /// A module type (`TYPE` reports the module's type name).
     Module,
+    /// A Redis 8 vector set (the built-in `vectorset` module type).
+    VectorSet,
 }
 
 impl KeyType {
@@ -96,11 +98,12 @@ impl KeyType {
             Self::Hash => "hash",
             Self::Stream => "stream",
             Self::Module => "module",
+            Self::VectorSet => "vectorset",
         }
     }
 
     /// Every type, in the order above.
-    pub const ALL: [KeyType; 7] = [
+    pub const ALL: [KeyType; 8] = [
         Self::String,
         Self::List,
         Self::Set,
@@ -108,6 +111,7 @@ impl KeyType {
         Self::Hash,
         Self::Stream,
         Self::Module,
+        Self::VectorSet,
     ];
 }
 
@@ -318,6 +322,9 @@ impl Value {
             Self::Zset(_) => KeyType::Zset,
             Self::Hash(_) => KeyType::Hash,
             Self::Stream(_) => KeyType::Stream,
+            Self::Module(m) if crate::rdb::vectorset::is_vectorset(m.module_id) => {
+                KeyType::VectorSet
+            }
             Self::Module(_) => KeyType::Module,
         }
     }

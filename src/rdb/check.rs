@@ -330,8 +330,13 @@ fn check_events<R: Input>(
     let mut warned_db = false;
     // Keys per RDB type byte (folded into names at the end).
     let mut by_type = [0u64; 256];
+    // Valid vector sets (counted as their own type, not as `module`).
+    let mut vectorsets = 0u64;
     loop {
         take_warnings(&mut rep, &mut reader);
+        let version = reader.version();
+        // A vector set the loader refuses: (its data length, why).
+        let mut bad_vset = None;
         let ev = match reader.next_event() {
             Ok(Some(ev)) => ev,
             Ok(None) => break,
@@ -404,6 +409,13 @@ fn check_events<R: Input>(
             }
             Event::Element(Element::Module(m)) => {
                 *rep.modules.entry(m.type_name()).or_default() += 1;
+                if super::vectorset::is_vectorset(m.module_id) {
+                    // Decoded with the loader's checks.
+                    match super::vectorset::decode(m.encver, m.data, version) {
+                        Ok(_) => vectorsets += 1,
+                        Err(e) => bad_vset = Some((m.data.len() as u64, e)),
+                    }
+                }
             }
             Event::Element(_) => {}
             Event::KeyEnd(end) => key_end(&mut rep, &reader, end, &mut by_type),
@@ -418,6 +430,18 @@ fn check_events<R: Input>(
             }
             Event::ResizeDb { .. } => {}
         }
+        if let Some((len, e)) = bad_vset {
+            // The module data ends where the reader now is.
+            rep.problems.push(Problem {
+                severity: Severity::Error,
+                offset: reader.offset() - len + e.offset as u64,
+                message: e.to_string(),
+                db: Some(reader.db()),
+                key: Some(reader.key().to_vec()),
+                rdb_type: Some(t::MODULE_2),
+                truncated: false,
+            });
+        }
     }
     take_warnings(&mut rep, &mut reader);
     let format = reader.format();
@@ -431,6 +455,15 @@ fn check_events<R: Input>(
                 .entry(t::type_name_in(format, ty))
                 .or_default() += n;
         }
+    }
+    if vectorsets > 0 {
+        if let Some(n) = rep.types.get_mut("module") {
+            *n -= vectorsets.min(*n);
+            if *n == 0 {
+                rep.types.remove("module");
+            }
+        }
+        *rep.types.entry("vectorset").or_default() += vectorsets;
     }
     if opts.count_trailing && rep.end_offset.is_some() {
         trailing(&mut rep, reader.source_mut());

@@ -161,7 +161,8 @@ impl<R: Input> Entries<R> {
             KeyType::Zset => Value::Zset(Vec::new()),
             KeyType::Hash => Value::Hash(Vec::new()),
             KeyType::Stream => Value::Stream(Box::default()),
-            KeyType::Module => Value::Module(ModuleValue {
+            // Never from a type byte: a vector set is a module value.
+            KeyType::Module | KeyType::VectorSet => Value::Module(ModuleValue {
                 module_id: 0,
                 type_name: String::new(),
                 encver: 0,

@@ -28,6 +28,7 @@ mod reader;
 pub mod speculative;
 pub mod str;
 pub mod types;
+pub mod vectorset;
 pub mod writer;
 
 pub use entries::{Entries, Item};

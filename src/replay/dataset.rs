@@ -254,6 +254,42 @@ pub enum Value {
     Stream(Box<StreamValue>),
     /// Module value, opaque.
     Module(Box<model::ModuleValue>),
+    /// A vector set written to by `VADD`/`VREM`/`VSETATTR` (one loaded from an
+    /// RDB stays a [`Value::Module`] until then).
+    VectorSet(Box<VsetValue>),
+}
+
+/// A replayed vector set: its elements and the node id counter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VsetValue {
+    /// The set (its graph is synthesized when written).
+    pub set: crate::rdb::vectorset::VectorSet,
+    /// The largest node id ever allocated (`hnsw->last_id`).
+    pub last_id: u64,
+}
+
+impl VsetValue {
+    /// From a decoded set (the loader's `last_id`: the largest id present).
+    pub fn from_set(set: crate::rdb::vectorset::VectorSet) -> Self {
+        let last_id = set.elements.iter().map(|e| e.id).max().unwrap_or(0);
+        Self { set, last_id }
+    }
+
+    /// The module value Redis loads (FORMATS.md §8.5.10): the elements with a
+    /// synthesized single-layer graph.
+    pub fn to_module(&self) -> model::ModuleValue {
+        use crate::rdb::vectorset;
+        let mut set = self.set.clone();
+        // The replay refuses sets beyond the limit (`check_limit`), so this
+        // cannot fail; a failure would leave the (empty) graph as it is.
+        let _ = vectorset::synthesize_graph(&mut set);
+        model::ModuleValue {
+            module_id: vectorset::MODULE_ID,
+            type_name: "vectorset".into(),
+            encver: 0,
+            raw: vectorset::encode(&set),
+        }
+    }
 }
 
 impl Value {
@@ -266,7 +302,11 @@ impl Value {
             Self::Zset(_) => model::KeyType::Zset,
             Self::Hash(_) => model::KeyType::Hash,
             Self::Stream(_) => model::KeyType::Stream,
+            Self::Module(m) if crate::rdb::vectorset::is_vectorset(m.module_id) => {
+                model::KeyType::VectorSet
+            }
             Self::Module(_) => model::KeyType::Module,
+            Self::VectorSet(_) => model::KeyType::VectorSet,
         }
     }
 
@@ -277,6 +317,7 @@ impl Value {
             Self::Set(s) => s.is_empty(),
             Self::Zset(z) => z.is_empty(),
             Self::Hash(h) => h.is_empty(),
+            Self::VectorSet(v) => v.set.elements.is_empty(),
             _ => false,
         }
     }
@@ -549,7 +590,7 @@ impl<'a> Elements<'a> {
             Value::Set(m) => Some(Self::set(m)),
             Value::Zset(z) => Some(Self::zset(z)),
             Value::Hash(h) => Some(Self::hash(h)),
-            Value::String(_) | Value::Stream(_) | Value::Module(_) => None,
+            Value::String(_) | Value::Stream(_) | Value::Module(_) | Value::VectorSet(_) => None,
         }
     }
 
@@ -621,6 +662,7 @@ pub fn to_model(v: &Value) -> model::Value {
         Value::Hash(h) => Elements::hash(h).to_model(),
         Value::Stream(s) => model::Value::Stream(Box::new(stream_to_model(s))),
         Value::Module(m) => model::Value::Module((**m).clone()),
+        Value::VectorSet(v) => model::Value::Module(v.to_module()),
     }
 }
 

@@ -1060,6 +1060,43 @@ pub fn module(serialized: u64) -> Estimate {
     }
 }
 
+/// A vector set's index: the module's `vsetObject` plus the `HNSW` structure
+/// with its per-thread slot locks and epochs.
+pub const VSET_INDEX: u64 = 1024;
+/// An `hnswNode`: id, level, l2, range, pointers and its 32 per-thread visit
+/// epochs.
+pub const VSET_NODE: u64 = 320;
+/// An `hnswNodeLayer` (links pointer, counts, worst link).
+pub const VSET_LAYER: u64 = 24;
+
+/// A Redis 8 vector set, from its decoded structure (not `MEMORY USAGE`, which
+/// the module computes from averages): `16 + VSET_INDEX + alloc(4·input_dim·dim)`
+/// plus per element `VSET_NODE + alloc(vector bytes) + Σ layers (VSET_LAYER +
+/// alloc(8·max_links)) + 16` (the node's value) `+ 16 + sds(name)` (the name
+/// object) `+ RAX_ELEMENT + name length` (the name index) `[+ 16 + sds(attr)]`.
+pub fn vectorset(vs: &crate::rdb::vectorset::VectorSet) -> Estimate {
+    let mut value = ROBJ + VSET_INDEX;
+    if let Some(p) = &vs.projection {
+        value += alloc_size(4 * u64::from(p.input_dim) * u64::from(vs.dim));
+    }
+    for e in &vs.elements {
+        value += VSET_NODE + alloc_size(e.vector.len() as u64);
+        for l in &e.layers {
+            value += VSET_LAYER + alloc_size(8 * l.max_links);
+        }
+        let name = e.name.len() as u64;
+        value += 16 + ROBJ + sds(name) + RAX_ELEMENT + name;
+        if !e.attributes.is_empty() {
+            value += ROBJ + sds(e.attributes.len() as u64);
+        }
+    }
+    Estimate {
+        encoding: "vectorset",
+        value,
+        dict_entries: 0,
+    }
+}
+
 /// Memory outside `MEMORY USAGE` for a database of `keys` keys, `expires` of
 /// them with a TTL, whose values hold `dict_entries` hashtable entries: the
 /// main dict's buckets, the expires dict (buckets and entries), and the

@@ -203,7 +203,7 @@ pub struct Stats {
     top: usize,
     now_ms: i64,
     /// Per database, per type (indexed like [`KeyType::ALL`]).
-    dbs: BTreeMap<u64, [Group; 7]>,
+    dbs: BTreeMap<u64, [Group; KeyType::ALL.len()]>,
     /// Keys per RDB type byte.
     rdb_types: Vec<u64>,
     /// (type, encoding, RDB type) → (keys, memory).

@@ -24,6 +24,7 @@ use crate::io::{Input, Source};
 use crate::model::KeyType;
 use crate::rdb::parallel::{self, Chunk};
 use crate::rdb::types::{self as t, Format};
+use crate::rdb::vectorset;
 use crate::rdb::{Checksum, Element, Error, Event, Reader};
 
 /// How the file is read.
@@ -403,6 +404,8 @@ fn analyze_chunk(
             unsupported: false,
         };
         let mut module = None;
+        // A valid vector set: (elements, memory estimate).
+        let mut vset = None;
         let (measure, vend) = match ty {
             t::MODULE_2
             | t::STREAM_LISTPACKS
@@ -424,7 +427,16 @@ fn analyze_chunk(
                 let vend = loop {
                     match r.next_event() {
                         Ok(Some(Event::Element(el))) => match el {
-                            Element::Module(m) => module = Some(m.type_name()),
+                            Element::Module(m) => {
+                                module = Some(m.type_name());
+                                if vectorset::is_vectorset(m.module_id) {
+                                    // Invalid sets stay plain module values
+                                    // (check-rdb reports them).
+                                    vset = vectorset::decode(m.encver, m.data, chunk.version)
+                                        .ok()
+                                        .map(|vs| (vs.card(), memory::vectorset(&vs)));
+                                }
+                            }
                             Element::StreamMeta(m) => measure.elements = m.length,
                             Element::StreamGroup(_) => sm.group(),
                             Element::StreamPending(p) => sm.pending(&p.id.to_be_bytes()),
@@ -444,7 +456,10 @@ fn analyze_chunk(
                     }
                 };
                 let Some(vend) = vend else { break };
-                if ty == t::MODULE_2 {
+                if let Some((card, mem)) = vset {
+                    measure.elements = card;
+                    measure.mem = mem;
+                } else if ty == t::MODULE_2 {
                     measure.elements = 1;
                     measure.mem = memory::module(vend - vstart);
                 } else {
@@ -494,7 +509,11 @@ fn analyze_chunk(
                 }
             }
         };
-        let kind = t::key_type(ty).unwrap_or(KeyType::Module);
+        let kind = if vset.is_some() {
+            KeyType::VectorSet
+        } else {
+            t::key_type(ty).unwrap_or(KeyType::Module)
+        };
         if measure.elements == 0 && !matches!(kind, KeyType::Stream | KeyType::String) {
             // Redis skips empty aggregates when loading.
             problems.push(Problem {

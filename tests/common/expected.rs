@@ -89,7 +89,9 @@ fn id_text(id: StreamId) -> String {
 /// Options of the comparison.
 #[derive(Clone, Copy, Default)]
 pub struct Canon {
-    /// Drop stream consumers' seen/active times (AOF replays reset them).
+    /// Drop stream consumers' seen/active times (AOF replays reset them) and
+    /// vector sets' VINFO `max-level` (random HNSW levels: another run of the
+    /// workload, or a replay, draws others).
     pub ignore_consumer_times: bool,
 }
 
@@ -135,6 +137,7 @@ pub fn canon_expected(e: &J, c: Canon) -> J {
             )
         }
         "stream" => canon_stream_expected(value, c),
+        "vectorset" => canon_vectorset_expected(value, c),
         other => panic!("unexpected type {other}"),
     };
     let mut out = Map::new();
@@ -154,6 +157,86 @@ pub fn canon_expected(e: &J, c: Canon) -> J {
         }
     }
     J::Object(out)
+}
+
+/// A VEMB component as canonical text (compared as a number).
+fn vemb_text(s: &str) -> String {
+    match s {
+        "nan" => "nan".into(),
+        s => score_text(parse_score(s)),
+    }
+}
+
+/// Canonical vector set: `{dim, card, info, elements: {name: {vector, attributes}}}`
+/// with names in key form, VEMB floats compared as numbers.
+fn canon_vectorset_expected(v: &J, c: Canon) -> J {
+    let elements: Map<String, J> = v["elements"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, e)| {
+            let vector: Vec<J> = e["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| J::String(vemb_text(x.as_str().unwrap())))
+                .collect();
+            let attributes = match &e["attributes"] {
+                J::Null => J::Null,
+                a => value_form(&bytes_of(a)),
+            };
+            (
+                key_form(&bytes_of_key(k)),
+                json!({"vector": vector, "attributes": attributes}),
+            )
+        })
+        .collect();
+    let mut info = v["info"].clone();
+    if c.ignore_consumer_times {
+        info["max-level"] = J::Null;
+    }
+    json!({"dim": v["dim"], "card": v["card"], "info": info, "elements": elements})
+}
+
+/// Canonical form of a vector set we decoded.
+pub fn canon_vectorset(vs: &redis_persist::rdb::vectorset::VectorSet, c: Canon) -> J {
+    use redis_persist::rdb::vectorset::{InfoValue, float_text};
+    let mut info: Map<String, J> = vs
+        .info()
+        .fields()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                InfoValue::Text(t) => json!(t),
+                InfoValue::Int(n) => json!(n),
+            };
+            (k.to_string(), v)
+        })
+        .collect();
+    if c.ignore_consumer_times {
+        info.insert("max-level".into(), J::Null);
+    }
+    let elements: Map<String, J> = vs
+        .elements
+        .iter()
+        .map(|e| {
+            let vector: Vec<J> = vs
+                .vemb(e)
+                .into_iter()
+                .map(|x| J::String(vemb_text(&float_text(x))))
+                .collect();
+            let attributes = if e.attributes.is_empty() {
+                J::Null
+            } else {
+                value_form(&e.attributes)
+            };
+            (
+                key_form(&e.name),
+                json!({"vector": vector, "attributes": attributes}),
+            )
+        })
+        .collect();
+    json!({"dim": vs.dim, "card": vs.card(), "info": info, "elements": elements})
 }
 
 fn canon_stream_expected(v: &J, c: Canon) -> J {
@@ -439,10 +522,13 @@ pub fn canon_entry(e: &Entry, c: Canon) -> J {
                 }),
             )
         }
-        Value::Module(m) => (
-            "module",
-            json!({"type_name": m.type_name, "raw": hex(&m.raw)}),
-        ),
+        Value::Module(m) => match redis_persist::rdb::vectorset::from_module(m) {
+            Some(Ok(vs)) => ("vectorset", canon_vectorset(&vs, c)),
+            _ => (
+                "module",
+                json!({"type_name": m.type_name, "raw": hex(&m.raw)}),
+            ),
+        },
     };
     let mut out = Map::new();
     out.insert("type".into(), J::String(ty.into()));

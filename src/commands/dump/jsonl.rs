@@ -18,7 +18,10 @@
 //! `idmp`: `duration`, `maxsize`, `pids_tracked`, `iids_tracked`, `iids_added`,
 //! `iids_duplicates` and, when there are producers, `producers` as
 //! `{pid: [[iid, id], …]}`, oldest iid first); module value →
-//! `{"module": type name, "encver": n, "raw": {"hex": …}}`. Byte strings follow
+//! `{"module": type name, "encver": n, "raw": {"hex": …}}`, except vector sets
+//! (type `vectorset`): `{"dim", "card", "info": {VINFO fields but vset-uid},
+//! "elements": {name: {"vector": [VEMB floats as text], "attributes": text or
+//! null}}}`, the corpus form. Byte strings follow
 //! the conventions of [`crate::output::json`].
 //!
 //! With `--meta`, JSON Lines also carry file-level records, marked by a `record`
@@ -30,6 +33,7 @@ use std::collections::HashMap;
 use redis_persist::model::{
     Consumer, ConsumerGroup, KeyType, ModuleValue, PendingEntry, Stream, StreamId, StreamIdmp,
 };
+use redis_persist::rdb::vectorset::{self, InfoValue, VectorSet};
 use redis_persist::rdb::{Checksum, Element, Str, StreamMeta};
 
 use super::render::{KeyHead, Meta, Render, Stats, string_encoding};
@@ -116,6 +120,18 @@ impl JsonRender {
 
     /// Starts a key record: everything up to `"value":`.
     fn head(&mut self, out: &mut Vec<u8>, h: &KeyHead<'_>, encoding: Option<&str>) {
+        self.head_as(out, h, h.kind.name(), encoding);
+    }
+
+    /// [`JsonRender::head`] with the `type` given (`vectorset` for the module
+    /// values that are vector sets).
+    fn head_as(
+        &mut self,
+        out: &mut Vec<u8>,
+        h: &KeyHead<'_>,
+        type_name: &str,
+        encoding: Option<&str>,
+    ) {
         if self.mode == Mode::Document {
             out.extend_from_slice(if self.comma { b",\n" } else { b"\n" });
             self.comma = true;
@@ -125,7 +141,7 @@ impl JsonRender {
         out.extend_from_slice(b",\"key\":");
         j::write_bytes(out, h.key);
         out.extend_from_slice(b",\"type\":\"");
-        out.extend_from_slice(h.kind.name().as_bytes());
+        out.extend_from_slice(type_name.as_bytes());
         out.extend_from_slice(b"\",\"encoding\":");
         match encoding {
             Some(e) => {
@@ -624,6 +640,12 @@ impl Render for JsonRender {
 
     fn module(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, m: &ModuleValue) {
         self.open_document(out, None);
+        if let Some(Ok(vs)) = vectorset::from_module(m) {
+            self.head_as(out, head, "vectorset", head.encoding);
+            write_vectorset(out, &vs);
+            self.close(out);
+            return;
+        }
         self.head(out, head, head.encoding);
         out.extend_from_slice(b"{\"module\":");
         j::write_str(out, m.type_name.as_bytes());
@@ -888,4 +910,46 @@ where
         }
         out.push(b']');
     }
+}
+
+/// A vector set in the corpus form (README, `dump`).
+fn write_vectorset(out: &mut Vec<u8>, vs: &VectorSet) {
+    out.extend_from_slice(b"{\"dim\":");
+    j::write_u64(out, u64::from(vs.dim));
+    out.extend_from_slice(b",\"card\":");
+    j::write_u64(out, vs.card());
+    out.extend_from_slice(b",\"info\":{");
+    for (i, (name, v)) in vs.info().fields().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        j::write_str(out, name.as_bytes());
+        out.push(b':');
+        match v {
+            InfoValue::Text(t) => j::write_str(out, t.as_bytes()),
+            InfoValue::Int(n) => j::write_u64(out, n),
+        }
+    }
+    out.extend_from_slice(b"},\"elements\":{");
+    for (i, e) in vs.elements.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        j::write_key(out, &e.name);
+        out.extend_from_slice(b":{\"vector\":[");
+        for (k, x) in vs.vemb(e).into_iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            j::write_str(out, vectorset::float_text(x).as_bytes());
+        }
+        out.extend_from_slice(b"],\"attributes\":");
+        if e.attributes.is_empty() {
+            out.extend_from_slice(b"null");
+        } else {
+            j::write_bytes(out, &e.attributes);
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"}}");
 }

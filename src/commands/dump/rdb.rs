@@ -191,7 +191,7 @@ fn one_key<R: redis_persist::io::Input, Rn: Render>(
             element_by_element(entries, r, out, head)?;
         }
         KeyType::Stream if r.stream_events() => element_by_element(entries, r, out, head)?,
-        KeyType::Stream | KeyType::Module => {
+        KeyType::Stream | KeyType::Module | KeyType::VectorSet => {
             if let Some(v) = entries.read_value(ty)? {
                 render_value(r, out, head, &v);
             }

@@ -103,6 +103,9 @@ pub struct Stats {
     /// Streams whose pending entries refer to deleted entries and whose
     /// max-deleted-id could not be reproduced exactly.
     pub inexact_streams: u64,
+    /// Vector set elements whose re-creating `VADD` does not store exactly the
+    /// same vector (REDUCE sets whose preimage was not found).
+    pub inexact_vectors: u64,
 }
 
 impl Stats {
@@ -114,6 +117,7 @@ impl Stats {
         self.module_aux_dropped += o.module_aux_dropped;
         self.expired_fields += o.expired_fields;
         self.inexact_streams += o.inexact_streams;
+        self.inexact_vectors += o.inexact_vectors;
     }
 }
 

@@ -25,8 +25,9 @@
 //!   rewrite writes; like it, the `iids_added` and `iids_duplicates` counters
 //!   are not carried: a server loading the commands counts the records as
 //!   added);
-//! * module values: `RESTORE key ttl payload ABSTTL` with a DUMP payload built
-//!   from the stored module data (the target needs the module);
+//! * vector sets (Redis 8): one `VADD` per element (see [`vadd_commands`]);
+//! * other module values: `RESTORE key ttl payload ABSTTL` with a DUMP payload
+//!   built from the stored module data (the target needs the module);
 //! * function libraries: `FUNCTION LOAD`;
 //! * with `--replace`: `DEL key` before each key and `FUNCTION LOAD REPLACE`.
 //!
@@ -36,6 +37,7 @@
 
 use redis_persist::io::crc64;
 use redis_persist::model::{ModuleValue, Stream, StreamId, write_score};
+use redis_persist::rdb::vectorset::{self, VectorSet};
 use redis_persist::rdb::{Checksum, Element, Str};
 
 use super::render::{KeyHead, Meta, Render, Stats};
@@ -408,6 +410,50 @@ pub fn module_payload(m: &ModuleValue) -> Vec<u8> {
     p
 }
 
+/// The `VADD` commands that re-create a vector set (FORMATS.md §8.5.11.1): one
+/// per element in ascending node id order, each with the quantization flag,
+/// `M` when it is not 16, `REDUCE dim` for a projected set, `SETATTR` when the
+/// element has attributes, and `VALUES` of the element's VEMB floats (for a
+/// REDUCE set: a preimage of them through the projection). Returns how many
+/// elements `VADD` would not store with exactly their stored vector bytes (by
+/// emulating it).
+fn vadd_commands(out: &mut Vec<u8>, key: &[u8], vs: &VectorSet) -> u64 {
+    let mut inexact = 0;
+    let mut ib = itoa::Buffer::new();
+    let m = vs.effective_m();
+    let reduce = vs.projection.as_ref().map(|_| vs.dim.to_string());
+    let mut texts: Vec<String> = Vec::new();
+    for e in vs.by_id() {
+        let (values, exact) = vectorset::vadd_values(vs, e);
+        inexact += u64::from(!exact);
+        texts.clear();
+        texts.extend(values.iter().map(|&x| vectorset::float_text(x)));
+        let n = values.len().to_string();
+        let mut args: Vec<&[u8]> = vec![b"VADD", key];
+        if let Some(r) = &reduce {
+            args.push(b"REDUCE");
+            args.push(r.as_bytes());
+        }
+        args.push(b"VALUES");
+        args.push(n.as_bytes());
+        args.extend(texts.iter().map(String::as_bytes));
+        args.push(&e.name);
+        args.push(vs.quant.vadd_flag().as_bytes());
+        let m_text;
+        if m != vectorset::DEFAULT_M {
+            m_text = ib.format(m).to_owned();
+            args.push(b"M");
+            args.push(m_text.as_bytes());
+        }
+        if !e.attributes.is_empty() {
+            args.push(b"SETATTR");
+            args.push(&e.attributes);
+        }
+        command(out, &args);
+    }
+    inexact
+}
+
 /// What the output of a fork starts and ends with.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Side {
@@ -596,6 +642,13 @@ impl Render for RespRender {
     }
 
     fn module(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, m: &ModuleValue) {
+        if let Some(Ok(vs)) = vectorset::from_module(m) {
+            self.start_key(out, head);
+            self.stats.inexact_vectors += vadd_commands(out, head.key, &vs);
+            Self::expire(out, head);
+            self.stats.keys += 1;
+            return;
+        }
         self.select(out, head.db);
         let payload = module_payload(m);
         let ttl = head.expire_ms.unwrap_or(0).to_string();

@@ -18,6 +18,7 @@ mod set;
 mod sort;
 mod stream;
 mod string;
+mod vectorset;
 mod zset;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -60,6 +61,10 @@ fn lookup(name: &[u8]) -> Option<(Handler, usize)> {
         "pfmerge" => (string::pfmerge, 2),
         "pfcount" => (string::pfcount, 2),
         "pfdebug" => (string::pfdebug, 3),
+        // vector sets (Redis 8)
+        "vadd" => (vectorset::vadd, 5),
+        "vrem" => (vectorset::vrem, 3),
+        "vsetattr" => (vectorset::vsetattr, 4),
         // lists
         "lpush" => (list::lpush, 3),
         "rpush" => (list::rpush, 3),
@@ -290,6 +295,9 @@ pub(crate) fn dispatch(
     let Some((handler, min)) = lookup(name) else {
         return Err(ReplayError::unsupported(name, "unknown command"));
     };
+    if name == b"vadd" {
+        vectorset::check_limit(e, args)?;
+    }
     if args.len() < min {
         return Ok(Err(format!(
             "ERR wrong number of arguments for '{}' command",
