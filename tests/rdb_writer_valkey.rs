@@ -143,6 +143,7 @@ fn dataset() -> Vec<Entry> {
                 max_deleted_entry_id: Some(StreamId::new(7, 0)),
                 entries_added: Some(8),
                 groups: vec![],
+                idmp: None,
             })),
         ),
     ]

@@ -29,7 +29,7 @@ fn start(bin: &Path, rdb: Option<&Path>) -> RedisServer {
     let mut extra = vec!["--enable-debug-command", "yes"];
     let files: Vec<(&Path, &str)> = rdb.map(|p| (p, "dump.rdb")).into_iter().collect();
     extra.extend(["--dbfilename", "dump.rdb"]);
-    RedisServer::start_bin(bin, &extra, &files).unwrap_or_else(|e| panic!("{e}"))
+    RedisServer::try_start_bin(bin, &extra, &files).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn text(r: &Reply) -> String {
@@ -286,7 +286,7 @@ fn converted_aof_with_vadd_loads_with_the_same_digests() {
     let Some(bin) = servers::server_bin("redis-8.6.3") else {
         return;
     };
-    let mut writer = RedisServer::start_bin(
+    let mut writer = RedisServer::try_start_bin(
         &bin,
         &[
             "--appendonly",
@@ -318,7 +318,7 @@ fn converted_aof_with_vadd_loads_with_the_same_digests() {
         .map(|(p, n)| (p.as_path(), n.as_str()))
         .collect();
     let mut reference =
-        RedisServer::start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
+        RedisServer::try_start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
     let o = common::run(&[
@@ -342,7 +342,7 @@ fn converted_aof_with_vadd_loads_with_the_same_digests() {
         .map(|(p, n)| (p.as_path(), n.as_str()))
         .collect();
     let mut loaded =
-        RedisServer::start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
+        RedisServer::try_start_bin(&bin, &AOF_ARGS, &files).unwrap_or_else(|e| panic!("{e}"));
     let mut got_keys: Vec<Vec<u8>> = loaded
         .cmd(&["KEYS", "*"])
         .array()

@@ -432,8 +432,14 @@ fn check_events<R: Input>(
         }
         if let Some((len, e)) = bad_vset {
             // The module data ends where the reader now is.
+            let unsupported = e.kind == super::vectorset::ErrorKind::Unsupported;
             rep.problems.push(Problem {
                 severity: Severity::Error,
+                kind: if unsupported {
+                    ProblemKind::Unsupported
+                } else {
+                    ProblemKind::Corrupt
+                },
                 offset: reader.offset() - len + e.offset as u64,
                 message: e.to_string(),
                 db: Some(reader.db()),
