@@ -53,8 +53,15 @@ fn shipped_rdb_reads_back_its_dataset() {
     let doc: J =
         serde_json::from_slice(&std::fs::read(dir.join(format!("{NAME}.expected.json"))).unwrap())
             .unwrap();
-    let want: BTreeMap<u64, BTreeMap<String, J>> =
+    let mut want: BTreeMap<u64, BTreeMap<String, J>> =
         serde_json::from_value(doc["dbs"].clone()).unwrap();
+    // The file predates the `idmp` object: a stream without one has the
+    // default IDMP state, as canon_expected gives it.
+    for e in want.values_mut().flat_map(BTreeMap::values_mut) {
+        if e["type"] == "stream" && e["value"].get("idmp").is_none() {
+            e["value"]["idmp"] = expected::canon_idmp_expected(None);
+        }
+    }
     let bytes = std::fs::read(dir.join(format!("{NAME}.rdb"))).unwrap();
     let mut e = Entries::new(Reader::new(
         Source::new(&bytes[..]).with_size(bytes.len() as u64),

@@ -206,7 +206,7 @@ fn replay_files(files: &[std::path::PathBuf]) -> Engine {
         // An RDB preamble (a `.base.rdb`, or the head of a 6.x hybrid file) is
         // loaded into the dataset; RESP commands follow its trailer, if any.
         let mut resp_start = 0;
-        if data.starts_with(b"REDIS") {
+        if redis_persist::rdb::is_rdb_magic(&data) {
             let src = Source::new(&data[..]).with_size(data.len() as u64);
             let mut entries = Entries::new(Reader::new(src));
             let keys = engine

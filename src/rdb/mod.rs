@@ -35,8 +35,8 @@ pub use entries::{Entries, Item};
 pub use error::{Error, ErrorKind, KeyContext};
 pub use reader::{
     Checksum, EB_EXPIRE_TIME_MAX, Element, Event, KeyEnd, KeyInfo, KeyMetaClass, ModuleRef,
-    Options, PendingRef, Reader, StreamConsumerRef, StreamEntryRef, StreamGroupRef,
-    StreamIdmpMeta, StreamMeta, StreamProducerRef,
+    Options, PendingRef, Reader, StreamConsumerRef, StreamEntryRef, StreamGroupRef, StreamIdmpMeta,
+    StreamMeta, StreamProducerRef,
 };
 pub use str::Str;
 

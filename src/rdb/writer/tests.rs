@@ -389,7 +389,7 @@ fn valkey_9_header_and_aux_fields() {
     assert!(f.starts_with(b"VALKEY080\xfa\x0avalkey-ver\x059.1.2\xfa\x0aredis-bits"));
     assert!(!String::from_utf8_lossy(&f).contains("redis-ver"));
     assert!(String::from_utf8_lossy(&f).contains("aof-base"));
-    for v in [13, 79, 81] {
+    for v in [14, 79, 81] {
         assert!(matches!(
             Writer::new(Vec::new(), WriterOptions::for_version(v)),
             Err(WriteError::UnsupportedVersion(_))
