@@ -22,6 +22,7 @@ mod entries;
 mod error;
 pub mod lzf;
 pub mod parallel;
+pub mod salvage;
 pub mod payload;
 mod reader;
 pub mod speculative;
