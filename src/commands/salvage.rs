@@ -119,6 +119,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             DuplicatesArg::Last => Duplicates::Last,
         },
         target,
+        kept_ranges: false,
     };
 
     let tmp = TempFile::create(&out_dir, &args.output, "output")?;

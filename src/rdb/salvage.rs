@@ -48,10 +48,14 @@ use crate::io::{Crc64, Memory, Progress, Source};
 
 /// Whole key records that must validate in a row after a position for reading
 /// to resume there (fewer when the end of the records follows them).
-pub const RESYNC_KEYS: usize = 4;
+pub const RESYNC_KEYS: usize = 6;
 
 /// Longest key name read while looking for where records resume (as written).
 const PROBE_KEY_LIMIT: u64 = 64 << 10;
+
+/// Longest key name (as written) of a record where reading may resume: chance
+/// bytes taken for a long key can swallow real records.
+const RESYNC_KEY_LIMIT: u64 = 1024;
 
 /// Bytes of a skipped range searched for key names that can still be framed.
 const NAME_SCAN: u64 = 1 << 20;
@@ -84,6 +88,10 @@ pub struct SalvageOptions {
     pub duplicates: Duplicates,
     /// What to write.
     pub target: Target,
+    /// List the input byte range of every key record written, in output order
+    /// ([`Report::kept_ranges`]; 16 bytes per key: for tests and tools that
+    /// trace each output key to its input bytes).
+    pub kept_ranges: bool,
 }
 
 /// A key that was not kept.
@@ -170,6 +178,10 @@ pub struct Report {
     pub trailing_bytes: u64,
     /// Bytes of output written.
     pub output_bytes: u64,
+    /// With [`SalvageOptions::kept_ranges`]: the input range of each key record
+    /// written, in output order.
+    #[serde(skip)]
+    pub kept_ranges: Option<Vec<(u64, u64)>>,
 }
 
 impl Report {
@@ -234,6 +246,7 @@ pub fn salvage<W: Write>(
             &mut sink,
             &mut Keep::Collect(&mut last),
             &NoProgress,
+            false,
         )?;
         Some(last)
     } else {
@@ -247,7 +260,7 @@ pub fn salvage<W: Write>(
                 written: 0,
             };
             w.write(&data[..body as usize])?;
-            Output::Copy(w, version)
+            Output::Copy(w, version, 0)
         }
         Target::Rewrite(wo) => Output::Rewrite(Box::new(Writer::new(out, wo.clone())?)),
     };
@@ -259,7 +272,14 @@ pub fn salvage<W: Write>(
         Some(l) => Keep::Last(l),
         None => Keep::First(BTreeMap::new()),
     };
-    let mut rep = walk(data, (format, version, body), &mut sink, &mut keep, progress)?;
+    let mut rep = walk(
+        data,
+        (format, version, body),
+        &mut sink,
+        &mut keep,
+        progress,
+        opts.kept_ranges,
+    )?;
     rep.output_version = output_version;
     rep.output_bytes = sink.finish()?;
     Ok(rep)
@@ -291,9 +311,7 @@ impl Keep<'_> {
                 map.insert((db, xxhash_rust::xxh3::xxh3_128(key)), offset);
                 true
             }
-            Keep::Last(map) => {
-                map.get(&(db, xxhash_rust::xxh3::xxh3_128(key))) == Some(&offset)
-            }
+            Keep::Last(map) => map.get(&(db, xxhash_rust::xxh3::xxh3_128(key))) == Some(&offset),
         }
     }
 }
@@ -317,8 +335,9 @@ impl<W: Write> CrcWriter<W> {
 enum Output<W: Write> {
     /// Nowhere (the first pass of [`Duplicates::Last`]).
     Null,
-    /// Copied byte for byte; the input's version.
-    Copy(CrcWriter<W>, u32),
+    /// Copied byte for byte; the input's version; the database selected in
+    /// the output.
+    Copy(CrcWriter<W>, u32, u64),
     /// Re-encoded.
     Rewrite(Box<Writer<W>>),
 }
@@ -326,6 +345,8 @@ enum Output<W: Write> {
 /// A record to keep, as the walk found it.
 struct Record<'a> {
     bytes: &'a [u8],
+    /// A key record (else an opcode record, after which `db` is selected).
+    key: bool,
     db: u64,
     format: Format,
     version: u32,
@@ -336,7 +357,16 @@ impl<W: Write> Output<W> {
     fn record(&mut self, rec: &Record<'_>) -> Result<Option<String>, SalvageError> {
         match self {
             Output::Null => Ok(None),
-            Output::Copy(w, _) => {
+            Output::Copy(w, _, out_db) => {
+                if !rec.key {
+                    *out_db = rec.db;
+                } else if rec.db != *out_db {
+                    // Its SELECTDB was in a skipped range.
+                    let mut sel = vec![super::types::OP_SELECTDB];
+                    super::writer::put_len(&mut sel, rec.db);
+                    w.write(&sel)?;
+                    *out_db = rec.db;
+                }
                 w.write(rec.bytes)?;
                 Ok(None)
             }
@@ -381,7 +411,7 @@ impl<W: Write> Output<W> {
     fn finish(self) -> Result<u64, SalvageError> {
         match self {
             Output::Null => Ok(0),
-            Output::Copy(mut w, version) => {
+            Output::Copy(mut w, version, _) => {
                 w.write(&[super::types::OP_EOF])?;
                 if version >= 5 {
                     let crc = w.crc.value();
@@ -457,6 +487,7 @@ fn walk<W: Write>(
     out: &mut Output<W>,
     keep: &mut Keep<'_>,
     progress: &dyn Progress,
+    kept_ranges: bool,
 ) -> Result<Report, SalvageError> {
     let len = data.len() as u64;
     let mut rep = Report {
@@ -473,7 +504,11 @@ fn walk<W: Write>(
         trailer: TrailerStatus::Missing,
         trailing_bytes: 0,
         output_bytes: 0,
+        kept_ranges: None,
     };
+    if kept_ranges {
+        rep.kept_ranges = Some(Vec::new());
+    }
     let mut pos = body;
     let mut db = 0u64;
     let mut last_progress = 0u64;
@@ -484,12 +519,18 @@ fn walk<W: Write>(
         };
         let rec = Record {
             bytes: &data[p.start as usize..p.end as usize],
+            key: true,
             db: p.db,
             format,
             version,
         };
         match out.record(&rec)? {
-            None => rep.keys_kept += 1,
+            None => {
+                rep.keys_kept += 1;
+                if let Some(r) = &mut rep.kept_ranges {
+                    r.push((p.start, p.end));
+                }
+            }
             Some(reason) => rep.keys_lost.push(LostKey {
                 db: p.db,
                 key: p.key,
@@ -569,6 +610,7 @@ fn walk<W: Write>(
                     commit(pending.take(), out, &mut rep)?;
                     let rec = Record {
                         bytes: &data[start as usize..end as usize],
+                        key: false,
                         db,
                         format,
                         version,
@@ -586,8 +628,18 @@ fn walk<W: Write>(
                     reason: e.message(),
                 },
             };
-            let (next, drop_pending) =
-                recover(data, (format, version), db, &failure, pending.as_ref(), &mut rep);
+            let from = pending.as_ref().map_or(failure.start, |p| p.start);
+            let (next, drop_pending) = recover(
+                data,
+                (format, version),
+                db,
+                &failure,
+                pending.as_ref(),
+                &mut rep,
+            );
+            if let Some(d) = selected_in(data, from, next, format, version) {
+                db = d;
+            }
             if drop_pending {
                 pending = None;
             } else {
@@ -612,11 +664,13 @@ struct Failure {
     unsupported: bool,
 }
 
+/// A type this version does not read (a newer format), not an unknown byte.
 fn is_unsupported(e: &Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::UnsupportedType { .. } | ErrorKind::UnsupportedVersion { .. }
-    )
+    match e.kind() {
+        ErrorKind::UnsupportedType { name, .. } => *name != "unknown",
+        ErrorKind::UnsupportedVersion { .. } => true,
+        _ => false,
+    }
 }
 
 /// The trailer of the input, whose `EOF` opcode is at `eof`.
@@ -657,57 +711,36 @@ fn recover(
     rep: &mut Report,
 ) -> (u64, bool) {
     let len = data.len() as u64;
-    // The next place where records read again. (Always searched, even when the
-    // failed record can be framed: a damaged length may frame it across real
-    // records, which the first resumption point then shows.)
-    let from = pending.map_or(f.start, |p| p.start);
-    let mut p = from + 1;
-    let next = loop {
-        if p >= len {
-            break len;
+    // First, whether the kept record before the failure runs over real
+    // records (a damaged length that still validates): records then read
+    // from a place inside it, on past the failure.
+    if let Some(pk) = pending {
+        if let Some(p) = next_resume(data, pk.start + 1, f.start, (format, version), f.start + 1) {
+            return dropped_pending(data, (format, version), db, f, pk, p, rep);
         }
-        if plausible_start(data[p as usize]) && resumes(data, p, format, version) {
-            break p;
-        }
-        p += 1;
-    };
-    if let Some(pk) = pending.filter(|_| next < f.start) {
-        // The record before the failure runs over real records.
-        rep.keys_lost.push(LostKey {
-            db: pk.db,
-            key: pk.key.clone(),
-            rdb_type: Some(pk.rdb_type),
-            start: pk.start,
-            end: next,
-            reason: format!(
-                "its record runs over the records after it (a damaged length); \
-                 the record after it failed: {}",
-                f.reason
-            ),
-        });
-        names(data, pk.start + 1, next, (format, version), db, rep);
-        rep.skipped.push(Skipped {
-            start: pk.start,
-            end: next,
-            reason: f.reason.clone(),
-            unsupported: f.unsupported,
-        });
-        return (next, true);
     }
-    // A value that fails validation in a record whose framing holds: the
-    // record alone is dropped.
+    // A value that fails validation in a record whose framing holds (and
+    // records read after it): the record alone is dropped.
     if let Some((kdb, key, ty)) = &f.key {
-        if !f.unsupported && frame_one(data, f.start, format, version, *kdb) == Some(next) {
-            rep.keys_lost.push(LostKey {
-                db: *kdb,
-                key: key.clone(),
-                rdb_type: *ty,
-                start: f.start,
-                end: next,
-                reason: f.reason.clone(),
-            });
-            return (next, false);
+        if !f.unsupported {
+            if let Some(end) = frame_one(data, f.start, format, version, *kdb) {
+                if end > f.start && resumes(data, end, format, version, 0).is_some() {
+                    rep.keys_lost.push(LostKey {
+                        db: *kdb,
+                        key: key.clone(),
+                        rdb_type: *ty,
+                        start: f.start,
+                        end,
+                        reason: f.reason.clone(),
+                    });
+                    return (end, false);
+                }
+            }
         }
+    }
+    // Damage to the structure: the next place where records read again.
+    let next = next_resume(data, f.start + 1, len, (format, version), 0).unwrap_or(len);
+    if let Some((kdb, key, ty)) = &f.key {
         rep.keys_lost.push(LostKey {
             db: *kdb,
             key: key.clone(),
@@ -725,6 +758,74 @@ fn recover(
         unsupported: f.unsupported,
     });
     (next, false)
+}
+
+/// Drops the kept record `pk` before a failure, which runs over real records
+/// that read again from `next`, and skips from its start to there.
+fn dropped_pending(
+    data: &[u8],
+    (format, version): (Format, u32),
+    db: u64,
+    f: &Failure,
+    pk: &Pending,
+    next: u64,
+    rep: &mut Report,
+) -> (u64, bool) {
+    rep.keys_lost.push(LostKey {
+        db: pk.db,
+        key: pk.key.clone(),
+        rdb_type: Some(pk.rdb_type),
+        start: pk.start,
+        end: next,
+        reason: format!(
+            "its record runs over the records after it (a damaged length); \
+             the record after it failed: {}",
+            f.reason
+        ),
+    });
+    names(data, pk.start + 1, next, (format, version), db, rep);
+    rep.skipped.push(Skipped {
+        start: pk.start,
+        end: next,
+        reason: f.reason.clone(),
+        unsupported: f.unsupported,
+    });
+    return (next, true);
+}
+
+/// The database selected by a `SELECTDB` record inside the skipped range
+/// `[from, to)` whose records (framed) lead exactly to `to`: the last one
+/// before where reading resumes. Searched in the last [`NAME_SCAN`] bytes.
+fn selected_in(data: &[u8], from: u64, to: u64, format: Format, version: u32) -> Option<u64> {
+    let lowest = from.max(to.saturating_sub(NAME_SCAN));
+    let mut q = to;
+    while q > lowest {
+        q -= 1;
+        if data[q as usize] != super::types::OP_SELECTDB {
+            continue;
+        }
+        let mut r = reader_with(&data[..to as usize], q, format, version, 0, true);
+        r.limit_keys(PROBE_KEY_LIMIT);
+        let Ok(Some(Event::SelectDb { db })) = r.next_event() else {
+            continue;
+        };
+        let lands = loop {
+            match r.next_event() {
+                Ok(None) => break r.offset() == to,
+                Ok(Some(Event::KeyStart(_))) => {
+                    if r.skip_value().is_err() {
+                        break false;
+                    }
+                }
+                Ok(Some(Event::ResizeDb { .. } | Event::SlotInfo { .. })) => {}
+                _ => break false,
+            }
+        };
+        if lands {
+            return Some(db);
+        }
+    }
+    None
 }
 
 /// Reports the key names that can still be framed in a skipped range.
@@ -763,41 +864,89 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
 /// Whether records read again from `p`: [`RESYNC_KEYS`] whole key records
 /// validate in a row (fewer when the `EOF` record or the end of the input
 /// follows them), none of them zero-filled.
-fn resumes(data: &[u8], p: u64, format: Format, version: u32) -> bool {
+fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<(u64, u64)> {
     let len = data.len() as u64;
     let mut r = reader_at(data, p, format, version, super::speculative::UNKNOWN_DB);
-    r.limit_keys(PROBE_KEY_LIMIT);
-    let mut keys = 0usize;
+    r.limit_keys(RESYNC_KEY_LIMIT);
+    // Names seen: bytes taken for records by chance repeat themselves (a run
+    // of one byte, a pattern of a compact encoding) or are empty.
+    let mut names: Vec<(u64, Vec<u8>)> = Vec::with_capacity(RESYNC_KEYS);
     let mut records = 0usize;
+    let mut first_end = None;
     loop {
         match r.next_event() {
             Ok(Some(Event::KeyStart(k))) => {
-                let ks = k.offset;
+                if k.key.is_empty()
+                    || names
+                        .iter()
+                        .any(|(d, n)| *d == k.db && n.as_slice() == k.key)
+                {
+                    return None;
+                }
+                if names.len() < 2 * RESYNC_KEYS {
+                    names.push((k.db, k.key.to_vec()));
+                }
                 if r.skip_value().is_err() {
-                    return false;
+                    return None;
                 }
-                if zero_record(&data[ks as usize..r.offset() as usize]) {
-                    return false;
-                }
-                keys += 1;
-                if keys >= RESYNC_KEYS {
-                    return true;
+                first_end.get_or_insert((r.value_offset(), r.offset()));
+                if names.len() >= RESYNC_KEYS && r.offset() >= past {
+                    return first_end;
                 }
             }
             Ok(Some(Event::Eof { end, .. })) => {
                 // The end of the records: the trailer ends the file, or what
                 // follows it is an AOF tail.
-                return (keys > 0 || records > 0 || p + 9 >= end)
-                    && (end == len || data.get(end as usize) == Some(&b'*'));
+                return ((!names.is_empty() || records > 0 || p + 9 >= end)
+                    && (end == len || data.get(end as usize) == Some(&b'*')))
+                .then(|| first_end.unwrap_or((p + 1, p + 1)));
             }
-            Ok(None) => return keys > 0,
-            Ok(Some(_)) => records += 1,
-            Err(_) => return false,
-        }
-        if records > 64 {
-            return keys > 0;
+            Ok(None) => return first_end,
+            // Between keys, only database selectors and their sizes (aux
+            // fields, functions and module aux records come before the keys
+            // and are easily imitated by chance bytes).
+            Ok(Some(Event::SelectDb { .. } | Event::ResizeDb { .. } | Event::SlotInfo { .. })) => {
+                // (A short record cannot swallow real ones: nothing to look
+                // for inside it.)
+                first_end.get_or_insert((p + 1, p + 1));
+                records += 1;
+                if records > 16 {
+                    return None;
+                }
+            }
+            Ok(Some(_)) | Err(_) => return None,
         }
     }
+}
+
+/// The first place in `[from, to)` where records read again ([`resumes`]).
+/// A place whose first record holds another such place is passed over for
+/// that one: chance bytes taken for a record can end exactly where real
+/// records start, swallowing the real ones before that; real records are
+/// what read again inside it.
+fn next_resume(
+    data: &[u8],
+    from: u64,
+    to: u64,
+    (format, version): (Format, u32),
+    past: u64,
+) -> Option<u64> {
+    let first = |lo: u64, hi: u64| {
+        (lo..hi.min(data.len() as u64)).find_map(|p| {
+            if plausible_start(data[p as usize]) {
+                resumes(data, p, format, version, past).map(|e| (p, e))
+            } else {
+                None
+            }
+        })
+    };
+    // (Inside the first record's value: its header, with its expire, is the
+    // record's own.)
+    let (mut p, (mut inner, mut end)) = first(from, to)?;
+    while let Some((q, e)) = first(inner, end) {
+        (p, (inner, end)) = (q, e);
+    }
+    Some(p)
 }
 
 /// Key records that can still be framed inside the skipped range

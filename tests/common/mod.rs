@@ -9,6 +9,7 @@ pub mod expected;
 pub mod live;
 pub mod mutate;
 pub mod paths;
+pub mod salvage_servers;
 pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
