@@ -260,7 +260,7 @@ pub fn salvage<W: Write>(
                 written: 0,
             };
             w.write(&data[..body as usize])?;
-            Output::Copy(w, version, 0)
+            Output::Copy(Box::new(w), version, 0)
         }
         Target::Rewrite(wo) => Output::Rewrite(Box::new(Writer::new(out, wo.clone())?)),
     };
@@ -337,7 +337,7 @@ enum Output<W: Write> {
     Null,
     /// Copied byte for byte; the input's version; the database selected in
     /// the output.
-    Copy(CrcWriter<W>, u32, u64),
+    Copy(Box<CrcWriter<W>>, u32, u64),
     /// Re-encoded.
     Rewrite(Box<Writer<W>>),
 }
@@ -790,7 +790,7 @@ fn dropped_pending(
         reason: f.reason.clone(),
         unsupported: f.unsupported,
     });
-    return (next, true);
+    (next, true)
 }
 
 /// The database selected by a `SELECTDB` record inside the skipped range
@@ -949,18 +949,14 @@ fn next_resume(
     Some(p)
 }
 
+/// A key named in a skipped range: database, name, type byte, byte range.
+type Named = (u64, Vec<u8>, u8, u64, u64);
+
 /// Key records that can still be framed inside the skipped range
 /// `[from, to)`: the first chain of framed records from a position in the
 /// range that ends exactly at `to` (a chain that lands on the true boundary
 /// follows the file's own records). Searched in the first [`NAME_SCAN`] bytes.
-fn names_in(
-    data: &[u8],
-    from: u64,
-    to: u64,
-    format: Format,
-    version: u32,
-    db: u64,
-) -> Vec<(u64, Vec<u8>, u8, u64, u64)> {
+fn names_in(data: &[u8], from: u64, to: u64, format: Format, version: u32, db: u64) -> Vec<Named> {
     let stop = to.min(from.saturating_add(NAME_SCAN));
     let mut q = from;
     while q < stop {
@@ -981,7 +977,7 @@ fn chain(
     format: Format,
     version: u32,
     db: u64,
-) -> Option<Vec<(u64, Vec<u8>, u8, u64, u64)>> {
+) -> Option<Vec<Named>> {
     let mut r = reader_with(&data[..to as usize], q, format, version, db, true);
     r.limit_keys(PROBE_KEY_LIMIT);
     let mut found = Vec::new();
