@@ -564,6 +564,14 @@ fn cli_salvage() {
     check_ok(&std::fs::read(&out).unwrap()).unwrap();
     let lost_len = std::fs::metadata(&lost).unwrap().len();
     assert!(lost_len > 0);
+    // check-rdb points to salvage for the damaged file.
+    let o = common::run(&["check-rdb", &s(&input)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("redis-persist salvage"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     // The input is untouched; OUTPUT exists now: --force is needed.
     assert_eq!(std::fs::read(&input).unwrap(), bad);
     let o = common::run(&["salvage", &s(&input), "-o", &s(&out)]);
