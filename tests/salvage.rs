@@ -527,6 +527,49 @@ fn duplicates_keep_first_or_last() {
     }
 }
 
+/// `--rdb-version`: the kept records re-encoded by the writer, same keys.
+#[test]
+fn rewrite_to_another_version() {
+    use redis_persist::model::Value;
+    use redis_persist::rdb::salvage::Target;
+    use redis_persist::rdb::writer::WriterOptions;
+    let bytes = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
+    let orig = keys_of(&bytes).0;
+    for v in [11, 12] {
+        let mut out = Vec::new();
+        let rep = salvage::salvage(
+            &bytes,
+            &mut out,
+            &SalvageOptions {
+                target: Target::Rewrite(WriterOptions::for_version(v)),
+                ..SalvageOptions::default()
+            },
+            &NoProgress,
+        )
+        .unwrap();
+        check_ok(&out).unwrap();
+        assert_eq!(rep.output_version, v);
+        assert_eq!(&out[..9], format!("REDIS{v:04}").as_bytes());
+        let got = entries_of(&out);
+        assert_eq!(got.len(), orig.len());
+        for e in &got {
+            let o = &orig[&(e.db, e.key.clone())].entry;
+            // (A stream's metadata is upgraded to the target version's
+            // fields by the writer; its entries are compared.)
+            if let (Value::Stream(a), Value::Stream(b)) = (&o.value, &e.value) {
+                assert_eq!(a.entries, b.entries, "{:?}", e.key);
+                continue;
+            }
+            assert_eq!(
+                (&o.value, o.expire_ms),
+                (&e.value, e.expire_ms),
+                "{:?}",
+                e.key
+            );
+        }
+    }
+}
+
 /// The command: exit codes, JSON report, `--force`, never over the input,
 /// `--lost`.
 #[test]
@@ -582,6 +625,19 @@ fn cli_salvage() {
     let o = common::run(&["salvage", &s(&input), "-o", &s(&link), "--force"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&input).unwrap(), bad);
+    // Standard input (copied next to OUTPUT first, then removed).
+    let o = common::bin()
+        .args(["salvage", "-", "-o", &s(&out), "--force", "--json"])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check_ok(&std::fs::read(&out).unwrap()).unwrap();
     // A valid file: exit 0, same keys.
     let o = common::run(&["salvage", &s(&src), "-o", &s(&out), "--force"]);
     assert_eq!(

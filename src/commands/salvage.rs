@@ -128,7 +128,11 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         Some(data.len() as u64),
         &format!("salvaging {}", args.input.display()),
     );
-    let rep = salvage::salvage(data, std::io::BufWriter::new(&tmp.file), &opts, &bar);
+    let track = Track {
+        bar: &bar,
+        map: &map,
+    };
+    let rep = salvage::salvage(data, std::io::BufWriter::new(&tmp.file), &opts, &track);
     bar.finish();
     let rep = rep.with_context(|| format!("salvaging {}", args.input.display()))?;
     tmp.file
@@ -154,6 +158,21 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Problems
     })
+}
+
+/// Progress: the bar, and the pages of the input well behind the reader given
+/// back (they stay in the page cache; a look back reads them again), so that
+/// memory does not grow with the input.
+struct Track<'a> {
+    bar: &'a Bar,
+    map: &'a MappedFile,
+}
+
+impl redis_persist::io::Progress for Track<'_> {
+    fn set_position(&self, offset: u64) {
+        redis_persist::io::Progress::set_position(self.bar, offset);
+        self.map.release(offset.saturating_sub(4 << 20));
+    }
 }
 
 /// The directory a path is in (`.` for a bare name).
