@@ -271,16 +271,27 @@ impl Drop for TempFile {
 /// Checks the written output with the `check-rdb` checker (duplicate keys
 /// included); any problem is a bug of the salvage, and the output is not kept.
 fn recheck(path: &Path) -> anyhow::Result<()> {
-    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let size = f.metadata()?.len();
-    let src = Source::new(Box::new(f) as Box<dyn std::io::Read>).with_size(size);
-    let (rep, _) = check::check(
-        Reader::new(src),
-        CheckOptions {
-            count_trailing: true,
-            ..CheckOptions::default()
-        },
-    );
+    let opts = CheckOptions {
+        count_trailing: true,
+        ..CheckOptions::default()
+    };
+    // As check-rdb reads a mapped file: on several threads.
+    let rep = if let Some(map) = MappedFile::open(path) {
+        let src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+        let release = |upto| map.release(upto);
+        check::check_parallel_in(
+            src,
+            Some(map.mapped(&release)),
+            opts,
+            super::default_workers(),
+        )
+        .0
+    } else {
+        let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let size = f.metadata()?.len();
+        let src = Source::new(Box::new(f) as Box<dyn std::io::Read>).with_size(size);
+        check::check(Reader::new(src), opts).0
+    };
     if !rep.is_ok() || rep.trailing_bytes.unwrap_or(0) != 0 {
         let why = rep
             .first_error()
