@@ -655,3 +655,29 @@ fn cli_salvage() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A key "" with the value "" is a record of three zero bytes: kept when
+/// alone, and a run of them (a zero-filled page) is damage, not keys.
+#[test]
+fn zero_records() {
+    use redis_persist::model::Value;
+    use redis_persist::rdb::writer::{Writer, WriterOptions};
+    let mut w = Writer::new(Vec::new(), WriterOptions::for_version(10)).unwrap();
+    for (k, v) in [(b"".as_slice(), b"".as_slice()), (b"a", b"x"), (b"b", b"y")] {
+        w.write_entry(&Entry::new(0, k.to_vec(), None, Value::String(v.to_vec())))
+            .unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let (out, rep) = run_salvage(&bytes).unwrap();
+    assert!(rep.is_clean(), "{rep:?}");
+    assert_eq!(out, bytes);
+    // The same file with a zero-filled run where "a" and "b" were.
+    let at = bytes.windows(3).position(|w| w == [0, 0, 0]).unwrap();
+    let mut z = bytes.clone();
+    let end = z.len() - 9;
+    z[at..end].fill(0);
+    let (out, rep) = run_salvage(&z).unwrap();
+    check_ok(&out).unwrap();
+    assert_eq!(rep.keys_kept, 0, "{rep:?}");
+    assert!(!rep.skipped.is_empty());
+}

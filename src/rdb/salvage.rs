@@ -568,7 +568,9 @@ fn walk<W: Write>(
                         Ok(end) => {
                             let kend = r.offset();
                             let bytes = &data[kstart as usize..kend as usize];
-                            if zero_record(bytes) && data.get(kend as usize) == Some(&0) {
+                            if zero_record(bytes)
+                                && data.get(kend as usize..kend as usize + 3) == Some(&[0, 0, 0])
+                            {
                                 Failure {
                                     start: kstart,
                                     key: Some((kdb, key, Some(ktype))),
