@@ -878,7 +878,10 @@ fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Opti
     loop {
         match r.next_event() {
             Ok(Some(Event::KeyStart(k))) => {
+                // (Module values frame themselves whatever their module: a
+                // chance one would reach the server as an unknown module.)
                 if k.key.is_empty()
+                    || k.rdb_type == super::types::MODULE_2
                     || names
                         .iter()
                         .any(|(d, n)| *d == k.db && n.as_slice() == k.key)
