@@ -463,6 +463,24 @@ fn zero_record(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
 
+/// Whether the module id at `at` (a length-encoded 64-bit number: a 9-character
+/// name of 6-bit symbols, then a 10-bit version) can be a real module's: chance
+/// bytes give small ids, whose names start with `AA`.
+fn plausible_module(data: &[u8], at: u64) -> bool {
+    let at = at as usize;
+    let id = match data.get(at) {
+        Some(0x80) => data.get(at + 1..at + 5).map_or(0, |b| {
+            u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }),
+        Some(0x81) => data
+            .get(at + 1..at + 9)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_be_bytes),
+        _ => 0,
+    };
+    id >> 52 != 0
+}
+
 /// Whether a record may start with byte `b`: a value type or an opcode.
 fn plausible_start(b: u8) -> bool {
     matches!(b, 0..=5 | 7 | 9..=27 | 0xf4..=0xff)
@@ -880,8 +898,8 @@ fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Opti
             Ok(Some(Event::KeyStart(k))) => {
                 // (Module values frame themselves whatever their module: a
                 // chance one would reach the server as an unknown module.)
+                let module = k.rdb_type == super::types::MODULE_2;
                 if k.key.is_empty()
-                    || k.rdb_type == super::types::MODULE_2
                     || names
                         .iter()
                         .any(|(d, n)| *d == k.db && n.as_slice() == k.key)
@@ -890,6 +908,9 @@ fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Opti
                 }
                 if names.len() < 2 * RESYNC_KEYS {
                     names.push((k.db, k.key.to_vec()));
+                }
+                if module && !plausible_module(data, r.value_offset()) {
+                    return None;
                 }
                 if r.skip_value().is_err() {
                     return None;
