@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate')
             [CompletionResult]::new('convert-aof-to-hybrid', 'convert-aof-to-hybrid', [CompletionResultType]::ParameterValue, 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF')
+            [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Turn a damaged RDB into one the server loads, keeping every key that survived')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (used to refresh `completions/` and `man/`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -127,6 +128,21 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'redis-persist;salvage' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB (written atomically)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB (written atomically)')
+            [CompletionResult]::new('--duplicates', '--duplicates', [CompletionResultType]::ParameterName, 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)')
+            [CompletionResult]::new('--rdb-version', '--rdb-version', [CompletionResultType]::ParameterName, 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version')
+            [CompletionResult]::new('--lost', '--lost', [CompletionResultType]::ParameterName, 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT (and the `--lost` file) when it exists')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of the human report on stderr')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'redis-persist;generate' {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory receiving `completions/` and `man/`')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
@@ -142,6 +158,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate')
             [CompletionResult]::new('convert-aof-to-hybrid', 'convert-aof-to-hybrid', [CompletionResultType]::ParameterValue, 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF')
+            [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Turn a damaged RDB into one the server loads, keeping every key that survived')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (used to refresh `completions/` and `man/`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -159,6 +176,9 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;help;convert-aof-to-hybrid' {
+            break
+        }
+        'redis-persist;help;salvage' {
             break
         }
         'redis-persist;help;generate' {

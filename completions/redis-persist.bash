@@ -34,6 +34,9 @@ _redis__persist() {
             redis__persist,help)
                 cmd="redis__persist__subcmd__help"
                 ;;
+            redis__persist,salvage)
+                cmd="redis__persist__subcmd__salvage"
+                ;;
             redis__persist,stats)
                 cmd="redis__persist__subcmd__stats"
                 ;;
@@ -55,6 +58,9 @@ _redis__persist() {
             redis__persist__subcmd__help,help)
                 cmd="redis__persist__subcmd__help__subcmd__help"
                 ;;
+            redis__persist__subcmd__help,salvage)
+                cmd="redis__persist__subcmd__help__subcmd__salvage"
+                ;;
             redis__persist__subcmd__help,stats)
                 cmd="redis__persist__subcmd__help__subcmd__stats"
                 ;;
@@ -65,7 +71,7 @@ _redis__persist() {
 
     case "${cmd}" in
         redis__persist)
-            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid generate help"
+            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -233,7 +239,7 @@ _redis__persist() {
             return 0
             ;;
         redis__subcmd__persist__subcmd__help)
-            opts="check-rdb check-aof dump stats convert-aof-to-hybrid generate help"
+            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +336,20 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        redis__subcmd__persist__subcmd__help__subcmd__salvage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         redis__subcmd__persist__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -337,6 +357,40 @@ _redis__persist() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        redis__subcmd__persist__subcmd__salvage)
+            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --no-progress --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duplicates)
+                    COMPREPLY=($(compgen -W "first last" -- "${cur}"))
+                    return 0
+                    ;;
+                --rdb-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand dump 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
             cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
             cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+            cand salvage 'Turn a damaged RDB into one the server loads, keeping every key that survived'
             cand generate 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -118,6 +119,20 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'redis-persist;salvage'= {
+            cand -o 'Where to write the salvaged RDB (written atomically)'
+            cand --output 'Where to write the salvaged RDB (written atomically)'
+            cand --duplicates 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)'
+            cand --rdb-version 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version'
+            cand --lost 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)'
+            cand --force 'Replace OUTPUT (and the `--lost` file) when it exists'
+            cand --json 'Print one JSON document on stdout instead of the human report on stderr'
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'redis-persist;generate'= {
             cand --out-dir 'Directory receiving `completions/` and `man/`'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
@@ -132,6 +147,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand dump 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
             cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
             cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+            cand salvage 'Turn a damaged RDB into one the server loads, keeping every key that survived'
             cand generate 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -144,6 +160,8 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
         &'redis-persist;help;stats'= {
         }
         &'redis-persist;help;convert-aof-to-hybrid'= {
+        }
+        &'redis-persist;help;salvage'= {
         }
         &'redis-persist;help;generate'= {
         }

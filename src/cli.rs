@@ -4,7 +4,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{check_aof, check_rdb, convert_aof_to_hybrid, dump, generate, stats};
+use crate::commands::{
+    check_aof, check_rdb, convert_aof_to_hybrid, dump, generate, salvage, stats,
+};
 
 /// Check, repair, inspect and convert Redis and Valkey persistence files offline.
 ///
@@ -54,6 +56,15 @@ pub enum Command {
     Stats(stats::Args),
     /// Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF.
     ConvertAofToHybrid(convert_aof_to_hybrid::Args),
+    /// Turn a damaged RDB into one the server loads, keeping every key that
+    /// survived.
+    ///
+    /// Reads past damage: a value that fails validation is dropped alone;
+    /// after damage to the structure, reading resumes where whole records
+    /// validate again. Writes a new RDB (atomically; the input is never
+    /// modified), re-checked before it replaces OUTPUT, and reports what was
+    /// kept and lost. Exit 0 when nothing was lost, 1 when something was.
+    Salvage(salvage::Args),
     /// Write shell completions and man pages (used to refresh `completions/` and
     /// `man/`).
     #[command(hide = true)]

@@ -483,6 +483,13 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
             .filter(|p| p.severity == Severity::Error)
             .count();
         writeln!(out, "INVALID: {n} problem(s)")?;
+        if rep.rdb_version.is_some() {
+            writeln!(
+                out,
+                "to recover what still reads: redis-persist salvage {} -o NEW.rdb",
+                r.path
+            )?;
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod convert_aof_to_hybrid;
 pub mod dump;
 pub mod generate;
 pub mod replayed;
+pub mod salvage;
 pub mod stats;
 
 use std::process::ExitCode;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Dump(args) => dump::run(&args, global),
         Command::Stats(args) => stats::run(&args, global),
         Command::ConvertAofToHybrid(args) => convert_aof_to_hybrid::run(&args, global),
+        Command::Salvage(args) => salvage::run(&args, global),
         Command::Generate(args) => generate::run(&args),
     }
 }

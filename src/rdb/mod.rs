@@ -25,6 +25,7 @@ pub mod lzf;
 pub mod parallel;
 pub mod payload;
 mod reader;
+pub mod salvage;
 pub mod speculative;
 pub mod str;
 pub mod types;

@@ -10,6 +10,7 @@ pub mod live;
 pub mod mutate;
 pub mod paths;
 pub mod servers;
+pub mod salvage_servers;
 pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};

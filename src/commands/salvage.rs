@@ -1,0 +1,471 @@
+//! `salvage`: turns a damaged RDB into one the server loads, keeping every key
+//! that survived (the library's [`redis_persist::rdb::salvage`]).
+//!
+//! The input is never modified. The output is written to a temporary file in
+//! its own directory, synced, re-checked with the `check-rdb` checker, and only
+//! then renamed over OUTPUT (an existing OUTPUT needs `--force`; OUTPUT may
+//! never be the input, compared by device and inode). Standard input is first
+//! copied to a temporary file next to OUTPUT (then mapped), so that memory stays
+//! bounded whatever its size.
+//!
+//! Exit status: 0 nothing was lost; 1 something was (a key, a skipped range,
+//! a missing or mismatched trailer); 2 the salvage could not run.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use redis_persist::io::Source;
+use redis_persist::rdb::check::{self, CheckOptions};
+use redis_persist::rdb::salvage::{
+    self, Duplicates, Report, SalvageOptions, Target, TrailerStatus,
+};
+use redis_persist::rdb::types;
+use redis_persist::rdb::writer::WriterOptions;
+use redis_persist::rdb::{Reader, is_rdb_magic};
+use serde_json::{Value as J, json};
+
+use super::{ExitStatus, Global, MappedFile};
+use crate::output::{self, progress::Bar};
+
+/// Which duplicate of a key to keep.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DuplicatesArg {
+    /// The first record of the key in the file.
+    First,
+    /// The last record of the key in the file.
+    Last,
+}
+
+/// Arguments of `salvage`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The damaged RDB file (`-` reads standard input). It is never modified.
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    /// Where to write the salvaged RDB (written atomically).
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub output: PathBuf,
+    /// Replace OUTPUT (and the `--lost` file) when it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON document on stdout instead of the human report on stderr.
+    #[arg(long)]
+    pub json: bool,
+    /// Which record of a duplicated key to keep (Redis refuses a file with
+    /// duplicate keys).
+    #[arg(long, value_enum, default_value = "first", value_name = "WHICH")]
+    pub duplicates: DuplicatesArg,
+    /// Re-encode the kept records as RDB version N (9 to 12) instead of
+    /// copying them as they are in the input's version.
+    #[arg(long, value_name = "N")]
+    pub rdb_version: Option<u32>,
+    /// Write the raw bytes of every skipped range and every dropped record to
+    /// FILE, in input order (their offsets are in the report).
+    #[arg(long, value_name = "FILE")]
+    pub lost: Option<PathBuf>,
+}
+
+/// Runs `salvage`.
+pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
+    let out_dir = parent_dir(&args.output);
+    refuse_existing(&args.output, &args.input, args.force)?;
+    if let Some(lost) = &args.lost {
+        refuse_existing(lost, &args.input, args.force)?;
+    }
+    // The input's bytes, mapped (standard input through a temporary copy).
+    let mut spool = None;
+    let map = if args.input.as_os_str() == "-" {
+        let tmp = TempFile::create(&out_dir, &args.output, "input")?;
+        {
+            let mut f = &tmp.file;
+            std::io::copy(&mut std::io::stdin().lock(), &mut f)
+                .context("copying standard input")?;
+        }
+        let m = MappedFile::open(&tmp.path);
+        spool = Some(tmp);
+        m
+    } else {
+        if std::fs::metadata(&args.input)
+            .with_context(|| format!("opening {}", args.input.display()))?
+            .is_dir()
+        {
+            bail!(
+                "{} is a directory: salvaging a multi-part AOF is not implemented yet",
+                args.input.display()
+            );
+        }
+        MappedFile::open(&args.input)
+    };
+    let Some(map) = map else {
+        bail!("{} is empty or cannot be mapped", args.input.display());
+    };
+    let data = map.bytes();
+    if !is_rdb_magic(data) {
+        bail!(
+            "{} does not start with an RDB header (REDIS/VALKEY magic); salvaging \
+             an AOF is not implemented yet",
+            args.input.display()
+        );
+    }
+    let target = match args.rdb_version {
+        None => Target::Copy,
+        Some(v) => Target::Rewrite(WriterOptions::for_version(v)),
+    };
+    let opts = SalvageOptions {
+        duplicates: match args.duplicates {
+            DuplicatesArg::First => Duplicates::First,
+            DuplicatesArg::Last => Duplicates::Last,
+        },
+        target,
+        kept_ranges: false,
+    };
+
+    let tmp = TempFile::create(&out_dir, &args.output, "output")?;
+    let bar = Bar::new(
+        global.progress && !args.json,
+        Some(data.len() as u64),
+        &format!("salvaging {}", args.input.display()),
+    );
+    let track = Track {
+        bar: &bar,
+        map: &map,
+    };
+    let rep = salvage::salvage(data, std::io::BufWriter::new(&tmp.file), &opts, &track);
+    bar.finish();
+    let rep = rep.with_context(|| format!("salvaging {}", args.input.display()))?;
+    tmp.file
+        .sync_all()
+        .with_context(|| format!("syncing {}", tmp.path.display()))?;
+    recheck(&tmp.path)?;
+    if let Some(lost) = &args.lost {
+        write_lost(lost, data, &rep)?;
+    }
+    tmp.persist(&args.output)?;
+    drop(spool);
+
+    if args.json {
+        let doc = json_report(args, &rep);
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        write_human(&mut std::io::stderr().lock(), args, &rep)?;
+    }
+    Ok(if rep.is_clean() {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Problems
+    })
+}
+
+/// Progress: the bar, and the pages of the input well behind the reader given
+/// back (they stay in the page cache; a look back reads them again), so that
+/// memory does not grow with the input.
+struct Track<'a> {
+    bar: &'a Bar,
+    map: &'a MappedFile,
+}
+
+impl redis_persist::io::Progress for Track<'_> {
+    fn set_position(&self, offset: u64) {
+        redis_persist::io::Progress::set_position(self.bar, offset);
+        self.map.release(offset.saturating_sub(4 << 20));
+    }
+}
+
+/// The directory a path is in (`.` for a bare name).
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Fails when `out` exists and is the input (never allowed) or `--force` is
+/// not given.
+fn refuse_existing(out: &Path, input: &Path, force: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    if input.as_os_str() != "-" {
+        if let Ok(im) = std::fs::metadata(input) {
+            if im.dev() == meta.dev() && im.ino() == meta.ino() {
+                bail!(
+                    "{} is the input file: salvage never writes over its input",
+                    out.display()
+                );
+            }
+        }
+    }
+    if !force {
+        bail!("{} exists (use --force to replace it)", out.display());
+    }
+    if meta.is_dir() {
+        bail!("{} is a directory", out.display());
+    }
+    Ok(())
+}
+
+/// A temporary file next to the output, removed unless persisted.
+struct TempFile {
+    path: PathBuf,
+    file: File,
+    keep: bool,
+}
+
+impl TempFile {
+    fn create(dir: &Path, output: &Path, what: &str) -> anyhow::Result<Self> {
+        let name = output
+            .file_name()
+            .map_or_else(|| "salvage".into(), |n| n.to_string_lossy().into_owned());
+        for i in 0..100u32 {
+            let path = dir.join(format!(
+                ".{name}.salvage-{what}.{}.{i}.tmp",
+                std::process::id()
+            ));
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => {
+                    return Ok(Self {
+                        path,
+                        file,
+                        keep: false,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating {}", path.display()));
+                }
+            }
+        }
+        bail!("cannot create a temporary file in {}", dir.display())
+    }
+
+    /// Renames the file to `to` and syncs the directory.
+    fn persist(mut self, to: &Path) -> anyhow::Result<()> {
+        std::fs::rename(&self.path, to)
+            .with_context(|| format!("renaming {} to {}", self.path.display(), to.display()))?;
+        self.keep = true;
+        if let Ok(d) = File::open(parent_dir(to)) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Checks the written output with the `check-rdb` checker (duplicate keys
+/// included); any problem is a bug of the salvage, and the output is not kept.
+fn recheck(path: &Path) -> anyhow::Result<()> {
+    let opts = CheckOptions {
+        count_trailing: true,
+        ..CheckOptions::default()
+    };
+    // As check-rdb reads a mapped file: on several threads.
+    let rep = if let Some(map) = MappedFile::open(path) {
+        let src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+        let release = |upto| map.release(upto);
+        check::check_parallel_in(
+            src,
+            Some(map.mapped(&release)),
+            opts,
+            super::default_workers(),
+        )
+        .0
+    } else {
+        let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let size = f.metadata()?.len();
+        let src = Source::new(Box::new(f) as Box<dyn std::io::Read>).with_size(size);
+        check::check(Reader::new(src), opts).0
+    };
+    if !rep.is_ok() || rep.trailing_bytes.unwrap_or(0) != 0 {
+        let why = rep
+            .first_error()
+            .map_or_else(|| "no end of file".to_owned(), |p| p.message.clone());
+        bail!("the salvaged output does not pass check-rdb ({why}); nothing was written");
+    }
+    Ok(())
+}
+
+/// Writes the bytes of every skipped range and dropped record, in input order.
+fn write_lost(path: &Path, data: &[u8], rep: &Report) -> anyhow::Result<()> {
+    let mut ranges: Vec<(u64, u64)> = rep
+        .skipped
+        .iter()
+        .map(|s| (s.start, s.end))
+        .chain(rep.keys_lost.iter().map(|k| (k.start, k.end)))
+        .collect();
+    ranges.sort_unstable();
+    let mut f = std::io::BufWriter::new(
+        File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    let mut upto = 0u64;
+    for (s, e) in ranges {
+        let s = s.max(upto);
+        if e > s {
+            f.write_all(&data[s as usize..e as usize])?;
+            upto = e;
+        }
+    }
+    f.flush()?;
+    f.get_ref().sync_all()?;
+    Ok(())
+}
+
+/// A key name for the human report: escaped, at most 200 bytes of it.
+fn short_name(key: &[u8]) -> String {
+    if key.len() > 200 {
+        format!("{}...", output::escape_bytes(&key[..200]))
+    } else {
+        output::escape_bytes(key)
+    }
+}
+
+fn trailer_text(t: TrailerStatus) -> String {
+    match t {
+        TrailerStatus::Ok => "checksum ok".into(),
+        TrailerStatus::Disabled => "checksum disabled in the input".into(),
+        TrailerStatus::Absent => "no checksum (RDB < 5)".into(),
+        TrailerStatus::Mismatch { stored, computed } => format!(
+            "CHECKSUM MISMATCH (stored {stored:016x}, content {computed:016x}): every value \
+             that validates was kept, but a damaged byte inside a plain string cannot be detected"
+        ),
+        TrailerStatus::Missing => "no EOF record (truncated or damaged end)".into(),
+    }
+}
+
+fn json_report(args: &Args, rep: &Report) -> J {
+    let lost: Vec<J> = rep
+        .keys_lost
+        .iter()
+        .map(|k| {
+            json!({
+                "db": k.db,
+                "key": output::json_bytes(&k.key),
+                "rdb_type": k.rdb_type,
+                "type_name": k.rdb_type.map(types::type_name),
+                "start": k.start,
+                "end": k.end,
+                "reason": k.reason,
+            })
+        })
+        .collect();
+    json!({
+        "input": args.input.display().to_string(),
+        "output": args.output.display().to_string(),
+        "clean": rep.is_clean(),
+        "format": rep.format,
+        "rdb_version": rep.rdb_version,
+        "output_version": rep.output_version,
+        "keys_kept": rep.keys_kept,
+        "keys_lost": lost,
+        "skipped": rep.skipped,
+        "skipped_bytes": rep.skipped.iter().map(|s| s.end - s.start).sum::<u64>(),
+        "records_kept": rep.records_kept,
+        "records_dropped": rep.records_dropped,
+        "duplicates_dropped": rep.duplicates_dropped,
+        "empty_dropped": rep.empty_dropped,
+        "trailer": rep.trailer,
+        "trailing_bytes": rep.trailing_bytes,
+        "output_bytes": rep.output_bytes,
+        "rechecked": true,
+    })
+}
+
+fn write_human(out: &mut impl Write, args: &Args, rep: &Report) -> anyhow::Result<()> {
+    let skipped: u64 = rep.skipped.iter().map(|s| s.end - s.start).sum();
+    writeln!(
+        out,
+        "salvaged {} -> {}: RDB version {}{}",
+        args.input.display(),
+        args.output.display(),
+        rep.rdb_version,
+        if rep.output_version == rep.rdb_version {
+            String::new()
+        } else {
+            format!(" (written as version {})", rep.output_version)
+        }
+    )?;
+    writeln!(
+        out,
+        "keys kept: {}; keys lost: {}; ranges skipped: {} ({skipped} bytes)",
+        rep.keys_kept,
+        rep.keys_lost.len(),
+        rep.skipped.len()
+    )?;
+    writeln!(out, "input trailer: {}", trailer_text(rep.trailer))?;
+    for s in &rep.skipped {
+        writeln!(
+            out,
+            "skipped bytes {}..{}: {}{}",
+            s.start,
+            s.end,
+            s.reason,
+            if s.unsupported {
+                " (a newer format this version does not read, not corruption)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    for k in &rep.keys_lost {
+        writeln!(
+            out,
+            "lost: db {} key \"{}\" ({}) bytes {}..{}: {}",
+            k.db,
+            short_name(&k.key),
+            k.rdb_type.map_or("unknown type", types::type_name),
+            k.start,
+            k.end,
+            k.reason
+        )?;
+    }
+    if rep.duplicates_dropped > 0 {
+        writeln!(
+            out,
+            "duplicate key records dropped: {} (kept the {})",
+            rep.duplicates_dropped,
+            match args.duplicates {
+                DuplicatesArg::First => "first",
+                DuplicatesArg::Last => "last",
+            }
+        )?;
+    }
+    if rep.empty_dropped > 0 {
+        writeln!(
+            out,
+            "empty aggregates dropped: {} (the server skips them when loading)",
+            rep.empty_dropped
+        )?;
+    }
+    if rep.records_dropped > 0 {
+        writeln!(
+            out,
+            "records the target version cannot hold dropped: {}",
+            rep.records_dropped
+        )?;
+    }
+    if rep.trailing_bytes > 0 {
+        writeln!(
+            out,
+            "bytes after the input's trailer ignored: {}",
+            rep.trailing_bytes
+        )?;
+    }
+    writeln!(out, "output re-checked with check-rdb: ok")?;
+    Ok(())
+}

@@ -1,0 +1,1027 @@
+//! Salvage: reading a damaged RDB past its damage and writing every record that
+//! survived to a new RDB the server loads ([`salvage`]).
+//!
+//! The input is in memory (a mapped file), which lets the search for the next
+//! good record look ahead without copies. Records are read one at a time with
+//! the validating [`Reader`] (as deep as `sanitize-dump-payload yes`):
+//!
+//! * a record that validates is kept: by default its bytes are copied as they
+//!   are (same version, same flavour, same encodings: nothing is re-encoded, so
+//!   nothing can be invented), or, with a target version ([`Target::Rewrite`]),
+//!   re-encoded by the [`super::writer`];
+//! * a key whose value fails validation but whose record can still be framed
+//!   (its lengths are intact and the records after it parse) is dropped alone
+//!   and reported with its byte range ([`LostKey`]);
+//! * damage to the structure (a bad length, opcode or type byte) is skipped by
+//!   resynchronising: from the byte after the record that failed, the first
+//!   position where [`RESYNC_KEYS`] whole key records in a row validate (or
+//!   fewer followed by the end of the records) is where reading goes on
+//!   ([`Skipped`]); the names of the key records that can still be framed in the
+//!   skipped range are reported;
+//! * a truncated file keeps every complete record; a file whose trailer does not
+//!   match keeps every record that validates, and the report says so.
+//!
+//! As the server's loader does: empty aggregates are dropped (Redis skips them
+//! when loading); of duplicate keys the first is kept (or the last,
+//! [`Duplicates::Last`]) where Redis would refuse the file; already-expired keys
+//! are kept as they are (the loader drops them itself against its own clock when
+//! it loads the output as a master, and keeps them on a replica).
+//!
+//! A run of zero bytes parses as records (type 0, empty key, empty value): a
+//! zero-filled page is a common crash artefact, so two such records in a row are
+//! taken as damage, never as keys.
+//!
+//! Memory: the input is read in place; one value (the largest) is held when
+//! re-encoding; duplicate detection keeps a 128-bit hash per key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::dups::DupSet;
+use super::reader::{Event, Options, Reader};
+use super::types::Format;
+use super::writer::{WriteError, Writer, WriterOptions};
+use super::{Entries, Error, ErrorKind, Item};
+use crate::io::{Crc64, Memory, Progress, Source};
+
+/// Whole key records that must validate in a row after a position for reading
+/// to resume there (fewer when the end of the records follows them).
+pub const RESYNC_KEYS: usize = 6;
+
+/// Longest key name read while looking for where records resume (as written).
+const PROBE_KEY_LIMIT: u64 = 64 << 10;
+
+/// Longest key name (as written) of a record where reading may resume: chance
+/// bytes taken for a long key can swallow real records.
+const RESYNC_KEY_LIMIT: u64 = 1024;
+
+/// Bytes of a skipped range searched for key names that can still be framed.
+const NAME_SCAN: u64 = 1 << 20;
+
+/// Which of two records of the same key to keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplicates {
+    /// The first in file order (the default).
+    #[default]
+    First,
+    /// The last in file order.
+    Last,
+}
+
+/// What the output is.
+#[derive(Clone, Debug, Default)]
+pub enum Target {
+    /// The input's version and flavour: kept records are copied byte for byte.
+    #[default]
+    Copy,
+    /// Every kept record re-encoded by the RDB writer with these options.
+    Rewrite(WriterOptions),
+}
+
+/// Salvage settings.
+#[derive(Clone, Debug, Default)]
+pub struct SalvageOptions {
+    /// Which duplicate to keep.
+    pub duplicates: Duplicates,
+    /// What to write.
+    pub target: Target,
+    /// List the input byte range of every key record written, in output order
+    /// ([`Report::kept_ranges`]; 16 bytes per key: for tests and tools that
+    /// trace each output key to its input bytes).
+    pub kept_ranges: bool,
+}
+
+/// A key that was not kept.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LostKey {
+    /// Database (as selected where the record was; after a resynchronisation,
+    /// the one selected before the damage).
+    pub db: u64,
+    /// The key name (exact bytes).
+    #[serde(skip)]
+    pub key: Vec<u8>,
+    /// RDB type byte, when read.
+    pub rdb_type: Option<u8>,
+    /// Byte range of its record in the input (`end` exclusive).
+    pub start: u64,
+    /// End of the range.
+    pub end: u64,
+    /// Why it was lost.
+    pub reason: String,
+}
+
+/// A byte range of the input that was skipped.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Skipped {
+    /// First byte skipped.
+    pub start: u64,
+    /// First byte read again (exclusive end).
+    pub end: u64,
+    /// The error that started it.
+    pub reason: String,
+    /// Whether the damage is a format this reader does not support (a newer
+    /// type), not corruption.
+    pub unsupported: bool,
+}
+
+/// The trailer of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum TrailerStatus {
+    /// Present and matching.
+    Ok,
+    /// Stored as zero (`rdbchecksum no`).
+    Disabled,
+    /// RDB version below 5: no checksum.
+    Absent,
+    /// The stored checksum does not match the bytes.
+    Mismatch {
+        /// The stored value.
+        stored: u64,
+        /// The value computed from the bytes.
+        computed: u64,
+    },
+    /// No `EOF` record was reached (truncated or damaged end).
+    Missing,
+}
+
+/// What a salvage did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The input's magic.
+    pub format: Format,
+    /// The input's RDB version.
+    pub rdb_version: u32,
+    /// The output's RDB version.
+    pub output_version: u32,
+    /// Keys written to the output.
+    pub keys_kept: u64,
+    /// Non-key records kept (aux fields, functions, module aux, database
+    /// selectors and sizes).
+    pub records_kept: u64,
+    /// Keys lost, in file order (duplicates and empty aggregates are not here).
+    pub keys_lost: Vec<LostKey>,
+    /// Byte ranges skipped, in file order.
+    pub skipped: Vec<Skipped>,
+    /// Other records of a duplicate key dropped.
+    pub duplicates_dropped: u64,
+    /// Empty aggregates dropped (as the server's loader does).
+    pub empty_dropped: u64,
+    /// Non-key records that could not be written to the target version.
+    pub records_dropped: u64,
+    /// The input's trailer.
+    pub trailer: TrailerStatus,
+    /// Bytes after the input's trailer (ignored, as the server does).
+    pub trailing_bytes: u64,
+    /// Bytes of output written.
+    pub output_bytes: u64,
+    /// With [`SalvageOptions::kept_ranges`]: the input range of each key record
+    /// written, in output order.
+    #[serde(skip)]
+    pub kept_ranges: Option<Vec<(u64, u64)>>,
+}
+
+impl Report {
+    /// True when nothing of the input was lost or doubtful: no key lost, no
+    /// range skipped, the trailer present and not mismatched.
+    pub fn is_clean(&self) -> bool {
+        self.keys_lost.is_empty()
+            && self.skipped.is_empty()
+            && !matches!(
+                self.trailer,
+                TrailerStatus::Mismatch { .. } | TrailerStatus::Missing
+            )
+    }
+}
+
+/// Why a salvage could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SalvageError {
+    /// The header cannot be read: nothing says how to read the rest.
+    #[error("cannot read the RDB header: {0}")]
+    Header(#[source] Error),
+    /// Writing the output failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// Writing the output failed.
+    #[error("write error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Salvages the RDB in `data` to `out` (see the module documentation).
+/// `progress` receives the input offset as records are read.
+pub fn salvage<W: Write>(
+    data: &[u8],
+    out: W,
+    opts: &SalvageOptions,
+    progress: &dyn Progress,
+) -> Result<Report, SalvageError> {
+    let mut hdr = Reader::with_options(
+        Source::new(Memory(data)).with_size(data.len() as u64),
+        Options {
+            verify_checksum: false,
+            frame_only: false,
+        },
+    );
+    let (format, version) = match hdr.next_event() {
+        Ok(Some(Event::Header { format, version })) => (format, version),
+        Ok(_) => {
+            return Err(SalvageError::Header(Error::corrupt(0, "no RDB header")));
+        }
+        Err(e) => return Err(SalvageError::Header(e)),
+    };
+    let body = hdr.offset();
+    drop(hdr);
+    let last = if opts.duplicates == Duplicates::Last {
+        // A first pass finds the last good record of each key.
+        let mut last = HashMap::new();
+        let mut sink: Output<std::io::Sink> = Output::Null;
+        walk(
+            data,
+            (format, version, body),
+            &mut sink,
+            &mut Keep::Collect(&mut last),
+            &NoProgress,
+            false,
+        )?;
+        Some(last)
+    } else {
+        None
+    };
+    let mut sink = match &opts.target {
+        Target::Copy => {
+            let mut w = CrcWriter {
+                out,
+                crc: Crc64::new(),
+                written: 0,
+            };
+            w.write(&data[..body as usize])?;
+            Output::Copy(Box::new(w), version, 0)
+        }
+        Target::Rewrite(wo) => Output::Rewrite(Box::new(Writer::new(out, wo.clone())?)),
+    };
+    let output_version = match &sink {
+        Output::Rewrite(w) => w.options().version,
+        _ => version,
+    };
+    let mut keep = match &last {
+        Some(l) => Keep::Last(l),
+        None => Keep::First(BTreeMap::new()),
+    };
+    let mut rep = walk(
+        data,
+        (format, version, body),
+        &mut sink,
+        &mut keep,
+        progress,
+        opts.kept_ranges,
+    )?;
+    rep.output_version = output_version;
+    rep.output_bytes = sink.finish()?;
+    Ok(rep)
+}
+
+/// No progress reporting.
+struct NoProgress;
+
+impl Progress for NoProgress {
+    fn set_position(&self, _: u64) {}
+}
+
+/// The duplicate policy while walking.
+enum Keep<'a> {
+    /// Keep the first record of each key.
+    First(BTreeMap<u64, DupSet>),
+    /// First pass of [`Duplicates::Last`]: note the last good record of each key.
+    Collect(&'a mut HashMap<(u64, u128), u64>),
+    /// Keep the record noted by the first pass.
+    Last(&'a HashMap<(u64, u128), u64>),
+}
+
+impl Keep<'_> {
+    /// Whether the record of `key` at `offset` is the one to keep.
+    fn keep(&mut self, db: u64, key: &[u8], offset: u64) -> bool {
+        match self {
+            Keep::First(sets) => sets.entry(db).or_default().insert_bytes(key),
+            Keep::Collect(map) => {
+                map.insert((db, xxhash_rust::xxh3::xxh3_128(key)), offset);
+                true
+            }
+            Keep::Last(map) => map.get(&(db, xxhash_rust::xxh3::xxh3_128(key))) == Some(&offset),
+        }
+    }
+}
+
+/// Writes through the CRC-64 of the output.
+struct CrcWriter<W> {
+    out: W,
+    crc: Crc64,
+    written: u64,
+}
+
+impl<W: Write> CrcWriter<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.crc.update(b);
+        self.written += b.len() as u64;
+        self.out.write_all(b)
+    }
+}
+
+/// Where kept records go.
+enum Output<W: Write> {
+    /// Nowhere (the first pass of [`Duplicates::Last`]).
+    Null,
+    /// Copied byte for byte; the input's version; the database selected in
+    /// the output.
+    Copy(Box<CrcWriter<W>>, u32, u64),
+    /// Re-encoded.
+    Rewrite(Box<Writer<W>>),
+}
+
+/// A record to keep, as the walk found it.
+struct Record<'a> {
+    bytes: &'a [u8],
+    /// A key record (else an opcode record, after which `db` is selected).
+    key: bool,
+    db: u64,
+    format: Format,
+    version: u32,
+}
+
+impl<W: Write> Output<W> {
+    /// Writes a kept record. `Ok(Some(reason))` when the target cannot hold it.
+    fn record(&mut self, rec: &Record<'_>) -> Result<Option<String>, SalvageError> {
+        match self {
+            Output::Null => Ok(None),
+            Output::Copy(w, _, out_db) => {
+                if !rec.key {
+                    *out_db = rec.db;
+                } else if rec.db != *out_db {
+                    // Its SELECTDB was in a skipped range.
+                    let mut sel = vec![super::types::OP_SELECTDB];
+                    super::writer::put_len(&mut sel, rec.db);
+                    w.write(&sel)?;
+                    *out_db = rec.db;
+                }
+                w.write(rec.bytes)?;
+                Ok(None)
+            }
+            Output::Rewrite(w) => {
+                let src = Source::new(Memory(rec.bytes)).with_size(rec.bytes.len() as u64);
+                let reader = Reader::for_fragment_with(
+                    src,
+                    rec.format,
+                    rec.version,
+                    rec.db,
+                    Options {
+                        verify_checksum: false,
+                        frame_only: false,
+                    },
+                );
+                let mut entries = Entries::new(reader);
+                let item = match entries.next_item() {
+                    Ok(Some(item)) => item,
+                    Ok(None) => return Ok(None),
+                    Err(e) => return Ok(Some(e.message())),
+                };
+                let r = match item {
+                    Item::Entry(e) => w.write_entry(&e),
+                    Item::Function(f) => w.write_function(&f),
+                    Item::ModuleAux { module, when } => w.write_module_aux(&module, when),
+                    // The writer writes its own aux fields and database
+                    // selectors.
+                    _ => Ok(()),
+                };
+                match r {
+                    Ok(()) => Ok(None),
+                    Err(e @ (WriteError::Unrepresentable { .. } | WriteError::Invalid { .. })) => {
+                        Ok(Some(e.to_string()))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// Ends the output; returns the bytes written.
+    fn finish(self) -> Result<u64, SalvageError> {
+        match self {
+            Output::Null => Ok(0),
+            Output::Copy(mut w, version, _) => {
+                w.write(&[super::types::OP_EOF])?;
+                if version >= 5 {
+                    let crc = w.crc.value();
+                    w.out.write_all(&crc.to_le_bytes())?;
+                    w.written += 8;
+                }
+                w.out.flush()?;
+                Ok(w.written)
+            }
+            Output::Rewrite(w) => {
+                let n = w.bytes_written() + 9;
+                w.finish()?;
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// A reader of the records from `pos` on (absolute offsets), validating.
+fn reader_at(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Reader<Memory<'_>> {
+    reader_with(data, pos, format, version, db, false)
+}
+
+fn reader_with(
+    data: &[u8],
+    pos: u64,
+    format: Format,
+    version: u32,
+    db: u64,
+    frame_only: bool,
+) -> Reader<Memory<'_>> {
+    let src = Source::new(Memory(&data[pos as usize..]))
+        .with_size(data.len() as u64)
+        .with_start_offset(pos);
+    Reader::for_fragment_with(
+        src,
+        format,
+        version,
+        db,
+        Options {
+            verify_checksum: false,
+            frame_only,
+        },
+    )
+}
+
+/// A key record of zero bytes only (type 0, empty key, empty value).
+fn zero_record(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
+}
+
+/// Whether the module id at `at` (a length-encoded 64-bit number: a 9-character
+/// name of 6-bit symbols, then a 10-bit version) can be a real module's: chance
+/// bytes give small ids, whose names start with `AA`.
+fn plausible_module(data: &[u8], at: u64) -> bool {
+    let at = at as usize;
+    let id = match data.get(at) {
+        Some(0x80) => data.get(at + 1..at + 5).map_or(0, |b| {
+            u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }),
+        Some(0x81) => data
+            .get(at + 1..at + 9)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_be_bytes),
+        _ => 0,
+    };
+    id >> 52 != 0
+}
+
+/// Whether a record may start with byte `b`: a value type or an opcode.
+fn plausible_start(b: u8) -> bool {
+    matches!(b, 0..=5 | 7 | 9..=27 | 0xf4..=0xff)
+}
+
+/// A kept key record not yet written: it is written once the record after it
+/// reads (a damaged length can frame a record across the real ones after it
+/// and still validate; the failure of the next record then shows it, and
+/// reading resumes inside it).
+struct Pending {
+    start: u64,
+    end: u64,
+    db: u64,
+    key: Vec<u8>,
+    rdb_type: u8,
+}
+
+/// The walk: reads every record, keeps what validates, skips damage.
+fn walk<W: Write>(
+    data: &[u8],
+    (format, version, body): (Format, u32, u64),
+    out: &mut Output<W>,
+    keep: &mut Keep<'_>,
+    progress: &dyn Progress,
+    kept_ranges: bool,
+) -> Result<Report, SalvageError> {
+    let len = data.len() as u64;
+    let mut rep = Report {
+        format,
+        rdb_version: version,
+        output_version: version,
+        keys_kept: 0,
+        records_kept: 0,
+        keys_lost: Vec::new(),
+        skipped: Vec::new(),
+        duplicates_dropped: 0,
+        empty_dropped: 0,
+        records_dropped: 0,
+        trailer: TrailerStatus::Missing,
+        trailing_bytes: 0,
+        output_bytes: 0,
+        kept_ranges: None,
+    };
+    if kept_ranges {
+        rep.kept_ranges = Some(Vec::new());
+    }
+    let mut pos = body;
+    let mut db = 0u64;
+    let mut last_progress = 0u64;
+    let mut pending: Option<Pending> = None;
+    let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
+        let Some(p) = p else {
+            return Ok::<(), SalvageError>(());
+        };
+        let rec = Record {
+            bytes: &data[p.start as usize..p.end as usize],
+            key: true,
+            db: p.db,
+            format,
+            version,
+        };
+        match out.record(&rec)? {
+            None => {
+                rep.keys_kept += 1;
+                if let Some(r) = &mut rep.kept_ranges {
+                    r.push((p.start, p.end));
+                }
+            }
+            Some(reason) => rep.keys_lost.push(LostKey {
+                db: p.db,
+                key: p.key,
+                rdb_type: Some(p.rdb_type),
+                start: p.start,
+                end: p.end,
+                reason,
+            }),
+        }
+        Ok(())
+    };
+    'outer: while pos < len {
+        let mut r = reader_at(data, pos, format, version, db);
+        loop {
+            let start = r.offset();
+            if start - last_progress >= 1 << 20 {
+                progress.set_position(start);
+                last_progress = start;
+            }
+            let failure = match r.next_event() {
+                Ok(None) => {
+                    pos = len;
+                    break 'outer;
+                }
+                Ok(Some(Event::Eof { offset, end, .. })) => {
+                    rep.trailer = trailer(data, offset, version);
+                    rep.trailing_bytes = len - end;
+                    pos = len;
+                    break 'outer;
+                }
+                Ok(Some(Event::KeyStart(k))) => {
+                    let (kstart, kdb, ktype) = (k.offset, k.db, k.rdb_type);
+                    let key = k.key.to_vec();
+                    match r.skip_value() {
+                        Ok(end) => {
+                            let kend = r.offset();
+                            let bytes = &data[kstart as usize..kend as usize];
+                            if zero_record(bytes)
+                                && data.get(kend as usize..kend as usize + 3) == Some(&[0, 0, 0])
+                            {
+                                Failure {
+                                    start: kstart,
+                                    key: Some((kdb, key, Some(ktype))),
+                                    reason: "zero-filled bytes".into(),
+                                    unsupported: false,
+                                }
+                            } else {
+                                commit(pending.take(), out, &mut rep)?;
+                                if end.empty {
+                                    rep.empty_dropped += 1;
+                                } else if !keep.keep(kdb, &key, kstart) {
+                                    rep.duplicates_dropped += 1;
+                                } else {
+                                    pending = Some(Pending {
+                                        start: kstart,
+                                        end: kend,
+                                        db: kdb,
+                                        key,
+                                        rdb_type: ktype,
+                                    });
+                                }
+                                db = r.db();
+                                continue;
+                            }
+                        }
+                        Err(e) => Failure {
+                            start: kstart,
+                            key: Some((kdb, key, Some(ktype))),
+                            unsupported: is_unsupported(&e),
+                            reason: e.message(),
+                        },
+                    }
+                }
+                Ok(Some(ev)) => {
+                    if let Event::SelectDb { db: d } = ev {
+                        db = d;
+                    }
+                    let end = r.offset();
+                    commit(pending.take(), out, &mut rep)?;
+                    let rec = Record {
+                        bytes: &data[start as usize..end as usize],
+                        key: false,
+                        db,
+                        format,
+                        version,
+                    };
+                    match out.record(&rec)? {
+                        None => rep.records_kept += 1,
+                        Some(_) => rep.records_dropped += 1,
+                    }
+                    continue;
+                }
+                Err(e) => Failure {
+                    start,
+                    key: e.key().map(|k| (k.db, k.key.clone(), Some(k.rdb_type))),
+                    unsupported: is_unsupported(&e),
+                    reason: e.message(),
+                },
+            };
+            let from = pending.as_ref().map_or(failure.start, |p| p.start);
+            let (next, drop_pending) = recover(
+                data,
+                (format, version),
+                db,
+                &failure,
+                pending.as_ref(),
+                &mut rep,
+            );
+            if let Some(d) = selected_in(data, from, next, format, version) {
+                db = d;
+            }
+            if drop_pending {
+                pending = None;
+            } else {
+                commit(pending.take(), out, &mut rep)?;
+            }
+            pos = next;
+            continue 'outer;
+        }
+    }
+    commit(pending.take(), out, &mut rep)?;
+    progress.set_position(pos.min(len));
+    Ok(rep)
+}
+
+/// Where and why reading failed.
+struct Failure {
+    /// Start of the record that failed.
+    start: u64,
+    /// Its key (db, name, type), when its header was read.
+    key: Option<(u64, Vec<u8>, Option<u8>)>,
+    reason: String,
+    unsupported: bool,
+}
+
+/// A type this version does not read (a newer format), not an unknown byte.
+fn is_unsupported(e: &Error) -> bool {
+    match e.kind() {
+        ErrorKind::UnsupportedType { name, .. } => *name != "unknown",
+        ErrorKind::UnsupportedVersion { .. } => true,
+        _ => false,
+    }
+}
+
+/// The trailer of the input, whose `EOF` opcode is at `eof`.
+fn trailer(data: &[u8], eof: u64, version: u32) -> TrailerStatus {
+    if version < 5 {
+        return TrailerStatus::Absent;
+    }
+    let at = eof as usize + 1;
+    let Some(stored) = data
+        .get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+    else {
+        return TrailerStatus::Missing;
+    };
+    if stored == 0 {
+        return TrailerStatus::Disabled;
+    }
+    let computed = crate::io::crc64(&data[..at]);
+    if computed == stored {
+        TrailerStatus::Ok
+    } else {
+        TrailerStatus::Mismatch { stored, computed }
+    }
+}
+
+/// After a failure: finds where records read again. When that is inside the
+/// kept record before the failure (`pending`), that record was framed across
+/// real records by a damaged length: it is dropped (the second value) and the
+/// range from its start is skipped. When it is the end of the failed record
+/// framed alone, only that key is dropped. Returns where to go on.
+fn recover(
+    data: &[u8],
+    (format, version): (Format, u32),
+    db: u64,
+    f: &Failure,
+    pending: Option<&Pending>,
+    rep: &mut Report,
+) -> (u64, bool) {
+    let len = data.len() as u64;
+    // First, whether the kept record before the failure runs over real
+    // records (a damaged length that still validates): records then read
+    // from a place inside it, on past the failure.
+    if let Some(pk) = pending {
+        if let Some(p) = next_resume(data, pk.start + 1, f.start, (format, version), f.start + 1) {
+            return dropped_pending(data, (format, version), db, f, pk, p, rep);
+        }
+    }
+    // A value that fails validation in a record whose framing holds (and
+    // records read after it): the record alone is dropped.
+    if let Some((kdb, key, ty)) = &f.key {
+        if !f.unsupported {
+            if let Some(end) = frame_one(data, f.start, format, version, *kdb) {
+                if end > f.start && resumes(data, end, format, version, 0).is_some() {
+                    rep.keys_lost.push(LostKey {
+                        db: *kdb,
+                        key: key.clone(),
+                        rdb_type: *ty,
+                        start: f.start,
+                        end,
+                        reason: f.reason.clone(),
+                    });
+                    return (end, false);
+                }
+            }
+        }
+    }
+    // Damage to the structure: the next place where records read again.
+    let next = next_resume(data, f.start + 1, len, (format, version), 0).unwrap_or(len);
+    if let Some((kdb, key, ty)) = &f.key {
+        rep.keys_lost.push(LostKey {
+            db: *kdb,
+            key: key.clone(),
+            rdb_type: *ty,
+            start: f.start,
+            end: next,
+            reason: f.reason.clone(),
+        });
+    }
+    names(data, f.start + 1, next, (format, version), db, rep);
+    rep.skipped.push(Skipped {
+        start: f.start,
+        end: next,
+        reason: f.reason.clone(),
+        unsupported: f.unsupported,
+    });
+    (next, false)
+}
+
+/// Drops the kept record `pk` before a failure, which runs over real records
+/// that read again from `next`, and skips from its start to there.
+fn dropped_pending(
+    data: &[u8],
+    (format, version): (Format, u32),
+    db: u64,
+    f: &Failure,
+    pk: &Pending,
+    next: u64,
+    rep: &mut Report,
+) -> (u64, bool) {
+    rep.keys_lost.push(LostKey {
+        db: pk.db,
+        key: pk.key.clone(),
+        rdb_type: Some(pk.rdb_type),
+        start: pk.start,
+        end: next,
+        reason: format!(
+            "its record runs over the records after it (a damaged length); \
+             the record after it failed: {}",
+            f.reason
+        ),
+    });
+    names(data, pk.start + 1, next, (format, version), db, rep);
+    rep.skipped.push(Skipped {
+        start: pk.start,
+        end: next,
+        reason: f.reason.clone(),
+        unsupported: f.unsupported,
+    });
+    (next, true)
+}
+
+/// The database selected by a `SELECTDB` record inside the skipped range
+/// `[from, to)` whose records (framed) lead exactly to `to`: the last one
+/// before where reading resumes. Searched in the last [`NAME_SCAN`] bytes.
+fn selected_in(data: &[u8], from: u64, to: u64, format: Format, version: u32) -> Option<u64> {
+    let lowest = from.max(to.saturating_sub(NAME_SCAN));
+    let mut q = to;
+    while q > lowest {
+        q -= 1;
+        if data[q as usize] != super::types::OP_SELECTDB {
+            continue;
+        }
+        let mut r = reader_with(&data[..to as usize], q, format, version, 0, true);
+        r.limit_keys(PROBE_KEY_LIMIT);
+        let Ok(Some(Event::SelectDb { db })) = r.next_event() else {
+            continue;
+        };
+        let lands = loop {
+            match r.next_event() {
+                Ok(None) => break r.offset() == to,
+                Ok(Some(Event::KeyStart(_))) => {
+                    if r.skip_value().is_err() {
+                        break false;
+                    }
+                }
+                Ok(Some(Event::ResizeDb { .. } | Event::SlotInfo { .. })) => {}
+                _ => break false,
+            }
+        };
+        if lands {
+            return Some(db);
+        }
+    }
+    None
+}
+
+/// Reports the key names that can still be framed in a skipped range.
+fn names(
+    data: &[u8],
+    from: u64,
+    to: u64,
+    (format, version): (Format, u32),
+    db: u64,
+    rep: &mut Report,
+) {
+    for (kdb, key, ty, s, e) in names_in(data, from, to, format, version, db) {
+        rep.keys_lost.push(LostKey {
+            db: kdb,
+            key,
+            rdb_type: Some(ty),
+            start: s,
+            end: e,
+            reason: "in a skipped range".into(),
+        });
+    }
+}
+
+/// The end of the one key record at `pos`, framed without validating its value.
+fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Option<u64> {
+    let mut r = reader_with(data, pos, format, version, db, true);
+    r.limit_keys(PROBE_KEY_LIMIT);
+    match r.next_event() {
+        Ok(Some(Event::KeyStart(k))) if k.offset == pos => {}
+        _ => return None,
+    }
+    r.skip_value().ok()?;
+    Some(r.offset())
+}
+
+/// Whether records read again from `p`: [`RESYNC_KEYS`] whole key records
+/// validate in a row (fewer when the `EOF` record or the end of the input
+/// follows them), none of them zero-filled.
+fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<(u64, u64)> {
+    let len = data.len() as u64;
+    let mut r = reader_at(data, p, format, version, super::speculative::UNKNOWN_DB);
+    r.limit_keys(RESYNC_KEY_LIMIT);
+    // Names seen: bytes taken for records by chance repeat themselves (a run
+    // of one byte, a pattern of a compact encoding) or are empty.
+    let mut names: Vec<(u64, Vec<u8>)> = Vec::with_capacity(RESYNC_KEYS);
+    let mut records = 0usize;
+    let mut first_end = None;
+    loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(k))) => {
+                // (Module values frame themselves whatever their module: a
+                // chance one would reach the server as an unknown module.)
+                let module = k.rdb_type == super::types::MODULE_2;
+                if k.key.is_empty()
+                    || names
+                        .iter()
+                        .any(|(d, n)| *d == k.db && n.as_slice() == k.key)
+                {
+                    return None;
+                }
+                if names.len() < 2 * RESYNC_KEYS {
+                    names.push((k.db, k.key.to_vec()));
+                }
+                if module && !plausible_module(data, r.value_offset()) {
+                    return None;
+                }
+                if r.skip_value().is_err() {
+                    return None;
+                }
+                first_end.get_or_insert((r.value_offset(), r.offset()));
+                if names.len() >= RESYNC_KEYS && r.offset() >= past {
+                    return first_end;
+                }
+            }
+            Ok(Some(Event::Eof { end, .. })) => {
+                // The end of the records: the trailer ends the file, or what
+                // follows it is an AOF tail.
+                return ((!names.is_empty() || records > 0 || p + 9 >= end)
+                    && (end == len || data.get(end as usize) == Some(&b'*')))
+                .then(|| first_end.unwrap_or((p + 1, p + 1)));
+            }
+            Ok(None) => return first_end,
+            // Between keys, only database selectors and their sizes (aux
+            // fields, functions and module aux records come before the keys
+            // and are easily imitated by chance bytes).
+            Ok(Some(Event::SelectDb { .. } | Event::ResizeDb { .. } | Event::SlotInfo { .. })) => {
+                // (A short record cannot swallow real ones: nothing to look
+                // for inside it.)
+                first_end.get_or_insert((p + 1, p + 1));
+                records += 1;
+                if records > 16 {
+                    return None;
+                }
+            }
+            Ok(Some(_)) | Err(_) => return None,
+        }
+    }
+}
+
+/// The first place in `[from, to)` where records read again ([`resumes`]).
+/// A place whose first record holds another such place is passed over for
+/// that one: chance bytes taken for a record can end exactly where real
+/// records start, swallowing the real ones before that; real records are
+/// what read again inside it.
+fn next_resume(
+    data: &[u8],
+    from: u64,
+    to: u64,
+    (format, version): (Format, u32),
+    past: u64,
+) -> Option<u64> {
+    let first = |lo: u64, hi: u64| {
+        (lo..hi.min(data.len() as u64)).find_map(|p| {
+            if plausible_start(data[p as usize]) {
+                resumes(data, p, format, version, past).map(|e| (p, e))
+            } else {
+                None
+            }
+        })
+    };
+    // (Inside the first record's value: its header, with its expire, is the
+    // record's own.)
+    let (mut p, (mut inner, mut end)) = first(from, to)?;
+    while let Some((q, e)) = first(inner, end) {
+        (p, (inner, end)) = (q, e);
+    }
+    Some(p)
+}
+
+/// A key named in a skipped range: database, name, type byte, byte range.
+type Named = (u64, Vec<u8>, u8, u64, u64);
+
+/// Key records that can still be framed inside the skipped range
+/// `[from, to)`: the first chain of framed records from a position in the
+/// range that ends exactly at `to` (a chain that lands on the true boundary
+/// follows the file's own records). Searched in the first [`NAME_SCAN`] bytes.
+fn names_in(data: &[u8], from: u64, to: u64, format: Format, version: u32, db: u64) -> Vec<Named> {
+    let stop = to.min(from.saturating_add(NAME_SCAN));
+    let mut q = from;
+    while q < stop {
+        if plausible_start(data[q as usize]) {
+            if let Some(found) = chain(data, q, to, format, version, db) {
+                return found;
+            }
+        }
+        q += 1;
+    }
+    Vec::new()
+}
+
+fn chain(
+    data: &[u8],
+    q: u64,
+    to: u64,
+    format: Format,
+    version: u32,
+    db: u64,
+) -> Option<Vec<Named>> {
+    let mut r = reader_with(&data[..to as usize], q, format, version, db, true);
+    r.limit_keys(PROBE_KEY_LIMIT);
+    let mut found = Vec::new();
+    loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(k))) => {
+                let (s, kdb, key, ty) = (k.offset, k.db, k.key.to_vec(), k.rdb_type);
+                r.skip_value().ok()?;
+                if zero_record(&data[s as usize..r.offset() as usize]) {
+                    return None;
+                }
+                found.push((kdb, key, ty, s, r.offset()));
+            }
+            Ok(None) => {
+                return (r.offset() == to && !found.is_empty()).then_some(found);
+            }
+            Ok(Some(Event::Eof { .. })) | Err(_) => return None,
+            Ok(Some(_)) => {}
+        }
+    }
+}
