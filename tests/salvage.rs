@@ -302,7 +302,10 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
     for path in sources() {
         let bytes = std::fs::read(&path).unwrap();
         if !readable(&bytes) {
-            eprintln!("NOTICE: {} is not read whole: skipped", path.display());
+            failures.push(format!(
+                "{}: the source itself is not read whole",
+                path.display()
+            ));
             continue;
         }
         let (orig, format, version) = keys_of(&bytes);

@@ -582,7 +582,7 @@ fn walk<W: Write>(
                 Ok(Some(Event::KeyStart(k))) => {
                     let (kstart, kdb, ktype) = (k.offset, k.db, k.rdb_type);
                     let key = k.key.to_vec();
-                    match r.skip_value() {
+                    match skip_checked(&mut r, ktype, kstart, version) {
                         Ok(end) => {
                             let kend = r.offset();
                             let bytes = &data[kstart as usize..kend as usize];
@@ -1023,5 +1023,33 @@ fn chain(
             Ok(Some(Event::Eof { .. })) | Err(_) => return None,
             Ok(Some(_)) => {}
         }
+    }
+}
+
+/// [`Reader::skip_value`], plus the checks the reader leaves to its callers
+/// and the server's loader makes: a vector set (Redis 8's built-in module)
+/// must decode as its loader decodes it (the check of `check-rdb` too).
+fn skip_checked<R: crate::io::Input>(
+    r: &mut Reader<R>,
+    rdb_type: u8,
+    start: u64,
+    version: u32,
+) -> Result<super::KeyEnd, super::Error> {
+    if rdb_type != super::types::MODULE_2 {
+        return r.skip_value();
+    }
+    let mut bad = None;
+    let end = r.visit_value(|el| {
+        if let super::Element::Module(m) = el {
+            if super::vectorset::is_vectorset(m.module_id) {
+                if let Err(e) = super::vectorset::decode(m.encver, m.data, version) {
+                    bad = Some(e);
+                }
+            }
+        }
+    })?;
+    match bad {
+        Some(e) => Err(super::Error::corrupt(start, format!("vector set: {e}"))),
+        None => Ok(end),
     }
 }

@@ -9,8 +9,8 @@ pub mod expected;
 pub mod live;
 pub mod mutate;
 pub mod paths;
-pub mod servers;
 pub mod salvage_servers;
+pub mod servers;
 pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};
