@@ -16,7 +16,7 @@ pub mod workload;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 /// The `redis-persist` binary under test.
@@ -278,77 +278,7 @@ impl RedisServer {
     /// [`RedisServer::start_with`] for the server binary `bin` (e.g. one of
     /// [`servers`]).
     pub fn start_bin(bin: &Path, extra: &[&str], files: &[(&Path, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        for (src, name) in files {
-            let dst = dir.path().join(name);
-            if let Some(parent) = dst.parent() {
-                std::fs::create_dir_all(parent).unwrap();
-            }
-            std::fs::copy(src, &dst).unwrap();
-        }
-        // A port found free can be taken by another test's server before ours
-        // binds it: retry on "Address already in use", and make sure the server
-        // that answers is ours (its process id).
-        let mut attempt = 0;
-        let (child, port, stream) = loop {
-            attempt += 1;
-            let port = free_port();
-            let mut args: Vec<String> = vec![
-                "--port".into(),
-                port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--dir".into(),
-                dir.path().display().to_string(),
-                "--save".into(),
-                String::new(),
-                "--daemonize".into(),
-                "no".into(),
-                "--logfile".into(),
-                dir.path().join("server.log").display().to_string(),
-            ];
-            args.extend(extra.iter().map(|s| (*s).to_string()));
-            let mut child = Command::new(bin)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("starting redis-server");
-            let log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-            match wait_for_server(&mut child, port, Duration::from_secs(30)) {
-                Ok(stream) => break (child, port, stream),
-                Err(e)
-                    if attempt < 5
-                        && (e == "port taken" || log().contains("Address already in use")) =>
-                {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    panic!("redis-server did not start: {e}\n{}", log());
-                }
-            }
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut server = Self {
-            child,
-            dir,
-            port,
-            conn: BufReader::new(stream),
-        };
-        // Wait until loading is finished.
-        loop {
-            match server.cmd(&["PING"]) {
-                Reply::Status(_) => break,
-                Reply::Error(e) if e.starts_with("LOADING") && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                other => panic!("PING failed: {other:?}"),
-            }
-        }
-        server
+        Self::try_start_bin(bin, extra, files).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Starts an empty server.
