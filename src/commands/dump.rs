@@ -159,7 +159,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
     /// Worker threads for files of 8 MiB and more (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// For an AOF input, dump only its RDB base or preamble (streaming, in
     /// bounded memory) instead of the dataset after replaying every file.
