@@ -41,3 +41,114 @@ fn threads_out_of_range_is_a_usage_error() {
         assert_eq!(out.status.code(), Some(0), "{sub} --threads 1024");
     }
 }
+
+/// A multi-part AOF directory (a RESP base and a RESP incr) in `dir`.
+fn aof_dir(dir: &Path) -> PathBuf {
+    let d = dir.join("appendonlydir");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(
+        d.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("appendonly.aof.1.base.aof"),
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("appendonly.aof.1.incr.aof"),
+        "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    )
+    .unwrap();
+    d
+}
+
+/// Every file under `p` (or `p` itself) with its bytes, to compare before and
+/// after a run.
+fn snapshot(p: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    if p.is_dir() {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|f| {
+                let b = std::fs::read(&f).unwrap();
+                (f, b)
+            })
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![(p.to_path_buf(), std::fs::read(p).unwrap())]
+    }
+}
+
+/// Runs `args`; the run must be refused (exit 2, saying an input is never
+/// replaced) and leave `input` byte for byte as it was.
+fn assert_refused(args: &[&str], input: &Path) {
+    let before = snapshot(input);
+    let out = common::run(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains("input"), "{args:?}: {err}");
+    assert_eq!(snapshot(input), before, "{args:?} changed its input");
+}
+
+/// Every subcommand that writes a file, with its output on its own input: by
+/// name, through a symlink, through a hard link, and inside an input AOF
+/// directory. `dump in.rdb -o in.rdb` used to exit 0 leaving JSON in place of
+/// the RDB.
+#[test]
+fn an_output_never_replaces_an_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let rdb = rdb_copy(t, "in.rdb");
+    let link = t.join("link.rdb");
+    std::os::unix::fs::symlink(&rdb, &link).unwrap();
+    let hard = t.join("hard.rdb");
+    std::fs::hard_link(&rdb, &hard).unwrap();
+    let dir = aof_dir(t);
+    let manifest = dir.join("appendonly.aof.manifest");
+    let incr = dir.join("appendonly.aof.1.incr.aof");
+    let single = t.join("single.aof");
+    std::fs::copy(&incr, &single).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let (rdb_s, link_s, hard_s) = (s(&rdb), s(&link), s(&hard));
+    let (dir_s, manifest_s, incr_s, single_s) = (s(&dir), s(&manifest), s(&incr), s(&single));
+
+    for o in [&rdb_s, &link_s, &hard_s] {
+        assert_refused(&["dump", &rdb_s, "-o", o], &rdb);
+        assert_refused(&["salvage", &rdb_s, "-o", o, "--force"], &rdb);
+        assert_refused(
+            &["salvage", &rdb_s, "-o", &s(&t.join("x.rdb")), "--lost", o, "--force"],
+            &rdb,
+        );
+    }
+    for o in [&manifest_s, &incr_s] {
+        assert_refused(&["dump", &dir_s, "-o", o], &dir);
+        assert_refused(&["dump", &manifest_s, "-o", o], &dir);
+        assert_refused(
+            &["convert-aof-to-hybrid", &dir_s, "--single-file", "-o", o, "--force"],
+            &dir,
+        );
+    }
+    assert_refused(
+        &["convert-aof-to-hybrid", &dir_s, "-o", &dir_s, "--force"],
+        &dir,
+    );
+    assert_refused(
+        &["convert-aof-to-hybrid", &manifest_s, "-o", &dir_s, "--force"],
+        &dir,
+    );
+    assert_refused(
+        &["convert-aof-to-hybrid", &single_s, "--single-file", "-o", &single_s, "--force"],
+        &single,
+    );
+    assert_refused(&["dump", &single_s, "-o", &single_s], &single);
+
+    // A new output beside the inputs is still written.
+    let fresh = t.join("out.jsonl");
+    let out = common::run(&["dump", &dir_s, "-o", &s(&fresh)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&fresh).unwrap().contains("\"b\""));
+}

@@ -314,6 +314,9 @@ fn apply_cut(
         }
     }
     let dest = repair::backup_path(path, args.backup_dir.as_deref(), SystemTime::now());
+    // A fresh name (backup_path never returns an existing one): the guard is
+    // the one every writing subcommand runs, kept here so none is missed.
+    super::clobber::refuse_output_over_input(&dest, &[path])?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             out.no_terminal = true;

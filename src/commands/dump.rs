@@ -179,6 +179,9 @@ const FLUSH_AT: usize = 256 * 1024;
 
 /// Runs `dump`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
+    if let Some(o) = &args.output {
+        super::clobber::refuse_output_over_input(o, &[&args.path])?;
+    }
     let now = args.now.unwrap_or_else(now_ms);
     let filter = build_filter(args, now)?;
     let threads = args
