@@ -152,3 +152,97 @@ fn an_output_never_replaces_an_input() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&fresh).unwrap().contains("\"b\""));
 }
+
+/// `path` opened for writing, to stand for a full disk (`/dev/full`).
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap()
+}
+
+/// A failed write to stderr or stdout never panics (exit 101): `check-aof
+/// --fix --yes 2>/dev/full` used to write the backup, panic in `eprintln!` and
+/// never truncate. Now the repair completes (or is not started).
+#[test]
+fn a_failed_write_never_panics() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("NOTICE: no /dev/full: failed-write tests skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let aof = tmp.path().join("appendonly.aof");
+    let good = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n".to_vec();
+    let mut damaged = good.clone();
+    damaged.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1");
+    std::fs::write(&aof, &damaged).unwrap();
+    for json in [false, true] {
+        for out_full in [false, true] {
+            std::fs::write(&aof, &damaged).unwrap();
+            let mut c = common::bin();
+            c.args(["--no-progress", "check-aof", "--fix", "--yes"]);
+            if json {
+                c.arg("--json");
+            }
+            c.arg(&aof)
+                .stdin(std::process::Stdio::null())
+                .stderr(dev_full());
+            if out_full {
+                c.stdout(dev_full());
+            }
+            let out = c.output().unwrap();
+            let code = out.status.code();
+            let now = std::fs::read(&aof).unwrap();
+            let case = format!("json {json}, stdout full {out_full}: exit {code:?}");
+            assert!(code.is_some() && code != Some(101), "{case}");
+            if out_full {
+                // The human report comes before the repair and cannot be
+                // written: the repair is not started (exit 2, file untouched).
+                // The JSON report comes after it: the repair is completed and
+                // the lost report makes it exit 2.
+                assert!(
+                    (code == Some(2) && now == damaged)
+                        || (matches!(code, Some(0 | 2)) && now == good),
+                    "{case}"
+                );
+            } else {
+                // Only stderr is full: the repair is done, and reported on stdout.
+                assert_eq!(now, good, "the repair is completed ({case})");
+                assert_eq!(code, Some(0), "{case}");
+            }
+        }
+    }
+    // Reports, errors and warnings to a full stdout / stderr: an exit code,
+    // never a panic.
+    let rdb = rdb_copy(tmp.path(), "dump.rdb");
+    let rdb = rdb.to_str().unwrap();
+    let aof = aof.to_str().unwrap();
+    let missing = tmp.path().join("missing.rdb");
+    let missing = missing.to_str().unwrap();
+    let runs: [&[&str]; 8] = [
+        &["check-rdb", rdb],
+        &["check-rdb", "--json", rdb],
+        &["check-rdb", missing],
+        &["dump", rdb],
+        &["stats", rdb],
+        &["check-aof", aof],
+        &["check-aof", "--json", aof],
+        &["convert-aof-to-hybrid", missing, "-o", missing],
+    ];
+    for args in runs {
+        for (out_full, err_full) in [(true, false), (false, true), (true, true)] {
+            let mut c = common::bin();
+            c.args(args).stdin(std::process::Stdio::null());
+            if out_full {
+                c.stdout(dev_full());
+            }
+            if err_full {
+                c.stderr(dev_full());
+            }
+            let out = c.output().unwrap();
+            let code = out.status.code();
+            assert!(
+                code.is_some() && code != Some(101),
+                "{args:?} (stdout full: {out_full}, stderr full: {err_full}): {code:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -266,7 +266,6 @@ impl FaultHook {
 }
 
 impl Hook for FaultHook {
-    #[allow(clippy::print_stderr)]
     fn step(&self, step: Step) {
         let Some((name, pause)) = &self.at else {
             return;
@@ -275,7 +274,7 @@ impl Hook for FaultHook {
             return;
         }
         if *pause {
-            eprintln!("redis-persist: test pause at {name}");
+            let _ = writeln!(std::io::stderr(), "redis-persist: test pause at {name}");
             let _ = std::io::stderr().flush();
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
@@ -375,18 +374,20 @@ fn apply_cut(
 }
 
 /// A line on stderr in human mode (progress of the repair), nothing in JSON mode.
-#[allow(clippy::print_stderr)]
+/// A failed write is ignored: the repair under way is finished, never left
+/// half-done by a panic (`2>/dev/full`).
 fn announce(args: &Args, msg: &str) {
     if !args.json {
-        eprintln!("{msg}");
+        let _ = writeln!(std::io::stderr(), "{msg}");
     }
 }
 
-/// Asks on stderr, reads one line from stdin: yes only for `y` / `yes`.
-#[allow(clippy::print_stderr)]
+/// Asks on stderr, reads one line from stdin: yes only for `y` / `yes`. A
+/// prompt that cannot be written is an error: nothing is started.
 fn ask(prompt: &str) -> anyhow::Result<bool> {
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
+    let mut err = std::io::stderr();
+    write!(err, "{prompt}")?;
+    err.flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let a = line.trim().to_ascii_lowercase();

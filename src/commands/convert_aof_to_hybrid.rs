@@ -337,7 +337,8 @@ fn report_failure(
         serde_json::to_writer_pretty(&mut o, &doc)?;
         writeln!(o)?;
     }
-    eprintln!(
+    let _ = writeln!(
+        io::stderr(),
         "redis-persist: convert-aof-to-hybrid: {message}\nnothing was written to {}",
         args.output.display()
     );

@@ -260,10 +260,10 @@ fn os_bytes(s: &OsString) -> Vec<u8> {
     s.to_string_lossy().into_owned().into_bytes()
 }
 
-/// Prints a warning on stderr.
-#[allow(clippy::print_stderr)]
+/// Prints a warning on stderr (a failed write is ignored: it never panics).
 fn warn(msg: &str) {
-    eprintln!("redis-persist: warning: {msg}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "redis-persist: warning: {msg}");
 }
 
 /// An opened input.
