@@ -22,7 +22,9 @@
 //! Test-only: the environment variable `REDIS_PERSIST_TEST_FIX_FAULT=<step>:abort`
 //! (or `:pause`) makes the process abort (or stop until killed) when the repair
 //! reaches `<step>` (see `redis_persist::aof::repair::Step::name`); the
-//! crash-safety tests use it. It has no other effect.
+//! crash-safety tests use it. It has no other effect, and it exists only in a
+//! build with the `test-fault-hook` feature, which only the tests enable (the
+//! crate's dev-dependency on itself): a release binary has no such variable.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
@@ -34,7 +36,9 @@ use redis_persist::aof::check::{
     self, FileReport, Finding, FixPlan, InputReport, RdbPart, Severity,
 };
 use redis_persist::aof::loader::Outcome;
-use redis_persist::aof::repair::{self, Hook, Identity, Step};
+use redis_persist::aof::repair::{self, Identity};
+#[cfg(feature = "test-fault-hook")]
+use redis_persist::aof::repair::{Hook, Step};
 use redis_persist::aof::{self, FileKind, Resolved};
 use redis_persist::io::Progress;
 use serde_json::{Value, json};
@@ -249,10 +253,12 @@ impl Progress for OffsetProgress {
 }
 
 /// The test-only fault injection hook (see the module docs).
+#[cfg(feature = "test-fault-hook")]
 struct FaultHook {
     at: Option<(String, bool)>,
 }
 
+#[cfg(feature = "test-fault-hook")]
 impl FaultHook {
     fn from_env() -> Self {
         let at = std::env::var("REDIS_PERSIST_TEST_FIX_FAULT")
@@ -265,6 +271,7 @@ impl FaultHook {
     }
 }
 
+#[cfg(feature = "test-fault-hook")]
 impl Hook for FaultHook {
     fn step(&self, step: Step) {
         let Some((name, pause)) = &self.at else {
@@ -335,7 +342,10 @@ fn apply_cut(
             return Ok(());
         }
     }
+    #[cfg(feature = "test-fault-hook")]
     let hook = FaultHook::from_env();
+    #[cfg(not(feature = "test-fault-hook"))]
+    let hook = repair::NoHook;
     let backup = repair::write_backup(path, &identity, &dest, &hook).with_context(|| {
         format!(
             "writing the backup of {}; nothing was modified",
