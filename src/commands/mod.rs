@@ -3,8 +3,8 @@
 //! when the tool could not do its job.
 
 pub mod check_aof;
-pub mod clobber;
 pub mod check_rdb;
+pub mod clobber;
 pub mod convert_aof_to_hybrid;
 pub mod dump;
 pub mod generate;
