@@ -120,7 +120,15 @@ fn an_output_never_replaces_an_input() {
         assert_refused(&["dump", &rdb_s, "-o", o], &rdb);
         assert_refused(&["salvage", &rdb_s, "-o", o, "--force"], &rdb);
         assert_refused(
-            &["salvage", &rdb_s, "-o", &s(&t.join("x.rdb")), "--lost", o, "--force"],
+            &[
+                "salvage",
+                &rdb_s,
+                "-o",
+                &s(&t.join("x.rdb")),
+                "--lost",
+                o,
+                "--force",
+            ],
             &rdb,
         );
     }
@@ -128,7 +136,14 @@ fn an_output_never_replaces_an_input() {
         assert_refused(&["dump", &dir_s, "-o", o], &dir);
         assert_refused(&["dump", &manifest_s, "-o", o], &dir);
         assert_refused(
-            &["convert-aof-to-hybrid", &dir_s, "--single-file", "-o", o, "--force"],
+            &[
+                "convert-aof-to-hybrid",
+                &dir_s,
+                "--single-file",
+                "-o",
+                o,
+                "--force",
+            ],
             &dir,
         );
     }
@@ -137,11 +152,24 @@ fn an_output_never_replaces_an_input() {
         &dir,
     );
     assert_refused(
-        &["convert-aof-to-hybrid", &manifest_s, "-o", &dir_s, "--force"],
+        &[
+            "convert-aof-to-hybrid",
+            &manifest_s,
+            "-o",
+            &dir_s,
+            "--force",
+        ],
         &dir,
     );
     assert_refused(
-        &["convert-aof-to-hybrid", &single_s, "--single-file", "-o", &single_s, "--force"],
+        &[
+            "convert-aof-to-hybrid",
+            &single_s,
+            "--single-file",
+            "-o",
+            &single_s,
+            "--force",
+        ],
         &single,
     );
     assert_refused(&["dump", &single_s, "-o", &single_s], &single);
@@ -149,13 +177,21 @@ fn an_output_never_replaces_an_input() {
     // A new output beside the inputs is still written.
     let fresh = t.join("out.jsonl");
     let out = common::run(&["dump", &dir_s, "-o", &s(&fresh)]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(std::fs::read_to_string(&fresh).unwrap().contains("\"b\""));
 }
 
 /// `path` opened for writing, to stand for a full disk (`/dev/full`).
 fn dev_full() -> std::fs::File {
-    std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap()
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
 }
 
 /// A failed write to stderr or stdout never panics (exit 101): `check-aof
@@ -245,4 +281,166 @@ fn a_failed_write_never_panics() {
             );
         }
     }
+}
+
+/// `INCRBYFLOAT` / `HINCRBYFLOAT` replayed as the server computes them (x87
+/// `long double`, stored as `%.17Lf` trimmed), against the live Redis: the same
+/// commands fail, and every key ends with the server's value. `INCRBYFLOAT k
+/// 1e30` gives `1000000000000000000024696061952` (the f64 replay stored
+/// `1000000000000000019884624838656`); `HINCRBYFLOAT h f inf` is refused
+/// without creating `h` (it left an empty hash, which `dump` then failed on).
+#[test]
+fn float_increments_follow_the_server() {
+    use common::Reply;
+    use redis_persist::model::Value;
+    use redis_persist::replay::{Engine, Outcome};
+    let Some(mut s) = common::RedisServer::start() else {
+        return;
+    };
+    let w = |c: &str| -> Vec<Vec<u8>> { c.split(' ').map(|a| a.as_bytes().to_vec()).collect() };
+    let mut cmds: Vec<Vec<Vec<u8>>> = [
+        "INCRBYFLOAT f:big 1e30",
+        "INCRBYFLOAT f:tenth 0.1",
+        "INCRBYFLOAT f:tenth 0.1",
+        "INCRBYFLOAT f:tenth 0.1",
+        "INCRBYFLOAT f:huge 1e308",
+        "INCRBYFLOAT f:huge 1e308",
+        "INCRBYFLOAT f:huge 1e4000",
+        "INCRBYFLOAT f:over 1e4932",
+        "INCRBYFLOAT f:over 1e4932",
+        "INCRBYFLOAT f:inf inf",
+        "INCRBYFLOAT f:inf -inf",
+        "INCRBYFLOAT f:nan nan",
+        "INCRBYFLOAT f:range 1e5000",
+        "INCRBYFLOAT f:range 1e-5000",
+        "INCRBYFLOAT f:tiny 1e-20",
+        "INCRBYFLOAT f:tiny 1e-4940",
+        "INCRBYFLOAT f:hex 0x1p-3",
+        "INCRBYFLOAT f:hex 0X1.8P+1",
+        "INCRBYFLOAT f:neg -2.5",
+        "INCRBYFLOAT f:neg 2.5",
+        "INCRBYFLOAT f:pi 3.14159265358979323846264338327950288",
+        "INCRBYFLOAT f:bad abc",
+        "INCRBYFLOAT f:bad 1e",
+        "INCRBYFLOAT f:bad .",
+        "INCRBYFLOAT f:bad 0x",
+        "SET f:str 5.0e3",
+        "INCRBYFLOAT f:str 2.0e2",
+        "SET f:int 9007199254740993",
+        "INCRBYFLOAT f:int 1",
+        "SET f:inf2 inf",
+        "INCRBYFLOAT f:inf2 1",
+        "HINCRBYFLOAT h:inf f inf",
+        "HINCRBYFLOAT h:inf f -inf",
+        "HINCRBYFLOAT h:inf f nan",
+        "HINCRBYFLOAT h:big f 1e30",
+        "HINCRBYFLOAT h:big g 0.1",
+        "HINCRBYFLOAT h:big g 0.2",
+        "HSET h:str f 1.5 g x h inf",
+        "HINCRBYFLOAT h:str f 1e-17",
+        "HINCRBYFLOAT h:str g 1",
+        "HINCRBYFLOAT h:str h 1",
+        "HINCRBYFLOAT h:over f 1e4932",
+        "HINCRBYFLOAT h:over f 1e4932",
+    ]
+    .iter()
+    .map(|c| w(c))
+    .collect();
+    cmds.push(vec![
+        b"INCRBYFLOAT".to_vec(),
+        b"f:long".to_vec(),
+        format!("0.{}1", "0".repeat(3000)).into_bytes(),
+    ]);
+    cmds.push(vec![
+        b"INCRBYFLOAT".to_vec(),
+        b"f:long".to_vec(),
+        format!("1{}", "7".repeat(5200)).into_bytes(),
+    ]);
+    // A generated family: random mantissas and exponents, on a few keys.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..400 {
+        let r = next();
+        let mant = format!(
+            "{}{}.{}",
+            if r & 1 == 0 { "" } else { "-" },
+            r % 1_000_000,
+            (r >> 20) % 100_000
+        );
+        let exp = ((r >> 40) % 80) as i64 - 40;
+        let arg = if (r >> 50) % 3 == 0 {
+            mant
+        } else {
+            format!("{mant}e{exp}")
+        };
+        let key = format!("g:{}", (r >> 56) % 5);
+        let cmd = if (r >> 60) % 2 == 0 {
+            vec![b"INCRBYFLOAT".to_vec(), key.into_bytes(), arg.into_bytes()]
+        } else {
+            vec![
+                b"HINCRBYFLOAT".to_vec(),
+                format!("h{key}").into_bytes(),
+                b"f".to_vec(),
+                arg.into_bytes(),
+            ]
+        };
+        cmds.push(cmd);
+    }
+    let mut e = Engine::new();
+    for c in &cmds {
+        let reply = s.cmd(c);
+        let out = e.apply(c).unwrap();
+        assert_eq!(
+            matches!(reply, Reply::Error(_)),
+            matches!(out, Outcome::Failed(_)),
+            "{:?}: server {reply:?}, replay {out:?}",
+            String::from_utf8_lossy(&c.join(&b' '))
+        );
+    }
+    let entries: Vec<_> = e.dataset().entries().collect();
+    assert_eq!(
+        s.cmd(&["DBSIZE"]).int(),
+        entries.len() as i64,
+        "the same keys (no empty hash)"
+    );
+    for en in entries {
+        match &en.value {
+            Value::String(v) => {
+                let got = s.cmd(&[b"GET".as_slice(), &en.key]).bytes();
+                assert_eq!(
+                    String::from_utf8_lossy(v),
+                    String::from_utf8_lossy(&got),
+                    "{}",
+                    String::from_utf8_lossy(&en.key)
+                );
+            }
+            Value::Hash(fields) => {
+                assert_eq!(
+                    s.cmd(&[b"HLEN".as_slice(), &en.key]).int(),
+                    fields.len() as i64
+                );
+                for f in fields {
+                    let got = s.cmd(&[b"HGET".as_slice(), &en.key, &f.field]).bytes();
+                    assert_eq!(
+                        String::from_utf8_lossy(&f.value),
+                        String::from_utf8_lossy(&got),
+                        "{} {}",
+                        String::from_utf8_lossy(&en.key),
+                        String::from_utf8_lossy(&f.field)
+                    );
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        s.cmd(&["GET", "f:big"]).bytes(),
+        b"1000000000000000000024696061952"
+    );
+    assert_eq!(s.cmd(&["EXISTS", "h:inf"]).int(), 0);
 }
