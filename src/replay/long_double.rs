@@ -485,4 +485,29 @@ mod tests {
                 .is_none()
         );
     }
+
+    /// The extremes stay exact and quick: the largest finite value (4933
+    /// digits), the longest text Redis parses, far-out exponents.
+    #[test]
+    fn extremes_are_bounded() {
+        let max = Ld::parse(b"1.18973149535723176502e4932").unwrap();
+        let t = max.human().unwrap();
+        assert_eq!(t.len(), 4933);
+        assert!(t.starts_with(b"1189731495357231765"));
+        // Doubling it overflows: an error, as on the server.
+        assert!(!max.checked_add(max).unwrap().is_finite());
+        let long = format!("0.{}1", "0".repeat(5100));
+        assert!(Ld::parse(long.as_bytes()).is_none(), "underflow to zero");
+        let long = format!("{}e-4000", "9".repeat(5000));
+        assert_eq!(
+            Ld::parse(long.as_bytes()).unwrap().human().unwrap().len(),
+            1000
+        );
+        assert!(Ld::parse(format!("1{}", "0".repeat(5119)).as_bytes()).is_none());
+        assert!(Ld::parse(b"1e99999999999999999999999").is_none());
+        assert!(Ld::parse(b"1e-99999999999999999999999").is_none());
+        assert_eq!(h("0e99999999999999999999999"), "0");
+        // The smallest subnormal is kept (ERANGE, but not zero) and prints as 0.
+        assert_eq!(h("3.6451995318824746025e-4951"), "0");
+    }
 }
