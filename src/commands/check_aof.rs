@@ -22,7 +22,9 @@
 //! Test-only: the environment variable `REDIS_PERSIST_TEST_FIX_FAULT=<step>:abort`
 //! (or `:pause`) makes the process abort (or stop until killed) when the repair
 //! reaches `<step>` (see `redis_persist::aof::repair::Step::name`); the
-//! crash-safety tests use it. It has no other effect.
+//! crash-safety tests use it. It has no other effect, and it exists only in a
+//! build with the `test-fault-hook` feature, which only the tests enable (the
+//! crate's dev-dependency on itself): a release binary has no such variable.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
@@ -34,7 +36,9 @@ use redis_persist::aof::check::{
     self, FileReport, Finding, FixPlan, InputReport, RdbPart, Severity,
 };
 use redis_persist::aof::loader::Outcome;
-use redis_persist::aof::repair::{self, Hook, Identity, Step};
+use redis_persist::aof::repair::{self, Identity};
+#[cfg(feature = "test-fault-hook")]
+use redis_persist::aof::repair::{Hook, Step};
 use redis_persist::aof::{self, FileKind, Resolved};
 use redis_persist::io::Progress;
 use serde_json::{Value, json};
@@ -249,10 +253,12 @@ impl Progress for OffsetProgress {
 }
 
 /// The test-only fault injection hook (see the module docs).
+#[cfg(feature = "test-fault-hook")]
 struct FaultHook {
     at: Option<(String, bool)>,
 }
 
+#[cfg(feature = "test-fault-hook")]
 impl FaultHook {
     fn from_env() -> Self {
         let at = std::env::var("REDIS_PERSIST_TEST_FIX_FAULT")
@@ -265,8 +271,8 @@ impl FaultHook {
     }
 }
 
+#[cfg(feature = "test-fault-hook")]
 impl Hook for FaultHook {
-    #[allow(clippy::print_stderr)]
     fn step(&self, step: Step) {
         let Some((name, pause)) = &self.at else {
             return;
@@ -275,7 +281,7 @@ impl Hook for FaultHook {
             return;
         }
         if *pause {
-            eprintln!("redis-persist: test pause at {name}");
+            let _ = writeln!(std::io::stderr(), "redis-persist: test pause at {name}");
             let _ = std::io::stderr().flush();
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
@@ -314,6 +320,9 @@ fn apply_cut(
         }
     }
     let dest = repair::backup_path(path, args.backup_dir.as_deref(), SystemTime::now());
+    // A fresh name (backup_path never returns an existing one): the guard is
+    // the one every writing subcommand runs, kept here so none is missed.
+    super::clobber::refuse_output_over_input(&dest, &[path])?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             out.no_terminal = true;
@@ -333,7 +342,10 @@ fn apply_cut(
             return Ok(());
         }
     }
+    #[cfg(feature = "test-fault-hook")]
     let hook = FaultHook::from_env();
+    #[cfg(not(feature = "test-fault-hook"))]
+    let hook = repair::NoHook;
     let backup = repair::write_backup(path, &identity, &dest, &hook).with_context(|| {
         format!(
             "writing the backup of {}; nothing was modified",
@@ -372,18 +384,20 @@ fn apply_cut(
 }
 
 /// A line on stderr in human mode (progress of the repair), nothing in JSON mode.
-#[allow(clippy::print_stderr)]
+/// A failed write is ignored: the repair under way is finished, never left
+/// half-done by a panic (`2>/dev/full`).
 fn announce(args: &Args, msg: &str) {
     if !args.json {
-        eprintln!("{msg}");
+        let _ = writeln!(std::io::stderr(), "{msg}");
     }
 }
 
-/// Asks on stderr, reads one line from stdin: yes only for `y` / `yes`.
-#[allow(clippy::print_stderr)]
+/// Asks on stderr, reads one line from stdin: yes only for `y` / `yes`. A
+/// prompt that cannot be written is an error: nothing is started.
 fn ask(prompt: &str) -> anyhow::Result<bool> {
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
+    let mut err = std::io::stderr();
+    write!(err, "{prompt}")?;
+    err.flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let a = line.trim().to_ascii_lowercase();

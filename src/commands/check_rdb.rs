@@ -43,7 +43,7 @@ pub struct Args {
     /// number of CPUs, which measured fastest as the threads that cut the file
     /// are idle part of the time; 1 checks in a single thread, stopping at the
     /// first corrupt value).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::parse_threads)]
     pub threads: Option<usize>,
 }
 

@@ -337,7 +337,8 @@ fn report_failure(
         serde_json::to_writer_pretty(&mut o, &doc)?;
         writeln!(o)?;
     }
-    eprintln!(
+    let _ = writeln!(
+        io::stderr(),
         "redis-persist: convert-aof-to-hybrid: {message}\nnothing was written to {}",
         args.output.display()
     );
@@ -672,26 +673,12 @@ fn check_replaceable_dir(path: &Path, meta: &fs::Metadata) -> anyhow::Result<()>
 
 /// Refuses an OUTPUT that is the input or one of its files, or contains them.
 fn refuse_overlap(resolved: &Resolved, target: &Target) -> anyhow::Result<()> {
-    let Ok(out) = fs::canonicalize(&target.path) else {
-        // OUTPUT does not exist yet: it cannot hold the input.
-        return Ok(());
-    };
     let mut inputs = vec![resolved.path().to_path_buf()];
     if let Ok(input) = aof::open(resolved.path()) {
         inputs.extend(input.files().iter().map(|f| f.path.clone()));
     }
-    for p in inputs {
-        if let Ok(c) = fs::canonicalize(&p) {
-            if c == out || c.starts_with(&out) {
-                bail!(
-                    "{} is (or holds) the input {}: the input is never modified; write elsewhere",
-                    target.path.display(),
-                    p.display()
-                );
-            }
-        }
-    }
-    Ok(())
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    super::clobber::refuse_output_over_input(&target.path, &inputs)
 }
 
 /// Removes a temporary file or directory unless disarmed (on every early

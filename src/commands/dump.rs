@@ -159,7 +159,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
     /// Worker threads for files of 8 MiB and more (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// For an AOF input, dump only its RDB base or preamble (streaming, in
     /// bounded memory) instead of the dataset after replaying every file.
@@ -179,6 +179,9 @@ const FLUSH_AT: usize = 256 * 1024;
 
 /// Runs `dump`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
+    if let Some(o) = &args.output {
+        super::clobber::refuse_output_over_input(o, &[&args.path])?;
+    }
     let now = args.now.unwrap_or_else(now_ms);
     let filter = build_filter(args, now)?;
     let threads = args
@@ -257,10 +260,10 @@ fn os_bytes(s: &OsString) -> Vec<u8> {
     s.to_string_lossy().into_owned().into_bytes()
 }
 
-/// Prints a warning on stderr.
-#[allow(clippy::print_stderr)]
+/// Prints a warning on stderr (a failed write is ignored: it never panics).
 fn warn(msg: &str) {
-    eprintln!("redis-persist: warning: {msg}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "redis-persist: warning: {msg}");
 }
 
 /// An opened input.

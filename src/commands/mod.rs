@@ -4,6 +4,7 @@
 
 pub mod check_aof;
 pub mod check_rdb;
+pub mod clobber;
 pub mod convert_aof_to_hybrid;
 pub mod dump;
 pub mod generate;
@@ -77,6 +78,25 @@ pub fn default_workers() -> usize {
     match std::thread::available_parallelism().map_or(1, usize::from) {
         1 => 1,
         n => n + 1,
+    }
+}
+
+/// The most worker threads `--threads` accepts. Far more than the workers
+/// can use (each one takes a slice of the file, and the framing thread feeds
+/// them one at a time), and far fewer than what aborted the process when
+/// spawning failed (`--threads 100000`: exit 134).
+pub const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: 1 to [`MAX_THREADS`]; anything else is a usage error
+/// (exit 2), never a silent clamp, so a typo is not taken for a setting.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of threads"))?;
+    if (1..=MAX_THREADS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be between 1 and {MAX_THREADS}"))
     }
 }
 

@@ -186,20 +186,10 @@ fn parent_dir(p: &Path) -> PathBuf {
 /// Fails when `out` exists and is the input (never allowed) or `--force` is
 /// not given.
 fn refuse_existing(out: &Path, input: &Path, force: bool) -> anyhow::Result<()> {
-    use std::os::unix::fs::MetadataExt as _;
+    super::clobber::refuse_output_over_input(out, &[input])?;
     let Ok(meta) = std::fs::metadata(out) else {
         return Ok(());
     };
-    if input.as_os_str() != "-" {
-        if let Ok(im) = std::fs::metadata(input) {
-            if im.dev() == meta.dev() && im.ino() == meta.ino() {
-                bail!(
-                    "{} is the input file: salvage never writes over its input",
-                    out.display()
-                );
-            }
-        }
-    }
     if !force {
         bail!("{} exists (use --force to replace it)", out.display());
     }

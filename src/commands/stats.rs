@@ -82,7 +82,7 @@ pub struct Args {
     pub now: Option<i64>,
     /// Worker threads (default: one more than the number of CPUs, as the thread
     /// that frames the file is often idle).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Validate every value in depth, as check-rdb does (slower). Without it,
     /// values are measured, and the CRC-64 detects corruption.

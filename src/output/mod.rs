@@ -23,9 +23,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Prints an error and its causes on stderr, as `redis-persist: error: a: b: c`.
-#[allow(clippy::print_stderr)]
+/// A failed write is ignored (the exit code still tells): it never panics.
 pub fn eprint_error(err: &anyhow::Error) {
-    eprintln!("redis-persist: error: {err:#}");
+    use std::io::Write as _;
+    let _ = writeln!(io::stderr(), "redis-persist: error: {err:#}");
 }
 
 /// Escapes bytes for human output (see the module docs).

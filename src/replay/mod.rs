@@ -36,6 +36,7 @@ pub mod bytes;
 mod commands;
 pub mod dataset;
 pub mod hll;
+pub mod long_double;
 
 use std::fmt;
 

@@ -8,7 +8,7 @@ use super::super::Engine;
 use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, int, is, itoa};
 use super::super::bytes::Bytes;
 use super::super::dataset::{HashValue, Value};
-use super::string::human_float;
+use crate::replay::long_double::Ld;
 
 /// Largest field expiry Redis accepts (`EB_EXPIRE_TIME_MAX`).
 const FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
@@ -84,23 +84,28 @@ pub fn hincrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
 }
 
 pub fn hincrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let by = args::float(a[3])?;
+    // As the server: the increment is checked before the key is created (an
+    // infinite one left an empty hash), then computed in `long double`.
+    let by = Ld::parse(a[3]).ok_or_else(|| args::NOT_FLOAT.to_string())?;
+    if !by.is_finite() {
+        return Err("ERR value is NaN or Infinity".into());
+    }
     let h = hash_or_create(e, a[1])?;
     let cur = match h.get(a[2]) {
         Some(v) => {
-            args::parse_f64(&v.value).ok_or_else(|| "ERR hash value is not a float".to_string())?
+            Ld::parse(&v.value).ok_or_else(|| "ERR hash value is not a float".to_string())?
         }
-        None => 0.0,
+        None => Ld::zero(),
     };
-    let new = cur + by;
-    if !new.is_finite() {
-        return Err("ERR increment would produce NaN or Infinity".into());
-    }
+    let new = cur
+        .checked_add(by)
+        .and_then(Ld::human)
+        .ok_or_else(|| "ERR increment would produce NaN or Infinity".to_string())?;
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
     h.insert(
         a[2].into(),
         HashValue {
-            value: human_float(new).into(),
+            value: new.into(),
             expire_ms: ttl,
         },
     );

@@ -6,6 +6,7 @@ use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, WRONGTYPE, int, is, i
 use super::super::dataset::Value;
 use super::super::hll;
 use super::wrong_args;
+use crate::replay::long_double::Ld;
 
 /// Redis' `proto-max-bulk-len` default: the largest string SETRANGE/APPEND/SETBIT
 /// may build.
@@ -430,28 +431,20 @@ pub fn decrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     incr_generic(e, a[1], -by)
 }
 
-/// Formats a float the way INCRBYFLOAT stores it (plain decimal, no exponent).
-/// Redis computes in `long double`; this uses `f64`, which only matters for the
-/// raw user form: Redis writes INCRBYFLOAT as `SET … KEEPTTL` with the result.
-#[allow(clippy::float_cmp)] // exact test for an integral value
-pub(crate) fn human_float(v: f64) -> Vec<u8> {
-    if v == v.trunc() && v.abs() < 1e17 {
-        return itoa(v as i64);
-    }
-    format!("{v}").into_bytes()
-}
-
+/// `INCRBYFLOAT`: computed in `long double` and stored as Redis formats it
+/// (`%.17Lf` trimmed: `INCRBYFLOAT k 1e30` holds
+/// `1000000000000000000024696061952`), see [`Ld`].
 pub fn incrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
-    let by = args::float(a[2])?;
     let cur = match e.get_string(a[1])? {
-        Some(v) => args::parse_f64(v).ok_or_else(|| args::NOT_FLOAT.to_string())?,
-        None => 0.0,
+        Some(v) => Ld::parse(v).ok_or_else(|| args::NOT_FLOAT.to_string())?,
+        None => Ld::zero(),
     };
-    let new = cur + by;
-    if !new.is_finite() {
-        return Err("ERR increment would produce NaN or Infinity".into());
-    }
-    e.set_key_keepttl(a[1], Value::String(human_float(new)));
+    let by = Ld::parse(a[2]).ok_or_else(|| args::NOT_FLOAT.to_string())?;
+    let new = cur
+        .checked_add(by)
+        .and_then(Ld::human)
+        .ok_or_else(|| "ERR increment would produce NaN or Infinity".to_string())?;
+    e.set_key_keepttl(a[1], Value::String(new));
     Ok(())
 }
 
