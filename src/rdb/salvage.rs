@@ -759,7 +759,13 @@ fn recover(
         }
     }
     // Damage to the structure: the next place where records read again.
-    let next = next_resume(data, f.start + 1, len, (format, version), 0).unwrap_or(len);
+    let next = match &f.key {
+        Some((kdb, _, Some(ty))) if !f.unsupported && field_ttl_hash(format, *ty) => {
+            resume_after_fields(data, f.start, (format, version), *kdb, *ty)
+        }
+        _ => next_resume(data, f.start + 1, len, (format, version), 0),
+    }
+    .unwrap_or(len);
     if let Some((kdb, key, ty)) = &f.key {
         rep.keys_lost.push(LostKey {
             db: *kdb,
@@ -778,6 +784,135 @@ fn recover(
         unsupported: f.unsupported,
     });
     (next, false)
+}
+
+/// Whether records of type `ty` are hashes with per-field TTLs whose fields
+/// (`LEN` ttl, `STR` field, `STR` value) read as string records where a field
+/// has no TTL (ttl 0 is the string type byte): Redis types 22 and 24.
+fn field_ttl_hash(format: Format, ty: u8) -> bool {
+    ty == super::types::HASH_METADATA
+        || (ty == super::types::HASH_METADATA_PRE_GA && format == Format::Redis)
+}
+
+/// Where reading resumes after the failed record at `start`, a hash with
+/// per-field TTLs ([`field_ttl_hash`]) whose header (key, field count) was
+/// read. Its fields are read as far as they frame: no place before the end of
+/// the last whole one resumes (those are its own fields). A resume candidate
+/// after that from which fields frame again is in the rest of the value (the
+/// fields after the damage): reading resumes after at most as many fields as
+/// the declared count leaves. Fields of zero bytes (a zero-filled page) are
+/// not counted.
+fn resume_after_fields(
+    data: &[u8],
+    start: u64,
+    (format, version): (Format, u32),
+    db: u64,
+    ty: u8,
+) -> Option<u64> {
+    let len = data.len() as u64;
+    let mut r = reader_with(data, start, format, version, db, true);
+    r.limit_keys(PROBE_KEY_LIMIT);
+    let Ok(Some(Event::KeyStart(_))) = r.next_event() else {
+        return next_resume(data, start + 1, len, (format, version), 0);
+    };
+    let mut p = usize::try_from(r.value_offset()).ok()?;
+    if ty == super::types::HASH_METADATA {
+        p += 8;
+    }
+    let Some((count, false, q)) = len_at(data, p) else {
+        return next_resume(data, start + 1, len, (format, version), 0);
+    };
+    let (end, read) = fields_from(data, q, count);
+    let mut left = count.saturating_sub(read);
+    let mut from = (end as u64).max(start + 1);
+    // (Each round moves past at least one field: bounded by the count.)
+    loop {
+        let p = next_resume(data, from, len, (format, version), 0)?;
+        if left == 0 {
+            return Some(p);
+        }
+        let (q, n) = fields_from(data, p as usize, left);
+        if n == 0 || q as u64 <= p {
+            return Some(p);
+        }
+        left -= n;
+        from = q as u64;
+    }
+}
+
+/// Reads up to `max` fields `(LEN ttl, STR field, STR value)` from `p`: the
+/// end of the last whole one, and how many of them are not zero bytes.
+fn fields_from(data: &[u8], mut p: usize, max: u64) -> (usize, u64) {
+    let mut n = 0u64;
+    let mut seen = 0u64;
+    while seen < max {
+        let Some((_, false, f)) = len_at(data, p) else {
+            break;
+        };
+        let Some(v) = str_end(data, f) else { break };
+        let Some(e) = str_end(data, v) else { break };
+        if !data[p..e].iter().all(|&b| b == 0) {
+            n += 1;
+        }
+        seen += 1;
+        p = e;
+    }
+    (p, n)
+}
+
+/// An RDB length at `p`: its value, whether it is a special encoding (`11`
+/// prefix), and the position after it.
+fn len_at(data: &[u8], p: usize) -> Option<(u64, bool, usize)> {
+    let b = *data.get(p)?;
+    match b >> 6 {
+        0 => Some((u64::from(b & 0x3f), false, p + 1)),
+        1 => Some((
+            u64::from(b & 0x3f) << 8 | u64::from(*data.get(p + 1)?),
+            false,
+            p + 2,
+        )),
+        2 => match b {
+            0x80 => {
+                let x = data.get(p + 1..p + 5)?;
+                Some((
+                    u64::from(u32::from_be_bytes([x[0], x[1], x[2], x[3]])),
+                    false,
+                    p + 5,
+                ))
+            }
+            0x81 => {
+                let x: [u8; 8] = data.get(p + 1..p + 9)?.try_into().ok()?;
+                Some((u64::from_be_bytes(x), false, p + 9))
+            }
+            _ => None,
+        },
+        _ => Some((u64::from(b & 0x3f), true, p + 1)),
+    }
+}
+
+/// The end of the RDB string at `p` (within `data`).
+fn str_end(data: &[u8], p: usize) -> Option<usize> {
+    let (v, enc, n) = len_at(data, p)?;
+    let end = if enc {
+        match v {
+            0 => n + 1,
+            1 => n + 2,
+            2 => n + 4,
+            3 => {
+                let (clen, false, n2) = len_at(data, n)? else {
+                    return None;
+                };
+                let (_, false, n3) = len_at(data, n2)? else {
+                    return None;
+                };
+                n3.checked_add(usize::try_from(clen).ok()?)?
+            }
+            _ => return None,
+        }
+    } else {
+        n.checked_add(usize::try_from(v).ok()?)?
+    };
+    (end <= data.len()).then_some(end)
 }
 
 /// Drops the kept record `pk` before a failure, which runs over real records
