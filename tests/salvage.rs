@@ -460,7 +460,10 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             t.prefix_lost,
             t.loads
         );
-        if t.phantom_cases * 4 > t.cases {
+        // (Measured with 30 cases per file and kind: at most 11.4% of the
+        // cases of a kind, 99 of 870 deletions; mostly values whose header was
+        // itself destroyed, which nothing in the file can tell from records.)
+        if t.phantom_cases * 7 > t.cases {
             failures.push(format!(
                 "{kind:?}: phantom keys in {} of {} cases",
                 t.phantom_cases, t.cases
@@ -472,6 +475,67 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             ));
         }
     }
+    common::assert_no_failures(&failures);
+}
+
+/// A hash with field TTLs (Redis type 24) whose header was read and whose
+/// fields are damaged or cut: its fields with no TTL read as string records,
+/// and none of them may come back as a key. Damaged at many places inside the
+/// largest such record of the corpus files that hold one.
+#[test]
+fn no_phantom_keys_from_the_fields_of_a_damaged_hash() {
+    let Some(c) = common::corpus() else { return };
+    let mut failures = Vec::new();
+    let mut tried = 0;
+    for d in ["redis-7.4.1", "redis-8.0.6", "redis-8.6.3"] {
+        let p = c.join(d).join("expired.rdb");
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let (orig, _, _) = keys_of(&bytes);
+        let Some(big) = orig
+            .values()
+            .filter(|k| matches!(k.entry.value, redis_persist::model::Value::Hash(_)))
+            .max_by_key(|k| k.end - k.start)
+        else {
+            continue;
+        };
+        let (s, e) = (big.start, big.end);
+        // Damaged past its header (type, key, min expire, count).
+        for i in 1..40u64 {
+            let at = (s + 48 + (e - s - 48) * i / 40) as usize;
+            let mut cut = bytes[..at].to_vec();
+            let mut over = bytes.clone();
+            for x in &mut over[at..(at + 16).min(e as usize)] {
+                *x = 0x8a;
+            }
+            let mut del = bytes.clone();
+            del.drain(at..(at + 5).min(e as usize));
+            for (what, m) in [
+                ("cut", &mut cut),
+                ("overwrite", &mut over),
+                ("delete", &mut del),
+            ] {
+                tried += 1;
+                let (out, _) = match run_salvage(m) {
+                    Ok(x) => x,
+                    Err(err) => {
+                        failures.push(format!("{d} {what} at {at}: {err}"));
+                        continue;
+                    }
+                };
+                for got in entries_of(&out) {
+                    if !orig.contains_key(&(got.db, got.key.clone())) {
+                        failures.push(format!(
+                            "{d} {what} at {at}: phantom key {:?}",
+                            String::from_utf8_lossy(&got.key)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{tried} damaged copies salvaged");
     common::assert_no_failures(&failures);
 }
 

@@ -759,9 +759,11 @@ fn recover(
         }
     }
     // Damage to the structure: the next place where records read again.
-    let next = match &f.key {
-        Some((kdb, _, Some(ty))) if !f.unsupported && field_ttl_hash(format, *ty) => {
-            resume_after_fields(data, f.start, (format, version), *kdb, *ty)
+    // (The header of a hash with field TTLs is parsed here: the reader can
+    // fail on its field count before it names the key.)
+    let next = match hash_fields_at(data, f.start, format) {
+        Some(fields) if !f.unsupported => {
+            resume_after_fields(data, f.start, fields, (format, version))
         }
         _ => next_resume(data, f.start + 1, len, (format, version), 0),
     }
@@ -794,35 +796,56 @@ fn field_ttl_hash(format: Format, ty: u8) -> bool {
         || (ty == super::types::HASH_METADATA_PRE_GA && format == Format::Redis)
 }
 
+/// When the record at `start` is a hash with per-field TTLs
+/// ([`field_ttl_hash`]) whose header (expire / LRU / LFU prefix, type, key,
+/// minimum expire, field count) reads: where its fields start and their
+/// declared count.
+fn hash_fields_at(data: &[u8], start: u64, format: Format) -> Option<(usize, u64)> {
+    use super::types::{OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_IDLE};
+    let mut p = usize::try_from(start).ok()?;
+    let ty = loop {
+        match *data.get(p)? {
+            OP_EXPIRETIME_MS => p += 9,
+            OP_EXPIRETIME => p += 5,
+            OP_FREQ => p += 2,
+            OP_IDLE => {
+                let (_, false, n) = len_at(data, p + 1)? else {
+                    return None;
+                };
+                p = n;
+            }
+            t => break t,
+        }
+    };
+    if !field_ttl_hash(format, ty) {
+        return None;
+    }
+    let mut q = str_end(data, p + 1)?;
+    if ty == super::types::HASH_METADATA {
+        q += 8;
+    }
+    let (count, false, fields) = len_at(data, q)? else {
+        return None;
+    };
+    Some((fields, count))
+}
+
 /// Where reading resumes after the failed record at `start`, a hash with
-/// per-field TTLs ([`field_ttl_hash`]) whose header (key, field count) was
-/// read. Its fields are read as far as they frame: no place before the end of
-/// the last whole one resumes (those are its own fields). A resume candidate
-/// after that from which fields frame again is in the rest of the value (the
-/// fields after the damage): reading resumes after at most as many fields as
-/// the declared count leaves. Fields of zero bytes (a zero-filled page) are
-/// not counted.
+/// per-field TTLs whose fields start at `fields` ([`hash_fields_at`]). Its
+/// fields are read as far as they frame: no place before the end of the last
+/// whole one resumes (those are its own fields). A resume candidate after
+/// that from which fields frame again is in the rest of the value (the fields
+/// after the damage): reading resumes after at most as many fields as the
+/// declared count leaves. Fields of zero bytes (a zero-filled page) are not
+/// counted.
 fn resume_after_fields(
     data: &[u8],
     start: u64,
+    (fields, count): (usize, u64),
     (format, version): (Format, u32),
-    db: u64,
-    ty: u8,
 ) -> Option<u64> {
     let len = data.len() as u64;
-    let mut r = reader_with(data, start, format, version, db, true);
-    r.limit_keys(PROBE_KEY_LIMIT);
-    let Ok(Some(Event::KeyStart(_))) = r.next_event() else {
-        return next_resume(data, start + 1, len, (format, version), 0);
-    };
-    let mut p = usize::try_from(r.value_offset()).ok()?;
-    if ty == super::types::HASH_METADATA {
-        p += 8;
-    }
-    let Some((count, false, q)) = len_at(data, p) else {
-        return next_resume(data, start + 1, len, (format, version), 0);
-    };
-    let (end, read) = fields_from(data, q, count);
+    let (end, read) = fields_from(data, fields, count);
     let mut left = count.saturating_sub(read);
     let mut from = (end as u64).max(start + 1);
     // (Each round moves past at least one field: bounded by the count.)
@@ -831,7 +854,7 @@ fn resume_after_fields(
         if left == 0 {
             return Some(p);
         }
-        let (q, n) = fields_from(data, p as usize, left);
+        let (q, n) = fields_from(data, usize::try_from(p).ok()?, left);
         if n == 0 || q as u64 <= p {
             return Some(p);
         }
