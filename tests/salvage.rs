@@ -755,3 +755,76 @@ fn zero_records() {
     assert_eq!(rep.keys_kept, 0, "{rep:?}");
     assert!(!rep.skipped.is_empty());
 }
+
+/// `check-aof` on a multi-part directory whose `.base.rdb` is damaged points
+/// to `salvage` for that base, and the command it gives works: the salvaged
+/// base passes `check-rdb`. Damage in the RESP part of a non-last file, which
+/// `salvage` does not read yet, says so instead.
+#[test]
+fn check_aof_points_to_salvage_for_a_damaged_base() {
+    let bytes = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let aof = dir.path().join("appendonlydir");
+    std::fs::create_dir(&aof).unwrap();
+    let base = aof.join("appendonly.aof.1.base.rdb");
+    let mut bad = bytes.clone();
+    let n = bad.len();
+    bad[n / 2..n / 2 + 40].fill(0x55);
+    std::fs::write(&base, &bad).unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.1.incr.aof"),
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let s = |p: &Path| p.display().to_string();
+    let o = common::run(&["check-aof", &s(&aof), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["refused"]["code"], "damaged-rdb-preamble", "{doc}");
+    let advice = doc["refused"]["explanation"].as_str().unwrap().to_owned();
+    let want = format!(
+        "`redis-persist salvage {} -o {}.salvaged`",
+        s(&base),
+        s(&base)
+    );
+    assert!(advice.contains(&want), "{advice}");
+    let o = common::run(&["check-aof", &s(&aof), "--fix", "--yes"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("redis-persist salvage"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(std::fs::read(&base).unwrap(), bad);
+    // The advised command.
+    let out = PathBuf::from(format!("{}.salvaged", s(&base)));
+    let o = common::run(&["salvage", &s(&base), "-o", &s(&out)]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check_ok(&std::fs::read(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    // Put back, the directory loads again as far as the checker sees.
+    std::fs::rename(&base, dir.path().join("damaged.rdb")).unwrap();
+    let o = common::run(&[
+        "salvage",
+        &s(&dir.path().join("damaged.rdb")),
+        "-o",
+        &s(&base),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = common::run(&["check-aof", &s(&aof)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
