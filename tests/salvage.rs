@@ -828,3 +828,56 @@ fn check_aof_points_to_salvage_for_a_damaged_base() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// AOF inputs are refused (exit 2, nothing written) until AOF salvage exists:
+/// a hybrid file (an RDB preamble then commands, damaged or not) must not
+/// become an RDB of its preamble alone; a RESP-only AOF, a manifest and a
+/// directory are not RDBs.
+#[test]
+fn salvage_refuses_aof_inputs() {
+    let rdb = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
+    let resp = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.display().to_string();
+    let mut hybrid = rdb.clone();
+    hybrid.extend_from_slice(resp);
+    let mut damaged = hybrid.clone();
+    let n = rdb.len();
+    damaged[n / 2..n / 2 + 40].fill(0x55);
+    let mut cut_tail = hybrid.clone();
+    cut_tail.truncate(hybrid.len() - 5);
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("hybrid.aof", hybrid),
+        ("hybrid-damaged.aof", damaged),
+        ("hybrid-torn.aof", cut_tail),
+        ("resp.aof", resp.to_vec()),
+        (
+            "appendonly.aof.manifest",
+            b"file appendonly.aof.1.base.rdb seq 1 type b\n".to_vec(),
+        ),
+    ];
+    let out = dir.path().join("out.rdb");
+    for (name, bytes) in &inputs {
+        let input = dir.path().join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let o = common::run(&["salvage", &s(&input), "-o", &s(&out)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains("AOF"), "{name}: {err}");
+        assert!(!out.exists(), "{name}: an output was written");
+        assert_eq!(&std::fs::read(&input).unwrap(), bytes);
+    }
+    let o = common::run(&["salvage", &s(dir.path()), "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists());
+    // The RDB alone is still salvaged.
+    let input = dir.path().join("plain.rdb");
+    std::fs::write(&input, &rdb).unwrap();
+    let o = common::run(&["salvage", &s(&input), "-o", &s(&out)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
