@@ -460,7 +460,13 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             t.prefix_lost,
             t.loads
         );
-        if t.phantom_cases * 4 > t.cases {
+        // (Measured with 30 cases per file and kind: truncations 26 of 870
+        // (27,337 phantom keys before a cut hash with field TTLs was
+        // recognised, 29 after); insertions, deletions, zeroed pages up to
+        // 178 of 870: the fields after damage in the middle of a hash with
+        // field TTLs still read as string records.)
+        let bound = if *kind == Kind::Truncate { 20 } else { 4 };
+        if t.phantom_cases * bound > t.cases {
             failures.push(format!(
                 "{kind:?}: phantom keys in {} of {} cases",
                 t.phantom_cases, t.cases
@@ -472,6 +478,60 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             ));
         }
     }
+    common::assert_no_failures(&failures);
+}
+
+/// A hash with field TTLs (Redis type 24) whose header was read and whose
+/// fields are cut by the end of the file: its fields with no TTL read as
+/// string records, and none of them may come back as a key. Cut at many
+/// places inside the largest such record of the corpus files that hold one.
+/// (Damage in the middle of its fields is not covered yet: see the seeded
+/// test.)
+#[test]
+fn no_phantom_keys_from_the_fields_of_a_damaged_hash() {
+    let Some(c) = common::corpus() else { return };
+    let mut failures = Vec::new();
+    let mut tried = 0;
+    for d in ["redis-7.4.1", "redis-8.0.6", "redis-8.6.3"] {
+        let p = c.join(d).join("expired.rdb");
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let (orig, _, _) = keys_of(&bytes);
+        let Some(big) = orig
+            .values()
+            .filter(|k| matches!(k.entry.value, redis_persist::model::Value::Hash(_)))
+            .max_by_key(|k| k.end - k.start)
+        else {
+            continue;
+        };
+        let (s, e) = (big.start, big.end);
+        // Cut past its header (type, key, min expire, count).
+        for i in 1..40u64 {
+            let at = (s + 48 + (e - s - 48) * i / 40) as usize;
+            let mut cut = bytes[..at].to_vec();
+            let mut cut_more = bytes[..at + 7].to_vec();
+            for (what, m) in [("cut", &mut cut), ("cut+7", &mut cut_more)] {
+                tried += 1;
+                let (out, _) = match run_salvage(m) {
+                    Ok(x) => x,
+                    Err(err) => {
+                        failures.push(format!("{d} {what} at {at}: {err}"));
+                        continue;
+                    }
+                };
+                for got in entries_of(&out) {
+                    if !orig.contains_key(&(got.db, got.key.clone())) {
+                        failures.push(format!(
+                            "{d} {what} at {at}: phantom key {:?}",
+                            String::from_utf8_lossy(&got.key)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{tried} damaged copies salvaged");
     common::assert_no_failures(&failures);
 }
 
@@ -690,4 +750,130 @@ fn zero_records() {
     check_ok(&out).unwrap();
     assert_eq!(rep.keys_kept, 0, "{rep:?}");
     assert!(!rep.skipped.is_empty());
+}
+
+/// `check-aof` on a multi-part directory whose `.base.rdb` is damaged points
+/// to `salvage` for that base, and the command it gives works: the salvaged
+/// base passes `check-rdb`. Damage in the RESP part of a non-last file, which
+/// `salvage` does not read yet, says so instead.
+#[test]
+fn check_aof_points_to_salvage_for_a_damaged_base() {
+    let bytes = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let aof = dir.path().join("appendonlydir");
+    std::fs::create_dir(&aof).unwrap();
+    let base = aof.join("appendonly.aof.1.base.rdb");
+    let mut bad = bytes.clone();
+    let n = bad.len();
+    bad[n / 2..n / 2 + 40].fill(0x55);
+    std::fs::write(&base, &bad).unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.1.incr.aof"),
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let s = |p: &Path| p.display().to_string();
+    let o = common::run(&["check-aof", &s(&aof), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["refused"]["code"], "damaged-rdb-preamble", "{doc}");
+    let advice = doc["refused"]["explanation"].as_str().unwrap().to_owned();
+    let want = format!(
+        "`redis-persist salvage {} -o {}.salvaged`",
+        s(&base),
+        s(&base)
+    );
+    assert!(advice.contains(&want), "{advice}");
+    let o = common::run(&["check-aof", &s(&aof), "--fix", "--yes"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("redis-persist salvage"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(std::fs::read(&base).unwrap(), bad);
+    // The advised command.
+    let out = PathBuf::from(format!("{}.salvaged", s(&base)));
+    let o = common::run(&["salvage", &s(&base), "-o", &s(&out)]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check_ok(&std::fs::read(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    // Put back, the directory loads again as far as the checker sees.
+    std::fs::rename(&base, dir.path().join("damaged.rdb")).unwrap();
+    let o = common::run(&[
+        "salvage",
+        &s(&dir.path().join("damaged.rdb")),
+        "-o",
+        &s(&base),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = common::run(&["check-aof", &s(&aof)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+/// AOF inputs are refused (exit 2, nothing written) until AOF salvage exists:
+/// a hybrid file (an RDB preamble then commands, damaged or not) must not
+/// become an RDB of its preamble alone; a RESP-only AOF, a manifest and a
+/// directory are not RDBs.
+#[test]
+fn salvage_refuses_aof_inputs() {
+    let rdb = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
+    let resp = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.display().to_string();
+    let mut hybrid = rdb.clone();
+    hybrid.extend_from_slice(resp);
+    let mut damaged = hybrid.clone();
+    let n = rdb.len();
+    damaged[n / 2..n / 2 + 40].fill(0x55);
+    let mut cut_tail = hybrid.clone();
+    cut_tail.truncate(hybrid.len() - 5);
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("hybrid.aof", hybrid),
+        ("hybrid-damaged.aof", damaged),
+        ("hybrid-torn.aof", cut_tail),
+        ("resp.aof", resp.to_vec()),
+        (
+            "appendonly.aof.manifest",
+            b"file appendonly.aof.1.base.rdb seq 1 type b\n".to_vec(),
+        ),
+    ];
+    let out = dir.path().join("out.rdb");
+    for (name, bytes) in &inputs {
+        let input = dir.path().join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let o = common::run(&["salvage", &s(&input), "-o", &s(&out)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains("AOF"), "{name}: {err}");
+        assert!(!out.exists(), "{name}: an output was written");
+        assert_eq!(&std::fs::read(&input).unwrap(), bytes);
+    }
+    let o = common::run(&["salvage", &s(dir.path()), "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists());
+    // The RDB alone is still salvaged.
+    let input = dir.path().join("plain.rdb");
+    std::fs::write(&input, &rdb).unwrap();
+    let o = common::run(&["salvage", &s(&input), "-o", &s(&out)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -709,11 +709,23 @@ impl InputReport {
                 }
                 if !rdb.is_ok() {
                     let at = rdb.report.first_error().map(|p| p.offset);
+                    // A BASE with an RDB magic is an RDB file alone: `salvage`
+                    // recovers it. A preamble is followed by commands, which
+                    // `salvage` does not read yet.
+                    let remedy = if f.kind == FileKind::Base {
+                        format!(
+                            "`redis-persist salvage {0} -o {0}.salvaged` writes a new RDB of every key that survived in it and reports what was lost (the damaged file is not changed): put it in place of {1} (keep the damaged file), or restore {1} from a backup (or resynchronise from a replica)",
+                            f.path.display(),
+                            String::from_utf8_lossy(&f.name),
+                        )
+                    } else {
+                        "restore the file from a backup (or resynchronise from a replica); `redis-persist salvage` recovers damaged RDB files but does not read AOF files yet (it refuses them rather than drop the commands after the preamble)".to_owned()
+                    };
                     return Some(FixPlan::Refuse {
                         file: Some(i),
                         code: "damaged-rdb-preamble",
                         explanation: format!(
-                            "the RDB part of {} is damaged{}: a cut there would throw away the whole snapshot, so --fix refuses (the server refuses to load it too, whatever aof-load-truncated says). There is no automatic salvage: restore the file from a backup (or resynchronise from a replica); `redis-persist check-rdb {}` shows where the RDB part breaks and how many keys come before",
+                            "the RDB part of {} is damaged{}: a cut there would throw away the whole snapshot, so --fix refuses (the server refuses to load it too, whatever aof-load-truncated says). {remedy}; `redis-persist check-rdb {}` shows where the RDB part breaks and how many keys come before",
                             f.path.display(),
                             at.map(|o| format!(" at offset {o}")).unwrap_or_default(),
                             f.path.display()
@@ -741,7 +753,7 @@ fn non_last_explanation(f: &FileReport, valid_up_to: u64, later: &[FileReport]) 
         )
     };
     format!(
-        "{} is damaged but it is not the last file of the manifest: the {after} were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory",
+        "{} is damaged but it is not the last file of the manifest: the {after} were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory. (`redis-persist salvage`, which reads past damage, does not read AOF files yet.)",
         f.path.display(),
         String::from_utf8_lossy(&f.name),
     )

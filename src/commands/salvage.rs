@@ -104,8 +104,16 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let data = map.bytes();
     if !is_rdb_magic(data) {
         bail!(
-            "{} does not start with an RDB header (REDIS/VALKEY magic); salvaging \
-             an AOF is not implemented yet",
+            "{} does not start with an RDB header (REDIS/VALKEY magic): it is not an RDB \
+             (an AOF, a manifest?); salvaging an AOF is not implemented yet, nothing was written",
+            args.input.display()
+        );
+    }
+    if let Some(at) = resp_after_rdb(data) {
+        bail!(
+            "{} is a hybrid AOF (an RDB preamble followed by commands from offset {at}); \
+             salvaging an AOF is not implemented yet, and an RDB of its preamble alone would \
+             drop those commands: nothing was written",
             args.input.display()
         );
     }
@@ -158,6 +166,25 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Problems
     })
+}
+
+/// Where commands start after an RDB part (a hybrid AOF): the first `EOF`
+/// opcode followed by its 8-byte checksum and then a RESP array header with a
+/// bulk string (`*N\r\n$`). Found whether or not the RDB part reads.
+fn resp_after_rdb(data: &[u8]) -> Option<usize> {
+    data.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == types::OP_EOF)
+        .map(|(i, _)| i + 9)
+        .find(|&at| {
+            let Some(t) = data.get(at..) else {
+                return false;
+            };
+            let digits = t.iter().skip(1).take_while(|b| b.is_ascii_digit()).count();
+            t.first() == Some(&b'*')
+                && (1..=10).contains(&digits)
+                && t.get(1 + digits..4 + digits) == Some(b"\r\n$".as_slice())
+        })
 }
 
 /// Progress: the bar, and the pages of the input well behind the reader given
