@@ -1555,7 +1555,18 @@ impl<R: Input> Reader<R> {
                         )
                     });
                 }
-                0xf0..=0xf3 => return Err(Error::new(at, ErrorKind::UnknownOpcode(op))),
+                0xf0..=0xf3 if self.newest_version() => {
+                    return Err(Error::new(at, ErrorKind::UnknownOpcode(op)));
+                }
+                0xf0..=0xf3 => {
+                    return Err(Error::corrupt(
+                        at,
+                        format!(
+                            "invalid opcode 0x{op:02x}: no server writes it in RDB version {}",
+                            self.version
+                        ),
+                    ));
+                }
                 _ => return self.start_key(op, at, false).map(Some),
             }
         }
@@ -1611,8 +1622,27 @@ impl<R: Input> Reader<R> {
                 }
             }
             22..=25 if self.format == Format::Redis => Ok(()),
+            _ if !self.newest_version() => Err(Error::corrupt(
+                at,
+                format!(
+                    "invalid type byte {ty}: no server writes it in RDB version {}",
+                    self.version
+                ),
+            )),
             26 | 27 => unsupported(t::type_name(ty)),
             _ => unsupported("unknown"),
+        }
+    }
+
+    /// Is this file of the newest version this tool knows for its magic
+    /// (`REDIS0013`, `VALKEY081`)? Only there can a type byte or opcode we do
+    /// not know come from a newer server (one that adds a type without a new
+    /// version); in an older version every byte its servers write is known, so
+    /// an unknown one is damage, as the loader of that version says.
+    fn newest_version(&self) -> bool {
+        match self.format {
+            Format::Redis => self.version >= 13,
+            Format::Valkey => self.version >= 81,
         }
     }
 
