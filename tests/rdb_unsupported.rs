@@ -103,8 +103,9 @@ fn newer_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     string(&mut b, b"p");
     b.extend_from_slice(&[0; 8]);
     v.push(("type23.rdb", finish(b), "unsupported value type 23"));
-    // An opcode in 0xF0..0xF2, where a newer server's opcodes would go.
-    let mut b = head(b"REDIS0012");
+    // An opcode in 0xF0..0xF2 of the newest version we know, where a newer
+    // server's opcodes would go (in an older version it is damage).
+    let mut b = head(b"REDIS0013");
     b.extend_from_slice(&[0xf1, 0]);
     v.push(("opcode-f1.rdb", finish(b), "unsupported opcode 0xf1"));
     v
