@@ -8,8 +8,8 @@ use crate::io::{Source, crc64};
 use crate::model::Value;
 
 /// Newest RDB version whose payloads are accepted (and Valkey 9's 80,
-/// [`super::types::NEWEST_VALKEY`], read with Valkey's type table).
-pub const NEWEST_VERSION: u16 = 13;
+/// [`super::types::VALKEY_9`], read with Valkey's type table).
+pub const NEWEST_VERSION: u16 = super::types::NEWEST_REDIS as u16;
 
 /// A decoded payload.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +42,7 @@ pub fn decode(payload: &[u8], verify_crc: bool) -> Result<Payload, Error> {
     let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().unwrap_or([0; 8]));
     let computed = crc64(&payload[..body_len + 2]);
     let crc_ok = stored == computed;
-    if version > NEWEST_VERSION && u32::from(version) != super::types::NEWEST_VALKEY {
+    if version > NEWEST_VERSION && u32::from(version) != super::types::VALKEY_9 {
         return Err(Error::new(
             body_len as u64,
             ErrorKind::UnsupportedVersion {

@@ -1326,8 +1326,8 @@ impl<R: Input> Reader<R> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let newest = match format {
-            Format::Redis => 13,
-            Format::Valkey => 81,
+            Format::Redis => t::NEWEST_REDIS,
+            Format::Valkey => t::NEWEST_VALKEY,
         };
         let oldest = match format {
             Format::Redis => 1,
@@ -1641,8 +1641,8 @@ impl<R: Input> Reader<R> {
     /// an unknown one is damage, as the loader of that version says.
     fn newest_version(&self) -> bool {
         match self.format {
-            Format::Redis => self.version >= 13,
-            Format::Valkey => self.version >= 81,
+            Format::Redis => self.version >= t::NEWEST_REDIS,
+            Format::Valkey => self.version >= t::NEWEST_VALKEY,
         }
     }
 

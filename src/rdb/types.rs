@@ -104,10 +104,13 @@ pub enum Format {
     Valkey,
 }
 
-/// Newest `REDIS`-magic version fully supported.
-pub const NEWEST_REDIS: u32 = 12;
-/// Newest `VALKEY`-magic version supported.
-pub const NEWEST_VALKEY: u32 = 80;
+/// Newest `REDIS`-magic version read (Redis 8.6, RDB 13).
+pub const NEWEST_REDIS: u32 = 13;
+/// Newest `VALKEY`-magic version read (81: Valkey 9.2 development, header
+/// level; Valkey 9.0/9.1 write 80).
+pub const NEWEST_VALKEY: u32 = 81;
+/// The version Valkey 9.0/9.1 write (`VALKEY080`, and their DUMP payloads).
+pub const VALKEY_9: u32 = 80;
 
 /// The redis-check-rdb name of a type byte (`hash-listpack`, …), or `unknown`.
 pub fn type_name(t: u8) -> &'static str {

@@ -83,9 +83,7 @@ pub const STREAM_NODE_MAX_ENTRIES: usize = 100;
 /// Object type bytes.
 use super::types as ty;
 
-/// The writer's version number for Valkey 9's `VALKEY080` (Valkey's own
-/// numbering: `rdbUseValkeyMagic(v) = v > 79`).
-pub const VALKEY_9: u32 = 80;
+pub use super::types::VALKEY_9;
 
 /// The versions [`Writer`] writes.
 pub fn version_supported(version: u32) -> bool {
