@@ -21,6 +21,28 @@ enum Ttl {
 }
 
 /// Parses EX/PX/EXAT/PXAT value into an absolute time.
+/// `KEEPTTL`, or `EX|PX|EXAT|PXAT n` at `a[*i]` (SET and MSETEX share them):
+/// sets `ttl`, leaves `*i` on the option's last argument and answers true;
+/// false when `a[*i]` is neither (or its value is missing).
+fn ttl_option(
+    e: &Engine,
+    a: &[&[u8]],
+    i: &mut usize,
+    ttl: &mut Ttl,
+    cmd: &str,
+) -> Result<bool, String> {
+    let o = a[*i];
+    if is(o, "keepttl") {
+        *ttl = Ttl::Keep;
+    } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat")) && *i + 1 < a.len() {
+        *ttl = Ttl::At(expire_at(e, o, a[*i + 1], cmd)?);
+        *i += 1;
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 fn expire_at(e: &Engine, unit: &[u8], v: &[u8], cmd: &str) -> Result<i64, String> {
     let invalid = || format!("ERR invalid expire time in '{cmd}' command");
     let n = int(v)?;
@@ -133,15 +155,7 @@ pub fn set(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             i += 1;
         } else if is(o, "get") {
             get = true;
-        } else if is(o, "keepttl") && !has_ttl {
-            ttl = Ttl::Keep;
-        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
-            && !has_ttl
-            && i + 1 < a.len()
-        {
-            ttl = Ttl::At(expire_at(e, o, a[i + 1], "set")?);
-            i += 1;
-        } else {
+        } else if has_ttl || !ttl_option(e, a, &mut i, &mut ttl, "set")? {
             return Err(SYNTAX.into());
         }
         i += 1;
@@ -224,15 +238,7 @@ pub fn msetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             nx = true;
         } else if is(o, "xx") && !nx {
             xx = true;
-        } else if is(o, "keepttl") && !has_ttl {
-            ttl = Ttl::Keep;
-        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
-            && !has_ttl
-            && i + 1 < a.len()
-        {
-            ttl = Ttl::At(expire_at(e, o, a[i + 1], "msetex")?);
-            i += 1;
-        } else {
+        } else if has_ttl || !ttl_option(e, a, &mut i, &mut ttl, "msetex")? {
             return Err(SYNTAX.into());
         }
         i += 1;
