@@ -409,12 +409,11 @@ fn check_events<R: Input>(
             }
             Event::Element(Element::Module(m)) => {
                 *rep.modules.entry(m.type_name()).or_default() += 1;
-                if super::vectorset::is_vectorset(m.module_id) {
-                    // Decoded with the loader's checks.
-                    match super::vectorset::decode(m.encver, m.data, version) {
-                        Ok(_) => vectorsets += 1,
-                        Err(e) => bad_vset = Some((m.data.len() as u64, e)),
-                    }
+                // A vector set is decoded with the loader's checks.
+                match super::vectorset::from_module_ref(&m, version) {
+                    Some(Ok(_)) => vectorsets += 1,
+                    Some(Err(e)) => bad_vset = Some((m.data.len() as u64, e)),
+                    None => {}
                 }
             }
             Event::Element(_) => {}

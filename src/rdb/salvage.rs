@@ -1188,10 +1188,8 @@ fn skip_checked<R: crate::io::Input>(
     let mut bad = None;
     let end = r.visit_value(|el| {
         if let super::Element::Module(m) = el {
-            if super::vectorset::is_vectorset(m.module_id) {
-                if let Err(e) = super::vectorset::decode(m.encver, m.data, version) {
-                    bad = Some(e);
-                }
+            if let Some(Err(e)) = super::vectorset::from_module_ref(&m, version) {
+                bad = Some(e);
             }
         }
     })?;

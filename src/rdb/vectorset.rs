@@ -840,6 +840,13 @@ pub fn synthesize_graph(vs: &mut VectorSet) -> Result<(), String> {
     Ok(())
 }
 
+/// Decodes a module value read from a file of RDB `version` when it is a
+/// vector set (`None` for other module types), with that version's loader
+/// checks: what `check-rdb` and `salvage` hold a module value to.
+pub fn from_module_ref(m: &super::ModuleRef<'_>, version: u32) -> Option<Result<VectorSet, Error>> {
+    is_vectorset(m.module_id).then(|| decode(m.encver, m.data, version))
+}
+
 /// Decodes a module value when it is a vector set (`None` for other module
 /// types). The checks are Redis 8.0's (the lenient loader): `check-rdb`
 /// applies the file version's own.
