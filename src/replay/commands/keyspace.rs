@@ -117,29 +117,8 @@ pub fn flushall(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// The cluster hash slot of a key (CRC16-XMODEM of the key, or of its first
-/// non-empty `{…}` hash tag, modulo 16384).
-pub(crate) fn key_slot(key: &[u8]) -> u16 {
-    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
-        let rest = &key[open + 1..];
-        rest.iter()
-            .position(|&b| b == b'}')
-            .filter(|&close| close > 0)
-            .map(|close| &rest[..close])
-    });
-    let mut crc: u16 = 0;
-    for &b in tagged.unwrap_or(key) {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc & 16383
-}
+// The cluster hash slot of a key: one definition, in `crate::cluster`.
+use crate::cluster::key_slot;
 
 /// Deletes the keys of every database whose slot `in_slots` accepts.
 fn delete_slots(e: &mut Engine, in_slots: impl Fn(u16) -> bool) {
