@@ -5,12 +5,14 @@
 //! `CI=true` when those are missing, and otherwise print a clear notice and return.
 #![allow(dead_code, clippy::print_stderr)]
 
+pub mod cluster;
 pub mod expected;
 pub mod live;
 pub mod mutate;
 pub mod paths;
 pub mod salvage_servers;
 pub mod servers;
+pub mod servers_py;
 pub mod workload;
 
 use std::io::{BufRead, BufReader, Read, Write};

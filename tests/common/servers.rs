@@ -24,9 +24,13 @@ pub fn servers_dir() -> PathBuf {
         .map_or_else(|| root().join("../shared/servers"), |p| root().join(p))
 }
 
-/// The server binary of `version` (a folder of [`VERSIONS`]), or `None` with a
-/// notice when it is missing outside CI. Panics in CI.
+/// The server binary of `version` (a folder of [`VERSIONS`], or Redis 6.0 /
+/// 6.2 of [`super::servers_py`]), or `None` with a notice when it is missing
+/// outside CI. Panics in CI.
 pub fn server_bin(version: &str) -> Option<PathBuf> {
+    if super::servers_py::is_py_version(version) {
+        return super::servers_py::py_server_bin(version);
+    }
     let name = if version.starts_with("valkey") {
         "valkey-server"
     } else {

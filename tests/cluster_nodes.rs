@@ -1,0 +1,440 @@
+//! `redis_persist::cluster` against real cluster nodes (issue 17's slot split
+//! needs the server's own hashing and layouts), the cluster-node test helper
+//! of `tests/common/cluster.rs`, and the Redis 6.0 / 6.2 servers of
+//! `tests/common/servers_py.rs`:
+//!
+//! * `key_slot_matches_cluster_keyslot`: [`key_slot`] equals `CLUSTER
+//!   KEYSLOT` of Redis 6.0, 7.0 and Valkey 9 for thousands of keys (hash
+//!   tags, empty tags, unbalanced braces, binary bytes, the empty key);
+//! * `layout_from_real_nodes_conf_and_shards`: a 3-node cluster with ragged
+//!   ranges, single slots and a migrating / importing slot; its `nodes.conf`
+//!   and its `CLUSTER SHARDS` (`redis-cli --json`, RESP3 and RESP2) parse to
+//!   the slots assigned;
+//! * `equal_layout_matches_redis_cli_cluster_create`: [`Layout::equal`] gives
+//!   what `redis-cli --cluster create` assigns to 3 and 5 masters;
+//! * `cluster_nodes_hold_their_slots_keys`: per-node RDBs loaded by real
+//!   nodes pass the helper's check, and a node given another node's file
+//!   takes those slots (the check names them);
+//! * `cluster_node_refuses_other_databases`: an RDB with keys in db 1 makes
+//!   every server fail to start in cluster mode: 6.x loads it and exits ("You
+//!   can't have keys in a DB different than DB 0 when in Cluster mode"),
+//!   Redis 8 and Valkey 8.1 / 9.1 refuse it ("FATAL: Data file was created
+//!   with a ... server configured to handle more than 1 databases"), and
+//!   Redis 7.0.15 crashes (SIGSEGV in `slotToKeyAddEntry`); with db 0 alone
+//!   the node starts and takes the slots of its keys;
+//! * `py_servers_load_the_corpus`: Redis 6.0.9 and 6.2.14 load their corpus
+//!   folder's `types.rdb` with the keys and types of `expected.json` and the
+//!   `DEBUG DIGEST` Redis 7.0 computes for the same file.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::cluster::{Cluster, ClusterNode, resp};
+use common::expected::bytes_of;
+use common::servers::server_bin;
+use common::{RedisServer, Reply, Rng, redis_server_bin, redis_tool};
+use redis_persist::cluster::{Layout, key_slot};
+
+/// The keys of the sweep: edge cases, then random keys rich in braces.
+fn sweep_keys(n: usize) -> Vec<Vec<u8>> {
+    let mut keys: Vec<Vec<u8>> = [
+        &b""[..],
+        b"foo",
+        b"{",
+        b"}",
+        b"{}",
+        b"}{",
+        b"{}foo",
+        b"foo{}",
+        b"{a",
+        b"a}",
+        b"{{}}",
+        b"{{a}}",
+        b"a{b}{c}",
+        b"{}{c}",
+        b"{user1000}.following",
+        b"{user1000}.followers",
+        b"\x00",
+        b"\xff\xfe{\x00}",
+        b"{\x00\x00}x",
+        b"123456789",
+    ]
+    .iter()
+    .map(|k| k.to_vec())
+    .collect();
+    let mut rng = Rng(0x5107_c0de);
+    let alphabet = b"{}{}ab\x00\xff";
+    let mut seen: std::collections::HashSet<Vec<u8>> = keys.iter().cloned().collect();
+    while keys.len() < n {
+        let len = rng.below(24) as usize;
+        let key: Vec<u8> = (0..len)
+            .map(|_| {
+                if rng.below(3) == 0 {
+                    alphabet[rng.below(alphabet.len() as u64) as usize]
+                } else {
+                    rng.below(256) as u8
+                }
+            })
+            .collect();
+        if seen.insert(key.clone()) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+#[test]
+fn key_slot_matches_cluster_keyslot() {
+    let Some(debian) = redis_server_bin() else {
+        return;
+    };
+    let mut bins = vec![("redis-7.0", debian)];
+    for v in ["redis-6.0.9", "valkey-9.1.2"] {
+        if let Some(b) = server_bin(v) {
+            bins.push((v, b));
+        }
+    }
+    let keys = sweep_keys(5000);
+    assert!(keys.iter().filter(|k| k.contains(&b'{')).count() > 1000);
+    for (version, bin) in bins {
+        let mut node = ClusterNode::start(&bin, None);
+        let raw: Vec<u8> = keys
+            .iter()
+            .flat_map(|k| resp(&[&b"CLUSTER"[..], b"KEYSLOT", k]))
+            .collect();
+        let replies = node.server.pipe_all(&raw);
+        assert_eq!(replies.len(), keys.len());
+        let wrong: Vec<String> = keys
+            .iter()
+            .zip(&replies)
+            .filter(|(k, r)| i64::from(key_slot(k)) != r.int())
+            .map(|(k, r)| format!("{k:?}: ours {}, server {r:?}", key_slot(k)))
+            .collect();
+        assert!(wrong.is_empty(), "{version}: {wrong:?}");
+    }
+    assert_eq!(key_slot(b"foo"), 12182);
+    assert_eq!(key_slot(b""), 0);
+}
+
+/// The layout of the parsing test: ragged ranges and single slots.
+fn ragged_ranges() -> [Vec<std::ops::RangeInclusive<u16>>; 3] {
+    [
+        vec![0..=100, 102..=102, 10000..=16383],
+        vec![101..=101, 103..=4999],
+        vec![5000..=9999],
+    ]
+}
+
+/// `redis-cli --json CLUSTER SHARDS` (with `-2`: RESP2) against `port`.
+fn shards_json(port: u16, resp2: bool) -> String {
+    let cli = redis_tool("redis-cli").expect("redis-cli");
+    let mut cmd = Command::new(cli);
+    cmd.args(["-p", &port.to_string()]);
+    if resp2 {
+        cmd.arg("-2");
+    }
+    let out = cmd.args(["--json", "CLUSTER", "SHARDS"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn ranges_by_id(layout: &Layout) -> BTreeMap<String, Vec<std::ops::RangeInclusive<u16>>> {
+    layout
+        .nodes()
+        .iter()
+        .map(|n| (n.id.clone(), n.ranges.clone()))
+        .collect()
+}
+
+#[test]
+fn layout_from_real_nodes_conf_and_shards() {
+    let Some(bin) = redis_server_bin() else {
+        return;
+    };
+    let mut cluster = Cluster { nodes: Vec::new() };
+    let mut want = BTreeMap::new();
+    for ranges in ragged_ranges() {
+        let mut node = ClusterNode::start(&bin, None);
+        node.assign(&ranges).unwrap();
+        node.check(&ranges).unwrap();
+        want.insert(node.id.clone(), ranges);
+        cluster.nodes.push(node);
+    }
+    cluster.join().unwrap();
+    // A slot in migration: `[5->-id]` on the source, `[5-<-id]` on the target.
+    let (src, dst) = (cluster.nodes[0].id.clone(), cluster.nodes[1].id.clone());
+    let r = cluster.nodes[0]
+        .server
+        .cmd(&["CLUSTER", "SETSLOT", "5", "MIGRATING", &dst]);
+    assert_eq!(r, Reply::Status("OK".into()));
+    let r = cluster.nodes[1]
+        .server
+        .cmd(&["CLUSTER", "SETSLOT", "5", "IMPORTING", &src]);
+    assert_eq!(r, Reply::Status("OK".into()));
+    for (i, node) in cluster.nodes.iter_mut().enumerate() {
+        let conf = node.nodes_conf();
+        if i < 2 {
+            assert!(conf.contains("[5-"), "{conf}");
+        }
+        assert!(
+            conf.contains("\nvars ") || conf.starts_with("vars "),
+            "{conf}"
+        );
+        let layout = Layout::from_nodes_conf(&conf).unwrap_or_else(|e| panic!("{e}\n{conf}"));
+        assert_eq!(ranges_by_id(&layout), want, "{conf}");
+        assert_eq!(layout.nodes().len(), 3);
+        for n in layout.nodes() {
+            assert!(
+                n.addr.as_deref().unwrap().starts_with("127.0.0.1:"),
+                "{n:?}"
+            );
+        }
+        // CLUSTER NODES prints the same lines.
+        let text = String::from_utf8(node.server.cmd(&["CLUSTER", "NODES"]).bytes()).unwrap();
+        assert_eq!(ranges_by_id(&Layout::from_nodes_conf(&text).unwrap()), want);
+    }
+    let port = cluster.nodes[2].server.port;
+    for resp2 in [false, true] {
+        let json = shards_json(port, resp2);
+        let layout = Layout::from_shards_json(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+        assert_eq!(ranges_by_id(&layout), want, "{json}");
+        for n in layout.nodes() {
+            let port = n.addr.as_deref().unwrap().rsplit(':').next().unwrap();
+            let owner = cluster
+                .nodes
+                .iter()
+                .find(|c| c.id == n.id)
+                .expect("a node of ours");
+            assert_eq!(port, owner.server.port.to_string());
+        }
+    }
+    // Every slot's owner as the servers say.
+    let layout = Layout::from_nodes_conf(&cluster.nodes[0].nodes_conf()).unwrap();
+    for key in sweep_keys(300) {
+        let owner = &layout.nodes()[layout.node_of_key(&key)].id;
+        let slot = key_slot(&key);
+        let node = cluster.nodes.iter().find(|n| &n.id == owner).unwrap();
+        assert!(want[&node.id].iter().any(|r| r.contains(&slot)));
+    }
+}
+
+#[test]
+fn equal_layout_matches_redis_cli_cluster_create() {
+    let (Some(bin), Some(cli)) = (redis_server_bin(), redis_tool("redis-cli")) else {
+        return;
+    };
+    for n in [3, 5] {
+        let nodes: Vec<ClusterNode> = (0..n).map(|_| ClusterNode::start(&bin, None)).collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|c| format!("127.0.0.1:{}", c.server.port))
+            .collect();
+        let out = Command::new(&cli)
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let json = shards_json(nodes[0].server.port, false);
+        let got = Layout::from_shards_json(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+        let by_addr: BTreeMap<&str, &Vec<_>> = got
+            .nodes()
+            .iter()
+            .map(|n| (n.addr.as_deref().unwrap(), &n.ranges))
+            .collect();
+        let want = Layout::equal(n).unwrap();
+        for (addr, node) in addrs.iter().zip(want.nodes()) {
+            assert_eq!(
+                by_addr[addr.as_str()],
+                &node.ranges,
+                "{n} nodes, {addr}: {json}"
+            );
+        }
+    }
+}
+
+/// An RDB saved by `bin` (not a cluster node) holding `keys` in db 0 (a
+/// string, and a hash / list / set / zset for every tenth key) and
+/// `other_db` keys in db 1.
+fn saved_rdb(bin: &Path, keys: &[Vec<u8>], other_db: &[&str]) -> (RedisServer, PathBuf) {
+    let mut s = RedisServer::start_bin(bin, &["--dbfilename", "dump.rdb"], &[]);
+    let mut raw = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let cmd: Vec<&[u8]> = match i % 10 {
+            1 => vec![b"HSET", k, b"f", b"v"],
+            2 => vec![b"RPUSH", k, b"a", b"b"],
+            3 => vec![b"SADD", k, b"m"],
+            4 => vec![b"ZADD", k, b"1.5", b"m"],
+            _ => vec![b"SET", k, b"value"],
+        };
+        raw.extend(resp(&cmd));
+    }
+    for r in s.pipe_all(&raw) {
+        assert!(!matches!(r, Reply::Error(_)), "{r:?}");
+    }
+    if !other_db.is_empty() {
+        s.cmd(&["SELECT", "1"]);
+        for k in other_db {
+            assert_eq!(s.cmd(&["SET", k, "x"]), Reply::Status("OK".into()));
+        }
+        s.cmd(&["SELECT", "0"]);
+    }
+    let path = s.save();
+    (s, path)
+}
+
+#[test]
+fn cluster_nodes_hold_their_slots_keys() {
+    let Some(bin) = redis_server_bin() else {
+        return;
+    };
+    let layout = Layout::equal(3).unwrap();
+    let keys = sweep_keys(3000);
+    let mut per_node: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
+    for k in keys {
+        per_node[layout.node_of_key(&k)].push(k);
+    }
+    let saved: Vec<(RedisServer, PathBuf)> = per_node
+        .iter()
+        .map(|keys| saved_rdb(&bin, keys, &[]))
+        .collect();
+    let rdbs: Vec<Option<&Path>> = saved.iter().map(|(_, p)| Some(p.as_path())).collect();
+    let (mut cluster, found) = Cluster::start(&bin, &layout, &rdbs).unwrap();
+    for (i, (node_keys, want)) in found.iter().zip(&mut per_node).enumerate() {
+        want.sort();
+        want.dedup();
+        assert_eq!(&node_keys.keys, want, "node {i}");
+        assert!(node_keys.slots_with_keys > 100);
+    }
+    // A node serves its keys once its state is ok, and the cluster forms.
+    cluster.nodes[2].wait_ok().unwrap();
+    for k in &per_node[2] {
+        assert_eq!(
+            cluster.nodes[2].server.cmd(&[&b"EXISTS"[..], k]),
+            Reply::Int(1)
+        );
+    }
+    cluster.join().unwrap();
+
+    // Node 0's slots given node 1's file: it loads the keys and takes their
+    // (unassigned) slots, which the check reports.
+    let mut node = ClusterNode::start(&bin, Some(&saved[1].1));
+    let ranges = layout.nodes()[0].ranges.clone();
+    node.assign(&ranges).unwrap();
+    let err = node.check(&ranges).unwrap_err();
+    assert!(err.contains("owns slots") && err.contains("5461"), "{err}");
+    assert!(
+        node.server
+            .log()
+            .contains("I have keys for unassigned slot"),
+        "{}",
+        node.server.log()
+    );
+    assert_eq!(node.server.cmd(&["DBSIZE"]).int(), per_node[1].len() as i64);
+}
+
+#[test]
+fn cluster_node_refuses_other_databases() {
+    let Some(debian) = redis_server_bin() else {
+        return;
+    };
+    let mut bins = vec![("redis-7.0".to_string(), debian)];
+    for v in common::servers_py::VERSIONS
+        .iter()
+        .chain(&common::servers::VERSIONS)
+    {
+        if let Some(b) = server_bin(v) {
+            bins.push(((*v).to_string(), b));
+        }
+    }
+    for (version, bin) in bins {
+        // The file is saved by the same server, so that it can read it.
+        let (_saver, rdb) = saved_rdb(&bin, &[b"foo".to_vec()], &["bar"]);
+        let started = ClusterNode::try_start(&bin, Some(&rdb), &[]);
+        let Err(log) = started else {
+            panic!("{version} started in cluster mode with keys in db 1");
+        };
+        // 6.x loads the file, then exits; 8.x and Valkey refuse at the
+        // SELECTDB (1 database in cluster mode); 7.0 crashes in the load.
+        let outcome = if log.contains("You can't have keys in a DB different than DB 0") {
+            "exits after loading"
+        } else if log.contains("configured to handle more than 1 databases") {
+            "refuses"
+        } else if log.contains("exited (signal: 11") {
+            "crashes"
+        } else {
+            panic!("{version}: neither refused nor crashed:\n{log}")
+        };
+        let want = match version.as_str() {
+            "redis-7.0" => "crashes",
+            v if v.starts_with("redis-6.") => "exits after loading",
+            _ => "refuses",
+        };
+        assert_eq!(outcome, want, "{version}:\n{log}");
+        // With db 0 alone, it starts and takes the key's slot.
+        let (_saver, rdb) = saved_rdb(&bin, &[b"foo".to_vec()], &[]);
+        let mut node = ClusterNode::try_start(&bin, Some(&rdb), &[]).unwrap();
+        assert_eq!(node.owned(), [12182..=12182], "{version}");
+    }
+}
+
+#[test]
+fn py_servers_load_the_corpus() {
+    let (Some(corpus), Some(debian)) = (common::corpus(), redis_server_bin()) else {
+        return;
+    };
+    for (version, folder) in [("6.0.9", "redis-6.0.9"), ("6.2", "redis-6.2.14")] {
+        let Some(bin) = server_bin(version) else {
+            continue;
+        };
+        let out = Command::new(&bin).arg("--version").output().unwrap();
+        let line = String::from_utf8_lossy(&out.stdout).into_owned();
+        let want_version = if version == "6.2" { "6.2.14" } else { version };
+        assert!(line.contains(&format!("v={want_version} ")), "{line}");
+        let dir = corpus.join(folder);
+        let rdb = dir.join("types.rdb");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+        let mut s =
+            RedisServer::start_bin(&bin, &["--dbfilename", "dump.rdb"], &[(&rdb, "dump.rdb")]);
+        let mut keys_seen = 0;
+        for (db, keys) in doc["dbs"].as_object().unwrap() {
+            assert_eq!(s.cmd(&["SELECT", db]), Reply::Status("OK".into()));
+            let keys = keys.as_object().unwrap();
+            assert_eq!(
+                s.cmd(&["DBSIZE"]).int(),
+                keys.len() as i64,
+                "{version} db {db}"
+            );
+            for e in keys.values() {
+                let key = bytes_of(&e["key"]);
+                let ty = s.cmd(&[&b"TYPE"[..], &key]).bytes();
+                assert_eq!(
+                    String::from_utf8(ty).unwrap(),
+                    e["type"].as_str().unwrap(),
+                    "{version} db {db} {:?}",
+                    e["key"]
+                );
+                keys_seen += 1;
+            }
+        }
+        assert!(keys_seen >= 110, "{keys_seen}");
+        // The same file loaded by Redis 7.0: the same dataset digest.
+        let mut reference = RedisServer::start_bin(
+            &debian,
+            &["--dbfilename", "dump.rdb", "--enable-debug-command", "yes"],
+            &[(&rdb, "dump.rdb")],
+        );
+        let digest = s.cmd(&["DEBUG", "DIGEST"]).bytes();
+        assert_eq!(
+            digest,
+            reference.cmd(&["DEBUG", "DIGEST"]).bytes(),
+            "{version}"
+        );
+        assert_ne!(digest, vec![b'0'; 40]);
+    }
+}
