@@ -22,6 +22,11 @@
 //!   with a ... server configured to handle more than 1 databases"), and
 //!   Redis 7.0.15 crashes (SIGSEGV in `slotToKeyAddEntry`); with db 0 alone
 //!   the node starts and takes the slots of its keys;
+//! * `cluster_node_rdb_records`: what a cluster node's `SAVE` writes beyond
+//!   a plain server's file: per-slot records before each slot's keys (opcode
+//!   `SLOT_INFO` on Redis 8, aux `slot-info` on Valkey 8.1 / 9.1, nothing on
+//!   6.x / 7.0), keys in slot order where those are written, and an empty aux
+//!   `cluster-asm-task` on Redis 8.6;
 //! * `py_servers_load_the_corpus`: Redis 6.0.9 and 6.2.14 load their corpus
 //!   folder's `types.rdb` with the keys and types of `expected.json` and the
 //!   `DEBUG DIGEST` Redis 7.0 computes for the same file.
@@ -436,5 +441,147 @@ fn py_servers_load_the_corpus() {
             "{version}"
         );
         assert_ne!(digest, vec![b'0'; 40]);
+    }
+}
+
+/// The records of an RDB file that say where keys and slots are: header,
+/// aux fields (values of `slot-info` only), `SELECTDB`, `RESIZEDB`,
+/// `SLOT_INFO` and key names, one line each.
+fn record_trace(bytes: &[u8]) -> Vec<String> {
+    use redis_persist::io::{Memory, Source};
+    use redis_persist::rdb::{Event, Reader};
+    let mut r = Reader::new(Source::new(Memory(bytes)).with_size(bytes.len() as u64));
+    let mut out = Vec::new();
+    while let Some(ev) = r.next_event().unwrap() {
+        match ev {
+            Event::Header { format, version } => out.push(format!("header {format:?} {version}")),
+            Event::Aux { name, value } if name == b"slot-info" => {
+                out.push(format!("aux slot-info={}", String::from_utf8_lossy(value)))
+            }
+            Event::Aux { name, .. } => out.push(format!("aux {}", String::from_utf8_lossy(name))),
+            Event::SelectDb { db } => out.push(format!("selectdb {db}")),
+            Event::ResizeDb { keys, expires } => out.push(format!("resizedb {keys} {expires}")),
+            Event::SlotInfo {
+                slot,
+                keys,
+                expires,
+            } => out.push(format!("slot_info {slot} {keys} {expires}")),
+            Event::KeyStart(k) => out.push(format!("key {}", String::from_utf8_lossy(k.key))),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn cluster_node_rdb_records() {
+    let Some(debian) = redis_server_bin() else {
+        return;
+    };
+    let mut bins = vec![("redis-7.0".to_string(), debian)];
+    for v in common::servers_py::VERSIONS
+        .iter()
+        .chain(&common::servers::VERSIONS)
+    {
+        if let Some(b) = server_bin(v) {
+            bins.push(((*v).to_string(), b));
+        }
+    }
+    let keys = [
+        ("foo", false),
+        ("bar", true),
+        ("{a}1", false),
+        ("{a}2", true),
+    ];
+    for (version, bin) in bins {
+        let mut node = ClusterNode::start(&bin, None);
+        node.assign(&[0..=16383]).unwrap();
+        node.wait_ok().unwrap();
+        let mut plain = RedisServer::start_bin(&bin, &["--dbfilename", "dump.rdb"], &[]);
+        for s in [&mut node.server, &mut plain] {
+            for (k, ttl) in keys {
+                assert_eq!(s.cmd(&["SET", k, "v"]), Reply::Status("OK".into()));
+                if ttl {
+                    assert_eq!(s.cmd(&["PEXPIRE", k, "100000000"]), Reply::Int(1));
+                }
+            }
+        }
+        let cluster = record_trace(&std::fs::read(node.server.save()).unwrap());
+        let plain = record_trace(&std::fs::read(plain.save()).unwrap());
+        let context = format!("{version}:\n  {}", cluster.join("\n  "));
+        // The aux fields of a cluster node: those of a plain server, plus an
+        // empty `cluster-asm-task` on Redis 8.6 (before SELECTDB).
+        let aux_names = |t: &[String]| -> Vec<String> {
+            t.iter()
+                .filter(|l| l.starts_with("aux ") && !l.starts_with("aux slot-info"))
+                .cloned()
+                .collect()
+        };
+        let mut want_aux = aux_names(&plain);
+        if version == "redis-8.6.3" {
+            want_aux.push("aux cluster-asm-task".into());
+        }
+        assert_eq!(aux_names(&cluster), want_aux, "{context}");
+        // Per-slot records before each slot's keys: opcode SLOT_INFO on Redis
+        // 8 (RDB 12+), aux `slot-info` on Valkey (3 numbers on 8.1, 4 on 9.1,
+        // the last one keys with volatile fields); none on 6.x / 7.0. Where
+        // they are written, the keys come in ascending slot order.
+        let body: Vec<&String> = cluster
+            .iter()
+            .skip_while(|l| !l.starts_with("resizedb"))
+            .skip(1)
+            .collect();
+        let mut marker: Option<(u16, usize, usize)> = None; // slot, keys, seen
+        let mut markers = 0;
+        let mut key_slots = Vec::new();
+        for line in &body {
+            let numbers = |text: &str, sep: char| -> Vec<usize> {
+                text.split(sep).map(|n| n.parse().unwrap()).collect()
+            };
+            let record = if let Some(r) = line.strip_prefix("slot_info ") {
+                Some((numbers(r, ' '), "opcode"))
+            } else {
+                line.strip_prefix("aux slot-info=")
+                    .map(|r| (numbers(r, ','), "aux"))
+            };
+            if let Some((n, kind)) = record {
+                let want_kind = if version.starts_with("valkey") {
+                    "aux"
+                } else {
+                    "opcode"
+                };
+                assert_eq!(kind, want_kind, "{context}");
+                let want_len = if version == "valkey-9.1.2" { 4 } else { 3 };
+                assert_eq!(n.len(), want_len, "{context}");
+                if let Some((_, k, seen)) = marker {
+                    assert_eq!(k, seen, "{context}");
+                }
+                let slot = n[0] as u16;
+                let (count, expires) = (n[1], n[2]);
+                let want_expires = keys
+                    .iter()
+                    .filter(|(k, ttl)| *ttl && key_slot(k.as_bytes()) == slot)
+                    .count();
+                assert_eq!(expires, want_expires, "{context}");
+                marker = Some((slot, count, 0));
+                markers += 1;
+            } else if let Some(k) = line.strip_prefix("key ") {
+                let slot = key_slot(k.as_bytes());
+                key_slots.push(slot);
+                if let Some((m, _, seen)) = &mut marker {
+                    assert_eq!(*m, slot, "{context}");
+                    *seen += 1;
+                }
+            }
+        }
+        let want_markers = match version.as_str() {
+            "redis-7.0" | "redis-6.0.9" | "redis-6.2" => 0,
+            _ => 3,
+        };
+        assert_eq!(markers, want_markers, "{context}");
+        assert_eq!(key_slots.len(), 4, "{context}");
+        if markers > 0 {
+            assert!(key_slots.is_sorted(), "{context}");
+        }
     }
 }
