@@ -294,9 +294,24 @@ fn saved_rdb(bin: &Path, keys: &[Vec<u8>], other_db: &[&str]) -> (RedisServer, P
 
 #[test]
 fn cluster_nodes_hold_their_slots_keys() {
-    let Some(bin) = redis_server_bin() else {
+    let Some(debian) = redis_server_bin() else {
         return;
     };
+    let mut bins = vec![("redis-7.0".to_string(), debian)];
+    for v in ["redis-6.0.9", "redis-8.6.3", "valkey-9.1.2"] {
+        if let Some(b) = server_bin(v) {
+            bins.push((v.to_string(), b));
+        }
+    }
+    for (version, bin) in bins {
+        eprintln!("{version}");
+        hold_their_slots_keys(&bin);
+    }
+}
+
+/// [`cluster_nodes_hold_their_slots_keys`] for one server.
+fn hold_their_slots_keys(bin: &Path) {
+    let bin = bin.to_path_buf();
     let layout = Layout::equal(3).unwrap();
     let keys = sweep_keys(3000);
     let mut per_node: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
