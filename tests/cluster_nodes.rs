@@ -304,13 +304,12 @@ fn cluster_nodes_hold_their_slots_keys() {
         }
     }
     for (version, bin) in bins {
-        eprintln!("{version}");
-        hold_their_slots_keys(&bin);
+        hold_their_slots_keys(&version, &bin);
     }
 }
 
 /// [`cluster_nodes_hold_their_slots_keys`] for one server.
-fn hold_their_slots_keys(bin: &Path) {
+fn hold_their_slots_keys(version: &str, bin: &Path) {
     let bin = bin.to_path_buf();
     let layout = Layout::equal(3).unwrap();
     let keys = sweep_keys(3000);
@@ -323,11 +322,12 @@ fn hold_their_slots_keys(bin: &Path) {
         .map(|keys| saved_rdb(&bin, keys, &[]))
         .collect();
     let rdbs: Vec<Option<&Path>> = saved.iter().map(|(_, p)| Some(p.as_path())).collect();
-    let (mut cluster, found) = Cluster::start(&bin, &layout, &rdbs).unwrap();
+    let (mut cluster, found) =
+        Cluster::start(&bin, &layout, &rdbs).unwrap_or_else(|e| panic!("{version}: {e}"));
     for (i, (node_keys, want)) in found.iter().zip(&mut per_node).enumerate() {
         want.sort();
         want.dedup();
-        assert_eq!(&node_keys.keys, want, "node {i}");
+        assert_eq!(&node_keys.keys, want, "{version} node {i}");
         assert!(node_keys.slots_with_keys > 100);
     }
     // A node serves its keys once its state is ok, and the cluster forms.
@@ -471,7 +471,7 @@ fn record_trace(bytes: &[u8]) -> Vec<String> {
         match ev {
             Event::Header { format, version } => out.push(format!("header {format:?} {version}")),
             Event::Aux { name, value } if name == b"slot-info" => {
-                out.push(format!("aux slot-info={}", String::from_utf8_lossy(value)))
+                out.push(format!("aux slot-info={}", String::from_utf8_lossy(value)));
             }
             Event::Aux { name, .. } => out.push(format!("aux {}", String::from_utf8_lossy(name))),
             Event::SelectDb { db } => out.push(format!("selectdb {db}")),

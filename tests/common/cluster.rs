@@ -21,7 +21,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use redis_persist::cluster::{Layout, RangeList, SLOTS};
+use redis_persist::cluster::{Layout, Node, RangeList, SLOTS};
 
 use super::{RedisServer, Reply};
 
@@ -292,7 +292,7 @@ impl Cluster {
             keys.push(node.check(&n.ranges)?);
             nodes.push(node);
         }
-        let total: usize = layout.nodes().iter().map(|n| n.slot_count()).sum();
+        let total: usize = layout.nodes().iter().map(Node::slot_count).sum();
         assert_eq!(total, SLOTS);
         Ok((Self { nodes }, keys))
     }

