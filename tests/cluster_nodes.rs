@@ -28,9 +28,10 @@
 //!   `SLOT_INFO` on Redis 8, aux `slot-info` on Valkey 8.1 / 9.1, nothing on
 //!   6.x / 7.0), keys in slot order where those are written, and an empty aux
 //!   `cluster-asm-task` on Redis 8.6;
-//! * `py_servers_load_the_corpus`: Redis 6.0.9 and 6.2.14 load their corpus
-//!   folder's `types.rdb` with the keys and types of `expected.json` and the
-//!   `DEBUG DIGEST` Redis 7.0 computes for the same file.
+//! * `py_servers_load_the_corpus`: Redis 6.0.9 and 6.2.14 load every RDB of
+//!   their corpus folder (but `expired.rdb`) with the keys and types of its
+//!   `expected*.json` and the `DEBUG DIGEST` Redis 7.0 computes for the same
+//!   file, and a cluster node of theirs loads `cluster.rdb`.
 
 mod common;
 
@@ -438,47 +439,78 @@ fn py_servers_load_the_corpus() {
         let want_version = if version == "6.2" { "6.2.14" } else { version };
         assert!(line.contains(&format!("v={want_version} ")), "{line}");
         let dir = corpus.join(folder);
-        let rdb = dir.join("types.rdb");
-        let doc: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
-        let mut s =
-            RedisServer::start_bin(&bin, &["--dbfilename", "dump.rdb"], &[(&rdb, "dump.rdb")]);
-        let mut keys_seen = 0;
-        for (db, keys) in doc["dbs"].as_object().unwrap() {
-            assert_eq!(s.cmd(&["SELECT", db]), Reply::Status("OK".into()));
-            let keys = keys.as_object().unwrap();
-            assert_eq!(
-                s.cmd(&["DBSIZE"]).int(),
-                keys.len() as i64,
-                "{version} db {db}"
-            );
-            for e in keys.values() {
-                let key = bytes_of(&e["key"]);
-                let ty = s.cmd(&[&b"TYPE"[..], &key]).bytes();
-                assert_eq!(
-                    String::from_utf8(ty).unwrap(),
-                    e["type"].as_str().unwrap(),
-                    "{version} db {db} {:?}",
-                    e["key"]
-                );
-                keys_seen += 1;
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let mut files = 0;
+        for (name, d) in manifest["datasets"].as_object().unwrap() {
+            // Expired keys are dropped by the loader: not the expected file.
+            if d["kind"] != "rdb" || name == "expired.rdb" {
+                continue;
             }
+            let expected = dir.join(d["expected"].as_str().unwrap());
+            load_corpus_file(version, &bin, &debian, &dir.join(name), &expected);
+            files += 1;
         }
-        assert!(keys_seen >= 110, "{keys_seen}");
-        // The same file loaded by Redis 7.0: the same dataset digest.
-        let mut reference = RedisServer::start_bin(
-            &debian,
-            &["--dbfilename", "dump.rdb", "--enable-debug-command", "yes"],
-            &[(&rdb, "dump.rdb")],
-        );
-        let digest = s.cmd(&["DEBUG", "DIGEST"]).bytes();
+        assert_eq!(files, 7, "{version}");
+        // The single-node cluster's file, loaded by a cluster node of the
+        // same version owning every slot.
+        let layout = Layout::equal(1).unwrap();
+        let cluster_rdb = dir.join("cluster.rdb");
+        let (_, keys) = Cluster::start(&bin, &layout, &[Some(&cluster_rdb)])
+            .unwrap_or_else(|e| panic!("{version}: {e}"));
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expected-cluster.json")).unwrap())
+                .unwrap();
         assert_eq!(
-            digest,
-            reference.cmd(&["DEBUG", "DIGEST"]).bytes(),
+            keys[0].keys.len(),
+            doc["dbs"]["0"].as_object().unwrap().len(),
             "{version}"
         );
-        assert_ne!(digest, vec![b'0'; 40]);
     }
+}
+
+/// Loads the corpus file `rdb` into the `version` server `bin` and checks
+/// its key counts and types against `expected`, and its `DEBUG DIGEST`
+/// against Redis 7.0's (`debian`) for the same file.
+fn load_corpus_file(version: &str, bin: &Path, debian: &Path, rdb: &Path, expected: &Path) {
+    let what = format!("{version} {}", rdb.display());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(expected).unwrap()).unwrap();
+    let mut s = RedisServer::start_bin(bin, &["--dbfilename", "dump.rdb"], &[(rdb, "dump.rdb")]);
+    let mut keys_seen = 0;
+    for (db, keys) in doc["dbs"].as_object().unwrap() {
+        assert_eq!(s.cmd(&["SELECT", db]), Reply::Status("OK".into()));
+        let keys = keys.as_object().unwrap();
+        assert_eq!(
+            s.cmd(&["DBSIZE"]).int(),
+            keys.len() as i64,
+            "{what} db {db}"
+        );
+        for e in keys.values() {
+            let key = bytes_of(&e["key"]);
+            let ty = s.cmd(&[&b"TYPE"[..], &key]).bytes();
+            assert_eq!(
+                String::from_utf8(ty).unwrap(),
+                e["type"].as_str().unwrap(),
+                "{what} db {db} {:?}",
+                e["key"]
+            );
+            keys_seen += 1;
+        }
+    }
+    assert!(keys_seen >= 20, "{what}: {keys_seen} keys");
+    // The same file loaded by Redis 7.0: the same dataset digest.
+    let mut reference = RedisServer::start_bin(
+        debian,
+        &["--dbfilename", "dump.rdb", "--enable-debug-command", "yes"],
+        &[(rdb, "dump.rdb")],
+    );
+    let digest = s.cmd(&["DEBUG", "DIGEST"]).bytes();
+    assert_eq!(
+        digest,
+        reference.cmd(&["DEBUG", "DIGEST"]).bytes(),
+        "{what}"
+    );
+    assert_ne!(digest, vec![b'0'; 40]);
 }
 
 /// The records of an RDB file that say where keys and slots are: header,
