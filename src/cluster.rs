@@ -210,7 +210,7 @@ impl Layout {
                 }
             }
         }
-        let gaps = runs((0..SLOTS as u16).filter(|&s| owner[usize::from(s)] == NONE));
+        let gaps = ranges_of((0..SLOTS as u16).filter(|&s| owner[usize::from(s)] == NONE));
         let mut overlaps: Vec<(RangeInclusive<u16>, Vec<String>)> = Vec::new();
         for (&slot, others) in &extra {
             let mut ids = vec![owner[usize::from(slot)]];
@@ -385,6 +385,17 @@ impl Layout {
         Self::new(nodes)
     }
 
+    /// A layout from the text of a layout file, whichever of the two forms it
+    /// is: `CLUSTER SHARDS` JSON when it starts with `[` (after white space),
+    /// otherwise `nodes.conf` / `CLUSTER NODES` lines.
+    pub fn parse(text: &str) -> Result<Self, LayoutError> {
+        if text.trim_start().starts_with('[') {
+            Self::from_shards_json(text)
+        } else {
+            Self::from_nodes_conf(text)
+        }
+    }
+
     /// The masters, in the order given (nodes.conf / shard order).
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
@@ -480,8 +491,12 @@ fn merge(mut ranges: Vec<RangeInclusive<u16>>) -> Vec<RangeInclusive<u16>> {
     out
 }
 
-/// The ascending `slots` as ranges of consecutive slots.
-fn runs(slots: impl Iterator<Item = u16>) -> Vec<RangeInclusive<u16>> {
+/// `slots` (in any order, repeats allowed) as ascending ranges of
+/// consecutive slots.
+pub fn ranges_of(slots: impl IntoIterator<Item = u16>) -> Vec<RangeInclusive<u16>> {
+    let mut slots: Vec<u16> = slots.into_iter().collect();
+    slots.sort_unstable();
+    slots.dedup();
     let mut out: Vec<RangeInclusive<u16>> = Vec::new();
     for s in slots {
         match out.last_mut() {
@@ -628,6 +643,9 @@ vars currentEpoch 3 lastVoteEpoch 0
             assert_eq!(l.nodes()[1].addr.as_deref(), Some("10.0.0.2:7002"));
             assert_eq!(l.node_of(150), 1);
         }
+        assert_eq!(Layout::parse(resp3).unwrap().nodes()[1].id, "m2");
+        let conf = "a 1.2.3.4:1@2 myself,master - 0 0 1 connected 0-16383\n";
+        assert_eq!(Layout::parse(conf).unwrap().nodes()[0].id, "a");
         for bad in [
             "{}",
             "[1]",
@@ -653,6 +671,7 @@ vars currentEpoch 3 lastVoteEpoch 0
         assert!(!f.contains_key(b"bar")); // 5061
         assert!(!f.contains_slot(16384));
         assert!(SlotFilter::from_ranges(&[]).is_empty());
+        assert_eq!(ranges_of([7, 3, 4, 5, 4, 9]), [3..=5, 7..=7, 9..=9]);
         let filters: Vec<SlotFilter> = (0..3).map(|i| l.filter(i)).collect();
         for slot in 0..SLOTS as u16 {
             for (i, f) in filters.iter().enumerate() {

@@ -21,7 +21,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use redis_persist::cluster::{Layout, Node, RangeList, SLOTS};
+use redis_persist::cluster::{Layout, Node, RangeList, SLOTS, ranges_of};
 
 use super::{RedisServer, Reply};
 
@@ -98,24 +98,15 @@ impl ClusterNode {
     /// sorted and merged.
     pub fn owned(&mut self) -> Vec<RangeInclusive<u16>> {
         let line = myself_line(&mut self.server);
-        let mut ranges: Vec<RangeInclusive<u16>> = line
-            .split(' ')
-            .skip(8)
-            .filter(|f| !f.is_empty() && !f.starts_with('['))
-            .map(|f| {
-                let (a, b) = f.split_once('-').unwrap_or((f, f));
-                a.parse().unwrap()..=b.parse().unwrap()
-            })
-            .collect();
-        ranges.sort_by_key(|r| *r.start());
-        let mut merged: Vec<RangeInclusive<u16>> = Vec::new();
-        for r in ranges {
-            match merged.last_mut() {
-                Some(m) if *m.end() + 1 == *r.start() => *m = *m.start()..=*r.end(),
-                _ => merged.push(r),
-            }
-        }
-        merged
+        ranges_of(
+            line.split(' ')
+                .skip(8)
+                .filter(|f| !f.is_empty() && !f.starts_with('['))
+                .flat_map(|f| {
+                    let (a, b) = f.split_once('-').unwrap_or((f, f));
+                    a.parse::<u16>().unwrap()..=b.parse().unwrap()
+                }),
+        )
     }
 
     /// Assigns `ranges` to this node, except the slots it already owns (it
@@ -123,20 +114,12 @@ impl ClusterNode {
     /// ADDSLOTSRANGE`, or `CLUSTER ADDSLOTS` where that is unknown (6.x).
     pub fn assign(&mut self, ranges: &[RangeInclusive<u16>]) -> Result<(), String> {
         let owned = self.owned();
-        let mut todo: Vec<u16> = ranges
-            .iter()
-            .flat_map(Clone::clone)
-            .filter(|s| !owned.iter().any(|r| r.contains(s)))
-            .collect();
-        todo.sort_unstable();
-        todo.dedup();
-        let mut runs: Vec<RangeInclusive<u16>> = Vec::new();
-        for s in todo {
-            match runs.last_mut() {
-                Some(r) if *r.end() + 1 == s => *r = *r.start()..=s,
-                _ => runs.push(s..=s),
-            }
-        }
+        let runs = ranges_of(
+            ranges
+                .iter()
+                .flat_map(Clone::clone)
+                .filter(|s| !owned.iter().any(|r| r.contains(s))),
+        );
         for chunk in runs.chunks(1000) {
             let mut args = vec!["CLUSTER".to_string(), "ADDSLOTSRANGE".to_string()];
             for r in chunk {
@@ -164,8 +147,7 @@ impl ClusterNode {
     /// COUNTKEYSINSLOT` over its slots agree. Errors name what differs.
     pub fn check(&mut self, ranges: &[RangeInclusive<u16>]) -> Result<NodeKeys, String> {
         let owned = self.owned();
-        let mut want = ranges.to_vec();
-        want.sort_by_key(|r| *r.start());
+        let want = ranges_of(ranges.iter().flat_map(Clone::clone));
         if owned != want {
             return Err(format!(
                 "node {} owns slots {} instead of {}",
