@@ -15,6 +15,11 @@
 //! * `cluster_nodes_hold_their_slots_keys`: per-node RDBs loaded by real
 //!   nodes pass the helper's check, and a node given another node's file
 //!   takes those slots (the check names them);
+//! * `keys_of_another_nodes_slots_are_imported_or_deleted`: a node whose
+//!   `nodes.conf` gives a key's slot to another master loads the key and
+//!   marks the slot importing (6.x, 7.0, 8.0), or deletes the key ("Deleting
+//!   keys in the slot": Redis 8.6, Valkey 8.1 / 9.1), so a split file must
+//!   hold exactly its node's slots;
 //! * `cluster_node_refuses_other_databases`: an RDB with keys in db 1 makes
 //!   every server fail to start in cluster mode: 6.x loads it and exits ("You
 //!   can't have keys in a DB different than DB 0 when in Cluster mode"),
@@ -641,5 +646,54 @@ fn cluster_node_rdb_records() {
         if markers > 0 {
             assert!(key_slots.is_sorted(), "{context}");
         }
+    }
+}
+
+#[test]
+fn keys_of_another_nodes_slots_are_imported_or_deleted() {
+    // A node whose nodes.conf gives slots 5001-16383 to another master, and
+    // an RDB with "bar" (5061) and "foo" (12182): up to Redis 8.0 the keys
+    // are loaded and their slots set importing from that master; Redis 8.6
+    // and Valkey 8.1 / 9.1 delete them after the load.
+    for (version, bin) in all_servers() {
+        let (_saver, rdb) = saved_rdb(&bin, &[b"foo".to_vec(), b"bar".to_vec()], &[]);
+        let other = "2".repeat(40);
+        let conf = format!(
+            "{} 127.0.0.1:1@2 myself,master - 0 0 1 connected 0-5000\n\
+             {other} 127.0.0.1:3@4 master - 0 0 2 connected 5001-16383\n\
+             vars currentEpoch 2 lastVoteEpoch 0\n",
+            "1".repeat(40)
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let conf_path = tmp.path().join("nodes.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut server = RedisServer::start_bin(
+            &bin,
+            &common::cluster::CLUSTER_ARGS,
+            &[(&rdb, "dump.rdb"), (&conf_path, "nodes.conf")],
+        );
+        let nodes = String::from_utf8(server.cmd(&["CLUSTER", "NODES"]).bytes()).unwrap();
+        let deletes = matches!(
+            version.as_str(),
+            "redis-8.6.3" | "valkey-8.1.1" | "valkey-9.1.2"
+        );
+        if deletes {
+            assert_eq!(server.cmd(&["DBSIZE"]).int(), 0, "{version}");
+            let log = server.log();
+            assert!(
+                log.contains("but the slot is assigned to another node. Deleting keys in the slot"),
+                "{version}:\n{log}"
+            );
+        } else {
+            assert_eq!(server.cmd(&["DBSIZE"]).int(), 2, "{version}");
+            for slot in [5061, 12182] {
+                assert!(
+                    nodes.contains(&format!("[{slot}-<-{other}]")),
+                    "{version}:\n{nodes}"
+                );
+            }
+        }
+        let layout = Layout::from_nodes_conf(&nodes).unwrap();
+        assert_eq!(layout.nodes()[layout.node_of(12182)].id, other);
     }
 }

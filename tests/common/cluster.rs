@@ -13,8 +13,10 @@
 //! `tests/cluster_nodes.rs`): keys of slots it does not own are loaded, and
 //! it takes every unassigned slot holding a key ("I have keys for unassigned
 //! slot N. Taking responsibility for it."), so [`ClusterNode::check`] compares
-//! the slots it owns with the expected ones; keys in a database other than 0
-//! make it refuse to start, or crash (Redis 7.0).
+//! the slots it owns with the expected ones (a slot its `nodes.conf` gives to
+//! another node is set importing up to Redis 8.0; Redis 8.6 and Valkey 8.1 /
+//! 9.1 delete its keys); keys in a database other than 0 make it refuse to
+//! start, or crash (Redis 7.0).
 #![allow(dead_code, clippy::print_stderr)]
 
 use std::ops::RangeInclusive;
