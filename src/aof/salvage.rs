@@ -67,6 +67,9 @@ pub enum DropReason {
     EmptyCommand,
     /// Part of a transaction that could not be kept whole.
     Transaction,
+    /// Its record parses but runs over the start of the records after it:
+    /// bytes are missing inside it.
+    Damaged,
 }
 
 /// A command that is not in the output.
@@ -219,7 +222,7 @@ pub fn salvage_file<W: Write>(
 
 /// True when `data` starts with an RDB (as the loader and `check-aof` decide:
 /// `REDIS` or `VALKEY` and at least 8 bytes).
-fn has_rdb_magic(data: &[u8]) -> bool {
+pub fn has_rdb_magic(data: &[u8]) -> bool {
     data.len() >= 8 && (data.starts_with(b"REDIS") || data.starts_with(b"VALKEY"))
 }
 
@@ -412,6 +415,9 @@ struct Resp<'a> {
     block: Option<Block>,
     /// Records before this offset end a transaction whose MULTI was lost.
     orphan_until: usize,
+    /// The last record, when it is a command kept outside a transaction:
+    /// (start, end, name).
+    last_plain: Option<(usize, usize, Vec<u8>)>,
 }
 
 impl<'a> Resp<'a> {
@@ -423,6 +429,7 @@ impl<'a> Resp<'a> {
             run_start: 0,
             block: None,
             orphan_until: 0,
+            last_plain: None,
         }
     }
 
@@ -452,6 +459,7 @@ impl<'a> Resp<'a> {
             }
             match read_record(data, p) {
                 Rec::Annotation { end } => {
+                    self.last_plain = None;
                     if self.block.is_none() && p >= self.orphan_until {
                         self.rep.annotations_kept += 1;
                     }
@@ -467,6 +475,10 @@ impl<'a> Resp<'a> {
                     p = end;
                 }
                 Rec::Bad(why) => {
+                    if let Some(q) = self.overrun(out, p)? {
+                        p = q;
+                        continue;
+                    }
                     self.flush(out, p)?;
                     self.end_block_dropped(p, &format!("damage at offset {p} cuts it"));
                     self.flush(out, p)?;
@@ -484,6 +496,45 @@ impl<'a> Resp<'a> {
         Ok(())
     }
 
+    /// At damage found at `p` right after a kept command: when whole records
+    /// start inside that command (its payload ran over their start because
+    /// bytes are missing inside it), drops it and returns where to go on.
+    fn overrun<W: Write>(&mut self, out: &mut W, p: usize) -> std::io::Result<Option<usize>> {
+        let Some((s, e, name)) = self.last_plain.take() else {
+            return Ok(None);
+        };
+        if e != p || self.block.is_some() {
+            return Ok(None);
+        }
+        let data = self.data;
+        let mut q = s + 1;
+        while q < p {
+            let Some(i) = super::resp::memchr(b'*', &data[q..p]) else {
+                return Ok(None);
+            };
+            let at = q + i;
+            if resumes_at(data, at, self.zero_from) {
+                self.flush(out, s)?;
+                self.rep.commands_kept -= 1;
+                self.drop_one(
+                    s,
+                    e,
+                    &name,
+                    DropReason::Damaged,
+                    format!(
+                        "its record runs over the records that start at offset {at}: \
+                         bytes are missing inside it"
+                    ),
+                );
+                self.run_start = at;
+                self.orphan_until = self.orphan_end(at);
+                return Ok(Some(at));
+            }
+            q = at + 1;
+        }
+        Ok(None)
+    }
+
     /// Handles the command record `[p, end)`.
     #[allow(clippy::too_many_arguments)]
     fn command<W: Write>(
@@ -495,6 +546,7 @@ impl<'a> Resp<'a> {
         name: Vec<u8>,
         arg1: Option<Vec<u8>>,
     ) -> std::io::Result<()> {
+        self.last_plain = None;
         if p < self.orphan_until {
             // The end of a transaction whose MULTI is in the damaged range.
             self.flush(out, p)?;
@@ -588,6 +640,7 @@ impl<'a> Resp<'a> {
             return Ok(());
         }
         self.rep.commands_kept += 1;
+        self.last_plain = Some((p, end, name));
         Ok(())
     }
 
@@ -798,6 +851,23 @@ mod tests {
                 .iter()
                 .any(|x| x.reason == DropReason::UnknownCommand)
         );
+    }
+
+    #[test]
+    fn a_record_that_runs_over_the_next_ones_is_dropped() {
+        // 4 bytes missing inside a payload: the payload then ends with the
+        // terminator and the next record's `*3`, and its `\r\n` fits.
+        let big = r(&["set", "big", &"x".repeat(40)]);
+        let mut d = sets(2);
+        let cut = d.len() + 30;
+        d.extend(&big);
+        let after = sets(4);
+        d.extend(&after);
+        d.drain(cut..cut + 4);
+        let (out, rep) = run(&d);
+        assert_eq!(out, [sets(2), after].concat());
+        assert_eq!(rep.dropped.len(), 1);
+        assert_eq!(rep.dropped[0].reason, DropReason::Damaged);
     }
 
     #[test]
