@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use common::{RedisServer, Rng};
 use redis_persist::aof::check::{self, Options};
-use redis_persist::aof::{CommandReader, Resolved};
+use redis_persist::aof::CommandReader;
 use redis_persist::io::Source;
 
 /// An AOF input: its files in load order (relative names), and how to load it.
@@ -334,8 +334,14 @@ fn salvage_aof_corruptions() {
     };
     let mut figures: BTreeMap<&str, Figures> = BTreeMap::new();
     let mut failures = Vec::new();
-    let mut rng = Rng(0x5a1_7a9e_a0f1);
-    for input in &all {
+    let only = std::env::var("REDIS_PERSIST_SALVAGE_AOF_ONLY").unwrap_or_default();
+    let keep = std::env::var_os("REDIS_PERSIST_SALVAGE_AOF_KEEP").map(PathBuf::from);
+    for input in all.iter().filter(|i| i.label.contains(&only)) {
+        // One sequence per input, so that a filtered run repeats its cases.
+        let mut rng = Rng(input
+            .label
+            .bytes()
+            .fold(0x5a1_7a9e_a0f1_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)));
         let orig = commands_of(&input.path);
         // Which servers load the undamaged input.
         let mut servers: Vec<PathBuf> = Vec::new();
@@ -480,11 +486,19 @@ fn salvage_aof_corruptions() {
                     f.loads += 1;
                     match load(s, &out) {
                         Ok(_) => f.loads_ok += 1,
-                        Err(e) => failures.push(format!(
+                        Err(e) => {
+                            if let Some(k) = &keep {
+                                let to = k.join(format!("{}-{kind}-{case}", input.label.replace('/', "_")));
+                                let _ = std::fs::create_dir_all(&to);
+                                let _ = copy_input(&work, &to);
+                                let _ = copy_input(&out, &to);
+                            }
+                            failures.push(format!(
                             "{what}: {} refuses the output: {}",
                             s.display(),
                             e.lines().rev().take(4).collect::<Vec<_>>().join(" | ")
-                        )),
+                        ));
+                        }
                     }
                 }
             }
@@ -518,4 +532,141 @@ fn salvage_aof_corruptions() {
 fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
     (0..hay.len().saturating_sub(needle.len()) + 1)
         .filter(move |&i| hay[i..].starts_with(needle) && !needle.is_empty())
+}
+
+/// A multi-part directory whose BASE (not the last file) has garbage in the
+/// middle, as `redis-check-aof --fix` cannot repair it.
+fn damaged_dir(root: &Path) -> (PathBuf, Vec<u8>) {
+    let dir = root.join("appendonlydir");
+    std::fs::create_dir(&dir).unwrap();
+    let arg = |v: &[&str]| encode(&v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+    let mut base = arg(&["SELECT", "0"]);
+    for i in 0..50 {
+        base.extend(arg(&["SET", &format!("base:{i}"), "v"]));
+    }
+    let garbage = b"\x00\x13*9\r\n$zz garbage".to_vec();
+    let cut = base.len();
+    base.extend(&garbage);
+    for i in 50..100 {
+        base.extend(arg(&["SET", &format!("base:{i}"), "v"]));
+    }
+    let _ = cut;
+    let mut incr = Vec::new();
+    for i in 0..20 {
+        incr.extend(arg(&["SET", &format!("incr:{i}"), "w"]));
+    }
+    incr.extend(arg(&["NOSUCHCOMMAND", "x"]));
+    std::fs::write(dir.join("appendonly.aof.1.base.aof"), base).unwrap();
+    std::fs::write(dir.join("appendonly.aof.1.incr.aof"), incr).unwrap();
+    std::fs::write(
+        dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    (dir, garbage)
+}
+
+#[test]
+fn cli_layouts_exit_codes_and_lost_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, garbage) = damaged_dir(tmp.path());
+    let out = tmp.path().join("out");
+    let lost = tmp.path().join("lost.bin");
+    let r = common::run(&[
+        "salvage",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--lost",
+        lost.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(doc["commands_kept"], 121);
+    assert_eq!(doc["commands_dropped"], 1);
+    assert_eq!(doc["skipped_bytes"], garbage.len() as u64);
+    assert_eq!(doc["rechecked"], true);
+    let dropped = &doc["files"][1]["salvage"]["dropped"][0];
+    assert_eq!(dropped["name"], "NOSUCHCOMMAND");
+    assert_eq!(dropped["reason"], "unknown-command");
+    // The layout Redis 7 writes, with the input's names and numbers.
+    assert_eq!(
+        std::fs::read_to_string(out.join("appendonly.aof.manifest")).unwrap(),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    // --lost: the skipped bytes, then the dropped command's record.
+    let lost_bytes = std::fs::read(&lost).unwrap();
+    assert!(lost_bytes.starts_with(&garbage));
+    assert!(lost_bytes.ends_with(b"$13\r\nNOSUCHCOMMAND\r\n$1\r\nx\r\n"));
+    assert_eq!(common::run(&["check-aof", out.to_str().unwrap()]).status.code(), Some(0));
+    // The output is clean: salvaging it again changes nothing (exit 0).
+    let again = tmp.path().join("again");
+    let r = common::run(&["salvage", out.to_str().unwrap(), "-o", again.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    for n in ["appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof"] {
+        assert_eq!(std::fs::read(out.join(n)).unwrap(), std::fs::read(again.join(n)).unwrap());
+    }
+    // An existing OUTPUT needs --force; an input is never replaced.
+    let r = common::run(&["salvage", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2));
+    for target in [dir.clone(), dir.join("appendonly.aof.1.incr.aof")] {
+        let r = common::run(&[
+            "salvage",
+            dir.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+            "--force",
+            "--single-file",
+        ]);
+        assert_eq!(r.status.code(), Some(2));
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("appendonly.aof.manifest")).unwrap().lines().count(),
+        2
+    );
+    // --single-file: one file, the BASE's commands then the INCR's.
+    let single = tmp.path().join("single.aof");
+    let r = common::run(&[
+        "salvage",
+        dir.join("appendonly.aof.manifest").to_str().unwrap(),
+        "-o",
+        single.to_str().unwrap(),
+        "--single-file",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let parts = [
+        std::fs::read(out.join("appendonly.aof.1.base.aof")).unwrap(),
+        std::fs::read(out.join("appendonly.aof.1.incr.aof")).unwrap(),
+    ]
+    .concat();
+    assert_eq!(std::fs::read(&single).unwrap(), parts);
+    // Both load in redis-server 7.0 with every key kept.
+    if let Some(bin) = common::redis_server_bin() {
+        assert_eq!(load(&bin, &out), Ok(120));
+        assert_eq!(load(&bin, &single), Ok(120));
+        // The input itself is refused.
+        assert!(load(&bin, &dir).is_err());
+    }
+}
+
+#[test]
+fn replay_writes_a_hybrid_directory_the_server_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, _) = damaged_dir(tmp.path());
+    let out = tmp.path().join("replayed");
+    let r = common::run(&["salvage", dir.to_str().unwrap(), "-o", out.to_str().unwrap(), "--replay"]);
+    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    let names: HashSet<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains("appendonly.aof.2.base.rdb"), "{names:?}");
+    // No stage left beside it.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
+    let dump = common::run(&["dump", out.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&dump.stdout).lines().count(), 120);
+    if let Some(bin) = common::redis_server_bin() {
+        assert_eq!(load(&bin, &out), Ok(120));
+    }
 }
