@@ -75,19 +75,26 @@ def keys_loaded(files, extra):
                 try:
                     s = socket.socket(socket.AF_UNIX)
                     s.connect(sock)
-                    s.sendall(b"INFO keyspace\r\n")
+                    s.sendall(b"INFO\r\n")
                     data = b""
-                    while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
+                    while True:
+                        head, sep, body = data.partition(b"\r\n")
+                        if sep and not head.startswith(b"$"):
+                            break
+                        if sep and len(body) >= int(head[1:]) + 2:
+                            break
                         chunk = s.recv(65536)
                         if not chunk:
                             break
                         data += chunk
                     s.close()
-                    if data.startswith(b"-LOADING"):
+                    text = data.decode(errors="replace")
+                    # INFO is served while loading: wait for loading:0.
+                    if data.startswith(b"-LOADING") or "loading:0" not in text:
                         time.sleep(0.02)
                         continue
                     total = 0
-                    for line in data.decode(errors="replace").splitlines():
+                    for line in text.splitlines():
                         if ":keys=" in line:
                             total += int(line.split(":keys=")[1].split(",")[0])
                     return total

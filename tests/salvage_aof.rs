@@ -27,8 +27,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use common::{RedisServer, Rng};
-use redis_persist::aof::check::{self, Options};
 use redis_persist::aof::CommandReader;
+use redis_persist::aof::check::{self, Options};
 use redis_persist::io::Source;
 
 /// An AOF input: its files in load order (relative names), and how to load it.
@@ -216,7 +216,7 @@ fn load_inner(bin: &Path, out: &Path) -> Result<i64, String> {
             let e = e.unwrap();
             let n = e.file_name().to_string_lossy().into_owned();
             if let Some(p) = n.strip_suffix(".manifest") {
-                prefix = p.to_owned();
+                p.clone_into(&mut prefix);
             }
             files.push((e.path(), format!("appendonlydir/{n}")));
         }
@@ -291,7 +291,11 @@ fn generated(dir: &Path) -> Input {
         if i % 7 == 0 {
             b.extend(arg(&["MULTI"]));
             b.extend(arg(&["INCR", &format!("counter:{}", i % 13)]));
-            b.extend(arg(&["RPUSH", &format!("list:{}", i % 5), &"x".repeat(i % 90)]));
+            b.extend(arg(&[
+                "RPUSH",
+                &format!("list:{}", i % 5),
+                &"x".repeat(i % 90),
+            ]));
             b.extend(arg(&["EXEC"]));
         } else {
             b.extend(arg(&["SET", &format!("key:{i}"), &"v".repeat(i * 3 % 700)]));
@@ -338,10 +342,9 @@ fn salvage_aof_corruptions() {
     let keep = std::env::var_os("REDIS_PERSIST_SALVAGE_AOF_KEEP").map(PathBuf::from);
     for input in all.iter().filter(|i| i.label.contains(&only)) {
         // One sequence per input, so that a filtered run repeats its cases.
-        let mut rng = Rng(input
-            .label
-            .bytes()
-            .fold(0x5a1_7a9e_a0f1_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)));
+        let mut rng = Rng(input.label.bytes().fold(0x5a1_7a9e_a0f1_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        }));
         let orig = commands_of(&input.path);
         // Which servers load the undamaged input.
         let mut servers: Vec<PathBuf> = Vec::new();
@@ -421,9 +424,7 @@ fn salvage_aof_corruptions() {
                             && (touched(c.start, c.end, ds, de)
                                 || c.block.is_some_and(|(s, e)| touched(s, e, ds, de))
                                 || c.block.is_some_and(|(s, e)| {
-                                    cmds.iter().any(|x| {
-                                        x.block == Some((s, e)) && !x.accepted
-                                    })
+                                    cmds.iter().any(|x| x.block == Some((s, e)) && !x.accepted)
                                 }));
                         if !hit && c.accepted {
                             want.push(&c.enc);
@@ -488,16 +489,19 @@ fn salvage_aof_corruptions() {
                         Ok(_) => f.loads_ok += 1,
                         Err(e) => {
                             if let Some(k) = &keep {
-                                let to = k.join(format!("{}-{kind}-{case}", input.label.replace('/', "_")));
+                                let to = k.join(format!(
+                                    "{}-{kind}-{case}",
+                                    input.label.replace('/', "_")
+                                ));
                                 let _ = std::fs::create_dir_all(&to);
                                 let _ = copy_input(&work, &to);
                                 let _ = copy_input(&out, &to);
                             }
                             failures.push(format!(
-                            "{what}: {} refuses the output: {}",
-                            s.display(),
-                            e.lines().rev().take(4).collect::<Vec<_>>().join(" | ")
-                        ));
+                                "{what}: {} refuses the output: {}",
+                                s.display(),
+                                e.lines().rev().take(4).collect::<Vec<_>>().join(" | ")
+                            ));
                         }
                     }
                 }
@@ -530,7 +534,7 @@ fn salvage_aof_corruptions() {
 
 /// Positions of `needle` in `hay`.
 fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    (0..hay.len().saturating_sub(needle.len()) + 1)
+    (0..=hay.len().saturating_sub(needle.len()))
         .filter(move |&i| hay[i..].starts_with(needle) && !needle.is_empty())
 }
 
@@ -581,7 +585,12 @@ fn cli_layouts_exit_codes_and_lost_bytes() {
         lost.to_str().unwrap(),
         "--json",
     ]);
-    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(doc["commands_kept"], 121);
     assert_eq!(doc["commands_dropped"], 1);
@@ -599,16 +608,39 @@ fn cli_layouts_exit_codes_and_lost_bytes() {
     let lost_bytes = std::fs::read(&lost).unwrap();
     assert!(lost_bytes.starts_with(&garbage));
     assert!(lost_bytes.ends_with(b"$13\r\nNOSUCHCOMMAND\r\n$1\r\nx\r\n"));
-    assert_eq!(common::run(&["check-aof", out.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        common::run(&["check-aof", out.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
     // The output is clean: salvaging it again changes nothing (exit 0).
     let again = tmp.path().join("again");
-    let r = common::run(&["salvage", out.to_str().unwrap(), "-o", again.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = common::run(&[
+        "salvage",
+        out.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     for n in ["appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof"] {
-        assert_eq!(std::fs::read(out.join(n)).unwrap(), std::fs::read(again.join(n)).unwrap());
+        assert_eq!(
+            std::fs::read(out.join(n)).unwrap(),
+            std::fs::read(again.join(n)).unwrap()
+        );
     }
     // An existing OUTPUT needs --force; an input is never replaced.
-    let r = common::run(&["salvage", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let r = common::run(&[
+        "salvage",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(r.status.code(), Some(2));
     for target in [dir.clone(), dir.join("appendonly.aof.1.incr.aof")] {
         let r = common::run(&[
@@ -622,7 +654,10 @@ fn cli_layouts_exit_codes_and_lost_bytes() {
         assert_eq!(r.status.code(), Some(2));
     }
     assert_eq!(
-        std::fs::read_to_string(dir.join("appendonly.aof.manifest")).unwrap().lines().count(),
+        std::fs::read_to_string(dir.join("appendonly.aof.manifest"))
+            .unwrap()
+            .lines()
+            .count(),
         2
     );
     // --single-file: one file, the BASE's commands then the INCR's.
@@ -655,8 +690,19 @@ fn replay_writes_a_hybrid_directory_the_server_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, _) = damaged_dir(tmp.path());
     let out = tmp.path().join("replayed");
-    let r = common::run(&["salvage", dir.to_str().unwrap(), "-o", out.to_str().unwrap(), "--replay"]);
-    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = common::run(&[
+        "salvage",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--replay",
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let names: HashSet<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

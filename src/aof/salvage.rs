@@ -471,7 +471,7 @@ impl<'a> Resp<'a> {
                     name,
                     arg1,
                 } => {
-                    self.command(out, p, end, argc, name, arg1)?;
+                    self.command(out, p, end, argc, name, arg1.as_deref())?;
                     p = end;
                 }
                 Rec::Bad(why) => {
@@ -544,7 +544,7 @@ impl<'a> Resp<'a> {
         end: usize,
         argc: i64,
         name: Vec<u8>,
-        arg1: Option<Vec<u8>>,
+        arg1: Option<&[u8]>,
     ) -> std::io::Result<()> {
         self.last_plain = None;
         if p < self.orphan_until {
@@ -564,7 +564,7 @@ impl<'a> Resp<'a> {
         let verdict = if argc < 1 {
             Err((DropReason::EmptyCommand, format!("empty record (*{argc})")))
         } else {
-            match commands::check(&name, arg1.as_deref(), argc as u64) {
+            match commands::check(&name, arg1, argc as u64) {
                 Verdict::Ok => Ok(()),
                 Verdict::Unknown(n) => Err((
                     DropReason::UnknownCommand,

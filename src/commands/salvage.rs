@@ -88,7 +88,10 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         return aof::run(args, global, &args.input, &rdb_options(args));
     }
     if args.replay && args.input.as_os_str() != "-" {
-        bail!("--replay is for an AOF input; {} is an RDB", args.input.display());
+        bail!(
+            "--replay is for an AOF input; {} is an RDB",
+            args.input.display()
+        );
     }
     let out_dir = parent_dir(&args.output);
     refuse_existing(&args.output, &args.input, args.force)?;
@@ -114,7 +117,10 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         bail!("{} is empty or cannot be mapped", args.input.display());
     };
     let data = map.bytes();
-    if let Some(spooled) = spool.as_ref().filter(|_| !is_rdb_magic(data) || resp_after_rdb(data).is_some()) {
+    if let Some(spooled) = spool
+        .as_ref()
+        .filter(|_| !is_rdb_magic(data) || resp_after_rdb(data).is_some())
+    {
         // An AOF on standard input: salvaged from its copy.
         let path = spooled.path.clone();
         drop(map);
@@ -181,8 +187,7 @@ fn rdb_options(args: &Args) -> SalvageOptions {
 /// Is INPUT an AOF: a directory, a manifest, a file without an RDB header, or
 /// an RDB header followed by commands (a hybrid file)?
 fn is_aof(input: &Path) -> anyhow::Result<bool> {
-    let meta =
-        std::fs::metadata(input).with_context(|| format!("opening {}", input.display()))?;
+    let meta = std::fs::metadata(input).with_context(|| format!("opening {}", input.display()))?;
     if meta.is_dir() {
         return Ok(true);
     }

@@ -21,6 +21,7 @@
 //!   `convert-aof-to-hybrid`, which prints its own report after this one.
 //!   Memory is then the dataset's.
 
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -328,15 +329,7 @@ fn write_dir(
         let part = dir.join(".part.tmp");
         let file = File::create(&part).with_context(|| format!("creating {}", part.display()))?;
         let mut out = BufWriter::new(file);
-        let mut r = salvage_one(
-            f,
-            &mut out,
-            rdb_opts,
-            bar,
-            base,
-            lost.as_deref_mut(),
-            true,
-        )?;
+        let mut r = salvage_one(f, &mut out, rdb_opts, bar, base, lost.as_deref_mut(), true)?;
         let file = out
             .into_inner()
             .map_err(std::io::IntoInnerError::into_error)
@@ -359,12 +352,10 @@ fn write_dir(
         };
         let to = dir.join(&name);
         if to.exists() {
-            bail!(
-                "two files of the input would both be written as {name}; nothing was written"
-            );
+            bail!("two files of the input would both be written as {name}; nothing was written");
         }
         fs::rename(&part, &to).with_context(|| format!("renaming {}", part.display()))?;
-        manifest.push_str(&format!("file {name} seq {seq} type {t}\n"));
+        let _ = writeln!(manifest, "file {name} seq {seq} type {t}");
         r.out_name = Some(name);
         runs.push(r);
     }
@@ -527,11 +518,7 @@ fn write_human(
             writeln!(out, "  RDB part unreadable: {e}")?;
         }
         for k in &s.skipped {
-            writeln!(
-                out,
-                "  skipped bytes {}..{}: {}",
-                k.start, k.end, k.reason
-            )?;
+            writeln!(out, "  skipped bytes {}..{}: {}", k.start, k.end, k.reason)?;
         }
         for d in s.dropped.iter().take(50) {
             writeln!(
