@@ -72,6 +72,16 @@ def keys_loaded(files, extra):
             while time.time() < deadline:
                 if p.poll() is not None:
                     return 0
+                # Queried once the log says it is ready (INFO is served
+                # while loading, and before it starts).
+                try:
+                    with open(os.path.join(d, "log"), errors="replace") as f:
+                        ready = "eady to accept connections" in f.read()
+                except OSError:
+                    ready = False
+                if not ready:
+                    time.sleep(0.02)
+                    continue
                 try:
                     s = socket.socket(socket.AF_UNIX)
                     s.connect(sock)

@@ -241,6 +241,12 @@ fn load_inner(bin: &Path, out: &Path) -> Result<i64, String> {
         ],
         &refs,
     )?;
+    // Counted once the server says it is ready (some versions answer before
+    // loading an old-style AOF).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !s.log().contains("eady to accept connections") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut keys = 0;
     for db in 0..16 {
         s.cmd(&["SELECT", &db.to_string()]);

@@ -359,6 +359,9 @@ fn write_dir(
         r.out_name = Some(name);
         runs.push(r);
     }
+    if manifest.is_empty() {
+        bail!("every file the manifest lists is missing: there is nothing to salvage");
+    }
     let mpath = dir.join(format!("{prefix}.manifest"));
     let mut m = File::create(&mpath).with_context(|| format!("creating {}", mpath.display()))?;
     m.write_all(manifest.as_bytes())?;
