@@ -414,6 +414,21 @@ fn json_report(
                 "clean": !r.missing && r.salvage.is_clean(),
                 "skipped_bytes": r.salvage.skipped_bytes(),
                 "salvage": r.salvage,
+                "rdb_keys_lost": r.salvage.rdb.as_ref().map(|x| {
+                    x.keys_lost
+                        .iter()
+                        .map(|k| {
+                            json!({
+                                "db": k.db,
+                                "key": crate::output::json_bytes(&k.key),
+                                "rdb_type": k.rdb_type,
+                                "start": k.start,
+                                "end": k.end,
+                                "reason": k.reason,
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                }),
             })
         })
         .collect();
