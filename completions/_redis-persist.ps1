@@ -129,13 +129,15 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;salvage' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB (written atomically)')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB (written atomically)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input')
             [CompletionResult]::new('--duplicates', '--duplicates', [CompletionResultType]::ParameterName, 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)')
             [CompletionResult]::new('--rdb-version', '--rdb-version', [CompletionResultType]::ParameterName, 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version')
             [CompletionResult]::new('--lost', '--lost', [CompletionResultType]::ParameterName, 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT (and the `--lost` file) when it exists')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of the human report on stderr')
+            [CompletionResult]::new('--single-file', '--single-file', [CompletionResultType]::ParameterName, 'AOF input: write one file (the BASE, then every INCR''s commands) instead of a multi-part directory; with --replay, one hybrid file')
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'AOF input: replay the surviving commands and write the dataset as a hybrid AOF directory (or file, --single-file), as `convert-aof-to-hybrid` does. Memory is then the dataset''s')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

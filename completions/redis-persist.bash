@@ -365,7 +365,7 @@ _redis__persist() {
             return 0
             ;;
         redis__subcmd__persist__subcmd__salvage)
-            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --no-progress --help --version"
+            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --single-file --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

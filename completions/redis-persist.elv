@@ -120,13 +120,15 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --version 'Print version'
         }
         &'redis-persist;salvage'= {
-            cand -o 'Where to write the salvaged RDB (written atomically)'
-            cand --output 'Where to write the salvaged RDB (written atomically)'
+            cand -o 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input'
+            cand --output 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input'
             cand --duplicates 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)'
             cand --rdb-version 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version'
             cand --lost 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)'
             cand --force 'Replace OUTPUT (and the `--lost` file) when it exists'
             cand --json 'Print one JSON document on stdout instead of the human report on stderr'
+            cand --single-file 'AOF input: write one file (the BASE, then every INCR''s commands) instead of a multi-part directory; with --replay, one hybrid file'
+            cand --replay 'AOF input: replay the surviving commands and write the dataset as a hybrid AOF directory (or file, --single-file), as `convert-aof-to-hybrid` does. Memory is then the dataset''s'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -825,12 +825,12 @@ fn check_aof_points_to_salvage_for_a_damaged_base() {
     );
 }
 
-/// AOF inputs are refused (exit 2, nothing written) until AOF salvage exists:
-/// a hybrid file (an RDB preamble then commands, damaged or not) must not
-/// become an RDB of its preamble alone; a RESP-only AOF, a manifest and a
-/// directory are not RDBs.
+/// AOF inputs are salvaged as AOFs (`tests/salvage_aof.rs` has the rest): a
+/// hybrid file (an RDB preamble then commands, damaged or not) keeps its
+/// commands after its salvaged preamble, never becomes an RDB of its preamble
+/// alone; a manifest whose only file is missing has nothing to salvage.
 #[test]
-fn salvage_refuses_aof_inputs() {
+fn salvage_takes_aof_inputs_as_aofs() {
     let rdb = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
     let resp = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
     let dir = tempfile::tempdir().unwrap();
@@ -842,27 +842,33 @@ fn salvage_refuses_aof_inputs() {
     damaged[n / 2..n / 2 + 40].fill(0x55);
     let mut cut_tail = hybrid.clone();
     cut_tail.truncate(hybrid.len() - 5);
-    let inputs: Vec<(&str, Vec<u8>)> = vec![
-        ("hybrid.aof", hybrid),
-        ("hybrid-damaged.aof", damaged),
-        ("hybrid-torn.aof", cut_tail),
-        ("resp.aof", resp.to_vec()),
-        (
-            "appendonly.aof.manifest",
-            b"file appendonly.aof.1.base.rdb seq 1 type b\n".to_vec(),
-        ),
+    let select = &resp[..23];
+    let inputs: Vec<(&str, Vec<u8>, i32, &[u8])> = vec![
+        ("hybrid.aof", hybrid.clone(), 0, resp),
+        ("hybrid-damaged.aof", damaged, 1, resp),
+        ("hybrid-torn.aof", cut_tail, 1, select),
+        ("resp.aof", resp.to_vec(), 0, resp),
     ];
-    let out = dir.path().join("out.rdb");
-    for (name, bytes) in &inputs {
+    let out = dir.path().join("out.aof");
+    for (name, bytes, code, tail) in &inputs {
         let input = dir.path().join(name);
         std::fs::write(&input, bytes).unwrap();
-        let o = common::run(&["salvage", &s(&input), "-o", &s(&out)]);
+        let o = common::run(&["salvage", &s(&input), "-o", &s(&out), "--force"]);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
-        assert!(err.contains("AOF"), "{name}: {err}");
-        assert!(!out.exists(), "{name}: an output was written");
+        assert_eq!(o.status.code(), Some(*code), "{name}: {err}");
+        let got = std::fs::read(&out).unwrap();
+        assert!(got.ends_with(tail), "{name}: the commands were not kept");
+        if *code == 0 {
+            assert_eq!(&got, bytes, "{name}");
+        }
         assert_eq!(&std::fs::read(&input).unwrap(), bytes);
     }
+    std::fs::remove_file(&out).unwrap();
+    let manifest = dir.path().join("appendonly.aof.manifest");
+    std::fs::write(&manifest, b"file appendonly.aof.1.base.rdb seq 1 type b\n").unwrap();
+    let o = common::run(&["salvage", &s(&manifest), "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists());
     let o = common::run(&["salvage", &s(dir.path()), "-o", &s(&out)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists());

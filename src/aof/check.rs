@@ -710,8 +710,8 @@ impl InputReport {
                 if !rdb.is_ok() {
                     let at = rdb.report.first_error().map(|p| p.offset);
                     // A BASE with an RDB magic is an RDB file alone: `salvage`
-                    // recovers it. A preamble is followed by commands, which
-                    // `salvage` does not read yet.
+                    // recovers it (or the whole directory). A preamble is
+                    // followed by commands: `salvage` of the AOF keeps both.
                     let remedy = if f.kind == FileKind::Base {
                         format!(
                             "`redis-persist salvage {0} -o {0}.salvaged` writes a new RDB of every key that survived in it and reports what was lost (the damaged file is not changed): put it in place of {1} (keep the damaged file), or restore {1} from a backup (or resynchronise from a replica)",
@@ -719,7 +719,7 @@ impl InputReport {
                             String::from_utf8_lossy(&f.name),
                         )
                     } else {
-                        "restore the file from a backup (or resynchronise from a replica); `redis-persist salvage` recovers damaged RDB files but does not read AOF files yet (it refuses them rather than drop the commands after the preamble)".to_owned()
+                        "`redis-persist salvage` on this AOF (the file, or the directory of a multi-part AOF) writes a new AOF of every key and command that survived, its RDB part salvaged and the commands after it kept, and reports what was lost (the damaged files are not changed); or restore the file from a backup (or resynchronise from a replica)".to_owned()
                     };
                     return Some(FixPlan::Refuse {
                         file: Some(i),
@@ -753,7 +753,7 @@ fn non_last_explanation(f: &FileReport, valid_up_to: u64, later: &[FileReport]) 
         )
     };
     format!(
-        "{} is damaged but it is not the last file of the manifest: the {after} were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory. (`redis-persist salvage`, which reads past damage, does not read AOF files yet.)",
+        "{} is damaged but it is not the last file of the manifest: the {after} were written on top of its full content, so cutting it would silently drop commands in the middle of the history (the server refuses to start for the same reason: \"the truncated file is not the last file\"). What you can do: restore {} from a backup; or, accepting the loss of everything after offset {valid_up_to} of it AND of every later file, truncate it to {valid_up_to} bytes and remove the later INCR lines from the manifest (and their files), after taking a copy of the whole directory. Or run `redis-persist salvage` on the directory: it reads past the damage in every file and writes a new directory with every command that survived, reporting what was lost (the damaged files are not changed).",
         f.path.display(),
         String::from_utf8_lossy(&f.name),
     )

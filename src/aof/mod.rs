@@ -52,6 +52,7 @@ pub mod manifest;
 mod preamble;
 pub mod repair;
 pub mod resp;
+pub mod salvage;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -575,7 +575,7 @@ fn os_name(bytes: &[u8]) -> PathBuf {
 // Output target and atomic installation
 
 /// Where the output goes.
-struct Target {
+pub(super) struct Target {
     /// OUTPUT as given.
     path: PathBuf,
     /// Its parent directory (where the temporary is made).
@@ -588,7 +588,7 @@ struct Target {
 }
 
 impl Target {
-    fn new(path: &Path, single_file: bool, force: bool) -> anyhow::Result<Self> {
+    pub(super) fn new(path: &Path, single_file: bool, force: bool) -> anyhow::Result<Self> {
         let name = path
             .file_name()
             .filter(|n| *n != "." && *n != "..")
@@ -635,7 +635,7 @@ impl Target {
         })
     }
 
-    fn temp_path(&self, what: &str) -> PathBuf {
+    pub(super) fn temp_path(&self, what: &str) -> PathBuf {
         let mut n = std::ffi::OsString::from(".");
         n.push(&self.name);
         n.push(format!(".redis-persist-{}.{what}", std::process::id()));
@@ -683,12 +683,12 @@ fn refuse_overlap(resolved: &Resolved, target: &Target) -> anyhow::Result<()> {
 
 /// Removes a temporary file or directory unless disarmed (on every early
 /// return and on panics).
-struct TempGuard {
-    path: Option<PathBuf>,
+pub(super) struct TempGuard {
+    pub(super) path: Option<PathBuf>,
 }
 
 impl TempGuard {
-    fn disarm(&mut self) {
+    pub(super) fn disarm(&mut self) {
         self.path = None;
     }
 }
@@ -705,7 +705,7 @@ impl Drop for TempGuard {
     }
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     // Opening a directory read-only and fsyncing it persists its entries (Linux).
     File::open(dir)?.sync_all()
 }
@@ -857,7 +857,7 @@ fn fault(step: &str) {
 }
 
 /// Moves the finished temporary to OUTPUT and fsyncs the parent directory.
-fn install(target: &Target, tmp: &Path) -> anyhow::Result<()> {
+pub(super) fn install(target: &Target, tmp: &Path) -> anyhow::Result<()> {
     fault("before-install");
     let out = &target.path;
     if !target.replace {

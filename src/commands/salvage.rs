@@ -1,5 +1,6 @@
 //! `salvage`: turns a damaged RDB into one the server loads, keeping every key
-//! that survived (the library's [`redis_persist::rdb::salvage`]).
+//! that survived (the library's [`redis_persist::rdb::salvage`]); AOF inputs
+//! (single, hybrid, multi-part) are the [`aof`] submodule's.
 //!
 //! The input is never modified. The output is written to a temporary file in
 //! its own directory, synced, re-checked with the `check-rdb` checker, and only
@@ -29,6 +30,8 @@ use serde_json::{Value as J, json};
 use super::{ExitStatus, Global, MappedFile};
 use crate::output::{self, progress::Bar};
 
+mod aof;
+
 /// Which duplicate of a key to keep.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum DuplicatesArg {
@@ -41,10 +44,13 @@ pub enum DuplicatesArg {
 /// Arguments of `salvage`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The damaged RDB file (`-` reads standard input). It is never modified.
+    /// The damaged RDB or AOF: an RDB file, a single or hybrid AOF file, a
+    /// multi-part AOF directory or its manifest (`-` reads standard input).
+    /// It is never modified.
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
-    /// Where to write the salvaged RDB (written atomically).
+    /// Where to write the salvaged RDB or AOF (written atomically): a file, or
+    /// a new multi-part directory for a multi-part AOF input.
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: PathBuf,
     /// Replace OUTPUT (and the `--lost` file) when it exists.
@@ -65,10 +71,28 @@ pub struct Args {
     /// FILE, in input order (their offsets are in the report).
     #[arg(long, value_name = "FILE")]
     pub lost: Option<PathBuf>,
+    /// AOF input: write one file (the BASE, then every INCR's commands)
+    /// instead of a multi-part directory; with --replay, one hybrid file.
+    #[arg(long)]
+    pub single_file: bool,
+    /// AOF input: replay the surviving commands and write the dataset as a
+    /// hybrid AOF directory (or file, --single-file), as
+    /// `convert-aof-to-hybrid` does. Memory is then the dataset's.
+    #[arg(long)]
+    pub replay: bool,
 }
 
 /// Runs `salvage`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
+    if args.input.as_os_str() != "-" && is_aof(&args.input)? {
+        return aof::run(args, global, &args.input, &rdb_options(args));
+    }
+    if args.replay && args.input.as_os_str() != "-" {
+        bail!(
+            "--replay is for an AOF input; {} is an RDB",
+            args.input.display()
+        );
+    }
     let out_dir = parent_dir(&args.output);
     refuse_existing(&args.output, &args.input, args.force)?;
     if let Some(lost) = &args.lost {
@@ -87,48 +111,25 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         spool = Some(tmp);
         m
     } else {
-        if std::fs::metadata(&args.input)
-            .with_context(|| format!("opening {}", args.input.display()))?
-            .is_dir()
-        {
-            bail!(
-                "{} is a directory: salvaging a multi-part AOF is not implemented yet",
-                args.input.display()
-            );
-        }
         MappedFile::open(&args.input)
     };
     let Some(map) = map else {
         bail!("{} is empty or cannot be mapped", args.input.display());
     };
     let data = map.bytes();
-    if !is_rdb_magic(data) {
-        bail!(
-            "{} does not start with an RDB header (REDIS/VALKEY magic): it is not an RDB \
-             (an AOF, a manifest?); salvaging an AOF is not implemented yet, nothing was written",
-            args.input.display()
-        );
+    if let Some(spooled) = spool
+        .as_ref()
+        .filter(|_| !is_rdb_magic(data) || resp_after_rdb(data).is_some())
+    {
+        // An AOF on standard input: salvaged from its copy.
+        let path = spooled.path.clone();
+        drop(map);
+        return aof::run(args, global, &path, &rdb_options(args));
     }
-    if let Some(at) = resp_after_rdb(data) {
-        bail!(
-            "{} is a hybrid AOF (an RDB preamble followed by commands from offset {at}); \
-             salvaging an AOF is not implemented yet, and an RDB of its preamble alone would \
-             drop those commands: nothing was written",
-            args.input.display()
-        );
+    if args.replay {
+        bail!("--replay is for an AOF input; standard input holds an RDB");
     }
-    let target = match args.rdb_version {
-        None => Target::Copy,
-        Some(v) => Target::Rewrite(WriterOptions::for_version(v)),
-    };
-    let opts = SalvageOptions {
-        duplicates: match args.duplicates {
-            DuplicatesArg::First => Duplicates::First,
-            DuplicatesArg::Last => Duplicates::Last,
-        },
-        target,
-        kept_ranges: false,
-    };
+    let opts = rdb_options(args);
 
     let tmp = TempFile::create(&out_dir, &args.output, "output")?;
     let bar = Bar::new(
@@ -166,6 +167,42 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Problems
     })
+}
+
+/// The RDB salvage settings the options give.
+fn rdb_options(args: &Args) -> SalvageOptions {
+    SalvageOptions {
+        duplicates: match args.duplicates {
+            DuplicatesArg::First => Duplicates::First,
+            DuplicatesArg::Last => Duplicates::Last,
+        },
+        target: match args.rdb_version {
+            None => Target::Copy,
+            Some(v) => Target::Rewrite(WriterOptions::for_version(v)),
+        },
+        kept_ranges: false,
+    }
+}
+
+/// Is INPUT an AOF: a directory, a manifest, a file without an RDB header, or
+/// an RDB header followed by commands (a hybrid file)?
+fn is_aof(input: &Path) -> anyhow::Result<bool> {
+    let meta = std::fs::metadata(input).with_context(|| format!("opening {}", input.display()))?;
+    if meta.is_dir() {
+        return Ok(true);
+    }
+    if matches!(
+        redis_persist::aof::resolve(input),
+        Ok(redis_persist::aof::Resolved::Manifest(_))
+    ) {
+        return Ok(true);
+    }
+    let Some(map) = MappedFile::open(input) else {
+        // Empty, or not a regular file: the RDB path says why.
+        return Ok(false);
+    };
+    let data = map.bytes();
+    Ok(!is_rdb_magic(data) || resp_after_rdb(data).is_some())
 }
 
 /// Where commands start after an RDB part (a hybrid AOF): the first `EOF`
