@@ -380,13 +380,18 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                         )),
                         // Bytes of damaged records, or of the damage, that read
                         // as whole records (a hash whose fields have no TTL
-                        // looks like a run of string records): counted, and
-                        // kept rare.
+                        // looks like a run of string records): invented keys.
                         None => {
                             phantoms += 1;
                             inside += u64::from(inside_damaged(*range));
                         }
                     }
+                }
+                if phantoms > 0 {
+                    eprintln!(
+                        "PHANTOM {name}: {phantoms} phantom keys ({inside} from inside a damaged \
+                         record)"
+                    );
                 }
                 t.phantoms += phantoms;
                 t.phantoms_inside += inside;
@@ -460,16 +465,17 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             t.prefix_lost,
             t.loads
         );
-        // (Measured with 30 cases per file and kind: truncations 26 of 870
-        // (27,337 phantom keys before a cut hash with field TTLs was
-        // recognised, 29 after); insertions, deletions, zeroed pages up to
-        // 178 of 870: the fields after damage in the middle of a hash with
-        // field TTLs still read as string records.)
-        let bound = if *kind == Kind::Truncate { 20 } else { 4 };
-        if t.phantom_cases * bound > t.cases {
+        // (Measured at 30 cases per file and kind, 870 per kind. Before the
+        // fields of a damaged hash with field TTLs were skipped: phantom keys
+        // in 16-178 cases per kind, 6,557-45,327 keys per kind. After: in
+        // 5-97 cases per kind, 7-365 keys; what is left is chance bytes of a
+        // damaged record framed up to real records, in the tiny expired.rdb
+        // files above all, and hashes whose header the damage took.)
+        let bound = if *kind == Kind::Truncate { 20 } else { 6 };
+        if t.phantom_cases * bound > t.cases || t.phantoms > 2 * t.cases {
             failures.push(format!(
-                "{kind:?}: phantom keys in {} of {} cases",
-                t.phantom_cases, t.cases
+                "{kind:?}: {} phantom keys in {} of {} cases",
+                t.phantoms, t.phantom_cases, t.cases
             ));
         }
         if pct < 99.0 {
@@ -481,12 +487,12 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
     common::assert_no_failures(&failures);
 }
 
-/// A hash with field TTLs (Redis type 24) whose header was read and whose
-/// fields are cut by the end of the file: its fields with no TTL read as
-/// string records, and none of them may come back as a key. Cut at many
-/// places inside the largest such record of the corpus files that hold one.
-/// (Damage in the middle of its fields is not covered yet: see the seeded
-/// test.)
+/// A hash with field TTLs (Redis type 24) whose fields are cut by the end of
+/// the file, or damaged in the middle (bytes overwritten, inserted, deleted,
+/// zeroed): its fields with no TTL read as string records, and none of them
+/// may come back as a key. Damaged at many places inside the largest such
+/// record of the corpus files that hold one; the keys after it are kept
+/// except string records right after it (which a field cannot be told from).
 #[test]
 fn no_phantom_keys_from_the_fields_of_a_damaged_hash() {
     let Some(c) = common::corpus() else { return };
@@ -506,12 +512,34 @@ fn no_phantom_keys_from_the_fields_of_a_damaged_hash() {
             continue;
         };
         let (s, e) = (big.start, big.end);
+        let mut after: Vec<&Key> = orig.values().filter(|k| k.start >= e).collect();
+        after.sort_by_key(|k| k.start);
+        let bare_after = after
+            .iter()
+            .take_while(|k| bytes[k.start as usize] == 0)
+            .count();
         // Cut past its header (type, key, min expire, count).
         for i in 1..40u64 {
             let at = (s + 48 + (e - s - 48) * i / 40) as usize;
-            let mut cut = bytes[..at].to_vec();
-            let mut cut_more = bytes[..at + 7].to_vec();
-            for (what, m) in [("cut", &mut cut), ("cut+7", &mut cut_more)] {
+            let cut = bytes[..at].to_vec();
+            let cut_more = bytes[..at + 7].to_vec();
+            let mut over = bytes.clone();
+            over[at..at + 5].copy_from_slice(&[0x81, 0xff, 0x13, 0x7e, 0x42]);
+            let mut ins = bytes.clone();
+            ins.splice(at..at, [0x40, 0x99, 0x05]);
+            let mut del = bytes.clone();
+            del.drain(at..at + 3);
+            let mut zero = bytes.clone();
+            zero[at..(at + 64).min(e as usize)].fill(0);
+            let copies = [
+                ("cut", cut),
+                ("cut+7", cut_more),
+                ("overwrite", over),
+                ("insert", ins),
+                ("delete", del),
+                ("zero", zero),
+            ];
+            for (what, m) in &copies {
                 tried += 1;
                 let (out, _) = match run_salvage(m) {
                     Ok(x) => x,
@@ -520,11 +548,35 @@ fn no_phantom_keys_from_the_fields_of_a_damaged_hash() {
                         continue;
                     }
                 };
-                for got in entries_of(&out) {
-                    if !orig.contains_key(&(got.db, got.key.clone())) {
+                let got = entries_of(&out);
+                // (The hash itself may be kept with a changed byte in a
+                // field: a damaged plain string validates.)
+                for g in got.iter().filter(|g| g.key != big.entry.key) {
+                    if orig
+                        .get(&(g.db, g.key.clone()))
+                        .is_none_or(|k| k.entry != *g && !prefix_lost(&k.entry, g))
+                    {
                         failures.push(format!(
                             "{d} {what} at {at}: phantom key {:?}",
-                            String::from_utf8_lossy(&got.key)
+                            String::from_utf8_lossy(&g.key)
+                        ));
+                    }
+                }
+                // The keys after the hash are kept, but for the string
+                // records with no prefix right after it.
+                if m.len() == bytes.len() {
+                    let kept = got
+                        .iter()
+                        .filter(|g| {
+                            orig.get(&(g.db, g.key.clone()))
+                                .is_some_and(|k| k.start >= e)
+                        })
+                        .count();
+                    let lost = after.len() - kept;
+                    if lost > bare_after {
+                        failures.push(format!(
+                            "{d} {what} at {at}: {lost} of the {} keys after the hash lost",
+                            after.len()
                         ));
                     }
                 }

@@ -87,7 +87,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     if args.input.as_os_str() != "-" && is_aof(&args.input)? {
         return aof::run(args, global, &args.input, &rdb_options(args));
     }
-    if args.replay && args.input.as_os_str() != "-" {
+    if args.replay && args.input.as_os_str() != "-" && !is_hybrid(&args.input) {
         bail!(
             "--replay is for an AOF input; {} is an RDB",
             args.input.display()
@@ -119,7 +119,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let data = map.bytes();
     if let Some(spooled) = spool
         .as_ref()
-        .filter(|_| !is_rdb_magic(data) || resp_after_rdb(data).is_some())
+        .filter(|_| !is_rdb_magic(data) || (args.replay && resp_after_rdb(data).is_some()))
     {
         // An AOF on standard input: salvaged from its copy.
         let path = spooled.path.clone();
@@ -132,22 +132,45 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let opts = rdb_options(args);
 
     let tmp = TempFile::create(&out_dir, &args.output, "output")?;
-    let bar = Bar::new(
-        global.progress && !args.json,
-        Some(data.len() as u64),
-        &format!("salvaging {}", args.input.display()),
-    );
-    let track = Track {
-        bar: &bar,
-        map: &map,
+    let input_path = spool
+        .as_ref()
+        .map_or(args.input.as_path(), |s: &TempFile| &s.path);
+    let fast = match opts.target {
+        Target::Copy => copy_undamaged(input_path, &map, &tmp)?,
+        Target::Rewrite(_) => None,
     };
-    let rep = salvage::salvage(data, std::io::BufWriter::new(&tmp.file), &opts, &track);
-    bar.finish();
-    let rep = rep.with_context(|| format!("salvaging {}", args.input.display()))?;
-    tmp.file
-        .sync_all()
-        .with_context(|| format!("syncing {}", tmp.path.display()))?;
-    recheck(&tmp.path)?;
+    let undamaged = fast.is_some();
+    let rep = if let Some(rep) = fast {
+        rep
+    } else {
+        // (An undamaged RDB has no bytes after its trailer: not a hybrid. A
+        // hybrid AOF is told from an RDB only here, so that the fast path
+        // never reads every page of an undamaged RDB.)
+        if resp_after_rdb(data).is_some() {
+            let path = input_path.to_path_buf();
+            drop(tmp);
+            drop(map);
+            return aof::run(args, global, &path, &opts);
+        }
+        let bar = Bar::new(
+            global.progress && !args.json,
+            Some(data.len() as u64),
+            &format!("salvaging {}", args.input.display()),
+        );
+        let track = Track {
+            bar: &bar,
+            map: &map,
+        };
+        let out = std::io::BufWriter::with_capacity(1 << 20, &tmp.file);
+        let rep = salvage::salvage(data, out, &opts, &track);
+        bar.finish();
+        let rep = rep.with_context(|| format!("salvaging {}", args.input.display()))?;
+        tmp.file
+            .sync_all()
+            .with_context(|| format!("syncing {}", tmp.path.display()))?;
+        recheck(&tmp.path)?;
+        rep
+    };
     if let Some(lost) = &args.lost {
         write_lost(lost, data, &rep)?;
     }
@@ -155,12 +178,12 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     drop(spool);
 
     if args.json {
-        let doc = json_report(args, &rep);
+        let doc = json_report(args, &rep, undamaged);
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
-        write_human(&mut std::io::stderr().lock(), args, &rep)?;
+        write_human(&mut std::io::stderr().lock(), args, &rep, undamaged)?;
     }
     Ok(if rep.is_clean() {
         ExitStatus::Ok
@@ -184,8 +207,7 @@ fn rdb_options(args: &Args) -> SalvageOptions {
     }
 }
 
-/// Is INPUT an AOF: a directory, a manifest, a file without an RDB header, or
-/// an RDB header followed by commands (a hybrid file)?
+/// Is INPUT an AOF: a directory, a manifest or a file without an RDB header?
 fn is_aof(input: &Path) -> anyhow::Result<bool> {
     let meta = std::fs::metadata(input).with_context(|| format!("opening {}", input.display()))?;
     if meta.is_dir() {
@@ -201,8 +223,97 @@ fn is_aof(input: &Path) -> anyhow::Result<bool> {
         // Empty, or not a regular file: the RDB path says why.
         return Ok(false);
     };
+    // (A file with an RDB header may still be a hybrid AOF: the RDB path
+    // tells, after its fast path, so that an undamaged RDB is not read twice.)
+    Ok(!is_rdb_magic(map.bytes()))
+}
+
+/// Is INPUT a file with an RDB header followed by commands (a hybrid AOF)?
+fn is_hybrid(input: &Path) -> bool {
+    MappedFile::open(input).is_some_and(|map| {
+        let data = map.bytes();
+        is_rdb_magic(data) && resp_after_rdb(data).is_some()
+    })
+}
+
+/// The fast path of an undamaged input ([`salvage::undamaged`]). While the
+/// checker reads the mapped input on worker threads, another thread copies the
+/// input file to the temporary output (in the kernel, `copy_file_range`, so no
+/// byte passes through this process) and syncs it. The output is then
+/// re-checked: read back, its length and CRC-64 must be those of the input
+/// the checker accepted (the output is those bytes). `None`, with the output
+/// emptied, when the input needs the full salvage.
+fn copy_undamaged(
+    input: &Path,
+    map: &MappedFile,
+    tmp: &TempFile,
+) -> anyhow::Result<Option<Report>> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let src = File::open(input).with_context(|| format!("opening {}", input.display()))?;
     let data = map.bytes();
-    Ok(!is_rdb_magic(data) || resp_after_rdb(data).is_some())
+    let len = data.len() as u64;
+    let abandon = AtomicBool::new(false);
+    let (rep, copied) = std::thread::scope(|s| {
+        let copier = s.spawn(|| -> std::io::Result<bool> {
+            const STEP: u64 = 16 << 20;
+            let (from, mut to) = (&src, &tmp.file);
+            let mut done = 0u64;
+            while done < len {
+                if abandon.load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
+                let n = std::io::copy(&mut from.take(STEP.min(len - done)), &mut to)?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                done += n;
+            }
+            to.sync_all()?;
+            Ok(true)
+        });
+        let release = |upto| map.release(upto);
+        let rep = salvage::undamaged(map.mapped(&release), super::default_workers());
+        if rep.is_none() {
+            abandon.store(true, Ordering::Relaxed);
+        }
+        (rep, copier.join())
+    });
+    let copied = match copied {
+        Ok(r) => r.with_context(|| format!("writing {}", tmp.path.display()))?,
+        Err(_) => bail!("the copying thread failed"),
+    };
+    let rep = rep.filter(|_| copied);
+    if let Some(rep) = rep {
+        // The re-check of the output: its bytes are the input's.
+        let mut f =
+            File::open(&tmp.path).with_context(|| format!("opening {}", tmp.path.display()))?;
+        let mut crc = redis_persist::io::Crc64::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let (mut read, mut tail) = (0u64, Vec::with_capacity(8));
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            // (The last 8 bytes, the trailer, are not part of the CRC.)
+            let body = (len.saturating_sub(8).saturating_sub(read) as usize).min(n);
+            crc.update(&buf[..body]);
+            tail.extend_from_slice(&buf[body..n]);
+            read += n as u64;
+        }
+        let stored = data[data.len() - 8..].to_vec();
+        if read != len || tail != stored || crc.value().to_le_bytes().as_slice() != stored {
+            bail!(
+                "the copy of the undamaged input is not its bytes (read back {read} of {len} \
+                 bytes); nothing was written"
+            );
+        }
+        return Ok(Some(rep));
+    }
+    tmp.file.set_len(0)?;
+    (&tmp.file).seek(SeekFrom::Start(0))?;
+    Ok(None)
 }
 
 /// Where commands start after an RDB part (a hybrid AOF): the first `EOF`
@@ -402,7 +513,7 @@ fn trailer_text(t: TrailerStatus) -> String {
     }
 }
 
-fn json_report(args: &Args, rep: &Report) -> J {
+fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
     let lost: Vec<J> = rep
         .keys_lost
         .iter()
@@ -437,10 +548,16 @@ fn json_report(args: &Args, rep: &Report) -> J {
         "trailing_bytes": rep.trailing_bytes,
         "output_bytes": rep.output_bytes,
         "rechecked": true,
+        "undamaged_copy": undamaged,
     })
 }
 
-fn write_human(out: &mut impl Write, args: &Args, rep: &Report) -> anyhow::Result<()> {
+fn write_human(
+    out: &mut impl Write,
+    args: &Args,
+    rep: &Report,
+    undamaged: bool,
+) -> anyhow::Result<()> {
     let skipped: u64 = rep.skipped.iter().map(|s| s.end - s.start).sum();
     writeln!(
         out,
@@ -520,6 +637,14 @@ fn write_human(out: &mut impl Write, args: &Args, rep: &Report) -> anyhow::Resul
             rep.trailing_bytes
         )?;
     }
-    writeln!(out, "output re-checked with check-rdb: ok")?;
+    if undamaged {
+        writeln!(
+            out,
+            "nothing damaged (check-rdb's checker found no problem): the input was copied \
+             whole, and the copy verified against it (length and CRC-64)"
+        )?;
+    } else {
+        writeln!(out, "output re-checked with check-rdb: ok")?;
+    }
     Ok(())
 }

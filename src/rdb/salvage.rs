@@ -159,8 +159,8 @@ pub struct Report {
     pub output_version: u32,
     /// Keys written to the output.
     pub keys_kept: u64,
-    /// Non-key records kept (aux fields, functions, module aux, database
-    /// selectors and sizes).
+    /// Non-key records kept (aux fields, functions, module aux, slot info);
+    /// database selectors and sizes are not counted.
     pub records_kept: u64,
     /// Keys lost, in file order (duplicates and empty aggregates are not here).
     pub keys_lost: Vec<LostKey>,
@@ -283,6 +283,56 @@ pub fn salvage<W: Write>(
     rep.output_version = output_version;
     rep.output_bytes = sink.finish()?;
     Ok(rep)
+}
+
+/// The fast path of an input that is not damaged: `check-rdb`'s checker
+/// ([`super::check::check_parallel_in`], on `threads` threads over the mapped
+/// file `m`, duplicate keys detected with a 64-bit hash per key) reads it whole
+/// and finds nothing at all to report: no problem (warnings included), a
+/// CRC-64 trailer that matches, nothing after it, no empty aggregate. The
+/// salvage of such a file is the file itself, byte for byte (every record kept
+/// as it is, and the fresh CRC is the stored one): returned is the report of
+/// that salvage, whose `output_bytes` is the length of the input. `None`: the
+/// input needs [`salvage`].
+pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Report> {
+    use super::check::{CheckOptions, check_parallel_in};
+    use super::reader::Checksum;
+    let opts = CheckOptions {
+        count_trailing: true,
+        ..CheckOptions::default()
+    };
+    let src = Source::new(Memory(m.data)).with_size(m.data.len() as u64);
+    let (c, _) = check_parallel_in(src, Some(m), opts, threads);
+    let clean = c.is_ok()
+        && c.problems.is_empty()
+        && c.checksum == Some(Checksum::Ok)
+        && c.end_offset == Some(m.data.len() as u64)
+        && c.trailing_bytes.unwrap_or(0) == 0
+        && c.empty_keys == 0;
+    if !clean {
+        return None;
+    }
+    let (format, version) = (c.format?, c.rdb_version?);
+    Some(Report {
+        format,
+        rdb_version: version,
+        output_version: version,
+        keys_kept: c.keys,
+        records_kept: c.aux.len() as u64
+            + c.functions
+            + c.module_aux.values().sum::<u64>()
+            + c.slot_info.0
+            + c.slot_import_count,
+        keys_lost: Vec::new(),
+        skipped: Vec::new(),
+        duplicates_dropped: 0,
+        empty_dropped: 0,
+        records_dropped: 0,
+        trailer: TrailerStatus::Ok,
+        trailing_bytes: 0,
+        output_bytes: m.data.len() as u64,
+        kept_ranges: None,
+    })
 }
 
 /// No progress reporting.
@@ -531,6 +581,9 @@ fn walk<W: Write>(
     let mut db = 0u64;
     let mut last_progress = 0u64;
     let mut pending: Option<Pending> = None;
+    // Where reading resumed after a run of hash fields was skipped
+    // ([`past_fields`]): a failure right there is still in that hash.
+    let mut after_fields: Option<u64> = None;
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
             return Ok::<(), SalvageError>(());
@@ -623,6 +676,9 @@ fn walk<W: Write>(
                     }
                 }
                 Ok(Some(ev)) => {
+                    // (Database selectors and sizes are not counted as kept
+                    // records: the output writes its own where needed.)
+                    let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
                     if let Event::SelectDb { db: d } = ev {
                         db = d;
                     }
@@ -636,7 +692,7 @@ fn walk<W: Write>(
                         version,
                     };
                     match out.record(&rec)? {
-                        None => rep.records_kept += 1,
+                        None => rep.records_kept += u64::from(counted),
                         Some(_) => rep.records_dropped += 1,
                     }
                     continue;
@@ -649,14 +705,16 @@ fn walk<W: Write>(
                 },
             };
             let from = pending.as_ref().map_or(failure.start, |p| p.start);
-            let (next, drop_pending) = recover(
+            let in_fields = after_fields.is_some_and(|a| a == from || a == failure.start);
+            let (next, drop_pending, fields) = recover(
                 data,
                 (format, version),
                 db,
                 &failure,
-                pending.as_ref(),
+                (pending.as_ref(), in_fields),
                 &mut rep,
             );
+            after_fields = fields.then_some(next);
             if let Some(d) = selected_in(data, from, next, format, version) {
                 db = d;
             }
@@ -721,22 +779,43 @@ fn trailer(data: &[u8], eof: u64, version: u32) -> TrailerStatus {
 /// kept record before the failure (`pending`), that record was framed across
 /// real records by a damaged length: it is dropped (the second value) and the
 /// range from its start is skipped. When it is the end of the failed record
-/// framed alone, only that key is dropped. Returns where to go on.
+/// framed alone, only that key is dropped. Returns where to go on, whether
+/// `pending` is dropped, and whether a run of hash fields was skipped
+/// ([`past_fields`]; `in_fields`: the failure is where the last such run
+/// ended).
 fn recover(
     data: &[u8],
     (format, version): (Format, u32),
     db: u64,
     f: &Failure,
-    pending: Option<&Pending>,
+    (pending, in_fields): (Option<&Pending>, bool),
     rep: &mut Report,
-) -> (u64, bool) {
+) -> (u64, bool, bool) {
     let len = data.len() as u64;
+    // The failed record is a hash with field TTLs (its header reads).
+    let header = hash_fields_at(data, f.start, format);
+    let failed_hash = !f.unsupported
+        && (header.is_some()
+            || f.key
+                .as_ref()
+                .is_some_and(|(_, _, ty)| ty.is_some_and(|t| field_ttl_hash(format, t))));
     // First, whether the kept record before the failure runs over real
     // records (a damaged length that still validates): records then read
-    // from a place inside it, on past the failure.
-    if let Some(pk) = pending {
+    // from a place inside it, on past the failure. (Not when the failure is
+    // a hash with field TTLs: chance records from inside the kept one then
+    // run into its fields.)
+    if let Some(pk) = pending.filter(|_| !failed_hash) {
         if let Some(p) = next_resume(data, pk.start + 1, f.start, (format, version), f.start + 1) {
-            return dropped_pending(data, (format, version), db, f, pk, p, rep);
+            let fields = in_fields
+                || field_ttl_hash(format, pk.rdb_type)
+                || hash_header_in(data, pk.start, p, (format, version));
+            let p = if fields {
+                past_fields(data, p, (format, version))
+            } else {
+                p
+            };
+            let (next, drop) = dropped_pending(data, (format, version), db, f, pk, p, rep);
+            return (next, drop, fields);
         }
     }
     // A value that fails validation in a record whose framing holds (and
@@ -753,7 +832,7 @@ fn recover(
                         end,
                         reason: f.reason.clone(),
                     });
-                    return (end, false);
+                    return (end, false, false);
                 }
             }
         }
@@ -761,13 +840,26 @@ fn recover(
     // Damage to the structure: the next place where records read again.
     // (The header of a hash with field TTLs is parsed here: the reader can
     // fail on its field count before it names the key.)
-    let next = match hash_fields_at(data, f.start, format) {
+    let next = match header {
         Some(fields) if !f.unsupported => {
             resume_after_fields(data, f.start, fields, (format, version))
         }
         _ => next_resume(data, f.start + 1, len, (format, version), 0),
     }
     .unwrap_or(len);
+    // After damage inside a hash with field TTLs, its fields with no TTL read
+    // as string records: the run of them where reading would resume is
+    // skipped with the damage.
+    let fields = failed_hash
+        || !f.unsupported
+            && (in_fields
+                || hash_header_in(data, f.start, next, (format, version))
+                || fields_run_at(data, next, (format, version)));
+    let next = if fields {
+        past_fields(data, next, (format, version))
+    } else {
+        next
+    };
     if let Some((kdb, key, ty)) = &f.key {
         rep.keys_lost.push(LostKey {
             db: *kdb,
@@ -785,7 +877,83 @@ fn recover(
         reason: f.reason.clone(),
         unsupported: f.unsupported,
     });
-    (next, false)
+    (next, false, fields)
+}
+
+/// Past the run of string records with no prefix (no expire, LRU or LFU)
+/// from `p`: what the fields with no TTL of a hash with field TTLs
+/// ([`field_ttl_hash`]) read as (`LEN` ttl 0, `STR` field, `STR` value). A
+/// field cannot be told from a key there; reading resumes at the first record
+/// after the run that a field cannot be, and the string records of real keys
+/// in the run are lost with the damage (reported by name). Where records do
+/// not read on from the end of the run (a field with a TTL, or chance bytes
+/// of the damage framed across the real records), the run goes on from the
+/// next place inside its last record where records read again.
+fn past_fields(data: &[u8], mut p: u64, (format, version): (Format, u32)) -> u64 {
+    let len = data.len() as u64;
+    loop {
+        let (last, q) = bare_run(data, p);
+        if q >= len || resumes(data, q, format, version, 0).is_some() {
+            return q;
+        }
+        match next_resume(data, last + 1, len, (format, version), 0) {
+            Some(n) if n > last => p = n,
+            _ => return q,
+        }
+    }
+}
+
+/// The run of string records with no prefix from `p` (type byte 0, `STR`
+/// key, `STR` value, framed only): the start of its last record and its end
+/// (`(p, p)` when there is none at `p`).
+fn bare_run(data: &[u8], p: u64) -> (u64, u64) {
+    let (mut last, mut q) = (p, p);
+    while let Some(at) = usize::try_from(q).ok().filter(|&a| data.get(a) == Some(&0)) {
+        let Some(end) = str_end(data, at + 1).and_then(|v| str_end(data, v)) else {
+            break;
+        };
+        (last, q) = (q, end as u64);
+    }
+    (last, q)
+}
+
+/// Whether reading resumes at `p` on a run of string records with no prefix
+/// after which records do not read on (in a Redis file that can hold hashes
+/// with field TTLs): a run of real keys ends at a real record, the fields of
+/// such a hash whose header the damage took end at a field with a TTL.
+fn fields_run_at(data: &[u8], p: u64, (format, version): (Format, u32)) -> bool {
+    if format != Format::Redis || version < 12 {
+        return false;
+    }
+    let len = data.len() as u64;
+    let q = bare_run(data, p).1;
+    q > p && q < len && resumes(data, q, format, version, 0).is_none()
+}
+
+/// Whether the skipped range `[from, to)` holds the header of a hash with
+/// field TTLs (Redis type 24: its minimum expire within what the loader
+/// accepts, at least one whole field after it) whose fields start before
+/// `to`: damage before it or in it leaves reading to resume among its
+/// fields. Searched in the first [`NAME_SCAN`] bytes.
+fn hash_header_in(data: &[u8], from: u64, to: u64, (format, version): (Format, u32)) -> bool {
+    if format != Format::Redis || version < 12 {
+        return false;
+    }
+    let lo = usize::try_from(from).unwrap_or(usize::MAX);
+    let hi = usize::try_from(to.min(from.saturating_add(NAME_SCAN)))
+        .unwrap_or(usize::MAX)
+        .min(data.len());
+    (lo..hi).any(|h| {
+        data[h] == super::types::HASH_METADATA
+            && str_end(data, h + 1).is_some_and(|q| {
+                data.get(q..q + 8)
+                    .and_then(|b| b.try_into().ok())
+                    .is_some_and(|b: [u8; 8]| u64::from_le_bytes(b) <= 1 << 48)
+            })
+            && hash_fields_at(data, h as u64, format).is_some_and(|(fields, count)| {
+                (fields as u64) < to && count > 0 && fields_from(data, fields, 1).1 == 1
+            })
+    })
 }
 
 /// Whether records of type `ty` are hashes with per-field TTLs whose fields
@@ -849,7 +1017,10 @@ fn resume_after_fields(
 ) -> Option<u64> {
     let len = data.len();
     let (end, read, largest) = fields_from(data, fields, count);
-    if read < count && len - end <= largest + 64 {
+    // (A file that ends with an `EOF` record and its checksum was not cut:
+    // a damaged length ran the fields to its end.)
+    let ends_whole = len >= 9 && data[len - 9] == super::types::OP_EOF;
+    if read < count && len - end <= largest + 64 && !ends_whole {
         return None;
     }
     next_resume(data, start + 1, len as u64, (format, version), 0)
