@@ -26,15 +26,31 @@ fn string(db: u64, key: &str, v: &str) -> Entry {
 }
 
 /// Writes `entries` (and `functions`) as an RDB file of `version`.
-fn rdb(dir: &Path, name: &str, version: u32, functions: &[FunctionLibrary], entries: Vec<Entry>) -> PathBuf {
+fn rdb(
+    dir: &Path,
+    name: &str,
+    version: u32,
+    functions: &[FunctionLibrary],
+    entries: Vec<Entry>,
+) -> PathBuf {
     let path = dir.join(name);
     let f = std::fs::File::create(&path).unwrap();
-    write_all(f, WriterOptions::for_version(version), functions, entries, |_| (0, 0)).unwrap();
+    write_all(
+        f,
+        WriterOptions::for_version(version),
+        functions,
+        entries,
+        |_| (0, 0),
+    )
+    .unwrap();
     path
 }
 
-/// (db, key) -> value of every key of an RDB file, with the header's version.
-fn read(path: &Path) -> (u32, BTreeMap<(u64, Vec<u8>), Entry>, Vec<FunctionLibrary>) {
+/// (db, key) -> entry.
+type Keys = BTreeMap<(u64, Vec<u8>), Entry>;
+
+/// Every key of an RDB file, with the header's version and the libraries.
+fn read(path: &Path) -> (u32, Keys, Vec<FunctionLibrary>) {
     let f = std::fs::File::open(path).unwrap();
     let mut it = Entries::new(Reader::new(Source::new(f)));
     let (mut version, mut keys, mut libs) = (0, BTreeMap::new(), Vec::new());
@@ -42,7 +58,10 @@ fn read(path: &Path) -> (u32, BTreeMap<(u64, Vec<u8>), Entry>, Vec<FunctionLibra
         match item {
             Item::Header { version: v, .. } => version = v,
             Item::Entry(e) => {
-                assert!(keys.insert((e.db, e.key.clone()), *e).is_none(), "duplicate key");
+                assert!(
+                    keys.insert((e.db, e.key.clone()), *e).is_none(),
+                    "duplicate key"
+                );
             }
             Item::Function(l) => libs.push(l),
             _ => {}
@@ -77,7 +96,12 @@ fn sample() -> Vec<Entry> {
         string(0, "us*r", "star"),
         string(0, "session:x", "d"),
         Entry::new(0, "old", Some(1_000), Value::String(s("expired"))),
-        Entry::new(0, "later", Some(4_000_000_000_000), Value::String(s("kept"))),
+        Entry::new(
+            0,
+            "later",
+            Some(4_000_000_000_000),
+            Value::String(s("kept")),
+        ),
         Entry::new(0, "list", None, Value::List(vec![s("x"), s("y")])),
         Entry::new(0, "set", None, Value::Set(vec![s("m")])),
         string(1, "user:1", "db1"),
@@ -92,7 +116,12 @@ fn filtered(args: &[&str]) -> Vec<(u64, String)> {
     let mut a = vec![p(&input), "-o", p(&out), "--target", "redis-7.0"];
     a.extend_from_slice(args);
     let (o, j) = run(&a);
-    assert_eq!(o.status.code(), Some(0), "{args:?}: {j} {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {j} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(j["keys_in"], 11);
     assert_eq!(
         j["keys_out"].as_u64().unwrap() + j["filtered"].as_u64().unwrap(),
@@ -143,7 +172,10 @@ fn regex_type_db_and_expiry_filters() {
         filtered(&["--type", "list", "--type", "set"]),
         vec![k(0, "list"), k(0, "set")]
     );
-    assert_eq!(filtered(&["--db", "1", "--db", "2"]), vec![k(1, "user:1"), k(2, "other")]);
+    assert_eq!(
+        filtered(&["--db", "1", "--db", "2"]),
+        vec![k(1, "user:1"), k(2, "other")]
+    );
     let all = filtered(&[]);
     assert_eq!(all.len(), 11);
     let live = filtered(&["--drop-expired", "--now", "2000"]);
@@ -163,7 +195,17 @@ fn db_map_moves_databases_after_the_filters() {
     let dir = tempfile::tempdir().unwrap();
     let input = rdb(dir.path(), "in.rdb", 10, &[], sample());
     let out = dir.path().join("out.rdb");
-    let (o, j) = run(&[p(&input), "-o", p(&out), "--target", "7.0", "--db-map", "1=0", "--duplicates", "first"]);
+    let (o, j) = run(&[
+        p(&input),
+        "-o",
+        p(&out),
+        "--target",
+        "7.0",
+        "--db-map",
+        "1=0",
+        "--duplicates",
+        "first",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{j}");
     assert_eq!(j["duplicates"].as_array().unwrap().len(), 1, "{j}");
     assert_eq!(j["duplicates"][0]["key"], "user:1");
@@ -178,14 +220,22 @@ fn two_inputs(dir: &Path) -> (PathBuf, PathBuf) {
         "a.rdb",
         10,
         &[],
-        vec![string(0, "only-a", "1"), string(0, "both", "from-a"), string(1, "x", "a")],
+        vec![
+            string(0, "only-a", "1"),
+            string(0, "both", "from-a"),
+            string(1, "x", "a"),
+        ],
     );
     let b = rdb(
         dir,
         "b.rdb",
         11,
         &[],
-        vec![string(0, "both", "from-b"), string(0, "only-b", "2"), string(1, "x", "b")],
+        vec![
+            string(0, "both", "from-b"),
+            string(0, "only-b", "2"),
+            string(1, "x", "b"),
+        ],
     );
     (a, b)
 }
@@ -204,14 +254,32 @@ fn merge_duplicates_policies() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["db"].as_u64().unwrap(), r["key"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["db"].as_u64().unwrap(),
+                r["key"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(refused, vec![k(0, "both"), k(1, "x")]);
     assert!(!out.exists());
-    assert!(std::fs::read_dir(dir.path()).unwrap().count() == 2, "no temporary file left");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().count() == 2,
+        "no temporary file left"
+    );
 
     for (policy, want) in [("first", "a"), ("last", "b")] {
-        let (o, j) = run(&[p(&a), p(&b), "-o", p(&out), "--target", "redis-7.2", "--duplicates", policy, "--force"]);
+        let (o, j) = run(&[
+            p(&a),
+            p(&b),
+            "-o",
+            p(&out),
+            "--target",
+            "redis-7.2",
+            "--duplicates",
+            policy,
+            "--force",
+        ]);
         assert_eq!(o.status.code(), Some(1), "{policy}: {j}");
         assert_eq!(j["keys_in"], 6);
         assert_eq!(j["keys_out"], 4);
@@ -219,7 +287,10 @@ fn merge_duplicates_policies() {
         let (v, keys, _) = read(&out);
         assert_eq!(v, 11);
         assert_eq!(keys.len(), 4);
-        assert_eq!(keys[&(0, s("both"))].value, Value::String(s(&format!("from-{want}"))));
+        assert_eq!(
+            keys[&(0, s("both"))].value,
+            Value::String(s(&format!("from-{want}")))
+        );
         assert_eq!(keys[&(1, s("x"))].value, Value::String(s(want)));
         assert!(keys.contains_key(&(0, s("only-a"))) && keys.contains_key(&(0, s("only-b"))));
         // The dropped record is the other input's.
@@ -229,11 +300,24 @@ fn merge_duplicates_policies() {
             .iter()
             .map(|d| d["input"].as_u64().unwrap())
             .collect();
-        assert_eq!(dropped_from, if want == "a" { vec![1, 1] } else { vec![0, 0] });
+        assert_eq!(
+            dropped_from,
+            if want == "a" { vec![1, 1] } else { vec![0, 0] }
+        );
     }
 
     // No overlap: exit 0.
-    let (o, j) = run(&[p(&a), p(&b), "-o", p(&out), "--target", "redis-7.2", "--key", "only-*", "--force"]);
+    let (o, j) = run(&[
+        p(&a),
+        p(&b),
+        "-o",
+        p(&out),
+        "--target",
+        "redis-7.2",
+        "--key",
+        "only-*",
+        "--force",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{j}");
     assert_eq!(keys_of(&out), vec![k(0, "only-a"), k(0, "only-b")]);
 }
@@ -266,30 +350,65 @@ fn ttl_hash() -> Entry {
 #[test]
 fn incompatible_policies_for_field_ttls() {
     let dir = tempfile::tempdir().unwrap();
-    let input = rdb(dir.path(), "in.rdb", 12, &[], vec![ttl_hash(), string(0, "s", "v")]);
+    let input = rdb(
+        dir.path(),
+        "in.rdb",
+        12,
+        &[],
+        vec![ttl_hash(), string(0, "s", "v")],
+    );
     let out = dir.path().join("out.rdb");
     let base = [p(&input), "-o", p(&out), "--now", "2000"];
 
     let (o, j) = run(&[&base[..], &["--target", "redis-7.2"]].concat());
     assert_eq!(o.status.code(), Some(2), "{j}");
     assert_eq!(j["refused"][0]["key"], "h");
-    assert!(j["refused"][0]["what"].as_str().unwrap().contains("2 hash field TTL"), "{j}");
+    assert!(
+        j["refused"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("2 hash field TTL"),
+        "{j}"
+    );
     assert!(!out.exists());
 
-    let (o, j) = run(&[&base[..], &["--target", "redis-7.2", "--incompatible", "skip-key"]].concat());
+    let (o, j) = run(&[
+        &base[..],
+        &["--target", "redis-7.2", "--incompatible", "skip-key"],
+    ]
+    .concat());
     assert_eq!(o.status.code(), Some(1), "{j}");
     assert_eq!(j["skipped"][0]["key"], "h");
     assert_eq!(keys_of(&out), vec![k(0, "s")]);
 
-    let (o, j) = run(&[&base[..], &["--target", "valkey-8.1", "--incompatible", "drop-feature", "--force"]].concat());
+    let (o, j) = run(&[
+        &base[..],
+        &[
+            "--target",
+            "valkey-8.1",
+            "--incompatible",
+            "drop-feature",
+            "--force",
+        ],
+    ]
+    .concat());
     assert_eq!(o.status.code(), Some(1), "{j}");
-    assert!(j["changed"][0]["what"].as_str().unwrap().contains("1 already expired field"), "{j}");
+    assert!(
+        j["changed"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("1 already expired field"),
+        "{j}"
+    );
     let (v, keys, _) = read(&out);
     assert_eq!(v, 11);
     let Value::Hash(h) = &keys[&(0, s("h"))].value else {
         panic!()
     };
-    let fields: Vec<(&[u8], Option<i64>)> = h.iter().map(|f| (f.field.as_slice(), f.expire_ms)).collect();
+    let fields: Vec<(&[u8], Option<i64>)> = h
+        .iter()
+        .map(|f| (f.field.as_slice(), f.expire_ms))
+        .collect();
     assert_eq!(fields, vec![(&b"keep"[..], None), (&b"plain"[..], None)]);
     // The Valkey flavour of RDB 11: valkey-ver.
     let bytes = std::fs::read(&out).unwrap();
@@ -317,18 +436,42 @@ fn functions_need_redis_7() {
     let lib = FunctionLibrary {
         code: s("#!lua name=mylib\nredis.register_function('f', function() return 1 end)"),
     };
-    let input = rdb(dir.path(), "in.rdb", 10, &[lib.clone()], vec![string(0, "s", "v")]);
+    let input = rdb(
+        dir.path(),
+        "in.rdb",
+        10,
+        std::slice::from_ref(&lib),
+        vec![string(0, "s", "v")],
+    );
     let out = dir.path().join("out.rdb");
     let (o, j) = run(&[p(&input), "-o", p(&out), "--target", "redis-6.2"]);
     assert_eq!(o.status.code(), Some(2), "{j}");
     assert!(j["refused"][0]["what"].as_str().unwrap().contains("mylib"));
-    let (o, j) = run(&[p(&input), "-o", p(&out), "--target", "redis-6.0", "--incompatible", "drop-feature"]);
+    let (o, j) = run(&[
+        p(&input),
+        "-o",
+        p(&out),
+        "--target",
+        "redis-6.0",
+        "--incompatible",
+        "drop-feature",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{j}");
     assert_eq!(j["functions_out"], 0);
     let (v, keys, libs) = read(&out);
     assert_eq!((v, keys.len(), libs.len()), (9, 1, 0));
     // The same library in two inputs is written once.
-    let (o, j) = run(&[p(&input), p(&input), "-o", p(&out), "--target", "redis-7.0", "--duplicates", "first", "--force"]);
+    let (o, j) = run(&[
+        p(&input),
+        p(&input),
+        "-o",
+        p(&out),
+        "--target",
+        "redis-7.0",
+        "--duplicates",
+        "first",
+        "--force",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{j}");
     assert_eq!(j["functions_in"], 2);
     assert_eq!(j["functions_out"], 1);
@@ -340,7 +483,14 @@ fn outputs_never_replace_inputs_and_need_force() {
     let dir = tempfile::tempdir().unwrap();
     let input = rdb(dir.path(), "in.rdb", 10, &[], vec![string(0, "s", "v")]);
     let before = std::fs::read(&input).unwrap();
-    let (o, _) = run(&[p(&input), "-o", p(&input), "--target", "redis-6.2", "--force"]);
+    let (o, _) = run(&[
+        p(&input),
+        "-o",
+        p(&input),
+        "--target",
+        "redis-6.2",
+        "--force",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&input).unwrap(), before);
     let out = dir.path().join("out.rdb");
@@ -360,11 +510,24 @@ fn standard_input_and_rdb_version() {
     let input = rdb(dir.path(), "in.rdb", 12, &[], sample());
     let out = dir.path().join("out.rdb");
     let o = common::bin()
-        .args(["rewrite", "-", "-o", p(&out), "--rdb-version", "9", "--json"])
+        .args([
+            "rewrite",
+            "-",
+            "-o",
+            p(&out),
+            "--rdb-version",
+            "9",
+            "--json",
+        ])
         .stdin(std::fs::File::open(&input).unwrap())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let (v, keys, _) = read(&out);
     assert_eq!(v, 9);
     assert_eq!(keys.len(), 11);
@@ -377,12 +540,31 @@ fn an_aof_is_rewritten_as_its_dataset_after_replay() {
         return;
     };
     let folder = corpus.join("redis-7.0.15");
-    let doc: J = serde_json::from_slice(&std::fs::read(folder.join("expected-aof-nopreamble.json")).unwrap()).unwrap();
-    let want: usize = doc["dbs"].as_object().unwrap().values().map(|m| m.as_object().unwrap().len()).sum();
+    let doc: J = serde_json::from_slice(
+        &std::fs::read(folder.join("expected-aof-nopreamble.json")).unwrap(),
+    )
+    .unwrap();
+    let want: usize = doc["dbs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|m| m.as_object().unwrap().len())
+        .sum();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.rdb");
-    let (o, j) = run(&[p(&folder.join("aof-nopreamble")), "-o", p(&out), "--target", "redis-7.2"]);
-    assert_eq!(o.status.code(), Some(0), "{j} {}", String::from_utf8_lossy(&o.stderr));
+    let (o, j) = run(&[
+        p(&folder.join("aof-nopreamble")),
+        "-o",
+        p(&out),
+        "--target",
+        "redis-7.2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{j} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(j["inputs"][0]["kind"], "aof");
     let (v, keys, libs) = read(&out);
     assert_eq!(v, 11);

@@ -192,7 +192,10 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         bail!("standard input (`-`) can be given once");
     }
     if std::fs::symlink_metadata(&args.output).is_ok() && !args.force {
-        bail!("{} exists (use --force to replace it)", args.output.display());
+        bail!(
+            "{} exists (use --force to replace it)",
+            args.output.display()
+        );
     }
     let now = args.now.unwrap_or_else(check::now_ms);
     let duplicates = match args.duplicates {
@@ -220,18 +223,14 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         let mut steps = filter_steps(args, now)?;
         for (i, path) in args.inputs.iter().enumerate() {
             let r = read_input(path, args, global, now, "indexing", &mut |rec| {
-                match rec {
-                    Record::Entry(mut e) => {
-                        if rewrite::kept_by(&mut steps, i, &mut e) {
-                            index.note(i, e.db, &e.key);
-                        }
+                if let Record::Entry(mut e) = rec {
+                    if rewrite::kept_by(&mut steps, i, &mut e) {
+                        index.note(i, e.db, &e.key);
                     }
-                    Record::Function(lib) => {
-                        if let Some((_, name)) = lib.engine_and_name() {
-                            last_functions.insert(name.into_bytes(), i);
-                        }
+                } else if let Record::Function(lib) = rec {
+                    if let Some((_, name)) = lib.engine_and_name() {
+                        last_functions.insert(name.into_bytes(), i);
                     }
-                    _ => {}
                 }
                 Ok(())
             });
@@ -329,7 +328,11 @@ fn filter_steps(args: &Args, now: i64) -> anyhow::Result<Vec<Box<dyn Step>>> {
     let filter = Filter {
         dbs: (!args.dbs.is_empty()).then(|| args.dbs.clone()),
         types,
-        globs: args.keys.iter().map(|s| s.as_encoded_bytes().to_vec()).collect(),
+        globs: args
+            .keys
+            .iter()
+            .map(|s| s.as_encoded_bytes().to_vec())
+            .collect(),
         regexes,
         expiry: if args.drop_expired {
             Expiry::NotExpired
@@ -631,7 +634,10 @@ fn emit(
         r.skipped.len(),
         r.duplicates.len(),
         if r.functions_in > 0 {
-            format!(", {}/{} function libraries", r.functions_out, r.functions_in)
+            format!(
+                ", {}/{} function libraries",
+                r.functions_out, r.functions_in
+            )
         } else {
             String::new()
         }

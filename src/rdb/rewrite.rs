@@ -496,7 +496,8 @@ impl LastIndex {
     /// Notes a key of input `input` (after the filters and the database map).
     pub fn note(&mut self, input: usize, db: u64, key: &[u8]) {
         self.seq += 1;
-        self.last.insert(key_hash(db, key), (input as u32, self.seq));
+        self.last
+            .insert(key_hash(db, key), (input as u32, self.seq));
     }
 }
 
@@ -586,10 +587,10 @@ impl Adapt {
                     out.push((format!("{n} hash field TTL(s)"), true));
                 }
             }
-            Value::Module(m) if types::module_name(m.module_id).0 == "vectorset" => {
-                if !t.vector_sets {
-                    out.push(("a vector set".to_owned(), false));
-                }
+            Value::Module(m)
+                if !t.vector_sets && types::module_name(m.module_id).0 == "vectorset" =>
+            {
+                out.push(("a vector set".to_owned(), false));
             }
             Value::Stream(s) => {
                 let l = StreamLacks::of(t, s);
