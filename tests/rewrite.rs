@@ -580,3 +580,58 @@ fn an_aof_is_rewritten_as_its_dataset_after_replay() {
     want_codes.sort();
     assert_eq!(codes, want_codes);
 }
+
+#[test]
+fn damaged_newer_and_hybrid_inputs_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = rdb(dir.path(), "in.rdb", 10, &[], sample());
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.rdb");
+    std::fs::write(&cut, &bytes[..bytes.len() - 20]).unwrap();
+    let newer = dir.path().join("newer.rdb");
+    std::fs::write(&newer, b"REDIS0014").unwrap();
+    let out = dir.path().join("out.rdb");
+    let files = || {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files();
+    let (o, _) = run(&[p(&cut), "-o", p(&out), "--target", "redis-7.2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("salvage"));
+    let (o, _) = run(&[p(&newer), "-o", p(&out), "--target", "redis-7.2"]);
+    assert_eq!(o.status.code(), Some(3));
+    // A later input's damage: nothing of the first is left either.
+    let (o, _) = run(&[p(&good), p(&cut), "-o", p(&out), "--target", "redis-7.2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(files(), before, "no output, no temporary file");
+
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let folder = corpus.join("redis-6.2.14");
+    let hybrid = folder.join("appendonly-preamble.aof");
+    let (o, _) = run(&[p(&hybrid), "-o", p(&out), "--target", "redis-7.2"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a hybrid AOF is not read as its preamble alone"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--aof"));
+    let (o, j) = run(&[p(&hybrid), "-o", p(&out), "--target", "redis-7.2", "--aof"]);
+    assert_eq!(o.status.code(), Some(0), "{j}");
+    let doc: J =
+        serde_json::from_slice(&std::fs::read(folder.join("expected-aof-preamble.json")).unwrap())
+            .unwrap();
+    let want: usize = doc["dbs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|m| m.as_object().unwrap().len())
+        .sum();
+    assert_eq!(read(&out).1.len(), want);
+}
