@@ -434,7 +434,7 @@ fn read_input(
 }
 
 /// Records the reader thread may read ahead.
-const AHEAD: usize = 256;
+const AHEAD: usize = 16;
 
 /// The reader thread: sends every item of the RDB at `path`, or why it stopped.
 fn read_rdb(
