@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    check_aof, check_rdb, convert_aof_to_hybrid, dump, generate, salvage, stats,
+    check_aof, check_rdb, convert_aof_to_hybrid, dump, generate, rewrite, salvage, stats,
 };
 
 /// Check, repair, inspect and convert Redis and Valkey persistence files offline.
@@ -65,6 +65,16 @@ pub enum Command {
     /// modified), re-checked before it replaces OUTPUT, and reports what was
     /// kept and lost. Exit 0 when nothing was lost, 1 when something was.
     Salvage(salvage::Args),
+    /// Rewrite snapshots for another server: downgrade, Redis <-> Valkey,
+    /// filter, merge.
+    ///
+    /// Each key is re-encoded as the target server would save it; what the
+    /// target cannot hold follows `--incompatible`. The output is written
+    /// atomically, re-read by the checker and reconciled per database. Exit 0
+    /// when every key was written unchanged, 1 when some were changed,
+    /// skipped or dropped as duplicates (all listed), 2 when nothing was
+    /// written.
+    Rewrite(rewrite::Args),
     /// Write shell completions and man pages (used to refresh `completions/` and
     /// `man/`).
     #[command(hide = true)]

@@ -19,10 +19,10 @@
 //! arguments, unreadable input, output error). A closed output pipe ends quietly
 //! with 0.
 
-mod filter;
+pub(crate) mod filter;
 mod items;
 mod jsonl;
-mod out;
+pub(crate) mod out;
 mod parallel;
 mod rdb;
 mod render;
@@ -75,7 +75,8 @@ pub enum TypeArg {
 }
 
 impl TypeArg {
-    fn key_type(self) -> KeyType {
+    /// The model's type.
+    pub fn key_type(self) -> KeyType {
         match self {
             Self::String => KeyType::String,
             Self::List => KeyType::List,

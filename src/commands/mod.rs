@@ -9,6 +9,7 @@ pub mod convert_aof_to_hybrid;
 pub mod dump;
 pub mod generate;
 pub mod replayed;
+pub mod rewrite;
 pub mod salvage;
 pub mod stats;
 
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Stats(args) => stats::run(&args, global),
         Command::ConvertAofToHybrid(args) => convert_aof_to_hybrid::run(&args, global),
         Command::Salvage(args) => salvage::run(&args, global),
+        Command::Rewrite(args) => rewrite::run(&args, global),
         Command::Generate(args) => generate::run(&args),
     }
 }

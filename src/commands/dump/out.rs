@@ -87,6 +87,16 @@ impl Output {
         }
     }
 
+    /// The temporary file being written, when writing atomically.
+    pub fn temp_path(&self) -> Option<&Path> {
+        self.atomic.as_ref().map(|(tmp, _)| tmp.as_path())
+    }
+
+    /// The file being written.
+    pub fn handle(&self) -> &File {
+        &self.file
+    }
+
     /// Writes all of `b`.
     #[inline]
     pub fn write_all(&mut self, b: &[u8]) -> io::Result<()> {

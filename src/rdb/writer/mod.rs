@@ -149,9 +149,13 @@ pub enum AofMarker {
 pub struct WriterOptions {
     /// RDB version, 9 to 13, or [`VALKEY_9`] (80, `VALKEY080`).
     pub version: u32,
-    /// The `redis-ver` aux value (`valkey-ver` for Valkey 9); `None` picks the
-    /// release that writes `version` (6.2.14, 7.0.15, 7.2.6, 7.4.1, 8.6.3, 9.1.2).
+    /// The `redis-ver` aux value (`valkey-ver` for Valkey); `None` picks the
+    /// release that writes `version` ([`crate::rdb::target::for_rdb_version`]:
+    /// 6.2.14, 7.0.15, 7.2.6, 7.4.1, 8.6.3, 9.1.2).
     pub redis_ver: Option<String>,
+    /// Name the version aux field `valkey-ver` (what Valkey 7.2+ writes; always
+    /// so for a `VALKEY` magic).
+    pub valkey_ver: bool,
     /// The `ctime` aux value (Unix seconds); `None` = now.
     pub ctime: Option<i64>,
     /// The `used-mem` aux value.
@@ -170,6 +174,7 @@ impl Default for WriterOptions {
         Self {
             version: 10,
             redis_ver: None,
+            valkey_ver: false,
             ctime: None,
             used_mem: 0,
             aof: AofMarker::None,
@@ -425,6 +430,10 @@ fn score_text(s: f64) -> Vec<u8> {
             b"-inf".to_vec()
         };
     }
+    // Signed zero stays "-0" (`d2string`), so the score keeps its sign.
+    if s == 0.0 && s.is_sign_negative() {
+        return b"-0".to_vec();
+    }
     #[allow(clippy::float_cmp)] // exact test for an integral value, as Redis does
     if s > -LIM && s < LIM && s == s.trunc() {
         return (s as i64).to_string().into_bytes();
@@ -459,22 +468,14 @@ impl<W: Write> Writer<W> {
             w.buf.extend_from_slice(format!("REDIS{v:04}").as_bytes());
         }
         let ver = w.opts.redis_ver.clone().unwrap_or_else(|| {
-            match v {
-                9 => "6.2.14",
-                10 => "7.0.15",
-                11 => "7.2.6",
-                12 => "7.4.1",
-                13 => "8.6.3",
-                _ => "9.1.2",
-            }
-            .to_string()
+            super::target::for_rdb_version(v).map_or_else(String::new, |t| t.release.to_owned())
         });
         let ctime = w.opts.ctime.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         });
-        let ver_field: &[u8] = if is_valkey(v) {
+        let ver_field: &[u8] = if is_valkey(v) || w.opts.valkey_ver {
             b"valkey-ver"
         } else {
             b"redis-ver"

@@ -1,0 +1,743 @@
+//! Rewriting RDB records for another server: the transform and sink stages of
+//! the record pipeline (source → records → transform → sink).
+//!
+//! A caller reads its inputs (RDB files through [`super::Entries`], AOFs as a
+//! replayed dataset) and pushes every [`Record`] into a [`Rewriter`]. Each key
+//! goes through the [`Step`]s in order (filters, database map, duplicate
+//! detection, then the target's rules, [`Adapt`]), and what survives goes to
+//! the [`Sink`] (one RDB [`Writer`] here; several, one per cluster node, for a
+//! split). Every key that is changed, skipped, refused or dropped as a
+//! duplicate is recorded in the [`Report`] with the reason; filtered keys are
+//! only counted.
+//!
+//! Memory: one value at a time, plus what a [`Dedup`] step remembers (16 bytes
+//! of hash per key, about 32 with the table's overhead; 24 / 40 for
+//! [`Duplicates::Last`]) and the report's lists of changed keys.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+
+use super::target::Target;
+use super::types;
+use super::writer::{WriteError, Writer};
+use crate::model::{Entry, FunctionLibrary, ModuleValue, Value};
+
+/// One record of an input.
+#[derive(Debug)]
+pub enum Record {
+    /// A function library.
+    Function(FunctionLibrary),
+    /// A module aux record (`when`: 1 before the keys, 2 after).
+    ModuleAux {
+        /// The module data.
+        module: ModuleValue,
+        /// When.
+        when: u64,
+    },
+    /// A key.
+    Entry(Box<Entry>),
+    /// A key whose aggregate value is empty (the server skips it on load).
+    EmptyKey {
+        /// Database.
+        db: u64,
+        /// Key.
+        key: Vec<u8>,
+        /// RDB type byte.
+        rdb_type: u8,
+    },
+}
+
+/// What to do with what the target cannot hold (`--incompatible`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Incompatible {
+    /// List every such key (and function library) and write nothing.
+    Fail,
+    /// Leave the key out (reported).
+    SkipKey,
+    /// Drop the feature, keep the key (reported as changed); a value that is
+    /// the feature itself (a vector set for a server without them) is left
+    /// out as with `SkipKey`.
+    DropFeature,
+}
+
+/// Which record of a key present in several inputs is kept (`--duplicates`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplicates {
+    /// List every duplicate and write nothing.
+    Fail,
+    /// The first record, in input order.
+    First,
+    /// The last record, in input order (needs [`LastIndex`], a first pass).
+    Last,
+}
+
+/// Why a key was not written.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dropped {
+    /// Left out by a filter (counted, not listed).
+    Filtered,
+    /// A duplicate of a key already written, or written later.
+    Duplicate,
+    /// Skipped: the reason.
+    Skipped(String),
+    /// Refused under `--incompatible fail` / `--duplicates fail`.
+    Refused(String),
+}
+
+/// A step's verdict on a key.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Go on (the step may have changed the entry and said how in `changes`).
+    Keep,
+    /// Do not write it.
+    Drop(Dropped),
+}
+
+/// A per-record transform.
+pub trait Step {
+    /// Looks at (and may change) one key; `changes` collects what was changed.
+    fn apply(&mut self, input: usize, e: &mut Entry, changes: &mut Vec<String>) -> Verdict;
+}
+
+/// Where kept records go.
+pub trait Sink {
+    /// A function library.
+    fn function(&mut self, lib: &FunctionLibrary) -> Result<(), WriteError>;
+    /// A module aux record.
+    fn module_aux(&mut self, m: &ModuleValue, when: u64) -> Result<(), WriteError>;
+    /// A key.
+    fn entry(&mut self, e: &Entry) -> Result<(), WriteError>;
+}
+
+impl<W: Write> Sink for Writer<W> {
+    fn function(&mut self, lib: &FunctionLibrary) -> Result<(), WriteError> {
+        self.write_function(lib)
+    }
+    fn module_aux(&mut self, m: &ModuleValue, when: u64) -> Result<(), WriteError> {
+        self.write_module_aux(m, when)
+    }
+    fn entry(&mut self, e: &Entry) -> Result<(), WriteError> {
+        self.write_entry(e)
+    }
+}
+
+/// A key named in the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KeyNote {
+    /// Index of the input.
+    pub input: usize,
+    /// Database (in the output, after `--db-map`).
+    pub db: u64,
+    /// The key.
+    #[serde(skip)]
+    pub key: Vec<u8>,
+    /// What happened.
+    pub what: String,
+}
+
+/// Per-database counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DbCount {
+    /// Keys.
+    pub keys: u64,
+    /// Keys with an expire time.
+    pub expires: u64,
+}
+
+/// What a rewrite did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Keys read (empty keys included).
+    pub keys_in: u64,
+    /// Keys written.
+    pub keys_out: u64,
+    /// Keys left out by a filter.
+    pub filtered: u64,
+    /// Keys written with a change (each with what changed).
+    pub changed: Vec<KeyNote>,
+    /// Keys left out (empty values, `--incompatible skip-key`, a value the
+    /// writer refused), with the reason.
+    pub skipped: Vec<KeyNote>,
+    /// Duplicate records not written.
+    pub duplicates: Vec<KeyNote>,
+    /// Keys and libraries refused under a `fail` policy (nothing is written).
+    pub refused: Vec<KeyNote>,
+    /// Function libraries read / written.
+    pub functions_in: u64,
+    /// Function libraries written.
+    pub functions_out: u64,
+    /// Function libraries not written (name: reason).
+    pub functions_dropped: Vec<String>,
+    /// Module aux records not written (module: reason).
+    pub module_aux_dropped: Vec<String>,
+    /// Module values (other than vector sets) passed through unchanged, by module.
+    pub modules_passed: BTreeMap<String, u64>,
+    /// Keys written per output database.
+    pub dbs_out: BTreeMap<u64, DbCount>,
+    /// Keys read per input database, by input.
+    pub dbs_in: Vec<BTreeMap<u64, u64>>,
+}
+
+impl Report {
+    /// Nothing changed, skipped, refused or dropped.
+    pub fn is_lossless(&self) -> bool {
+        self.changed.is_empty()
+            && self.skipped.is_empty()
+            && self.duplicates.is_empty()
+            && self.refused.is_empty()
+            && self.functions_dropped.is_empty()
+            && self.module_aux_dropped.is_empty()
+    }
+
+    /// Every key read is accounted for: written, filtered, skipped, refused
+    /// or a duplicate.
+    pub fn balanced(&self) -> bool {
+        self.keys_in
+            == self.keys_out
+                + self.filtered
+                + self.skipped.len() as u64
+                + self.duplicates.len() as u64
+                + self.refused.len() as u64
+    }
+}
+
+/// Why a rewrite stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RewriteError {
+    /// The output failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// The pipeline: steps, then the sink.
+pub struct Rewriter<'s> {
+    steps: Vec<Box<dyn Step + 's>>,
+    sink: &'s mut dyn Sink,
+    target: Target,
+    incompatible: Incompatible,
+    duplicates: Duplicates,
+    input: usize,
+    functions: HashMap<Vec<u8>, u128>,
+    last_functions: HashMap<Vec<u8>, usize>,
+    report: Report,
+}
+
+impl<'s> Rewriter<'s> {
+    /// A pipeline writing to `sink` for `target`; `steps` run in order before
+    /// the target's own rules ([`Adapt`], added last).
+    pub fn new(
+        target: Target,
+        incompatible: Incompatible,
+        duplicates: Duplicates,
+        mut steps: Vec<Box<dyn Step + 's>>,
+        sink: &'s mut dyn Sink,
+        now_ms: i64,
+    ) -> Self {
+        steps.push(Box::new(Adapt {
+            target,
+            policy: incompatible,
+            now_ms,
+        }));
+        Self {
+            steps,
+            sink,
+            target,
+            incompatible,
+            duplicates,
+            input: 0,
+            functions: HashMap::new(),
+            last_functions: HashMap::new(),
+            report: Report::default(),
+        }
+    }
+
+    /// With [`Duplicates::Last`]: the last input holding each library name.
+    pub fn set_last_functions(&mut self, last: HashMap<Vec<u8>, usize>) {
+        self.last_functions = last;
+    }
+
+    /// The records that follow come from input `i`.
+    pub fn begin_input(&mut self, i: usize) {
+        self.input = i;
+        while self.report.dbs_in.len() <= i {
+            self.report.dbs_in.push(BTreeMap::new());
+        }
+    }
+
+    /// Pushes one record through the pipeline.
+    pub fn push(&mut self, rec: Record) -> Result<(), RewriteError> {
+        match rec {
+            Record::Function(lib) => self.function(&lib),
+            Record::ModuleAux { module, when } => {
+                let name = types::module_name(module.module_id).0;
+                if name == "vectorset" && !self.target.vector_sets {
+                    self.report
+                        .module_aux_dropped
+                        .push(format!("{name}: {} has no vector sets", self.target.name));
+                    return Ok(());
+                }
+                self.sink.module_aux(&module, when)?;
+                Ok(())
+            }
+            Record::EmptyKey { db, key, rdb_type } => {
+                self.count_in(db);
+                self.report.skipped.push(KeyNote {
+                    input: self.input,
+                    db,
+                    key,
+                    what: format!(
+                        "empty {} (the server skips it when loading)",
+                        types::type_name(rdb_type)
+                    ),
+                });
+                Ok(())
+            }
+            Record::Entry(mut e) => {
+                self.count_in(e.db);
+                self.entry(&mut e)
+            }
+        }
+    }
+
+    fn count_in(&mut self, db: u64) {
+        self.report.keys_in += 1;
+        if let Some(m) = self.report.dbs_in.get_mut(self.input) {
+            *m.entry(db).or_default() += 1;
+        }
+    }
+
+    fn entry(&mut self, e: &mut Entry) -> Result<(), RewriteError> {
+        let mut changes = Vec::new();
+        for step in &mut self.steps {
+            if let Verdict::Drop(d) = step.apply(self.input, e, &mut changes) {
+                let mut note = |what: String| KeyNote {
+                    input: self.input,
+                    db: e.db,
+                    key: std::mem::take(&mut e.key),
+                    what,
+                };
+                match d {
+                    Dropped::Filtered => self.report.filtered += 1,
+                    Dropped::Duplicate => {
+                        let n = note("duplicate".into());
+                        self.report.duplicates.push(n);
+                    }
+                    Dropped::Skipped(why) => self.report.skipped.push(note(why)),
+                    Dropped::Refused(why) => self.report.refused.push(note(why)),
+                }
+                return Ok(());
+            }
+        }
+        if !self.report.refused.is_empty() {
+            // Nothing will be kept: only the list of refusals matters.
+            self.report.keys_out += 1;
+            return Ok(());
+        }
+        match self.sink.entry(e) {
+            Ok(()) => {}
+            Err(WriteError::Io(err)) => return Err(WriteError::Io(err).into()),
+            Err(WriteError::Finished) => return Err(WriteError::Finished.into()),
+            Err(err) => {
+                self.report.skipped.push(KeyNote {
+                    input: self.input,
+                    db: e.db,
+                    key: e.key.clone(),
+                    what: err.to_string(),
+                });
+                return Ok(());
+            }
+        }
+        if let Value::Module(m) = &e.value {
+            let name = types::module_name(m.module_id).0;
+            if name != "vectorset" {
+                *self.report.modules_passed.entry(name).or_default() += 1;
+            }
+        }
+        self.report.keys_out += 1;
+        let c = self.report.dbs_out.entry(e.db).or_default();
+        c.keys += 1;
+        c.expires += u64::from(e.expire_ms.is_some());
+        if !changes.is_empty() {
+            self.report.changed.push(KeyNote {
+                input: self.input,
+                db: e.db,
+                key: e.key.clone(),
+                what: changes.join("; "),
+            });
+        }
+        Ok(())
+    }
+
+    fn function(&mut self, lib: &FunctionLibrary) -> Result<(), RewriteError> {
+        self.report.functions_in += 1;
+        let name = lib
+            .engine_and_name()
+            .map_or_else(|| lib.code.clone(), |(_, n)| n.into_bytes());
+        let shown = String::from_utf8_lossy(&name).into_owned();
+        if !self.target.functions() {
+            let why = format!(
+                "function library {shown:?}: {} has no functions",
+                self.target.name
+            );
+            if self.incompatible == Incompatible::Fail {
+                self.report.refused.push(KeyNote {
+                    input: self.input,
+                    db: 0,
+                    key: name,
+                    what: why,
+                });
+            } else {
+                self.report.functions_dropped.push(why);
+            }
+            return Ok(());
+        }
+        let hash = xxhash_rust::xxh3::xxh3_128(&lib.code);
+        if self.duplicates == Duplicates::Last
+            && self
+                .last_functions
+                .get(&name)
+                .is_some_and(|&i| i != self.input)
+        {
+            self.report.functions_dropped.push(format!(
+                "function library {shown:?}: a later input has it (--duplicates last)"
+            ));
+            return Ok(());
+        }
+        match self.functions.get(&name) {
+            Some(h) if *h == hash => return Ok(()), // the same library again
+            Some(_) if self.duplicates == Duplicates::Fail => {
+                self.report.refused.push(KeyNote {
+                    input: self.input,
+                    db: 0,
+                    key: name,
+                    what: format!("function library {shown:?} differs from an earlier input's"),
+                });
+                return Ok(());
+            }
+            Some(_) => {
+                self.report.functions_dropped.push(format!(
+                    "function library {shown:?}: an earlier input has another version of it"
+                ));
+                return Ok(());
+            }
+            None => {}
+        }
+        self.functions.insert(name, hash);
+        self.sink.function(lib)?;
+        self.report.functions_out += 1;
+        Ok(())
+    }
+
+    /// The report.
+    pub fn finish(self) -> Report {
+        self.report
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Steps
+
+/// Maps databases (`--db-map FROM=TO`); unmapped databases stay.
+#[derive(Debug, Default)]
+pub struct DbMap(pub BTreeMap<u64, u64>);
+
+impl Step for DbMap {
+    fn apply(&mut self, _: usize, e: &mut Entry, _: &mut Vec<String>) -> Verdict {
+        if let Some(&to) = self.0.get(&e.db) {
+            e.db = to;
+        }
+        Verdict::Keep
+    }
+}
+
+/// A filter given as a predicate over the key (database, name, type, expiry).
+pub struct Filter<F>(pub F);
+
+impl<F: FnMut(&Entry) -> bool> Step for Filter<F> {
+    fn apply(&mut self, _: usize, e: &mut Entry, _: &mut Vec<String>) -> Verdict {
+        if (self.0)(e) {
+            Verdict::Keep
+        } else {
+            Verdict::Drop(Dropped::Filtered)
+        }
+    }
+}
+
+/// The identity of a key in the output: a 128-bit hash of its database and
+/// name (two keys collide with probability about n²/2¹²⁹).
+pub fn key_hash(db: u64, key: &[u8]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&db.to_le_bytes());
+    h.update(key);
+    h.digest128()
+}
+
+/// Runs `steps` on a key as the [`Rewriter`] would; true when it is kept
+/// (the first pass of [`Duplicates::Last`] notes the kept keys in a
+/// [`LastIndex`]).
+pub fn kept_by(steps: &mut [Box<dyn Step + '_>], input: usize, e: &mut Entry) -> bool {
+    let mut changes = Vec::new();
+    steps
+        .iter_mut()
+        .all(|s| matches!(s.apply(input, e, &mut changes), Verdict::Keep))
+}
+
+/// Where each key was seen last (input, record number): the first pass of
+/// [`Duplicates::Last`].
+#[derive(Debug, Default)]
+pub struct LastIndex {
+    last: HashMap<u128, (u32, u64)>,
+    seq: u64,
+}
+
+impl LastIndex {
+    /// Notes a key of input `input` (after the filters and the database map).
+    pub fn note(&mut self, input: usize, db: u64, key: &[u8]) {
+        self.seq += 1;
+        self.last
+            .insert(key_hash(db, key), (input as u32, self.seq));
+    }
+}
+
+/// Duplicate detection across inputs (and within one).
+pub struct Dedup {
+    policy: Duplicates,
+    seen: HashSet<u128>,
+    last: LastIndex,
+    seq: u64,
+}
+
+impl Dedup {
+    /// For `first` / `fail`.
+    pub fn new(policy: Duplicates) -> Self {
+        Self {
+            policy,
+            seen: HashSet::new(),
+            last: LastIndex::default(),
+            seq: 0,
+        }
+    }
+
+    /// For `last`, with the index of a first pass over the same inputs, which
+    /// must see the same keys in the same order.
+    pub fn last(index: LastIndex) -> Self {
+        Self {
+            policy: Duplicates::Last,
+            seen: HashSet::new(),
+            last: index,
+            seq: 0,
+        }
+    }
+}
+
+impl Step for Dedup {
+    fn apply(&mut self, input: usize, e: &mut Entry, _: &mut Vec<String>) -> Verdict {
+        let h = key_hash(e.db, &e.key);
+        match self.policy {
+            Duplicates::Last => {
+                self.seq += 1;
+                match self.last.last.get(&h) {
+                    Some(&(i, s)) if (i as usize, s) != (input, self.seq) => {
+                        Verdict::Drop(Dropped::Duplicate)
+                    }
+                    _ => Verdict::Keep,
+                }
+            }
+            Duplicates::First => {
+                if self.seen.insert(h) {
+                    Verdict::Keep
+                } else {
+                    Verdict::Drop(Dropped::Duplicate)
+                }
+            }
+            Duplicates::Fail => {
+                if self.seen.insert(h) {
+                    Verdict::Keep
+                } else {
+                    Verdict::Drop(Dropped::Refused("duplicate key".into()))
+                }
+            }
+        }
+    }
+}
+
+/// The target's rules: what it cannot hold, under the `--incompatible` policy.
+#[derive(Debug)]
+pub struct Adapt {
+    /// The target.
+    pub target: Target,
+    /// The policy.
+    pub policy: Incompatible,
+    /// "Now" for expired hash fields, Unix ms.
+    pub now_ms: i64,
+}
+
+impl Adapt {
+    /// What the target cannot hold in `e`, each with whether dropping it
+    /// leaves the key (`true`) or the value is the feature itself (`false`).
+    pub fn lacks(&self, e: &Entry) -> Vec<(String, bool)> {
+        let t = &self.target;
+        let mut out = Vec::new();
+        match &e.value {
+            Value::Hash(h) if !t.field_ttls => {
+                let n = h.iter().filter(|f| f.expire_ms.is_some()).count();
+                if n > 0 {
+                    out.push((format!("{n} hash field TTL(s)"), true));
+                }
+            }
+            Value::Module(m)
+                if !t.vector_sets && types::module_name(m.module_id).0 == "vectorset" =>
+            {
+                out.push(("a vector set".to_owned(), false));
+            }
+            Value::Stream(s) => {
+                let l = StreamLacks::of(t, s);
+                if l.idmp {
+                    out.push(("the stream's IDMP state".to_owned(), true));
+                }
+                if l.counters {
+                    out.push((
+                        "the stream's first id, max deleted id, entries added or its groups' \
+                         entries-read"
+                            .to_owned(),
+                        true,
+                    ));
+                }
+                if l.active_times {
+                    out.push(("its consumers' active times".to_owned(), true));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Drops what [`Adapt::lacks`] found; returns what changed, or `None`
+    /// when nothing is left of the key (every hash field had expired).
+    fn drop_features(&self, e: &mut Entry) -> Option<Vec<String>> {
+        let t = &self.target;
+        let mut changes = Vec::new();
+        match &mut e.value {
+            Value::Hash(h) if !t.field_ttls => {
+                let before = h.len();
+                let with_ttl = h.iter().filter(|f| f.expire_ms.is_some()).count();
+                h.retain(|f| f.expire_ms.is_none_or(|x| x >= self.now_ms));
+                let expired = before - h.len();
+                for f in h.iter_mut() {
+                    f.expire_ms = None;
+                }
+                let mut c = format!(
+                    "{} field TTL(s) dropped ({} has none)",
+                    with_ttl - expired,
+                    t.name
+                );
+                if expired > 0 {
+                    use std::fmt::Write as _;
+                    let _ = write!(c, ", {expired} already expired field(s) left out");
+                }
+                changes.push(c);
+                if h.is_empty() {
+                    return None;
+                }
+            }
+            Value::Stream(s) => {
+                let l = StreamLacks::of(t, s);
+                if l.idmp {
+                    s.idmp = None;
+                    changes.push("IDMP state dropped".to_owned());
+                }
+                if l.counters {
+                    changes.push(format!(
+                        "first id, max deleted id, entries added and entries-read dropped \
+                         (RDB {} has none: the loader derives them)",
+                        t.rdb_version
+                    ));
+                }
+                if l.active_times {
+                    changes.push(format!(
+                        "consumer active times dropped (RDB {} has none: the loader takes the \
+                         seen time)",
+                        t.rdb_version
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Some(changes)
+    }
+}
+
+/// What of a stream a target cannot keep.
+struct StreamLacks {
+    idmp: bool,
+    counters: bool,
+    active_times: bool,
+}
+
+impl StreamLacks {
+    fn of(t: &Target, s: &crate::model::Stream) -> Self {
+        let idmp = !t.stream_idmp() && s.idmp.as_ref().is_some_and(|i| !i.is_default());
+        // What a loader of RDB < 10 derives (Redis 7.0 `rdbLoadObject`): max
+        // deleted id 0-0, entries added = length, first id = the first
+        // entry's; entries-read unknown (-1).
+        let counters = !t.stream_counters() && {
+            let first = s.entries.first().map(|x| x.id).unwrap_or_default();
+            let derived = s.max_deleted_entry_id.unwrap_or_default()
+                == crate::model::StreamId::default()
+                && s.entries_added.unwrap_or(s.length) == s.length
+                && s.first_id.unwrap_or(first) == first;
+            !derived
+                || s.groups
+                    .iter()
+                    .any(|g| g.entries_read.is_some_and(|r| r != -1))
+        };
+        // A loader of RDB < 11 takes the seen time as the active time.
+        let active_times = !t.consumer_active_time()
+            && s.groups.iter().any(|g| {
+                g.consumers
+                    .iter()
+                    .any(|c| c.active_time_ms.is_some_and(|a| a != c.seen_time_ms))
+            });
+        Self {
+            idmp,
+            counters,
+            active_times,
+        }
+    }
+}
+
+impl Step for Adapt {
+    fn apply(&mut self, _: usize, e: &mut Entry, changes: &mut Vec<String>) -> Verdict {
+        let lacks = self.lacks(e);
+        if lacks.is_empty() {
+            return Verdict::Keep;
+        }
+        let what = format!(
+            "{} cannot hold {}",
+            self.target.name,
+            lacks
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match self.policy {
+            Incompatible::Fail => Verdict::Drop(Dropped::Refused(what)),
+            Incompatible::SkipKey => Verdict::Drop(Dropped::Skipped(what)),
+            Incompatible::DropFeature if lacks.iter().any(|(_, droppable)| !droppable) => {
+                Verdict::Drop(Dropped::Skipped(what))
+            }
+            Incompatible::DropFeature => match self.drop_features(e) {
+                Some(c) => {
+                    changes.extend(c);
+                    Verdict::Keep
+                }
+                None => Verdict::Drop(Dropped::Skipped(format!(
+                    "{what}, and every field had expired"
+                ))),
+            },
+        }
+    }
+}
