@@ -67,6 +67,29 @@ pub struct Args {
     pub lost: Option<PathBuf>,
 }
 
+/// The top-level keys of the `--json` document (also those of a failed run's).
+pub const JSON_KEYS: &[&str] = &[
+    "error",
+    "input",
+    "output",
+    "clean",
+    "format",
+    "rdb_version",
+    "output_version",
+    "keys_kept",
+    "keys_lost",
+    "records_kept",
+    "records_dropped",
+    "duplicates_dropped",
+    "empty_dropped",
+    "skipped",
+    "skipped_bytes",
+    "trailer",
+    "trailing_bytes",
+    "output_bytes",
+    "rechecked",
+];
+
 /// Runs `salvage`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let out_dir = parent_dir(&args.output);
@@ -99,15 +122,33 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         MappedFile::open(&args.input)
     };
     let Some(map) = map else {
+        if std::fs::metadata(&args.input).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(super::input_problem(format!(
+                "{} is empty: not an RDB file, nothing to salvage",
+                args.input.display()
+            )));
+        }
         bail!("{} is empty or cannot be mapped", args.input.display());
     };
     let data = map.bytes();
     if !is_rdb_magic(data) {
-        bail!(
+        // An AOF is not supported yet (exit 2); anything else is not a
+        // persistence file at all (exit 1).
+        let aof = super::replayed::is_aof_input(&args.input) || data.starts_with(b"*");
+        let msg = format!(
             "{} does not start with an RDB header (REDIS/VALKEY magic): it is not an RDB \
              (an AOF, a manifest?); salvaging an AOF is not implemented yet, nothing was written",
             args.input.display()
         );
+        return Err(if aof {
+            anyhow::anyhow!(msg)
+        } else {
+            super::input_problem(format!(
+                "{} is neither an RDB file (no REDIS/VALKEY magic) nor an AOF: nothing to \
+                 salvage, nothing was written",
+                args.input.display()
+            ))
+        });
     }
     if let Some(at) = resp_after_rdb(data) {
         bail!(
@@ -382,6 +423,7 @@ fn json_report(args: &Args, rep: &Report) -> J {
         })
         .collect();
     json!({
+        "error": null,
         "input": args.input.display().to_string(),
         "output": args.output.display().to_string(),
         "clean": rep.is_clean(),

@@ -22,11 +22,30 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Prints an error and its causes on stderr, as `redis-persist: error: a: b: c`.
-/// A failed write is ignored (the exit code still tells): it never panics.
-pub fn eprint_error(err: &anyhow::Error) {
+/// Prints `redis-persist: error: {message}` as one line on stderr (line breaks
+/// in the message become `; `). A failed write is ignored.
+pub fn eprint_line(message: &str) {
     use std::io::Write as _;
-    let _ = writeln!(io::stderr(), "redis-persist: error: {err:#}");
+    let one_line = message.trim_end().replace('\n', "; ");
+    let _ = writeln!(io::stderr(), "redis-persist: error: {one_line}");
+}
+
+/// An error and its causes as `a: b: c`, each cause once: a cause whose text
+/// already ends the message (an error that prints its source, like
+/// `read error: No such file or directory (os error 2)`) is not repeated.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for c in err.chain() {
+        let text = c.to_string();
+        if out.ends_with(&text) || (!out.is_empty() && out.contains(&format!(": {text}"))) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Escapes bytes for human output (see the module docs).
@@ -124,5 +143,20 @@ mod tests {
         assert_eq!(escape_bytes("h\u{e9}".as_bytes()), "h\u{e9}");
         assert_eq!(json_bytes(b"\xc3\x28"), serde_json::json!({"hex": "c328"}));
         assert_eq!(human_size(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn an_error_and_its_causes_once() {
+        let io = || io::Error::new(io::ErrorKind::NotFound, "No such file or directory");
+        // An error that prints its source (`read error: {0}`), with a context:
+        // the source is not printed a second time.
+        let rdb = redis_persist::rdb::Error::new(0, redis_persist::rdb::ErrorKind::Io(io()));
+        let e = anyhow::Error::new(rdb).context("reading dump.rdb");
+        assert_eq!(
+            error_message(&e),
+            "reading dump.rdb: at byte 0: read error: No such file or directory"
+        );
+        let e = anyhow::Error::new(io()).context("opening x");
+        assert_eq!(error_message(&e), "opening x: No such file or directory");
     }
 }
