@@ -32,7 +32,6 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate')
             [CompletionResult]::new('convert-aof-to-hybrid', 'convert-aof-to-hybrid', [CompletionResultType]::ParameterValue, 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF')
             [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Turn a damaged RDB into one the server loads, keeping every key that survived')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (used to refresh `completions/` and `man/`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -143,15 +142,6 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'redis-persist;generate' {
-            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory receiving `completions/` and `man/`')
-            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'redis-persist;help' {
             [CompletionResult]::new('check-rdb', 'check-rdb', [CompletionResultType]::ParameterValue, 'Validate RDB snapshots (every Redis and Valkey version), checksum included')
             [CompletionResult]::new('check-aof', 'check-aof', [CompletionResultType]::ParameterValue, 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely')
@@ -159,7 +149,6 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate')
             [CompletionResult]::new('convert-aof-to-hybrid', 'convert-aof-to-hybrid', [CompletionResultType]::ParameterValue, 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF')
             [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Turn a damaged RDB into one the server loads, keeping every key that survived')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (used to refresh `completions/` and `man/`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -179,9 +168,6 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;help;salvage' {
-            break
-        }
-        'redis-persist;help;generate' {
             break
         }
         'redis-persist;help;help' {

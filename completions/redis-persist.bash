@@ -28,9 +28,6 @@ _redis__persist() {
             redis__persist,dump)
                 cmd="redis__persist__subcmd__dump"
                 ;;
-            redis__persist,generate)
-                cmd="redis__persist__subcmd__generate"
-                ;;
             redis__persist,help)
                 cmd="redis__persist__subcmd__help"
                 ;;
@@ -52,9 +49,6 @@ _redis__persist() {
             redis__persist__subcmd__help,dump)
                 cmd="redis__persist__subcmd__help__subcmd__dump"
                 ;;
-            redis__persist__subcmd__help,generate)
-                cmd="redis__persist__subcmd__help__subcmd__generate"
-                ;;
             redis__persist__subcmd__help,help)
                 cmd="redis__persist__subcmd__help__subcmd__help"
                 ;;
@@ -71,7 +65,7 @@ _redis__persist() {
 
     case "${cmd}" in
         redis__persist)
-            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage generate help"
+            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -84,7 +78,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__check__subcmd__aof)
+        redis__persist__subcmd__check__subcmd__aof)
             opts="-y -h -V --fix --yes --dry-run --backup-dir --strict --json --truncate-to-timestamp --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -106,7 +100,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__check__subcmd__rdb)
+        redis__persist__subcmd__check__subcmd__rdb)
             opts="-h -V --json --no-duplicate-check --now --threads --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -128,7 +122,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
+        redis__persist__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
             opts="-o -h -V --output --single-file --rdb-version --force --appendfilename --now --keep-expired --databases --strict --json --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -166,7 +160,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__dump)
+        redis__persist__subcmd__dump)
             opts="-o -h -V --format --output --db --key --key-regex --type --expired --not-expired --include-expired --now --meta --replace --batch --threads --base-only --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -220,26 +214,8 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__generate)
-            opts="-h -V --out-dir --no-progress --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        redis__subcmd__persist__subcmd__help)
-            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage generate help"
+        redis__persist__subcmd__help)
+            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,7 +228,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__check__subcmd__aof)
+        redis__persist__subcmd__help__subcmd__check__subcmd__aof)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -266,7 +242,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__check__subcmd__rdb)
+        redis__persist__subcmd__help__subcmd__check__subcmd__rdb)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -280,7 +256,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
+        redis__persist__subcmd__help__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -294,7 +270,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__dump)
+        redis__persist__subcmd__help__subcmd__dump)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -308,7 +284,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__generate)
+        redis__persist__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -322,7 +298,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__help)
+        redis__persist__subcmd__help__subcmd__salvage)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -336,7 +312,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__salvage)
+        redis__persist__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -350,21 +326,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__stats)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        redis__subcmd__persist__subcmd__salvage)
+        redis__persist__subcmd__salvage)
             opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -398,7 +360,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__stats)
+        redis__persist__subcmd__stats)
             opts="-h -V --top --separator --depth --max-prefixes --json --csv --now --threads --deep --server-config --base-only --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

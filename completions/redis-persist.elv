@@ -29,7 +29,6 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
             cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
             cand salvage 'Turn a damaged RDB into one the server loads, keeping every key that survived'
-            cand generate 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'redis-persist;check-rdb'= {
@@ -133,14 +132,6 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'redis-persist;generate'= {
-            cand --out-dir 'Directory receiving `completions/` and `man/`'
-            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'redis-persist;help'= {
             cand check-rdb 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
             cand check-aof 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
@@ -148,7 +139,6 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
             cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
             cand salvage 'Turn a damaged RDB into one the server loads, keeping every key that survived'
-            cand generate 'Write shell completions and man pages (used to refresh `completions/` and `man/`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'redis-persist;help;check-rdb'= {
@@ -162,8 +152,6 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
         &'redis-persist;help;convert-aof-to-hybrid'= {
         }
         &'redis-persist;help;salvage'= {
-        }
-        &'redis-persist;help;generate'= {
         }
         &'redis-persist;help;help'= {
         }
