@@ -114,8 +114,60 @@ pub fn human_size(bytes: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
+/// The width human tables must fit: `COLUMNS` when set, else the width of
+/// the terminal on stdout, else 80 (a report piped to a file or a pager).
+pub fn width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c >= 20)
+        .or_else(|| comfy_table::Table::new().width())
+        .unwrap_or(80)
+}
+
+/// `text` with every line longer than `width` characters wrapped at spaces,
+/// its continuation lines indented by two spaces (a word longer than a line
+/// stays whole).
+pub fn wrap_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if body.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let mut len = 0;
+        for word in body.split(' ') {
+            let w = word.chars().count();
+            if len > 0 && len + 1 + w > width {
+                out.push_str("\n  ");
+                len = 2;
+            } else if len > 0 {
+                out.push(' ');
+                len += 1;
+            }
+            out.push_str(word);
+            len += w;
+        }
+        out.push_str(nl);
+    }
+    out
+}
+
+/// A Unix time in milliseconds as a date (`2026-12-07 14:55:57 UTC`), the
+/// milliseconds in parentheses; a negative time is shown as a number.
+pub fn date_ms(ms: i64) -> String {
+    match u64::try_from(ms) {
+        Ok(m) => format!(
+            "{} ({ms} ms)",
+            redis_persist::aof::repair::utc_datetime(m / 1000)
+        ),
+        Err(_) => format!("{ms} ms"),
+    }
+}
+
 /// A table in the house style (comfy-table, condensed UTF-8 borders), with a
-/// header row. Used by every human report.
+/// header row, that fits [`width`] (cells wrap). Used by every human report.
 pub fn table<I, S>(header: I) -> comfy_table::Table
 where
     I: IntoIterator<Item = S>,
@@ -123,6 +175,8 @@ where
 {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.set_width(width());
     t.set_header(
         header
             .into_iter()
@@ -158,5 +212,16 @@ mod tests {
         );
         let e = anyhow::Error::new(io()).context("opening x");
         assert_eq!(error_message(&e), "opening x: No such file or directory");
+    }
+
+    #[test]
+    fn long_lines_wrap_to_the_width() {
+        let text = "short\na long line of words that goes past the width\n";
+        let w = wrap_lines(text, 20);
+        assert_eq!(
+            w,
+            "short\na long line of words\n  that goes past the\n  width\n"
+        );
+        assert!(w.lines().all(|l| l.chars().count() <= 20));
     }
 }
