@@ -428,3 +428,60 @@ fn problem_wording() {
     assert!(!line.contains("db "), "{line}");
     assert!(line.contains("salvage"), "says what to do: {line}");
 }
+
+/// Runs `shell_cmd` under `script`, in a pseudo-terminal (so that the progress
+/// bar on stderr is drawn), feeding it `input` a piece at a time. Returns the
+/// terminal's bytes and the exit code.
+fn in_terminal(shell_cmd: &str, input: &[&[u8]]) -> (String, Option<i32>) {
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", shell_cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs a command in a pseudo-terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    for piece in input {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        stdin.write_all(piece).unwrap();
+        stdin.flush().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+/// The bar labelled `label` was drawn, and erased after its last drawing.
+fn bar_drawn_then_cleared(tty: &str, label: &str) -> bool {
+    tty.rfind(label)
+        .is_some_and(|at| tty[at..].contains("\x1b[2K") && !tty[at + 1..].contains(label))
+}
+
+/// `dump … | head`: the closed pipe ends the dump quietly (exit 0, no error)
+/// and the progress bar is erased, not left on the screen.
+#[test]
+fn progress_bar_cleared_when_the_pipe_closes() {
+    let f = common::root().join("testdata/stats/redis-7.0-mixed.rdb");
+    let cmd = format!(
+        "{} dump {} | head -c 10 > /dev/null; exit ${{PIPESTATUS[0]}}",
+        env!("CARGO_BIN_EXE_redis-persist"),
+        f.display()
+    );
+    let (tty, code) = in_terminal(&format!("bash -c '{cmd}'"), &[]);
+    assert_eq!(code, Some(0), "{tty:?}");
+    assert!(!tty.contains("error"), "{tty:?}");
+    assert!(bar_drawn_then_cleared(&tty, "dumping"), "{tty:?}");
+}
+
+/// Ctrl-C while a bar is drawn: the bar is erased and the exit code is 130.
+#[test]
+fn progress_bar_cleared_on_ctrl_c() {
+    let cmd = format!("{} check-rdb -", env!("CARGO_BIN_EXE_redis-persist"));
+    // A header, then Ctrl-C (the terminal sends SIGINT) while the check waits
+    // for more of standard input.
+    let (tty, code) = in_terminal(&cmd, &[b"REDIS0011\n", b"\x03"]);
+    assert_eq!(code, Some(130), "{tty:?}");
+    assert!(bar_drawn_then_cleared(&tty, "checking -"), "{tty:?}");
+}
