@@ -418,6 +418,16 @@ fn problem_wording() {
     b[n - 1] ^= 0xff;
     let p = dir.path().join("crc.rdb");
     std::fs::write(&p, &b).unwrap();
+    for sub in ["check-rdb", "stats"] {
+        let out = common::run(&[sub, p.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{sub}: {stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("checksum mismatch"))
+            .expect("a checksum line");
+        assert!(!line.contains("(db "), "{sub}: {line}");
+    }
     let out = common::run(&["dump", p.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -211,9 +211,11 @@ impl Error {
         self.inner.key.as_ref()
     }
 
-    /// The database being read, if known.
+    /// The database the error belongs to, if known: none for what concerns
+    /// the whole file (its header, its checksum trailer, an I/O error), even
+    /// when it was met while a database was being read.
     pub fn db(&self) -> Option<u64> {
-        self.inner.db
+        self.inner.db.filter(|_| self.inner.kind.is_within_db())
     }
 
     /// What part of a value was being read, if known.
@@ -262,7 +264,7 @@ impl fmt::Display for Error {
                 k.rdb_type,
                 crate::rdb::types::type_name(k.rdb_type)
             )?;
-        } else if let Some(db) = self.inner.db.filter(|_| self.inner.kind.is_within_db()) {
+        } else if let Some(db) = self.db() {
             write!(f, " (db {db})")?;
         }
         write!(f, ": {}", self.message())
