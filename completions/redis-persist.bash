@@ -28,14 +28,8 @@ _redis__persist() {
             redis__persist,dump)
                 cmd="redis__persist__subcmd__dump"
                 ;;
-            redis__persist,generate)
-                cmd="redis__persist__subcmd__generate"
-                ;;
             redis__persist,help)
                 cmd="redis__persist__subcmd__help"
-                ;;
-            redis__persist,rewrite)
-                cmd="redis__persist__subcmd__rewrite"
                 ;;
             redis__persist,salvage)
                 cmd="redis__persist__subcmd__salvage"
@@ -55,14 +49,8 @@ _redis__persist() {
             redis__persist__subcmd__help,dump)
                 cmd="redis__persist__subcmd__help__subcmd__dump"
                 ;;
-            redis__persist__subcmd__help,generate)
-                cmd="redis__persist__subcmd__help__subcmd__generate"
-                ;;
             redis__persist__subcmd__help,help)
                 cmd="redis__persist__subcmd__help__subcmd__help"
-                ;;
-            redis__persist__subcmd__help,rewrite)
-                cmd="redis__persist__subcmd__help__subcmd__rewrite"
                 ;;
             redis__persist__subcmd__help,salvage)
                 cmd="redis__persist__subcmd__help__subcmd__salvage"
@@ -77,7 +65,7 @@ _redis__persist() {
 
     case "${cmd}" in
         redis__persist)
-            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite generate help"
+            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,7 +78,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__check__subcmd__aof)
+        redis__persist__subcmd__check__subcmd__aof)
             opts="-y -h -V --fix --yes --dry-run --backup-dir --strict --json --truncate-to-timestamp --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -112,7 +100,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__check__subcmd__rdb)
+        redis__persist__subcmd__check__subcmd__rdb)
             opts="-h -V --json --no-duplicate-check --now --threads --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -134,7 +122,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
+        redis__persist__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
             opts="-o -h -V --output --single-file --rdb-version --force --appendfilename --now --keep-expired --databases --strict --json --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -172,7 +160,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__dump)
+        redis__persist__subcmd__dump)
             opts="-o -h -V --format --output --db --key --key-regex --type --expired --not-expired --include-expired --now --meta --replace --batch --threads --base-only --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -226,26 +214,8 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__generate)
-            opts="-h -V --out-dir --no-progress --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        redis__subcmd__persist__subcmd__help)
-            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite generate help"
+        redis__persist__subcmd__help)
+            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,7 +228,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__check__subcmd__aof)
+        redis__persist__subcmd__help__subcmd__check__subcmd__aof)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -272,7 +242,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__check__subcmd__rdb)
+        redis__persist__subcmd__help__subcmd__check__subcmd__rdb)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -286,7 +256,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
+        redis__persist__subcmd__help__subcmd__convert__subcmd__aof__subcmd__to__subcmd__hybrid)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -300,7 +270,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__dump)
+        redis__persist__subcmd__help__subcmd__dump)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -314,7 +284,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__generate)
+        redis__persist__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -328,7 +298,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__help)
+        redis__persist__subcmd__help__subcmd__salvage)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -342,7 +312,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__rewrite)
+        redis__persist__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -356,98 +326,8 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__help__subcmd__salvage)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        redis__subcmd__persist__subcmd__help__subcmd__stats)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        redis__subcmd__persist__subcmd__rewrite)
-            opts="-o -h -V --output --target --rdb-version --incompatible --duplicates --db --key --key-regex --type --drop-expired --now --db-map --aof --force --json --no-progress --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --target)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --rdb-version)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --incompatible)
-                    COMPREPLY=($(compgen -W "fail skip-key drop-feature" -- "${cur}"))
-                    return 0
-                    ;;
-                --duplicates)
-                    COMPREPLY=($(compgen -W "fail first last" -- "${cur}"))
-                    return 0
-                    ;;
-                --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-regex)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --type)
-                    COMPREPLY=($(compgen -W "string list set zset hash stream module" -- "${cur}"))
-                    return 0
-                    ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --db-map)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        redis__subcmd__persist__subcmd__salvage)
-            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --single-file --replay --no-progress --help --version"
+        redis__persist__subcmd__salvage)
+            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,7 +360,7 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        redis__subcmd__persist__subcmd__stats)
+        redis__persist__subcmd__stats)
             opts="-h -V --top --separator --depth --max-prefixes --json --csv --now --threads --deep --server-config --base-only --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

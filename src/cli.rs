@@ -50,6 +50,12 @@ pub enum Command {
     /// `redis-check-aof --fix` would, after writing a backup.
     CheckAof(check_aof::Args),
     /// Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands.
+    ///
+    /// An RDB file is read as it is. An AOF (a file of commands, a multi-part
+    /// directory or its manifest) is replayed first, as the server loads it,
+    /// so the output is the dataset the server would hold; `--base-only`
+    /// dumps only its RDB base or preamble instead. A hybrid single-file AOF
+    /// is read as its RDB preamble unless `--replay`.
     Dump(dump::Args),
     /// Analyse the whole keyspace in one streaming pass: counts, sizes, biggest
     /// keys, prefixes, TTLs, memory estimate.

@@ -12,14 +12,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match commands::run(cli) {
-        Ok(status) => status.into(),
-        Err(err) => {
-            if output::is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            output::eprint_error(&err);
-            commands::ExitStatus::Error.into()
-        }
-    }
+    commands::run(cli).into()
 }

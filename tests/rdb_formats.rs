@@ -165,7 +165,7 @@ fn redis_8_6_key_metadata_is_skipped_and_counted() {
         matches!(e.kind(), ErrorKind::UnsupportedType { rdb_type: 27, .. }),
         "{e}"
     );
-    assert!(e.to_string().contains("unsupported value type 27"), "{e}");
+    assert!(e.to_string().contains("unsupported type byte 27"), "{e}");
 }
 
 #[test]
@@ -225,7 +225,11 @@ fn unsupported_versions_and_types_are_clear_errors() {
     b.extend_from_slice(&[0xfe, 0, 42]);
     let e = error_of(&finish(b));
     assert!(!e.is_unsupported(), "{e}");
-    assert!(e.to_string().contains("invalid type byte 42"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("invalid or unsupported type byte 42"),
+        "{e}"
+    );
     assert_eq!(e.offset(), 11);
 }
 

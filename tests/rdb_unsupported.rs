@@ -96,13 +96,13 @@ fn newer_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     b.push(27);
     string(&mut b, b"s");
     b.extend_from_slice(&[0; 8]);
-    v.push(("type27.rdb", finish(b), "unsupported value type 27"));
+    v.push(("type27.rdb", finish(b), "unsupported type byte 27"));
     // Type 23 (PATH_HASH, undocumented) in a Valkey 9.2 file.
     let mut b = head(b"VALKEY081");
     b.push(23);
     string(&mut b, b"p");
     b.extend_from_slice(&[0; 8]);
-    v.push(("type23.rdb", finish(b), "unsupported value type 23"));
+    v.push(("type23.rdb", finish(b), "unsupported type byte 23"));
     // An opcode in 0xF0..0xF2 of the newest version we know, where a newer
     // server's opcodes would go (in an older version it is damage).
     let mut b = head(b"REDIS0013");
@@ -268,7 +268,7 @@ fn check_aof_does_not_advise_a_backup_for_a_newer_preamble_or_base() {
     let all = text(&out.stdout) + &text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(!all.contains("backup"), "{all}");
-    assert!(all.contains("unsupported value type 27"), "{all}");
+    assert!(all.contains("unsupported type byte 27"), "{all}");
     // A damaged preamble (a flipped value byte: checksum mismatch) still gets
     // the backup advice (exit 1).
     let mut bad = head(b"REDIS0011");

@@ -323,11 +323,13 @@ fn damaged_and_unsupported_inputs_give_exit_codes_1_and_2() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Not something stats reads: exit 2 with a message.
-    for (path, msg) in [
+    // A missing file: exit 2; not a persistence file: a problem of the input,
+    // exit 1 (issue 18: the same code as check-rdb, dump, check-aof).
+    for (path, msg, code) in [
         (
             dir.path().join("missing.rdb").to_str().unwrap().to_string(),
             "opening",
+            2,
         ),
         (
             common::testdata("stats/README.md")
@@ -335,10 +337,11 @@ fn damaged_and_unsupported_inputs_give_exit_codes_1_and_2() {
                 .unwrap()
                 .to_string(),
             "not an RDB",
+            1,
         ),
     ] {
         let out = common::run(&["stats", &path]);
-        assert_eq!(out.status.code(), Some(2), "{path}");
+        assert_eq!(out.status.code(), Some(code), "{path}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(msg), "{path}: {err}");
     }

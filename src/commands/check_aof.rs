@@ -113,6 +113,24 @@ struct CutInfo {
     reason: &'static str,
 }
 
+/// The top-level keys of the `--json` document (also those of a failed run's).
+pub const JSON_KEYS: &[&str] = &[
+    "ok",
+    "error",
+    "unsupported",
+    "path",
+    "layout",
+    "manifest",
+    "notes",
+    "files",
+    "errors",
+    "warnings",
+    "strict",
+    "truncate_to_timestamp",
+    "fix",
+    "refused",
+];
+
 /// Runs `check-aof`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     if (args.fix || args.truncate_to_timestamp.is_some()) && args.path.as_os_str() == "-" {
@@ -122,6 +140,23 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         aof::resolve(&args.path).with_context(|| format!("reading {}", args.path.display()))?;
     let report = run_check(&resolved, args, global)?;
     let modifying = args.fix || args.truncate_to_timestamp.is_some();
+    // A check of something that is not an AOF at all (a JSON file, random
+    // bytes): an error (exit 1), one line on stderr; under `--json` the report
+    // with `error` set. `--fix` still cuts it where redis-check-aof would
+    // (to nothing, with a backup).
+    let not_aof = (!modifying)
+        .then(|| not_an_aof(&report, args.strict))
+        .flatten()
+        .map(|why| format!("{}: not an AOF: {why}", args.path.display()));
+    if let Some(e) = &not_aof {
+        if !args.json {
+            return Err(super::input_problem(e.clone()));
+        }
+        crate::output::eprint_line(&format!(
+            "{e} ({})",
+            super::hint_for(ExitStatus::Problems, None)
+        ));
+    }
     let plan = if args.truncate_to_timestamp.is_some() {
         report.timestamp_plan()
     } else {
@@ -165,11 +200,28 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     }
     let status = exit_status(&report, &out, args, modifying);
     if args.json {
-        print_json(&report, &out, args, modifying, status)?;
+        print_json(&report, &out, args, modifying, status, not_aof.as_deref())?;
     } else {
         print_outcome(&report, &out, args, modifying, status)?;
     }
     Ok(status)
+}
+
+/// Why the input is not an AOF at all: a single file whose very first record
+/// is neither a command (`*`), an annotation (`#`) nor an RDB preamble (the
+/// server refuses it with "Bad file format" before reading anything).
+fn not_an_aof(report: &InputReport, strict: bool) -> Option<String> {
+    let [f] = report.files.as_slice() else {
+        return None;
+    };
+    if !matches!(report.resolved, Resolved::Single(_)) || f.rdb.is_some() || f.size == 0 {
+        return None;
+    }
+    f.findings(strict)
+        .into_iter()
+        .find(|x| x.severity == Severity::Error)
+        .filter(|x| x.code == "format-error" && x.offset == Some(0))
+        .map(|x| x.message)
 }
 
 /// The exit status: 0 when the input is valid at the end, 1 otherwise (2 is for
@@ -185,8 +237,12 @@ fn exit_status(report: &InputReport, out: &FixOutcome, args: &Args, modifying: b
         };
     }
     if modifying && args.truncate_to_timestamp.is_some() {
-        // Nothing to cut (or refused): like redis-check-aof, valid input → 0.
-        return if out.refused.is_none() && out.cut.is_none() && report.is_ok(args.strict) {
+        // Nothing to cut, or a dry run of a cut (nothing changed, the input
+        // is valid): like redis-check-aof, valid input → 0; a refused cut → 1.
+        return if out.refused.is_none()
+            && (out.cut.is_none() || args.dry_run)
+            && report.is_ok(args.strict)
+        {
             ExitStatus::Ok
         } else {
             ExitStatus::Problems
@@ -669,6 +725,9 @@ fn print_outcome(
         ExitStatus::Unsupported => {
             "UNSUPPORTED: written by a newer server than this tool knows, it may be valid (use a newer redis-persist)".to_owned()
         }
+        _ if out.refused.is_some() && report.is_ok(args.strict) => {
+            "valid, but nothing was cut (see above)".to_owned()
+        }
         _ => "NOT VALID".to_owned(),
     };
     writeln!(
@@ -793,6 +852,7 @@ fn print_json(
     args: &Args,
     modifying: bool,
     status: ExitStatus,
+    error: Option<&str>,
 ) -> anyhow::Result<()> {
     let plan = if args.truncate_to_timestamp.is_some() {
         report.timestamp_plan()
@@ -847,6 +907,7 @@ fn print_json(
     let (errors, warnings) = count(report, args.strict);
     let doc = json!({
         "ok": status == ExitStatus::Ok,
+        "error": error,
         "unsupported": status == ExitStatus::Unsupported,
         "path": args.path.display().to_string(),
         "layout": match report.resolved { Resolved::Single(_) => "single", Resolved::Manifest(_) => "multi-part" },

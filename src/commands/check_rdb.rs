@@ -54,9 +54,30 @@ const PARALLEL_FROM: u64 = 8 << 20;
 struct FileResult {
     path: String,
     size: Option<u64>,
-    /// `Err` when the file could not be read at all.
-    report: Result<Report, String>,
+    /// `Err` when the file could not be read at all: the message, and the
+    /// hint saying what to do.
+    report: Result<Report, (String, &'static str)>,
 }
+
+impl FileResult {
+    /// Why the file has no report (it could not be read, or it is not an RDB
+    /// file at all: no valid header), for `error` and the line on stderr.
+    fn error(&self) -> Option<(String, &'static str)> {
+        match &self.report {
+            Err(e) => Some(e.clone()),
+            Ok(rep) if rep.rdb_version.is_none() && !rep.is_unsupported() => Some((
+                rep.problems
+                    .first()
+                    .map_or_else(|| "not an RDB file".to_owned(), |p| p.message.clone()),
+                super::hint_for(ExitStatus::Problems, None),
+            )),
+            Ok(_) => None,
+        }
+    }
+}
+
+/// The top-level keys of the `--json` document (also those of a failed run's).
+pub const JSON_KEYS: &[&str] = &["ok", "error", "files"];
 
 /// Runs `check-rdb`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
@@ -76,7 +97,10 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
                 results.push(FileResult {
                     path: display,
                     size: None,
-                    report: Err(format!("{e:#}")),
+                    report: Err((
+                        output::error_message(&e),
+                        super::hint(&e, ExitStatus::Error),
+                    )),
                 });
                 continue;
             }
@@ -116,6 +140,13 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         });
     }
 
+    // A file without a report is one line on stderr, in both modes; reports
+    // go to stdout.
+    for r in &results {
+        if let Some((e, hint)) = r.error() {
+            output::eprint_line(&format!("{}: {e} ({hint})", r.path));
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
@@ -123,10 +154,15 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         serde_json::to_writer_pretty(&mut out, &doc).context("writing JSON")?;
         writeln!(out)?;
     } else {
-        for (i, r) in results.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for r in &results {
+            if r.error().is_some() {
+                continue;
+            }
+            if !first {
                 writeln!(out)?;
             }
+            first = false;
             write_human(&mut out, r)?;
         }
     }
@@ -181,17 +217,31 @@ fn json_document(results: &[FileResult]) -> J {
     let ok = results
         .iter()
         .all(|r| r.report.as_ref().is_ok_and(Report::is_ok));
-    json!({ "ok": ok, "files": files })
+    // `error`: the first file without a report (unreadable, or not an RDB).
+    let error = results
+        .iter()
+        .find_map(|r| r.error().map(|(e, _)| format!("{}: {e}", r.path)));
+    json!({ "ok": ok, "error": error, "files": files })
 }
 
 fn json_file(r: &FileResult) -> J {
     let rep = match &r.report {
         Ok(rep) => rep,
-        Err(e) => {
-            return json!({
-                "path": r.path, "ok": false, "error": e, "size": r.size, "rdb_version": null,
-                "keys": 0, "expires": 0, "checksum": null, "problems": [],
-            });
+        Err((e, _)) => {
+            // The keys of a file's document, null where unknown.
+            let J::Object(keys) = json_file(&FileResult {
+                path: String::new(),
+                size: None,
+                report: Ok(Report::default()),
+            }) else {
+                unreachable!("a file's document is an object")
+            };
+            let mut doc: Map<String, J> = keys.into_iter().map(|(k, _)| (k, J::Null)).collect();
+            doc.insert("path".into(), r.path.clone().into());
+            doc.insert("ok".into(), false.into());
+            doc.insert("error".into(), e.clone().into());
+            doc.insert("size".into(), r.size.into());
+            return J::Object(doc);
         }
     };
     let aux = output::json_aux(&rep.aux);
@@ -239,7 +289,7 @@ fn json_file(r: &FileResult) -> J {
         "ok": rep.is_ok(),
         "verdict": verdict(rep),
         "unsupported": rep.is_unsupported(),
-        "error": null,
+        "error": r.error().map(|(e, _)| e),
         "size": r.size,
         "format": rep.format,
         "rdb_version": rep.rdb_version,
@@ -275,7 +325,7 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
     writeln!(out, "== {} ==", r.path)?;
     let rep = match &r.report {
         Ok(rep) => rep,
-        Err(e) => {
+        Err((e, _)) => {
             writeln!(out, "ERROR: cannot read the file: {e}")?;
             return Ok(());
         }

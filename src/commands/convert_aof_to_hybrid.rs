@@ -105,6 +105,36 @@ pub struct Args {
     pub json: bool,
 }
 
+/// The top-level keys of the `--json` document (also those of a failed run's).
+pub const JSON_KEYS: &[&str] = &[
+    "ok",
+    "error",
+    "input",
+    "layout",
+    "files",
+    "commands_applied",
+    "commands_failed",
+    "failures",
+    "discarded_transactions",
+    "expired_keys",
+    "expired_fields",
+    "keep_expired",
+    "now_ms",
+    "keys",
+    "dbs",
+    "functions",
+    "truncated_tail",
+    "warnings",
+    "rdb_version",
+    "rdb_version_source",
+    "rdb_version_note",
+    "output",
+    "output_layout",
+    "written",
+    "manifest",
+    "seconds",
+];
+
 /// Runs `convert-aof-to-hybrid`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
@@ -321,27 +351,28 @@ fn report_failure(
     status: ExitStatus,
 ) -> anyhow::Result<ExitStatus> {
     if args.json {
-        let doc = json!({
-            "ok": false,
-            "input": args.input.display().to_string(),
-            "output": args.output.display().to_string(),
-            "written": false,
-            "error": {
+        let input = args.input.display().to_string();
+        let mut doc = super::failure_document(JSON_KEYS, Some(&input), message);
+        doc.insert("output".into(), args.output.display().to_string().into());
+        doc.insert("written".into(), false.into());
+        doc.insert(
+            "error".into(),
+            json!({
                 "code": code,
                 "path": path.map(|p| p.display().to_string()),
                 "offset": offset,
                 "message": message,
-            },
-        });
+            }),
+        );
         let mut o = io::stdout().lock();
         serde_json::to_writer_pretty(&mut o, &doc)?;
         writeln!(o)?;
     }
-    let _ = writeln!(
-        io::stderr(),
-        "redis-persist: convert-aof-to-hybrid: {message}\nnothing was written to {}",
+    crate::output::eprint_line(&format!(
+        "{message}; nothing was written to {} (`check-aof` shows the problem; \
+         `check-aof --fix` repairs a torn AOF)",
         args.output.display()
-    );
+    ));
     Ok(status)
 }
 
@@ -1100,6 +1131,7 @@ fn print_json(r: &Report<'_>) -> anyhow::Result<()> {
         .collect();
     let doc = json!({
         "ok": true,
+        "error": null,
         "input": r.args.input.display().to_string(),
         "layout": r.layout(),
         "files": files,

@@ -178,6 +178,27 @@ const PARALLEL_FROM: u64 = 8 << 20;
 /// Output is written in pieces of about this size.
 const FLUSH_AT: usize = 256 * 1024;
 
+/// The top-level keys of the `--format json` document (also those of a failed
+/// run's).
+pub const JSON_KEYS: &[&str] = &[
+    "format",
+    "rdb_version",
+    "keys",
+    "aux",
+    "functions",
+    "module_aux",
+    "checksum",
+    "error",
+];
+
+impl Args {
+    /// The output is one JSON document on stdout (`--format json`, no `-o`
+    /// file): a failure then prints one too.
+    pub fn json_on_stdout(&self) -> bool {
+        self.format == Format::Json && self.output.as_ref().is_none_or(|p| p.as_os_str() == "-")
+    }
+}
+
 /// Runs `dump`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     if let Some(o) = &args.output {
@@ -275,6 +296,8 @@ struct Opened {
     display: String,
     /// What is not dumped (the INCR files of a multi-part set).
     notes: Vec<String>,
+    /// What a replay dropped (a torn last command): a warning, and exit 1.
+    lost: Option<String>,
     /// The thread writing a replayed AOF into `src`.
     writer: Option<super::replayed::WriterThread>,
     /// The regular file `src` reads from its first byte, if any (it can be
@@ -308,6 +331,7 @@ fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
             global.progress && args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
         return match super::replayed::open(path, now, progress) {
             Ok(r) => Ok(Opened {
+                lost: r.dropped_tail(),
                 src: r.source,
                 size: None,
                 display: path.display().to_string(),
@@ -316,7 +340,7 @@ fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
                 file: None,
             }),
             Err(e) if super::replayed::is_input_problem(&e) => {
-                Err(OpenError::Broken(format!("{e:#}")))
+                Err(OpenError::Broken(crate::output::error_message(&e)))
             }
             Err(e) => Err(OpenError::Cannot(e)),
         };
@@ -335,9 +359,14 @@ fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
     if !redis_persist::rdb::is_rdb_magic(&head)
         && head.first().is_some_and(|&b| b == b'*' || b == b'#')
     {
+        let how = if args.base_only {
+            "it has no RDB part for --base-only (drop it to dump the dataset after replay)"
+        } else {
+            "standard input is read as an RDB; give the AOF as a file to dump the dataset \
+             after replaying it"
+        };
         return Err(OpenError::Cannot(anyhow::anyhow!(
-            "{} is an AOF of RESP commands: it has no RDB part for --base-only (drop it \
-             to dump the dataset after replay)",
+            "{} is an AOF of RESP commands: {how}",
             path.display()
         )));
     }
@@ -347,6 +376,7 @@ fn open(path: &Path, args: &Args, global: Global) -> Result<Opened, OpenError> {
         size,
         display: path.display().to_string(),
         notes: Vec::new(),
+        lost: None,
         writer: None,
         file: (path.as_os_str() != "-").then(|| path.to_path_buf()),
     })
@@ -399,6 +429,7 @@ fn open_multipart(path: &Path) -> Result<Opened, OpenError> {
         size,
         display: base.path.display().to_string(),
         notes,
+        lost: None,
         writer: None,
         file: Some(base.path.clone()),
     })
@@ -416,15 +447,13 @@ fn run_with<Rn: Render>(
         size,
         display,
         notes,
+        lost,
         writer,
         file,
     } = match open(&args.path, args, global) {
         Ok(o) => o,
         Err(OpenError::Cannot(e)) => return Err(e),
-        Err(OpenError::Broken(msg)) => {
-            crate::output::eprint_error(&anyhow::anyhow!(msg));
-            return Ok(ExitStatus::Problems);
-        }
+        Err(OpenError::Broken(msg)) => return Err(super::input_problem(msg)),
     };
     let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
     let mut output = if to_file {
@@ -534,15 +563,20 @@ fn run_with<Rn: Render>(
         warn(n);
     }
     report(&stats, args, &display, tail);
+    if let Some(l) = &lost {
+        warn(l);
+    }
     match error {
         Some(e) => {
-            crate::output::eprint_error(&anyhow::anyhow!(e));
-            Ok(if unsupported {
+            let status = if unsupported {
                 ExitStatus::Unsupported
             } else {
                 ExitStatus::Problems
-            })
+            };
+            crate::output::eprint_line(&format!("{e} ({})", super::hint_for(status, None)));
+            Ok(status)
         }
+        None if lost.is_some() => Ok(ExitStatus::Problems),
         None => Ok(ExitStatus::Ok),
     }
 }

@@ -49,20 +49,192 @@ pub struct Global {
     pub progress: bool,
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+/// Runs the parsed command line. Every subcommand goes through the same
+/// contract (README, "Exit codes"): an `Err` it returns is rendered here, once,
+/// as one line on stderr saying what to do next, and, under `--json`, as one
+/// JSON document on stdout with the subcommand's keys (see [`Contract`]).
+pub fn run(cli: Cli) -> ExitStatus {
     let global = Global {
         progress: !cli.no_progress,
     };
-    match cli.command {
-        Command::CheckRdb(args) => check_rdb::run(&args, global),
-        Command::CheckAof(args) => check_aof::run(&args, global),
-        Command::Dump(args) => dump::run(&args, global),
-        Command::Stats(args) => stats::run(&args, global),
-        Command::ConvertAofToHybrid(args) => convert_aof_to_hybrid::run(&args, global),
-        Command::Salvage(args) => salvage::run(&args, global),
-        Command::Rewrite(args) => rewrite::run(&args, global),
-        Command::Generate(args) => generate::run(&args),
+    // One line per subcommand: does it print a JSON document, on which input,
+    // with which top-level keys (the keys of its successful document).
+    let (contract, result) = match cli.command {
+        Command::CheckRdb(a) => (
+            Contract::new(a.json, a.files.first(), check_rdb::JSON_KEYS),
+            check_rdb::run(&a, global),
+        ),
+        Command::CheckAof(a) => (
+            Contract::new(a.json, Some(&a.path), check_aof::JSON_KEYS),
+            check_aof::run(&a, global),
+        ),
+        Command::Dump(a) => (
+            Contract::new(a.json_on_stdout(), Some(&a.path), dump::JSON_KEYS),
+            dump::run(&a, global),
+        ),
+        Command::Stats(a) => (
+            Contract::new(a.json, Some(&a.path), stats::JSON_KEYS),
+            stats::run(&a, global),
+        ),
+        Command::ConvertAofToHybrid(a) => (
+            Contract::new(a.json, Some(&a.input), convert_aof_to_hybrid::JSON_KEYS),
+            convert_aof_to_hybrid::run(&a, global),
+        ),
+        Command::Salvage(a) => (
+            Contract::new(a.json, Some(&a.input), salvage::JSON_KEYS),
+            salvage::run(&a, global),
+        ),
+        Command::Rewrite(a) => (
+            Contract::new(a.json, a.inputs.first(), rewrite::JSON_KEYS),
+            rewrite::run(&a, global),
+        ),
+        Command::Generate(a) => (Contract::new(false, None, &[]), generate::run(&a)),
+    };
+    match result {
+        Ok(status) => status,
+        Err(err) => contract.fail(&err),
+    }
+}
+
+/// What a subcommand promises when it fails (README, "Exit codes").
+pub struct Contract {
+    /// `--json` was given: a failure still prints one document.
+    json: bool,
+    /// The (first) input path as given.
+    path: Option<String>,
+    /// The top-level keys of the subcommand's JSON document.
+    keys: &'static [&'static str],
+}
+
+impl Contract {
+    fn new(json: bool, path: Option<&std::path::PathBuf>, keys: &'static [&'static str]) -> Self {
+        Self {
+            json,
+            path: path.map(|p| p.display().to_string()),
+            keys,
+        }
+    }
+
+    /// Renders a failure: one line on stderr (with a hint), and under `--json`
+    /// the subcommand's document with `error` set, `ok` false, the input path,
+    /// and null for everything else. Returns the exit status it calls for.
+    fn fail(&self, err: &anyhow::Error) -> ExitStatus {
+        if crate::output::is_broken_pipe(err) {
+            return ExitStatus::Ok;
+        }
+        let status = status_of(err);
+        let message = crate::output::error_message(err);
+        crate::output::eprint_line(&format!("{message} ({})", hint(err, status)));
+        if self.json {
+            let doc = failure_document(self.keys, self.path.as_deref(), &message);
+            let mut out = std::io::stdout().lock();
+            if serde_json::to_writer_pretty(&mut out, &doc).is_err()
+                || std::io::Write::write_all(&mut out, b"\n").is_err()
+            {
+                return ExitStatus::Error;
+            }
+        }
+        status
+    }
+}
+
+/// The JSON document of a failed run: every key of the subcommand's document
+/// (`keys`), null where unknown, with `error` set to `message`, `ok` / `clean`
+/// false, and the input path under `path` (or `input` when there is no `path`).
+pub fn failure_document(
+    keys: &[&str],
+    path: Option<&str>,
+    message: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let path_key = if keys.contains(&"path") {
+        "path"
+    } else {
+        "input"
+    };
+    let mut doc = serde_json::Map::new();
+    for k in keys.iter().copied().chain(["error"]) {
+        let v = match k {
+            "ok" | "clean" => Value::Bool(false),
+            "error" => Value::String(message.to_owned()),
+            k if k == path_key => path.map_or(Value::Null, |p| Value::String(p.to_owned())),
+            _ => Value::Null,
+        };
+        doc.insert(k.to_owned(), v);
+    }
+    doc
+}
+
+/// A problem in the input that stops a subcommand before it produced its
+/// result: not a persistence file at all (an empty file, random bytes, a JSON
+/// file), or a damaged one it cannot work with. Exit 1, where every other
+/// `Err` is exit 2 (the tool could not run).
+#[derive(Debug)]
+pub struct InputProblem(pub String);
+
+impl std::fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputProblem {}
+
+/// An [`InputProblem`] error (exit 1).
+pub fn input_problem(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(InputProblem(msg.into()))
+}
+
+/// The exit status an `Err` calls for: 1 when the input is the problem
+/// ([`InputProblem`], a replay refused by the input, an RDB that does not
+/// read), 3 when it needs a newer tool, else 2.
+pub fn status_of(err: &anyhow::Error) -> ExitStatus {
+    for c in err.chain() {
+        if c.downcast_ref::<InputProblem>().is_some() || replayed::is_input_problem_cause(c) {
+            return ExitStatus::Problems;
+        }
+        if let Some(e) = c.downcast_ref::<redis_persist::rdb::Error>() {
+            return match e.kind() {
+                redis_persist::rdb::ErrorKind::Io(_) => ExitStatus::Error,
+                _ if e.is_unsupported() => ExitStatus::Unsupported,
+                _ => ExitStatus::Problems,
+            };
+        }
+    }
+    ExitStatus::Error
+}
+
+/// What the user can do next, by the kind of failure.
+pub fn hint(err: &anyhow::Error, status: ExitStatus) -> &'static str {
+    let io = err.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
+    hint_for(status, io.map(std::io::Error::kind))
+}
+
+/// What the user can do next after a failure of exit status `status`, caused
+/// (when known) by an I/O error of kind `io`.
+pub fn hint_for(status: ExitStatus, io: Option<std::io::ErrorKind>) -> &'static str {
+    use std::io::ErrorKind as K;
+    match status {
+        ExitStatus::Problems => {
+            return "check the path: it should be an RDB file or an AOF; `redis-persist \
+                    check-rdb` / `check-aof` say what is wrong, `salvage` recovers the keys \
+                    of a damaged RDB, `check-aof --fix` repairs a torn AOF";
+        }
+        ExitStatus::Unsupported => {
+            return "the input may be valid for a newer server: try a newer redis-persist";
+        }
+        _ => {}
+    }
+    match io {
+        Some(K::NotFound) => "check the path; `-` reads standard input",
+        Some(K::PermissionDenied) => {
+            "check the file's permissions, or run as a user who may read it"
+        }
+        Some(K::IsADirectory) => {
+            "give a file; `check-aof`, `dump` and `stats` also read an AOF directory"
+        }
+        Some(_) => "check the disk and the path, then run the command again",
+        None => "see `redis-persist help` and the README for what this subcommand accepts",
     }
 }
 
@@ -196,7 +368,11 @@ pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Input, Option<u64>)
         .metadata()
         .with_context(|| format!("reading the size of {}", path.display()))?;
     if meta.is_dir() {
-        anyhow::bail!("{} is a directory", path.display());
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            format!("{} is a directory", path.display()),
+        )
+        .into());
     }
     let size = meta.is_file().then_some(meta.len());
     let reader: Box<dyn std::io::Read> = Box::new(f);

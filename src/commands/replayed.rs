@@ -156,6 +156,26 @@ impl Replayed {
     }
 }
 
+impl Replayed {
+    /// The warning for a torn last command that the replay dropped, as the
+    /// server does with `aof-load-truncated yes` (`None` when nothing was
+    /// dropped): which file, from which offset, how many bytes, and why. The
+    /// data of that command is not in the output, so the caller exits 1.
+    pub fn dropped_tail(&self) -> Option<String> {
+        let t = self.summary.truncated_tail.as_ref()?;
+        Some(format!(
+            "{}: the last command is torn ({}: {}): its {} bytes from offset {} were dropped, \
+             as the server does with aof-load-truncated yes, so they are not in the output \
+             (exit 1); `check-aof --fix` cuts them off for good",
+            t.path.display(),
+            t.code,
+            t.message,
+            t.size - t.valid_up_to,
+            t.valid_up_to
+        ))
+    }
+}
+
 /// The replay refused the input or failed: `input_problem` is exit 1 (a problem
 /// in the AOF), otherwise exit 2.
 #[derive(Debug)]
@@ -176,8 +196,13 @@ impl std::error::Error for ReplayFailed {}
 
 /// True when `err` is a replay refusal caused by the input (exit 1).
 pub fn is_input_problem(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<ReplayFailed>()
-            .is_some_and(|r| r.input_problem)
-    })
+    err.chain().any(is_input_problem_cause)
+}
+
+/// True when `cause` (one link of an error chain) is a replay refusal caused
+/// by the input.
+pub fn is_input_problem_cause(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause
+        .downcast_ref::<ReplayFailed>()
+        .is_some_and(|r| r.input_problem)
 }

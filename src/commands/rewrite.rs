@@ -181,6 +181,32 @@ impl<E: Into<anyhow::Error>> From<E> for Stop {
     }
 }
 
+/// The top-level keys of the `--json` document (also of a failed run's, README
+/// "Exit codes").
+pub const JSON_KEYS: &[&str] = &[
+    "error",
+    "target",
+    "rdb_version",
+    "magic",
+    "output",
+    "written",
+    "inputs",
+    "keys_in",
+    "keys_out",
+    "filtered",
+    "changed",
+    "skipped",
+    "duplicates",
+    "refused",
+    "functions_in",
+    "functions_out",
+    "functions_dropped",
+    "module_aux_dropped",
+    "modules_passed",
+    "dbs",
+    "problems",
+];
+
 /// Runs `rewrite`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let Some(target) = args.target.or(args.rdb_version) else {
@@ -299,13 +325,12 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     })
 }
 
+/// A run stopped by its input: an error for the contract to render (exit 1
+/// for a damaged input or one that is not an RDB, 3 for a newer format, 2
+/// otherwise; README, "Exit codes").
 fn stopped(stop: Stop) -> anyhow::Result<ExitStatus> {
     match stop {
-        Stop::Error(e) => Err(e),
-        Stop::Unsupported(e) => {
-            output::eprint_error(&e.context("nothing was written"));
-            Ok(ExitStatus::Unsupported)
-        }
+        Stop::Error(e) | Stop::Unsupported(e) => Err(e.context("nothing was written")),
     }
 }
 
@@ -572,6 +597,7 @@ fn emit(
     }
     if args.json {
         let doc = json!({
+            "error": null,
             "target": target.name,
             "rdb_version": target.rdb_version,
             "magic": target.magic(),

@@ -82,6 +82,29 @@ pub struct Args {
     pub replay: bool,
 }
 
+/// The top-level keys of the `--json` document (also those of a failed run's).
+pub const JSON_KEYS: &[&str] = &[
+    "error",
+    "input",
+    "output",
+    "clean",
+    "format",
+    "rdb_version",
+    "output_version",
+    "keys_kept",
+    "keys_lost",
+    "records_kept",
+    "records_dropped",
+    "duplicates_dropped",
+    "empty_dropped",
+    "skipped",
+    "skipped_bytes",
+    "trailer",
+    "trailing_bytes",
+    "output_bytes",
+    "rechecked",
+];
+
 /// Runs `salvage`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     if args.input.as_os_str() != "-" && is_aof(&args.input)? {
@@ -114,6 +137,12 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         MappedFile::open(&args.input)
     };
     let Some(map) = map else {
+        if std::fs::metadata(&args.input).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(super::input_problem(format!(
+                "{} is empty: not an RDB file, nothing to salvage",
+                args.input.display()
+            )));
+        }
         bail!("{} is empty or cannot be mapped", args.input.display());
     };
     let data = map.bytes();
@@ -530,6 +559,7 @@ fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
         })
         .collect();
     json!({
+        "error": null,
         "input": args.input.display().to_string(),
         "output": args.output.display().to_string(),
         "clean": rep.is_clean(),

@@ -202,11 +202,19 @@ fn open(path: &Path, args: &Args, global: Global) -> anyhow::Result<(Opened, Ori
         .to_vec();
     if !redis_persist::rdb::is_rdb_magic(&head) {
         if head.first() == Some(&b'*') {
-            anyhow::bail!(
-                "{display}: an AOF of commands has no RDB part for --base-only (drop it to analyse the replayed dataset)"
-            );
+            let how = if args.base_only {
+                "drop --base-only to analyse the replayed dataset"
+            } else {
+                "standard input is read as an RDB; give the AOF as a file to replay it"
+            };
+            // Not a problem of the input: what was asked cannot be done (2).
+            anyhow::bail!("{display}: an AOF of commands has no RDB part ({how})");
         }
-        anyhow::bail!("{display}: not an RDB file (no REDIS or VALKEY magic)");
+        return Err(super::input_problem(if head.is_empty() {
+            format!("{display}: empty, not an RDB file or an AOF")
+        } else {
+            format!("{display}: not an RDB file (no REDIS or VALKEY magic) nor an AOF")
+        }));
     }
     Ok((
         Opened::Plain(src),
@@ -250,17 +258,52 @@ fn options(args: &Args) -> anyhow::Result<Options> {
     })
 }
 
+/// The top-level keys of the `--json` document (also those of a failed run's).
+pub const JSON_KEYS: &[&str] = &[
+    "error",
+    "path",
+    "input",
+    "analysed_file",
+    "size",
+    "incr_bytes",
+    "replay",
+    "format",
+    "rdb_version",
+    "aux",
+    "complete",
+    "checksum",
+    "trailing_bytes",
+    "problems",
+    "keys",
+    "expires",
+    "already_expired",
+    "field_ttls",
+    "elements",
+    "key_bytes",
+    "value_bytes",
+    "memory",
+    "by_type",
+    "by_db",
+    "encodings",
+    "rdb_encodings",
+    "top",
+    "top_by_size",
+    "top_by_elements",
+    "top_by_memory",
+    "prefixes",
+    "ttl",
+    "lfu",
+    "lru_idle_seconds",
+    "functions",
+    "lua_scripts",
+    "modules",
+    "module_aux",
+];
+
 /// Runs `stats`.
 pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let opts = options(args)?;
-    let (input, origin) = match open(&args.path, args, global) {
-        Ok(x) => x,
-        Err(e) if super::replayed::is_input_problem(&e) => {
-            crate::output::eprint_error(&e);
-            return Ok(ExitStatus::Problems);
-        }
-        Err(e) => return Err(e),
-    };
+    let (input, origin) = open(&args.path, args, global)?;
     // The key source: the RDB, the RDB base / preamble, or the replayed dataset
     // streamed as an RDB.
     match input {
@@ -268,10 +311,21 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         Opened::Base(src) => analyse_file(src, origin, args, global, &opts),
         Opened::Replayed(r) => {
             let r = *r;
+            let lost = r.dropped_tail();
             let status = analyse(r.source, None, origin, args, global, &opts);
             // The stream was read to its end unless the analysis failed.
             r.writer.finish(status.is_ok())?;
-            status
+            match lost {
+                Some(l) => {
+                    use std::io::Write as _;
+                    let _ = writeln!(std::io::stderr(), "redis-persist: warning: {l}");
+                    status.map(|s| match s {
+                        ExitStatus::Ok | ExitStatus::Unsupported => ExitStatus::Problems,
+                        s => s,
+                    })
+                }
+                None => status,
+            }
         }
     }
 }

@@ -22,11 +22,30 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Prints an error and its causes on stderr, as `redis-persist: error: a: b: c`.
-/// A failed write is ignored (the exit code still tells): it never panics.
-pub fn eprint_error(err: &anyhow::Error) {
+/// Prints `redis-persist: error: {message}` as one line on stderr (line breaks
+/// in the message become `; `). A failed write is ignored.
+pub fn eprint_line(message: &str) {
     use std::io::Write as _;
-    let _ = writeln!(io::stderr(), "redis-persist: error: {err:#}");
+    let one_line = message.trim_end().replace('\n', "; ");
+    let _ = writeln!(io::stderr(), "redis-persist: error: {one_line}");
+}
+
+/// An error and its causes as `a: b: c`, each cause once: a cause whose text
+/// already ends the message (an error that prints its source, like
+/// `read error: No such file or directory (os error 2)`) is not repeated.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for c in err.chain() {
+        let text = c.to_string();
+        if out.ends_with(&text) || (!out.is_empty() && out.contains(&format!(": {text}"))) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Escapes bytes for human output (see the module docs).
@@ -95,8 +114,60 @@ pub fn human_size(bytes: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
+/// The width human tables must fit: `COLUMNS` when set, else the width of
+/// the terminal on stdout, else 80 (a report piped to a file or a pager).
+pub fn width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c >= 20)
+        .or_else(|| comfy_table::Table::new().width())
+        .unwrap_or(80)
+}
+
+/// `text` with every line longer than `width` characters wrapped at spaces,
+/// its continuation lines indented by two spaces (a word longer than a line
+/// stays whole).
+pub fn wrap_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if body.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let mut len = 0;
+        for word in body.split(' ') {
+            let w = word.chars().count();
+            if len > 0 && len + 1 + w > width {
+                out.push_str("\n  ");
+                len = 2;
+            } else if len > 0 {
+                out.push(' ');
+                len += 1;
+            }
+            out.push_str(word);
+            len += w;
+        }
+        out.push_str(nl);
+    }
+    out
+}
+
+/// A Unix time in milliseconds as a date (`2026-12-07 14:55:57 UTC`), the
+/// milliseconds in parentheses; a negative time is shown as a number.
+pub fn date_ms(ms: i64) -> String {
+    match u64::try_from(ms) {
+        Ok(m) => format!(
+            "{} ({ms} ms)",
+            redis_persist::aof::repair::utc_datetime(m / 1000)
+        ),
+        Err(_) => format!("{ms} ms"),
+    }
+}
+
 /// A table in the house style (comfy-table, condensed UTF-8 borders), with a
-/// header row. Used by every human report.
+/// header row, that fits [`width`] (cells wrap). Used by every human report.
 pub fn table<I, S>(header: I) -> comfy_table::Table
 where
     I: IntoIterator<Item = S>,
@@ -104,6 +175,8 @@ where
 {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.set_width(width());
     t.set_header(
         header
             .into_iter()
@@ -124,5 +197,31 @@ mod tests {
         assert_eq!(escape_bytes("h\u{e9}".as_bytes()), "h\u{e9}");
         assert_eq!(json_bytes(b"\xc3\x28"), serde_json::json!({"hex": "c328"}));
         assert_eq!(human_size(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn an_error_and_its_causes_once() {
+        let io = || io::Error::new(io::ErrorKind::NotFound, "No such file or directory");
+        // An error that prints its source (`read error: {0}`), with a context:
+        // the source is not printed a second time.
+        let rdb = redis_persist::rdb::Error::new(0, redis_persist::rdb::ErrorKind::Io(io()));
+        let e = anyhow::Error::new(rdb).context("reading dump.rdb");
+        assert_eq!(
+            error_message(&e),
+            "reading dump.rdb: at byte 0: read error: No such file or directory"
+        );
+        let e = anyhow::Error::new(io()).context("opening x");
+        assert_eq!(error_message(&e), "opening x: No such file or directory");
+    }
+
+    #[test]
+    fn long_lines_wrap_to_the_width() {
+        let text = "short\na long line of words that goes past the width\n";
+        let w = wrap_lines(text, 20);
+        assert_eq!(
+            w,
+            "short\na long line of words\n  that goes past the\n  width\n"
+        );
+        assert!(w.lines().all(|l| l.chars().count() <= 20));
     }
 }

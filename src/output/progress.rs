@@ -1,10 +1,17 @@
 //! The indicatif implementation of [`redis_persist::io::Progress`]: a byte-based
 //! progress bar on stderr, shown only when stderr is a terminal and progress is
 //! allowed (never for JSON output to a terminal-less pipeline).
+//!
+//! A bar never stays on the screen: it is cleared when its job ends, when the
+//! job stops early (an error, or a closed output pipe: `| head`; the bar is
+//! dropped on the way out and clears itself), and on Ctrl-C (SIGINT), whose
+//! handler, installed with the first visible bar, clears the bars still drawn
+//! and exits with 130, the status a shell gives a process SIGINT ended.
 
 use std::io::IsTerminal;
+use std::sync::{Mutex, Once};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, WeakProgressBar};
 use redis_persist::io::Progress;
 
 /// A progress bar that may be hidden.
@@ -21,9 +28,11 @@ impl Bar {
         let bar = match total {
             Some(t) => ProgressBar::new(t),
             None => ProgressBar::new_spinner(),
-        };
+        }
+        .with_finish(ProgressFinish::AndClear);
         if visible {
             bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            on_interrupt_clear(&bar);
         } else {
             bar.set_draw_target(ProgressDrawTarget::hidden());
         }
@@ -56,4 +65,28 @@ impl Progress for Bar {
     fn set_position(&self, offset: u64) {
         self.bar.set_position(offset);
     }
+}
+
+/// The visible bars, for the interrupt handler.
+static VISIBLE: Mutex<Vec<WeakProgressBar>> = Mutex::new(Vec::new());
+
+/// Registers a visible bar to be cleared on Ctrl-C; installs the handler once.
+fn on_interrupt_clear(bar: &ProgressBar) {
+    static HANDLER: Once = Once::new();
+    if let Ok(mut v) = VISIBLE.lock() {
+        v.retain(|w| w.upgrade().is_some());
+        v.push(bar.downgrade());
+    }
+    HANDLER.call_once(|| {
+        // Without a handler (it could not be installed), Ctrl-C ends the
+        // process as it always did, leaving the last bar drawn.
+        let _ = ctrlc::set_handler(|| {
+            if let Ok(v) = VISIBLE.lock() {
+                for b in v.iter().filter_map(WeakProgressBar::upgrade) {
+                    b.finish_and_clear();
+                }
+            }
+            std::process::exit(130);
+        });
+    });
 }

@@ -32,7 +32,10 @@ pub enum ErrorKind {
         newest: u32,
     },
     /// A type byte that is not a known value type for this file's format.
-    #[error("unsupported value type {rdb_type} ({name}) in RDB version {version}")]
+    #[error(
+        "invalid or unsupported type byte {rdb_type} ({name}) in RDB version {version}: \
+         the file may be corrupt or written by a newer server than this tool knows"
+    )]
     UnsupportedType {
         /// The type byte.
         rdb_type: u8,
@@ -85,6 +88,19 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// True when the error belongs to the database being read (so a message
+    /// may name it); false for what concerns the whole file: its header, its
+    /// checksum trailer, an I/O error.
+    pub fn is_within_db(&self) -> bool {
+        !matches!(
+            self,
+            ErrorKind::BadMagic(_)
+                | ErrorKind::ChecksumMismatch { .. }
+                | ErrorKind::Io(_)
+                | ErrorKind::UnsupportedVersion { .. }
+        ) && !matches!(self, ErrorKind::UnexpectedEof { reading, .. } if reading.contains("header"))
+    }
+
     /// True when the input may be valid for a newer server than this tool
     /// knows: a newer RDB version, an unknown type byte, an unknown opcode in
     /// the range newer servers use. Such input is "unsupported", never
@@ -195,9 +211,11 @@ impl Error {
         self.inner.key.as_ref()
     }
 
-    /// The database being read, if known.
+    /// The database the error belongs to, if known: none for what concerns
+    /// the whole file (its header, its checksum trailer, an I/O error), even
+    /// when it was met while a database was being read.
     pub fn db(&self) -> Option<u64> {
-        self.inner.db
+        self.inner.db.filter(|_| self.inner.kind.is_within_db())
     }
 
     /// What part of a value was being read, if known.
@@ -246,7 +264,7 @@ impl fmt::Display for Error {
                 k.rdb_type,
                 crate::rdb::types::type_name(k.rdb_type)
             )?;
-        } else if let Some(db) = self.inner.db {
+        } else if let Some(db) = self.db() {
             write!(f, " (db {db})")?;
         }
         write!(f, ": {}", self.message())

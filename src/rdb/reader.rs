@@ -1625,7 +1625,8 @@ impl<R: Input> Reader<R> {
             _ if !self.newest_version() => Err(Error::corrupt(
                 at,
                 format!(
-                    "invalid type byte {ty}: no server writes it in RDB version {}",
+                    "invalid or unsupported type byte {ty}: no server writes it in RDB \
+                     version {}, so the file is damaged here",
                     self.version
                 ),
             )),

@@ -185,6 +185,8 @@ pub struct Problem {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Doc {
+    /// Why the run failed (null when it did not).
+    pub error: Option<String>,
     pub path: String,
     pub input: String,
     pub analysed_file: Option<String>,

@@ -441,6 +441,7 @@ fn json_report(
         .filter_map(|r| r.salvage.rdb.as_ref().map(|x| x.keys_lost.len()))
         .sum();
     json!({
+        "error": null,
         "input": args.input.display().to_string(),
         "output": args.output.display().to_string(),
         "kind": "aof",

@@ -35,31 +35,36 @@ fn top_table(
         return Ok(());
     }
     writeln!(out, "\n{title}")?;
-    let mut t = output::table([
-        "#",
-        "db",
-        "key",
-        "type",
-        "RDB encoding",
-        "encoding",
-        "size",
-        "elements",
-        "memory",
-    ]);
+    // Below 120 columns the encodings (also in the Encodings table) are left
+    // out, so that the key keeps its room.
+    let wide = output::width() >= 120;
+    let mut header = vec!["#", "db", "key", "type"];
+    if wide {
+        header.extend(["RDB encoding", "encoding"]);
+    }
+    header.extend(["size", "elements", "memory"]);
+    let mut t = output::table(header);
     for (i, k) in list.iter().enumerate() {
-        t.add_row([
+        let mut row = vec![
             (i + 1).to_string(),
             k.db.to_string(),
             output::escape_bytes(&k.key),
             k.kind.name().to_owned(),
-            k.rdb_type
-                .map(|ty| types::type_name_in(format, ty).to_owned())
-                .unwrap_or_default(),
-            k.encoding.to_owned(),
+        ];
+        if wide {
+            row.push(
+                k.rdb_type
+                    .map(|ty| types::type_name_in(format, ty).to_owned())
+                    .unwrap_or_default(),
+            );
+            row.push(k.encoding.to_owned());
+        }
+        row.extend([
             human_size(k.size),
             k.elements.to_string(),
             human_size(k.memory),
         ]);
+        t.add_row(row);
     }
     writeln!(out, "{t}")
 }
@@ -87,8 +92,22 @@ fn prefix_rows(t: &mut comfy_table::Table, nodes: &[Node], total_mem: u64) {
     }
 }
 
-/// Writes the report.
+/// Writes the report, every line within [`output::width`] columns (tables
+/// fit it; longer lines of text are wrapped).
 pub fn write(
+    out: &mut impl Write,
+    src: &Origin,
+    a: &Analysis,
+    opts: &Options,
+) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    write_report(&mut buf, src, a, opts)?;
+    let text = String::from_utf8_lossy(&buf);
+    out.write_all(output::wrap_lines(&text, output::width().into()).as_bytes())?;
+    Ok(())
+}
+
+fn write_report(
     out: &mut impl Write,
     src: &Origin,
     a: &Analysis,
@@ -189,19 +208,15 @@ pub fn write(
     }
 
     if !r.by_type.is_empty() {
-        writeln!(
-            out,
-            "\nTypes (elements and sizes: p50 / p90 / p99 / max per key)"
-        )?;
+        // Two tables, so that each fits an 80-column terminal.
+        writeln!(out, "\nTypes")?;
         let mut tb = output::table([
             "type",
             "keys",
             "expires",
             "expired",
             "elements",
-            "elements per key",
             "value bytes",
-            "size per key",
             "memory",
             "% memory",
         ]);
@@ -212,11 +227,22 @@ pub fn write(
                 g.expires.to_string(),
                 g.already_expired.to_string(),
                 g.elements.to_string(),
-                dist(&g.elements_dist.summary(), false),
                 human_size(g.value_bytes),
-                dist(&g.size_dist.summary(), true),
                 human_size(g.memory),
                 pct(g.memory, r.total.memory),
+            ]);
+        }
+        writeln!(out, "{tb}")?;
+        writeln!(
+            out,
+            "\nTypes (elements and sizes: p50 / p90 / p99 / max per key)"
+        )?;
+        let mut tb = output::table(["type", "elements per key", "size per key"]);
+        for (k, g) in &r.by_type {
+            tb.add_row([
+                k.name().to_owned(),
+                dist(&g.elements_dist.summary(), false),
+                dist(&g.size_dist.summary(), true),
             ]);
         }
         writeln!(out, "{tb}")?;
@@ -275,6 +301,30 @@ pub fn write(
         )?;
         let mut tb = output::table(["prefix", "keys", "size", "memory", "% memory"]);
         prefix_rows(&mut tb, &p.tree, r.total.memory);
+        // The keys of the level-1 prefixes not listed (below the top N), so
+        // that the table accounts for every key.
+        let listed = p
+            .tree
+            .iter()
+            .map(|n| &n.counts)
+            .chain([&p.no_separator])
+            .fold((0, 0, 0), |(k, s, m), c| {
+                (k + c.keys, s + c.size, m + c.memory)
+            });
+        let other = (
+            r.total.keys.saturating_sub(listed.0),
+            r.total.size.saturating_sub(listed.1),
+            r.total.memory.saturating_sub(listed.2),
+        );
+        if other.0 > 0 {
+            tb.add_row([
+                "(other)".to_owned(),
+                other.0.to_string(),
+                human_size(other.1),
+                human_size(other.2),
+                pct(other.2, r.total.memory),
+            ]);
+        }
         if p.no_separator.keys > 0 {
             tb.add_row([
                 "(no separator)".to_owned(),
@@ -288,11 +338,21 @@ pub fn write(
     }
 
     if r.total.keys > 0 {
-        writeln!(out, "\nTTLs (relative to {} ms)", opts.now_ms)?;
+        writeln!(out, "\nTTLs (relative to {})", output::date_ms(opts.now_ms))?;
         let mut tb = output::table(["expires", "keys", "%"]);
         for (label, n) in &r.ttl {
             tb.add_row([(*label).to_owned(), n.to_string(), pct(*n, r.total.keys)]);
         }
+        // So that the table accounts for every key.
+        let persistent = r
+            .total
+            .keys
+            .saturating_sub(r.ttl.iter().map(|(_, n)| n).sum());
+        tb.add_row([
+            "no TTL".to_owned(),
+            persistent.to_string(),
+            pct(persistent, r.total.keys),
+        ]);
         writeln!(out, "{tb}")?;
     }
     if r.field_ttl_keys > 0 {

@@ -181,7 +181,7 @@ pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
         })
         .collect();
     let m = &r.memory;
-    json!({
+    let mut doc = json!({
         "path": src.path,
         "input": src.kind,
         "analysed_file": src.file.as_ref().map(|f| f.display().to_string()),
@@ -232,5 +232,8 @@ pub fn document(src: &Origin, a: &Analysis, opts: &Options) -> J {
             "tree": r.prefixes.tree.iter().map(node).collect::<Vec<_>>(),
         },
         "problems": problems,
-    })
+    });
+    // A failed run's document has the same keys, with `error` set.
+    doc["error"] = J::Null;
+    doc
 }
