@@ -542,11 +542,7 @@ fn write_file(version: u32, entries: &[Entry], functions: &[FunctionLibrary]) ->
 }
 
 fn check_rdb(path: &std::path::Path) {
-    let Some(bin) = common::which("redis-check-rdb") else {
-        assert!(
-            common::redis_server_bin().is_none(),
-            "redis-check-rdb missing while redis-server exists"
-        );
+    let Some(bin) = common::redis_tool("redis-check-rdb") else {
         return;
     };
     let out = Command::new(bin).arg(path).output().unwrap();

@@ -206,7 +206,7 @@ fn compare(live: &mut RedisServer, e: &Engine, label: &str, live_too: bool) {
             WriterOptions::default(),
         )
         .unwrap();
-    if let Some(check) = common::which("redis-check-rdb") {
+    if let Some(check) = common::redis_tool("redis-check-rdb") {
         let out = std::process::Command::new(check)
             .arg(&path)
             .output()

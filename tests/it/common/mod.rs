@@ -88,11 +88,103 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The checks of this run that had nothing to check: (test, reason).
+static SKIPPED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records that the current test skips a check because `reason` (what is
+/// missing and how to provide it), and prints it as a notice (shown with
+/// `--nocapture`). Outside CI only: the helpers that call it fail under
+/// `CI=true` instead. The run ends with a summary of these ([`summary_at_exit`]).
+pub fn skip(reason: &str) {
+    summary_at_exit();
+    eprintln!("NOTICE: {reason}: check skipped");
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("(unnamed test)")
+        .to_owned();
+    SKIPPED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((test, reason.to_owned()));
+}
+
+/// Makes the test process print, when it exits (after the test harness's own
+/// `test result:` line, so not captured like a test's output), how many checks
+/// were skipped and why, or that none was. Called by every helper that looks
+/// for the corpus, a server or a tool, so a run of tests that need none prints
+/// nothing.
+pub fn summary_at_exit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| at_exit::register(print_skipped_summary));
+}
+
+extern "C" fn print_skipped_summary() {
+    use std::fmt::Write as _;
+    let skipped = SKIPPED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut text = String::new();
+    if skipped.is_empty() {
+        text.push_str(
+            "skipped checks: none (the corpus, servers and tools the tests looked for were all found)\n",
+        );
+    } else {
+        let mut reasons: Vec<(&str, usize, usize)> = Vec::new();
+        for (i, (test, reason)) in skipped.iter().enumerate() {
+            let first_of_test = !skipped[..i].iter().any(|(t, r)| t == test && r == reason);
+            match reasons.iter_mut().find(|(r, ..)| r == reason) {
+                Some((_, checks, tests)) => {
+                    *checks += 1;
+                    *tests += usize::from(first_of_test);
+                }
+                None => reasons.push((reason, 1, 1)),
+            }
+        }
+        for (reason, checks, tests) in &reasons {
+            let _ = writeln!(
+                text,
+                "  skipped {checks} check(s) in {tests} test(s): {reason}"
+            );
+        }
+        let tests = skipped
+            .iter()
+            .enumerate()
+            .filter(|(i, (t, _))| !skipped[..*i].iter().any(|(u, _)| u == t))
+            .count();
+        let _ = writeln!(
+            text,
+            "SKIPPED: {} check(s) in {tests} test(s) had nothing to check, because of the {} reason(s) above \
+             (they passed without checking; under CI=true they fail; README, \"Set-up on a fresh machine\")",
+            skipped.len(),
+            reasons.len()
+        );
+    }
+    // Straight to the file descriptor (the harness captures `eprint!` only
+    // inside tests); nothing can be done about a failed write at exit.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+}
+
+/// `atexit(3)`: the test harness has no hook after the last test.
+#[allow(unsafe_code)]
+mod at_exit {
+    unsafe extern "C" {
+        /// C99 `atexit`: stores the function pointer, called by `exit`.
+        safe fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+    }
+
+    /// Calls `callback` when the process exits normally (the harness returns
+    /// from `main` or calls `std::process::exit` after failures).
+    pub fn register(callback: extern "C" fn()) {
+        assert_eq!(atexit(callback), 0, "atexit failed");
+    }
+}
+
 /// The shared corpus (`$REDIS_PERSIST_CORPUS`, default `../shared/corpus`), or
 /// `None` with a notice when it is missing outside CI. Panics in CI.
 pub fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("REDIS_PERSIST_CORPUS")
         .map_or_else(|| root().join("../shared/corpus"), PathBuf::from);
+    summary_at_exit();
     if dir.join("README.md").is_file() {
         return Some(dir);
     }
@@ -101,10 +193,10 @@ pub fn corpus() -> Option<PathBuf> {
         "the corpus is missing at {} (set REDIS_PERSIST_CORPUS); CI requires it",
         dir.display()
     );
-    eprintln!(
-        "NOTICE: corpus not found at {} (set REDIS_PERSIST_CORPUS): corpus tests skipped",
+    skip(&format!(
+        "the corpus is not at {} (set REDIS_PERSIST_CORPUS)",
         dir.display()
-    );
+    ));
     None
 }
 
@@ -130,6 +222,7 @@ pub fn which(prog: &str) -> Option<PathBuf> {
 
 /// The `redis-server` binary, or `None` with a notice outside CI. Panics in CI.
 pub fn redis_server_bin() -> Option<PathBuf> {
+    summary_at_exit();
     if let Some(p) = which("redis-server") {
         return Some(p);
     }
@@ -137,7 +230,7 @@ pub fn redis_server_bin() -> Option<PathBuf> {
         !in_ci(),
         "redis-server is required in CI (apt-get install -y redis-server)"
     );
-    eprintln!("NOTICE: redis-server not found: tests needing a live server skipped");
+    skip("redis-server is not on PATH (apt-get install -y redis-server)");
     None
 }
 
@@ -376,6 +469,7 @@ impl Drop for RedisServer {
 /// A program from the Redis packages (`redis-check-rdb`, `redis-check-aof`), or
 /// `None` with a notice outside CI. Panics in CI.
 pub fn redis_tool(name: &str) -> Option<PathBuf> {
+    summary_at_exit();
     if let Some(p) = which(name) {
         return Some(p);
     }
@@ -383,7 +477,9 @@ pub fn redis_tool(name: &str) -> Option<PathBuf> {
         !in_ci(),
         "{name} is required in CI (apt-get install -y redis-server redis-tools)"
     );
-    eprintln!("NOTICE: {name} not found: tests comparing with it skipped");
+    skip(&format!(
+        "{name} is not on PATH (apt-get install -y redis-server redis-tools)"
+    ));
     None
 }
 

@@ -30,6 +30,7 @@ pub fn server_for(format: Format, version: u32) -> Option<PathBuf> {
         (Format::Redis, _) => dir.join("redis-8.6.3/redis-server"),
         (Format::Valkey, _) => dir.join("valkey-9.1.2/valkey-server"),
     };
+    super::summary_at_exit();
     if p.is_file() {
         return Some(p);
     }
@@ -38,10 +39,10 @@ pub fn server_for(format: Format, version: u32) -> Option<PathBuf> {
         "{} is required in CI (set REDIS_PERSIST_SERVERS)",
         p.display()
     );
-    eprintln!(
-        "NOTICE: {} not found (set REDIS_PERSIST_SERVERS): loading in it skipped",
+    super::skip(&format!(
+        "{} is missing (set REDIS_PERSIST_SERVERS)",
         p.display()
-    );
+    ));
     None
 }
 

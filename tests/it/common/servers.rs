@@ -33,6 +33,7 @@ pub fn server_bin(version: &str) -> Option<PathBuf> {
         "redis-server"
     };
     let path = servers_dir().join(version).join(name);
+    super::summary_at_exit();
     if path.is_file() {
         return Some(path);
     }
@@ -41,10 +42,10 @@ pub fn server_bin(version: &str) -> Option<PathBuf> {
         "{} is missing (set REDIS_PERSIST_SERVERS); CI requires it",
         path.display()
     );
-    eprintln!(
-        "NOTICE: {} not found (set REDIS_PERSIST_SERVERS): tests against {version} skipped",
+    super::skip(&format!(
+        "{} is missing (set REDIS_PERSIST_SERVERS)",
         path.display()
-    );
+    ));
     None
 }
 
