@@ -54,4 +54,5 @@ mod stats_corpus;
 mod stats_replay;
 mod stats_server;
 mod stream_idmp_live;
+mod testdata_subcommands;
 mod vectorset_live;
