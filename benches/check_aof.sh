@@ -11,7 +11,7 @@
 # (/usr/bin/time -v "Maximum resident set size") are reported, with the ratio. Targets: at least 10x faster, peak RSS under 64 MB.
 #
 # Usage: benches/check_aof.sh [BENCH_DIR]   (default /tmp/bench/k400)
-# Env: RUNS (default 5), BIN (default target/release/redis-persist),
+# Env: RUNS (default 5), BIN (default target/dist/redis-persist),
 #      UPSTREAM (default redis-check-aof).
 # Note: redis-check-aof opens the files read-write even to check them (it does
 # not change them without --fix); redis-persist opens them read-only.
@@ -20,10 +20,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=${1:-/tmp/bench/k400}
 RUNS=${RUNS:-5}
-BIN=${BIN:-target/release/redis-persist}
+BIN=${BIN:-target/dist/redis-persist}
 UPSTREAM=${UPSTREAM:-redis-check-aof}
 
-cargo build --release --quiet
+cargo build --profile dist --quiet
 command -v "$UPSTREAM" >/dev/null || { echo "$UPSTREAM not found" >&2; exit 2; }
 
 tmp=$(mktemp)

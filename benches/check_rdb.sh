@@ -11,8 +11,8 @@ RUNS=${2:-5}
 if [ ! -f "$RDB" ]; then
   python3 ../shared/bench/make-bench-files.py "$BENCH_DIR" --keys 400000
 fi
-cargo build --release -q
+cargo build --profile dist -q
 ls -l "$RDB"
 python3 benches/compare.py "$RUNS" \
   redis-check-rdb "redis-check-rdb '$RDB'" \
-  "redis-persist check-rdb" "target/release/redis-persist check-rdb '$RDB'"
+  "redis-persist check-rdb" "target/dist/redis-persist check-rdb '$RDB'"

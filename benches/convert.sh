@@ -32,8 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release >/dev/null 2>&1
-BIN=target/release/redis-persist
+cargo build --profile dist >/dev/null 2>&1
+BIN=target/dist/redis-persist
 
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$1" "$2"; }

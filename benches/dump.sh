@@ -16,8 +16,8 @@ RUNS=${2:-5}
 if [ ! -f "$RDB" ]; then
   python3 ../shared/bench/make-bench-files.py "$BENCH_DIR" --keys 400000
 fi
-cargo build --release -q
-BIN=target/release/redis-persist
+cargo build --profile dist -q
+BIN=target/dist/redis-persist
 ls -l "$RDB"
 echo "cpus: $(nproc)"
 echo "== jsonl (the target)"

@@ -14,12 +14,12 @@ RUNS=${2:-7}
 if [ ! -f "$RDB" ]; then
   python3 ../shared/bench/make-bench-files.py "$BENCH_DIR" --keys 400000
 fi
-cargo build --release -q
+cargo build --profile dist -q
 ls -l "$RDB"
 echo "cpus: $(nproc); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 benches/compare.py "$RUNS" \
   redis-check-rdb "redis-check-rdb '$RDB'" \
-  "redis-persist stats" "target/release/redis-persist stats --json '$RDB'"
+  "redis-persist stats" "target/dist/redis-persist stats --json '$RDB'"
 python3 benches/compare.py "$RUNS" \
   redis-check-rdb "redis-check-rdb '$RDB'" \
-  "redis-persist stats --deep" "target/release/redis-persist stats --deep --json '$RDB'"
+  "redis-persist stats --deep" "target/dist/redis-persist stats --deep --json '$RDB'"

@@ -1,7 +1,7 @@
 //! Any bytes read as an RDB file by every path the tool has (the sequential
 //! check, the walk-first parallel check streamed and mapped, the guessed
 //! chunks, `dump`'s entries and `stats --deep`): no panic, no hang, and the
-//! agreements `tests/rdb_mutations.rs` asserts (same verdict and report from
+//! agreements `tests/it/rdb_mutations.rs` asserts (same verdict and report from
 //! every path, offsets inside the file, dump and stats read a valid file
 //! whole). The CRC-64 trailer is recomputed unless it is zero (checksum
 //! disabled), so that the deep checks, not the checksum, decide.
@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/common/paths.rs"]
+#[path = "../../tests/it/common/paths.rs"]
 #[allow(dead_code)]
 mod paths;
 

@@ -14,7 +14,7 @@ use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::writer::{WriterOptions, write_all};
 use redis_persist::rdb::{Entries, Item, Reader};
 
-#[path = "../../tests/common/paths.rs"]
+#[path = "../../tests/it/common/paths.rs"]
 #[allow(dead_code)]
 mod paths;
 

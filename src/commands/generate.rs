@@ -1,5 +1,5 @@
 //! `generate` (hidden): writes the shell completions and man pages derived from the
-//! clap definition. `tests/generated.rs` runs it and compares with the committed
+//! clap definition. `tests/it/generated.rs` runs it and compares with the committed
 //! `completions/` and `man/` (set `UPDATE_GENERATED=1` to rewrite them).
 
 use std::fmt::Write as _;

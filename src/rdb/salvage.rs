@@ -1008,7 +1008,7 @@ fn hash_fields_at(data: &[u8], start: u64, format: Format) -> Option<(usize, u64
 /// (Damage in the middle of its fields still lets the fields after the damage
 /// be read as records: the declared count and the fields' own lengths were
 /// tried as a bound, and cost more real records than they saved; see the
-/// seeded test of `tests/salvage.rs`.)
+/// seeded test of `tests/it/salvage.rs`.)
 fn resume_after_fields(
     data: &[u8],
     start: u64,
