@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate')
             [CompletionResult]::new('convert-aof-to-hybrid', 'convert-aof-to-hybrid', [CompletionResultType]::ParameterValue, 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF')
             [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Turn a damaged RDB into one the server loads, keeping every key that survived')
+            [CompletionResult]::new('rewrite', 'rewrite', [CompletionResultType]::ParameterValue, 'Rewrite snapshots for another server: downgrade, Redis <-> Valkey, filter, merge')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -128,13 +129,39 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;salvage' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB (written atomically)')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB (written atomically)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input')
             [CompletionResult]::new('--duplicates', '--duplicates', [CompletionResultType]::ParameterName, 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)')
             [CompletionResult]::new('--rdb-version', '--rdb-version', [CompletionResultType]::ParameterName, 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version')
             [CompletionResult]::new('--lost', '--lost', [CompletionResultType]::ParameterName, 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT (and the `--lost` file) when it exists')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of the human report on stderr')
+            [CompletionResult]::new('--single-file', '--single-file', [CompletionResultType]::ParameterName, 'AOF input: write one file (the BASE, then every INCR''s commands) instead of a multi-part directory; with --replay, one hybrid file')
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'AOF input: replay the surviving commands and write the dataset as a hybrid AOF directory (or file, --single-file), as `convert-aof-to-hybrid` does. Memory is then the dataset''s')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'redis-persist;rewrite' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The RDB to write (atomically; never one of the inputs)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The RDB to write (atomically; never one of the inputs)')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'The server line to write for (see below)')
+            [CompletionResult]::new('--rdb-version', '--rdb-version', [CompletionResultType]::ParameterName, 'Write RDB version N for the first server that writes it (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4, 13: 8.6, 80: Valkey 9)')
+            [CompletionResult]::new('--incompatible', '--incompatible', [CompletionResultType]::ParameterName, 'What the target cannot hold')
+            [CompletionResult]::new('--duplicates', '--duplicates', [CompletionResultType]::ParameterName, 'A key in several inputs (or twice in one)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only keys of database N (repeatable)')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Only keys matching this Redis glob pattern (`KEYS` syntax; repeatable; a key matching any `--key` or `--key-regex` is kept)')
+            [CompletionResult]::new('--key-regex', '--key-regex', [CompletionResultType]::ParameterName, 'Only keys matching this regular expression (searched anywhere in the key''s bytes; repeatable)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Only keys of this type (repeatable; `module` includes vector sets)')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, '"Now" in Unix milliseconds (default: the current time), for --drop-expired and for hash fields already expired when their TTLs are dropped')
+            [CompletionResult]::new('--db-map', '--db-map', [CompletionResultType]::ParameterName, 'Move the keys of database FROM to database TO (repeatable; filters apply to the input''s database numbers)')
+            [CompletionResult]::new('--drop-expired', '--drop-expired', [CompletionResultType]::ParameterName, 'Leave out keys whose expire time has passed (relative to --now)')
+            [CompletionResult]::new('--aof', '--aof', [CompletionResultType]::ParameterName, 'Read every INPUT file as an AOF and replay it (for a hybrid single-file AOF, which would otherwise be read as its RDB preamble and refused)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT when it exists')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as one JSON document on stdout')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -149,6 +176,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate')
             [CompletionResult]::new('convert-aof-to-hybrid', 'convert-aof-to-hybrid', [CompletionResultType]::ParameterValue, 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF')
             [CompletionResult]::new('salvage', 'salvage', [CompletionResultType]::ParameterValue, 'Turn a damaged RDB into one the server loads, keeping every key that survived')
+            [CompletionResult]::new('rewrite', 'rewrite', [CompletionResultType]::ParameterValue, 'Rewrite snapshots for another server: downgrade, Redis <-> Valkey, filter, merge')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -168,6 +196,9 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;help;salvage' {
+            break
+        }
+        'redis-persist;help;rewrite' {
             break
         }
         'redis-persist;help;help' {

@@ -31,6 +31,9 @@ _redis__persist() {
             redis__persist,help)
                 cmd="redis__persist__subcmd__help"
                 ;;
+            redis__persist,rewrite)
+                cmd="redis__persist__subcmd__rewrite"
+                ;;
             redis__persist,salvage)
                 cmd="redis__persist__subcmd__salvage"
                 ;;
@@ -52,6 +55,9 @@ _redis__persist() {
             redis__persist__subcmd__help,help)
                 cmd="redis__persist__subcmd__help__subcmd__help"
                 ;;
+            redis__persist__subcmd__help,rewrite)
+                cmd="redis__persist__subcmd__help__subcmd__rewrite"
+                ;;
             redis__persist__subcmd__help,salvage)
                 cmd="redis__persist__subcmd__help__subcmd__salvage"
                 ;;
@@ -65,7 +71,7 @@ _redis__persist() {
 
     case "${cmd}" in
         redis__persist)
-            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage help"
+            opts="-h -V --no-progress --help --version check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,7 +221,7 @@ _redis__persist() {
             return 0
             ;;
         redis__persist__subcmd__help)
-            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage help"
+            opts="check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,6 +304,20 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        redis__persist__subcmd__help__subcmd__rewrite)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         redis__persist__subcmd__help__subcmd__salvage)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -326,8 +346,70 @@ _redis__persist() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        redis__persist__subcmd__rewrite)
+            opts="-o -h -V --output --target --rdb-version --incompatible --duplicates --db --key --key-regex --type --drop-expired --now --db-map --aof --force --json --no-progress --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rdb-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incompatible)
+                    COMPREPLY=($(compgen -W "fail skip-key drop-feature" -- "${cur}"))
+                    return 0
+                    ;;
+                --duplicates)
+                    COMPREPLY=($(compgen -W "fail first last" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-regex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "string list set zset hash stream module" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         redis__persist__subcmd__salvage)
-            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --no-progress --help --version"
+            opts="-o -h -V --output --force --json --duplicates --rdb-version --lost --single-file --replay --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

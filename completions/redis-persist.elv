@@ -29,6 +29,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
             cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
             cand salvage 'Turn a damaged RDB into one the server loads, keeping every key that survived'
+            cand rewrite 'Rewrite snapshots for another server: downgrade, Redis <-> Valkey, filter, merge'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'redis-persist;check-rdb'= {
@@ -119,13 +120,38 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --version 'Print version'
         }
         &'redis-persist;salvage'= {
-            cand -o 'Where to write the salvaged RDB (written atomically)'
-            cand --output 'Where to write the salvaged RDB (written atomically)'
+            cand -o 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input'
+            cand --output 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input'
             cand --duplicates 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)'
             cand --rdb-version 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version'
             cand --lost 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)'
             cand --force 'Replace OUTPUT (and the `--lost` file) when it exists'
             cand --json 'Print one JSON document on stdout instead of the human report on stderr'
+            cand --single-file 'AOF input: write one file (the BASE, then every INCR''s commands) instead of a multi-part directory; with --replay, one hybrid file'
+            cand --replay 'AOF input: replay the surviving commands and write the dataset as a hybrid AOF directory (or file, --single-file), as `convert-aof-to-hybrid` does. Memory is then the dataset''s'
+            cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'redis-persist;rewrite'= {
+            cand -o 'The RDB to write (atomically; never one of the inputs)'
+            cand --output 'The RDB to write (atomically; never one of the inputs)'
+            cand --target 'The server line to write for (see below)'
+            cand --rdb-version 'Write RDB version N for the first server that writes it (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4, 13: 8.6, 80: Valkey 9)'
+            cand --incompatible 'What the target cannot hold'
+            cand --duplicates 'A key in several inputs (or twice in one)'
+            cand --db 'Only keys of database N (repeatable)'
+            cand --key 'Only keys matching this Redis glob pattern (`KEYS` syntax; repeatable; a key matching any `--key` or `--key-regex` is kept)'
+            cand --key-regex 'Only keys matching this regular expression (searched anywhere in the key''s bytes; repeatable)'
+            cand --type 'Only keys of this type (repeatable; `module` includes vector sets)'
+            cand --now '"Now" in Unix milliseconds (default: the current time), for --drop-expired and for hash fields already expired when their TTLs are dropped'
+            cand --db-map 'Move the keys of database FROM to database TO (repeatable; filters apply to the input''s database numbers)'
+            cand --drop-expired 'Leave out keys whose expire time has passed (relative to --now)'
+            cand --aof 'Read every INPUT file as an AOF and replay it (for a hybrid single-file AOF, which would otherwise be read as its RDB preamble and refused)'
+            cand --force 'Replace OUTPUT when it exists'
+            cand --json 'Print the report as one JSON document on stdout'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -139,6 +165,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand stats 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
             cand convert-aof-to-hybrid 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
             cand salvage 'Turn a damaged RDB into one the server loads, keeping every key that survived'
+            cand rewrite 'Rewrite snapshots for another server: downgrade, Redis <-> Valkey, filter, merge'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'redis-persist;help;check-rdb'= {
@@ -152,6 +179,8 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
         &'redis-persist;help;convert-aof-to-hybrid'= {
         }
         &'redis-persist;help;salvage'= {
+        }
+        &'redis-persist;help;rewrite'= {
         }
         &'redis-persist;help;help'= {
         }

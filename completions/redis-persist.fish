@@ -33,6 +33,7 @@ complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "dump" -
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "stats" -d 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "convert-aof-to-hybrid" -d 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "salvage" -d 'Turn a damaged RDB into one the server loads, keeping every key that survived'
+complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "rewrite" -d 'Rewrite snapshots for another server: downgrade, Redis <-> Valkey, filter, merge'
 complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l now -d 'Reference time for "already expired" counts, in Unix milliseconds (default: now)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l threads -d 'Worker threads for files of 8 MiB and more (default: one more than the number of CPUs, which measured fastest as the threads that cut the file are idle part of the time; 1 checks in a single thread, stopping at the first corrupt value)' -r
@@ -116,20 +117,51 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s h -l help -d 'Print help'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-to-hybrid" -s V -l version -d 'Print version'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s o -l output -d 'Where to write the salvaged RDB (written atomically)' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s o -l output -d 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input' -r -F
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l duplicates -d 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)' -r -f -a "first\t'The first record of the key in the file'
 last\t'The last record of the key in the file'"
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l rdb-version -d 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input\'s version' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l lost -d 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)' -r -F
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l force -d 'Replace OUTPUT (and the `--lost` file) when it exists'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l json -d 'Print one JSON document on stdout instead of the human report on stderr'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l single-file -d 'AOF input: write one file (the BASE, then every INCR\'s commands) instead of a multi-part directory; with --replay, one hybrid file'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l replay -d 'AOF input: replay the surviving commands and write the dataset as a hybrid AOF directory (or file, --single-file), as `convert-aof-to-hybrid` does. Memory is then the dataset\'s'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s V -l version -d 'Print version'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "check-rdb" -d 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "check-aof" -d 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "dump" -d 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "stats" -d 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "convert-aof-to-hybrid" -d 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "salvage" -d 'Turn a damaged RDB into one the server loads, keeping every key that survived'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -s o -l output -d 'The RDB to write (atomically; never one of the inputs)' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l target -d 'The server line to write for (see below)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l rdb-version -d 'Write RDB version N for the first server that writes it (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4, 13: 8.6, 80: Valkey 9)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l incompatible -d 'What the target cannot hold' -r -f -a "fail\t'List every such key and library and write nothing (exit 2)'
+skip-key\t'Leave such keys out (listed in the report; exit 1)'
+drop-feature\t'Drop the feature and keep the key (listed; exit 1): field TTLs (fields already expired are left out), stream IDMP state, stream counters and consumer active times older formats lack, function libraries. A vector set for a server without them is left out'"
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l duplicates -d 'A key in several inputs (or twice in one)' -r -f -a "fail\t'List every duplicate key and write nothing (exit 2)'
+first\t'The first, in input order'
+last\t'The last, in input order (reads the inputs twice; not with `-`)'"
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l db -d 'Only keys of database N (repeatable)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l key -d 'Only keys matching this Redis glob pattern (`KEYS` syntax; repeatable; a key matching any `--key` or `--key-regex` is kept)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l key-regex -d 'Only keys matching this regular expression (searched anywhere in the key\'s bytes; repeatable)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l type -d 'Only keys of this type (repeatable; `module` includes vector sets)' -r -f -a "string\t'Strings (also bitmaps, `HyperLogLogs`)'
+list\t'Lists'
+set\t'Sets'
+zset\t'Sorted sets'
+hash\t'Hashes'
+stream\t'Streams'
+module\t'Module values'"
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l now -d '"Now" in Unix milliseconds (default: the current time), for --drop-expired and for hash fields already expired when their TTLs are dropped' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l db-map -d 'Move the keys of database FROM to database TO (repeatable; filters apply to the input\'s database numbers)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l drop-expired -d 'Leave out keys whose expire time has passed (relative to --now)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l aof -d 'Read every INPUT file as an AOF and replay it (for a hybrid single-file AOF, which would otherwise be read as its RDB preamble and refused)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l force -d 'Replace OUTPUT when it exists'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l json -d 'Print the report as one JSON document on stdout'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -s V -l version -d 'Print version'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "check-rdb" -d 'Validate RDB snapshots (every Redis and Valkey version), checksum included'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "check-aof" -d 'Validate an AOF (single file, hybrid, or multi-part directory/manifest); `--fix` repairs it safely'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "dump" -d 'Print every key of a snapshot or AOF as JSON Lines, JSON or RESP commands'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "stats" -d 'Analyse the whole keyspace in one streaming pass: counts, sizes, biggest keys, prefixes, TTLs, memory estimate'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "convert-aof-to-hybrid" -d 'Replay an AOF offline and write it back as an RDB-preamble (hybrid) AOF'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "salvage" -d 'Turn a damaged RDB into one the server loads, keeping every key that survived'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "rewrite" -d 'Rewrite snapshots for another server: downgrade, Redis <-> Valkey, filter, merge'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand help; and not __fish_seen_subcommand_from check-rdb check-aof dump stats convert-aof-to-hybrid salvage rewrite help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

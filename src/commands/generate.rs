@@ -176,8 +176,26 @@ fn examples(sub: Option<&str>) -> Vec<(&'static str, &'static str)> {
         Some("salvage") => vec![
             salvage,
             (
+                "Recover a damaged multi-part AOF into a new directory the server loads:",
+                "redis-persist salvage /var/lib/redis/appendonlydir -o /tmp/appendonlydir",
+            ),
+            (
                 "Then check the result:",
                 "redis-persist check-rdb recovered.rdb",
+            ),
+        ],
+        Some("rewrite") => vec![
+            (
+                "After rolling back to Redis 7.0, turn the newer server's snapshot into one it loads:",
+                "redis-persist rewrite dump.rdb -o dump-7.0.rdb --target redis-7.0",
+            ),
+            (
+                "Move a snapshot from Redis to Valkey 9, dropping what Valkey cannot hold (listed):",
+                "redis-persist rewrite dump.rdb -o valkey.rdb --target valkey-9.0 --incompatible skip-key",
+            ),
+            (
+                "Keep only the session keys of db 0, as a new snapshot:",
+                "redis-persist rewrite dump.rdb -o sessions.rdb --target redis-8.0 --db 0 --key 'session:*'",
             ),
         ],
         Some(_) => Vec::new(),

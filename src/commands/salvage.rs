@@ -101,6 +101,7 @@ pub const JSON_KEYS: &[&str] = &[
     "skipped_bytes",
     "trailer",
     "trailing_bytes",
+    "undamaged_copy",
     "output_bytes",
     "rechecked",
 ];

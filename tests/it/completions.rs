@@ -210,7 +210,7 @@ fn committed_scripts_are_generated() {
         let have = std::fs::read(dir.join(&name)).unwrap_or_default();
         assert!(
             want == have,
-            "completions/{name} differs from `redis-persist generate` (UPDATE_GENERATED=1 cargo test --test generated)"
+            "completions/{name} differs from `redis-persist generate` (UPDATE_GENERATED=1 cargo test --release --test it generated::)"
         );
         assert!(
             !String::from_utf8_lossy(&want).contains("generate"),

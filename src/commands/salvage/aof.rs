@@ -120,6 +120,29 @@ pub(super) fn run(
     };
     bar.finish();
     let runs = runs?;
+    // A single file that is not an AOF at all (random bytes, a JSON file):
+    // its first byte cannot start one and no command parses anywhere in it.
+    // Nothing to salvage; nothing is written (exit 1, the input's problem).
+    let first = input
+        .files()
+        .first()
+        .and_then(|f| fs::File::open(&f.path).ok())
+        .and_then(|mut f| {
+            let mut b = [0u8; 1];
+            std::io::Read::read(&mut f, &mut b).ok().filter(|&n| n == 1).map(|_| b[0])
+        });
+    if !multi_in
+        && first.is_some_and(|b| b != b'*' && b != b'#')
+        && runs
+            .iter()
+            .all(|r| r.salvage.commands_kept == 0 && r.salvage.rdb.is_none())
+    {
+        return Err(super::super::input_problem(format!(
+            "{} is neither an RDB file (no REDIS/VALKEY magic) nor an AOF (no command in it): \
+             nothing to salvage, nothing was written",
+            args.input.display()
+        )));
+    }
     let resolved = if stage_single {
         Resolved::Single(tmp.clone())
     } else {
