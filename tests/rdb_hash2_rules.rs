@@ -411,3 +411,92 @@ fn salvaged_hash2_regression() {
         "{text}"
     );
 }
+
+/// Each field TTL belongs to the field read with it, also for the empty
+/// field name and integer-encoded fields: what we decode is what Valkey 9
+/// holds after loading the file (`HGETALL`, `HPEXPIRETIME`).
+#[test]
+fn hash2_field_ttls_stay_on_their_fields() {
+    let Some(bin) = common::servers::server_bin(VALKEY) else {
+        return;
+    };
+    let mut body = hash2(3, &[(b"", b"v1", FUTURE), (b"b", b"v2", -1)]);
+    // Field "7" as an INT8-encoded string, with its own TTL.
+    body.extend_from_slice(&[0xc0, 7]);
+    put_string(&mut body, b"", None);
+    body.extend_from_slice(&(FUTURE + 1).to_le_bytes());
+    let bytes = file(b"VALKEY080", 22, &body);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "fields", &bytes);
+
+    let mut ours = std::collections::BTreeMap::new();
+    let mut entries = redis_persist::rdb::Entries::new(redis_persist::rdb::Reader::new(
+        redis_persist::io::Source::new(&bytes[..]).with_size(bytes.len() as u64),
+    ));
+    while let Some(e) = entries.next_entry().unwrap() {
+        if let (b"h", redis_persist::model::Value::Hash(fields)) = (e.key.as_slice(), e.value) {
+            for f in fields {
+                ours.insert(f.field, (f.value, f.expire_ms.unwrap_or(-1)));
+            }
+        }
+    }
+
+    let mut s = common::RedisServer::start_bin(&bin, &[], &[(&p, "dump.rdb")]);
+    let mut theirs = std::collections::BTreeMap::new();
+    let all = s.cmd(&["HGETALL", "h"]).array();
+    for pair in all.chunks(2) {
+        let field = pair[0].bytes();
+        let ttl = s.cmd(&[b"HPEXPIRETIME".as_slice(), b"h", b"FIELDS", b"1", &field]);
+        theirs.insert(field, (pair[1].bytes(), ttl.array()[0].int()));
+    }
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    assert_eq!(ours, theirs);
+}
+
+/// The same rules in DUMP payloads (version 80): our decoder and Valkey 9's
+/// `RESTORE` accept and refuse the same type-22 values.
+#[test]
+fn hash2_payload_rules_agree_with_valkey_restore() {
+    let Some(bin) = common::servers::server_bin(VALKEY) else {
+        return;
+    };
+    let ok: &[u8] = b"v";
+    let cases: Vec<(&str, bool, Vec<u8>)> = vec![
+        (
+            "valid",
+            true,
+            hash2(2, &[(b"a", ok, FUTURE), (b"", ok, -1)]),
+        ),
+        ("expire-minus-2", false, hash2(1, &[(b"a", ok, -2)])),
+        (
+            "expire-i64-min",
+            false,
+            hash2(2, &[(b"a", ok, -1), (b"b", ok, i64::MIN)]),
+        ),
+        (
+            "duplicate-field",
+            false,
+            hash2(2, &[(b"a", ok, -1), (b"a", ok, -1)]),
+        ),
+        (
+            "past-expire",
+            true,
+            hash2(2, &[(b"a", ok, 5), (b"b", ok, -1)]),
+        ),
+    ];
+    let mut s = common::RedisServer::start_bin(&bin, &[], &[]);
+    let mut failures = Vec::new();
+    for (i, (name, want, body)) in cases.iter().enumerate() {
+        let p = redis_persist::rdb::payload::encode(22, body, 80);
+        let o = redis_persist::rdb::payload::decode(&p, true);
+        let key = format!("k{i}");
+        let r = s.cmd(&[b"RESTORE".as_slice(), key.as_bytes(), b"0", &p]);
+        let theirs = matches!(r, common::Reply::Status(_));
+        if o.is_ok() != theirs || theirs != *want {
+            failures.push(format!(
+                "{name}: ours {o:?}, RESTORE {r:?}, expected {want}"
+            ));
+        }
+    }
+    common::assert_no_failures(&failures);
+}

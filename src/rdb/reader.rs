@@ -2460,6 +2460,7 @@ impl<R: Input> Reader<R> {
             db: self.db,
             key: self.key.clone(),
             rdb_type: self.rdb_type,
+            format: self.format,
         }
     }
 
