@@ -68,9 +68,12 @@ fn hash_metadata(min: u64, count: u64, entries: &[(u64, &[u8], &[u8])]) -> Vec<u
     b
 }
 
-/// A type-25 body: ms64 `min`, then a listpack of (field, value, TTL) where a
-/// TTL is an integer entry (0 = none) or, with `Err`, a string entry.
-fn listpack_ex(min: u64, entries: &[(&[u8], &[u8], Result<i64, &[u8]>)]) -> Vec<u8> {
+/// A listpack-ex entry: field, value, and a TTL that is an integer entry
+/// (0 = none) or, with `Err`, a string entry.
+type LpExEntry<'a> = (&'a [u8], &'a [u8], Result<i64, &'a [u8]>);
+
+/// A type-25 body: ms64 `min`, then a listpack of (field, value, TTL).
+fn listpack_ex(min: u64, entries: &[LpExEntry<'_>]) -> Vec<u8> {
     let mut lp = Listpack::new();
     for (f, v, t) in entries {
         lp.push_str(f);
