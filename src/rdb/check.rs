@@ -662,6 +662,7 @@ pub fn validate<R: Input>(source: Source<R>) -> (Source<R>, Result<Summary, Erro
                     db,
                     key: key.clone(),
                     rdb_type: ty,
+                    format: rep.format.unwrap_or(super::types::Format::Redis),
                 });
             }
             Err(e)

@@ -123,6 +123,8 @@ pub struct KeyContext {
     pub key: Vec<u8>,
     /// The RDB type byte of the value.
     pub rdb_type: u8,
+    /// The file's format (Valkey 9 gives type 22 another meaning).
+    pub format: crate::rdb::types::Format,
 }
 
 /// An RDB reading error: a kind, the absolute byte offset, and the key context.
@@ -262,7 +264,7 @@ impl fmt::Display for Error {
                 k.db,
                 crate::rdb::escape_short(&k.key),
                 k.rdb_type,
-                crate::rdb::types::type_name(k.rdb_type)
+                crate::rdb::types::type_name_in(k.format, k.rdb_type)
             )?;
         } else if let Some(db) = self.db() {
             write!(f, " (db {db})")?;

@@ -1855,7 +1855,18 @@ impl<R: Input> Reader<R> {
             Value::ValkeyHash2 { .. } => {
                 let f = self.elem(false, "a hash field")?;
                 let val = self.elem(true, "a hash value")?;
+                let eat = self.src.offset();
                 let exp = read_i64le(&mut self.src, "a field expire time")?;
+                // Valkey's loader: -1 is "no TTL", anything below is corrupt.
+                if exp < -1 {
+                    return Err(Error::corrupt(
+                        eat,
+                        format!(
+                            "invalid field expire time {exp} at element {} (HASH_2 allows -1 or a time >= 0)",
+                            self.elements
+                        ),
+                    ));
+                }
                 let expire_ms = (exp != -1).then_some(exp);
                 (
                     RawElem::Field {
@@ -2450,6 +2461,7 @@ impl<R: Input> Reader<R> {
             db: self.db,
             key: self.key.clone(),
             rdb_type: self.rdb_type,
+            format: self.format,
         }
     }
 

@@ -523,7 +523,11 @@ impl Walker {
                 for _ in 0..n {
                     let f = c.elem()?;
                     let v = c.elem()?;
+                    let at = c.pos;
                     let exp = i64::from_le_bytes(c.take(8)?.try_into().unwrap_or_default());
+                    if exp < -1 {
+                        return err(at, format!("invalid field expire time {exp}"));
+                    }
                     ttls += u64::from(exp != -1);
                     h.add(f, v);
                 }

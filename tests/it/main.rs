@@ -33,6 +33,7 @@ mod nothing_lost;
 mod rdb_corpus;
 mod rdb_corruption;
 mod rdb_formats;
+mod rdb_hash2_rules;
 mod rdb_live;
 mod rdb_mutations;
 mod rdb_payload_mutations;
