@@ -287,6 +287,29 @@ impl FileReport {
                     message: msg,
                 });
             }
+            if rdb.report.problems_truncated() {
+                let dropped = &rdb.report.problems_dropped;
+                let errors = dropped
+                    .iter()
+                    .filter(|(k, _)| **k != rdb::check::ProblemKind::Warning)
+                    .map(|(_, n)| n)
+                    .sum::<u64>();
+                let all = dropped.values().sum::<u64>();
+                out.push(Finding {
+                    severity: if errors > 0 {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    code: "rdb-preamble",
+                    offset: None,
+                    line: None,
+                    message: format!(
+                        "RDB preamble: {all} more problem(s) ({errors} of them errors) not listed: only the first {} are kept",
+                        rdb::check::MAX_PROBLEMS
+                    ),
+                });
+            }
             if !rdb.is_ok() && rdb.report.first_error().is_none() {
                 out.push(Finding::error(
                     "rdb-preamble",
@@ -1071,8 +1094,13 @@ pub fn check_file(
         src.skip(resp.start).map_err(|e| source_error(e, path))?;
         fr.loader = Some(loader::simulate(src).map_err(|e| source_error(e, path))?);
     }
+    fr.size = if end == 0 && resp.stop.is_some() {
+        // Not an AOF, left unread ([`RespChecker::run`]).
+        file_size(path, end)
+    } else {
+        end
+    };
     fr.resp = Some(resp);
-    fr.size = end;
     Ok(fr)
 }
 
@@ -1320,6 +1348,12 @@ impl<R: Input> RespChecker<R> {
                 byte => {
                     let at = self.sc.src.offset();
                     self.stop_at(Inconsistency::FormatError { byte }, at);
+                    if at == 0 {
+                        // The input starts with neither a record nor an RDB
+                        // magic: not an AOF at all. No resync, which would
+                        // read an endless input (`/dev/zero`) forever.
+                        return Ok(());
+                    }
                     break;
                 }
             }
