@@ -248,6 +248,17 @@ fn endless_non_aof_input_ends() {
         assert!(started.elapsed() < Duration::from_secs(30), "{args:?}");
         assert!(!Path::new(out).exists(), "{args:?} wrote an output");
     }
+    // A regular file is still read to its end: the commands after damage at
+    // its first byte are counted (a cut would drop them).
+    let damaged = tmp.path().join("damaged.aof");
+    fs::write(&damaged, b"x\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n").unwrap();
+    let r = run_watched(&["check-aof", damaged.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("at least 1 complete command(s) follow"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
     for args in [
         vec!["check-aof", "-"],
         vec!["convert-aof-to-hybrid", "-", "-o", out],

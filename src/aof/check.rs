@@ -1081,6 +1081,7 @@ pub fn check_file(
         }
     }
     let mut ck = RespChecker::new(Scanner::new(src, line), truncate_to_timestamp);
+    ck.endless = stdin || std::fs::metadata(path).is_ok_and(|m| !m.is_file());
     ck.run().map_err(|e| source_error(e, path))?;
     let end = ck.sc.src.offset();
     let resp = ck.finish();
@@ -1094,13 +1095,8 @@ pub fn check_file(
         src.skip(resp.start).map_err(|e| source_error(e, path))?;
         fr.loader = Some(loader::simulate(src).map_err(|e| source_error(e, path))?);
     }
-    fr.size = if end == 0 && resp.stop.is_some() {
-        // Not an AOF, left unread ([`RespChecker::run`]).
-        file_size(path, end)
-    } else {
-        end
-    };
     fr.resp = Some(resp);
+    fr.size = end;
     Ok(fr)
 }
 
@@ -1280,6 +1276,9 @@ struct RespChecker<R> {
     stats: Stats,
     stop: Option<Stop>,
     after_damage: Option<AfterDamage>,
+    /// The input may never end (standard input, a device): an input that
+    /// cannot be an AOF is not read past its first byte (no resync).
+    endless: bool,
 }
 
 /// Refill the buffer when fewer bytes than this are buffered, so that the fast path
@@ -1305,6 +1304,7 @@ impl<R: Input> RespChecker<R> {
             stats: Stats::default(),
             stop: None,
             after_damage: None,
+            endless: false,
         }
     }
 
@@ -1348,10 +1348,12 @@ impl<R: Input> RespChecker<R> {
                 byte => {
                     let at = self.sc.src.offset();
                     self.stop_at(Inconsistency::FormatError { byte }, at);
-                    if at == 0 {
-                        // The input starts with neither a record nor an RDB
-                        // magic: not an AOF at all. No resync, which would
-                        // read an endless input (`/dev/zero`) forever.
+                    if at == 0 && self.endless {
+                        // A stream that starts with neither a record nor an
+                        // RDB magic is not an AOF: no resync, which would read
+                        // an endless one (`/dev/zero`, a pipe) forever. (A
+                        // regular file is read to its end, to count what a
+                        // cut would lose.)
                         return Ok(());
                     }
                     break;
