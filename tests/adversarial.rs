@@ -273,3 +273,90 @@ fn endless_non_aof_input_ends() {
         assert!(!Path::new(out).exists(), "{args:?} wrote an output");
     }
 }
+
+/// One RESP command.
+fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend(format!("${}\r\n", a.len()).bytes());
+        out.extend_from_slice(a);
+        out.extend(b"\r\n");
+    }
+    out
+}
+
+/// What a server holds of the strings built past 512 MiB.
+fn big_strings(s: &mut common::RedisServer) -> (i64, Vec<u8>, i64, Vec<u8>) {
+    (
+        s.cmd(&["STRLEN", "k"]).int(),
+        s.cmd(&["GETRANGE", "k", "536870910", "-1"]).bytes(),
+        s.cmd(&["STRLEN", "b"]).int(),
+        // GETBIT refuses that offset from a client: bit 4294967296 is the
+        // high bit of byte 536870912.
+        s.cmd(&["GETRANGE", "b", "536870911", "-1"]).bytes(),
+    )
+}
+
+/// The AOF loader does not apply `proto-max-bulk-len`: redis-server 7.0 keeps
+/// `SETRANGE k 536870912 x`, an `APPEND` past 512 MiB and `SETBIT b
+/// 4294967296 1`. The replay keeps them too (it used to drop them with a
+/// warning): the converted file loads into the same server with the same
+/// strings.
+#[test]
+fn replay_keeps_strings_past_proto_max_bulk_len() {
+    let tmp = tempfile::tempdir().unwrap();
+    let aof = tmp.path().join("appendonly.aof");
+    let mut d = resp(&[b"SELECT", b"0"]);
+    d.extend(resp(&[b"SETRANGE", b"k", b"536870912", b"x"]));
+    d.extend(resp(&[b"APPEND", b"k", b"yz"]));
+    d.extend(resp(&[b"SETBIT", b"b", b"4294967296", b"1"]));
+    fs::write(&aof, &d).unwrap();
+    let aof_args = ["--appendonly", "yes", "--appendfilename", "appendonly.aof"];
+    let Some(mut server) = common::RedisServer::start_with(&aof_args, &[(&aof, "appendonly.aof")])
+    else {
+        return;
+    };
+    let want = big_strings(&mut server);
+    drop(server);
+    assert_eq!(want, (536_870_915, b"\0\0xyz".to_vec(), 536_870_913, b"\0\x80".to_vec()));
+
+    let out = tmp.path().join("out.aof");
+    let r = common::run(&[
+        "convert-aof-to-hybrid",
+        aof.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--single-file",
+        "--rdb-version",
+        "10",
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let mut server =
+        common::RedisServer::start_with(&aof_args, &[(&out, "appendonly.aof")]).unwrap();
+    assert_eq!(big_strings(&mut server), want);
+}
+
+/// A string larger than the replay holds (here 5 GB, from one `SETBIT`) stops
+/// the conversion with an error naming the command; nothing is written and
+/// nothing is dropped silently.
+#[test]
+fn replay_fails_on_a_string_too_large_to_hold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let aof = tmp.path().join("appendonly.aof");
+    let mut d = resp(&[b"SET", b"a", b"1"]);
+    d.extend(resp(&[b"SETBIT", b"b", b"40000000000", b"1"]));
+    fs::write(&aof, &d).unwrap();
+    let out = tmp.path().join("out.aof");
+    let r = run_watched(&[
+        "convert-aof-to-hybrid",
+        aof.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--single-file",
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_ne!(r.status.code(), Some(0), "{err}");
+    assert!(err.contains("SETBIT") && err.contains("5000000001 bytes"), "{err}");
+    assert!(!out.exists());
+    assert!(r.peak_kb < PEAK_BOUND_KB, "peak {} KiB", r.peak_kb);
+}
