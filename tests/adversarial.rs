@@ -360,3 +360,67 @@ fn replay_fails_on_a_string_too_large_to_hold() {
     assert!(!out.exists());
     assert!(r.peak_kb < PEAK_BOUND_KB, "peak {} KiB", r.peak_kb);
 }
+
+/// A known command with the wrong number of arguments (`SET a`, `GET`,
+/// `EXPIRE a`): redis-server 7.0 does not start on such an AOF (it crashes),
+/// so `check-aof` calls the file invalid, with the server outcome in the JSON.
+#[test]
+fn wrong_arity_is_an_error_with_the_server_outcome() {
+    let Some(bin) = common::redis_server_bin() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [&[&[u8]]; 3] = [&[b"SET", b"a"], &[b"GET"], &[b"EXPIRE", b"a"]];
+    for bad in cases {
+        let mut d = resp(&[b"SET", b"x", b"1"]);
+        d.extend(resp(bad));
+        d.extend(resp(&[b"SET", b"y", b"2"]));
+        let aof = tmp.path().join("appendonly.aof");
+        fs::write(&aof, &d).unwrap();
+        let what = String::from_utf8_lossy(&bad.join(&b' ')).into_owned();
+        // The server on its own directory, no TCP port: it stops by itself
+        // (crashes) when it cannot load the file.
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(&aof, dir.path().join("appendonly.aof")).unwrap();
+        let mut server = std::process::Command::new(&bin)
+            .args(["--port", "0", "--save", "", "--appendonly", "yes"])
+            .args(["--appendfilename", "appendonly.aof", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(st) = server.try_wait().unwrap() {
+                break Some(st);
+            }
+            if Instant::now() > deadline {
+                let _ = server.kill();
+                let _ = server.wait();
+                break None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            status.is_some_and(|st| !st.success()),
+            "{what}: redis-server 7.0 loaded it ({status:?})"
+        );
+
+        let r = run_watched(&["check-aof", "--json", aof.to_str().unwrap()]);
+        assert_eq!(r.status.code(), Some(1), "{what}");
+        let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+        let f = &v["files"][0];
+        assert_eq!(f["ok"], false, "{what}");
+        let p = f["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"] == "wrong-arity")
+            .unwrap_or_else(|| panic!("{what}: {f}"));
+        assert_eq!(p["severity"], "error", "{what}");
+        assert_eq!(p["offset"], 27, "{what}");
+        assert_eq!(f["server"]["outcome"], "wrong-arity", "{what}: {f}");
+        assert_eq!(f["server"]["starts"], false, "{what}");
+    }
+}

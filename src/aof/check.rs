@@ -347,13 +347,15 @@ impl FileReport {
             });
         }
         for n in &r.wrong_arity {
+            // An error even when names are warnings: the command is known, and
+            // redis-server 7.0 crashes loading it (Valkey refuses to start).
             out.push(Finding {
-                severity: names,
+                severity: Severity::Error,
                 code: "wrong-arity",
                 offset: Some(n.seen.first_offset),
                 line: Some(n.seen.first_line),
                 message: format!(
-                    "'{}' with {} argument(s) ({} time(s)): its arity is {}",
+                    "'{}' with {} argument(s) ({} time(s)): its arity is {}; redis-server 7.0 crashes loading it, Valkey refuses to start",
                     super::escape_for_message(&n.name),
                     n.first_argc,
                     n.seen.count,
@@ -1085,8 +1087,10 @@ pub fn check_file(
     ck.run().map_err(|e| source_error(e, path))?;
     let end = ck.sc.src.offset();
     let resp = ck.finish();
-    let flagged =
-        resp.stop.is_some() || resp.empty_commands.is_some() || !resp.unknown_commands.is_empty();
+    let flagged = resp.stop.is_some()
+        || resp.empty_commands.is_some()
+        || !resp.unknown_commands.is_empty()
+        || !resp.wrong_arity.is_empty();
     if flagged && !stdin {
         // A second pass with the server's grammar, from the RESP part (not
         // possible on standard input, which cannot be read twice).
