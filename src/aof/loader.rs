@@ -210,7 +210,7 @@ pub fn simulate<R: Input>(mut src: Source<R>) -> Result<LoaderReport, SourceErro
             }
         }
         let sub = (argc >= 2).then_some(arg1.as_slice());
-        match commands::check(&arg0, sub, 2) {
+        match commands::check(&arg0, sub, u64::try_from(argc).unwrap_or(0)) {
             commands::Verdict::Unknown(name) => {
                 return Ok(LoaderReport {
                     outcome: Outcome::UnknownCommand {
