@@ -170,10 +170,19 @@ fn zero_filled_rdb_is_checked_in_bounded_memory() {
             let p = tmp.path().join(format!("bomb{i}-{size}.rdb"));
             bomb(&p, head, fill, size);
             let path = p.to_str().unwrap();
-            let what = format!("{} + {:?} to {size} bytes", String::from_utf8_lossy(head), fill);
+            let what = format!(
+                "{} + {:?} to {size} bytes",
+                String::from_utf8_lossy(head),
+                fill
+            );
             for threads in ["1", "3"] {
                 let r = run_watched(&["check-rdb", "--json", "--threads", threads, path]);
-                assert_eq!(r.status.code(), Some(1), "{what}: {}", String::from_utf8_lossy(&r.stderr));
+                assert_eq!(
+                    r.status.code(),
+                    Some(1),
+                    "{what}: {}",
+                    String::from_utf8_lossy(&r.stderr)
+                );
                 let doc: Value = serde_json::from_slice(&r.stdout).unwrap();
                 assert_bounded_report(&doc, &what);
                 assert!(
@@ -186,9 +195,16 @@ fn zero_filled_rdb_is_checked_in_bounded_memory() {
             let r = run_watched(&["check-rdb", path]);
             assert_eq!(r.status.code(), Some(1), "{what}");
             let text = String::from_utf8_lossy(&r.stdout);
-            assert!(text.contains("only the first 1000 problems are listed"), "{what}: {text}");
+            assert!(
+                text.contains("only the first 1000 problems are listed"),
+                "{what}: {text}"
+            );
             assert!(text.contains("check stopped"), "{what}");
-            assert!(text.lines().count() < 1100, "{what}: {} lines", text.lines().count());
+            assert!(
+                text.lines().count() < 1100,
+                "{what}: {} lines",
+                text.lines().count()
+            );
             assert!(r.peak_kb < PEAK_BOUND_KB, "{what}: peak {} KiB", r.peak_kb);
         }
     }
@@ -205,9 +221,21 @@ fn endless_zero_rdb_on_stdin_ends() {
         }
         args.push("-");
         let r = run_endless_stdin(&args, b"REDIS0010");
-        assert_eq!(r.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&r.stderr));
-        assert!(String::from_utf8_lossy(&r.stdout).contains("check stopped"), "{args:?}");
-        assert!(r.peak_kb < PEAK_BOUND_KB, "{args:?}: peak {} KiB", r.peak_kb);
+        assert_eq!(
+            r.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&r.stdout).contains("check stopped"),
+            "{args:?}"
+        );
+        assert!(
+            r.peak_kb < PEAK_BOUND_KB,
+            "{args:?}: peak {} KiB",
+            r.peak_kb
+        );
     }
 }
 
@@ -219,9 +247,17 @@ fn zero_filled_preamble_aof_is_bounded() {
     let p = tmp.path().join("bomb.aof");
     bomb(&p, b"REDIS0010", b"\0", 4 << 20);
     let r = run_watched(&["check-aof", "--json", p.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let text = String::from_utf8_lossy(&r.stdout);
-    assert!(text.contains("not listed: only the first 1000"), "{text:.2000}");
+    assert!(
+        text.contains("not listed: only the first 1000"),
+        "{text:.2000}"
+    );
     assert!(r.peak_kb < PEAK_BOUND_KB, "peak {} KiB", r.peak_kb);
 }
 
@@ -318,7 +354,15 @@ fn replay_keeps_strings_past_proto_max_bulk_len() {
     };
     let want = big_strings(&mut server);
     drop(server);
-    assert_eq!(want, (536_870_915, b"\0\0xyz".to_vec(), 536_870_913, b"\0\x80".to_vec()));
+    assert_eq!(
+        want,
+        (
+            536_870_915,
+            b"\0\0xyz".to_vec(),
+            536_870_913,
+            b"\0\x80".to_vec()
+        )
+    );
 
     let out = tmp.path().join("out.aof");
     let r = common::run(&[
@@ -330,7 +374,12 @@ fn replay_keeps_strings_past_proto_max_bulk_len() {
         "--rdb-version",
         "10",
     ]);
-    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let mut server =
         common::RedisServer::start_with(&aof_args, &[(&out, "appendonly.aof")]).unwrap();
     assert_eq!(big_strings(&mut server), want);
@@ -356,7 +405,10 @@ fn replay_fails_on_a_string_too_large_to_hold() {
     ]);
     let err = String::from_utf8_lossy(&r.stderr);
     assert_ne!(r.status.code(), Some(0), "{err}");
-    assert!(err.contains("SETBIT") && err.contains("5000000001 bytes"), "{err}");
+    assert!(
+        err.contains("SETBIT") && err.contains("5000000001 bytes"),
+        "{err}"
+    );
     assert!(!out.exists());
     assert!(r.peak_kb < PEAK_BOUND_KB, "peak {} KiB", r.peak_kb);
 }

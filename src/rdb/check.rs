@@ -823,9 +823,7 @@ pub fn check_parallel_in<R: Input>(
                 framing.add(duplicate_key(&k));
                 dups_in_a_row += 1;
                 if dups_in_a_row == MAX_DAMAGE_STREAK {
-                    framing
-                        .problems
-                        .push(damage_stop(k.offset, dups_in_a_row));
+                    framing.problems.push(damage_stop(k.offset, dups_in_a_row));
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
