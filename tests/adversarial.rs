@@ -430,33 +430,14 @@ fn wrong_arity_is_an_error_with_the_server_outcome() {
         let aof = tmp.path().join("appendonly.aof");
         fs::write(&aof, &d).unwrap();
         let what = String::from_utf8_lossy(&bad.join(&b' ')).into_owned();
-        // The server on its own directory, no TCP port: it stops by itself
-        // (crashes) when it cannot load the file.
-        let dir = tempfile::tempdir().unwrap();
-        fs::copy(&aof, dir.path().join("appendonly.aof")).unwrap();
-        let mut server = std::process::Command::new(&bin)
-            .args(["--port", "0", "--save", "", "--appendonly", "yes"])
-            .args(["--appendfilename", "appendonly.aof", "--dir"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(st) = server.try_wait().unwrap() {
-                break Some(st);
-            }
-            if Instant::now() > deadline {
-                let _ = server.kill();
-                let _ = server.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
         assert!(
-            status.is_some_and(|st| !st.success()),
-            "{what}: redis-server 7.0 loaded it ({status:?})"
+            server_refuses(
+                &bin,
+                &aof,
+                &["--appendonly", "yes", "--appendfilename", "appendonly.aof"],
+                "appendonly.aof"
+            ),
+            "{what}: redis-server 7.0 loaded it"
         );
 
         let r = run_watched(&["check-aof", "--json", aof.to_str().unwrap()]);
@@ -474,5 +455,86 @@ fn wrong_arity_is_an_error_with_the_server_outcome() {
         assert_eq!(p["offset"], 27, "{what}");
         assert_eq!(f["server"]["outcome"], "wrong-arity", "{what}: {f}");
         assert_eq!(f["server"]["starts"], false, "{what}");
+    }
+}
+
+/// Starts `bin` on a copy of `file` (named `name`) in a new directory,
+/// listening on a Unix socket only, and tells whether it stopped by itself
+/// (refused or crashed) within 5 s; a server still running then is killed.
+fn server_refuses(bin: &Path, file: &Path, extra: &[&str], name: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(file, dir.path().join(name)).unwrap();
+    let mut server = std::process::Command::new(bin)
+        .args(["--port", "0", "--save", ""])
+        .arg("--unixsocket")
+        .arg(dir.path().join("s.sock"))
+        .arg("--dir")
+        .arg(dir.path())
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A small file loads in milliseconds: still running after 5 s, the
+    // server took it (its socket exists before it loads, so it says nothing).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if server.try_wait().unwrap().is_some() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            let _ = server.wait();
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A function library whose metadata redis-server 7.0 refuses (a library name
+/// outside `[a-zA-Z0-9_]`, an unknown engine) makes it refuse the whole RDB
+/// (redis-check-rdb 7.0 calls such a file OK): `check-rdb` reports it. The
+/// file is one the real server wrote, patched (checksum disabled).
+#[test]
+fn function_library_metadata_is_checked_as_the_loader_does() {
+    let Some(bin) = common::redis_server_bin() else {
+        return;
+    };
+    let Some(mut server) = common::RedisServer::start_with(&["--dbfilename", "dump.rdb"], &[])
+    else {
+        return;
+    };
+    let code = "#!lua name=mylib\nredis.register_function('f', function() return 1 end)";
+    server.cmd(&["FUNCTION", "LOAD", code]);
+    server.cmd(&["SET", "k", "v"]);
+    let saved = fs::read(server.save()).unwrap();
+    drop(server);
+    let tmp = tempfile::tempdir().unwrap();
+    let patch = |from: &[u8], to: &[u8]| {
+        let at = saved.windows(from.len()).position(|w| w == from).unwrap();
+        let mut d = saved.clone();
+        d[at..at + to.len()].copy_from_slice(to);
+        let n = d.len();
+        d[n - 8..].fill(0);
+        d
+    };
+    let cases: [(&str, Vec<u8>, bool); 3] = [
+        ("good", patch(b"name=mylib", b"name=mylib"), true),
+        ("name", patch(b"name=mylib", b"name=my-ib"), false),
+        ("engine", patch(b"#!lua", b"#!lux"), false),
+    ];
+    for (what, data, ok) in cases {
+        let f = tmp.path().join(format!("{what}.rdb"));
+        fs::write(&f, &data).unwrap();
+        let refused = server_refuses(&bin, &f, &["--dbfilename", "dump.rdb"], "dump.rdb");
+        assert_eq!(refused, !ok, "{what}: redis-server 7.0");
+        let r = run_watched(&["check-rdb", "--json", f.to_str().unwrap()]);
+        let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(v["ok"], ok, "{what}: {v}");
+        assert_eq!(r.status.code(), Some(if ok { 0 } else { 1 }), "{what}");
+        if !ok {
+            let msg = v["files"][0]["problems"][0]["message"].as_str().unwrap();
+            assert!(msg.starts_with("function library refused"), "{what}: {msg}");
+        }
     }
 }

@@ -412,6 +412,24 @@ fn check_events<R: Input>(
             | Event::SlotImport { .. } => {
                 if mode != Mode::Framed {
                     file_record(&mut rep, &ev);
+                    let refused = match ev {
+                        Event::Function { code } => function_refused(code),
+                        _ => None,
+                    };
+                    if let Some(why) = refused {
+                        rep.add(Problem {
+                            severity: Severity::Error,
+                            kind: ProblemKind::Corrupt,
+                            offset: reader.offset(),
+                            message: format!(
+                                "function library refused by the server's loader: {why}"
+                            ),
+                            db: None,
+                            key: None,
+                            rdb_type: None,
+                            truncated: false,
+                        });
+                    }
                 }
             }
             Event::SelectDb { .. } if mode == Mode::Framed => {}
@@ -582,6 +600,50 @@ fn file_record(rep: &mut Report, ev: &Event<'_>) {
         }
         _ => {}
     }
+}
+
+/// Why the server's loader refuses a function library by its metadata line
+/// (Redis 7.0 `functionExtractLibMetaData` and `functionsVerifyName`): `None`
+/// when the metadata is accepted. (The Lua code itself is not compiled here.)
+fn function_refused(code: &[u8]) -> Option<String> {
+    let Some(rest) = code.strip_prefix(b"#!") else {
+        return Some("missing library metadata (the code does not start with `#!`)".into());
+    };
+    let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+        return Some("invalid library metadata (no line after the `#!` line)".into());
+    };
+    let mut parts = rest[..end]
+        .split(u8::is_ascii_whitespace)
+        .filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or_default();
+    let mut name = None;
+    for p in parts {
+        match p.strip_prefix(b"name=") {
+            Some(n) => name = Some(n),
+            None => {
+                return Some(format!(
+                    "invalid metadata value given: {}",
+                    String::from_utf8_lossy(p)
+                ));
+            }
+        }
+    }
+    let Some(name) = name else {
+        return Some("library name was not given".into());
+    };
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Some(format!(
+            "engine '{}' not found",
+            String::from_utf8_lossy(engine)
+        ));
+    }
+    if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Some(format!(
+            "library name '{}': library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    None
 }
 
 fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
