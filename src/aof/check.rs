@@ -287,6 +287,29 @@ impl FileReport {
                     message: msg,
                 });
             }
+            if rdb.report.problems_truncated() {
+                let dropped = &rdb.report.problems_dropped;
+                let errors = dropped
+                    .iter()
+                    .filter(|(k, _)| **k != rdb::check::ProblemKind::Warning)
+                    .map(|(_, n)| n)
+                    .sum::<u64>();
+                let all = dropped.values().sum::<u64>();
+                out.push(Finding {
+                    severity: if errors > 0 {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    code: "rdb-preamble",
+                    offset: None,
+                    line: None,
+                    message: format!(
+                        "RDB preamble: {all} more problem(s) ({errors} of them errors) not listed: only the first {} are kept",
+                        rdb::check::MAX_PROBLEMS
+                    ),
+                });
+            }
             if !rdb.is_ok() && rdb.report.first_error().is_none() {
                 out.push(Finding::error(
                     "rdb-preamble",
@@ -324,13 +347,15 @@ impl FileReport {
             });
         }
         for n in &r.wrong_arity {
+            // An error even when names are warnings: the command is known, and
+            // redis-server 7.0 crashes loading it (Valkey refuses to start).
             out.push(Finding {
-                severity: names,
+                severity: Severity::Error,
                 code: "wrong-arity",
                 offset: Some(n.seen.first_offset),
                 line: Some(n.seen.first_line),
                 message: format!(
-                    "'{}' with {} argument(s) ({} time(s)): its arity is {}",
+                    "'{}' with {} argument(s) ({} time(s)): its arity is {}; redis-server 7.0 crashes loading it, Valkey refuses to start",
                     super::escape_for_message(&n.name),
                     n.first_argc,
                     n.seen.count,
@@ -1058,11 +1083,14 @@ pub fn check_file(
         }
     }
     let mut ck = RespChecker::new(Scanner::new(src, line), truncate_to_timestamp);
+    ck.endless = stdin || std::fs::metadata(path).is_ok_and(|m| !m.is_file());
     ck.run().map_err(|e| source_error(e, path))?;
     let end = ck.sc.src.offset();
     let resp = ck.finish();
-    let flagged =
-        resp.stop.is_some() || resp.empty_commands.is_some() || !resp.unknown_commands.is_empty();
+    let flagged = resp.stop.is_some()
+        || resp.empty_commands.is_some()
+        || !resp.unknown_commands.is_empty()
+        || !resp.wrong_arity.is_empty();
     if flagged && !stdin {
         // A second pass with the server's grammar, from the RESP part (not
         // possible on standard input, which cannot be read twice).
@@ -1252,6 +1280,9 @@ struct RespChecker<R> {
     stats: Stats,
     stop: Option<Stop>,
     after_damage: Option<AfterDamage>,
+    /// The input may never end (standard input, a device): an input that
+    /// cannot be an AOF is not read past its first byte (no resync).
+    endless: bool,
 }
 
 /// Refill the buffer when fewer bytes than this are buffered, so that the fast path
@@ -1277,6 +1308,7 @@ impl<R: Input> RespChecker<R> {
             stats: Stats::default(),
             stop: None,
             after_damage: None,
+            endless: false,
         }
     }
 
@@ -1320,6 +1352,14 @@ impl<R: Input> RespChecker<R> {
                 byte => {
                     let at = self.sc.src.offset();
                     self.stop_at(Inconsistency::FormatError { byte }, at);
+                    if at == 0 && self.endless {
+                        // A stream that starts with neither a record nor an
+                        // RDB magic is not an AOF: no resync, which would read
+                        // an endless one (`/dev/zero`, a pipe) forever. (A
+                        // regular file is read to its end, to count what a
+                        // cut would lose.)
+                        return Ok(());
+                    }
                     break;
                 }
             }

@@ -58,6 +58,16 @@ pub enum Outcome {
         /// Offset of the `$` line.
         offset: u64,
     },
+    /// A known command with a number of arguments its arity rejects (`SET a`,
+    /// `GET`): redis-server 7.0 crashes while loading it (its loader calls the
+    /// command without checking the arity), Valkey 8.1 / 9.1 refuse to start
+    /// ("wrong number of arguments"), Redis 8.0 / 8.6 load it.
+    WrongArity {
+        /// Offset of the record.
+        offset: u64,
+        /// The name (lower-case; `container|sub` for a subcommand).
+        name: Vec<u8>,
+    },
     /// The RDB preamble cannot be loaded: "Error reading the RDB preamble of the
     /// AOF file" / "Error reading the RDB base file", whatever
     /// `aof-load-truncated` says.
@@ -97,6 +107,10 @@ impl LoaderReport {
             Outcome::Crashes { offset } => {
                 format!("the server crashes while loading it (negative argument length at offset {offset})")
             }
+            Outcome::WrongArity { offset, name } => format!(
+                "redis-server 7.0 crashes while loading it and Valkey 8.1 / 9.1 refuse to start (\"wrong number of arguments for '{}' command\", record at offset {offset}); Redis 8.0 / 8.6 load it",
+                super::escape_for_message(name)
+            ),
             Outcome::RdbPreamble => "the server refuses to start: it cannot load the RDB part, whatever aof-load-truncated says".to_owned(),
         }
     }
@@ -196,7 +210,7 @@ pub fn simulate<R: Input>(mut src: Source<R>) -> Result<LoaderReport, SourceErro
             }
         }
         let sub = (argc >= 2).then_some(arg1.as_slice());
-        match commands::check(&arg0, sub, 2) {
+        match commands::check(&arg0, sub, u64::try_from(argc).unwrap_or(0)) {
             commands::Verdict::Unknown(name) => {
                 return Ok(LoaderReport {
                     outcome: Outcome::UnknownCommand {
@@ -206,7 +220,16 @@ pub fn simulate<R: Input>(mut src: Source<R>) -> Result<LoaderReport, SourceErro
                     commands,
                 });
             }
-            commands::Verdict::Ok | commands::Verdict::Arity { .. } => {}
+            commands::Verdict::Arity { name, .. } => {
+                return Ok(LoaderReport {
+                    outcome: Outcome::WrongArity {
+                        offset: start,
+                        name,
+                    },
+                    commands,
+                });
+            }
+            commands::Verdict::Ok => {}
         }
         let lower = arg0.to_ascii_lowercase();
         if lower == b"multi" {

@@ -810,6 +810,7 @@ fn file_json(f: &FileReport, i: usize, plan: &FixPlan, strict: bool) -> Value {
             Outcome::BadFormat { .. } => ("bad-format", None),
             Outcome::UnknownCommand { .. } => ("unknown-command", None),
             Outcome::Crashes { .. } => ("crashes", None),
+            Outcome::WrongArity { .. } => ("wrong-arity", None),
             Outcome::RdbPreamble => ("rdb-preamble", None),
         };
         json!({

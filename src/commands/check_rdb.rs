@@ -318,7 +318,18 @@ fn json_file(r: &FileResult) -> J {
         "slot_imports": slot_imports,
         "slot_import_count": rep.slot_import_count,
         "problems": problems,
+        "problems_truncated": rep.problems_truncated(),
+        "problem_counts": rep.problem_counts(),
     })
+}
+
+/// A problem kind as the JSON names it.
+fn kind_name(k: ProblemKind) -> &'static str {
+    match k {
+        ProblemKind::Corrupt => "corrupt",
+        ProblemKind::Unsupported => "unsupported",
+        ProblemKind::Warning => "warning",
+    }
 }
 
 fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
@@ -519,6 +530,19 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
             )?;
         }
     }
+    if rep.problems_truncated() {
+        let counts: Vec<String> = rep
+            .problem_counts()
+            .iter()
+            .map(|(k, n)| format!("{n} {}", kind_name(*k)))
+            .collect();
+        writeln!(
+            out,
+            "only the first {} problems are listed; found in all: {}",
+            check::MAX_PROBLEMS,
+            counts.join(", ")
+        )?;
+    }
     if rep.is_ok() {
         writeln!(out, "OK: the file is valid")?;
     } else if rep.is_unsupported() {
@@ -528,10 +552,11 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
         )?;
     } else {
         let n = rep
-            .problems
+            .problem_counts()
             .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .count();
+            .filter(|(k, _)| **k != ProblemKind::Warning)
+            .map(|(_, n)| n)
+            .sum::<u64>();
         writeln!(out, "INVALID: {n} problem(s)")?;
         if rep.rdb_version.is_some() {
             writeln!(

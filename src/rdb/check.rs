@@ -52,7 +52,7 @@ pub enum Severity {
 }
 
 /// What kind of problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProblemKind {
     /// The file is damaged or invalid.
@@ -141,9 +141,22 @@ pub struct Report {
     pub slot_imports: Vec<SlotImport>,
     /// Number of `SLOT_IMPORT` records.
     pub slot_import_count: u64,
-    /// Problems and warnings, in file order.
+    /// Problems and warnings, in file order: the first [`MAX_PROBLEMS`]
+    /// (see [`Report::add`]); the rest are counted in `problems_dropped`.
     pub problems: Vec<Problem>,
+    /// Problems found but not kept in `problems` (beyond [`MAX_PROBLEMS`]),
+    /// per kind.
+    pub problems_dropped: BTreeMap<ProblemKind, u64>,
 }
+
+/// Most problems a [`Report`] keeps in full; the rest are only counted, so a
+/// file of millions of broken records is checked in bounded memory.
+pub const MAX_PROBLEMS: usize = 1000;
+
+/// A check stops after this many records in a row that each gave a problem
+/// with no sound record between them: the input is nothing but damage (a
+/// header followed by zero bytes reads as millions of empty duplicate keys).
+pub const MAX_DAMAGE_STREAK: u64 = 10_000;
 
 /// A `SLOT_IMPORT` record (Valkey 9 atomic slot migration in progress).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,9 +172,46 @@ pub struct SlotImport {
 pub const MAX_SLOT_IMPORTS: usize = 64;
 
 impl Report {
+    /// Keeps `p` when fewer than [`MAX_PROBLEMS`] are kept, else counts it in
+    /// `problems_dropped`.
+    pub fn add(&mut self, p: Problem) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(p);
+        } else {
+            *self.problems_dropped.entry(p.kind).or_default() += 1;
+        }
+    }
+
+    /// True when some problems were only counted, not kept.
+    pub fn problems_truncated(&self) -> bool {
+        !self.problems_dropped.is_empty()
+    }
+
+    /// Every problem found (kept or not), per kind.
+    pub fn problem_counts(&self) -> BTreeMap<ProblemKind, u64> {
+        let mut n = self.problems_dropped.clone();
+        for p in &self.problems {
+            *n.entry(p.kind).or_default() += 1;
+        }
+        n
+    }
+
+    /// How many problems were found (kept or not).
+    fn problem_total(&self) -> u64 {
+        self.problems.len() as u64 + self.problems_dropped.values().sum::<u64>()
+    }
+
+    /// Problems of `kind` found but not kept.
+    fn dropped(&self, kind: ProblemKind) -> u64 {
+        self.problems_dropped.get(&kind).copied().unwrap_or(0)
+    }
+
     /// True when no error-severity problem was found and the end was reached.
     pub fn is_ok(&self) -> bool {
-        self.end_offset.is_some() && !self.problems.iter().any(|p| p.severity == Severity::Error)
+        self.end_offset.is_some()
+            && !self.problems.iter().any(|p| p.severity == Severity::Error)
+            && self.dropped(ProblemKind::Corrupt) == 0
+            && self.dropped(ProblemKind::Unsupported) == 0
     }
 
     /// True when the file may be valid for a newer server than this tool
@@ -174,8 +224,10 @@ impl Report {
                 .iter()
                 .filter(|p| p.severity == Severity::Error)
         };
-        errors().any(|p| p.kind == ProblemKind::Unsupported)
+        (errors().any(|p| p.kind == ProblemKind::Unsupported)
+            || self.dropped(ProblemKind::Unsupported) > 0)
             && errors().all(|p| p.kind == ProblemKind::Unsupported)
+            && self.dropped(ProblemKind::Corrupt) == 0
     }
 
     /// The first error-severity problem.
@@ -274,8 +326,9 @@ fn warning_from(e: &Error) -> Problem {
 /// Moves the reader's pending warnings into `rep`.
 fn take_warnings<R: Input>(rep: &mut Report, reader: &mut Reader<R>) {
     if reader.has_warnings() {
-        rep.problems
-            .extend(reader.take_warnings().iter().map(warning_from));
+        for w in reader.take_warnings() {
+            rep.add(warning_from(&w));
+        }
     }
 }
 
@@ -332,7 +385,11 @@ fn check_events<R: Input>(
     let mut by_type = [0u64; 256];
     // Valid vector sets (counted as their own type, not as `module`).
     let mut vectorsets = 0u64;
+    // Keys in a row that each gave a problem, and the problem count when the
+    // current key started.
+    let (mut streak, mut key_from) = (0u64, 0u64);
     loop {
+        let mut ended = false;
         take_warnings(&mut rep, &mut reader);
         let version = reader.version();
         // A vector set the loader refuses: (its data length, why).
@@ -341,7 +398,7 @@ fn check_events<R: Input>(
             Ok(Some(ev)) => ev,
             Ok(None) => break,
             Err(e) => {
-                rep.problems.push(problem_from(&e));
+                rep.add(problem_from(&e));
                 tail.stopped = true;
                 break;
             }
@@ -355,6 +412,24 @@ fn check_events<R: Input>(
             | Event::SlotImport { .. } => {
                 if mode != Mode::Framed {
                     file_record(&mut rep, &ev);
+                    let refused = match ev {
+                        Event::Function { code } => function_refused(code),
+                        _ => None,
+                    };
+                    if let Some(why) = refused {
+                        rep.add(Problem {
+                            severity: Severity::Error,
+                            kind: ProblemKind::Corrupt,
+                            offset: reader.offset(),
+                            message: format!(
+                                "function library refused by the server's loader: {why}"
+                            ),
+                            db: None,
+                            key: None,
+                            rdb_type: None,
+                            truncated: false,
+                        });
+                    }
                 }
             }
             Event::SelectDb { .. } if mode == Mode::Framed => {}
@@ -366,10 +441,11 @@ fn check_events<R: Input>(
                     } else {
                         0
                     };
-                    rep.problems.push(db_warning(db, at));
+                    rep.add(db_warning(db, at));
                 }
             }
             Event::KeyStart(k) => {
+                key_from = rep.problem_total();
                 let (db, ty) = (k.db, k.rdb_type);
                 if let Mode::Guessed { hash_keys: true } = mode {
                     tail.keys.push((db, xxhash_rust::xxh3::xxh3_64(k.key)));
@@ -386,7 +462,7 @@ fn check_events<R: Input>(
                 rep.lfu_keys += u64::from(k.lfu_freq.is_some());
                 rep.lru_keys += u64::from(k.lru_idle.is_some());
                 if opts.duplicate_keys && !keys_seen.entry(db).or_default().insert_bytes(k.key) {
-                    rep.problems.push(duplicate_key(&k));
+                    rep.add(duplicate_key(&k));
                 }
                 if k.meta_classes > 0 {
                     for c in reader.key_meta() {
@@ -398,10 +474,13 @@ fn check_events<R: Input>(
                     continue;
                 }
                 match reader.skip_value() {
-                    Ok(end) => key_end(&mut rep, &reader, end, &mut by_type),
+                    Ok(end) => {
+                        key_end(&mut rep, &reader, end, &mut by_type);
+                        ended = true;
+                    }
                     Err(e) => {
                         take_warnings(&mut rep, &mut reader);
-                        rep.problems.push(problem_from(&e));
+                        rep.add(problem_from(&e));
                         tail.stopped = true;
                         break;
                     }
@@ -417,7 +496,10 @@ fn check_events<R: Input>(
                 }
             }
             Event::Element(_) => {}
-            Event::KeyEnd(end) => key_end(&mut rep, &reader, end, &mut by_type),
+            Event::KeyEnd(end) => {
+                key_end(&mut rep, &reader, end, &mut by_type);
+                ended = true;
+            }
             Event::Eof {
                 offset,
                 end,
@@ -432,7 +514,7 @@ fn check_events<R: Input>(
         if let Some((len, e)) = bad_vset {
             // The module data ends where the reader now is.
             let unsupported = e.kind == super::vectorset::ErrorKind::Unsupported;
-            rep.problems.push(Problem {
+            rep.add(Problem {
                 severity: Severity::Error,
                 kind: if unsupported {
                     ProblemKind::Unsupported
@@ -446,6 +528,19 @@ fn check_events<R: Input>(
                 rdb_type: Some(t::MODULE_2),
                 truncated: false,
             });
+        }
+        if ended {
+            if rep.problem_total() == key_from {
+                streak = 0;
+            } else {
+                streak += 1;
+                if streak >= MAX_DAMAGE_STREAK {
+                    // Kept even past the cap: it says why the check ended.
+                    rep.problems.push(damage_stop(reader.offset(), streak));
+                    tail.stopped = true;
+                    break;
+                }
+            }
         }
     }
     take_warnings(&mut rep, &mut reader);
@@ -507,6 +602,50 @@ fn file_record(rep: &mut Report, ev: &Event<'_>) {
     }
 }
 
+/// Why the server's loader refuses a function library by its metadata line
+/// (Redis 7.0 `functionExtractLibMetaData` and `functionsVerifyName`): `None`
+/// when the metadata is accepted. (The Lua code itself is not compiled here.)
+fn function_refused(code: &[u8]) -> Option<String> {
+    let Some(rest) = code.strip_prefix(b"#!") else {
+        return Some("missing library metadata (the code does not start with `#!`)".into());
+    };
+    let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+        return Some("invalid library metadata (no line after the `#!` line)".into());
+    };
+    let mut parts = rest[..end]
+        .split(u8::is_ascii_whitespace)
+        .filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or_default();
+    let mut name = None;
+    for p in parts {
+        match p.strip_prefix(b"name=") {
+            Some(n) => name = Some(n),
+            None => {
+                return Some(format!(
+                    "invalid metadata value given: {}",
+                    String::from_utf8_lossy(p)
+                ));
+            }
+        }
+    }
+    let Some(name) = name else {
+        return Some("library name was not given".into());
+    };
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Some(format!(
+            "engine '{}' not found",
+            String::from_utf8_lossy(engine)
+        ));
+    }
+    if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Some(format!(
+            "library name '{}': library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    None
+}
+
 fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
     Problem {
         severity: Severity::Error,
@@ -519,6 +658,23 @@ fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
         db: Some(k.db),
         key: Some(k.key.to_vec()),
         rdb_type: Some(k.rdb_type),
+        truncated: false,
+    }
+}
+
+/// The problem that ends a check after `streak` damaged records in a row
+/// ([`MAX_DAMAGE_STREAK`]), at `offset`.
+fn damage_stop(offset: u64, streak: u64) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        kind: ProblemKind::Corrupt,
+        offset,
+        message: format!(
+            "check stopped: {streak} records in a row were damaged with no sound record between them; the input from here on was not read (it looks like nothing but damage)"
+        ),
+        db: None,
+        key: None,
+        rdb_type: None,
         truncated: false,
     }
 }
@@ -559,7 +715,7 @@ fn note_trailing(rep: &mut Report, at: u64, n: u64, resp: bool) {
     }
     rep.trailing_resp = Some(resp);
     if !resp {
-        rep.problems.push(Problem {
+        rep.add(Problem {
             severity: Severity::Warning,
             kind: ProblemKind::Warning,
             offset: at,
@@ -604,7 +760,7 @@ fn key_end<R: Input>(rep: &mut Report, reader: &Reader<R>, end: KeyEnd, by_type:
     let db = reader.db();
     if end.empty {
         rep.empty_keys += 1;
-        rep.problems.push(Problem {
+        rep.add(Problem {
             severity: Severity::Error,
             kind: ProblemKind::Corrupt,
             offset: end.offset,
@@ -707,7 +863,10 @@ pub fn check_parallel_in<R: Input>(
     let mut rep = Report::default();
     let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
     let mut warned_db = false;
-    let mut framing_problems = Vec::new();
+    // Problems of the framing thread (database warning, duplicate keys), and
+    // duplicate keys in a row (see [`MAX_DAMAGE_STREAK`]).
+    let mut framing = Report::default();
+    let mut dups_in_a_row = 0u64;
     let mut parts: Vec<Report> = Vec::new();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (mut src, res) = super::parallel::map_chunks_in(
@@ -718,14 +877,20 @@ pub fn check_parallel_in<R: Input>(
         |ev| match *ev {
             Event::SelectDb { db } if db > 15 && !warned_db => {
                 warned_db = true;
-                framing_problems.push(db_warning(db, 0));
+                framing.add(db_warning(db, 0));
             }
             Event::KeyStart(k)
                 if opts.duplicate_keys
                     && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
             {
-                framing_problems.push(duplicate_key(&k));
+                framing.add(duplicate_key(&k));
+                dups_in_a_row += 1;
+                if dups_in_a_row == MAX_DAMAGE_STREAK {
+                    framing.problems.push(damage_stop(k.offset, dups_in_a_row));
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
+            Event::KeyStart(_) => dups_in_a_row = 0,
             Event::Eof { end, checksum, .. } => {
                 rep.checksum = Some(checksum);
                 rep.end_offset = Some(end);
@@ -736,9 +901,10 @@ pub fn check_parallel_in<R: Input>(
         |part| parts.push(part),
     );
     if let Err(e) = res {
-        framing_problems.push(problem_from(&e));
+        framing.add(problem_from(&e));
     }
-    rep.problems = framing_problems;
+    rep.problems = framing.problems;
+    rep.problems_dropped = framing.problems_dropped;
     for p in parts {
         absorb(&mut rep, p, |db| db);
     }
@@ -791,10 +957,13 @@ fn absorb(rep: &mut Report, part: Report, fix: impl Fn(u64) -> u64) {
     let room = MAX_SLOT_IMPORTS.saturating_sub(rep.slot_imports.len());
     rep.slot_imports
         .extend(part.slot_imports.into_iter().take(room));
-    rep.problems.extend(part.problems.into_iter().map(|mut p| {
+    for mut p in part.problems {
         p.db = p.db.map(&fix);
-        p
-    }));
+        rep.add(p);
+    }
+    for (k, n) in part.problems_dropped {
+        *rep.problems_dropped.entry(k).or_default() += n;
+    }
 }
 
 /// [`check_parallel_in`] over chunks cut at guessed record boundaries

@@ -709,6 +709,12 @@ fn apply(
                 command: String::new(),
                 reason: "empty command (the server refuses the file)".into(),
             },
+            ReplayError::TooLarge { command, bytes } => ErrorKind::Unsupported {
+                command,
+                reason: format!(
+                    "the server keeps the string of {bytes} bytes it builds (its AOF loader does not apply proto-max-bulk-len), more than this tool holds in memory; nothing is dropped: the replay stops"
+                ),
+            },
         };
         Error::new(kind).at(path, Some(cmd.offset))
     })?;

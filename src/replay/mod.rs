@@ -58,6 +58,17 @@ pub enum ReplayError {
     /// An empty command (`*0`), which the server rejects as a format error.
     #[error("empty command")]
     Empty,
+    /// The command builds a string the server would keep (its loader does
+    /// not apply `proto-max-bulk-len`) but too large for this tool to hold.
+    #[error(
+        "cannot replay command '{command}': the server keeps the string of {bytes} bytes it builds (its AOF loader does not apply proto-max-bulk-len), more than this tool holds in memory"
+    )]
+    TooLarge {
+        /// The command name as written (lossy UTF-8).
+        command: String,
+        /// The string's length.
+        bytes: u64,
+    },
 }
 
 impl ReplayError {
@@ -121,6 +132,9 @@ pub struct Engine {
     pub(crate) now_ms: i64,
     multi: Option<Vec<Vec<Vec<u8>>>>,
     stats: ReplayStats,
+    /// Set by a command that would build a string too large to hold
+    /// ([`ReplayError::TooLarge`]).
+    pub(crate) too_large: Option<u64>,
 }
 
 impl Default for Engine {
@@ -162,6 +176,7 @@ impl Engine {
             now_ms,
             multi: None,
             stats: ReplayStats::default(),
+            too_large: None,
         }
     }
 
@@ -260,7 +275,14 @@ impl Engine {
     fn run_one<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Outcome, ReplayError> {
         let args: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
         let name = args[0].to_ascii_lowercase();
-        match commands::dispatch(self, &name, &args)? {
+        let res = commands::dispatch(self, &name, &args)?;
+        if let Some(bytes) = self.too_large.take() {
+            return Err(ReplayError::TooLarge {
+                command: String::from_utf8_lossy(args[0]).into_owned(),
+                bytes,
+            });
+        }
+        match res {
             Ok(()) => {
                 self.stats.commands += 1;
                 Ok(Outcome::Applied)

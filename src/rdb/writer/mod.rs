@@ -820,6 +820,25 @@ impl<W: Write> Writer<W> {
             }
             return Ok(self.hash_2(h));
         }
+        // Redis (RDB 12+) holds field expire times 1..=2^48-1 ms: the loader
+        // refuses more (`EB_EXPIRE_TIME_MAX`), a listpack stores 0 as "no
+        // TTL", and the offsets from the minimum assume none is negative. A
+        // Valkey 9 field TTL beyond that fails here, before anything is
+        // written.
+        if let Some(t) = h
+            .iter()
+            .filter_map(Field::expire_ms)
+            .find(|t| !(1..=super::EB_EXPIRE_TIME_MAX as i64).contains(t))
+        {
+            return Err(WriteError::Unrepresentable {
+                key: lossy(key),
+                what: format!(
+                    "a hash field expire time of {t} ms (Redis holds 1 to {})",
+                    super::EB_EXPIRE_TIME_MAX
+                ),
+                version: self.opts.version,
+            });
+        }
         Ok(self.hash_with_ttls(h))
     }
 

@@ -145,6 +145,67 @@ fn hash_field_ttls_need_version_12() {
     assert_eq!(&lp[6..10], &[0x81, b'b', 2, 2]);
 }
 
+/// A field expire time Redis cannot hold (beyond 2^48-1 ms, negative, or 0,
+/// which a listpack reads as "no TTL") fails before writing in RDB 12/13, at
+/// any hash size; Valkey 9 writes it (`HASH_2`), and what is written reads
+/// back with the same TTL.
+#[test]
+fn field_ttls_beyond_redis_range_fail_before_writing() {
+    let max = crate::rdb::EB_EXPIRE_TIME_MAX as i64;
+    let hash = |n: usize, ttl: i64| {
+        Value::Hash(
+            (0..n)
+                .map(|i| HashField {
+                    field: format!("f{i}").into_bytes(),
+                    value: b"v".to_vec(),
+                    expire_ms: Some(if i == 0 { ttl } else { 5000 }),
+                })
+                .collect(),
+        )
+    };
+    for n in [1, 600] {
+        for ttl in [max + 1, i64::MAX, -1, 0] {
+            for v in [12, 13] {
+                let err = write_all(
+                    Vec::new(),
+                    WriterOptions::for_version(v),
+                    &[],
+                    [entry("h", hash(n, ttl))],
+                    |_| (1, 0),
+                )
+                .unwrap_err();
+                assert!(
+                    matches!(err, WriteError::Unrepresentable { .. }),
+                    "{n} fields, TTL {ttl}, RDB {v}: {err}"
+                );
+            }
+        }
+        // The largest Redis holds is written, and reads back.
+        for v in [12, 13] {
+            let out = write_all(
+                Vec::new(),
+                WriterOptions::for_version(v),
+                &[],
+                [entry("h", hash(n, max))],
+                |_| (1, 0),
+            )
+            .unwrap();
+            let (src, res) = crate::rdb::check::validate(crate::io::Source::new(&out[..]));
+            drop(src);
+            let rep = res.unwrap_or_else(|e| panic!("{n} fields, RDB {v}: {e}"));
+            assert_eq!(rep.subexpires, 1);
+        }
+    }
+    let valkey = write_all(
+        Vec::new(),
+        WriterOptions::for_version(VALKEY_9),
+        &[],
+        [entry("h", hash(1, max + 1))],
+        |_| (1, 0),
+    );
+    assert!(valkey.is_ok());
+}
+
 #[test]
 fn type_24_offsets_ttls_from_the_minimum() {
     let fields: Vec<HashField> = (0..600)

@@ -8,9 +8,12 @@ use super::super::hll;
 use super::wrong_args;
 use crate::replay::long_double::Ld;
 
-/// Redis' `proto-max-bulk-len` default: the largest string SETRANGE/APPEND/SETBIT
-/// may build.
-const MAX_STRING: u64 = 512 * 1024 * 1024;
+/// The largest string SETRANGE/APPEND/SETBIT/BITFIELD may build in a replay.
+/// The server's loader does not apply `proto-max-bulk-len` (it obeys the AOF
+/// client: a 512 MiB+ string loads), so this is not the server's limit but
+/// this tool's memory: beyond it the replay stops with an error
+/// ([`crate::replay::ReplayError::TooLarge`]), never drops the command.
+const MAX_STRING: u64 = 4 << 30;
 
 /// Expiry option of SET / GETEX.
 enum Ttl {
@@ -319,15 +322,19 @@ fn string_mut<'a>(e: &'a mut Engine, key: &[u8]) -> Result<Option<&'a mut Vec<u8
     }
 }
 
-fn too_big() -> String {
-    "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
+/// Stops the replay: the server would build a string of `bytes` bytes, more
+/// than [`MAX_STRING`].
+fn too_big(e: &mut Engine, bytes: u64) -> String {
+    e.too_large = Some(bytes);
+    format!("string of {bytes} bytes is larger than this tool replays")
 }
 
 pub fn append(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     match string_mut(e, a[1])? {
         Some(v) => {
-            if (v.len() + a[2].len()) as u64 > MAX_STRING {
-                return Err(too_big());
+            let n = (v.len() + a[2].len()) as u64;
+            if n > MAX_STRING {
+                return Err(too_big(e, n));
             }
             v.extend_from_slice(a[2]);
         }
@@ -348,7 +355,7 @@ pub fn setrange(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     if off + val.len() as u64 > MAX_STRING {
-        return Err(too_big());
+        return Err(too_big(e, off + val.len() as u64));
     }
     if !exists {
         e.set_key(a[1], Value::String(Vec::new()));
@@ -464,11 +471,9 @@ fn bit_offset(arg: &[u8], hash: bool, bits: u64) -> Result<u64, String> {
     if v < 0 {
         return Err(err());
     }
-    let v = (v as u64).checked_mul(mul).ok_or_else(err)?;
-    if (v >> 3) >= MAX_STRING {
-        return Err(err());
-    }
-    Ok(v)
+    // No `proto-max-bulk-len` check: the loader does not apply it (the
+    // string is bounded where it grows, [`string_for_bits`]).
+    (v as u64).checked_mul(mul).ok_or_else(err)
 }
 
 /// The string at `key`, created or grown (zero-padded) to hold bit `max_bit`.
@@ -477,11 +482,15 @@ fn string_for_bits<'a>(
     key: &[u8],
     max_bit: u64,
 ) -> Result<&'a mut Vec<u8>, String> {
+    let need = (max_bit >> 3) + 1;
+    if need > MAX_STRING && e.get_string(key)?.is_none_or(|s| (s.len() as u64) < need) {
+        return Err(too_big(e, need));
+    }
     if e.get_string(key)?.is_none() {
         e.set_key(key, Value::String(Vec::new()));
     }
     let s = string_mut(e, key)?.expect("exists");
-    let need = (max_bit >> 3) as usize + 1;
+    let need = need as usize;
     if s.len() < need {
         s.resize(need, 0);
     }
