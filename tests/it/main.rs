@@ -13,6 +13,7 @@ mod convert_support;
 mod replay_support;
 mod stats_support;
 
+mod adversarial;
 mod check_aof;
 mod check_aof_api;
 mod check_aof_crash;

@@ -5,7 +5,7 @@
 //! Peak memory is the child's `VmHWM` (from `/proc/PID/status`, read while it
 //! runs), asserted under a bound.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{Read, Write};
