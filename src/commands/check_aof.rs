@@ -214,7 +214,15 @@ fn not_an_aof(report: &InputReport, strict: bool) -> Option<String> {
     let [f] = report.files.as_slice() else {
         return None;
     };
-    if !matches!(report.resolved, Resolved::Single(_)) || f.rdb.is_some() || f.size == 0 {
+    // (A damaged AOF is told from one that is not an AOF by the complete
+    // commands after the damage; an empty file has no error; a stream's size
+    // is not known.)
+    if !matches!(report.resolved, Resolved::Single(_))
+        || f.rdb.is_some()
+        || f.resp
+            .as_ref()
+            .is_some_and(|r| r.after_damage.as_ref().is_some_and(|a| a.commands > 0))
+    {
         return None;
     }
     f.findings(strict)

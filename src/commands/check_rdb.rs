@@ -517,7 +517,10 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
                 " (db {db}, key \"{}\", type {} {})",
                 output::escape_bytes(k),
                 p.rdb_type.unwrap_or(0),
-                types::type_name(p.rdb_type.unwrap_or(0))
+                types::type_name_in(
+                    rep.format.unwrap_or(types::Format::Redis),
+                    p.rdb_type.unwrap_or(0)
+                )
             )?,
             (None, Some(db)) => write!(out, " (db {db})")?,
             _ => {}

@@ -552,7 +552,7 @@ fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
                 "db": k.db,
                 "key": output::json_bytes(&k.key),
                 "rdb_type": k.rdb_type,
-                "type_name": k.rdb_type.map(types::type_name),
+                "type_name": k.rdb_type.map(|t| types::type_name_in(rep.format, t)),
                 "start": k.start,
                 "end": k.end,
                 "reason": k.reason,
@@ -630,7 +630,8 @@ fn write_human(
             "lost: db {} key \"{}\" ({}) bytes {}..{}: {}",
             k.db,
             short_name(&k.key),
-            k.rdb_type.map_or("unknown type", types::type_name),
+            k.rdb_type
+                .map_or("unknown type", |t| types::type_name_in(rep.format, t)),
             k.start,
             k.end,
             k.reason

@@ -129,7 +129,10 @@ pub(super) fn run(
         .and_then(|f| fs::File::open(&f.path).ok())
         .and_then(|mut f| {
             let mut b = [0u8; 1];
-            std::io::Read::read(&mut f, &mut b).ok().filter(|&n| n == 1).map(|_| b[0])
+            std::io::Read::read(&mut f, &mut b)
+                .ok()
+                .filter(|&n| n == 1)
+                .map(|_| b[0])
         });
     if !multi_in
         && first.is_some_and(|b| b != b'*' && b != b'#')
