@@ -364,9 +364,7 @@ fn report_failure(
                 "message": message,
             }),
         );
-        let mut o = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut o, &doc)?;
-        writeln!(o)?;
+        emit_json(J::Object(doc))?;
     }
     crate::output::eprint_line(&format!(
         "{message}; nothing was written to {} (`check-aof` shows the problem; \
@@ -1177,10 +1175,51 @@ fn print_json(r: &Report<'_>) -> anyhow::Result<()> {
         "manifest": r.written.manifest.as_ref().map(|m| json_bytes(m)),
         "seconds": {"check": r.timings[0], "replay": r.timings[1], "write": r.timings[2]},
     });
-    let mut o = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut o, &doc)?;
-    writeln!(o)?;
+    emit_json(doc)
+}
+
+/// Where this thread's `--json` document goes.
+enum JsonSink {
+    /// Printed on stdout.
+    Stdout,
+    /// Kept for [`run_capturing_json`]'s caller (the document, once made).
+    Capture(Option<J>),
+}
+
+thread_local! {
+    static JSON_SINK: std::cell::RefCell<JsonSink> =
+        const { std::cell::RefCell::new(JsonSink::Stdout) };
+}
+
+/// Prints the `--json` document on stdout, or hands it to
+/// [`run_capturing_json`]'s caller.
+#[allow(clippy::print_stdout)]
+fn emit_json(doc: J) -> anyhow::Result<()> {
+    let doc = JSON_SINK.with(|c| match &mut *c.borrow_mut() {
+        JsonSink::Capture(slot) => {
+            *slot = Some(doc);
+            None
+        }
+        JsonSink::Stdout => Some(doc),
+    });
+    if let Some(doc) = doc {
+        let mut o = io::stdout().lock();
+        serde_json::to_writer_pretty(&mut o, &doc)?;
+        writeln!(o)?;
+    }
     Ok(())
+}
+
+/// [`run`], with the `--json` document returned instead of printed, so that a
+/// caller (`salvage --replay`) prints one document holding both reports.
+pub fn run_capturing_json(args: &Args, global: Global) -> (anyhow::Result<ExitStatus>, Option<J>) {
+    JSON_SINK.with(|c| *c.borrow_mut() = JsonSink::Capture(None));
+    let status = run(args, global);
+    let doc = JSON_SINK.with(|c| match c.replace(JsonSink::Stdout) {
+        JsonSink::Capture(doc) => doc,
+        JsonSink::Stdout => None,
+    });
+    (status, doc)
 }
 
 #[cfg(test)]

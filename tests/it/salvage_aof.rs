@@ -721,4 +721,21 @@ fn replay_writes_a_hybrid_directory_the_server_loads() {
     if let Some(bin) = common::redis_server_bin() {
         assert_eq!(load(&bin, &out), Ok(120));
     }
+    // With --json: one document, the conversion's report under `replay`.
+    let out2 = tmp.path().join("replayed-json");
+    let r = common::run(&[
+        "salvage",
+        dir.to_str().unwrap(),
+        "-o",
+        out2.to_str().unwrap(),
+        "--replay",
+        "--json",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout)
+        .unwrap_or_else(|e| panic!("one JSON document on stdout ({e})"));
+    assert_eq!(doc["error"], serde_json::Value::Null);
+    assert!(doc["commands_kept"].as_u64().unwrap() > 0, "{doc}");
+    assert_eq!(doc["replay"]["ok"], serde_json::Value::Bool(true), "{doc}");
+    assert_eq!(doc["replay"]["keys"].as_u64(), Some(120), "{doc}");
 }

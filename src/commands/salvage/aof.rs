@@ -168,13 +168,13 @@ pub(super) fn run(
     } else {
         "multi-part"
     };
-    if args.json {
-        let doc = json_report(args, &input, &runs, clean, layout, &prefix);
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
-    } else {
+    let mut doc = args
+        .json
+        .then(|| json_report(args, &input, &runs, clean, layout, &prefix));
+    if !args.json {
         write_human(&mut std::io::stderr().lock(), args, &runs, layout)?;
+    } else if !args.replay {
+        print_doc(doc.take())?;
     }
     let status = if clean {
         ExitStatus::Ok
@@ -197,7 +197,13 @@ pub(super) fn run(
         strict: false,
         json: args.json,
     };
-    let replayed = convert::run(&cargs, global)?;
+    // One JSON document: the conversion's report goes under `replay`.
+    let (replayed, conversion) = convert::run_capturing_json(&cargs, global);
+    let replayed = replayed?;
+    if let Some(serde_json::Value::Object(d)) = doc.as_mut() {
+        d.insert("replay".into(), conversion.unwrap_or_default());
+    }
+    print_doc(doc)?;
     drop(guard);
     Ok(if replayed == ExitStatus::Ok {
         status
@@ -581,5 +587,15 @@ fn write_human(
         }
     }
     writeln!(out, "output re-checked with check-aof: ok")?;
+    Ok(())
+}
+
+/// Prints the JSON report (when there is one) on stdout.
+fn print_doc(doc: Option<serde_json::Value>) -> anyhow::Result<()> {
+    if let Some(doc) = doc {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    }
     Ok(())
 }
