@@ -309,6 +309,7 @@ fn json_file(r: &FileResult) -> J {
         "lru_keys": rep.lru_keys,
         "checksum": checksum_name(rep),
         "end_offset": rep.end_offset,
+        "unchecked_bytes": unread(rep, r.size).map(|(_, n)| n),
         "trailing_bytes": rep.trailing_bytes,
         "trailing_resp": rep.trailing_resp,
         "key_meta": key_meta,
@@ -388,6 +389,9 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
         rep.subexpires,
         rep.dbs.len()
     )?;
+    if let Some(tail) = unread(rep, r.size) {
+        writeln!(out, "  ({})", super::unread_note(tail, r.size.unwrap_or(0)))?;
+    }
     if !rep.dbs.is_empty() {
         let mut t = output::table(["db", "keys", "expires", "already expired"]);
         for (db, c) in &rep.dbs {
@@ -570,4 +574,15 @@ fn write_human(out: &mut impl Write, r: &FileResult) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The unread tail of a damaged file (see [`super::unread_tail`]).
+fn unread(rep: &Report, size: Option<u64>) -> Option<(u64, u64)> {
+    let stop = rep
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.offset)
+        .max();
+    super::unread_tail(rep.end_offset.is_some(), stop, size)
 }

@@ -382,3 +382,25 @@ pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Input, Option<u64>)
     }
     Ok((src, size))
 }
+
+/// The part of a damaged RDB that a check or `stats` did not read: from where
+/// the damage stopped the reading (`stop`, the last error's offset) to the
+/// end of the file, as (offset, bytes). `None` when the end was reached, or
+/// where the size or the stop is unknown.
+pub fn unread_tail(end_reached: bool, stop: Option<u64>, size: Option<u64>) -> Option<(u64, u64)> {
+    if end_reached {
+        return None;
+    }
+    let (stop, size) = (stop?, size?);
+    (size > stop).then(|| (stop, size - stop))
+}
+
+/// How [`unread_tail`] is said in a human report.
+pub fn unread_note((from, bytes): (u64, u64), size: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let pct = bytes as f64 * 100.0 / size.max(1) as f64;
+    format!(
+        "counted up to byte {from}, where damage stopped the reading: the last {bytes} bytes \
+         ({pct:.1}% of the file) were not checked (`salvage` reads past the damage)"
+    )
+}

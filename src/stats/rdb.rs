@@ -424,17 +424,21 @@ fn analyze_chunk(
                     }
                 }
                 let mut sm = sm.unwrap_or_else(StreamMem::default);
+                let mut bad_vset = None;
                 let vend = loop {
                     match r.next_event() {
                         Ok(Some(Event::Element(el))) => match el {
                             Element::Module(m) => {
                                 module = Some(m.type_name());
-                                if vectorset::is_vectorset(m.module_id) {
-                                    // Invalid sets stay plain module values
-                                    // (check-rdb reports them).
-                                    vset = vectorset::decode(m.encver, m.data, chunk.version)
-                                        .ok()
-                                        .map(|vs| (vs.card(), memory::vectorset(&vs)));
+                                // A vector set is held to check-rdb's rules:
+                                // one it refuses is a problem of its key (the
+                                // statistics are then incomplete).
+                                match vectorset::from_module_ref(&m, chunk.version) {
+                                    Some(Ok(vs)) => {
+                                        vset = Some((vs.card(), memory::vectorset(&vs)));
+                                    }
+                                    Some(Err(e)) => bad_vset = Some((m.data.len() as u64, e)),
+                                    None => {}
                                 }
                             }
                             Element::StreamMeta(m) => measure.elements = m.length,
@@ -456,6 +460,19 @@ fn analyze_chunk(
                     }
                 };
                 let Some(vend) = vend else { break };
+                if let Some((len, e)) = bad_vset {
+                    // (The module data ends where the value does, as in
+                    // check-rdb.)
+                    problems.push(Problem {
+                        severity: Severity::Error,
+                        offset: (vend - len) + e.offset as u64,
+                        message: e.to_string(),
+                        db: Some(kdb),
+                        key: Some(key.clone()),
+                        truncated: false,
+                        unsupported: e.kind == vectorset::ErrorKind::Unsupported,
+                    });
+                }
                 if let Some((card, mem)) = vset {
                     measure.elements = card;
                     measure.mem = mem;

@@ -433,3 +433,36 @@ fn separator_depth_and_top_options() {
     assert!(doc.prefixes.truncated);
     assert!(doc.prefixes.tree.iter().any(|n| n.prefix == "user:"));
 }
+
+/// `stats --deep` holds a vector set to `check-rdb`'s rules: a set whose graph
+/// a flipped byte broke (CRC recomputed, so only the value check can tell) is a
+/// problem of its key, at the offset `check-rdb` gives, and the statistics say
+/// they are incomplete (found by `rdb_mutations` on case 1706).
+#[test]
+fn a_broken_vector_set_is_a_problem_for_stats_too() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut bytes = std::fs::read(corpus.join("redis-8.0.6/types-lru.rdb")).unwrap();
+    bytes[106_314] ^= 0x0b;
+    common::paths::fix_crc_trailer(&mut bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vset-bad.rdb");
+    std::fs::write(&path, &bytes).unwrap();
+    let p = path.to_str().unwrap();
+    let check = common::run(&["check-rdb", "--json", p]);
+    assert_eq!(check.status.code(), Some(1));
+    let doc: J = serde_json::from_slice(&check.stdout).unwrap();
+    let problem = &doc["files"][0]["problems"][0];
+    assert!(problem["message"].as_str().unwrap().contains("vector set"), "{problem}");
+    let stats = common::run(&["stats", "--deep", "--json", p]);
+    assert_eq!(stats.status.code(), Some(1));
+    let st: J = serde_json::from_slice(&stats.stdout).unwrap();
+    let problems = st["problems"].as_array().expect("problems");
+    assert!(
+        problems
+            .iter()
+            .any(|x| x["offset"] == problem["offset"] && x["key"] == problem["key"]),
+        "stats: {problems:?}, check-rdb: {problem}"
+    );
+}

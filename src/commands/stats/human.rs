@@ -421,6 +421,19 @@ fn write_report(
             out,
             "INCOMPLETE: the input is damaged; the statistics cover what could be read"
         )?;
+        let stop = a
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| p.offset)
+            .max();
+        if let Some(tail) = super::super::unread_tail(f.end_offset.is_some(), stop, src.size) {
+            writeln!(
+                out,
+                "({})",
+                super::super::unread_note(tail, src.size.unwrap_or(0))
+            )?;
+        }
     }
     Ok(())
 }
