@@ -308,5 +308,5 @@ fn keys_of_other_databases_follow_incompatible() {
         })
         .collect();
     assert_eq!(all.len(), 6020);
-    assert!(all.contains(&b"db1:7".to_vec()));
+    assert!(all.contains(b"db1:7".as_slice()));
 }
