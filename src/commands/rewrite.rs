@@ -297,6 +297,8 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         last = Some(index);
     }
 
+    // A directory created here is removed again when nothing is written.
+    let created_dir = layout.is_some() && !args.output.exists();
     if layout.is_some() {
         std::fs::create_dir_all(&args.output)
             .with_context(|| format!("creating {}", args.output.display()))?;
@@ -381,6 +383,9 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         for n in &mut nodes {
             n.keys = 0;
         }
+        if created_dir {
+            let _ = std::fs::remove_dir(&args.output);
+        }
         emit(args, target, &report, &infos, None, &nodes)?;
         return Ok(ExitStatus::Error);
     }
@@ -425,6 +430,9 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             out.commit()
                 .with_context(|| format!("renaming into {}", p.display()))?;
         }
+    } else if created_dir {
+        drop(outs);
+        let _ = std::fs::remove_dir(&args.output);
     }
     emit(args, target, &report, &infos, Some(&checked), &nodes)?;
     Ok(if !ok {
