@@ -146,8 +146,8 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             break
         }
         'redis-persist;rewrite' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The RDB to write (atomically; never one of the inputs)')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The RDB to write (atomically; never one of the inputs)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The RDB to write (atomically; never one of the inputs); with --split-by-slot, the directory receiving one RDB per node (created if missing)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The RDB to write (atomically; never one of the inputs); with --split-by-slot, the directory receiving one RDB per node (created if missing)')
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'The server line to write for (see below)')
             [CompletionResult]::new('--rdb-version', '--rdb-version', [CompletionResultType]::ParameterName, 'Write RDB version N for the first server that writes it (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4, 13: 8.6, 80: Valkey 9)')
             [CompletionResult]::new('--incompatible', '--incompatible', [CompletionResultType]::ParameterName, 'What the target cannot hold')
@@ -158,6 +158,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Only keys of this type (repeatable; `module` includes vector sets)')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, '"Now" in Unix milliseconds (default: the current time), for --drop-expired and for hash fields already expired when their TTLs are dropped')
             [CompletionResult]::new('--db-map', '--db-map', [CompletionResultType]::ParameterName, 'Move the keys of database FROM to database TO (repeatable; filters apply to the input''s database numbers)')
+            [CompletionResult]::new('--split-by-slot', '--split-by-slot', [CompletionResultType]::ParameterName, 'Split by cluster hash slot: one RDB per master of LAYOUT, holding exactly the keys of its slots (db 0 only; keys of other databases follow --incompatible). LAYOUT is a number N (N equal ranges, as `redis-cli --cluster create` assigns; files node0.rdb..) or a file: a nodes.conf / CLUSTER NODES text, or `redis-cli --json CLUSTER SHARDS` (files <node-id>.rdb)')
             [CompletionResult]::new('--drop-expired', '--drop-expired', [CompletionResultType]::ParameterName, 'Leave out keys whose expire time has passed (relative to --now)')
             [CompletionResult]::new('--aof', '--aof', [CompletionResultType]::ParameterName, 'Read every INPUT file as an AOF and replay it (for a hybrid single-file AOF, which would otherwise be read as its RDB preamble and refused)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT when it exists')

@@ -347,7 +347,7 @@ _redis__persist() {
             return 0
             ;;
         redis__persist__subcmd__rewrite)
-            opts="-o -h -V --output --target --rdb-version --incompatible --duplicates --db --key --key-regex --type --drop-expired --now --db-map --aof --force --json --no-progress --help --version"
+            opts="-o -h -V --output --target --rdb-version --incompatible --duplicates --db --key --key-regex --type --drop-expired --now --db-map --split-by-slot --aof --force --json --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -398,6 +398,10 @@ _redis__persist() {
                     return 0
                     ;;
                 --db-map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-by-slot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -136,8 +136,8 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --version 'Print version'
         }
         &'redis-persist;rewrite'= {
-            cand -o 'The RDB to write (atomically; never one of the inputs)'
-            cand --output 'The RDB to write (atomically; never one of the inputs)'
+            cand -o 'The RDB to write (atomically; never one of the inputs); with --split-by-slot, the directory receiving one RDB per node (created if missing)'
+            cand --output 'The RDB to write (atomically; never one of the inputs); with --split-by-slot, the directory receiving one RDB per node (created if missing)'
             cand --target 'The server line to write for (see below)'
             cand --rdb-version 'Write RDB version N for the first server that writes it (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4, 13: 8.6, 80: Valkey 9)'
             cand --incompatible 'What the target cannot hold'
@@ -148,6 +148,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --type 'Only keys of this type (repeatable; `module` includes vector sets)'
             cand --now '"Now" in Unix milliseconds (default: the current time), for --drop-expired and for hash fields already expired when their TTLs are dropped'
             cand --db-map 'Move the keys of database FROM to database TO (repeatable; filters apply to the input''s database numbers)'
+            cand --split-by-slot 'Split by cluster hash slot: one RDB per master of LAYOUT, holding exactly the keys of its slots (db 0 only; keys of other databases follow --incompatible). LAYOUT is a number N (N equal ranges, as `redis-cli --cluster create` assigns; files node0.rdb..) or a file: a nodes.conf / CLUSTER NODES text, or `redis-cli --json CLUSTER SHARDS` (files <node-id>.rdb)'
             cand --drop-expired 'Leave out keys whose expire time has passed (relative to --now)'
             cand --aof 'Read every INPUT file as an AOF and replay it (for a hybrid single-file AOF, which would otherwise be read as its RDB preamble and refused)'
             cand --force 'Replace OUTPUT when it exists'

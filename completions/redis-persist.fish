@@ -129,7 +129,7 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l 
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s V -l version -d 'Print version'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -s o -l output -d 'The RDB to write (atomically; never one of the inputs)' -r -F
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -s o -l output -d 'The RDB to write (atomically; never one of the inputs); with --split-by-slot, the directory receiving one RDB per node (created if missing)' -r -F
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l target -d 'The server line to write for (see below)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l rdb-version -d 'Write RDB version N for the first server that writes it (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4, 13: 8.6, 80: Valkey 9)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l incompatible -d 'What the target cannot hold' -r -f -a "fail\t'List every such key and library and write nothing (exit 2)'
@@ -150,6 +150,7 @@ stream\t'Streams'
 module\t'Module values'"
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l now -d '"Now" in Unix milliseconds (default: the current time), for --drop-expired and for hash fields already expired when their TTLs are dropped' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l db-map -d 'Move the keys of database FROM to database TO (repeatable; filters apply to the input\'s database numbers)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l split-by-slot -d 'Split by cluster hash slot: one RDB per master of LAYOUT, holding exactly the keys of its slots (db 0 only; keys of other databases follow --incompatible). LAYOUT is a number N (N equal ranges, as `redis-cli --cluster create` assigns; files node0.rdb..) or a file: a nodes.conf / CLUSTER NODES text, or `redis-cli --json CLUSTER SHARDS` (files <node-id>.rdb)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l drop-expired -d 'Leave out keys whose expire time has passed (relative to --now)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l aof -d 'Read every INPUT file as an AOF and replay it (for a hybrid single-file AOF, which would otherwise be read as its RDB preamble and refused)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l force -d 'Replace OUTPUT when it exists'

@@ -5,13 +5,15 @@
 //! The pipeline is the library's ([`redis_persist::rdb::rewrite`]): each
 //! input's records (the streaming RDB reader, or a replayed AOF dataset) go
 //! through the filters, the database map, duplicate detection and the
-//! target's rules into one RDB writer (a split by cluster slot would put
-//! several writers behind the same [`Sink`] trait).
+//! target's rules into one RDB writer, or with `--split-by-slot` into one
+//! writer per master of a cluster layout (the library's `SplitSink`, behind
+//! the same `Sink` trait): OUTPUT is then a directory receiving `<node>.rdb`
+//! per node.
 //!
-//! The output is written to a temporary file next to OUTPUT, synced,
-//! re-read by the `check-rdb` checker (with the target's version rules and
-//! duplicate-key detection), reconciled database by database against what was
-//! written, and only then renamed over OUTPUT.
+//! Each output is written to a temporary file next to it, synced, re-read by
+//! the `check-rdb` checker (with the target's version rules and duplicate-key
+//! detection), reconciled database by database against what was written to
+//! it, and only then renamed into place (all of them, or none).
 //!
 //! Exit status: 0 every key read was written unchanged (filtered keys aside);
 //! 1 the output was written but a key was changed, skipped or dropped as a
@@ -26,11 +28,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use redis_persist::cluster::{Layout, RangeList};
 use redis_persist::io::Source;
 use redis_persist::model::{Entry, KeyType};
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::rewrite::{
-    self, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter, Step,
+    self, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter, Sink,
+    SplitSink, Step,
 };
 use redis_persist::rdb::target::{self, Target};
 use redis_persist::rdb::writer::Writer;
@@ -78,13 +82,16 @@ valkey-7.2, valkey-8.0, valkey-8.1 (11, REDIS0011); valkey-9.0, valkey-9.1 (80, 
 Examples:
   redis-persist rewrite dump.rdb -o dump-6.2.rdb --target redis-6.2
   redis-persist rewrite dump.rdb -o valkey.rdb --target valkey-9.0 --incompatible drop-feature
-  redis-persist rewrite a.rdb b.rdb -o merged.rdb --target 7.0 --duplicates last --db-map 1=0")]
+  redis-persist rewrite a.rdb b.rdb -o merged.rdb --target 7.0 --duplicates last --db-map 1=0
+  redis-persist rewrite dump.rdb -o shards/ --target redis-7.0 --split-by-slot nodes.conf --db 0")]
 pub struct Args {
     /// Inputs: RDB files (`-` = standard input), AOF files, directories or
     /// manifests (their dataset after replay, held in memory).
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<PathBuf>,
-    /// The RDB to write (atomically; never one of the inputs).
+    /// The RDB to write (atomically; never one of the inputs); with
+    /// --split-by-slot, the directory receiving one RDB per node (created if
+    /// missing).
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: PathBuf,
     /// The server line to write for (see below).
@@ -127,6 +134,14 @@ pub struct Args {
     /// apply to the input's database numbers).
     #[arg(long = "db-map", value_name = "FROM=TO", value_parser = parse_db_map)]
     pub db_map: Vec<(u64, u64)>,
+    /// Split by cluster hash slot: one RDB per master of LAYOUT, holding
+    /// exactly the keys of its slots (db 0 only; keys of other databases
+    /// follow --incompatible). LAYOUT is a number N (N equal ranges, as
+    /// `redis-cli --cluster create` assigns; files node0.rdb..) or a file: a
+    /// nodes.conf / CLUSTER NODES text, or `redis-cli --json CLUSTER SHARDS`
+    /// (files <node-id>.rdb).
+    #[arg(long, value_name = "LAYOUT")]
+    pub split_by_slot: Option<OsString>,
     /// Read every INPUT file as an AOF and replay it (for a hybrid single-file
     /// AOF, which would otherwise be read as its RDB preamble and refused).
     #[arg(long)]
@@ -204,6 +219,7 @@ pub const JSON_KEYS: &[&str] = &[
     "module_aux_dropped",
     "modules_passed",
     "dbs",
+    "nodes",
     "problems",
 ];
 
@@ -213,15 +229,29 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         bail!("give --target or --rdb-version");
     };
     let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
-    super::clobber::refuse_output_over_input(&args.output, &inputs)?;
+    let layout = args.split_by_slot.as_deref().map(load_layout).transpose()?;
+    let paths: Vec<PathBuf> = match &layout {
+        None => vec![args.output.clone()],
+        Some(l) => {
+            if args.output.exists() && !args.output.is_dir() {
+                bail!(
+                    "{} is not a directory (--split-by-slot writes one RDB per node into OUTPUT)",
+                    args.output.display()
+                );
+            }
+            node_paths(&args.output, l)
+        }
+    };
+    for p in &paths {
+        super::clobber::refuse_output_over_input(p, &inputs)?;
+    }
     if args.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         bail!("standard input (`-`) can be given once");
     }
-    if std::fs::symlink_metadata(&args.output).is_ok() && !args.force {
-        bail!(
-            "{} exists (use --force to replace it)",
-            args.output.display()
-        );
+    for p in &paths {
+        if std::fs::symlink_metadata(p).is_ok() && !args.force {
+            bail!("{} exists (use --force to replace it)", p.display());
+        }
     }
     let now = args.now.unwrap_or_else(check::now_ms);
     let duplicates = match args.duplicates {
@@ -267,13 +297,31 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         last = Some(index);
     }
 
-    let out = Output::file(&args.output)
-        .with_context(|| format!("creating {}", args.output.display()))?;
-    let Some(tmp) = out.temp_path().map(Path::to_path_buf) else {
-        bail!("{} is not a regular file", args.output.display());
-    };
-    let mut writer = Writer::new(out.handle(), target.writer_options())
-        .with_context(|| format!("writing {}", tmp.display()))?;
+    // A directory created here is removed again when nothing is written.
+    let created_dir = layout.is_some() && !args.output.exists();
+    if layout.is_some() {
+        std::fs::create_dir_all(&args.output)
+            .with_context(|| format!("creating {}", args.output.display()))?;
+    }
+    let outs = paths
+        .iter()
+        .map(|p| Output::file(p).with_context(|| format!("creating {}", p.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut tmps = Vec::new();
+    for (out, p) in outs.iter().zip(&paths) {
+        let Some(tmp) = out.temp_path() else {
+            bail!("{} is not a regular file", p.display());
+        };
+        tmps.push(tmp.to_path_buf());
+    }
+    let mut writers = outs
+        .iter()
+        .zip(&tmps)
+        .map(|(out, tmp)| {
+            Writer::new(out.handle(), target.writer_options())
+                .with_context(|| format!("writing {}", tmp.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut steps = filter_steps(args, now)?;
     if dedup {
         steps.push(Box::new(match last {
@@ -281,15 +329,23 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             None => Dedup::new(duplicates),
         }));
     }
+    if layout.is_some() {
+        steps.push(Box::new(ClusterDb(incompatible)));
+    }
+    let mut split = layout.map(|l| SplitSink::new(l, std::mem::take(&mut writers)));
     let mut infos = Vec::new();
     let report = {
-        let mut rw = Rewriter::new(target, incompatible, duplicates, steps, &mut writer, now);
+        let sink: &mut dyn Sink = match &mut split {
+            Some(s) => s,
+            None => &mut writers[0],
+        };
+        let mut rw = Rewriter::new(target, incompatible, duplicates, steps, sink, now);
         rw.set_last_functions(last_functions);
         for (i, path) in args.inputs.iter().enumerate() {
             rw.begin_input(i);
             match read_input(path, args, global, now, "rewriting", &mut |rec| {
                 rw.push(rec)
-                    .with_context(|| format!("writing {}", tmp.display()))
+                    .with_context(|| format!("writing {}", args.output.display()))
             }) {
                 Ok(info) => infos.push(info),
                 Err(stop) => return stopped(stop),
@@ -297,25 +353,88 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         }
         rw.finish()
     };
+    // What each output should hold, by database: the layout's nodes with
+    // the keys routed to them, or the one output.
+    let (finishing, mut nodes) = match split.take() {
+        Some(s) => {
+            let nodes: Vec<NodeOut> = s
+                .layout()
+                .nodes()
+                .iter()
+                .zip(s.keys())
+                .zip(&paths)
+                .map(|((n, &keys), p)| NodeOut {
+                    id: n.id.clone(),
+                    ranges: RangeList(&n.ranges).to_string(),
+                    output: p.clone(),
+                    keys,
+                    read_back: None,
+                })
+                .collect();
+            (s.into_writers(), nodes)
+        }
+        None => (std::mem::take(&mut writers), Vec::new()),
+    };
+    drop(writers);
+    drop(split);
     if !report.refused.is_empty() {
-        drop(writer);
-        drop(out);
-        emit(args, target, &report, &infos, None)?;
+        drop(finishing);
+        drop(outs);
+        for n in &mut nodes {
+            n.keys = 0;
+        }
+        if created_dir {
+            let _ = std::fs::remove_dir(&args.output);
+        }
+        emit(args, target, &report, &infos, None, &nodes)?;
         return Ok(ExitStatus::Error);
     }
-    writer
-        .finish()
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    out.handle()
-        .sync_all()
-        .with_context(|| format!("syncing {}", tmp.display()))?;
-    let recheck = recheck(&tmp, target, &report)?;
-    let ok = recheck.problems.is_empty();
-    if ok {
-        out.commit()
-            .with_context(|| format!("renaming into {}", args.output.display()))?;
+    for (w, tmp) in finishing.into_iter().zip(&tmps) {
+        w.finish()
+            .with_context(|| format!("writing {}", tmp.display()))?;
     }
-    emit(args, target, &report, &infos, Some(&recheck))?;
+    let mut checked = Recheck {
+        dbs: BTreeMap::new(),
+        problems: Vec::new(),
+    };
+    for (i, (out, tmp)) in outs.iter().zip(&tmps).enumerate() {
+        out.handle()
+            .sync_all()
+            .with_context(|| format!("syncing {}", tmp.display()))?;
+        let written: BTreeMap<u64, u64> = match nodes.get(i) {
+            Some(n) => BTreeMap::from([(0, n.keys)]),
+            None => report.dbs_out.iter().map(|(d, c)| (*d, c.keys)).collect(),
+        };
+        let c = recheck(tmp, target, &written)?;
+        for (db, n) in &c.dbs {
+            *checked.dbs.entry(*db).or_default() += n;
+        }
+        if let Some(node) = nodes.get_mut(i) {
+            node.read_back = Some(c.dbs.values().sum());
+            let name = node.output.display().to_string();
+            checked
+                .problems
+                .extend(c.problems.into_iter().map(|p| format!("{name}: {p}")));
+        } else {
+            checked.problems.extend(c.problems);
+        }
+    }
+    if !report.balanced() {
+        checked
+            .problems
+            .push("keys read ≠ written + filtered + skipped + duplicates".into());
+    }
+    let ok = checked.problems.is_empty();
+    if ok {
+        for (out, p) in outs.into_iter().zip(&paths) {
+            out.commit()
+                .with_context(|| format!("renaming into {}", p.display()))?;
+        }
+    } else if created_dir {
+        drop(outs);
+        let _ = std::fs::remove_dir(&args.output);
+    }
+    emit(args, target, &report, &infos, Some(&checked), &nodes)?;
     Ok(if !ok {
         ExitStatus::Error
     } else if report.is_lossless() {
@@ -323,6 +442,52 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Problems
     })
+}
+
+/// One output of a split: a master of the layout and what it was given.
+struct NodeOut {
+    id: String,
+    /// Its slot ranges, as Redis lists them.
+    ranges: String,
+    output: PathBuf,
+    /// Keys routed to it.
+    keys: u64,
+    /// Keys the re-read found in its file.
+    read_back: Option<u64>,
+}
+
+/// The layout of `--split-by-slot`: a number N (N equal ranges), or a file
+/// (nodes.conf / CLUSTER NODES text, or CLUSTER SHARDS JSON).
+fn load_layout(arg: &std::ffi::OsStr) -> anyhow::Result<Layout> {
+    if let Some(n) = arg.to_str().and_then(|s| s.trim().parse::<usize>().ok()) {
+        return Layout::equal(n).context("--split-by-slot");
+    }
+    let path = Path::new(arg);
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the cluster layout {}", path.display()))?;
+    Layout::parse(&text).with_context(|| format!("cluster layout {}", path.display()))
+}
+
+/// The file of each node in `dir`: `<node id>.rdb` (`node0.rdb`.. for N equal
+/// ranges), or `node<i>.rdb` when an id is not a plain file name.
+fn node_paths(dir: &Path, layout: &Layout) -> Vec<PathBuf> {
+    layout
+        .nodes()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let plain = !n.id.is_empty()
+                && n.id.len() <= 200
+                && n.id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if plain {
+                dir.join(format!("{}.rdb", n.id))
+            } else {
+                dir.join(format!("node{i}.rdb"))
+            }
+        })
+        .collect()
 }
 
 /// A run stopped by its input: an error for the contract to render (exit 1
@@ -519,9 +684,10 @@ struct Recheck {
     problems: Vec<String>,
 }
 
-/// Re-reads the written file with the checker (duplicate keys included) and
-/// the target's rules, and reconciles its databases with what was written.
-fn recheck(path: &Path, target: Target, report: &Report) -> anyhow::Result<Recheck> {
+/// Re-reads a written file with the checker (duplicate keys included) and
+/// the target's rules, and reconciles its databases with what was written to
+/// it (`written`: keys per database).
+fn recheck(path: &Path, target: Target, written: &BTreeMap<u64, u64>) -> anyhow::Result<Recheck> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = f.metadata()?.len();
     let src = Source::new(Box::new(f) as Box<dyn std::io::Read>).with_size(size);
@@ -552,20 +718,16 @@ fn recheck(path: &Path, target: Target, report: &Report) -> anyhow::Result<Reche
         problems.push(format!("{} has no vector sets", target.name));
     }
     let dbs: BTreeMap<u64, u64> = rep.dbs.iter().map(|(d, c)| (*d, c.keys)).collect();
-    let written: BTreeMap<u64, u64> = report.dbs_out.iter().map(|(d, c)| (*d, c.keys)).collect();
     let nonzero = |m: &BTreeMap<u64, u64>| {
         m.iter()
             .filter(|(_, n)| **n > 0)
             .map(|(d, n)| (*d, *n))
             .collect::<BTreeMap<_, _>>()
     };
-    if nonzero(&dbs) != nonzero(&written) {
+    if nonzero(&dbs) != nonzero(written) {
         problems.push(format!(
             "per-database counts differ: written {written:?}, read back {dbs:?}"
         ));
-    }
-    if !report.balanced() {
-        problems.push("keys read ≠ written + filtered + skipped + duplicates".into());
     }
     Ok(Recheck { dbs, problems })
 }
@@ -581,6 +743,7 @@ fn emit(
     r: &Report,
     infos: &[InputInfo],
     recheck: Option<&Recheck>,
+    nodes: &[NodeOut],
 ) -> anyhow::Result<()> {
     let written = recheck.is_some_and(|c| c.problems.is_empty());
     let mut dbs = Vec::new();
@@ -627,6 +790,13 @@ fn emit(
             "module_aux_dropped": r.module_aux_dropped,
             "modules_passed": r.modules_passed,
             "dbs": dbs.iter().map(|(db, w, b)| json!({"db": db, "written": w, "read_back": b, "ok": b.is_none_or(|b| b == *w)})).collect::<Vec<_>>(),
+            "nodes": (args.split_by_slot.is_some()).then(|| nodes.iter().map(|n| json!({
+                "id": n.id,
+                "ranges": n.ranges,
+                "output": n.output.display().to_string(),
+                "keys": n.keys,
+                "read_back": n.read_back,
+            })).collect::<Vec<_>>()),
             "problems": recheck.map(|c| c.problems.clone()).unwrap_or_default(),
         });
         let mut out = std::io::stdout().lock();
@@ -687,6 +857,17 @@ fn emit(
         line(format!(
             "db {db}: {w} key(s) written{}",
             b.map_or(String::new(), |b| format!(", {b} read back"))
+        ));
+    }
+    for n in nodes {
+        line(format!(
+            "node {} (slots {}): {} key(s) -> {}{}",
+            n.id,
+            n.ranges,
+            n.keys,
+            n.output.display(),
+            n.read_back
+                .map_or(String::new(), |b| format!(", {b} read back"))
         ));
     }
     if let Some(c) = recheck {

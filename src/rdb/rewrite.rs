@@ -5,14 +5,15 @@
 //! replayed dataset) and pushes every [`Record`] into a [`Rewriter`]. Each key
 //! goes through the [`Step`]s in order (filters, database map, duplicate
 //! detection, then the target's rules, [`Adapt`]), and what survives goes to
-//! the [`Sink`] (one RDB [`Writer`] here; several, one per cluster node, for a
-//! split). Every key that is changed, skipped, refused or dropped as a
+//! the [`Sink`] (one RDB [`Writer`]; or a [`SplitSink`], one writer per master
+//! of a cluster [`Layout`], each key to the node owning its hash slot). Every key that is changed, skipped, refused or dropped as a
 //! duplicate is recorded in the [`Report`] with the reason; filtered keys are
 //! only counted.
 //!
 //! Memory: one value at a time, plus what a [`Dedup`] step remembers (16 bytes
 //! of hash per key, about 32 with the table's overhead; 24 / 40 for
-//! [`Duplicates::Last`]) and the report's lists of changed keys.
+//! [`Duplicates::Last`]) and the report's lists of changed keys. A
+//! [`SplitSink`] adds each node's writer buffers (about 0.4 MB per node).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -20,6 +21,7 @@ use std::io::Write;
 use super::target::Target;
 use super::types;
 use super::writer::{WriteError, Writer};
+use crate::cluster::Layout;
 use crate::model::{Entry, FunctionLibrary, ModuleValue, Value};
 
 /// One record of an input.
@@ -119,6 +121,81 @@ impl<W: Write> Sink for Writer<W> {
     }
     fn entry(&mut self, e: &Entry) -> Result<(), WriteError> {
         self.write_entry(e)
+    }
+}
+
+/// A split by cluster hash slot: one [`Writer`] per master of a [`Layout`]
+/// (in its order), each key written by the writer of the node owning its slot
+/// ([`Layout::node_of_key`]: CRC16 of the key or its hash tag), so that every
+/// output holds exactly its node's keys. A cluster node holds only database 0
+/// (it refuses, or crashes on, a file with others): put a [`ClusterDb`] step in
+/// the pipeline; a key of another database that reaches the sink anyway is
+/// refused as [`WriteError::Invalid`] (reported as skipped). Function
+/// libraries and module aux records go to every node (each master of a
+/// cluster holds its own copy of the libraries).
+pub struct SplitSink<W: Write> {
+    layout: Layout,
+    writers: Vec<Writer<W>>,
+    keys: Vec<u64>,
+}
+
+impl<W: Write> SplitSink<W> {
+    /// A split of `layout` into `writers`, one per node in the layout's order.
+    ///
+    /// # Panics
+    /// When the counts differ.
+    pub fn new(layout: Layout, writers: Vec<Writer<W>>) -> Self {
+        assert_eq!(
+            layout.nodes().len(),
+            writers.len(),
+            "one writer per node of the layout"
+        );
+        let keys = vec![0; writers.len()];
+        Self {
+            layout,
+            writers,
+            keys,
+        }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The keys written to each node, in the layout's order.
+    pub fn keys(&self) -> &[u64] {
+        &self.keys
+    }
+
+    /// The writers (to finish them), in the layout's order.
+    pub fn into_writers(self) -> Vec<Writer<W>> {
+        self.writers
+    }
+}
+
+impl<W: Write> Sink for SplitSink<W> {
+    fn function(&mut self, lib: &FunctionLibrary) -> Result<(), WriteError> {
+        self.writers
+            .iter_mut()
+            .try_for_each(|w| w.write_function(lib))
+    }
+    fn module_aux(&mut self, m: &ModuleValue, when: u64) -> Result<(), WriteError> {
+        self.writers
+            .iter_mut()
+            .try_for_each(|w| w.write_module_aux(m, when))
+    }
+    fn entry(&mut self, e: &Entry) -> Result<(), WriteError> {
+        if e.db != 0 {
+            return Err(WriteError::Invalid {
+                key: String::from_utf8_lossy(&e.key).into_owned(),
+                reason: format!("database {}: a cluster node holds only database 0", e.db),
+            });
+        }
+        let i = self.layout.node_of_key(&e.key);
+        self.writers[i].write_entry(e)?;
+        self.keys[i] += 1;
+        Ok(())
     }
 }
 
@@ -452,6 +529,29 @@ impl Step for DbMap {
     }
 }
 
+/// For a split by slot: a cluster node holds only database 0, so a key of
+/// another database (after `--db-map`) is refused under
+/// [`Incompatible::Fail`] and skipped otherwise (there is no feature to
+/// drop: moving it to database 0 could collide with a key there).
+#[derive(Debug)]
+pub struct ClusterDb(pub Incompatible);
+
+impl Step for ClusterDb {
+    fn apply(&mut self, _: usize, e: &mut Entry, _: &mut Vec<String>) -> Verdict {
+        if e.db == 0 {
+            return Verdict::Keep;
+        }
+        let why = format!(
+            "database {}: a cluster node holds only database 0 (--db 0, or --db-map {}=0)",
+            e.db, e.db
+        );
+        Verdict::Drop(match self.0 {
+            Incompatible::Fail => Dropped::Refused(why),
+            Incompatible::SkipKey | Incompatible::DropFeature => Dropped::Skipped(why),
+        })
+    }
+}
+
 /// A filter given as a predicate over the key (database, name, type, expiry).
 pub struct Filter<F>(pub F);
 
@@ -738,6 +838,101 @@ impl Step for Adapt {
                     "{what}, and every field had expired"
                 ))),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::key_slot;
+    use crate::rdb::{Entries, Item, Reader};
+
+    fn keys_of(file: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let src = crate::io::Source::new(file).with_size(file.len() as u64);
+        let mut items = Entries::new(Reader::new(src));
+        let mut out = Vec::new();
+        while let Some(item) = items.next_item().unwrap() {
+            if let Item::Entry(e) = item {
+                out.push((e.db, e.key));
+            }
+        }
+        out
+    }
+
+    /// Every key lands in the output of the node owning its slot (hash tags
+    /// included), keys of other databases follow the policy, and libraries go
+    /// to every node.
+    #[test]
+    fn split_routes_by_slot() {
+        let target = super::super::target::by_name("redis-7.0").unwrap();
+        let layout = Layout::equal(3).unwrap();
+        let mut keys: Vec<Vec<u8>> = (0..600).map(|i| format!("k{i}").into_bytes()).collect();
+        keys.extend((0..50).map(|i| format!("{{user7}}.{i}").into_bytes()));
+        keys.extend([b"foo".to_vec(), b"bar".to_vec(), b"{}x".to_vec()]);
+        for policy in [Incompatible::Fail, Incompatible::SkipKey] {
+            let writers = (0..3)
+                .map(|_| Writer::new(Vec::new(), target.writer_options()).unwrap())
+                .collect();
+            let mut sink = SplitSink::new(layout.clone(), writers);
+            let report = {
+                let steps: Vec<Box<dyn Step>> = vec![Box::new(ClusterDb(policy))];
+                let mut rw = Rewriter::new(target, policy, Duplicates::Fail, steps, &mut sink, 0);
+                rw.begin_input(0);
+                rw.push(Record::Function(FunctionLibrary {
+                    code: b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"
+                        .to_vec(),
+                }))
+                .unwrap();
+                for k in &keys {
+                    let e = Entry::new(0, k.clone(), None, Value::String(k.clone()));
+                    rw.push(Record::Entry(Box::new(e))).unwrap();
+                }
+                let e = Entry::new(3, b"other".to_vec(), None, Value::String(b"v".to_vec()));
+                rw.push(Record::Entry(Box::new(e))).unwrap();
+                rw.finish()
+            };
+            assert_eq!(report.keys_in, keys.len() as u64 + 1);
+            if policy == Incompatible::Fail {
+                assert_eq!(report.refused.len(), 1);
+                assert_eq!(report.refused[0].key, b"other");
+                continue;
+            }
+            assert_eq!(report.skipped.len(), 1);
+            assert!(report.skipped[0].what.contains("database 3"));
+            assert_eq!(report.keys_out, keys.len() as u64);
+            let counts = sink.keys().to_vec();
+            assert_eq!(counts.iter().sum::<u64>(), keys.len() as u64);
+            let mut seen = Vec::new();
+            for (i, w) in sink.into_writers().into_iter().enumerate() {
+                let file = w.finish().unwrap();
+                let got = keys_of(&file);
+                assert_eq!(got.len() as u64, counts[i]);
+                assert!(counts[i] > 0);
+                for (db, k) in got {
+                    assert_eq!(db, 0);
+                    let slot = key_slot(&k);
+                    assert!(layout.nodes()[i].ranges.iter().any(|r| r.contains(&slot)));
+                    seen.push(k);
+                }
+                // The library is in every node's file.
+                let src = crate::io::Source::new(&file[..]).with_size(file.len() as u64);
+                let mut items = Entries::new(Reader::new(src));
+                let mut libs = 0;
+                while let Some(item) = items.next_item().unwrap() {
+                    libs += usize::from(matches!(item, Item::Function(_)));
+                }
+                assert_eq!(libs, 1);
+            }
+            seen.sort();
+            let mut want = keys.clone();
+            want.sort();
+            assert_eq!(seen, want);
+            // The tagged keys are together, on the node of "user7".
+            assert_eq!(
+                layout.node_of_key(b"{user7}.3"),
+                layout.node_of_key(b"user7")
+            );
         }
     }
 }

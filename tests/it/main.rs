@@ -54,6 +54,7 @@ mod replay_live;
 mod replay_servers;
 mod rewrite;
 mod rewrite_servers;
+mod rewrite_split;
 mod salvage;
 mod salvage_aof;
 mod servers_live;
