@@ -454,7 +454,10 @@ fn a_broken_vector_set_is_a_problem_for_stats_too() {
     assert_eq!(check.status.code(), Some(1));
     let doc: J = serde_json::from_slice(&check.stdout).unwrap();
     let problem = &doc["files"][0]["problems"][0];
-    assert!(problem["message"].as_str().unwrap().contains("vector set"), "{problem}");
+    assert!(
+        problem["message"].as_str().unwrap().contains("vector set"),
+        "{problem}"
+    );
     let stats = common::run(&["stats", "--deep", "--json", p]);
     assert_eq!(stats.status.code(), Some(1));
     let st: J = serde_json::from_slice(&stats.stdout).unwrap();
