@@ -495,7 +495,8 @@ fn node_paths(dir: &Path, layout: &Layout) -> Vec<PathBuf> {
 /// otherwise; README, "Exit codes").
 fn stopped(stop: Stop) -> anyhow::Result<ExitStatus> {
     match stop {
-        Stop::Error(e) | Stop::Unsupported(e) => Err(e.context("nothing was written")),
+        Stop::Error(e) => Err(e),
+        Stop::Unsupported(e) => Err(e.context("nothing was written")),
     }
 }
 

@@ -90,6 +90,13 @@ const TABLE: &[Row] = &[
         ok_input: "rdb",
         codes: [2, 2, 1, 1, 1, 2, 1],
     },
+    Row {
+        sub: "rewrite",
+        args: &["-o", "{out}", "--target", "redis-7.0"],
+        json: &["--json"],
+        ok_input: "rdb",
+        codes: [2, 2, 1, 1, 1, 2, 1],
+    },
 ];
 
 /// The inputs on disk.
