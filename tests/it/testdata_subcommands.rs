@@ -1,6 +1,6 @@
 //! Every subcommand on the real server-written files of `testdata/`, with
 //! neither the corpus nor a server: a fresh clone tests each one for real.
-//! (`check-rdb`: `rdb_testdata`; `salvage`: `salvage::cli_salvage`; `stats` of
+//! (`check-rdb`: `rdb_testdata`; `salvage`: `salvage::cli_salvage`; `rewrite`: here; `stats` of
 //! an RDB: `stats_cli`; here: `dump` of the RDB, and `check-aof`, `dump`,
 //! `stats` and `convert-aof-to-hybrid` of the AOF.)
 //!
@@ -475,4 +475,95 @@ fn counts_of_a_damaged_file_say_what_was_not_checked() {
     let good = common::run(&["check-rdb", "--json", "testdata/rdb/redis-7.0-types.rdb"]);
     let doc: serde_json::Value = serde_json::from_slice(&good.stdout).unwrap();
     assert_eq!(doc["files"][0]["unchecked_bytes"], serde_json::Value::Null);
+}
+
+/// `rewrite` of the shipped RDB (no corpus or server needed): for Valkey 9
+/// (`VALKEY080`) nothing changes and the dataset is the one the server held;
+/// for Redis 6.2 (RDB 9) the function library is dropped under
+/// `--incompatible drop-feature` (reported, exit 1) and every key keeps its
+/// value (streams: their entries; RDB 9 has no group counters).
+#[test]
+fn shipped_rdb_rewrites_for_older_and_other_servers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rdb = common::testdata("rdb/redis-7.0-types.rdb");
+    let want = expected_dbs("rdb/redis-7.0-types.expected.json");
+
+    let valkey = tmp.path().join("valkey9.rdb");
+    run_ok(&[
+        "--no-progress",
+        "rewrite",
+        &s(&rdb),
+        "-o",
+        &s(&valkey),
+        "--target",
+        "valkey-9.0",
+    ]);
+    assert!(std::fs::read(&valkey).unwrap().starts_with(b"VALKEY080"));
+    // RDB 11+ stores a consumer's active time, which a loader of the RDB 10
+    // input derives from its seen time: written as that.
+    let mut got = dumped(&valkey, Canon::default());
+    for c in got
+        .values_mut()
+        .flat_map(BTreeMap::values_mut)
+        .filter(|e| e["type"] == "stream")
+        .flat_map(|e| e["value"]["groups"].as_array_mut().unwrap().iter_mut())
+        .flat_map(|g| g["consumers"].as_array_mut().unwrap().iter_mut())
+    {
+        assert_eq!(c["active_time_ms"], c["seen_time_ms"], "{c}");
+        c["active_time_ms"] = J::Null;
+    }
+    assert_same(&want, &got, "rewrite for valkey-9.0");
+
+    let old = tmp.path().join("redis62.rdb");
+    let out = common::run(&[
+        "--no-progress",
+        "rewrite",
+        &s(&rdb),
+        "-o",
+        &s(&old),
+        "--target",
+        "redis-6.2",
+        "--incompatible",
+        "drop-feature",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: J = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["functions_in"].as_u64(), Some(1), "{report}");
+    assert_eq!(report["functions_out"].as_u64(), Some(0), "{report}");
+    assert_eq!(
+        report["functions_dropped"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    // Only the streams' RDB 10 fields are reported changed.
+    for c in report["changed"].as_array().unwrap() {
+        assert!(c["key"].as_str().unwrap().starts_with("st"), "{c}");
+    }
+    assert_eq!(
+        report["skipped"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    assert!(std::fs::read(&old).unwrap().starts_with(b"REDIS0009"));
+    let got = dumped(&old, Canon::default());
+    assert_eq!(
+        want.values().map(BTreeMap::len).collect::<Vec<_>>(),
+        got.values().map(BTreeMap::len).collect::<Vec<_>>()
+    );
+    for (db, keys) in &want {
+        for (key, e) in keys {
+            let g = &got[db][key];
+            if e["type"] == "stream" {
+                assert_eq!(e["value"]["entries"], g["value"]["entries"], "{key}");
+            } else {
+                assert_eq!(e, g, "{key}");
+            }
+        }
+    }
 }
