@@ -240,20 +240,6 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
 }
 
 fn build_filter(args: &Args, now: i64) -> anyhow::Result<Filter> {
-    let regexes = args
-        .key_regexes
-        .iter()
-        .map(|re| {
-            regex::bytes::Regex::new(re).with_context(|| format!("invalid --key-regex {re:?}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let types = (!args.types.is_empty()).then(|| {
-        let mut t = [false; 7];
-        for ty in &args.types {
-            t[ty.key_type() as usize] = true;
-        }
-        t
-    });
     let expiry = if args.expired {
         Expiry::Expired
     } else if args.not_expired || (args.format == Format::Resp && !args.include_expired) {
@@ -261,25 +247,14 @@ fn build_filter(args: &Args, now: i64) -> anyhow::Result<Filter> {
     } else {
         Expiry::Any
     };
-    Ok(Filter {
-        dbs: (!args.dbs.is_empty()).then(|| args.dbs.clone()),
-        types,
-        globs: args.keys.iter().map(os_bytes).collect(),
-        regexes,
+    Filter::from_options(
+        &args.dbs,
+        &args.types,
+        &args.keys,
+        &args.key_regexes,
         expiry,
-        now_ms: now,
-    })
-}
-
-#[cfg(unix)]
-fn os_bytes(s: &OsString) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt as _;
-    s.as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-fn os_bytes(s: &OsString) -> Vec<u8> {
-    s.to_string_lossy().into_owned().into_bytes()
+        now,
+    )
 }
 
 /// Prints a warning on stderr (a failed write is ignored: it never panics).

@@ -502,36 +502,19 @@ fn stopped(stop: Stop) -> anyhow::Result<ExitStatus> {
 
 /// The filter steps: database, key name, type, expiry; then `--db-map`.
 fn filter_steps(args: &Args, now: i64) -> anyhow::Result<Vec<Box<dyn Step>>> {
-    let regexes = args
-        .key_regexes
-        .iter()
-        .map(|re| {
-            regex::bytes::Regex::new(re).with_context(|| format!("invalid --key-regex {re:?}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let types = (!args.types.is_empty()).then(|| {
-        let mut t = [false; 7];
-        for ty in &args.types {
-            t[ty.key_type() as usize] = true;
-        }
-        t
-    });
-    let filter = Filter {
-        dbs: (!args.dbs.is_empty()).then(|| args.dbs.clone()),
-        types,
-        globs: args
-            .keys
-            .iter()
-            .map(|s| s.as_encoded_bytes().to_vec())
-            .collect(),
-        regexes,
-        expiry: if args.drop_expired {
-            Expiry::NotExpired
-        } else {
-            Expiry::Any
-        },
-        now_ms: now,
+    let expiry = if args.drop_expired {
+        Expiry::NotExpired
+    } else {
+        Expiry::Any
     };
+    let filter = Filter::from_options(
+        &args.dbs,
+        &args.types,
+        &args.keys,
+        &args.key_regexes,
+        expiry,
+        now,
+    )?;
     let keep = move |e: &Entry| {
         let kind = match e.value.key_type() {
             KeyType::VectorSet => KeyType::Module,

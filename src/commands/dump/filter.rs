@@ -2,6 +2,9 @@
 //! decoded, so a filtered-out key costs only a validating skip): databases, data
 //! types, key name patterns (Redis glob syntax and regular expressions), expiry.
 
+use std::ffi::OsString;
+
+use anyhow::Context as _;
 use redis_persist::model::KeyType;
 
 /// Which keys to keep by expiry.
@@ -34,6 +37,39 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The filter of the command-line options `--db`, `--type`, `--key`,
+    /// `--key-regex` and an expiry rule (`dump` and `rewrite` share them).
+    pub fn from_options(
+        dbs: &[u64],
+        types: &[super::TypeArg],
+        globs: &[OsString],
+        regexes: &[String],
+        expiry: Expiry,
+        now_ms: i64,
+    ) -> anyhow::Result<Self> {
+        let regexes = regexes
+            .iter()
+            .map(|re| {
+                regex::bytes::Regex::new(re).with_context(|| format!("invalid --key-regex {re:?}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let types = (!types.is_empty()).then(|| {
+            let mut t = [false; 7];
+            for ty in types {
+                t[ty.key_type() as usize] = true;
+            }
+            t
+        });
+        Ok(Self {
+            dbs: (!dbs.is_empty()).then(|| dbs.to_vec()),
+            types,
+            globs: globs.iter().map(os_bytes).collect(),
+            regexes,
+            expiry,
+            now_ms,
+        })
+    }
+
     /// A filter keeping everything.
     #[cfg(test)]
     pub fn all(now_ms: i64) -> Self {
@@ -211,6 +247,18 @@ fn matchlen(pat: &[u8], s: &[u8], skip_longer: &mut bool, nesting: u32) -> bool 
         }
     }
     plen == 0 && slen == 0
+}
+
+/// A pattern's bytes as given on the command line.
+#[cfg(unix)]
+fn os_bytes(s: &OsString) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt as _;
+    s.as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &OsString) -> Vec<u8> {
+    s.to_string_lossy().into_owned().into_bytes()
 }
 
 #[cfg(test)]
