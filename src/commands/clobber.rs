@@ -74,7 +74,8 @@ pub fn refuse_output_over_input(output: &Path, inputs: &[&Path]) -> anyhow::Resu
     Ok(())
 }
 
-fn parent_dir(p: &Path) -> PathBuf {
+/// The directory a path is in (`.` for a bare name).
+pub fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

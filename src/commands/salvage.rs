@@ -27,6 +27,7 @@ use redis_persist::rdb::writer::WriterOptions;
 use redis_persist::rdb::{Reader, is_rdb_magic};
 use serde_json::{Value as J, json};
 
+use super::clobber::parent_dir;
 use super::{ExitStatus, Global, MappedFile};
 use crate::output::{self, progress::Bar};
 
@@ -377,14 +378,6 @@ impl redis_persist::io::Progress for Track<'_> {
     fn set_position(&self, offset: u64) {
         redis_persist::io::Progress::set_position(self.bar, offset);
         self.map.release(offset.saturating_sub(4 << 20));
-    }
-}
-
-/// The directory a path is in (`.` for a bare name).
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }
 
