@@ -373,9 +373,24 @@ fn canon_idmp(i: &StreamIdmp) -> J {
 
 /// Makes `got` compare with `want` where the expected file leaves something
 /// open: an `idmp` iid `null` (computed by the server) takes our iid's place,
-/// and `producers` missing from `want` are dropped from `got`.
+/// and `producers` missing from `want` are dropped from `got`; an expire
+/// time read from a 6.x server (derived from `PTTL`) takes `want`'s when
+/// within its tolerance.
 fn reconcile(want: &J, got: &J) -> J {
     let mut got = got.clone();
+    // An expire time a 6.x server gave as a TTL (`live::entry`).
+    if let Some(tol) = got
+        .as_object_mut()
+        .and_then(|o| o.remove(super::live::EXPIRE_TOLERANCE))
+    {
+        if let (Some(w), Some(g), Some(tol)) =
+            (want["expire_ms"].as_i64(), got["expire_ms"].as_i64(), tol.as_i64())
+        {
+            if (w - g).abs() <= tol {
+                got["expire_ms"] = json!(w);
+            }
+        }
+    }
     if let (Some(wi), Some(gi)) = (want.pointer("/value/idmp"), got.pointer_mut("/value/idmp")) {
         reconcile_idmp(wi, gi);
     }

@@ -67,7 +67,7 @@ pub fn dataset(s: &mut RedisServer, opts: LiveOptions) -> BTreeMap<u64, BTreeMap
 /// One key in canonical form.
 pub fn entry(s: &mut RedisServer, k: &[u8], opts: LiveOptions) -> J {
     let ty = String::from_utf8(s.cmd(&[&b"TYPE"[..], k]).bytes()).unwrap();
-    let exp = s.cmd(&[&b"PEXPIRETIME"[..], k]).int();
+    let (exp, approx) = expire_time(s, k);
     let mut field_ttls = Map::new();
     let value = match ty.as_str() {
         "string" => value_form(&bulk(&s.cmd(&[&b"GET"[..], k]))),
@@ -152,10 +152,44 @@ pub fn entry(s: &mut RedisServer, k: &[u8], opts: LiveOptions) -> J {
         if exp < 0 { J::Null } else { json!(exp) },
     );
     o.insert("value".into(), value);
+    if approx && exp >= 0 {
+        o.insert(EXPIRE_TOLERANCE.into(), json!(PTTL_TOLERANCE_MS));
+    }
     if !field_ttls.is_empty() {
         o.insert("field_expire_ms".into(), J::Object(field_ttls));
     }
     J::Object(o)
+}
+
+/// The member of an entry read from a server older than 7.0 (no
+/// `PEXPIRETIME`) whose `expire_ms` is derived from `PTTL` and the clock:
+/// how many milliseconds it may be off. [`super::expected::diff_dbs`]
+/// accepts an expected time that close and drops the member.
+pub const EXPIRE_TOLERANCE: &str = "expire_ms_tolerance";
+
+/// The tolerance of an expire time derived from `PTTL`: the time between the
+/// server's clock reading and ours (a loopback round trip), with a wide
+/// margin for a loaded machine.
+pub const PTTL_TOLERANCE_MS: i64 = 2000;
+
+/// A key's absolute expire time in Unix ms (negative: none), and whether it
+/// is derived: `PEXPIRETIME` (7.0+), else, on 6.x which lacks it, `PTTL`
+/// added to the current time.
+fn expire_time(s: &mut RedisServer, k: &[u8]) -> (i64, bool) {
+    match s.cmd(&[&b"PEXPIRETIME"[..], k]) {
+        Reply::Int(ms) => (ms, false),
+        Reply::Error(e) if e.to_ascii_lowercase().contains("unknown command") => {
+            let ttl = s.cmd(&[&b"PTTL"[..], k]).int();
+            if ttl < 0 {
+                return (-1, false);
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            (now.saturating_add(ttl), true)
+        }
+        other => panic!("PEXPIRETIME: {other:?}"),
+    }
 }
 
 fn stream(s: &mut RedisServer, k: &[u8], opts: LiveOptions) -> J {
@@ -225,9 +259,9 @@ fn stream(s: &mut RedisServer, k: &[u8], opts: LiveOptions) -> J {
         "entries": entries,
         "length": info["length"].int(),
         "last_id": id_or_null(&info["last-generated-id"]),
-        "first_id": id_or_null(&info["recorded-first-entry-id"]),
-        "max_deleted_entry_id": id_or_null(&info["max-deleted-entry-id"]),
-        "entries_added": info["entries-added"].int(),
+        "first_id": info.get("recorded-first-entry-id").map_or(J::Null, id_or_null),
+        "max_deleted_entry_id": info.get("max-deleted-entry-id").map_or(J::Null, id_or_null),
+        "entries_added": int_or_null(info.get("entries-added")),
         "groups": groups,
         "idmp": idmp(&info),
     })
