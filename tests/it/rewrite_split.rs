@@ -2,14 +2,15 @@
 //! is split into 3 and 5 nodes — `N` equal ranges (what `redis-cli --cluster
 //! create` assigns), a ragged `nodes.conf` and a ragged `CLUSTER SHARDS` JSON
 //! — and each output is loaded by a real cluster node owning its slots
-//! (`tests/common/cluster.rs`: Debian's Redis 7.0 and Redis 8.6.3, which
-//! deletes the keys of slots another node owns). Every key lands once, on
+//! (`tests/common/cluster.rs`: Redis 6.2 from `PyPI`, Debian's Redis 7.0,
+//! Redis 8.6.3, Valkey 8.1.1 and 9.1.2; the last three delete the keys of
+//! slots another node owns). Every key lands once, on
 //! the node of its slot, the per-node counts equal the report's, and the
 //! union is the input's db-0 keys as our reader reads them.
 //!
 //! Inputs: a file written by the library's writer (6,000 keys of several
 //! types, a third of them sharing hash tags, and keys in db 1) and the
-//! corpus' `types.rdb` of Redis 7.0.15 / 8.6.3 with `--db 0`. Also: keys of
+//! corpus' `types.rdb` of each server's own version with `--db 0`. Also: keys of
 //! another database follow `--incompatible` (refused, nothing written; or
 //! skipped and listed), and `--db-map 1=0` moves them.
 
@@ -188,15 +189,24 @@ fn split_and_load(
     );
 }
 
-/// The servers of the test: Debian's Redis 7.0 and Redis 8.6.3, with their
-/// target and corpus folder.
+/// The servers of the test: Redis 6.2 (`PyPI`), Debian's Redis 7.0, Redis
+/// 8.6.3, Valkey 8.1.1 and 9.1.2, with their target and corpus folder.
 fn servers() -> Vec<(&'static str, PathBuf, &'static str)> {
     let mut v = Vec::new();
+    if let Some(b) = server_bin("redis-6.2") {
+        v.push(("redis-6.2", b, "redis-6.2.14"));
+    }
     if let Some(b) = common::redis_server_bin() {
         v.push(("redis-7.0", b, "redis-7.0.15"));
     }
-    if let Some(b) = server_bin("redis-8.6.3") {
-        v.push(("redis-8.6", b, "redis-8.6.3"));
+    for (target, version) in [
+        ("redis-8.6", "redis-8.6.3"),
+        ("valkey-8.1", "valkey-8.1.1"),
+        ("valkey-9.1", "valkey-9.1.2"),
+    ] {
+        if let Some(b) = server_bin(version) {
+            v.push((target, b, version));
+        }
     }
     v
 }
