@@ -363,7 +363,9 @@ fn corpus_rewritten_for_every_target_loads_in_its_server() {
         };
         for t in to.iter().filter(|t| have(t)) {
             if !loaded_equal.contains(&(fname.clone(), *t)) {
-                failures.push(format!("{fname}/types.rdb -> {t}: not loaded with equal keys"));
+                failures.push(format!(
+                    "{fname}/types.rdb -> {t}: not loaded with equal keys"
+                ));
             }
         }
     }

@@ -383,10 +383,12 @@ fn reconcile(want: &J, got: &J) -> J {
         .as_object_mut()
         .and_then(|o| o.remove(super::live::EXPIRE_TOLERANCE))
     {
-        if let (Some(w), Some(g), Some(tol)) =
-            (want["expire_ms"].as_i64(), got["expire_ms"].as_i64(), tol.as_i64())
-        {
-            if (w - g).abs() <= tol {
+        if let (Some(w), Some(g), Some(tol)) = (
+            want["expire_ms"].as_i64(),
+            got["expire_ms"].as_i64(),
+            tol.as_i64(),
+        ) {
+            if w.abs_diff(g) <= tol.unsigned_abs() {
                 got["expire_ms"] = json!(w);
             }
         }
