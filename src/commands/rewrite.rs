@@ -165,7 +165,7 @@ fn parse_target(s: &str) -> Result<Target, String> {
 
 fn parse_rdb_version(s: &str) -> Result<Target, String> {
     let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
-    target::for_rdb_version(v).ok_or_else(|| "one of 9, 10, 11, 12, 13, 80".to_owned())
+    target::for_rdb_version(v).ok_or_else(|| format!("one of {}", target::versions_text()))
 }
 
 fn parse_db_map(s: &str) -> Result<(u64, u64), String> {
@@ -297,12 +297,13 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         last = Some(index);
     }
 
-    // A directory created here is removed again when nothing is written.
-    let created_dir = layout.is_some() && !args.output.exists();
-    if layout.is_some() {
-        std::fs::create_dir_all(&args.output)
-            .with_context(|| format!("creating {}", args.output.display()))?;
-    }
+    // The directories created here are removed again when nothing is
+    // written (declared before the outputs: dropped after them, once their
+    // temporary files are gone).
+    let mut created = match layout {
+        Some(_) => CreatedDirs::create(&args.output)?,
+        None => CreatedDirs::default(),
+    };
     let outs = paths
         .iter()
         .map(|p| Output::file(p).with_context(|| format!("creating {}", p.display())))
@@ -383,9 +384,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         for n in &mut nodes {
             n.keys = 0;
         }
-        if created_dir {
-            let _ = std::fs::remove_dir(&args.output);
-        }
+        drop(created);
         emit(args, target, &report, &infos, None, &nodes)?;
         return Ok(ExitStatus::Error);
     }
@@ -426,13 +425,21 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     }
     let ok = checked.problems.is_empty();
     if ok {
-        for (out, p) in outs.into_iter().zip(&paths) {
-            out.commit()
-                .with_context(|| format!("renaming into {}", p.display()))?;
+        for (i, (out, p)) in outs.into_iter().zip(&paths).enumerate() {
+            if let Err(e) = out.commit() {
+                // In a directory of this run, the files renamed before go.
+                if created.any() {
+                    for done in &paths[..i] {
+                        let _ = std::fs::remove_file(done);
+                    }
+                }
+                return Err(e).with_context(|| format!("renaming into {}", p.display()));
+            }
         }
-    } else if created_dir {
+        created.keep();
+    } else {
         drop(outs);
-        let _ = std::fs::remove_dir(&args.output);
+        drop(created);
     }
     emit(args, target, &report, &infos, Some(&checked), &nodes)?;
     Ok(if !ok {
@@ -442,6 +449,56 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Problems
     })
+}
+
+/// The directories `--split-by-slot` created for OUTPUT (it and its missing
+/// parents), removed again when dropped before [`CreatedDirs::keep`]: a run
+/// that writes nothing (a damaged input, a refused key, a failed re-check,
+/// an I/O error) leaves nothing it created. Only empty directories are
+/// removed, so nothing of anyone else's goes.
+#[derive(Default)]
+struct CreatedDirs {
+    /// Deepest first.
+    dirs: Vec<PathBuf>,
+    keep: bool,
+}
+
+impl CreatedDirs {
+    /// Creates `dir` and its missing parents.
+    fn create(dir: &Path) -> anyhow::Result<Self> {
+        let mut dirs = Vec::new();
+        let mut d = Some(dir);
+        while let Some(p) = d.filter(|p| !p.as_os_str().is_empty()) {
+            if std::fs::symlink_metadata(p).is_ok() {
+                break;
+            }
+            dirs.push(p.to_path_buf());
+            d = p.parent();
+        }
+        let guard = Self { dirs, keep: false };
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(guard)
+    }
+
+    /// Whether this run created OUTPUT.
+    fn any(&self) -> bool {
+        !self.dirs.is_empty()
+    }
+
+    /// The outputs are in place: the directories stay.
+    fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        if !self.keep {
+            for d in &self.dirs {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
 }
 
 /// One output of a split: a master of the layout and what it was given.

@@ -320,3 +320,86 @@ fn keys_of_other_databases_follow_incompatible() {
     assert_eq!(all.len(), 6020);
     assert!(all.contains(b"db1:7".as_slice()));
 }
+
+/// A damaged input in the middle of a split (issue 17): nothing this run
+/// created is left, neither the output directory (with the parents it made)
+/// nor a node's file or temporary, also when an earlier input was read whole;
+/// a directory that existed before stays, empty.
+#[test]
+fn damaged_input_leaves_nothing_behind() {
+    let work = tempfile::tempdir().unwrap();
+    let input = generated(work.path());
+    let bytes = std::fs::read(&input).unwrap();
+    let damaged = work.path().join("damaged.rdb");
+    // Half the file: thousands of keys reach the node writers first.
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+    let listing = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let run = |inputs: &[&Path], out: &Path, layout: &str| {
+        let mut args = vec!["rewrite"];
+        args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+        args.extend([
+            "-o",
+            out.to_str().unwrap(),
+            "--target",
+            "redis-7.0",
+            "--split-by-slot",
+            layout,
+            "--db",
+            "0",
+            "--duplicates",
+            "first",
+        ]);
+        common::run(&args)
+    };
+    let conf = work.path().join("layout").join("nodes.conf");
+    std::fs::create_dir(conf.parent().unwrap()).unwrap();
+    std::fs::write(&conf, RAGGED_NODES_CONF).unwrap();
+    let before_layout = listing(conf.parent().unwrap());
+    let before = listing(work.path());
+    for (what, inputs, layout) in [
+        ("damaged alone, 3 nodes", vec![damaged.as_path()], "3"),
+        (
+            "whole input then damaged, 5 nodes",
+            vec![input.as_path(), damaged.as_path()],
+            "5",
+        ),
+        (
+            "damaged, nodes.conf",
+            vec![damaged.as_path()],
+            conf.to_str().unwrap(),
+        ),
+    ] {
+        // A new directory two levels down: both levels go.
+        let out = work.path().join("new").join("shards");
+        let o = run(&inputs, &out, layout);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{what}: {stderr}");
+        assert!(stderr.contains("nothing was written"), "{what}: {stderr}");
+        assert_eq!(listing(work.path()), before, "{what}: left behind");
+        assert_eq!(listing(conf.parent().unwrap()), before_layout, "{what}");
+        // An existing empty directory stays, empty.
+        let existing = work.path().join("existing");
+        std::fs::create_dir(&existing).unwrap();
+        let o = run(&inputs, &existing, layout);
+        assert_ne!(o.status.code(), Some(0), "{what}");
+        assert!(existing.is_dir(), "{what}");
+        assert!(
+            listing(&existing).is_empty(),
+            "{what}: {:?}",
+            listing(&existing)
+        );
+        std::fs::remove_dir(&existing).unwrap();
+    }
+    // The same whole input is written (the directories are kept).
+    let out = work.path().join("new").join("shards");
+    let o = run(&[input.as_path()], &out, "3");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(listing(&out), ["node0.rdb", "node1.rdb", "node2.rdb"]);
+}
