@@ -104,7 +104,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
         &'redis-persist;convert-aof-to-hybrid'= {
             cand -o 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`'
             cand --output 'Where to write: a new multi-part AOF directory (with `--single-file`, a new file). Must not exist unless `--force`'
-            cand --rdb-version 'RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8), 12 (Redis 7.4+), 80 (Valkey 9: `VALKEY080`). Default: what the server of the input''s RDB preamble or base writes (80 for a Valkey 9 one), or 10'
+            cand --rdb-version 'RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8), 12 (Redis 7.4-8.4), 13 (8.6), 80 (Valkey 9: `VALKEY080`). Default: what the server of the input''s RDB preamble or base writes (80 for a Valkey 9 one), or 10'
             cand --appendfilename 'The file name prefix of the new directory (Redis'' `appendfilename`). Default: the input manifest''s, or `appendonly.aof`'
             cand --now 'Reference time in Unix milliseconds (default: now): keys and hash fields expired at that time are dropped, as a server drops them after loading'
             cand --databases 'Number of databases of the server that wrote the input (its `databases` setting); a file selecting a database beyond it is refused'

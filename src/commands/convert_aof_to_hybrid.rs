@@ -47,6 +47,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use redis_persist::aof::{self, FileKind, Resolved};
 use redis_persist::io::Progress;
+use redis_persist::rdb::target;
 use redis_persist::rdb::types::Format;
 use redis_persist::rdb::writer::{AofMarker, VALKEY_9, WriterOptions};
 use redis_persist::replay::Dataset;
@@ -72,8 +73,9 @@ pub struct Args {
     #[arg(long)]
     pub single_file: bool,
     /// RDB version to write: 9 (Redis 5-6.2), 10 (7.0), 11 (7.2, Valkey 7.2-8),
-    /// 12 (Redis 7.4+), 80 (Valkey 9: `VALKEY080`). Default: what the server of
-    /// the input's RDB preamble or base writes (80 for a Valkey 9 one), or 10.
+    /// 12 (Redis 7.4-8.4), 13 (8.6), 80 (Valkey 9: `VALKEY080`). Default: what
+    /// the server of the input's RDB preamble or base writes (80 for a Valkey 9
+    /// one), or 10.
     #[arg(long, value_name = "N", value_parser = parse_rdb_version)]
     pub rdb_version: Option<u32>,
     /// Replace OUTPUT if it exists (a directory only if it holds nothing but AOF
@@ -377,18 +379,23 @@ fn report_failure(
 // ---------------------------------------------------------------------------
 // RDB version
 
-/// `--rdb-version`: 9 to 12, or 80 (`VALKEY080`).
+/// `--rdb-version`: a version a server line of the target table writes
+/// ([`target::for_rdb_version`]: 9 to 13, or 80 for `VALKEY080`).
 fn parse_rdb_version(s: &str) -> Result<u32, String> {
     let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
-    match v {
-        9..=12 | VALKEY_9 => Ok(v),
-        81 => Err(
-            "81 (VALKEY081, Valkey 9.2) is not written: no released server to verify it against; \
-                   80 (Valkey 9.0/9.1) is read by Valkey 9.2 too"
-                .into(),
-        ),
-        _ => Err("not a version the writer produces (9 to 12, or 80 for Valkey 9)".into()),
+    if target::for_rdb_version(v).is_some() {
+        return Ok(v);
     }
+    Err(if v == 81 {
+        "81 (VALKEY081, Valkey 9.2) is not written: no released server to verify it against; \
+         80 (Valkey 9.0/9.1) is read by Valkey 9.2 too"
+            .into()
+    } else {
+        format!(
+            "not a version the writer produces; one of {}",
+            target::versions_text()
+        )
+    })
 }
 
 /// Was the input's RDB part written by Valkey 9 or later (the `VALKEY` magic,
@@ -427,6 +434,7 @@ fn choose_version(
             note: None,
         });
     }
+    let (oldest, newest) = target::redis_version_range();
     let (mut version, source, mut note) = match summary.newest_rdb() {
         None => (10, "default", None),
         Some(r) if r.format == Format::Valkey && r.version > VALKEY_9 => (
@@ -438,19 +446,19 @@ fn choose_version(
             )),
         ),
         Some(r) if from_valkey_9(&r) => (VALKEY_9, "input", None),
-        Some(r) if r.version < 9 => (
-            9,
+        Some(r) if r.version < oldest => (
+            oldest,
             "input",
             Some(format!(
-                "the input's RDB part is version {}: writing 9, the oldest version written",
+                "the input's RDB part is version {}: writing {oldest}, the oldest version written",
                 r.version
             )),
         ),
-        Some(r) if r.version > 12 => (
-            12,
+        Some(r) if r.version > newest => (
+            newest,
             "input",
             Some(format!(
-                "the input's RDB part is version {}: writing 12, the newest version written",
+                "the input's RDB part is version {}: writing {newest}, the newest version written",
                 r.version
             )),
         ),
@@ -1279,9 +1287,16 @@ mod tests {
         assert!(from_valkey_9(&part(Format::Redis, 11, Some(9))));
         assert_eq!(parse_rdb_version("80"), Ok(80));
         assert_eq!(parse_rdb_version("12"), Ok(12));
-        assert!(parse_rdb_version("81").is_err());
-        assert!(parse_rdb_version("13").is_err());
-        assert!(parse_rdb_version("8").is_err());
+        assert_eq!(parse_rdb_version("13"), Ok(13));
+        assert!(parse_rdb_version("81").unwrap_err().contains("Valkey 9.2"));
+        for bad in ["8", "14", "79", "x"] {
+            assert!(parse_rdb_version(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse_rdb_version("8")
+                .unwrap_err()
+                .contains("13 (redis-8.6)")
+        );
     }
 
     #[test]

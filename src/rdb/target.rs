@@ -115,6 +115,34 @@ pub fn for_rdb_version(version: u32) -> Option<Target> {
     by_name(name)
 }
 
+/// The RDB versions the targets write, ascending, each with the lines that
+/// write it: `9 (redis-6.0, redis-6.2), 10 (redis-7.0), …` (for messages).
+pub fn versions_text() -> String {
+    let mut versions: Vec<u32> = TARGETS.iter().map(|t| t.rdb_version).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    versions
+        .iter()
+        .map(|v| {
+            let lines: Vec<&str> = TARGETS
+                .iter()
+                .filter(|t| t.rdb_version == *v)
+                .map(|t| t.name)
+                .collect();
+            format!("{v} ({})", lines.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The oldest and the newest Redis RDB version a target writes (9 and 13).
+pub fn redis_version_range() -> (u32, u32) {
+    let redis = TARGETS.iter().filter(|t| t.server == Server::Redis);
+    let min = redis.clone().map(|t| t.rdb_version).min().unwrap_or(9);
+    let max = redis.map(|t| t.rdb_version).max().unwrap_or(min);
+    (min, max)
+}
+
 impl Target {
     /// The 9-byte magic it writes.
     pub fn magic(&self) -> String {
@@ -186,5 +214,9 @@ mod tests {
             assert!(super::super::writer::version_supported(v));
         }
         assert!(for_rdb_version(8).is_none());
+        assert_eq!(redis_version_range(), (9, 13));
+        let text = versions_text();
+        assert!(text.starts_with("9 (redis-6.0, redis-6.2), 10 (redis-7.0), "));
+        assert!(text.ends_with(", 13 (redis-8.6), 80 (valkey-9.0, valkey-9.1)"));
     }
 }

@@ -270,6 +270,22 @@ fn valkey_8_and_redis_8_0_aofs_load_in_their_own_server() {
     eprintln!("{}", done.join("\n"));
 }
 
+/// `--rdb-version 13` (Redis 8.6, from the target table) is taken and
+/// loads in Redis 8.6.3 with the digests of the AOF it came from; so does
+/// the default for its AOF with an RDB 13 preamble.
+#[test]
+fn redis_8_6_aof_converted_to_rdb_13_loads_there() {
+    let mut done = Vec::new();
+    done.extend(check(
+        "redis-8.6.3",
+        "preamble",
+        &["--rdb-version", "13"],
+        13,
+    ));
+    done.extend(check("redis-8.6.3", "preamble", &[], 13));
+    eprintln!("{}", done.join("\n"));
+}
+
 #[test]
 fn a_value_the_target_cannot_hold_fails_with_the_key_and_writes_nothing() {
     // Redis 8.0.6's preamble holds vector sets (the built-in vectorset
