@@ -408,8 +408,7 @@ fn publish(tmp: &Path, dest: &Path) -> Result<PathBuf, Error> {
                 if exists(&name) {
                     continue;
                 }
-                fs::rename(tmp, &name)
-                    .map_err(|e| io_err(&name, "renaming the backup to", e))?;
+                fs::rename(tmp, &name).map_err(|e| io_err(&name, "renaming the backup to", e))?;
                 return Ok(name);
             }
         }
@@ -728,7 +727,10 @@ mod tests {
             }]
         );
         let e = refuse_held(&f, &w).unwrap_err().to_string();
-        assert!(e.contains(&format!("process {} (sleep, fd 7)", writer.id())), "{e}");
+        assert!(
+            e.contains(&format!("process {} (sleep, fd 7)", writer.id())),
+            "{e}"
+        );
         // This process's own descriptors are not counted.
         let _mine = OpenOptions::new().append(true).open(&f).unwrap();
         assert_eq!(writers(&f), []);

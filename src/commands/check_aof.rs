@@ -388,10 +388,12 @@ fn apply_cut(
     let path = &file.path;
     // The identity taken when the check opened the file, before reading it:
     // every later step compares the file with it.
-    let identity = file
-        .identity
-        .clone()
-        .with_context(|| format!("{}: no identity was taken; nothing was modified", path.display()))?;
+    let identity = file.identity.clone().with_context(|| {
+        format!(
+            "{}: no identity was taken; nothing was modified",
+            path.display()
+        )
+    })?;
     if identity.size != file.size {
         anyhow::bail!(
             "{} changed while it was checked ({} bytes when opened, {} read): is a server still writing to it? Nothing was modified",

@@ -603,7 +603,7 @@ fn file_record(rep: &mut Report, ev: &Event<'_>) {
 /// loaded is refused ("Library '…' already exists": the loader does not
 /// replace, and refuses the whole file). Names are kept as 128-bit hashes.
 #[derive(Default)]
-struct Libraries {
+pub(super) struct Libraries {
     names: HashSet<u128>,
 }
 
@@ -611,24 +611,27 @@ impl Libraries {
     /// The problem the loader has with the library `code` (whose record starts
     /// at `offset`), after the libraries seen so far.
     fn check(&mut self, code: &[u8], offset: u64) -> Option<Problem> {
-        let why = match library_name(code) {
-            Err(why) => why,
-            Ok(name) if self.names.insert(xxhash_rust::xxh3::xxh3_128(name)) => return None,
-            Ok(name) => format!(
+        self.refused(code).map(|why| library_problem(offset, &why))
+    }
+
+    /// Why the loader refuses the library `code` after the libraries seen so
+    /// far (which it then counts as seen); `None` when it takes it.
+    pub(super) fn refused(&mut self, code: &[u8]) -> Option<String> {
+        match library_name(code) {
+            Err(why) => Some(why),
+            Ok(name) if self.names.insert(xxhash_rust::xxh3::xxh3_128(name)) => None,
+            Ok(name) => Some(format!(
                 "library '{}' already exists (a second library of that name)",
                 String::from_utf8_lossy(name)
-            ),
-        };
-        Some(library_problem(offset, &why))
+            )),
+        }
     }
 }
 
 /// The hash of a library's name (see [`Libraries`]), when its metadata is
 /// accepted.
 fn library_hash(code: &[u8]) -> Option<u128> {
-    library_name(code)
-        .ok()
-        .map(xxhash_rust::xxh3::xxh3_128)
+    library_name(code).ok().map(xxhash_rust::xxh3::xxh3_128)
 }
 
 fn library_problem(offset: u64, why: &str) -> Problem {

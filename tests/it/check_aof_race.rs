@@ -139,7 +139,11 @@ fn a_clash_on_the_backup_name_keeps_the_other_runs_file() {
             clashed += 1;
         }
         let (code, out, err) = resume(a, a_err, &go_a);
-        assert_eq!(code, Some(2), "run A must fail (B cut the file): {out}{err}");
+        assert_eq!(
+            code,
+            Some(2),
+            "run A must fail (B cut the file): {out}{err}"
+        );
         assert!(err.contains("changed"), "{err}");
         assert_eq!(fs::read(&file).unwrap(), orig[..good], "cut once");
         // Only B's complete backup is left; A removed its own partial copy.
@@ -186,7 +190,7 @@ fn two_runs_keep_both_backups_and_cut_once() {
 /// A process holding `file` with the shell redirection `redirect` (`>>`, `<`)
 /// on descriptor 3, as `sleep` (its pid is the child's).
 fn holder(file: &Path, redirect: &str) -> Child {
-    let child = Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("exec 3{redirect}\"$0\"; exec sleep 60"))
         .arg(file)
@@ -201,6 +205,8 @@ fn holder(file: &Path, redirect: &str) -> Child {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the holder did not start");
 }
 
@@ -226,7 +232,12 @@ fn a_writer_stops_the_fix_unless_forced() {
     let r = fix(&file, &[]);
     let _ = reader.kill();
     let _ = reader.wait();
-    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert_eq!(fs::read(&file).unwrap(), orig[..good]);
 
     // A writer: exit 2, its pid named, nothing changed, no backup written.
@@ -254,7 +265,12 @@ fn a_writer_stops_the_fix_unless_forced() {
     let r = fix(&file, &["--force"]);
     let _ = writer.kill();
     let _ = writer.wait();
-    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert_eq!(fs::read(&file).unwrap(), orig[..good]);
 }
 
@@ -318,11 +334,24 @@ fn a_running_server_stops_the_fix() {
     let r = fix(&dir, &[]);
     let stderr = String::from_utf8_lossy(&r.stderr).into_owned();
     assert_eq!(r.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("process {pid} (redis-server")), "{stderr}");
-    assert_eq!(fs::read(&incr).unwrap(), data, "the server's AOF was changed");
+    assert!(
+        stderr.contains(&format!("process {pid} (redis-server")),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read(&incr).unwrap(),
+        data,
+        "the server's AOF was changed"
+    );
     let backups: Vec<_> = fs::read_dir(&dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".bak-"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".bak-")
+        })
         .collect();
     assert!(backups.is_empty());
 }

@@ -24,7 +24,8 @@ use serde_json::Value;
 fn saved_with_two_libraries() -> Option<Vec<u8>> {
     let mut server = common::RedisServer::start_with(&["--dbfilename", "dump.rdb"], &[])?;
     for (lib, f) in [("mylib", "f"), ("mylic", "g")] {
-        let code = format!("#!lua name={lib}\nredis.register_function('{f}', function() return 1 end)");
+        let code =
+            format!("#!lua name={lib}\nredis.register_function('{f}', function() return 1 end)");
         assert_eq!(
             server.cmd(&["FUNCTION", "LOAD", code.as_str()]),
             common::Reply::Bulk(Some(lib.as_bytes().to_vec()))
@@ -84,7 +85,11 @@ fn library_verdicts(data: &[u8]) -> Vec<(&'static str, check::Report)> {
         2,
     )
     .0;
-    vec![("one thread", whole), ("walk-first", walk), ("guessed", guessed)]
+    vec![
+        ("one thread", whole),
+        ("walk-first", walk),
+        ("guessed", guessed),
+    ]
 }
 
 #[test]
@@ -150,6 +155,7 @@ fn every_check_path_refuses_what_the_loader_refuses() {
             assert_eq!(rep.functions, 2, "{what} ({path})");
             assert_eq!(rep.keys, 201, "{what} ({path})");
         }
+        salvage_leaves_out_what_the_loader_refuses(what, &f, refused.is_some(), &servers);
         let mut first = None;
         for threads in ["1", "2"] {
             let r = common::run(&[
@@ -160,7 +166,11 @@ fn every_check_path_refuses_what_the_loader_refuses() {
                 f.to_str().unwrap(),
             ]);
             let v: Value = serde_json::from_slice(&r.stdout).unwrap();
-            assert_eq!(v["ok"], refused.is_none(), "{what} --threads {threads}: {v}");
+            assert_eq!(
+                v["ok"],
+                refused.is_none(),
+                "{what} --threads {threads}: {v}"
+            );
             assert_eq!(
                 r.status.code(),
                 Some(i32::from(refused.is_some())),
@@ -173,5 +183,59 @@ fn every_check_path_refuses_what_the_loader_refuses() {
                 Some(p) => assert_eq!(p, &problems, "{what}: --threads 1 vs 2"),
             }
         }
+    }
+}
+
+/// `salvage` of `input`: a refused library is left out and reported as lost
+/// (exit 1), the first library of a name is kept; the output loads in every
+/// server of `servers` with every key and the libraries kept.
+fn salvage_leaves_out_what_the_loader_refuses(
+    what: &str,
+    input: &Path,
+    refused: bool,
+    servers: &[(&str, std::path::PathBuf)],
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.rdb");
+    let r = common::run(&[
+        "salvage",
+        "--json",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(i32::from(refused)),
+        "{what}: salvage: {v}"
+    );
+    let lost = v["keys_lost"].as_array().unwrap();
+    if refused {
+        assert_eq!(lost.len(), 1, "{what}: {v}");
+        assert!(
+            lost[0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("function library left out: the server's loader refuses it"),
+            "{what}: {v}"
+        );
+    } else {
+        assert!(lost.is_empty(), "{what}: {v}");
+    }
+    for (name, bin) in servers {
+        let mut server = common::RedisServer::try_start_bin(
+            bin,
+            &["--dbfilename", "dump.rdb"],
+            &[(&out, "dump.rdb")],
+        )
+        .unwrap_or_else(|e| panic!("{what}: {name} refuses the salvaged file: {e}"));
+        assert_eq!(
+            server.cmd(&["DBSIZE"]),
+            common::Reply::Int(201),
+            "{what}: {name}"
+        );
+        let libs = server.cmd(&["FUNCTION", "LIST"]).array().len();
+        assert_eq!(libs, if refused { 1 } else { 2 }, "{what}: {name}");
     }
 }
