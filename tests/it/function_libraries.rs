@@ -5,8 +5,9 @@
 //! every path it can take (one thread; the walk-first parallel check; the
 //! parallel check by guessed chunks; `--threads 2` on a file large enough to
 //! be checked in parallel). Each verdict is compared with what redis-server
-//! 7.0 and 8.6.3 do with the same file. `salvage` writes neither a refused
-//! library nor a second one of a name, and reports what it dropped.
+//! 7.0, Redis 8.6.3 and Valkey 9.1.2 do with the same file. `salvage` writes
+//! neither a refused library nor a second one of a name, and reports what it
+//! dropped.
 
 use crate::common;
 
@@ -100,6 +101,7 @@ fn every_check_path_refuses_what_the_loader_refuses() {
     let servers: Vec<(&str, std::path::PathBuf)> = [
         common::redis_server_bin().map(|b| ("redis-server 7.0", b)),
         common::servers::redis_86().map(|b| ("redis 8.6.3", b)),
+        common::servers::server_bin("valkey-9.1.2").map(|b| ("valkey 9.1.2", b)),
     ]
     .into_iter()
     .flatten()
