@@ -55,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed to change files when standard input is not a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed to change files when standard input is not a terminal)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'With `--fix` or `--truncate-to-timestamp`: truncate even when another process holds the file open for writing (by default the run stops with exit 2 and names it: a server still appending would lose writes it acknowledged)')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Count every warning (unknown commands, wrong arities, manifest notes) as an error')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of the human report')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they are only shown when stderr is a terminal)')

@@ -85,7 +85,7 @@ _redis__persist() {
             return 0
             ;;
         redis__persist__subcmd__check__subcmd__aof)
-            opts="-y -h -V --fix --yes --dry-run --backup-dir --strict --json --truncate-to-timestamp --no-progress --help --version"
+            opts="-y -h -V --fix --yes --dry-run --backup-dir --force --strict --json --truncate-to-timestamp --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -50,6 +50,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand -y 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
             cand --yes 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
             cand --dry-run 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing'
+            cand --force 'With `--fix` or `--truncate-to-timestamp`: truncate even when another process holds the file open for writing (by default the run stops with exit 2 and names it: a server still appending would lose writes it acknowledged)'
             cand --strict 'Count every warning (unknown commands, wrong arities, manifest notes) as an error'
             cand --json 'Print one JSON document instead of the human report'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'

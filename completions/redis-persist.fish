@@ -47,6 +47,7 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l fix -d 'Repair: truncate the damaged file where `redis-check-aof --fix` would (at the first bad record, or at the start of the unfinished MULTI), after writing a backup'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -s y -l yes -d 'Do not ask for confirmation (needed to change files when standard input is not a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l dry-run -d 'With `--fix` or `--truncate-to-timestamp`: print what would be done, change nothing'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l force -d 'With `--fix` or `--truncate-to-timestamp`: truncate even when another process holds the file open for writing (by default the run stops with exit 2 and names it: a server still appending would lose writes it acknowledged)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l strict -d 'Count every warning (unknown commands, wrong arities, manifest notes) as an error'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l json -d 'Print one JSON document instead of the human report'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-aof" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'

@@ -209,6 +209,10 @@ pub struct FileReport {
     pub open_error: Option<String>,
     /// Size in bytes (as scanned).
     pub size: u64,
+    /// The file's identity (device, inode, size, modification time) when it
+    /// was opened, before anything was read: a repair compares it with the file
+    /// right before changing it. `None` for standard input or a missing file.
+    pub identity: Option<super::repair::Identity>,
     /// The RDB preamble, when the file has one.
     pub rdb: Option<RdbPart>,
     /// The RESP part (absent when the file could not be read or its RDB part is
@@ -1044,6 +1048,7 @@ pub fn check_file(
         last,
         open_error: None,
         size: 0,
+        identity: None,
         rdb: None,
         resp: None,
         loader: None,
@@ -1053,7 +1058,13 @@ pub fn check_file(
         Box::new(std::io::stdin().lock())
     } else {
         match File::open(path) {
-            Ok(f) => Box::new(f),
+            Ok(f) => {
+                fr.identity = f
+                    .metadata()
+                    .ok()
+                    .map(|m| super::repair::Identity::from_metadata(&m));
+                Box::new(f)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 fr.open_error = Some(format!("{}: {e}", path.display()));
                 return Ok(fr);

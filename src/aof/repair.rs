@@ -2,16 +2,26 @@
 //! truncation, each made durable before the next step.
 //!
 //! The sequence ([`write_backup`], then [`truncate`]):
-//! 1. the file is copied to `<backup>.partial` (created exclusively, never
-//!    overwriting anything), the copy is fsynced, re-read and compared (size and
-//!    CRC-64) with what was read from the original;
-//! 2. the copy is renamed to its final name and its directory fsynced — only now
-//!    does the backup exist under the name that is reported;
+//! 1. the file is copied to `<backup>.partial`, created exclusively: when that
+//!    name is taken (another run choosing the same name in the same second),
+//!    the next free one (`<backup>.1.partial`, …) is used, so two runs never
+//!    share a file; the copy is fsynced, re-read and compared (size and CRC-64)
+//!    with what was read from the original;
+//! 2. the copy is linked under its final name, which must not exist (a hard
+//!    link cannot replace a file: another run's backup is never overwritten; the
+//!    next free name is taken instead), the `.partial` name is removed and the
+//!    directory fsynced — only now does the backup exist under the name that is
+//!    reported;
 //! 3. the original is checked to be the file that was checked (same device, inode,
-//!    size and modification time: a server still appending to it is detected),
-//!    truncated in place with `ftruncate` (the inode stays, as with
-//!    `redis-check-aof --fix` and the server's own truncation), fsynced, and its
-//!    directory fsynced.
+//!    size and modification time: a server still appending to it is detected)
+//!    and, with [`truncate_guarded`], that no other process holds it open for
+//!    writing ([`writers`]); then it is truncated in place with `ftruncate` (the
+//!    inode stays, as with `redis-check-aof --fix` and the server's own
+//!    truncation), fsynced, and its directory fsynced.
+//!
+//! Only what this run created is ever removed: a failed backup removes its own
+//! `.partial` file, and only while that name still refers to the file it
+//! created (same device and inode), never another run's.
 //!
 //! A crash at any point leaves the original either untouched or truncated (a
 //! truncation is a single metadata update), and a backup under its final name
@@ -31,6 +41,9 @@ use super::ErrorKind;
 /// The steps of a repair, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// The backup's name was chosen (by the caller, with [`backup_path`]);
+    /// nothing was created yet.
+    BackupNamed,
     /// The `.partial` backup file was created (empty).
     BackupCreated,
     /// About half of the backup was written.
@@ -51,7 +64,8 @@ pub enum Step {
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
+        Step::BackupNamed,
         Step::BackupCreated,
         Step::BackupHalfWritten,
         Step::BackupWritten,
@@ -65,6 +79,7 @@ impl Step {
     /// A stable name (`backup-created`, …).
     pub fn name(self) -> &'static str {
         match self {
+            Step::BackupNamed => "backup-named",
             Step::BackupCreated => "backup-created",
             Step::BackupHalfWritten => "backup-half-written",
             Step::BackupWritten => "backup-written",
@@ -108,7 +123,8 @@ impl Identity {
         Ok(Self::from_metadata(&m))
     }
 
-    fn from_metadata(m: &fs::Metadata) -> Self {
+    /// The identity of an open file (or of a path's metadata).
+    pub fn from_metadata(m: &fs::Metadata) -> Self {
         #[cfg(unix)]
         let dev_ino = {
             use std::os::unix::fs::MetadataExt;
@@ -221,27 +237,15 @@ pub struct Backup {
 }
 
 /// Copies `file` (which must still match `expect`) to `dest`, durably and verified
-/// (see the module docs). On error nothing is left under `dest` (a `.partial`
-/// file is removed when possible).
+/// (see the module docs). When `dest` (or its `.partial` name) is taken, by an
+/// earlier backup or by another run at the same moment, the next free name
+/// (`dest.1`, `dest.2`, …) is used: the returned [`Backup::path`] is where it
+/// is. On error nothing is left under a final name, and the `.partial` file this
+/// run created is removed when possible (never one it did not create).
 pub fn write_backup(
     file: &Path,
     expect: &Identity,
     dest: &Path,
-    hook: &dyn Hook,
-) -> Result<Backup, Error> {
-    let tmp = partial(dest);
-    let res = write_backup_inner(file, expect, dest, &tmp, hook);
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
-}
-
-fn write_backup_inner(
-    file: &Path,
-    expect: &Identity,
-    dest: &Path,
-    tmp: &Path,
     hook: &dyn Hook,
 ) -> Result<Backup, Error> {
     let mut src = File::open(file).map_err(|e| io_err(file, "opening", e))?;
@@ -249,17 +253,84 @@ fn write_backup_inner(
     if &now != expect {
         return Err(changed(file));
     }
-    if exists(dest) {
-        return Err(Error::new(ErrorKind::Resolve(format!(
-            "{} already exists",
-            dest.display()
-        ))));
+    let (name, tmp, out) = create_partial(dest)?;
+    let own = Own::of(&tmp, &out);
+    let res = write_backup_inner(&mut src, file, expect, (&name, &tmp), out, hook);
+    if res.is_err() {
+        own.remove();
     }
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)
-        .map_err(|e| io_err(tmp, "creating the backup", e))?;
+    res
+}
+
+/// Candidate names for a backup: `dest`, then `dest.1`, `dest.2`, … (bounded:
+/// a directory cannot hold 2^32 backups of one file).
+fn candidates(dest: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    std::iter::once(dest.to_path_buf()).chain((1..=u32::MAX).map(move |i| {
+        let mut p = dest.as_os_str().to_owned();
+        p.push(format!(".{i}"));
+        PathBuf::from(p)
+    }))
+}
+
+/// Creates the `.partial` file of the first candidate name (see [`candidates`])
+/// that is free, exclusively: (final name, partial name, the open file).
+fn create_partial(dest: &Path) -> Result<(PathBuf, PathBuf, File), Error> {
+    for name in candidates(dest) {
+        if exists(&name) {
+            continue;
+        }
+        let tmp = partial(&name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((name, tmp, f)),
+            // Taken (another run's partial copy): the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&tmp, "creating the backup", e)),
+        }
+    }
+    Err(Error::new(ErrorKind::Resolve(format!(
+        "no free backup name beside {}",
+        dest.display()
+    ))))
+}
+
+/// A file this run created, removed only while its name still refers to it.
+struct Own<'a> {
+    path: &'a Path,
+    dev_ino: Option<(u64, u64)>,
+}
+
+impl<'a> Own<'a> {
+    fn of(path: &'a Path, f: &File) -> Self {
+        let dev_ino = f
+            .metadata()
+            .ok()
+            .and_then(|m| Identity::from_metadata(&m).dev_ino);
+        Self { path, dev_ino }
+    }
+
+    /// Removes the file if `path` is still the file that was created (same
+    /// device and inode); a file someone else put there since stays.
+    fn remove(&self) {
+        let Some(mine) = self.dev_ino else {
+            return;
+        };
+        let now = fs::symlink_metadata(self.path)
+            .ok()
+            .and_then(|m| Identity::from_metadata(&m).dev_ino);
+        if now == Some(mine) {
+            let _ = fs::remove_file(self.path);
+        }
+    }
+}
+
+fn write_backup_inner(
+    src: &mut File,
+    file: &Path,
+    expect: &Identity,
+    (dest, tmp): (&Path, &Path),
+    mut out: File,
+    hook: &dyn Hook,
+) -> Result<Backup, Error> {
     hook.step(Step::BackupCreated);
     let mut crc = Crc64::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -313,19 +384,39 @@ fn write_backup_inner(
         ))));
     }
     hook.step(Step::BackupSynced);
-    if exists(dest) {
-        return Err(Error::new(ErrorKind::Resolve(format!(
-            "{} already exists",
-            dest.display()
-        ))));
-    }
-    fs::rename(tmp, dest).map_err(|e| io_err(dest, "renaming the backup to", e))?;
-    sync_dir(&parent_dir(dest)).map_err(|e| io_err(&parent_dir(dest), "syncing directory", e))?;
+    let path = publish(tmp, dest)?;
+    let dir = parent_dir(&path);
+    sync_dir(&dir).map_err(|e| io_err(&dir, "syncing directory", e))?;
     hook.step(Step::BackupDone);
-    Ok(Backup {
-        path: dest.to_path_buf(),
-        size: copied,
-    })
+    Ok(Backup { path, size: copied })
+}
+
+/// Gives the verified copy `tmp` its final name, the first free one from
+/// `dest` on: a hard link fails rather than replace an existing file, so a
+/// backup another run published meanwhile stays; then the `.partial` name is
+/// removed. Where the file system has no hard links, a rename to a name that
+/// was just seen free. Returns the final name.
+fn publish(tmp: &Path, dest: &Path) -> Result<PathBuf, Error> {
+    for name in candidates(dest) {
+        match fs::hard_link(tmp, &name) {
+            Ok(()) => {
+                fs::remove_file(tmp).map_err(|e| io_err(tmp, "removing", e))?;
+                return Ok(name);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => {
+                if exists(&name) {
+                    continue;
+                }
+                fs::rename(tmp, &name).map_err(|e| io_err(&name, "renaming the backup to", e))?;
+                return Ok(name);
+            }
+        }
+    }
+    Err(Error::new(ErrorKind::Resolve(format!(
+        "no free backup name beside {}",
+        dest.display()
+    ))))
 }
 
 fn changed(file: &Path) -> Error {
@@ -336,8 +427,23 @@ fn changed(file: &Path) -> Error {
 }
 
 /// Truncates `file` (which must still match `expect`) to `to` bytes, in place,
-/// durably.
+/// durably. Does not look for other processes holding it: see
+/// [`truncate_guarded`].
 pub fn truncate(file: &Path, expect: &Identity, to: u64, hook: &dyn Hook) -> Result<(), Error> {
+    truncate_guarded(file, expect, to, hook, false)
+}
+
+/// [`truncate`], and with `refuse_writers`, refused (nothing changed) when
+/// another process holds `file` open for writing ([`writers`]) at the last
+/// moment before the cut: a server still appending to it would have writes it
+/// acknowledged cut away, or would write past the new end.
+pub fn truncate_guarded(
+    file: &Path,
+    expect: &Identity,
+    to: u64,
+    hook: &dyn Hook,
+    refuse_writers: bool,
+) -> Result<(), Error> {
     let f = OpenOptions::new()
         .write(true)
         .open(file)
@@ -353,6 +459,9 @@ pub fn truncate(file: &Path, expect: &Identity, to: u64, hook: &dyn Hook) -> Res
             now.size
         ))));
     }
+    if refuse_writers {
+        refuse_held(file, &writers(file))?;
+    }
     hook.step(Step::BeforeTruncate);
     f.set_len(to).map_err(|e| io_err(file, "truncating", e))?;
     hook.step(Step::Truncated);
@@ -360,6 +469,116 @@ pub fn truncate(file: &Path, expect: &Identity, to: u64, hook: &dyn Hook) -> Res
     sync_dir(&parent_dir(file)).map_err(|e| io_err(&parent_dir(file), "syncing directory", e))?;
     hook.step(Step::TruncateSynced);
     Ok(())
+}
+
+/// A process that holds a file open for writing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// Its process id.
+    pub pid: u32,
+    /// The file descriptor.
+    pub fd: u32,
+    /// Its command name (`/proc/PID/comm`), when readable.
+    pub command: Option<String>,
+}
+
+/// `Err` naming the processes in `holders` (see [`writers`]) when there are
+/// any: "process 1234 (redis-server) holds FILE open for writing".
+pub fn refuse_held(file: &Path, holders: &[Holder]) -> Result<(), Error> {
+    if holders.is_empty() {
+        return Ok(());
+    }
+    let mut who: Vec<String> = holders
+        .iter()
+        .map(|h| match &h.command {
+            Some(c) => format!("{} ({c}, fd {})", h.pid, h.fd),
+            None => format!("{} (fd {})", h.pid, h.fd),
+        })
+        .collect();
+    who.dedup();
+    Err(Error::new(ErrorKind::Resolve(format!(
+        "process{} {} hold{} {} open for writing (is a server still running on it?); nothing was modified",
+        if who.len() == 1 { "" } else { "es" },
+        who.join(", "),
+        if who.len() == 1 { "s" } else { "" },
+        file.display()
+    ))))
+}
+
+/// The other processes that hold `file` open for writing (`O_WRONLY` or
+/// `O_RDWR`): every `/proc/PID/fd/N` that refers to the same device and inode,
+/// with the access mode read from `/proc/PID/fdinfo/N`. This process is left
+/// out. A process whose entries cannot be read (another user's, without the
+/// privilege) is not seen; off Linux (no `/proc`) nothing is found.
+pub fn writers(file: &Path) -> Vec<Holder> {
+    let Some(target) = fs::metadata(file)
+        .ok()
+        .and_then(|m| Identity::from_metadata(&m).dev_ino)
+    else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut found = Vec::new();
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for p in procs.filter_map(Result::ok) {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let dir = p.path();
+        let Ok(fds) = fs::read_dir(dir.join("fd")) else {
+            continue;
+        };
+        for fd in fds.filter_map(Result::ok) {
+            let Some(n) = fd.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            // Sockets, pipes, anonymous inodes and devices are never the
+            // file; not stat-ing them keeps a dead network mount elsewhere
+            // from being touched either.
+            let Ok(link) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            if !link.is_absolute() || link.starts_with("/dev") {
+                continue;
+            }
+            let same = fs::metadata(fd.path())
+                .ok()
+                .and_then(|m| Identity::from_metadata(&m).dev_ino)
+                == Some(target);
+            if same && opened_for_writing(&dir.join("fdinfo").join(n.to_string())) {
+                let command = fs::read_to_string(dir.join("comm"))
+                    .ok()
+                    .map(|c| c.trim_end().to_owned());
+                found.push(Holder {
+                    pid,
+                    fd: n,
+                    command,
+                });
+            }
+        }
+    }
+    found.sort_by_key(|h| (h.pid, h.fd));
+    found
+}
+
+/// Whether the `flags:` line (octal) of an fdinfo file has the access mode
+/// `O_WRONLY` (1) or `O_RDWR` (2). Unreadable for another reason than the
+/// descriptor being closed meanwhile: assumed to be a writer (it was seen to
+/// refer to the file).
+fn opened_for_writing(fdinfo: &Path) -> bool {
+    let text = match fs::read_to_string(fdinfo) {
+        Ok(t) => t,
+        Err(e) => return e.kind() != std::io::ErrorKind::NotFound,
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .is_none_or(|flags| flags & 3 != 0)
 }
 
 #[cfg(test)]
@@ -395,5 +614,125 @@ mod tests {
         let dest2 = backup_path(&f, None, SystemTime::UNIX_EPOCH);
         assert!(write_backup(&f, &id, &dest2, &NoHook).is_err());
         assert!(!exists(&dest2) && !exists(&partial(&dest2)));
+    }
+
+    /// Another run's `.partial` under the chosen name (it chose the same name
+    /// in the same second): this run takes the next name, and neither its
+    /// success nor its failure removes the other run's file.
+    #[test]
+    fn another_runs_partial_is_skipped_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("appendonly.aof");
+        fs::write(&f, b"0123456789").unwrap();
+        let id = Identity::of(&f).unwrap();
+        let dest = dir.path().join("appendonly.aof.bak-x");
+        fs::write(partial(&dest), b"theirs").unwrap();
+        let b = write_backup(&f, &id, &dest, &NoHook).unwrap();
+        assert_eq!(b.path, dir.path().join("appendonly.aof.bak-x.1"));
+        assert_eq!(fs::read(&b.path).unwrap(), b"0123456789");
+        assert_eq!(fs::read(partial(&dest)).unwrap(), b"theirs");
+        // A failed run (the file changed) removes its own partial copy only.
+        fs::write(&f, b"01234567890").unwrap();
+        assert!(write_backup(&f, &id, &dest, &NoHook).is_err());
+        assert_eq!(fs::read(partial(&dest)).unwrap(), b"theirs");
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".partial"))
+            .collect();
+        assert_eq!(left, ["appendonly.aof.bak-x.partial"]);
+    }
+
+    /// A backup published under the name meanwhile is never replaced.
+    #[test]
+    fn publish_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("b");
+        fs::write(&dest, b"theirs").unwrap();
+        fs::write(dir.path().join("b.1"), b"theirs too").unwrap();
+        let tmp = dir.path().join("b.2.partial");
+        fs::write(&tmp, b"mine").unwrap();
+        let got = publish(&tmp, &dest).unwrap();
+        assert_eq!(got, dir.path().join("b.2"));
+        assert_eq!(fs::read(&got).unwrap(), b"mine");
+        assert_eq!(fs::read(&dest).unwrap(), b"theirs");
+        assert_eq!(fs::read(dir.path().join("b.1")).unwrap(), b"theirs too");
+        assert!(!exists(&tmp));
+    }
+
+    /// What this run created is removed only while the name still refers to
+    /// it.
+    #[test]
+    fn own_removes_only_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.partial");
+        let f = File::create(&p).unwrap();
+        let own = Own::of(&p, &f);
+        fs::remove_file(&p).unwrap();
+        fs::write(&p, b"someone else's").unwrap();
+        own.remove();
+        assert_eq!(fs::read(&p).unwrap(), b"someone else's");
+        let f = File::create(dir.path().join("y")).unwrap();
+        let y = dir.path().join("y");
+        Own::of(&y, &f).remove();
+        assert!(!exists(&y));
+    }
+
+    /// A process holding the file open for writing is found (with its pid and
+    /// descriptor); one holding it for reading only is not.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn writers_are_found_readers_are_not() {
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("appendonly.aof");
+        fs::write(&f, b"x").unwrap();
+        let hold = |redirect: &str| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("exec 7{redirect}\"$0\"; exec sleep 30"))
+                .arg(&f)
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        // Until the child has exec'd sleep with fd 7 open.
+        let wait_for_fd = |pid: u32| {
+            for _ in 0..500 {
+                let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                if comm.trim() == "sleep" && exists(Path::new(&format!("/proc/{pid}/fd/7"))) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("the holder did not start");
+        };
+        let mut reader = hold("<");
+        wait_for_fd(reader.id());
+        assert_eq!(writers(&f), []);
+        assert!(refuse_held(&f, &writers(&f)).is_ok());
+        let mut writer = hold(">>");
+        wait_for_fd(writer.id());
+        let w = writers(&f);
+        let _ = writer.kill();
+        let _ = reader.kill();
+        let _ = writer.wait();
+        let _ = reader.wait();
+        assert_eq!(
+            w,
+            [Holder {
+                pid: writer.id(),
+                fd: 7,
+                command: Some("sleep".into())
+            }]
+        );
+        let e = refuse_held(&f, &w).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("process {} (sleep, fd 7)", writer.id())),
+            "{e}"
+        );
+        // This process's own descriptors are not counted.
+        let _mine = OpenOptions::new().append(true).open(&f).unwrap();
+        assert_eq!(writers(&f), []);
     }
 }

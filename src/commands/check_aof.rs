@@ -19,10 +19,18 @@
 //! * `*0`/`*-1` records are errors (the server refuses them), but `--fix` does not
 //!   cut there because `redis-check-aof --fix` would not.
 //!
+//! Before anything is changed, the file must still be the one that was checked
+//! (device, inode, size and modification time taken when the check opened it),
+//! and no other process may hold it open for writing (`/proc/*/fd`; a server
+//! still appending to it): otherwise the run stops with exit 2, naming the
+//! process, unless `--force`. Both are checked before the backup and again
+//! right before the truncation.
+//!
 //! Test-only: the environment variable `REDIS_PERSIST_TEST_FIX_FAULT=<step>:abort`
 //! (or `:pause`) makes the process abort (or stop until killed) when the repair
-//! reaches `<step>` (see `redis_persist::aof::repair::Step::name`); the
-//! crash-safety tests use it. It has no other effect, and it exists only in a
+//! reaches `<step>` (see `redis_persist::aof::repair::Step::name`); with
+//! `REDIS_PERSIST_TEST_FIX_RESUME=<path>` too, a pause ends when `<path>`
+//! exists (to interleave two runs). The crash-safety tests use it. It has no other effect, and it exists only in a
 //! build with the `test-fault-hook` feature, which only the tests enable (the
 //! crate's dev-dependency on itself): a release binary has no such variable.
 
@@ -70,6 +78,12 @@ pub struct Args {
     /// Write the backup into DIR instead of beside the file.
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
+    /// With `--fix` or `--truncate-to-timestamp`: truncate even when another
+    /// process holds the file open for writing (by default the run stops with
+    /// exit 2 and names it: a server still appending would lose writes it
+    /// acknowledged).
+    #[arg(long)]
+    pub force: bool,
     /// Count every warning (unknown commands, wrong arities, manifest notes) as an
     /// error.
     #[arg(long)]
@@ -320,6 +334,7 @@ impl Progress for OffsetProgress {
 #[cfg(feature = "test-fault-hook")]
 struct FaultHook {
     at: Option<(String, bool)>,
+    resume: Option<PathBuf>,
 }
 
 #[cfg(feature = "test-fault-hook")]
@@ -331,7 +346,8 @@ impl FaultHook {
                 let (step, action) = v.rsplit_once(':')?;
                 Some((step.to_owned(), action == "pause"))
             });
-        Self { at }
+        let resume = std::env::var_os("REDIS_PERSIST_TEST_FIX_RESUME").map(PathBuf::from);
+        Self { at, resume }
     }
 }
 
@@ -348,7 +364,11 @@ impl Hook for FaultHook {
             let _ = writeln!(std::io::stderr(), "redis-persist: test pause at {name}");
             let _ = std::io::stderr().flush();
             loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
+                match &self.resume {
+                    Some(p) if p.exists() => return,
+                    Some(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                    None => std::thread::sleep(std::time::Duration::from_secs(3600)),
+                }
             }
         }
         std::process::abort();
@@ -366,14 +386,31 @@ fn apply_cut(
 ) -> anyhow::Result<()> {
     let file = &report.files[cut.file];
     let path = &file.path;
-    let identity = Identity::of(path).with_context(|| format!("reading {}", path.display()))?;
+    // The identity taken when the check opened the file, before reading it:
+    // every later step compares the file with it.
+    let identity = file.identity.clone().with_context(|| {
+        format!(
+            "{}: no identity was taken; nothing was modified",
+            path.display()
+        )
+    })?;
     if identity.size != file.size {
         anyhow::bail!(
-            "{} changed while it was checked ({} bytes checked, {} now): is a server still writing to it? Nothing was modified",
+            "{} changed while it was checked ({} bytes when opened, {} read): is a server still writing to it? Nothing was modified",
             path.display(),
-            file.size,
-            identity.size
+            identity.size,
+            file.size
         );
+    }
+    if Identity::of(path).with_context(|| format!("reading {}", path.display()))? != identity {
+        anyhow::bail!(
+            "{} changed since it was checked: is a server still writing to it? Nothing was modified",
+            path.display()
+        );
+    }
+    if !args.force {
+        repair::refuse_held(path, &repair::writers(path))
+            .context("refusing to change it (--force changes it anyway)")?;
     }
     if let Some(dir) = &args.backup_dir {
         if !dir.is_dir() {
@@ -410,6 +447,7 @@ fn apply_cut(
     let hook = FaultHook::from_env();
     #[cfg(not(feature = "test-fault-hook"))]
     let hook = repair::NoHook;
+    repair::Hook::step(&hook, repair::Step::BackupNamed);
     let backup = repair::write_backup(path, &identity, &dest, &hook).with_context(|| {
         format!(
             "writing the backup of {}; nothing was modified",
@@ -425,7 +463,7 @@ fn apply_cut(
             backup.size
         ),
     );
-    repair::truncate(path, &identity, cut.to, &hook).with_context(|| {
+    repair::truncate_guarded(path, &identity, cut.to, &hook, !args.force).with_context(|| {
         format!(
             "truncating {} (the backup {} holds the original)",
             path.display(),
@@ -439,6 +477,7 @@ fn apply_cut(
         yes: false,
         dry_run: false,
         backup_dir: None,
+        force: false,
         strict: args.strict,
         json: args.json,
         truncate_to_timestamp: None,

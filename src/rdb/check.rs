@@ -369,6 +369,10 @@ struct Tail {
     /// (database, hash of the name) of every key, in [`Mode::Guessed`] with
     /// `hash_keys`.
     keys: Vec<(u64, u64)>,
+    /// Hashes of the names of the function libraries read, in
+    /// [`Mode::Guessed`] (a second one of a name in another chunk sends the
+    /// file to the walk, which reports it).
+    libraries: Vec<u128>,
 }
 
 /// The event loop of a check (see [`Mode`]).
@@ -388,10 +392,12 @@ fn check_events<R: Input>(
     // Keys in a row that each gave a problem, and the problem count when the
     // current key started.
     let (mut streak, mut key_from) = (0u64, 0u64);
+    let mut libraries = Libraries::default();
     loop {
         let mut ended = false;
         take_warnings(&mut rep, &mut reader);
         let version = reader.version();
+        let record_at = reader.offset();
         // A vector set the loader refuses: (its data length, why).
         let mut bad_vset = None;
         let ev = match reader.next_event() {
@@ -412,23 +418,12 @@ fn check_events<R: Input>(
             | Event::SlotImport { .. } => {
                 if mode != Mode::Framed {
                     file_record(&mut rep, &ev);
-                    let refused = match ev {
-                        Event::Function { code } => function_refused(code),
-                        _ => None,
-                    };
-                    if let Some(why) = refused {
-                        rep.add(Problem {
-                            severity: Severity::Error,
-                            kind: ProblemKind::Corrupt,
-                            offset: reader.offset(),
-                            message: format!(
-                                "function library refused by the server's loader: {why}"
-                            ),
-                            db: None,
-                            key: None,
-                            rdb_type: None,
-                            truncated: false,
-                        });
+                    if let Event::Function { code } = ev {
+                        if let Some(p) = libraries.check(code, record_at) {
+                            rep.add(p);
+                        } else if matches!(mode, Mode::Guessed { .. }) {
+                            tail.libraries.extend(library_hash(code));
+                        }
                     }
                 }
             }
@@ -602,15 +597,65 @@ fn file_record(rep: &mut Report, ev: &Event<'_>) {
     }
 }
 
-/// Why the server's loader refuses a function library by its metadata line
-/// (Redis 7.0 `functionExtractLibMetaData` and `functionsVerifyName`): `None`
-/// when the metadata is accepted. (The Lua code itself is not compiled here.)
-fn function_refused(code: &[u8]) -> Option<String> {
+/// The function libraries of a file, as the server's loader takes them in
+/// (Redis 7.0+ and Valkey `functionsCreateWithLibraryCtx`): each library's
+/// metadata line is checked, and a second library of a name that was already
+/// loaded is refused ("Library '…' already exists": the loader does not
+/// replace, and refuses the whole file). Names are kept as 128-bit hashes.
+#[derive(Default)]
+pub(super) struct Libraries {
+    names: HashSet<u128>,
+}
+
+impl Libraries {
+    /// The problem the loader has with the library `code` (whose record starts
+    /// at `offset`), after the libraries seen so far.
+    fn check(&mut self, code: &[u8], offset: u64) -> Option<Problem> {
+        self.refused(code).map(|why| library_problem(offset, &why))
+    }
+
+    /// Why the loader refuses the library `code` after the libraries seen so
+    /// far (which it then counts as seen); `None` when it takes it.
+    pub(super) fn refused(&mut self, code: &[u8]) -> Option<String> {
+        match library_name(code) {
+            Err(why) => Some(why),
+            Ok(name) if self.names.insert(xxhash_rust::xxh3::xxh3_128(name)) => None,
+            Ok(name) => Some(format!(
+                "library '{}' already exists (a second library of that name)",
+                String::from_utf8_lossy(name)
+            )),
+        }
+    }
+}
+
+/// The hash of a library's name (see [`Libraries`]), when its metadata is
+/// accepted.
+fn library_hash(code: &[u8]) -> Option<u128> {
+    library_name(code).ok().map(xxhash_rust::xxh3::xxh3_128)
+}
+
+fn library_problem(offset: u64, why: &str) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        kind: ProblemKind::Corrupt,
+        offset,
+        message: format!("function library refused by the server's loader: {why}"),
+        db: None,
+        key: None,
+        rdb_type: None,
+        truncated: false,
+    }
+}
+
+/// A function library's name, or why the server's loader refuses it by its
+/// metadata line (Redis 7.0 `functionExtractLibMetaData` and
+/// `functionsVerifyName`). (The Lua code itself is not compiled here.)
+fn library_name(code: &[u8]) -> Result<&[u8], String> {
     let Some(rest) = code.strip_prefix(b"#!") else {
-        return Some("missing library metadata (the code does not start with `#!`)".into());
+        return Err("missing library metadata (the code does not start with `#!`)".into());
     };
     let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-        return Some("invalid library metadata (no line after the `#!` line)".into());
+        return Err("invalid library metadata (no line after the `#!` line)".into());
     };
     let mut parts = rest[..end]
         .split(u8::is_ascii_whitespace)
@@ -619,9 +664,14 @@ fn function_refused(code: &[u8]) -> Option<String> {
     let mut name = None;
     for p in parts {
         match p.strip_prefix(b"name=") {
+            Some(_) if name.is_some() => {
+                return Err(
+                    "invalid metadata value, name argument was given multiple times".into(),
+                );
+            }
             Some(n) => name = Some(n),
             None => {
-                return Some(format!(
+                return Err(format!(
                     "invalid metadata value given: {}",
                     String::from_utf8_lossy(p)
                 ));
@@ -629,21 +679,21 @@ fn function_refused(code: &[u8]) -> Option<String> {
         }
     }
     let Some(name) = name else {
-        return Some("library name was not given".into());
+        return Err("library name was not given".into());
     };
     if !engine.eq_ignore_ascii_case(b"lua") {
-        return Some(format!(
+        return Err(format!(
             "engine '{}' not found",
             String::from_utf8_lossy(engine)
         ));
     }
     if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Some(format!(
+        return Err(format!(
             "library name '{}': library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
             String::from_utf8_lossy(name)
         ));
     }
-    None
+    Ok(name)
 }
 
 fn duplicate_key(k: &super::KeyInfo<'_>) -> Problem {
@@ -869,12 +919,13 @@ pub fn check_parallel_in<R: Input>(
     let mut dups_in_a_row = 0u64;
     let mut parts: Vec<Report> = Vec::new();
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let (mut src, res) = super::parallel::map_chunks_in(
+    let mut libraries = Libraries::default();
+    let (mut src, res) = super::parallel::map_chunks_at(
         src,
         mapped,
         settings,
         &stop,
-        |ev| match *ev {
+        |ev, at| match *ev {
             Event::SelectDb { db } if db > 15 && !warned_db => {
                 warned_db = true;
                 framing.add(db_warning(db, 0));
@@ -894,6 +945,12 @@ pub fn check_parallel_in<R: Input>(
             Event::Eof { end, checksum, .. } => {
                 rep.checksum = Some(checksum);
                 rep.end_offset = Some(end);
+            }
+            Event::Function { code } => {
+                file_record(&mut rep, ev);
+                if let Some(p) = libraries.check(code, at) {
+                    framing.add(p);
+                }
             }
             _ => file_record(&mut rep, ev),
         },
@@ -994,10 +1051,13 @@ pub fn check_guessed(
     // 3 bytes) and at most a million keys (8 MiB), whatever a corrupt hint says.
     let hint = std::cell::Cell::new(None::<(u64, u64)>);
     let mut head_db = 0u64;
+    let mut libraries = Libraries::default();
+    // (Filled by the head's records, then by each chunk's, in file order.)
+    let library_names = std::cell::RefCell::new(HashSet::<u128>::new());
     let end = map_chunks_speculative(
         m,
         settings,
-        |ev| match *ev {
+        |ev, at| match *ev {
             Event::SelectDb { db } => {
                 head_db = db;
                 if db > 15 && head.problems.is_empty() {
@@ -1010,6 +1070,13 @@ pub fn check_guessed(
                     keys.min(m.data.len() as u64 / 3).min(1 << 20),
                 )));
             }
+            Event::Function { code } => {
+                file_record(&mut head, ev);
+                match libraries.check(code, at) {
+                    Some(p) => head.add(p),
+                    None => library_names.borrow_mut().extend(library_hash(code)),
+                }
+            }
             _ => file_record(&mut head, ev),
         },
         |chunk| {
@@ -1020,10 +1087,15 @@ pub fn check_guessed(
                 end_db: reader.db(),
                 eof: tail.eof.map(|(at, _)| at),
             };
-            ((part, tail.keys), outcome)
+            ((part, tail.keys, tail.libraries), outcome)
         },
-        |(part, keys), start_db| {
+        |(part, keys, libs), start_db| {
             let fix = |db: u64| if db == UNKNOWN_DB { start_db } else { db };
+            // A library of a name seen before: the walk reports it.
+            let mut names = library_names.borrow_mut();
+            if !libs.into_iter().all(|h| names.insert(h)) {
+                return false;
+            }
             // A duplicate key: the walk reports it (with the key).
             for run in keys.chunk_by(|a, b| a.0 == b.0) {
                 let db = fix(run[0].0);

@@ -205,12 +205,41 @@ pub fn map_chunks_in<R, T, E, W, S>(
     stop: &AtomicBool,
     mut on_event: E,
     work: W,
-    mut sink: S,
+    sink: S,
 ) -> (Source<R>, Result<(), Error>)
 where
     R: Input,
     T: Send,
     E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    map_chunks_at(
+        src,
+        mapped,
+        settings,
+        stop,
+        |ev, _| on_event(ev),
+        work,
+        sink,
+    )
+}
+
+/// [`map_chunks_in`] whose `on_event` also gets the offset where the event's
+/// record starts.
+pub fn map_chunks_at<R, T, E, W, S>(
+    src: Source<R>,
+    mapped: Option<Mapped<'_>>,
+    settings: Settings,
+    stop: &AtomicBool,
+    mut on_event: E,
+    work: W,
+    mut sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Input,
+    T: Send,
+    E: FnMut(&Event<'_>, u64),
     W: Fn(Chunk<'_>) -> T + Sync,
     S: FnMut(T),
 {
@@ -310,6 +339,7 @@ where
             if stop.load(Ordering::Relaxed) {
                 break Ok(());
             }
+            let at = main.offset();
             let ev = match main.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break Ok(()),
@@ -320,7 +350,7 @@ where
                     break Err(e);
                 }
             };
-            on_event(&ev);
+            on_event(&ev, at);
             match ev {
                 Event::SelectDb { db: d } => db = d,
                 Event::KeyStart(k) => {

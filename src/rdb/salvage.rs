@@ -581,6 +581,7 @@ fn walk<W: Write>(
     let mut db = 0u64;
     let mut last_progress = 0u64;
     let mut pending: Option<Pending> = None;
+    let mut libraries = super::check::Libraries::default();
     // Where reading resumed after a run of hash fields was skipped
     // ([`past_fields`]): a failure right there is still in that hash.
     let mut after_fields: Option<u64> = None;
@@ -682,8 +683,31 @@ fn walk<W: Write>(
                     if let Event::SelectDb { db: d } = ev {
                         db = d;
                     }
+                    // A function library the server's loader refuses (its
+                    // metadata, or a second library of a name) would make the
+                    // output refused whole: it is left out, as a lost record.
+                    let refused = match ev {
+                        Event::Function { code } => libraries.refused(code).map(|why| {
+                            let line = code.split(|&b| b == b'\n').next().unwrap_or_default();
+                            (line[..line.len().min(256)].to_vec(), why)
+                        }),
+                        _ => None,
+                    };
                     let end = r.offset();
                     commit(pending.take(), out, &mut rep)?;
+                    if let Some((line, why)) = refused {
+                        rep.keys_lost.push(LostKey {
+                            db,
+                            key: line,
+                            rdb_type: None,
+                            start,
+                            end,
+                            reason: format!(
+                                "function library left out: the server's loader refuses it ({why})"
+                            ),
+                        });
+                        continue;
+                    }
                     let rec = Record {
                         bytes: &data[start as usize..end as usize],
                         key: false,

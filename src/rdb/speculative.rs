@@ -128,7 +128,7 @@ struct Job {
 /// Runs `work` over chunks of the mapped RDB `m.data`, cut at guessed record
 /// boundaries (see the module documentation), on `settings.threads` workers.
 /// `on_event` sees the records before the first key (header, aux fields,
-/// functions, module aux, `SELECTDB`); `sink` gets each taken result in file
+/// functions, module aux, `SELECTDB`), each with the offset where it starts; `sink` gets each taken result in file
 /// order with the database selected at the start of its chunk, and returns
 /// false to abandon the run. Returns `None` when the run was abandoned (see the
 /// module documentation): the caller then uses the walk-first path. Pages are
@@ -144,7 +144,7 @@ pub fn map_chunks_speculative<T, E, W, S>(
 ) -> Option<End>
 where
     T: Send,
-    E: FnMut(&Event<'_>),
+    E: FnMut(&Event<'_>, u64),
     W: Fn(Chunk<'_>) -> (T, Outcome) + Sync,
     S: FnMut(T, u64) -> bool,
 {
@@ -178,8 +178,9 @@ where
     let mut head = head_reader();
     // A record that starts before the first chunk ends at or before it.
     while head.offset() < first {
+        let at = head.offset();
         match head.next_event() {
-            Ok(Some(ev)) => on_event(&ev),
+            Ok(Some(ev)) => on_event(&ev, at),
             _ => break,
         }
     }

@@ -106,7 +106,7 @@ fn keys_and_reads(data: &[u8]) -> (Option<Keys>, BTreeMap<usize, usize>) {
             chunk_size: 4096,
             verify_checksum: true,
         },
-        |_| {},
+        |_, _| {},
         |chunk| {
             *reads.lock().unwrap().entry(chunk.index).or_insert(0) += 1;
             let mut r = chunk.reader();
