@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The long adversarial runs (issue 19): every fuzz target for MINUTES each,
+# then the long variants of the adversarial and mutation integration tests;
+# prints a summary at the end and exits 1 if anything failed.
+#   benches/adversarial.sh [MINUTES] [SEED]
+# MINUTES defaults to 10 (the issue's bar), SEED (libFuzzer's, and the
+# mutation tests' sequence) to 1. One fuzz target runs at a time.
+# Knobs: TARGETS="rdb_read replay" runs only those targets, TESTS=0 skips the
+# tests, FUZZ=0 the fuzzing; MUTATIONS (default 25000) cases for each mutation
+# sweep, SALVAGE_CASES (default 40) and SALVAGE_AOF_CASES (default 10) for the
+# salvage tests. FUZZ_SANITIZER and FUZZ_TOOLCHAIN go to fuzz/run.sh.
+# The fuzz logs are fuzz/artifacts/TARGET/run.log; the tests' output is in
+# target/adversarial/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+MINUTES=${1:-10}
+SEED=${2:-1}
+TARGETS=${TARGETS:-rdb_read rdb_roundtrip aof_read aof_input dump_payload replay}
+MUTATIONS=${MUTATIONS:-25000}
+SALVAGE_CASES=${SALVAGE_CASES:-40}
+SALVAGE_AOF_CASES=${SALVAGE_AOF_CASES:-10}
+export CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-false}
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-16}
+export CARGO_PROFILE_RELEASE_INCREMENTAL=${CARGO_PROFILE_RELEASE_INCREMENTAL:-true}
+OUT=target/adversarial
+mkdir -p "$OUT"
+SUMMARY=()
+FAILED=0
+
+if [ "${FUZZ:-1}" != 0 ]; then
+  fuzz/run.sh build || FAILED=1
+  for t in $TARGETS; do
+    line=$(FUZZ_BUILD=0 fuzz/run.sh "$t" $((MINUTES * 60)) "$SEED" | tail -1)
+    status=${PIPESTATUS[0]}
+    [ "$status" = 0 ] || FAILED=1
+    SUMMARY+=("${line:-fuzz $t: no figures (exit $status)}")
+    echo "${SUMMARY[-1]}"
+  done
+fi
+
+# name, environment, test filter
+run_test() {
+  local name=$1 envs=$2 filter=$3 start status log
+  log=$OUT/$name.log
+  start=$(date +%s)
+  env $envs cargo test --release --test it "$filter" -- --nocapture >"$log" 2>&1
+  status=$?
+  local wall=$(($(date +%s) - start))
+  local res
+  res=$(grep -E '^test result:' "$log" | tail -1)
+  [ "$status" = 0 ] || FAILED=1
+  SUMMARY+=("test $name${envs:+ ($envs)}: wall=${wall} s exit=$status ${res:-no result, see $log}")
+  echo "${SUMMARY[-1]}"
+}
+
+if [ "${TESTS:-1}" != 0 ]; then
+  cargo build --release --tests -q || FAILED=1
+  run_test adversarial "" adversarial::
+  run_test nothing_lost "" nothing_lost::
+  run_test rdb_mutations "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$SEED" rdb_mutations::
+  run_test rdb_payload_mutations "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$SEED" rdb_payload_mutations::
+  run_test rdb_vs_redis_check_rdb "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$SEED" rdb_vs_redis_check_rdb::
+  run_test salvage "REDIS_PERSIST_SALVAGE_CASES=$SALVAGE_CASES REDIS_PERSIST_SALVAGE_LOADS=3" salvage::
+  run_test salvage_aof "REDIS_PERSIST_SALVAGE_AOF_CASES=$SALVAGE_AOF_CASES" salvage_aof::
+fi
+
+echo
+echo "== adversarial summary ($(date -u +%FT%TZ), $(git rev-parse --short HEAD), ${MINUTES} min per target, seed $SEED)"
+printf '%s\n' "${SUMMARY[@]}"
+if [ "$FAILED" = 0 ]; then echo "all passed"; else echo "FAILED"; fi
+exit "$FAILED"
