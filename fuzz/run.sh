@@ -86,7 +86,8 @@ if [ "${FUZZ_BUILD:-1}" != 0 ]; then
   "${CARGO[@]}" fuzz build -O -a -s "$SANITIZER" "$TARGET"
 fi
 
-# The run. libFuzzer writes its artifacts as crash-*, timeout-*, oom-*, leak-*.
+# The run. libFuzzer writes its artifacts (crash-*, timeout-*, oom-*, leak-*)
+# in artifacts/TARGET/ (cargo-fuzz's -artifact_prefix).
 LOG=$ARTIFACTS/run.log
 MARK=$(mktemp)
 trap 'rm -f "$MARK"' EXIT
@@ -94,7 +95,7 @@ START=$(date +%s)
 STATUS=0
 "${CARGO[@]}" fuzz run -O -a -s "$SANITIZER" "$TARGET" "$CORPUS" -- \
   -seed="$SEED" -max_total_time="$SECONDS_" -timeout="$TIMEOUT" -max_len=65536 \
-  -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$ARTIFACTS/" >"$LOG" 2>&1 || STATUS=$?
+  -detect_leaks=0 -print_final_stats=1 >"$LOG" 2>&1 || STATUS=$?
 WALL=$(($(date +%s) - START))
 
 fstat() { sed -n "s/^stat::$1: *//p" "$LOG" | tail -1; }
@@ -112,8 +113,9 @@ if [ "$STATUS" != 0 ] && [ "$CRASHES" = 0 ]; then
 fi
 if [ "$CRASHES" != 0 ]; then
   echo "fuzz/run.sh: $TARGET failed (exit $STATUS); the log is fuzz/$LOG" >&2
-  grep -E -A12 "panicked at|ERROR: (AddressSanitizer|libFuzzer)|==ERROR|Test unit written" "$LOG" \
-    | head -60 >&2 || tail -40 "$LOG" >&2
+  # The panic message, or the sanitizer's or libFuzzer's verdict.
+  { grep -E -A3 "panicked at" "$LOG" | head -12
+    grep -E -A2 "^==[0-9]+==ERROR|ERROR: libFuzzer|^SUMMARY:" "$LOG" | head -12; } >&2
   for a in $NEW_ARTIFACTS; do echo "artifact: fuzz/$a" >&2; done
 fi
 echo "fuzz $TARGET: wall=${WALL} s execs=${EXECS:-?} exec/s=${RATE:-?}" \
