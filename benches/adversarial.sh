@@ -9,8 +9,8 @@
 # tests, FUZZ=0 the fuzzing; MUTATIONS (default 25000) cases for each mutation
 # sweep, SALVAGE_CASES (default 40) and SALVAGE_AOF_CASES (default 10) for the
 # salvage tests. FUZZ_SANITIZER and FUZZ_TOOLCHAIN go to fuzz/run.sh.
-# The fuzz logs are fuzz/artifacts/TARGET/run.log; the tests' output is in
-# target/adversarial/.
+# The libFuzzer logs are fuzz/artifacts/TARGET/run.log; the scripts' and the
+# tests' output is in target/adversarial/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:-10}
@@ -30,11 +30,11 @@ FAILED=0
 if [ "${FUZZ:-1}" != 0 ]; then
   fuzz/run.sh build || FAILED=1
   for t in $TARGETS; do
-    line=$(FUZZ_BUILD=0 fuzz/run.sh "$t" $((MINUTES * 60)) "$SEED" | tail -1)
+    fuzz/run.sh "$t" $((MINUTES * 60)) "$SEED" 2>&1 | tee "$OUT/fuzz-$t.txt"
     status=${PIPESTATUS[0]}
     [ "$status" = 0 ] || FAILED=1
+    line=$(grep "^fuzz $t:" "$OUT/fuzz-$t.txt" | tail -1)
     SUMMARY+=("${line:-fuzz $t: no figures (exit $status)}")
-    echo "${SUMMARY[-1]}"
   done
 fi
 

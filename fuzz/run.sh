@@ -20,7 +20,7 @@
 # toolchain with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes `-Z` flags to rustc), and
 # the script says so. FUZZ_TOOLCHAIN=stable|nightly forces one.
 # FUZZ_SANITIZER (default address; none runs about twice as fast) is passed to
-# `cargo fuzz -s`. FUZZ_BUILD=0 skips the build (the caller built already).
+# `cargo fuzz -s`.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ $# -lt 2 ] && [ "${1:-}" != build ]; then
@@ -82,9 +82,8 @@ if [ -z "$(ls -A "$CORPUS")" ]; then
 fi
 BEFORE=$(find "$CORPUS" -type f | wc -l)
 
-if [ "${FUZZ_BUILD:-1}" != 0 ]; then
-  "${CARGO[@]}" fuzz build -O -a -s "$SANITIZER" "$TARGET"
-fi
+# Built before the clock starts (nothing to do when `run.sh build` ran).
+"${CARGO[@]}" fuzz build -O -a -s "$SANITIZER" "$TARGET"
 
 # The run. libFuzzer writes its artifacts (crash-*, timeout-*, oom-*, leak-*)
 # in artifacts/TARGET/ (cargo-fuzz's -artifact_prefix).
