@@ -5,7 +5,8 @@
 #   benches/adversarial.sh [MINUTES] [SEED]
 # MINUTES defaults to 10 (the issue's bar), SEED (libFuzzer's, and the
 # mutation tests' sequence) to 1. One fuzz target runs at a time.
-# Knobs: TARGETS="rdb_read replay" runs only those targets, TESTS=0 skips the
+# Knobs: FUZZ_SECONDS overrides MINUTES (a quick try of the script),
+# TARGETS="rdb_read replay" runs only those targets, TESTS=0 skips the
 # tests, FUZZ=0 the fuzzing; MUTATIONS (default 25000) cases for each mutation
 # sweep, SALVAGE_CASES (default 40) and SALVAGE_AOF_CASES (default 10) for the
 # salvage tests. FUZZ_SANITIZER and FUZZ_TOOLCHAIN go to fuzz/run.sh.
@@ -15,13 +16,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:-10}
 SEED=${2:-1}
+FUZZ_SECONDS=${FUZZ_SECONDS:-$((MINUTES * 60))}
 TARGETS=${TARGETS:-rdb_read rdb_roundtrip aof_read aof_input dump_payload replay}
 MUTATIONS=${MUTATIONS:-25000}
 SALVAGE_CASES=${SALVAGE_CASES:-40}
 SALVAGE_AOF_CASES=${SALVAGE_AOF_CASES:-10}
-export CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-false}
-export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-16}
-export CARGO_PROFILE_RELEASE_INCREMENTAL=${CARGO_PROFILE_RELEASE_INCREMENTAL:-true}
+# The tests' build settings (those of target/); not the fuzz workspace's.
+TEST_ENV=(CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+  CARGO_PROFILE_RELEASE_INCREMENTAL=true)
 OUT=target/adversarial
 mkdir -p "$OUT"
 SUMMARY=()
@@ -30,7 +32,7 @@ FAILED=0
 if [ "${FUZZ:-1}" != 0 ]; then
   fuzz/run.sh build || FAILED=1
   for t in $TARGETS; do
-    fuzz/run.sh "$t" $((MINUTES * 60)) "$SEED" 2>&1 | tee "$OUT/fuzz-$t.txt"
+    fuzz/run.sh "$t" "$FUZZ_SECONDS" "$SEED" 2>&1 | tee "$OUT/fuzz-$t.txt"
     status=${PIPESTATUS[0]}
     [ "$status" = 0 ] || FAILED=1
     line=$(grep "^fuzz $t:" "$OUT/fuzz-$t.txt" | tail -1)
@@ -43,7 +45,7 @@ run_test() {
   local name=$1 envs=$2 filter=$3 start status log
   log=$OUT/$name.log
   start=$(date +%s)
-  env $envs cargo test --release --test it "$filter" -- --nocapture >"$log" 2>&1
+  env "${TEST_ENV[@]}" $envs cargo test --release --test it "$filter" -- --nocapture >"$log" 2>&1
   status=$?
   local wall=$(($(date +%s) - start))
   local res
@@ -54,7 +56,7 @@ run_test() {
 }
 
 if [ "${TESTS:-1}" != 0 ]; then
-  cargo build --release --tests -q || FAILED=1
+  env "${TEST_ENV[@]}" cargo test --release --test it --no-run -q || FAILED=1
   run_test adversarial "" adversarial::
   run_test nothing_lost "" nothing_lost::
   run_test rdb_mutations "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$SEED" rdb_mutations::
@@ -65,7 +67,7 @@ if [ "${TESTS:-1}" != 0 ]; then
 fi
 
 echo
-echo "== adversarial summary ($(date -u +%FT%TZ), $(git rev-parse --short HEAD), ${MINUTES} min per target, seed $SEED)"
+echo "== adversarial summary ($(date -u +%FT%TZ), $(git rev-parse --short HEAD), ${FUZZ_SECONDS} s per target, seed $SEED)"
 printf '%s\n' "${SUMMARY[@]}"
 if [ "$FAILED" = 0 ]; then echo "all passed"; else echo "FAILED"; fi
 exit "$FAILED"

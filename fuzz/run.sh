@@ -13,16 +13,21 @@
 # $FUZZ_TIMEOUT s, default 10) or a run over libFuzzer's memory limit (2 GB)
 # fails: exit 1, with the artifact and the failure's first lines. The last
 # line of the output is the summary:
-#   fuzz TARGET: wall=S s execs=N exec/s=N corpus=N (+new) cov=N crashes=N peak_rss=N MB seed=N
+#   fuzz TARGET: wall=S s execs=N exec/s=N corpus=N/SIZE files=N (+new) cov=N crashes=N peak_rss=N MB seed=N
+# (corpus: libFuzzer's, reduced; files: in corpus/TARGET, +new in this run;
+# cov: edges covered).
 # The full libFuzzer log is fuzz/artifacts/TARGET/run.log.
 #
 # Toolchain: `cargo +nightly` when rustup has a nightly; otherwise the default
 # toolchain with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes `-Z` flags to rustc), and
 # the script says so. FUZZ_TOOLCHAIN=stable|nightly forces one.
-# FUZZ_SANITIZER (default address; none runs about twice as fast) is passed to
+# FUZZ_SANITIZER (default address; none builds and runs faster) is passed to
 # `cargo fuzz -s`.
 set -euo pipefail
 cd "$(dirname "$0")"
+# The fuzz workspace builds with its own release profile, whatever the
+# package's build was told (so that a build made once is reused).
+unset CARGO_PROFILE_RELEASE_LTO CARGO_PROFILE_RELEASE_CODEGEN_UNITS CARGO_PROFILE_RELEASE_INCREMENTAL
 if [ $# -lt 2 ] && [ "${1:-}" != build ]; then
   echo "usage: fuzz/run.sh TARGET SECONDS [SEED] | fuzz/run.sh build" >&2
   exit 2
@@ -103,6 +108,7 @@ EXECS=$(fstat number_of_executed_units)
 RATE=$(fstat average_exec_per_sec)
 RSS=$(fstat peak_rss_mb)
 COV=$(last cov)
+CORP=$(grep -Eo "corp: [0-9]+/[0-9]+[a-zA-Z]*" "$LOG" | tail -1 | sed 's/corp: //')
 AFTER=$(find "$CORPUS" -type f | wc -l)
 NEW_ARTIFACTS=$(find "$ARTIFACTS" -type f -newer "$MARK" \
   \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | sort)
@@ -118,6 +124,6 @@ if [ "$CRASHES" != 0 ]; then
   for a in $NEW_ARTIFACTS; do echo "artifact: fuzz/$a" >&2; done
 fi
 echo "fuzz $TARGET: wall=${WALL} s execs=${EXECS:-?} exec/s=${RATE:-?}" \
-  "corpus=$AFTER (+$((AFTER - BEFORE))) cov=${COV:-?} crashes=$CRASHES" \
+  "corpus=${CORP:-?} files=$AFTER (+$((AFTER - BEFORE))) cov=${COV:-?} crashes=$CRASHES" \
   "peak_rss=${RSS:-?} MB seed=$SEED"
 [ "$CRASHES" = 0 ]
