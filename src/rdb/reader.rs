@@ -2063,17 +2063,20 @@ impl<R: Input> Reader<R> {
             self.src.peek(1).ok().and_then(|b| b.first().copied()),
             Some(0xc3)
         );
-        match read_string(&mut self.src, &mut self.blob, &mut self.tmp, reading)? {
+        let int = match read_string(&mut self.src, &mut self.blob, &mut self.tmp, reading)? {
             Read2::Int(i) => {
                 self.blob.clear();
                 self.blob
                     .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                true
             }
-            Read2::Bytes => {}
-        }
-        // Offset of the blob's first byte (approximate for LZF, where positions
-        // inside the blob are of the decompressed bytes).
-        let hdr = if self.blob_lzf {
+            Read2::Bytes => false,
+        };
+        // Offset of the blob's first byte (approximate for LZF and for an
+        // integer-encoded string, where positions inside the blob are of the
+        // decompressed bytes or of the decimal text, which can be longer than
+        // the bytes read).
+        let hdr = if self.blob_lzf || int {
             0
         } else {
             self.src.offset() - at - self.blob.len() as u64
@@ -3529,5 +3532,33 @@ mod tests {
             );
         }
         assert!(score_is_valid(Str::Int(-7)));
+    }
+
+    /// Found by the `rdb_roundtrip` fuzz target: an encoded value (zipmap,
+    /// ziplist) stored as an integer-encoded string, whose decimal text is
+    /// longer than the bytes read (`0xc0 0x80` is "-128"). The blob's offset
+    /// was computed by subtracting the text's length from the bytes read: an
+    /// overflow (a panic with overflow checks, an offset before the value
+    /// without). The error is reported inside the value.
+    #[test]
+    fn an_integer_encoded_blob_is_reported_inside_the_value() {
+        use crate::rdb::check::{CheckOptions, check};
+        for (ty, int) in [(9u8, &b"\xc0\x80"[..]), (10, b"\xc2\x00\x00\x00\x80")] {
+            let mut rdb = b"REDIS0009\xfe\x00".to_vec();
+            rdb.extend_from_slice(&[ty, 1, b'k']);
+            let value_at = rdb.len() as u64;
+            rdb.extend_from_slice(int);
+            rdb.push(0xff);
+            rdb.extend_from_slice(&[0; 8]);
+            let src = Source::new(&rdb[..]).with_size(rdb.len() as u64);
+            let report = check(Reader::new(src), CheckOptions::default()).0;
+            let p = report.problems.first().expect("a problem");
+            assert!(
+                p.offset >= value_at && p.offset < value_at + 12,
+                "type {ty}: problem at {} (the value starts at {value_at}): {}",
+                p.offset,
+                p.message
+            );
+        }
     }
 }
