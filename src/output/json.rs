@@ -129,23 +129,48 @@ pub fn write_key(out: &mut Vec<u8>, b: &[u8]) {
     }
 }
 
+/// How a byte string is written ([`form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// As JSON text: the first `plain` bytes as they are, the rest escaped
+    /// ([`write_escaped`]).
+    Text {
+        /// Length of the prefix that needs no escaping.
+        plain: usize,
+    },
+    /// As hex (not UTF-8).
+    Hex,
+}
+
+/// The form of `b`: text when it is valid UTF-8, else hex.
+#[inline]
+pub fn form(b: &[u8]) -> Form {
+    let plain = plain_prefix(b);
+    if plain == b.len() || is_utf8(&b[plain..]) {
+        Form::Text { plain }
+    } else {
+        Form::Hex
+    }
+}
+
 /// Appends `b` as a JSON string when it is UTF-8, else its hex between `open`
 /// and `close`.
 #[inline]
 fn write_text_or_hex(out: &mut Vec<u8>, b: &[u8], open: &[u8], close: &[u8]) {
-    let plain = plain_prefix(b);
-    if plain == b.len() {
-        out.reserve(b.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(b);
-        out.push(b'"');
-    } else if is_utf8(&b[plain..]) {
-        out.push(b'"');
-        out.extend_from_slice(&b[..plain]);
-        write_escaped(out, &b[plain..]);
-        out.push(b'"');
-    } else {
-        write_hex_between(out, b, open, close);
+    match form(b) {
+        Form::Text { plain } if plain == b.len() => {
+            out.reserve(b.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(b);
+            out.push(b'"');
+        }
+        Form::Text { plain } => {
+            out.push(b'"');
+            out.extend_from_slice(&b[..plain]);
+            write_escaped(out, &b[plain..]);
+            out.push(b'"');
+        }
+        Form::Hex => write_hex_between(out, b, open, close),
     }
 }
 
