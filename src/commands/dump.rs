@@ -489,7 +489,14 @@ fn run_with<Rn: Render>(
             (Some(f), Some(_)) => rdb::Reread::File(f),
             _ => rdb::Reread::No,
         };
-        let res = rdb::drive(&mut entries, filter, &mut render, &mut out, FLUSH_AT, reread);
+        let res = rdb::drive(
+            &mut entries,
+            filter,
+            &mut render,
+            &mut out,
+            FLUSH_AT,
+            reread,
+        );
         let tail = match (&res, size) {
             (Ok(end), Some(size)) => size.saturating_sub(end.offset),
             // Standard input: is anything left after the trailer?

@@ -28,6 +28,7 @@ mod convert_corpus;
 mod convert_live;
 mod convert_servers;
 mod dump;
+mod dump_stream;
 mod generated;
 mod man;
 mod nothing_lost;

@@ -207,7 +207,9 @@ impl<'s> Out<'s> {
     #[inline]
     pub fn json_value(&mut self, s: Str<'_>) {
         match s {
-            Str::Bytes(b) if b.len() > self.piece => self.json_text_or_hex(b, b"{\"hex\":\"", b"\"}"),
+            Str::Bytes(b) if b.len() > self.piece => {
+                self.json_text_or_hex(b, b"{\"hex\":\"", b"\"}")
+            }
             _ => j::write_value_str(&mut self.buf, s),
         }
     }
