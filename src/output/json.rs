@@ -142,8 +142,8 @@ pub enum Form {
     Hex,
 }
 
-/// The form of `b`: text when it is valid UTF-8, else hex.
-#[inline]
+/// The form of `b`: text when it is valid UTF-8, else hex (the choice
+/// [`write_bytes`] and [`write_key`] make).
 pub fn form(b: &[u8]) -> Form {
     let plain = plain_prefix(b);
     if plain == b.len() || is_utf8(&b[plain..]) {
@@ -154,23 +154,22 @@ pub fn form(b: &[u8]) -> Form {
 }
 
 /// Appends `b` as a JSON string when it is UTF-8, else its hex between `open`
-/// and `close`.
+/// and `close` (the [`form`] of `b`).
 #[inline]
 fn write_text_or_hex(out: &mut Vec<u8>, b: &[u8], open: &[u8], close: &[u8]) {
-    match form(b) {
-        Form::Text { plain } if plain == b.len() => {
-            out.reserve(b.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(b);
-            out.push(b'"');
-        }
-        Form::Text { plain } => {
-            out.push(b'"');
-            out.extend_from_slice(&b[..plain]);
-            write_escaped(out, &b[plain..]);
-            out.push(b'"');
-        }
-        Form::Hex => write_hex_between(out, b, open, close),
+    let plain = plain_prefix(b);
+    if plain == b.len() {
+        out.reserve(b.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+    } else if is_utf8(&b[plain..]) {
+        out.push(b'"');
+        out.extend_from_slice(&b[..plain]);
+        write_escaped(out, &b[plain..]);
+        out.push(b'"');
+    } else {
+        write_hex_between(out, b, open, close);
     }
 }
 

@@ -154,12 +154,6 @@ fn dump_everything(
         }
         for (threads, to, bound) in runs {
             let peak = dump_peak(file, format, threads, to);
-            eprintln!(
-                "{} --format {format} --threads {} -o {}: peak {peak} MiB (bound {bound})",
-                file.display(),
-                threads.unwrap_or("default"),
-                to.display()
-            );
             assert!(
                 peak <= bound,
                 "{} --format {format} --threads {threads:?} -o {}: peak {peak} MiB > {bound} MiB",
