@@ -429,18 +429,12 @@ fn bulk_stepped(out: &mut Out<'_>, s: Str<'_>) {
     }
 }
 
-/// Bytes of an element's strings (0 for other elements).
+/// Bytes of a string element (0 for an integer).
 #[inline]
-fn element_len(el: &Element<'_>) -> usize {
-    let len = |s: Str<'_>| match s {
+fn str_len(s: Str<'_>) -> usize {
+    match s {
         Str::Bytes(b) => b.len(),
         Str::Int(_) => 0,
-    };
-    match *el {
-        Element::Item(s) | Element::String(s) => len(s),
-        Element::Member { member, .. } => len(member),
-        Element::Field { field, value, .. } => len(field) + len(value),
-        _ => 0,
     }
 }
 
@@ -640,16 +634,18 @@ impl Render for RespRender {
 
     #[inline]
     fn element(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, el: &Element<'_>) {
-        if element_len(el) > BATCH_BYTES {
-            self.large_element(out, head, el);
-            return;
-        }
         match *el {
             Element::Item(s) | Element::String(s) => {
+                if str_len(s) > BATCH_BYTES {
+                    return self.large_element(out, head, el);
+                }
                 bulk_str(&mut self.args, s);
                 self.nargs += 1;
             }
             Element::Member { member, score } => {
+                if str_len(member) > BATCH_BYTES {
+                    return self.large_element(out, head, el);
+                }
                 let mut sb = Vec::with_capacity(24);
                 write_score(&mut sb, score);
                 bulk(&mut self.args, &sb);
@@ -661,6 +657,9 @@ impl Render for RespRender {
                 value,
                 expire_ms,
             } => {
+                if str_len(field) + str_len(value) > BATCH_BYTES {
+                    return self.large_element(out, head, el);
+                }
                 if let Some(t) = expire_ms {
                     if t < self.set.now_ms && !self.set.include_expired {
                         self.stats.expired_fields += 1;
