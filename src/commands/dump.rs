@@ -27,6 +27,7 @@ mod parallel;
 mod rdb;
 mod render;
 mod resp;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -445,10 +446,10 @@ fn run_with<Rn: Render>(
     );
     src.set_progress(bar.handle());
 
-    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 64 * 1024);
+    let mut sink = |b: &[u8]| output.write_all(b);
+    let mut out = stream::Out::with_sink(Vec::with_capacity(FLUSH_AT + 64 * 1024), &mut sink);
     let parallel = threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM);
     let (result, tail) = if parallel {
-        let mut sink = |b: &[u8]| output.write_all(b);
         let map = file.as_deref().and_then(super::MappedFile::open);
         let res = if let Some(map) = &map {
             // A regular file: mapped, chunks handed out as slices of it.
@@ -463,7 +464,7 @@ fn run_with<Rn: Render>(
                 parallel::CHUNK,
                 filter,
                 &mut render,
-                &mut sink,
+                &mut out,
             )
         } else {
             parallel::run(
@@ -473,7 +474,7 @@ fn run_with<Rn: Render>(
                 parallel::CHUNK,
                 filter,
                 &mut render,
-                &mut sink,
+                &mut out,
             )
         };
         let tail = match (&res, size) {
@@ -483,18 +484,18 @@ fn run_with<Rn: Render>(
         (res, tail)
     } else {
         let mut entries = Entries::new(Reader::new(src));
-        let mut flush = |b: &mut Vec<u8>| {
-            output.write_all(b)?;
-            b.clear();
-            Ok(())
+        // A key too large to hold rendered is read again from the file.
+        let reread = match (&file, size) {
+            (Some(f), Some(_)) => rdb::Reread::File(f),
+            _ => rdb::Reread::No,
         };
         let res = rdb::drive(
             &mut entries,
             filter,
             &mut render,
-            &mut buf,
+            &mut out,
             FLUSH_AT,
-            &mut flush,
+            reread,
         );
         let tail = match (&res, size) {
             (Ok(end), Some(size)) => size.saturating_sub(end.offset),
@@ -529,8 +530,9 @@ fn run_with<Rn: Render>(
         Err(rdb::Failure::Other(e)) => (None, Some(format!("reading {display}: {e:#}"))),
         Err(rdb::Failure::Io(e)) => return Err(e).context("writing the dump"),
     };
-    render.finish(&mut buf, checksum, error.as_deref());
-    output.write_all(&buf).context("writing the dump")?;
+    render.finish(&mut out, checksum, error.as_deref());
+    out.flush().context("writing the dump")?;
+    drop(out);
     output.commit().context("writing the dump")?;
 
     let (_, stats) = render.take();

@@ -129,8 +129,32 @@ pub fn write_key(out: &mut Vec<u8>, b: &[u8]) {
     }
 }
 
+/// How a byte string is written ([`form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// As JSON text: the first `plain` bytes as they are, the rest escaped
+    /// ([`write_escaped`]).
+    Text {
+        /// Length of the prefix that needs no escaping.
+        plain: usize,
+    },
+    /// As hex (not UTF-8).
+    Hex,
+}
+
+/// The form of `b`: text when it is valid UTF-8, else hex (the choice
+/// [`write_bytes`] and [`write_key`] make).
+pub fn form(b: &[u8]) -> Form {
+    let plain = plain_prefix(b);
+    if plain == b.len() || is_utf8(&b[plain..]) {
+        Form::Text { plain }
+    } else {
+        Form::Hex
+    }
+}
+
 /// Appends `b` as a JSON string when it is UTF-8, else its hex between `open`
-/// and `close`.
+/// and `close` (the [`form`] of `b`).
 #[inline]
 fn write_text_or_hex(out: &mut Vec<u8>, b: &[u8], open: &[u8], close: &[u8]) {
     let plain = plain_prefix(b);

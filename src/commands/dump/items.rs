@@ -8,31 +8,29 @@
 //! RDB fast path on the corpus), hence the `dead_code` allowance.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use std::io;
-
 use redis_persist::model::KeyType;
 use redis_persist::rdb::{Checksum, Item, types};
 
 use super::filter::Filter;
 use super::rdb::{End, Failure};
 use super::render::{KeyHead, Meta, Render, head_of, render_value};
+use super::stream::Out;
 
 /// A source of items, in dump order.
 pub type ItemSource<'a> = dyn Iterator<Item = anyhow::Result<Item>> + 'a;
 
-/// Renders every item of `items` (see [`super::rdb::drive`] for `flush`).
+/// Renders every item of `items` (see [`super::rdb::drive`] for `flush_at`).
 pub fn drive<Rn: Render>(
     items: &mut ItemSource<'_>,
     filter: &Filter,
     r: &mut Rn,
-    out: &mut Vec<u8>,
+    out: &mut Out<'_>,
     flush_at: usize,
-    flush: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
 ) -> Result<End, Failure> {
     let mut checksum: Option<Checksum> = None;
     for item in items {
         if out.len() >= flush_at {
-            flush(out).map_err(Failure::Io)?;
+            out.flush().map_err(Failure::Io)?;
         }
         match item.map_err(Failure::Other)? {
             Item::Header { format, version } => r.meta(out, &Meta::Header { format, version }),
@@ -59,7 +57,12 @@ pub fn drive<Rn: Render>(
                     r.stats().filtered += 1;
                     continue;
                 }
+                // A whole value: written out as it is rendered.
+                out.begin_key(false);
+                out.go_live();
                 render_value(r, out, &head_of(&e, None), &e.value);
+                out.end_key();
+                out.take_error().map_err(Failure::Io)?;
             }
             Item::EmptyKey { db, key, rdb_type } => {
                 let kind = types::key_type(rdb_type).unwrap_or(KeyType::String);
@@ -86,5 +89,6 @@ pub fn drive<Rn: Render>(
     Ok(End {
         checksum,
         offset: 0,
+        deferred: None,
     })
 }

@@ -37,6 +37,7 @@ use redis_persist::rdb::vectorset::{self, InfoValue, VectorSet};
 use redis_persist::rdb::{Checksum, Element, Str, StreamMeta};
 
 use super::render::{KeyHead, Meta, Render, Stats, string_encoding};
+use super::stream::Out;
 use crate::output::json as j;
 
 /// Output mode.
@@ -343,6 +344,17 @@ fn write_opt_id(out: &mut Vec<u8>, id: Option<StreamId>) {
 
 impl Render for JsonRender {
     type Side = Side;
+    type Checkpoint = (Stats, bool, bool);
+
+    fn checkpoint(&self) -> Self::Checkpoint {
+        (self.stats, self.opened, self.comma)
+    }
+
+    fn restore(&mut self, (stats, opened, comma): Self::Checkpoint) {
+        self.stats = stats;
+        self.opened = opened;
+        self.comma = comma;
+    }
 
     fn fork(&self) -> Self {
         let mut r = Self::new(self.mode);
@@ -384,7 +396,7 @@ impl Render for JsonRender {
         &mut self.stats
     }
 
-    fn meta(&mut self, out: &mut Vec<u8>, meta: &Meta<'_>) {
+    fn meta(&mut self, out: &mut Out<'_>, meta: &Meta<'_>) {
         match self.mode {
             Mode::Lines { meta: false } => {}
             Mode::Lines { meta: true } => {
@@ -409,14 +421,14 @@ impl Render for JsonRender {
         }
     }
 
-    fn string(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, value: Str<'_>) {
+    fn string(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, value: Str<'_>) {
         self.open_document(out, None);
         self.head(out, head, Some(string_encoding(value)));
-        j::write_value_str(out, value);
+        out.json_value(value);
         self.close(out);
     }
 
-    fn begin(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>) {
+    fn begin(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>) {
         self.open_document(out, None);
         self.head(out, head, head.encoding);
         self.count = 0;
@@ -434,14 +446,14 @@ impl Render for JsonRender {
     }
 
     #[inline]
-    fn element(&mut self, out: &mut Vec<u8>, _head: &KeyHead<'_>, el: &Element<'_>) {
+    fn element(&mut self, out: &mut Out<'_>, _head: &KeyHead<'_>, el: &Element<'_>) {
         match *el {
             Element::Item(s) | Element::String(s) => {
                 if self.count > 0 {
                     out.push(b',');
                 }
                 self.count += 1;
-                j::write_value_str(out, s);
+                out.json_value(s);
             }
             Element::Member { member, score } => {
                 if self.count > 0 {
@@ -449,7 +461,7 @@ impl Render for JsonRender {
                 }
                 self.count += 1;
                 out.push(b'[');
-                j::write_value_str(out, member);
+                out.json_value(member);
                 out.extend_from_slice(b",\"");
                 redis_persist::model::write_score(out, score);
                 out.extend_from_slice(b"\"]");
@@ -463,9 +475,9 @@ impl Render for JsonRender {
                     out.push(b',');
                 }
                 self.count += 1;
-                j::write_key_str(out, field);
+                out.json_key(field);
                 out.push(b':');
-                j::write_value_str(out, value);
+                out.json_value(value);
                 if let Some(t) = expire_ms {
                     self.ttls.push(b',');
                     j::write_key_str(&mut self.ttls, field);
@@ -572,7 +584,7 @@ impl Render for JsonRender {
         true
     }
 
-    fn end(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, empty: bool) {
+    fn end(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, empty: bool) {
         if head.kind == KeyType::Stream {
             if self.idmp.take().is_some_and(|st| st.closed) {
                 out.push(b'}');
@@ -600,7 +612,7 @@ impl Render for JsonRender {
         self.close(out);
     }
 
-    fn stream(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, s: &Stream) {
+    fn stream(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, s: &Stream) {
         self.open_document(out, None);
         self.head(out, head, head.encoding);
         out.extend_from_slice(b"{\"entries\":[");
@@ -638,7 +650,7 @@ impl Render for JsonRender {
         self.close(out);
     }
 
-    fn module(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, m: &ModuleValue) {
+    fn module(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, m: &ModuleValue) {
         self.open_document(out, None);
         if let Some(Ok(vs)) = vectorset::from_module(m) {
             self.head_as(out, head, "vectorset", head.encoding);
@@ -652,12 +664,12 @@ impl Render for JsonRender {
         out.extend_from_slice(b",\"encver\":");
         j::write_u64(out, u64::from(m.encver));
         out.extend_from_slice(b",\"raw\":{\"hex\":\"");
-        j::write_hex(out, &m.raw);
+        out.hex(&m.raw);
         out.extend_from_slice(b"\"}}");
         self.close(out);
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>, checksum: Option<Checksum>, error: Option<&str>) {
+    fn finish(&mut self, out: &mut Out<'_>, checksum: Option<Checksum>, error: Option<&str>) {
         match self.mode {
             Mode::Lines { meta: true } => {
                 if let Some(c) = checksum {

@@ -12,6 +12,10 @@
 //! here; records after it are part of the chunks and rendered by the workers, so
 //! everything keeps its file order.
 //!
+//! A key too large to hold rendered ([`super::stream`]) is not rendered by its
+//! worker, which stops before it: this thread renders it and the rest of its
+//! chunk, writing the output as it goes.
+//!
 //! Errors: a chunk that fails (a corrupt value found by the deep reader) has its
 //! valid keys written, then the dump stops with its error; a structural error
 //! found by this thread stops the framing, the complete records before it are
@@ -19,17 +23,18 @@
 //! the first error is written, and nothing after it.
 
 use std::cell::RefCell;
-use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use redis_persist::io::Source;
+use redis_persist::io::{Memory, Source};
 use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_in};
+use redis_persist::rdb::types::Format;
 use redis_persist::rdb::{self, Entries, Event};
 
 use super::filter::Filter;
-use super::rdb::{End, Failure, drive};
+use super::rdb::{End, Failure, Reread, drive, fragment};
 use super::render::{Meta, Render, Stats};
+use super::stream::Out;
 
 /// Default target size of a chunk of key records handed to a worker.
 pub const CHUNK: u64 = 1 << 20;
@@ -40,6 +45,21 @@ struct Done<S> {
     side: S,
     stats: Stats,
     error: Option<rdb::Error>,
+    /// The part of the chunk left to the writer (from a key too large).
+    rest: Option<Rest>,
+}
+
+/// The records of a chunk from a key too large for its worker to render.
+struct Rest {
+    /// Offset of the key's record.
+    start: u64,
+    /// End of the chunk.
+    end: u64,
+    db: u64,
+    format: Format,
+    version: u32,
+    /// The bytes from `start` to `end` when the file is not mapped.
+    bytes: Option<Vec<u8>>,
 }
 
 /// Output buffers handed back by the writer for the next chunks: rendering into
@@ -69,34 +89,70 @@ impl Pool {
 }
 
 /// What the framing callback and the sink share (on this thread).
-struct Writer<'a, Rn: Render> {
+struct Writer<'a, 's, Rn: Render> {
     render: &'a mut Rn,
     pool: &'a Pool,
-    sink: &'a mut dyn FnMut(&[u8]) -> io::Result<()>,
+    out: &'a mut Out<'s>,
+    filter: &'a Filter,
+    /// The whole file, when mapped.
+    mapped: Option<&'a [u8]>,
     /// The first key was met: later records belong to the chunks.
     in_keys: bool,
     end: Option<End>,
     failed: Option<Failure>,
 }
 
-impl<Rn: Render> Writer<'_, Rn> {
+impl<Rn: Render> Writer<'_, '_, Rn> {
     fn write(&mut self, b: &[u8]) {
         if self.failed.is_none() && !b.is_empty() {
-            if let Err(e) = (self.sink)(b) {
+            if let Err(e) = self.out.write_through(b) {
                 self.failed = Some(Failure::Io(e));
             }
         }
     }
 
+    /// Renders the rest of a chunk here, writing it out as it goes.
+    fn rest(&mut self, rest: &Rest) {
+        let data = match (&rest.bytes, self.mapped) {
+            (Some(b), _) => b.as_slice(),
+            (None, Some(m)) => usize::try_from(rest.start)
+                .ok()
+                .zip(usize::try_from(rest.end).ok())
+                .and_then(|(a, b)| m.get(a..b))
+                .unwrap_or_default(),
+            (None, None) => &[],
+        };
+        let src = Source::new(Memory(data))
+            .with_size(rest.end)
+            .with_start_offset(rest.start);
+        let mut entries = Entries::new(fragment(src, rest.format, rest.version, rest.db));
+        let reread = Reread::Bytes {
+            start: rest.start,
+            data,
+        };
+        let res = drive(
+            &mut entries,
+            self.filter,
+            self.render,
+            self.out,
+            super::FLUSH_AT,
+            reread,
+        );
+        if let Err(e) = res.and_then(|_| self.out.flush().map_err(Failure::Io)) {
+            self.failed = Some(e);
+        }
+    }
+
     /// A framing event (this thread, in file order, before the chunk holding it).
     fn event(&mut self, ev: &Event<'_>) {
-        let mut head = Vec::new();
+        let mut head = Out::new(Vec::new());
         match *ev {
             Event::KeyStart(_) => self.in_keys = true,
             Event::Eof { end, checksum, .. } => {
                 self.end = Some(End {
                     checksum: Some(checksum),
                     offset: end,
+                    deferred: None,
                 });
             }
             // After the first key, records are rendered with their chunk.
@@ -149,6 +205,11 @@ impl<Rn: Render> Writer<'_, Rn> {
         self.write(out);
         self.render.merge(d.side, &d.stats);
         self.pool.put(d.out);
+        if let Some(rest) = &d.rest {
+            if self.failed.is_none() {
+                self.rest(rest);
+            }
+        }
         if let Some(e) = d.error {
             if self.failed.is_none() {
                 self.failed = Some(Failure::Rdb(e));
@@ -158,7 +219,7 @@ impl<Rn: Render> Writer<'_, Rn> {
 }
 
 /// Dumps the RDB in `src` with `threads` workers, in chunks of about
-/// `chunk_bytes` bytes. `sink` receives the output in order.
+/// `chunk_bytes` bytes. The output goes to `out`'s sink, in order.
 pub fn run<R: redis_persist::io::Input, Rn: Render>(
     src: Source<R>,
     mapped: Option<Mapped<'_>>,
@@ -166,14 +227,18 @@ pub fn run<R: redis_persist::io::Input, Rn: Render>(
     chunk_bytes: u64,
     filter: &Filter,
     render: &mut Rn,
-    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    out: &mut Out<'_>,
 ) -> Result<End, Failure> {
     let proto = render.fork();
     let pool = Pool::default();
+    let (piece, big) = (out.piece, out.big);
+    let is_mapped = mapped.is_some();
     let w = RefCell::new(Writer {
         render,
         pool: &pool,
-        sink,
+        out,
+        filter,
+        mapped: mapped.map(|m| m.data),
         in_keys: false,
         end: None,
         failed: None,
@@ -195,7 +260,9 @@ pub fn run<R: redis_persist::io::Input, Rn: Render>(
             if stop.load(Ordering::Relaxed) {
                 return None;
             }
-            Some(render_chunk(&proto, filter, &chunk, &pool))
+            Some(render_chunk(
+                &proto, filter, &chunk, &pool, is_mapped, piece, big,
+            ))
         },
         |done| {
             let mut w = w.borrow_mut();
@@ -226,24 +293,47 @@ fn render_chunk<Rn: Render>(
     filter: &Filter,
     chunk: &Chunk<'_>,
     pool: &Pool,
+    mapped: bool,
+    piece: usize,
+    big: usize,
 ) -> Done<Rn::Side> {
     let mut entries = Entries::new(chunk.reader());
     let mut r = proto.fork();
     // JSON is about twice the size of the RDB on typical data, more with hex.
-    let mut out = pool.get(chunk.bytes.len() * 3 + 1024);
+    let mut out = Out::new(pool.get(chunk.bytes.len() * 3 + 1024));
+    (out.piece, out.big) = (piece, big);
     let res = drive(
         &mut entries,
         filter,
         &mut r,
         &mut out,
         usize::MAX,
-        &mut |_| Ok(()),
+        Reread::Defer,
     );
     let (side, stats) = r.take();
+    let rest = match &res {
+        Ok(End {
+            deferred: Some((start, db)),
+            ..
+        }) => {
+            let end = chunk.start + chunk.bytes.len() as u64;
+            let from = usize::try_from(start.saturating_sub(chunk.start)).unwrap_or(usize::MAX);
+            Some(Rest {
+                start: *start,
+                end,
+                db: *db,
+                format: chunk.format,
+                version: chunk.version,
+                bytes: (!mapped).then(|| chunk.bytes.get(from..).unwrap_or_default().to_vec()),
+            })
+        }
+        _ => None,
+    };
     Done {
-        out,
+        out: out.into_inner(),
         side,
         stats,
+        rest,
         error: match res {
             Ok(_) => None,
             Err(Failure::Rdb(e)) => Some(e),

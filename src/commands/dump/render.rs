@@ -1,6 +1,6 @@
 //! The interface between what `dump` reads and what it writes: a [`Render`]
 //! turns keys (element by element, or whole [`Value`]s) and file-level records
-//! ([`Meta`]) into output bytes appended to a `Vec<u8>`.
+//! ([`Meta`]) into output bytes appended to an [`Out`] buffer.
 //!
 //! Two callers drive a renderer: the RDB event loop ([`super::rdb`]), which feeds
 //! strings, lists, sets, sorted sets and hashes element by element straight from
@@ -13,6 +13,8 @@
 use redis_persist::model::{self, KeyType, ModuleValue, Stream, Value};
 use redis_persist::rdb::types::Format;
 use redis_persist::rdb::{Checksum, Element, Str};
+
+use super::stream::Out;
 
 /// What is known about a key before its value.
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +130,14 @@ pub trait Render: Send + Sync + Sized {
     /// Results kept aside instead of written inline (the one-document JSON
     /// format collects aux fields and functions for its end).
     type Side: Send + Default;
+    /// The state that rendering a key changes and that [`Render::restore`]
+    /// puts back when the key's output is dropped (to render it again).
+    type Checkpoint: Copy;
+
+    /// The state before a key.
+    fn checkpoint(&self) -> Self::Checkpoint;
+    /// Goes back to the state of `c`.
+    fn restore(&mut self, c: Self::Checkpoint);
 
     /// A fresh renderer with the same settings, for an independent chunk of keys
     /// whose output is appended after what this one wrote.
@@ -145,16 +155,16 @@ pub trait Render: Send + Sync + Sized {
     fn stats(&mut self) -> &mut Stats;
 
     /// A file-level record.
-    fn meta(&mut self, out: &mut Vec<u8>, meta: &Meta<'_>);
+    fn meta(&mut self, out: &mut Out<'_>, meta: &Meta<'_>);
     /// A whole string key.
-    fn string(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, value: Str<'_>);
+    fn string(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, value: Str<'_>);
     /// The start of a list, set, sorted set or hash (or a stream, see
     /// [`Render::stream_events`]) read element by element.
-    fn begin(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>);
+    fn begin(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>);
     /// One element (`Item`, `Member` or `Field`) of the aggregate begun last.
-    fn element(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, el: &Element<'_>);
+    fn element(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, el: &Element<'_>);
     /// The end of the aggregate begun last; `empty` when it had no element.
-    fn end(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, empty: bool);
+    fn end(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, empty: bool);
     /// True when streams are to be fed element by element (`begin`, the
     /// `Stream*` elements, `end`) rather than whole to [`Render::stream`]: no
     /// allocation per entry.
@@ -162,12 +172,12 @@ pub trait Render: Send + Sync + Sized {
         false
     }
     /// A whole stream.
-    fn stream(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, s: &Stream);
+    fn stream(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, s: &Stream);
     /// A whole module value.
-    fn module(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, m: &ModuleValue);
+    fn module(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, m: &ModuleValue);
     /// Writes what ends the output (`checksum` when the end of the input was
     /// reached, `error` when reading failed).
-    fn finish(&mut self, out: &mut Vec<u8>, checksum: Option<Checksum>, error: Option<&str>);
+    fn finish(&mut self, out: &mut Out<'_>, checksum: Option<Checksum>, error: Option<&str>);
 }
 
 /// The `OBJECT ENCODING` Redis gives a string value when it loads it
@@ -187,13 +197,14 @@ pub fn string_encoding(v: Str<'_>) -> &'static str {
 }
 
 /// Feeds a whole value to a renderer (the same calls the event loop makes).
-pub fn render_value<R: Render>(r: &mut R, out: &mut Vec<u8>, head: &KeyHead<'_>, value: &Value) {
+pub fn render_value<R: Render>(r: &mut R, out: &mut Out<'_>, head: &KeyHead<'_>, value: &Value) {
     match value {
         Value::String(s) => r.string(out, head, Str::Bytes(s)),
         Value::List(items) | Value::Set(items) => {
             r.begin(out, head);
             for x in items {
                 r.element(out, head, &Element::Item(Str::Bytes(x)));
+                out.step();
             }
             r.end(out, head, items.is_empty());
         }
@@ -208,6 +219,7 @@ pub fn render_value<R: Render>(r: &mut R, out: &mut Vec<u8>, head: &KeyHead<'_>,
                         score: *score,
                     },
                 );
+                out.step();
             }
             r.end(out, head, members.is_empty());
         }
@@ -223,6 +235,7 @@ pub fn render_value<R: Render>(r: &mut R, out: &mut Vec<u8>, head: &KeyHead<'_>,
                         expire_ms: f.expire_ms,
                     },
                 );
+                out.step();
             }
             r.end(out, head, fields.is_empty());
         }

@@ -41,6 +41,7 @@ use redis_persist::rdb::vectorset::{self, VectorSet};
 use redis_persist::rdb::{Checksum, Element, Str};
 
 use super::render::{KeyHead, Meta, Render, Stats};
+use super::stream::Out;
 
 /// Largest argument payload batched into one command (elements beyond go to the
 /// next command).
@@ -134,7 +135,52 @@ impl RespRender {
         self.nargs = 0;
     }
 
-    fn stream_commands(&mut self, out: &mut Vec<u8>, key: &[u8], s: &Stream) {
+    /// An element too large to batch (more than [`BATCH_BYTES`]): it ends its
+    /// command (as [`Render::element`] would have it: the batch is full), which is
+    /// written with the element in pieces.
+    fn large_element(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, el: &Element<'_>) {
+        let parts: [Option<Str<'_>>; 2] = match *el {
+            Element::Item(s) | Element::String(s) => [Some(s), None],
+            Element::Member { member, .. } => [None, Some(member)],
+            Element::Field {
+                field,
+                value,
+                expire_ms,
+            } => {
+                if let Some(t) = expire_ms {
+                    if t < self.set.now_ms && !self.set.include_expired {
+                        self.stats.expired_fields += 1;
+                        return;
+                    }
+                    self.ttls.push((t, field.to_vec()));
+                }
+                [Some(field), Some(value)]
+            }
+            _ => return,
+        };
+        if self.written == 0 && self.set.replace {
+            command(out, &[b"DEL", head.key]);
+        }
+        self.written += 1;
+        let score = matches!(el, Element::Member { .. });
+        let n = parts.iter().flatten().count() + usize::from(score);
+        header(out, 2 + self.nargs + n);
+        bulk(out, self.cmd);
+        bulk(out, head.key);
+        out.extend_from_slice(&self.args);
+        self.args.clear();
+        self.nargs = 0;
+        if let Element::Member { score, .. } = *el {
+            let mut sb = Vec::with_capacity(24);
+            write_score(&mut sb, score);
+            bulk(out, &sb);
+        }
+        for p in parts.into_iter().flatten() {
+            bulk_stepped(out, p);
+        }
+    }
+
+    fn stream_commands(&mut self, out: &mut Out<'_>, key: &[u8], s: &Stream) {
         let mut ib = itoa::Buffer::new();
         // Pending entries whose stream entry no longer exists (XDEL or trimming
         // after delivery): XCLAIM only claims existing entries, so they are added
@@ -166,9 +212,10 @@ impl RespRender {
                     bulk(out, key);
                     bulk(out, &idbuf);
                     for (f, v) in &e.fields {
-                        bulk(out, f);
-                        bulk(out, v);
+                        bulk_stepped(out, Str::Bytes(f));
+                        bulk_stepped(out, Str::Bytes(v));
                     }
+                    out.step();
                 } else {
                     write_id(&mut idbuf, dangling[d]);
                     d += 1;
@@ -367,6 +414,30 @@ fn bulk_str(out: &mut Vec<u8>, s: Str<'_>) {
     }
 }
 
+/// Appends a string element as a bulk string, a large one in pieces.
+#[inline]
+fn bulk_stepped(out: &mut Out<'_>, s: Str<'_>) {
+    match s {
+        Str::Bytes(b) if b.len() > out.piece => {
+            out.push(b'$');
+            out.extend_from_slice(itoa::Buffer::new().format(b.len()).as_bytes());
+            out.extend_from_slice(b"\r\n");
+            out.extend_stepped(b);
+            out.extend_from_slice(b"\r\n");
+        }
+        _ => bulk_str(out, s),
+    }
+}
+
+/// Bytes of a string element (0 for an integer).
+#[inline]
+fn str_len(s: Str<'_>) -> usize {
+    match s {
+        Str::Bytes(b) => b.len(),
+        Str::Int(_) => 0,
+    }
+}
+
 /// Appends a whole command.
 fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
     header(out, args.len());
@@ -465,6 +536,17 @@ pub struct Side {
 
 impl Render for RespRender {
     type Side = Side;
+    type Checkpoint = (Stats, Option<u64>, Option<u64>);
+
+    fn checkpoint(&self) -> Self::Checkpoint {
+        (self.stats, self.db, self.leading_select)
+    }
+
+    fn restore(&mut self, (stats, db, leading_select): Self::Checkpoint) {
+        self.stats = stats;
+        self.db = db;
+        self.leading_select = leading_select;
+    }
 
     fn fork(&self) -> Self {
         Self::new(self.set)
@@ -509,7 +591,7 @@ impl Render for RespRender {
         &mut self.stats
     }
 
-    fn meta(&mut self, out: &mut Vec<u8>, meta: &Meta<'_>) {
+    fn meta(&mut self, out: &mut Out<'_>, meta: &Meta<'_>) {
         match meta {
             Meta::Function { code } => {
                 if self.set.replace {
@@ -526,17 +608,17 @@ impl Render for RespRender {
         }
     }
 
-    fn string(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, value: Str<'_>) {
+    fn string(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, value: Str<'_>) {
         self.start_key(out, head);
         header(out, 3);
         bulk(out, b"SET");
         bulk(out, head.key);
-        bulk_str(out, value);
+        bulk_stepped(out, value);
         Self::expire(out, head);
         self.stats.keys += 1;
     }
 
-    fn begin(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>) {
+    fn begin(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>) {
         self.select(out, head.db);
         self.cmd = match head.kind {
             redis_persist::model::KeyType::List => b"RPUSH",
@@ -551,13 +633,19 @@ impl Render for RespRender {
     }
 
     #[inline]
-    fn element(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, el: &Element<'_>) {
+    fn element(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, el: &Element<'_>) {
         match *el {
             Element::Item(s) | Element::String(s) => {
+                if str_len(s) > BATCH_BYTES {
+                    return self.large_element(out, head, el);
+                }
                 bulk_str(&mut self.args, s);
                 self.nargs += 1;
             }
             Element::Member { member, score } => {
+                if str_len(member) > BATCH_BYTES {
+                    return self.large_element(out, head, el);
+                }
                 let mut sb = Vec::with_capacity(24);
                 write_score(&mut sb, score);
                 bulk(&mut self.args, &sb);
@@ -569,6 +657,9 @@ impl Render for RespRender {
                 value,
                 expire_ms,
             } => {
+                if str_len(field) + str_len(value) > BATCH_BYTES {
+                    return self.large_element(out, head, el);
+                }
                 if let Some(t) = expire_ms {
                     if t < self.set.now_ms && !self.set.include_expired {
                         self.stats.expired_fields += 1;
@@ -598,7 +689,7 @@ impl Render for RespRender {
         }
     }
 
-    fn end(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, empty: bool) {
+    fn end(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, empty: bool) {
         self.flush_batch(out, head.key);
         if empty {
             self.stats.empty_keys += 1;
@@ -625,6 +716,7 @@ impl Render for RespRender {
                     for (_, f) in part {
                         bulk(out, f);
                     }
+                    out.step();
                 }
             }
             ttls.clear();
@@ -634,14 +726,14 @@ impl Render for RespRender {
         self.stats.keys += 1;
     }
 
-    fn stream(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, s: &Stream) {
+    fn stream(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, s: &Stream) {
         self.start_key(out, head);
         self.stream_commands(out, head.key, s);
         Self::expire(out, head);
         self.stats.keys += 1;
     }
 
-    fn module(&mut self, out: &mut Vec<u8>, head: &KeyHead<'_>, m: &ModuleValue) {
+    fn module(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, m: &ModuleValue) {
         if let Some(Ok(vs)) = vectorset::from_module(m) {
             self.start_key(out, head);
             self.stats.inexact_vectors += vadd_commands(out, head.key, &vs);
@@ -652,28 +744,19 @@ impl Render for RespRender {
         self.select(out, head.db);
         let payload = module_payload(m);
         let ttl = head.expire_ms.unwrap_or(0).to_string();
+        header(out, if self.set.replace { 6 } else { 5 });
+        bulk(out, b"RESTORE");
+        bulk(out, head.key);
+        bulk(out, ttl.as_bytes());
+        bulk_stepped(out, Str::Bytes(&payload));
+        bulk(out, b"ABSTTL");
         if self.set.replace {
-            command(
-                out,
-                &[
-                    b"RESTORE",
-                    head.key,
-                    ttl.as_bytes(),
-                    &payload,
-                    b"ABSTTL",
-                    b"REPLACE",
-                ],
-            );
-        } else {
-            command(
-                out,
-                &[b"RESTORE", head.key, ttl.as_bytes(), &payload, b"ABSTTL"],
-            );
+            bulk(out, b"REPLACE");
         }
         self.stats.keys += 1;
     }
 
-    fn finish(&mut self, _out: &mut Vec<u8>, _checksum: Option<Checksum>, _error: Option<&str>) {}
+    fn finish(&mut self, _out: &mut Out<'_>, _checksum: Option<Checksum>, _error: Option<&str>) {}
 }
 
 #[cfg(test)]
