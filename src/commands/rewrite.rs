@@ -566,18 +566,20 @@ fn read_input(
             note: Some(note),
         });
     }
-    // The reader runs on its own thread, a few hundred records ahead of the
-    // transforms and the writer (about 1.6 times faster on 2 CPUs); memory
-    // stays bounded by the channel's capacity.
+    // The reader runs on its own thread, ahead of the transforms and the
+    // writer (about 1.6 times faster on 2 CPUs). Records travel in batches
+    // (a record at a time, the two threads spent a fifth of their time
+    // waking each other); memory stays bounded by the channel's capacity in
+    // batches, each at most BATCH_BYTES of input (or one larger record).
     let mut info = InputInfo {
         kind: "rdb",
         ..InputInfo::default()
     };
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Item, Stop>>(AHEAD);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Item, Stop>>>(AHEAD);
         let reader = scope.spawn(move || read_rdb(path, progress, what, &tx));
         let mut result = Ok(());
-        for item in &rx {
+        for item in rx.iter().flatten() {
             let r = match item {
                 Err(stop) => Err(stop),
                 Ok(Item::Header { format, version }) => {
@@ -607,27 +609,37 @@ fn read_input(
     Ok(info)
 }
 
-/// Records the reader thread may read ahead.
-const AHEAD: usize = 16;
+/// Batches the reader thread may read ahead.
+const AHEAD: usize = 2;
+/// A batch is sent once it holds this many bytes of input…
+const BATCH_BYTES: u64 = 64 * 1024;
+/// … or this many records.
+const BATCH_RECORDS: usize = 256;
 
-/// The reader thread: sends every item of the RDB at `path`, or why it stopped.
+/// The reader thread: sends every item of the RDB at `path`, or why it
+/// stopped, in batches.
 fn read_rdb(
     path: &Path,
     progress: bool,
     what: &str,
-    tx: &std::sync::mpsc::SyncSender<Result<Item, Stop>>,
+    tx: &std::sync::mpsc::SyncSender<Vec<Result<Item, Stop>>>,
 ) {
     let show = path.display();
     let (mut src, size) = match super::open_input(path) {
         Ok(x) => x,
         Err(e) => {
-            let _ = tx.send(Err(Stop::Error(e)));
+            let _ = tx.send(vec![Err(Stop::Error(e))]);
             return;
         }
     };
     let bar = Bar::new(progress, size, &format!("{what} {show}"));
     src.set_progress(bar.handle());
     let mut entries = Entries::new(Reader::new(src));
+    let mut batch = Vec::with_capacity(BATCH_RECORDS);
+    let mut batch_start = 0;
+    let tx = |batch: &mut Vec<Result<Item, Stop>>| {
+        tx.send(std::mem::replace(batch, Vec::with_capacity(BATCH_RECORDS)))
+    };
     loop {
         let item = match entries.next_item() {
             Ok(Some(item)) => item,
@@ -641,23 +653,31 @@ fn read_rdb(
                          nothing was written"
                     )))
                 };
-                let _ = tx.send(Err(stop));
+                batch.push(Err(stop));
                 break;
             }
         };
         if matches!(item, Item::Eof { .. }) {
             let src = entries.reader().source_mut();
             if src.peek(1).ok().and_then(<[u8]>::first) == Some(&b'*') {
-                let _ = tx.send(Err(Stop::Error(anyhow::anyhow!(
+                batch.push(Err(Stop::Error(anyhow::anyhow!(
                     "{show} is a hybrid AOF (commands follow its RDB preamble): give \
                      --aof to rewrite its dataset after replay; nothing was written"
                 ))));
                 break;
             }
         }
-        if tx.send(Ok(item)).is_err() {
-            break;
+        batch.push(Ok(item));
+        let at = entries.reader().offset();
+        if batch.len() >= BATCH_RECORDS || at - batch_start >= BATCH_BYTES {
+            batch_start = at;
+            if tx(&mut batch).is_err() {
+                break;
+            }
         }
+    }
+    if !batch.is_empty() {
+        let _ = tx(&mut batch);
     }
     bar.finish();
 }
