@@ -10,10 +10,12 @@
 //! the same `Sink` trait): OUTPUT is then a directory receiving `<node>.rdb`
 //! per node.
 //!
-//! Each output is written to a temporary file next to it, synced, re-read by
-//! the `check-rdb` checker (with the target's version rules and duplicate-key
-//! detection), reconciled database by database against what was written to
-//! it, and only then renamed into place (all of them, or none).
+//! Each output is written to a temporary file next to it, checked by the
+//! `check-rdb` checker (with the target's version rules and duplicate-key
+//! detection) reading its bytes as they are written, on its own thread
+//! ([`rewrite::Checked`]), synced, reconciled database by database against
+//! what was written to it, and only then renamed into place (all of them, or
+//! none).
 //!
 //! Exit status: 0 every key read was written unchanged (filtered keys aside);
 //! 1 the output was written but a key was changed, skipped or dropped as a
@@ -29,11 +31,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use redis_persist::cluster::{Layout, RangeList};
-use redis_persist::io::Source;
 use redis_persist::model::{Entry, KeyType};
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::rewrite::{
-    self, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter, Sink,
+    self, Checked, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter, Sink,
     SplitSink, Step,
 };
 use redis_persist::rdb::target::{self, Target};
@@ -314,11 +315,19 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         };
         tmps.push(tmp.to_path_buf());
     }
+    // Each output is checked as it is written (rewrite::Checked: the checker
+    // on its own thread reads the bytes as they are produced).
+    let check_opts = CheckOptions {
+        count_trailing: true,
+        ..CheckOptions::default()
+    };
     let mut writers = outs
         .iter()
         .zip(&tmps)
         .map(|(out, tmp)| {
-            Writer::new(out.handle(), target.writer_options())
+            let checked = Checked::new(out.handle(), check_opts)
+                .with_context(|| format!("starting the check of {}", tmp.display()))?;
+            Writer::new(checked, target.writer_options())
                 .with_context(|| format!("writing {}", tmp.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -389,9 +398,12 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         emit(args, target, &report, &infos, None, &nodes)?;
         return Ok(ExitStatus::Error);
     }
+    let mut reports = Vec::new();
     for (w, tmp) in finishing.into_iter().zip(&tmps) {
-        w.finish()
+        let checked = w
+            .finish()
             .with_context(|| format!("writing {}", tmp.display()))?;
+        reports.push(checked.finish());
     }
     let mut checked = Recheck {
         dbs: BTreeMap::new(),
@@ -405,7 +417,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             Some(n) => BTreeMap::from([(0, n.keys)]),
             None => report.dbs_out.iter().map(|(d, c)| (*d, c.keys)).collect(),
         };
-        let c = recheck(tmp, target, &written)?;
+        let c = recheck(reports[i].take(), target, &written);
         for (db, n) in &c.dbs {
             *checked.dbs.entry(*db).or_default() += n;
         }
@@ -688,18 +700,17 @@ struct Recheck {
     problems: Vec<String>,
 }
 
-/// Re-reads a written file with the checker (duplicate keys included) and
-/// the target's rules, and reconciles its databases with what was written to
-/// it (`written`: keys per database).
-fn recheck(path: &Path, target: Target, written: &BTreeMap<u64, u64>) -> anyhow::Result<Recheck> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let size = f.metadata()?.len();
-    let src = Source::new(Box::new(f) as Box<dyn std::io::Read>).with_size(size);
-    let opts = CheckOptions {
-        count_trailing: true,
-        ..CheckOptions::default()
+/// What the checker (duplicate keys included) found in a written file
+/// (`None`: the checker failed to run), under the target's rules, and the
+/// reconciliation of its databases with what was written to it (`written`:
+/// keys per database).
+fn recheck(rep: Option<check::Report>, target: Target, written: &BTreeMap<u64, u64>) -> Recheck {
+    let Some(rep) = rep else {
+        return Recheck {
+            dbs: BTreeMap::new(),
+            problems: vec!["the check of the output did not run to its end".into()],
+        };
     };
-    let rep = check::check(Reader::new(src), opts).0;
     let mut problems: Vec<String> = rep
         .problems
         .iter()
@@ -733,7 +744,7 @@ fn recheck(path: &Path, target: Target, written: &BTreeMap<u64, u64>) -> anyhow:
             "per-database counts differ: written {written:?}, read back {dbs:?}"
         ));
     }
-    Ok(Recheck { dbs, problems })
+    Recheck { dbs, problems }
 }
 
 fn note_json(n: &rewrite::KeyNote) -> J {
