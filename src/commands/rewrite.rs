@@ -34,8 +34,8 @@ use redis_persist::cluster::{Layout, RangeList};
 use redis_persist::model::{Entry, KeyType};
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::rewrite::{
-    self, Checked, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter, Sink,
-    SplitSink, Step,
+    self, Checked, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter,
+    Sink, SplitSink, Step,
 };
 use redis_persist::rdb::target::{self, Target};
 use redis_persist::rdb::writer::Writer;
