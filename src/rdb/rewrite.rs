@@ -968,6 +968,66 @@ mod tests {
         out
     }
 
+    /// A [`Checked`] output hands the checker every byte written (a value
+    /// larger than a piece included), and its report is the checker's on
+    /// those bytes: clean for a file the writer finished, a problem for one
+    /// whose end is missing.
+    #[test]
+    fn checked_output_checks_what_is_written() {
+        let target = super::super::target::by_name("redis-6.2").unwrap();
+        let opts = CheckOptions {
+            count_trailing: true,
+            ..CheckOptions::default()
+        };
+        let big = vec![b'x'; CHECK_PIECE * 2 + 5];
+        let mut w = Writer::new(
+            Checked::new(Vec::new(), opts).unwrap(),
+            target.writer_options(),
+        )
+        .unwrap();
+        for i in 0..1000u32 {
+            let e = Entry::new(
+                u64::from(i % 3),
+                format!("k{i}").into_bytes(),
+                None,
+                Value::List(vec![b"a".to_vec(), i.to_string().into_bytes()]),
+            );
+            w.write_entry(&e).unwrap();
+        }
+        let e = Entry::new(0, b"big".to_vec(), None, Value::String(big));
+        w.write_entry(&e).unwrap();
+        let rep = w.finish().unwrap().finish().unwrap();
+        assert!(rep.is_ok(), "{:?}", rep.problems);
+        assert_eq!(rep.rdb_version, Some(9));
+        assert_eq!(rep.dbs.values().map(|c| c.keys).sum::<u64>(), 1001);
+        assert_eq!(rep.dbs[&0].keys, 335);
+        assert_eq!(rep.trailing_bytes, Some(0));
+
+        // A file cut short, or with a byte changed: the checker says so.
+        let mut w = Writer::new(Vec::new(), target.writer_options()).unwrap();
+        for i in 0..100u32 {
+            let e = Entry::new(
+                0,
+                format!("k{i}").into_bytes(),
+                None,
+                Value::String(vec![b'v'; 30]),
+            );
+            w.write_entry(&e).unwrap();
+        }
+        let file = w.finish().unwrap();
+        let check_bytes = |b: &[u8]| {
+            let mut c = Checked::new(Vec::new(), opts).unwrap();
+            c.write_all(b).unwrap();
+            c.finish().unwrap()
+        };
+        assert!(check_bytes(&file).is_ok());
+        assert!(!check_bytes(&file[..file.len() - 20]).is_ok());
+        let mut changed = file.clone();
+        let n = changed.len();
+        changed[n - 30] ^= 0x55;
+        assert!(!check_bytes(&changed).is_ok());
+    }
+
     /// Every key lands in the output of the node owning its slot (hash tags
     /// included), keys of other databases follow the policy, and libraries go
     /// to every node.
