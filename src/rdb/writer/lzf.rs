@@ -18,7 +18,8 @@ const MAX_REF: usize = (1 << 8) + (1 << 3);
 
 /// A reusable LZF compressor.
 pub struct Compressor {
-    table: Vec<u32>,
+    /// (A fixed-size array: the masked hash indexes it without bounds checks.)
+    table: Box<[u32; HSIZE]>,
     /// Positions stored in the table are `generation + pos`; anything below the
     /// current generation is stale.
     generation: u32,
@@ -46,7 +47,10 @@ impl Compressor {
     /// A compressor with its table.
     pub fn new() -> Self {
         Self {
-            table: vec![0; HSIZE],
+            table: vec![0; HSIZE]
+                .into_boxed_slice()
+                .try_into()
+                .expect("HSIZE entries"),
             generation: 1,
             out: Vec::new(),
         }
@@ -88,8 +92,9 @@ impl Compressor {
             // (a very compressible 400 MB string costs its compressed size,
             // not 400 MB more).
             self.out = vec![0; need];
-        } else {
-            self.out.clear();
+        } else if self.out.len() < need {
+            // Within the capacity: what the last call left is not cleared
+            // (every byte returned is written first).
             self.out.resize(need, 0);
         }
         let out = &mut self.out;

@@ -421,24 +421,25 @@ fn is_canonical_int(s: &[u8]) -> Option<i64> {
 
 /// The zset score text Redis stores in listpacks/ziplists (`d2string`): integers
 /// in (-2^52, 2^52) as integers, `inf`/`-inf`, otherwise the shortest form.
-fn score_text(s: f64) -> Vec<u8> {
+/// Replaces the contents of `out` (a buffer reused from score to score).
+fn score_text(s: f64, out: &mut Vec<u8>) {
     const LIM: f64 = 4_503_599_627_370_496.0;
+    out.clear();
     if s.is_infinite() {
-        return if s > 0.0 {
-            b"inf".to_vec()
-        } else {
-            b"-inf".to_vec()
-        };
+        out.extend_from_slice(if s > 0.0 { b"inf" } else { b"-inf" });
+        return;
     }
     // Signed zero stays "-0" (`d2string`), so the score keeps its sign.
     if s == 0.0 && s.is_sign_negative() {
-        return b"-0".to_vec();
+        out.extend_from_slice(b"-0");
+        return;
     }
     #[allow(clippy::float_cmp)] // exact test for an integral value, as Redis does
     if s > -LIM && s < LIM && s == s.trunc() {
-        return (s as i64).to_string().into_bytes();
+        out.extend_from_slice(itoa::Buffer::new().format(s as i64).as_bytes());
+        return;
     }
-    model::format_score(s).into_bytes()
+    model::write_score(out, s);
 }
 
 impl<W: Write> Writer<W> {
@@ -947,11 +948,13 @@ impl<W: Write> Writer<W> {
                 .iter()
                 .all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
         {
+            let mut text = Vec::with_capacity(32);
             if self.opts.version >= 10 {
                 let mut lp = Listpack::new();
                 for (m, s) in sorted {
                     lp.push(m);
-                    lp.push(&score_text(s));
+                    score_text(s, &mut text);
+                    lp.push(&text);
                 }
                 self.str(&lp.finish());
                 return ty::ZSET_LISTPACK;
@@ -959,7 +962,8 @@ impl<W: Write> Writer<W> {
             let mut zl = Ziplist::new();
             for (m, s) in sorted {
                 zl.push(m);
-                zl.push(&score_text(s));
+                score_text(s, &mut text);
+                zl.push(&text);
             }
             self.str(&zl.finish());
             return ty::ZSET_ZIPLIST;
