@@ -245,7 +245,7 @@ pub fn salvage<W: Write>(
             (format, version, body),
             &mut sink,
             &mut Keep::Collect(&mut last),
-            &NoProgress,
+            progress,
             false,
         )?;
         Some(last)
@@ -286,23 +286,27 @@ pub fn salvage<W: Write>(
 }
 
 /// The fast path of an input that is not damaged: `check-rdb`'s checker
-/// ([`super::check::check_parallel_in`], on `threads` threads over the mapped
-/// file `m`, duplicate keys detected with a 64-bit hash per key) reads it whole
-/// and finds nothing at all to report: no problem (warnings included), a
-/// CRC-64 trailer that matches, nothing after it, no empty aggregate. The
-/// salvage of such a file is the file itself, byte for byte (every record kept
-/// as it is, and the fresh CRC is the stored one): returned is the report of
-/// that salvage, whose `output_bytes` is the length of the input. `None`: the
-/// input needs [`salvage`].
+/// (its guessed-chunk pass, [`super::check::check_guessed`], on `threads`
+/// threads over the mapped file `m`, duplicate keys detected with a 64-bit
+/// hash per key) reads it whole and finds nothing at all to report: no problem
+/// (warnings included), a CRC-64 trailer that matches, nothing after it, no
+/// empty aggregate. The salvage of such a file is the file itself, byte for
+/// byte (every record kept as it is, and the fresh CRC is the stored one):
+/// returned is the report of that salvage, whose `output_bytes` is the length
+/// of the input. `None`: the input needs [`salvage`].
+///
+/// (The guessed pass stops at the first damage it meets, where `check-rdb`
+/// would read the file again to say what is wrong: [`salvage`] says that. A
+/// file the guessed pass cannot cut, one without keys say, goes to [`salvage`]
+/// too, whose output is then the same bytes.)
 pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Report> {
-    use super::check::{CheckOptions, check_parallel_in};
+    use super::check::{CheckOptions, check_guessed};
     use super::reader::Checksum;
     let opts = CheckOptions {
         count_trailing: true,
         ..CheckOptions::default()
     };
-    let src = Source::new(Memory(m.data)).with_size(m.data.len() as u64);
-    let (c, _) = check_parallel_in(src, Some(m), opts, threads);
+    let c = check_guessed(m, opts, threads)?;
     let clean = c.is_ok()
         && c.problems.is_empty()
         && c.checksum == Some(Checksum::Ok)
@@ -333,13 +337,6 @@ pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Repor
         output_bytes: m.data.len() as u64,
         kept_ranges: None,
     })
-}
-
-/// No progress reporting.
-struct NoProgress;
-
-impl Progress for NoProgress {
-    fn set_position(&self, _: u64) {}
 }
 
 /// The duplicate policy while walking.
@@ -580,6 +577,9 @@ fn walk<W: Write>(
     let mut pos = body;
     let mut db = 0u64;
     let mut last_progress = 0u64;
+    // The CRC-64 of the input, taken as reading goes (the bytes are those
+    // just read: the trailer is checked without a second pass over the file).
+    let mut crc = RunningCrc::default();
     let mut pending: Option<Pending> = None;
     // Where reading resumed after a run of hash fields was skipped
     // ([`past_fields`]): a failure right there is still in that hash.
@@ -617,7 +617,8 @@ fn walk<W: Write>(
         let mut r = reader_at(data, pos, format, version, db);
         loop {
             let start = r.offset();
-            if start - last_progress >= 1 << 20 {
+            if start.saturating_sub(last_progress) >= 1 << 20 {
+                crc.to(data, start);
                 progress.set_position(start);
                 last_progress = start;
             }
@@ -627,7 +628,7 @@ fn walk<W: Write>(
                     break 'outer;
                 }
                 Ok(Some(Event::Eof { offset, end, .. })) => {
-                    rep.trailer = trailer(data, offset, version);
+                    rep.trailer = trailer(data, offset, version, &mut crc);
                     rep.trailing_bytes = len - end;
                     pos = len;
                     break 'outer;
@@ -751,8 +752,39 @@ fn is_unsupported(e: &Error) -> bool {
     }
 }
 
-/// The trailer of the input, whose `EOF` opcode is at `eof`.
-fn trailer(data: &[u8], eof: u64, version: u32) -> TrailerStatus {
+/// The CRC-64 of the input's first `upto` bytes.
+#[derive(Default)]
+struct RunningCrc {
+    crc: Crc64,
+    upto: u64,
+}
+
+impl RunningCrc {
+    /// Takes in the bytes up to `to` (nothing when reading went back, after
+    /// damage, to before what was taken).
+    fn to(&mut self, data: &[u8], to: u64) {
+        let to = to.min(data.len() as u64);
+        if to < self.upto {
+            return;
+        }
+        self.crc.update(&data[self.upto as usize..to as usize]);
+        self.upto = to;
+    }
+
+    /// The CRC-64 of the first `through` bytes (taken again from the start
+    /// when more was taken: an `EOF` opcode found after reading went back).
+    fn through(&mut self, data: &[u8], through: u64) -> u64 {
+        if through < self.upto {
+            *self = Self::default();
+        }
+        self.to(data, through);
+        self.crc.value()
+    }
+}
+
+/// The trailer of the input, whose `EOF` opcode is at `eof` (`crc`: the
+/// input's CRC-64 as far as it was taken).
+fn trailer(data: &[u8], eof: u64, version: u32, crc: &mut RunningCrc) -> TrailerStatus {
     if version < 5 {
         return TrailerStatus::Absent;
     }
@@ -767,7 +799,7 @@ fn trailer(data: &[u8], eof: u64, version: u32) -> TrailerStatus {
     if stored == 0 {
         return TrailerStatus::Disabled;
     }
-    let computed = crate::io::crc64(&data[..at]);
+    let computed = crc.through(data, at as u64);
     if computed == stored {
         TrailerStatus::Ok
     } else {
@@ -1202,9 +1234,27 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
 /// Whether records read again from `p`: [`RESYNC_KEYS`] whole key records
 /// validate in a row (fewer when the `EOF` record or the end of the input
 /// follows them), none of them zero-filled.
+///
+/// They are framed first, and validated only when they frame: the same
+/// verdict (what does not frame does not validate), but a length that chance
+/// bytes make huge is then skipped, never read (reading it would map in, and
+/// copy, up to the rest of the file at each place tried).
 fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<(u64, u64)> {
+    resumes_read(data, p, (format, version), past, true)?;
+    resumes_read(data, p, (format, version), past, false)
+}
+
+/// [`resumes`], framing only or validating.
+fn resumes_read(
+    data: &[u8],
+    p: u64,
+    (format, version): (Format, u32),
+    past: u64,
+    frame_only: bool,
+) -> Option<(u64, u64)> {
     let len = data.len() as u64;
-    let mut r = reader_at(data, p, format, version, super::speculative::UNKNOWN_DB);
+    let unknown = super::speculative::UNKNOWN_DB;
+    let mut r = reader_with(data, p, format, version, unknown, frame_only);
     r.limit_keys(RESYNC_KEY_LIMIT);
     // Names seen: bytes taken for records by chance repeat themselves (a run
     // of one byte, a pattern of a compact encoding) or are empty.
