@@ -60,6 +60,10 @@ const RESYNC_KEY_LIMIT: u64 = 1024;
 /// Bytes of a skipped range searched for key names that can still be framed.
 const NAME_SCAN: u64 = 1 << 20;
 
+/// Largest key record a search for where reading resumes validates (a larger
+/// one that frames is validated by the walk, when reading resumes on it).
+const PROBE_VALIDATE_LIMIT: u64 = 4 << 20;
+
 /// Which of two records of the same key to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -1267,6 +1271,7 @@ fn resumes_read(
                 // (Module values frame themselves whatever their module: a
                 // chance one would reach the server as an unknown module.)
                 let module = k.rdb_type == super::types::MODULE_2;
+                let (start, db) = (k.offset, k.db);
                 if k.key.is_empty()
                     || names
                         .iter()
@@ -1280,10 +1285,26 @@ fn resumes_read(
                 if module && !plausible_module(data, r.value_offset()) {
                     return None;
                 }
-                if r.skip_value().is_err() {
-                    return None;
+                let framed = (!frame_only)
+                    .then(|| frame_one(data, start, format, version, db))
+                    .flatten();
+                match framed.filter(|end| end - start > PROBE_VALIDATE_LIMIT) {
+                    // A large record (it framed): validated by the walk if
+                    // reading resumes on it, not here (chance bytes framed
+                    // across real records would have its value read into
+                    // memory at each place tried).
+                    Some(end) => {
+                        first_end.get_or_insert((r.value_offset(), end));
+                        r = reader_with(data, end, format, version, r.db(), false);
+                        r.limit_keys(RESYNC_KEY_LIMIT);
+                    }
+                    None => {
+                        if r.skip_value().is_err() {
+                            return None;
+                        }
+                        first_end.get_or_insert((r.value_offset(), r.offset()));
+                    }
                 }
-                first_end.get_or_insert((r.value_offset(), r.offset()));
                 if names.len() >= RESYNC_KEYS && r.offset() >= past {
                     return first_end;
                 }
@@ -1292,7 +1313,7 @@ fn resumes_read(
                 // The end of the records: the trailer ends the file, or what
                 // follows it is an AOF tail.
                 return ((!names.is_empty() || records > 0 || p + 9 >= end)
-                    && (end == len || data.get(end as usize) == Some(&b'*')))
+                    && (end == len || super::check::resp_follows(data, end)))
                 .then(|| first_end.unwrap_or((p + 1, p + 1)));
             }
             Ok(None) => return first_end,
