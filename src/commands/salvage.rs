@@ -100,6 +100,7 @@ pub const JSON_KEYS: &[&str] = &[
     "empty_dropped",
     "skipped",
     "skipped_bytes",
+    "header",
     "trailer",
     "trailing_bytes",
     "undamaged_copy",
@@ -150,7 +151,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let data = map.bytes();
     if let Some(spooled) = spool
         .as_ref()
-        .filter(|_| !is_rdb_magic(data) || (args.replay && resp_after_rdb(&map).is_some()))
+        .filter(|_| !looks_rdb(data) || (args.replay && resp_after_rdb(&map).is_some()))
     {
         // An AOF on standard input: salvaged from its copy.
         let path = spooled.path.clone();
@@ -272,7 +273,13 @@ fn is_aof(input: &Path) -> anyhow::Result<bool> {
     };
     // (A file with an RDB header may still be a hybrid AOF: the RDB path
     // tells, after its fast path, so that an undamaged RDB is not read twice.)
-    Ok(!is_rdb_magic(map.bytes()))
+    Ok(!looks_rdb(map.bytes()))
+}
+
+/// Whether `data` starts as an RDB does, or with a damaged RDB header
+/// followed by an RDB's records ([`salvage::guess_header`]).
+fn looks_rdb(data: &[u8]) -> bool {
+    is_rdb_magic(data) || salvage::guess_header(data).is_some()
 }
 
 /// Is INPUT a file with an RDB header followed by commands (a hybrid AOF)?
@@ -610,6 +617,7 @@ fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
         "records_dropped": rep.records_dropped,
         "duplicates_dropped": rep.duplicates_dropped,
         "empty_dropped": rep.empty_dropped,
+        "header": rep.header,
         "trailer": rep.trailer,
         "trailing_bytes": rep.trailing_bytes,
         "output_bytes": rep.output_bytes,
@@ -644,6 +652,19 @@ fn write_human(
         rep.keys_lost.len(),
         rep.skipped.len()
     )?;
+    if let Some(h) = &rep.header {
+        writeln!(
+            out,
+            "DAMAGED HEADER \"{}\": read and written as {} RDB version {} ({})",
+            h.found,
+            match h.format {
+                redis_persist::rdb::types::Format::Redis => "a Redis",
+                redis_persist::rdb::types::Format::Valkey => "a Valkey",
+            },
+            h.version,
+            h.how
+        )?;
+    }
     writeln!(out, "input trailer: {}", trailer_text(rep.trailer))?;
     for s in &rep.skipped {
         writeln!(

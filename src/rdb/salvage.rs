@@ -186,13 +186,29 @@ pub struct Report {
     /// written, in output order.
     #[serde(skip)]
     pub kept_ranges: Option<Vec<(u64, u64)>>,
+    /// The input's 9-byte header was damaged: what was read in its place.
+    pub header: Option<HeaderGuess>,
+}
+
+/// A damaged RDB header and what the salvage took it for ([`guess_header`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeaderGuess {
+    /// The input's first 9 bytes, escaped.
+    pub found: String,
+    /// The flavour taken.
+    pub format: Format,
+    /// The version taken.
+    pub version: u32,
+    /// How the version was chosen.
+    pub how: String,
 }
 
 impl Report {
     /// True when nothing of the input was lost or doubtful: no key lost, no
     /// range skipped, the trailer present and not mismatched.
     pub fn is_clean(&self) -> bool {
-        self.keys_lost.is_empty()
+        self.header.is_none()
+            && self.keys_lost.is_empty()
             && self.skipped.is_empty()
             && !matches!(
                 self.trailer,
@@ -231,14 +247,17 @@ pub fn salvage<W: Write>(
             frame_only: false,
         },
     );
-    let (format, version) = match hdr.next_event() {
-        Ok(Some(Event::Header { format, version })) => (format, version),
+    let (format, version, guessed) = match hdr.next_event() {
+        Ok(Some(Event::Header { format, version })) => (format, version, None),
         Ok(_) => {
             return Err(SalvageError::Header(Error::corrupt(0, "no RDB header")));
         }
-        Err(e) => return Err(SalvageError::Header(e)),
+        Err(e) => match guess_header(data) {
+            Some(g) => (g.format, g.version, Some(g)),
+            None => return Err(SalvageError::Header(e)),
+        },
     };
-    let body = hdr.offset();
+    let body = if guessed.is_some() { 9 } else { hdr.offset() };
     drop(hdr);
     let last = if opts.duplicates == Duplicates::Last {
         // A first pass finds the last good record of each key.
@@ -263,7 +282,10 @@ pub fn salvage<W: Write>(
                 crc: Crc64::new(),
                 written: 0,
             };
-            w.write(&data[..body as usize])?;
+            match &guessed {
+                Some(g) => w.write(&header_bytes(g.format, g.version))?,
+                None => w.write(&data[..body as usize])?,
+            }
             Output::Copy(Box::new(w), version, 0)
         }
         Target::Rewrite(wo) => Output::Rewrite(Box::new(Writer::new(out, wo.clone())?)),
@@ -286,7 +308,179 @@ pub fn salvage<W: Write>(
     )?;
     rep.output_version = output_version;
     rep.output_bytes = sink.finish()?;
+    rep.header = guessed;
     Ok(rep)
+}
+
+/// The 9-byte header of an RDB of this flavour and version.
+fn header_bytes(format: Format, version: u32) -> Vec<u8> {
+    match format {
+        Format::Valkey => format!("VALKEY{:03}", version % 1000),
+        Format::Redis => format!("REDIS{:04}", version % 10000),
+    }
+    .into_bytes()
+}
+
+/// Bytes of the header that may differ from an RDB header's shape
+/// (`REDIS` + 4 digits, `VALKEY` + 3 digits) for it to be taken as damaged:
+/// at most [`MAGIC_DAMAGE`] of its letters, the rest among its digits.
+const HEADER_DAMAGE: usize = 5;
+
+/// Letters of `REDIS` / `VALKEY` that may differ in a damaged header.
+const MAGIC_DAMAGE: usize = 2;
+
+/// Key records whose framing, from byte 9, scores a candidate version.
+const HEADER_PROBE_KEYS: usize = 64;
+
+/// An RDB whose 9-byte header is damaged: its first bytes are within
+/// [`HEADER_DAMAGE`] bytes of an RDB header's shape (a changed letter, a
+/// version digit that is not one), or that shape with version 0; and the
+/// records after it frame as an RDB's. `None` for an intact header, a newer
+/// version than this one reads (unsupported, not damage), or bytes that are
+/// not an RDB's. The version is one of the known versions under which the
+/// most records frame (up to [`HEADER_PROBE_KEYS`] keys): the one its digits
+/// say when they are all intact, else the one the server named by the
+/// `redis-ver` (or `valkey-ver`) aux field writes, else the newest the
+/// intact digits allow, else the newest.
+pub fn guess_header(data: &[u8]) -> Option<HeaderGuess> {
+    let head = data.get(..9)?;
+    let shape = |magic: &[u8]| {
+        let off = magic.iter().zip(head).filter(|(a, b)| a != b).count();
+        let digits = &head[magic.len()..];
+        off + digits.iter().filter(|b| !b.is_ascii_digit()).count()
+    };
+    let letters = |magic: &[u8]| magic.iter().zip(head).filter(|(a, b)| a != b).count();
+    let (format, magic, dist) = [
+        (Format::Redis, b"REDIS".as_slice()),
+        (Format::Valkey, b"VALKEY".as_slice()),
+    ]
+    .into_iter()
+    .filter(|(_, m)| letters(m) <= MAGIC_DAMAGE)
+    .map(|(f, m)| (f, m, shape(m)))
+    .min_by_key(|&(_, _, d)| d)?;
+    let digits = &head[magic.len()..];
+    let written = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok());
+    if dist > HEADER_DAMAGE || (dist == 0 && written != Some(0)) {
+        return None;
+    }
+    let known: Vec<u32> = match format {
+        Format::Redis => (1..=super::types::NEWEST_REDIS).collect(),
+        Format::Valkey => (super::types::VALKEY_9..=super::types::NEWEST_VALKEY).collect(),
+    };
+    // Whether the digits that are digits allow version `v`.
+    let fits = |v: u32| {
+        let s = format!("{v:0width$}", width = digits.len());
+        s.bytes()
+            .zip(digits)
+            .all(|(a, &b)| !b.is_ascii_digit() || a == b)
+    };
+    let scored: Vec<(u32, usize)> = known
+        .iter()
+        .map(|&v| (v, frame_score(data, format, v)))
+        .collect();
+    let best = scored.iter().map(|&(_, n)| n).max()?;
+    if best < 3 {
+        return None;
+    }
+    let tied: Vec<u32> = scored
+        .iter()
+        .filter(|&&(_, n)| n == best)
+        .map(|&(v, _)| v)
+        .collect();
+    let newest_fit = tied.iter().rev().copied().find(|&v| fits(v));
+    let (version, how) = if let Some(v) = written.filter(|v| tied.contains(v)) {
+        (v, "the version its digits say")
+    } else if tied.len() == 1 {
+        (tied[0], "the only version under which its records read")
+    } else if let Some(h) = aux_version(data, format).filter(|h| tied.contains(h)) {
+        (h, "the version the server named in its aux fields writes")
+    } else if let Some(v) = newest_fit {
+        (v, "the newest version its intact digits allow")
+    } else {
+        (
+            *tied.last()?,
+            "the newest version under which its records read",
+        )
+    };
+    let how = how.to_owned();
+    Some(HeaderGuess {
+        found: super::escape_short(head),
+        format,
+        version,
+        how,
+    })
+}
+
+/// Records (of any kind) that frame from byte 9 as version `version`, up to
+/// [`HEADER_PROBE_KEYS`] keys; the end of the records at the end of the file
+/// counts for more.
+fn frame_score(data: &[u8], format: Format, version: u32) -> usize {
+    let mut r = reader_with(data, 9, format, version, 0, true);
+    r.limit_keys(PROBE_KEY_LIMIT);
+    let (mut events, mut keys) = (0usize, 0usize);
+    loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(_))) => {
+                if r.skip_value().is_err() {
+                    return events;
+                }
+                events += 1;
+                keys += 1;
+                if keys >= HEADER_PROBE_KEYS {
+                    return events;
+                }
+            }
+            Ok(Some(Event::Eof { end, .. })) => {
+                return events + if end == data.len() as u64 { 1000 } else { 0 };
+            }
+            Ok(Some(_)) => events += 1,
+            Ok(None) | Err(_) => return events,
+        }
+    }
+}
+
+/// The RDB version the server named in the aux fields after byte 9 writes
+/// (`redis-ver`, or `valkey-ver` from Valkey 9 on).
+fn aux_version(data: &[u8], format: Format) -> Option<u32> {
+    let newest = match format {
+        Format::Redis => super::types::NEWEST_REDIS,
+        Format::Valkey => super::types::NEWEST_VALKEY,
+    };
+    let mut r = reader_with(data, 9, format, newest, 0, true);
+    let (mut redis, mut valkey) = (None, None);
+    for _ in 0..64 {
+        match r.next_event() {
+            Ok(Some(Event::Aux { name, value })) => {
+                let v = std::str::from_utf8(value).ok().and_then(|v| {
+                    let mut p = v.split('.').map(str::parse::<u32>);
+                    Some((p.next()?.ok()?, p.next()?.ok()?))
+                });
+                match name {
+                    b"redis-ver" => redis = v,
+                    b"valkey-ver" => valkey = v,
+                    _ => {}
+                }
+            }
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    match (format, valkey, redis) {
+        (Format::Valkey, Some((9.., _)), _) => Some(super::types::VALKEY_9),
+        (Format::Redis, _, Some(v)) => Some(match v {
+            (..=2, _) | (3, 0..=1) => 6,
+            (3, _) => 7,
+            (4, _) => 8,
+            (5 | 6, _) => 9,
+            (7, 0..=1) => 10,
+            (7, 2..=3) => 11,
+            (7, _) | (8, 0..=3) => 12,
+            _ => 13,
+        }),
+        _ => None,
+    }
 }
 
 /// The fast path of an input that is not damaged: `check-rdb`'s checker
@@ -340,6 +534,7 @@ pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Repor
         trailing_bytes: 0,
         output_bytes: m.data.len() as u64,
         kept_ranges: None,
+        header: None,
     })
 }
 
@@ -574,6 +769,7 @@ fn walk<W: Write>(
         trailing_bytes: 0,
         output_bytes: 0,
         kept_ranges: None,
+        header: None,
     };
     if kept_ranges {
         rep.kept_ranges = Some(Vec::new());
