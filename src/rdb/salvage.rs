@@ -442,7 +442,8 @@ fn frame_score(data: &[u8], format: Format, version: u32) -> usize {
 }
 
 /// The RDB version the server named in the aux fields after byte 9 writes
-/// (`redis-ver`, or `valkey-ver` from Valkey 9 on).
+/// (`redis-ver`, or `valkey-ver`: Valkey 7.2 and 8 write RDB 11, Valkey 9
+/// its own version 80).
 fn aux_version(data: &[u8], format: Format) -> Option<u32> {
     let newest = match format {
         Format::Redis => super::types::NEWEST_REDIS,
@@ -469,7 +470,9 @@ fn aux_version(data: &[u8], format: Format) -> Option<u32> {
     }
     match (format, valkey, redis) {
         (Format::Valkey, Some((9.., _)), _) => Some(super::types::VALKEY_9),
-        (Format::Redis, _, Some(v)) => Some(match v {
+        // (Valkey 7.2 and 8 write `REDIS0011`.)
+        (Format::Redis, Some((7 | 8, _)), _) => Some(11),
+        (Format::Redis, None, Some(v)) => Some(match v {
             (..=2, _) | (3, 0..=1) => 6,
             (3, _) => 7,
             (4, _) => 8,
