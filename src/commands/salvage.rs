@@ -284,9 +284,8 @@ fn looks_rdb(data: &[u8]) -> bool {
 
 /// Is INPUT a file with an RDB header followed by commands (a hybrid AOF)?
 fn is_hybrid(input: &Path) -> bool {
-    MappedFile::open(input).is_some_and(|map| {
-        is_rdb_magic(map.bytes()) && resp_after_rdb(&map).is_some()
-    })
+    MappedFile::open(input)
+        .is_some_and(|map| is_rdb_magic(map.bytes()) && resp_after_rdb(&map).is_some())
 }
 
 /// The fast path of an undamaged input ([`salvage::undamaged`]). While the

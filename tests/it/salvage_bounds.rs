@@ -35,7 +35,11 @@ fn big_rdb(size: usize) -> Vec<u8> {
     while written < size {
         let key = format!("key:{i}").into_bytes();
         let value = if i % 10 == 0 {
-            Value::Set((0..50).map(|m| [format!("m{m}:").as_bytes(), &bytes(20)].concat()).collect())
+            Value::Set(
+                (0..50)
+                    .map(|m| [format!("m{m}:").as_bytes(), &bytes(20)].concat())
+                    .collect(),
+            )
         } else {
             Value::String(bytes(1000))
         };
@@ -61,7 +65,14 @@ fn damaged_rdb_salvaged_in_bounded_memory() {
     drop(data);
     let out = dir.path().join("salvaged.rdb");
     let s = |p: &Path| p.display().to_string();
-    let run = run_watched(&["--no-progress", "salvage", &s(&input), "-o", &s(&out), "--json"]);
+    let run = run_watched(&[
+        "--no-progress",
+        "salvage",
+        &s(&input),
+        "-o",
+        &s(&out),
+        "--json",
+    ]);
     assert_eq!(
         run.status.code(),
         Some(1),
@@ -142,7 +153,10 @@ fn damaged_magic_is_salvaged_as_an_rdb() {
             }
             let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             if doc["header"]["version"] != version || doc["keys_lost"] != serde_json::json!([]) {
-                failures.push(format!("{what}: header {} lost {}", doc["header"], doc["keys_lost"]));
+                failures.push(format!(
+                    "{what}: header {} lost {}",
+                    doc["header"], doc["keys_lost"]
+                ));
             }
             if std::fs::read(&out).unwrap() != orig {
                 failures.push(format!("{what}: the output is not the undamaged file"));
