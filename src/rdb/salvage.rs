@@ -1487,22 +1487,19 @@ fn resumes_read(
                 let framed = (!frame_only)
                     .then(|| frame_one(data, start, format, version, db))
                     .flatten();
-                match framed.filter(|end| end - start > PROBE_VALIDATE_LIMIT) {
-                    // A large record (it framed): validated by the walk if
-                    // reading resumes on it, not here (chance bytes framed
-                    // across real records would have its value read into
-                    // memory at each place tried).
-                    Some(end) => {
-                        first_end.get_or_insert((r.value_offset(), end));
-                        r = reader_with(data, end, format, version, r.db(), false);
-                        r.limit_keys(RESYNC_KEY_LIMIT);
+                // A large record (it framed): validated by the walk if
+                // reading resumes on it, not here (chance bytes framed across
+                // real records would have its value read into memory at each
+                // place tried).
+                if let Some(end) = framed.filter(|end| end - start > PROBE_VALIDATE_LIMIT) {
+                    first_end.get_or_insert((r.value_offset(), end));
+                    r = reader_with(data, end, format, version, r.db(), false);
+                    r.limit_keys(RESYNC_KEY_LIMIT);
+                } else {
+                    if r.skip_value().is_err() {
+                        return None;
                     }
-                    None => {
-                        if r.skip_value().is_err() {
-                            return None;
-                        }
-                        first_end.get_or_insert((r.value_offset(), r.offset()));
-                    }
+                    first_end.get_or_insert((r.value_offset(), r.offset()));
                 }
                 if names.len() >= RESYNC_KEYS && r.offset() >= past {
                     return first_end;

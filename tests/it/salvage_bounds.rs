@@ -34,7 +34,7 @@ fn big_rdb(size: usize) -> Vec<u8> {
     let mut written = 0usize;
     while written < size {
         let key = format!("key:{i}").into_bytes();
-        let value = if i % 10 == 0 {
+        let value = if i.is_multiple_of(10) {
             Value::Set(
                 (0..50)
                     .map(|m| [format!("m{m}:").as_bytes(), &bytes(20)].concat())
