@@ -100,6 +100,7 @@ pub const JSON_KEYS: &[&str] = &[
     "empty_dropped",
     "skipped",
     "skipped_bytes",
+    "header",
     "trailer",
     "trailing_bytes",
     "undamaged_copy",
@@ -150,7 +151,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     let data = map.bytes();
     if let Some(spooled) = spool
         .as_ref()
-        .filter(|_| !is_rdb_magic(data) || (args.replay && resp_after_rdb(data).is_some()))
+        .filter(|_| !looks_rdb(data) || (args.replay && resp_after_rdb(&map).is_some()))
     {
         // An AOF on standard input: salvaged from its copy.
         let path = spooled.path.clone();
@@ -176,8 +177,11 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     } else {
         // (An undamaged RDB has no bytes after its trailer: not a hybrid. A
         // hybrid AOF is told from an RDB only here, so that the fast path
-        // never reads every page of an undamaged RDB.)
-        if resp_after_rdb(data).is_some() {
+        // never reads every page of an undamaged RDB. A file that ends as an
+        // RDB ends, with an `EOF` opcode and its checksum, is not searched
+        // for commands now: the salvage below tells, where its records end.)
+        let scanned = !ends_as_rdb(data);
+        if scanned && resp_after_rdb(&map).is_some() {
             let path = input_path.to_path_buf();
             drop(tmp);
             drop(map);
@@ -196,6 +200,19 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         let rep = salvage::salvage(data, out, &opts, &track);
         bar.finish();
         let rep = rep.with_context(|| format!("salvaging {}", args.input.display()))?;
+        // Commands after the records the salvage read (or, when it found no
+        // end of them, after any `EOF` opcode): a hybrid AOF after all.
+        let records_end = (data.len() as u64 - rep.trailing_bytes) as usize;
+        let hybrid = match rep.trailer {
+            TrailerStatus::Missing => !scanned && resp_after_rdb(&map).is_some(),
+            _ => rep.trailing_bytes > 0 && is_resp_start(&data[records_end..]),
+        };
+        if hybrid {
+            let path = input_path.to_path_buf();
+            drop(tmp);
+            drop(map);
+            return aof::run(args, global, &path, &opts);
+        }
         tmp.file
             .sync_all()
             .with_context(|| format!("syncing {}", tmp.path.display()))?;
@@ -256,15 +273,19 @@ fn is_aof(input: &Path) -> anyhow::Result<bool> {
     };
     // (A file with an RDB header may still be a hybrid AOF: the RDB path
     // tells, after its fast path, so that an undamaged RDB is not read twice.)
-    Ok(!is_rdb_magic(map.bytes()))
+    Ok(!looks_rdb(map.bytes()))
+}
+
+/// Whether `data` starts as an RDB does, or with a damaged RDB header
+/// followed by an RDB's records ([`salvage::guess_header`]).
+fn looks_rdb(data: &[u8]) -> bool {
+    is_rdb_magic(data) || salvage::guess_header(data).is_some()
 }
 
 /// Is INPUT a file with an RDB header followed by commands (a hybrid AOF)?
 fn is_hybrid(input: &Path) -> bool {
-    MappedFile::open(input).is_some_and(|map| {
-        let data = map.bytes();
-        is_rdb_magic(data) && resp_after_rdb(data).is_some()
-    })
+    MappedFile::open(input)
+        .is_some_and(|map| is_rdb_magic(map.bytes()) && resp_after_rdb(&map).is_some())
 }
 
 /// The fast path of an undamaged input ([`salvage::undamaged`]). While the
@@ -349,21 +370,48 @@ fn copy_undamaged(
 
 /// Where commands start after an RDB part (a hybrid AOF): the first `EOF`
 /// opcode followed by its 8-byte checksum and then a RESP array header with a
-/// bulk string (`*N\r\n$`). Found whether or not the RDB part reads.
-fn resp_after_rdb(data: &[u8]) -> Option<usize> {
-    data.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == types::OP_EOF)
-        .map(|(i, _)| i + 9)
-        .find(|&at| {
-            let Some(t) = data.get(at..) else {
-                return false;
-            };
-            let digits = t.iter().skip(1).take_while(|b| b.is_ascii_digit()).count();
-            t.first() == Some(&b'*')
-                && (1..=10).contains(&digits)
-                && t.get(1 + digits..4 + digits) == Some(b"\r\n$".as_slice())
-        })
+/// bulk string (`*N\r\n$`). Found whether or not the RDB part reads. The
+/// pages scanned are given back as the scan goes (memory stays bounded
+/// whatever the file's size).
+fn resp_after_rdb(map: &MappedFile) -> Option<usize> {
+    const BLOCK: usize = 1 << 20;
+    let data = map.bytes();
+    let mut from = 0;
+    while from < data.len() {
+        let to = (from + BLOCK).min(data.len());
+        let found = data[from..to]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == types::OP_EOF)
+            .map(|(i, _)| from + i + 9)
+            .find(|&at| data.get(at..).is_some_and(is_resp_start));
+        if found.is_some() {
+            return found;
+        }
+        map.release(from as u64);
+        from = to;
+    }
+    None
+}
+
+/// Whether `t` starts with a RESP array header and a bulk string (`*N\r\n$`).
+fn is_resp_start(t: &[u8]) -> bool {
+    let digits = t.iter().skip(1).take_while(|b| b.is_ascii_digit()).count();
+    t.first() == Some(&b'*')
+        && (1..=10).contains(&digits)
+        && t.get(1 + digits..4 + digits) == Some(b"\r\n$".as_slice())
+}
+
+/// Whether `data` ends as an RDB file ends: an `EOF` opcode, then its 8-byte
+/// checksum (RDB 5 and later) or nothing (earlier versions).
+fn ends_as_rdb(data: &[u8]) -> bool {
+    let old = data
+        .get(5..9)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|v| v < 5);
+    let back = if old { 1 } else { 9 };
+    data.len() >= 9 + back && data[data.len() - back] == types::OP_EOF
 }
 
 /// Progress: the bar, and the pages of the input well behind the reader given
@@ -568,6 +616,7 @@ fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
         "records_dropped": rep.records_dropped,
         "duplicates_dropped": rep.duplicates_dropped,
         "empty_dropped": rep.empty_dropped,
+        "header": rep.header,
         "trailer": rep.trailer,
         "trailing_bytes": rep.trailing_bytes,
         "output_bytes": rep.output_bytes,
@@ -602,6 +651,19 @@ fn write_human(
         rep.keys_lost.len(),
         rep.skipped.len()
     )?;
+    if let Some(h) = &rep.header {
+        writeln!(
+            out,
+            "DAMAGED HEADER \"{}\": read and written as {} RDB version {} ({})",
+            h.found,
+            match h.format {
+                redis_persist::rdb::types::Format::Redis => "a Redis",
+                redis_persist::rdb::types::Format::Valkey => "a Valkey",
+            },
+            h.version,
+            h.how
+        )?;
+    }
     writeln!(out, "input trailer: {}", trailer_text(rep.trailer))?;
     for s in &rep.skipped {
         writeln!(

@@ -780,6 +780,19 @@ fn note_trailing(rep: &mut Report, at: u64, n: u64, resp: bool) {
     }
 }
 
+/// [`tail_is_resp`] of the bytes of `data` from `at` (the first
+/// `TAIL_PEEK` of them), for a guess among damaged bytes: a command, or the
+/// timestamp annotation Redis writes (any other `#` line is too easily
+/// imitated by chance bytes).
+pub(crate) fn resp_follows(data: &[u8], at: u64) -> bool {
+    let tail = usize::try_from(at)
+        .ok()
+        .and_then(|at| data.get(at..))
+        .unwrap_or_default();
+    (tail.starts_with(b"*") || tail.starts_with(b"#TS:"))
+        && tail_is_resp(&tail[..tail.len().min(TAIL_PEEK)])
+}
+
 /// True when `head` (the first bytes after an RDB trailer) starts like the
 /// command tail of a hybrid AOF: a complete RESP record (command or `#`
 /// annotation), or one cut by the end of the input. What follows it, damaged

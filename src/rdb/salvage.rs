@@ -60,6 +60,10 @@ const RESYNC_KEY_LIMIT: u64 = 1024;
 /// Bytes of a skipped range searched for key names that can still be framed.
 const NAME_SCAN: u64 = 1 << 20;
 
+/// Largest key record a search for where reading resumes validates (a larger
+/// one that frames is validated by the walk, when reading resumes on it).
+const PROBE_VALIDATE_LIMIT: u64 = 4 << 20;
+
 /// Which of two records of the same key to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -182,13 +186,29 @@ pub struct Report {
     /// written, in output order.
     #[serde(skip)]
     pub kept_ranges: Option<Vec<(u64, u64)>>,
+    /// The input's 9-byte header was damaged: what was read in its place.
+    pub header: Option<HeaderGuess>,
+}
+
+/// A damaged RDB header and what the salvage took it for ([`guess_header`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeaderGuess {
+    /// The input's first 9 bytes, escaped.
+    pub found: String,
+    /// The flavour taken.
+    pub format: Format,
+    /// The version taken.
+    pub version: u32,
+    /// How the version was chosen.
+    pub how: String,
 }
 
 impl Report {
     /// True when nothing of the input was lost or doubtful: no key lost, no
     /// range skipped, the trailer present and not mismatched.
     pub fn is_clean(&self) -> bool {
-        self.keys_lost.is_empty()
+        self.header.is_none()
+            && self.keys_lost.is_empty()
             && self.skipped.is_empty()
             && !matches!(
                 self.trailer,
@@ -227,14 +247,17 @@ pub fn salvage<W: Write>(
             frame_only: false,
         },
     );
-    let (format, version) = match hdr.next_event() {
-        Ok(Some(Event::Header { format, version })) => (format, version),
+    let (format, version, guessed) = match hdr.next_event() {
+        Ok(Some(Event::Header { format, version })) => (format, version, None),
         Ok(_) => {
             return Err(SalvageError::Header(Error::corrupt(0, "no RDB header")));
         }
-        Err(e) => return Err(SalvageError::Header(e)),
+        Err(e) => match guess_header(data) {
+            Some(g) => (g.format, g.version, Some(g)),
+            None => return Err(SalvageError::Header(e)),
+        },
     };
-    let body = hdr.offset();
+    let body = if guessed.is_some() { 9 } else { hdr.offset() };
     drop(hdr);
     let last = if opts.duplicates == Duplicates::Last {
         // A first pass finds the last good record of each key.
@@ -245,7 +268,7 @@ pub fn salvage<W: Write>(
             (format, version, body),
             &mut sink,
             &mut Keep::Collect(&mut last),
-            &NoProgress,
+            progress,
             false,
         )?;
         Some(last)
@@ -259,7 +282,10 @@ pub fn salvage<W: Write>(
                 crc: Crc64::new(),
                 written: 0,
             };
-            w.write(&data[..body as usize])?;
+            match &guessed {
+                Some(g) => w.write(&header_bytes(g.format, g.version))?,
+                None => w.write(&data[..body as usize])?,
+            }
             Output::Copy(Box::new(w), version, 0)
         }
         Target::Rewrite(wo) => Output::Rewrite(Box::new(Writer::new(out, wo.clone())?)),
@@ -282,27 +308,206 @@ pub fn salvage<W: Write>(
     )?;
     rep.output_version = output_version;
     rep.output_bytes = sink.finish()?;
+    rep.header = guessed;
     Ok(rep)
 }
 
+/// The 9-byte header of an RDB of this flavour and version.
+fn header_bytes(format: Format, version: u32) -> Vec<u8> {
+    match format {
+        Format::Valkey => format!("VALKEY{:03}", version % 1000),
+        Format::Redis => format!("REDIS{:04}", version % 10000),
+    }
+    .into_bytes()
+}
+
+/// Bytes of the header that may differ from an RDB header's shape
+/// (`REDIS` + 4 digits, `VALKEY` + 3 digits) for it to be taken as damaged:
+/// at most [`MAGIC_DAMAGE`] of its letters, the rest among its digits.
+const HEADER_DAMAGE: usize = 5;
+
+/// Letters of `REDIS` / `VALKEY` that may differ in a damaged header.
+const MAGIC_DAMAGE: usize = 2;
+
+/// Key records whose framing, from byte 9, scores a candidate version.
+const HEADER_PROBE_KEYS: usize = 64;
+
+/// An RDB whose 9-byte header is damaged: its first bytes are within
+/// [`HEADER_DAMAGE`] bytes of an RDB header's shape (a changed letter, a
+/// version digit that is not one), or that shape with version 0; and the
+/// records after it frame as an RDB's. `None` for an intact header, a newer
+/// version than this one reads (unsupported, not damage), or bytes that are
+/// not an RDB's. The version is one of the known versions under which the
+/// most records frame (up to [`HEADER_PROBE_KEYS`] keys): the one its digits
+/// say when they are all intact, else the one the server named by the
+/// `redis-ver` (or `valkey-ver`) aux field writes, else the newest the
+/// intact digits allow, else the newest.
+pub fn guess_header(data: &[u8]) -> Option<HeaderGuess> {
+    let head = data.get(..9)?;
+    let shape = |magic: &[u8]| {
+        let off = magic.iter().zip(head).filter(|(a, b)| a != b).count();
+        let digits = &head[magic.len()..];
+        off + digits.iter().filter(|b| !b.is_ascii_digit()).count()
+    };
+    let letters = |magic: &[u8]| magic.iter().zip(head).filter(|(a, b)| a != b).count();
+    let (format, magic, dist) = [
+        (Format::Redis, b"REDIS".as_slice()),
+        (Format::Valkey, b"VALKEY".as_slice()),
+    ]
+    .into_iter()
+    .filter(|(_, m)| letters(m) <= MAGIC_DAMAGE)
+    .map(|(f, m)| (f, m, shape(m)))
+    .min_by_key(|&(_, _, d)| d)?;
+    let digits = &head[magic.len()..];
+    let written = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok());
+    if dist > HEADER_DAMAGE || (dist == 0 && written != Some(0)) {
+        return None;
+    }
+    let known: Vec<u32> = match format {
+        Format::Redis => (1..=super::types::NEWEST_REDIS).collect(),
+        Format::Valkey => (super::types::VALKEY_9..=super::types::NEWEST_VALKEY).collect(),
+    };
+    // Whether the digits that are digits allow version `v`.
+    let fits = |v: u32| {
+        let s = format!("{v:0width$}", width = digits.len());
+        s.bytes()
+            .zip(digits)
+            .all(|(a, &b)| !b.is_ascii_digit() || a == b)
+    };
+    let scored: Vec<(u32, usize)> = known
+        .iter()
+        .map(|&v| (v, frame_score(data, format, v)))
+        .collect();
+    let best = scored.iter().map(|&(_, n)| n).max()?;
+    if best < 3 {
+        return None;
+    }
+    let tied: Vec<u32> = scored
+        .iter()
+        .filter(|&&(_, n)| n == best)
+        .map(|&(v, _)| v)
+        .collect();
+    let newest_fit = tied.iter().rev().copied().find(|&v| fits(v));
+    let (version, how) = if let Some(v) = written.filter(|v| tied.contains(v)) {
+        (v, "the version its digits say")
+    } else if tied.len() == 1 {
+        (tied[0], "the only version under which its records read")
+    } else if let Some(h) = aux_version(data, format).filter(|h| tied.contains(h)) {
+        (h, "the version the server named in its aux fields writes")
+    } else if let Some(v) = newest_fit {
+        (v, "the newest version its intact digits allow")
+    } else {
+        (
+            *tied.last()?,
+            "the newest version under which its records read",
+        )
+    };
+    let how = how.to_owned();
+    Some(HeaderGuess {
+        found: super::escape_short(head),
+        format,
+        version,
+        how,
+    })
+}
+
+/// Records (of any kind) that frame from byte 9 as version `version`, up to
+/// [`HEADER_PROBE_KEYS`] keys; the end of the records at the end of the file
+/// counts for more.
+fn frame_score(data: &[u8], format: Format, version: u32) -> usize {
+    let mut r = reader_with(data, 9, format, version, 0, true);
+    r.limit_keys(PROBE_KEY_LIMIT);
+    let (mut events, mut keys) = (0usize, 0usize);
+    loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(_))) => {
+                if r.skip_value().is_err() {
+                    return events;
+                }
+                events += 1;
+                keys += 1;
+                if keys >= HEADER_PROBE_KEYS {
+                    return events;
+                }
+            }
+            Ok(Some(Event::Eof { end, .. })) => {
+                return events + if end == data.len() as u64 { 1000 } else { 0 };
+            }
+            Ok(Some(_)) => events += 1,
+            Ok(None) | Err(_) => return events,
+        }
+    }
+}
+
+/// The RDB version the server named in the aux fields after byte 9 writes
+/// (`redis-ver`, or `valkey-ver`: Valkey 7.2 and 8 write RDB 11, Valkey 9
+/// its own version 80).
+fn aux_version(data: &[u8], format: Format) -> Option<u32> {
+    let newest = match format {
+        Format::Redis => super::types::NEWEST_REDIS,
+        Format::Valkey => super::types::NEWEST_VALKEY,
+    };
+    let mut r = reader_with(data, 9, format, newest, 0, true);
+    let (mut redis, mut valkey) = (None, None);
+    for _ in 0..64 {
+        match r.next_event() {
+            Ok(Some(Event::Aux { name, value })) => {
+                let v = std::str::from_utf8(value).ok().and_then(|v| {
+                    let mut p = v.split('.').map(str::parse::<u32>);
+                    Some((p.next()?.ok()?, p.next()?.ok()?))
+                });
+                match name {
+                    b"redis-ver" => redis = v,
+                    b"valkey-ver" => valkey = v,
+                    _ => {}
+                }
+            }
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    match (format, valkey, redis) {
+        (Format::Valkey, Some((9.., _)), _) => Some(super::types::VALKEY_9),
+        // (Valkey 7.2 and 8 write `REDIS0011`.)
+        (Format::Redis, Some((7 | 8, _)), _) => Some(11),
+        (Format::Redis, None, Some(v)) => Some(match v {
+            (..=2, _) | (3, 0..=1) => 6,
+            (3, _) => 7,
+            (4, _) => 8,
+            (5 | 6, _) => 9,
+            (7, 0..=1) => 10,
+            (7, 2..=3) => 11,
+            (7, _) | (8, 0..=3) => 12,
+            _ => 13,
+        }),
+        _ => None,
+    }
+}
+
 /// The fast path of an input that is not damaged: `check-rdb`'s checker
-/// ([`super::check::check_parallel_in`], on `threads` threads over the mapped
-/// file `m`, duplicate keys detected with a 64-bit hash per key) reads it whole
-/// and finds nothing at all to report: no problem (warnings included), a
-/// CRC-64 trailer that matches, nothing after it, no empty aggregate. The
-/// salvage of such a file is the file itself, byte for byte (every record kept
-/// as it is, and the fresh CRC is the stored one): returned is the report of
-/// that salvage, whose `output_bytes` is the length of the input. `None`: the
-/// input needs [`salvage`].
+/// (its guessed-chunk pass, [`super::check::check_guessed`], on `threads`
+/// threads over the mapped file `m`, duplicate keys detected with a 64-bit
+/// hash per key) reads it whole and finds nothing at all to report: no problem
+/// (warnings included), a CRC-64 trailer that matches, nothing after it, no
+/// empty aggregate. The salvage of such a file is the file itself, byte for
+/// byte (every record kept as it is, and the fresh CRC is the stored one):
+/// returned is the report of that salvage, whose `output_bytes` is the length
+/// of the input. `None`: the input needs [`salvage`].
+///
+/// (The guessed pass stops at the first damage it meets, where `check-rdb`
+/// would read the file again to say what is wrong: [`salvage`] says that. A
+/// file the guessed pass cannot cut, one without keys say, goes to [`salvage`]
+/// too, whose output is then the same bytes.)
 pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Report> {
-    use super::check::{CheckOptions, check_parallel_in};
+    use super::check::{CheckOptions, check_guessed};
     use super::reader::Checksum;
     let opts = CheckOptions {
         count_trailing: true,
         ..CheckOptions::default()
     };
-    let src = Source::new(Memory(m.data)).with_size(m.data.len() as u64);
-    let (c, _) = check_parallel_in(src, Some(m), opts, threads);
+    let c = check_guessed(m, opts, threads)?;
     let clean = c.is_ok()
         && c.problems.is_empty()
         && c.checksum == Some(Checksum::Ok)
@@ -332,14 +537,8 @@ pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Repor
         trailing_bytes: 0,
         output_bytes: m.data.len() as u64,
         kept_ranges: None,
+        header: None,
     })
-}
-
-/// No progress reporting.
-struct NoProgress;
-
-impl Progress for NoProgress {
-    fn set_position(&self, _: u64) {}
 }
 
 /// The duplicate policy while walking.
@@ -573,6 +772,7 @@ fn walk<W: Write>(
         trailing_bytes: 0,
         output_bytes: 0,
         kept_ranges: None,
+        header: None,
     };
     if kept_ranges {
         rep.kept_ranges = Some(Vec::new());
@@ -580,6 +780,9 @@ fn walk<W: Write>(
     let mut pos = body;
     let mut db = 0u64;
     let mut last_progress = 0u64;
+    // The CRC-64 of the input, taken as reading goes (the bytes are those
+    // just read: the trailer is checked without a second pass over the file).
+    let mut crc = RunningCrc::default();
     let mut pending: Option<Pending> = None;
     let mut libraries = super::check::Libraries::default();
     // Where reading resumed after a run of hash fields was skipped
@@ -618,7 +821,8 @@ fn walk<W: Write>(
         let mut r = reader_at(data, pos, format, version, db);
         loop {
             let start = r.offset();
-            if start - last_progress >= 1 << 20 {
+            if start.saturating_sub(last_progress) >= 1 << 20 {
+                crc.to(data, start);
                 progress.set_position(start);
                 last_progress = start;
             }
@@ -628,7 +832,7 @@ fn walk<W: Write>(
                     break 'outer;
                 }
                 Ok(Some(Event::Eof { offset, end, .. })) => {
-                    rep.trailer = trailer(data, offset, version);
+                    rep.trailer = trailer(data, offset, version, &mut crc);
                     rep.trailing_bytes = len - end;
                     pos = len;
                     break 'outer;
@@ -775,8 +979,39 @@ fn is_unsupported(e: &Error) -> bool {
     }
 }
 
-/// The trailer of the input, whose `EOF` opcode is at `eof`.
-fn trailer(data: &[u8], eof: u64, version: u32) -> TrailerStatus {
+/// The CRC-64 of the input's first `upto` bytes.
+#[derive(Default)]
+struct RunningCrc {
+    crc: Crc64,
+    upto: u64,
+}
+
+impl RunningCrc {
+    /// Takes in the bytes up to `to` (nothing when reading went back, after
+    /// damage, to before what was taken).
+    fn to(&mut self, data: &[u8], to: u64) {
+        let to = to.min(data.len() as u64);
+        if to < self.upto {
+            return;
+        }
+        self.crc.update(&data[self.upto as usize..to as usize]);
+        self.upto = to;
+    }
+
+    /// The CRC-64 of the first `through` bytes (taken again from the start
+    /// when more was taken: an `EOF` opcode found after reading went back).
+    fn through(&mut self, data: &[u8], through: u64) -> u64 {
+        if through < self.upto {
+            *self = Self::default();
+        }
+        self.to(data, through);
+        self.crc.value()
+    }
+}
+
+/// The trailer of the input, whose `EOF` opcode is at `eof` (`crc`: the
+/// input's CRC-64 as far as it was taken).
+fn trailer(data: &[u8], eof: u64, version: u32, crc: &mut RunningCrc) -> TrailerStatus {
     if version < 5 {
         return TrailerStatus::Absent;
     }
@@ -791,7 +1026,7 @@ fn trailer(data: &[u8], eof: u64, version: u32) -> TrailerStatus {
     if stored == 0 {
         return TrailerStatus::Disabled;
     }
-    let computed = crate::io::crc64(&data[..at]);
+    let computed = crc.through(data, at as u64);
     if computed == stored {
         TrailerStatus::Ok
     } else {
@@ -1226,9 +1461,27 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
 /// Whether records read again from `p`: [`RESYNC_KEYS`] whole key records
 /// validate in a row (fewer when the `EOF` record or the end of the input
 /// follows them), none of them zero-filled.
+///
+/// They are framed first, and validated only when they frame: the same
+/// verdict (what does not frame does not validate), but a length that chance
+/// bytes make huge is then skipped, never read (reading it would map in, and
+/// copy, up to the rest of the file at each place tried).
 fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<(u64, u64)> {
+    resumes_read(data, p, (format, version), past, true)?;
+    resumes_read(data, p, (format, version), past, false)
+}
+
+/// [`resumes`], framing only or validating.
+fn resumes_read(
+    data: &[u8],
+    p: u64,
+    (format, version): (Format, u32),
+    past: u64,
+    frame_only: bool,
+) -> Option<(u64, u64)> {
     let len = data.len() as u64;
-    let mut r = reader_at(data, p, format, version, super::speculative::UNKNOWN_DB);
+    let unknown = super::speculative::UNKNOWN_DB;
+    let mut r = reader_with(data, p, format, version, unknown, frame_only);
     r.limit_keys(RESYNC_KEY_LIMIT);
     // Names seen: bytes taken for records by chance repeat themselves (a run
     // of one byte, a pattern of a compact encoding) or are empty.
@@ -1241,6 +1494,7 @@ fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Opti
                 // (Module values frame themselves whatever their module: a
                 // chance one would reach the server as an unknown module.)
                 let module = k.rdb_type == super::types::MODULE_2;
+                let (start, db) = (k.offset, k.db);
                 if k.key.is_empty()
                     || names
                         .iter()
@@ -1254,10 +1508,23 @@ fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Opti
                 if module && !plausible_module(data, r.value_offset()) {
                     return None;
                 }
-                if r.skip_value().is_err() {
-                    return None;
+                let framed = (!frame_only)
+                    .then(|| frame_one(data, start, format, version, db))
+                    .flatten();
+                // A large record (it framed): validated by the walk if
+                // reading resumes on it, not here (chance bytes framed across
+                // real records would have its value read into memory at each
+                // place tried).
+                if let Some(end) = framed.filter(|end| end - start > PROBE_VALIDATE_LIMIT) {
+                    first_end.get_or_insert((r.value_offset(), end));
+                    r = reader_with(data, end, format, version, r.db(), false);
+                    r.limit_keys(RESYNC_KEY_LIMIT);
+                } else {
+                    if r.skip_value().is_err() {
+                        return None;
+                    }
+                    first_end.get_or_insert((r.value_offset(), r.offset()));
                 }
-                first_end.get_or_insert((r.value_offset(), r.offset()));
                 if names.len() >= RESYNC_KEYS && r.offset() >= past {
                     return first_end;
                 }
@@ -1266,7 +1533,7 @@ fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Opti
                 // The end of the records: the trailer ends the file, or what
                 // follows it is an AOF tail.
                 return ((!names.is_empty() || records > 0 || p + 9 >= end)
-                    && (end == len || data.get(end as usize) == Some(&b'*')))
+                    && (end == len || super::check::resp_follows(data, end)))
                 .then(|| first_end.unwrap_or((p + 1, p + 1)));
             }
             Ok(None) => return first_end,

@@ -24,11 +24,11 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What a child did: its exit status, its standard output and its peak
 /// resident memory in KiB.
-struct Run {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    peak_kb: u64,
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    pub(crate) peak_kb: u64,
 }
 
 /// The child's `VmHWM` in KiB, while it exists.
@@ -78,7 +78,7 @@ fn watch(mut child: Child, what: &str) -> Run {
 }
 
 /// Runs the binary with `args` on no input.
-fn run_watched(args: &[&str]) -> Run {
+pub(crate) fn run_watched(args: &[&str]) -> Run {
     let child = common::bin()
         .args(args)
         .stdin(Stdio::null())

@@ -60,6 +60,7 @@ mod rewrite_servers;
 mod rewrite_split;
 mod salvage;
 mod salvage_aof;
+mod salvage_bounds;
 mod servers_live;
 mod stats_api;
 mod stats_cli;
