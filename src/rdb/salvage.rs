@@ -945,6 +945,20 @@ fn one_string_end(data: &[u8], start: u64) -> Option<u64> {
     Some(str_end(data, k)? as u64)
 }
 
+/// Whether the key record at `at` has a Redis Enterprise opcode before its
+/// type byte: the reader skips it (as redis/librdb does), the server's loader
+/// refuses it, so chance bytes of a damaged record read that way must not be
+/// where reading resumes (the record would be copied with it).
+fn enterprise_prefix(data: &[u8], at: u64, format: Format) -> bool {
+    use super::types::{OP_ENT_RAM_LRU, OP_ENT_SLOT_NUM};
+    format == Format::Redis
+        && usize::try_from(at)
+            .ok()
+            .and_then(|a| after_prefixes(data, a))
+            .and_then(|p| data.get(p))
+            .is_some_and(|&b| b == OP_ENT_RAM_LRU || b == OP_ENT_SLOT_NUM)
+}
+
 /// The position of the type byte of the record at `p`, past its expire /
 /// LRU / LFU prefixes.
 fn after_prefixes(data: &[u8], mut p: usize) -> Option<usize> {
@@ -1318,6 +1332,9 @@ fn resumes_in(
                 }
                 if names.len() < 2 * RESYNC_KEYS {
                     names.push((k.db, k.key.to_vec()));
+                }
+                if enterprise_prefix(data, k.offset, format) {
+                    return None;
                 }
                 if module && !plausible_module(data, r.value_offset()) {
                     return None;
