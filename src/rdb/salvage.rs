@@ -892,8 +892,9 @@ fn recover(
 const NEAR_END: u64 = 64;
 
 /// Where the failed record ends by its own lengths: framed whole (its value
-/// may fail validation), or, when its type byte does not read, its value
-/// taken as one string (every ziplist, listpack and intset encoding is one).
+/// may fail validation), or, when its header does not read (a damaged type
+/// byte), its value taken as one string (every ziplist, listpack and intset
+/// encoding is one).
 /// When reading would resume at `next`, before that end or within
 /// [`NEAR_END`] bytes after it: the place nearest to that end, within
 /// `NEAR_END` bytes either side, where records read again. Damage inside the
@@ -912,7 +913,10 @@ fn near_declared_end(
     let len = data.len() as u64;
     let ends = [
         frame_one(data, f.start, format, version, db),
-        one_string_end(data, f.start),
+        f.key
+            .is_none()
+            .then(|| one_string_end(data, f.start))
+            .flatten(),
     ];
     for e in ends.into_iter().flatten() {
         if e <= f.start + 1 || next >= e + NEAR_END {
@@ -1288,27 +1292,6 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
 /// validate in a row (fewer when the `EOF` record or the end of the input
 /// follows them), none of them zero-filled.
 fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<(u64, u64)> {
-    resumes_spans(data, p, format, version, past).map(|s| s.0)
-}
-
-/// The value spans (value start, record end) of the first two key records
-/// read from `p` when records read again there ([`resumes`]; the second is
-/// `None` when only one key record precedes the end of the records).
-type Spans = ((u64, u64), Option<(u64, u64)>);
-
-fn resumes_spans(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<Spans> {
-    let mut second = None;
-    let first = resumes_in(data, p, (format, version), past, &mut second)?;
-    Some((first, second))
-}
-
-fn resumes_in(
-    data: &[u8],
-    p: u64,
-    (format, version): (Format, u32),
-    past: u64,
-    second: &mut Option<(u64, u64)>,
-) -> Option<(u64, u64)> {
     let len = data.len() as u64;
     let mut r = reader_at(data, p, format, version, super::speculative::UNKNOWN_DB);
     r.limit_keys(RESYNC_KEY_LIMIT);
@@ -1341,9 +1324,6 @@ fn resumes_in(
                 }
                 if r.skip_value().is_err() {
                     return None;
-                }
-                if first_end.is_some() && second.is_none() {
-                    *second = Some((r.value_offset(), r.offset()));
                 }
                 first_end.get_or_insert((r.value_offset(), r.offset()));
                 if names.len() >= RESYNC_KEYS && r.offset() >= past {
@@ -1380,8 +1360,8 @@ fn resumes_in(
 }
 
 /// The first place in `[from, to)` where records read again ([`resumes`]).
-/// A place whose first or second record holds another such place is passed
-/// over for that one: chance bytes taken for a record can end exactly where
+/// A place whose first record holds another such place is passed over for
+/// that one: chance bytes taken for a record can end exactly where
 /// real records start, swallowing the real ones before that; real records are
 /// what read again inside it. Not for a place inside whose own first record
 /// ends where the outer record ends: that is the tail of the outer record's
@@ -1398,8 +1378,8 @@ fn next_resume(
     let first = |lo: u64, hi: u64, tail: Option<u64>| {
         (lo..hi.min(data.len() as u64)).find_map(|p| {
             if plausible_start(data[p as usize]) {
-                resumes_spans(data, p, format, version, past)
-                    .filter(|s| tail != Some(s.0.1))
+                resumes(data, p, format, version, past)
+                    .filter(|s| tail != Some(s.1))
                     .map(|s| (p, s))
             } else {
                 None
@@ -1408,16 +1388,11 @@ fn next_resume(
     };
     // (Inside a record's value: its header, with its expire, is the record's
     // own.)
-    let (mut p, mut spans) = first(from, to, None)?;
-    loop {
-        let ((inner, end), second) = spans;
-        let inside =
-            first(inner, end, Some(end)).or_else(|| second.and_then(|(a, b)| first(a, b, Some(b))));
-        match inside {
-            Some((q, s)) => (p, spans) = (q, s),
-            None => return Some(p),
-        }
+    let (mut p, (mut inner, mut end)) = first(from, to, None)?;
+    while let Some((q, e)) = first(inner, end, Some(end)) {
+        (p, (inner, end)) = (q, e);
     }
+    Some(p)
 }
 
 /// A key named in a skipped range: database, name, type byte, byte range.

@@ -540,11 +540,12 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
         // 5-97 cases per kind, 7-365 keys (300 cases in all). After the
         // resynchronisation rules for cut files, declared extents and value
         // tails (src/rdb/salvage.rs `near_declared_end`, `next_resume`): none
-        // in cut files, 0-57 cases per other kind (175 in all), 0-328 keys;
+        // in cut files, 2-60 cases per other kind (191 in all), 4-334 keys;
         // what is left is chance bytes of a damaged record whose lengths do
         // not frame it (a damaged length, or its header taken), framed up to
-        // real records, the tiny expired.rdb files above all, and hashes with
-        // field TTLs whose fields read on as records.
+        // real records, the tiny expired.rdb files above all, chance records
+        // holding exactly one real record, and hashes with field TTLs whose
+        // fields read on as records.
         // REDIS_PERSIST_SALVAGE_DEBUG=1 prints where each one came from.)
         if *kind == Kind::Truncate && t.phantoms > 0
             || t.phantom_cases * 10 > t.cases
