@@ -1106,6 +1106,13 @@ fn recover(
         _ => next_resume(data, f.start + 1, len, (format, version), 0),
     }
     .unwrap_or(len);
+    // Reading resumes inside (or near) the failed record's declared extent:
+    // at the place nearest to its end instead (see [`near_declared_end`]).
+    let next = if header.is_none() {
+        near_declared_end(data, f, next, (format, version)).unwrap_or(next)
+    } else {
+        next
+    };
     // After damage inside a hash with field TTLs, its fields with no TTL read
     // as string records: the run of them where reading would resume is
     // skipped with the damage.
@@ -1137,6 +1144,102 @@ fn recover(
         unsupported: f.unsupported,
     });
     (next, false, fields)
+}
+
+/// Bytes around the declared end of a failed record searched for where
+/// records read again ([`near_declared_end`]).
+const NEAR_END: u64 = 64;
+
+/// Where the failed record ends by its own lengths: framed whole (its value
+/// may fail validation), or, when its header does not read (a damaged type
+/// byte), its value taken as one string (every ziplist, listpack and intset
+/// encoding is one).
+/// When reading would resume at `next`, before that end or within
+/// [`NEAR_END`] bytes after it: the place nearest to that end, within
+/// `NEAR_END` bytes either side, where records read again. Damage inside the
+/// value (bytes inserted or deleted, a type byte changed) leaves its outer
+/// lengths whole, so the record ends there or a few bytes off; the bytes of
+/// its value, above all the tail of a compressed string or of a ziplist, can
+/// frame as a record ending where the real records start, which the search
+/// from its start would take.
+fn near_declared_end(
+    data: &[u8],
+    f: &Failure,
+    next: u64,
+    (format, version): (Format, u32),
+) -> Option<u64> {
+    let db = f.key.as_ref().map_or(0, |k| k.0);
+    let len = data.len() as u64;
+    let ends = [
+        frame_one(data, f.start, format, version, db),
+        f.key
+            .is_none()
+            .then(|| one_string_end(data, f.start))
+            .flatten(),
+    ];
+    for e in ends.into_iter().flatten() {
+        if e <= f.start + 1 || next >= e + NEAR_END {
+            continue;
+        }
+        for d in 0..=NEAR_END {
+            let after = Some(e + d);
+            let before = (d > 0).then(|| e.checked_sub(d)).flatten();
+            for q in [after, before].into_iter().flatten() {
+                if q <= f.start || q > len {
+                    continue;
+                }
+                if q == len
+                    || plausible_start(data[q as usize])
+                        && resumes(data, q, format, version, 0).is_some()
+                {
+                    return Some(q);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The end of the record at `start` read as its prefixes (expire, LRU,
+/// LFU), a type byte of any value, a key and one string.
+fn one_string_end(data: &[u8], start: u64) -> Option<u64> {
+    let p = after_prefixes(data, usize::try_from(start).ok()?)?;
+    let k = str_end(data, p + 1)?;
+    Some(str_end(data, k)? as u64)
+}
+
+/// Whether the key record at `at` has a Redis Enterprise opcode before its
+/// type byte: the reader skips it (as redis/librdb does), the server's loader
+/// refuses it, so chance bytes of a damaged record read that way must not be
+/// where reading resumes (the record would be copied with it).
+fn enterprise_prefix(data: &[u8], at: u64, format: Format) -> bool {
+    use super::types::{OP_ENT_RAM_LRU, OP_ENT_SLOT_NUM};
+    format == Format::Redis
+        && usize::try_from(at)
+            .ok()
+            .and_then(|a| after_prefixes(data, a))
+            .and_then(|p| data.get(p))
+            .is_some_and(|&b| b == OP_ENT_RAM_LRU || b == OP_ENT_SLOT_NUM)
+}
+
+/// The position of the type byte of the record at `p`, past its expire /
+/// LRU / LFU prefixes.
+fn after_prefixes(data: &[u8], mut p: usize) -> Option<usize> {
+    use super::types::{OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_IDLE};
+    loop {
+        match *data.get(p)? {
+            OP_EXPIRETIME_MS => p += 9,
+            OP_EXPIRETIME => p += 5,
+            OP_FREQ => p += 2,
+            OP_IDLE => {
+                let (_, false, n) = len_at(data, p + 1)? else {
+                    return None;
+                };
+                p = n;
+            }
+            _ => return Some(p),
+        }
+    }
 }
 
 /// Past the run of string records with no prefix (no expire, LRU or LFU)
@@ -1228,22 +1331,8 @@ fn field_ttl_hash(format: Format, ty: u8) -> bool {
 /// minimum expire, field count) reads: where its fields start and their
 /// declared count.
 fn hash_fields_at(data: &[u8], start: u64, format: Format) -> Option<(usize, u64)> {
-    use super::types::{OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_IDLE};
-    let mut p = usize::try_from(start).ok()?;
-    let ty = loop {
-        match *data.get(p)? {
-            OP_EXPIRETIME_MS => p += 9,
-            OP_EXPIRETIME => p += 5,
-            OP_FREQ => p += 2,
-            OP_IDLE => {
-                let (_, false, n) = len_at(data, p + 1)? else {
-                    return None;
-                };
-                p = n;
-            }
-            t => break t,
-        }
-    };
+    let p = after_prefixes(data, usize::try_from(start).ok()?)?;
+    let ty = data[p];
     if !field_ttl_hash(format, ty) {
         return None;
     }
@@ -1505,6 +1594,9 @@ fn resumes_read(
                 if names.len() < 2 * RESYNC_KEYS {
                     names.push((k.db, k.key.to_vec()));
                 }
+                if enterprise_prefix(data, k.offset, format) {
+                    return None;
+                }
                 if module && !plausible_module(data, r.value_offset()) {
                     return None;
                 }
@@ -1536,7 +1628,11 @@ fn resumes_read(
                     && (end == len || super::check::resp_follows(data, end)))
                 .then(|| first_end.unwrap_or((p + 1, p + 1)));
             }
-            Ok(None) => return first_end,
+            // The end of the input with no `EOF` record (a cut file) after
+            // fewer than RESYNC_KEYS records: the records of a cut file end
+            // with a partial one, so a chain that ends exactly there is
+            // chance bytes of the record the cut went through.
+            Ok(None) => return None,
             // Between keys, only database selectors and their sizes (aux
             // fields, functions and module aux records come before the keys
             // and are easily imitated by chance bytes).
@@ -1556,9 +1652,13 @@ fn resumes_read(
 
 /// The first place in `[from, to)` where records read again ([`resumes`]).
 /// A place whose first record holds another such place is passed over for
-/// that one: chance bytes taken for a record can end exactly where real
-/// records start, swallowing the real ones before that; real records are
-/// what read again inside it.
+/// that one: chance bytes taken for a record can end exactly where
+/// real records start, swallowing the real ones before that; real records are
+/// what read again inside it. Not for a place inside whose own first record
+/// ends where the outer record ends: that is the tail of the outer record's
+/// value taken for a record (the last bytes of a compressed string, the last
+/// entries of a ziplist), which chance frames far more often than chance
+/// bytes frame a record holding exactly one real record.
 fn next_resume(
     data: &[u8],
     from: u64,
@@ -1566,19 +1666,21 @@ fn next_resume(
     (format, version): (Format, u32),
     past: u64,
 ) -> Option<u64> {
-    let first = |lo: u64, hi: u64| {
+    let first = |lo: u64, hi: u64, tail: Option<u64>| {
         (lo..hi.min(data.len() as u64)).find_map(|p| {
             if plausible_start(data[p as usize]) {
-                resumes(data, p, format, version, past).map(|e| (p, e))
+                resumes(data, p, format, version, past)
+                    .filter(|s| tail != Some(s.1))
+                    .map(|s| (p, s))
             } else {
                 None
             }
         })
     };
-    // (Inside the first record's value: its header, with its expire, is the
-    // record's own.)
-    let (mut p, (mut inner, mut end)) = first(from, to)?;
-    while let Some((q, e)) = first(inner, end) {
+    // (Inside a record's value: its header, with its expire, is the record's
+    // own.)
+    let (mut p, (mut inner, mut end)) = first(from, to, None)?;
+    while let Some((q, e)) = first(inner, end, Some(end)) {
         (p, (inner, end)) = (q, e);
     }
     Some(p)
