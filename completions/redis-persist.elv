@@ -124,7 +124,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand -o 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input'
             cand --output 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input'
             cand --duplicates 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)'
-            cand --rdb-version 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input''s version'
+            cand --rdb-version 'Re-encode the kept records as RDB version N (a version of rewrite''s target table: 9 to 13, or 80 for Valkey 9) instead of copying them as they are in the input''s version'
             cand --lost 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)'
             cand --force 'Replace OUTPUT (and the `--lost` file) when it exists'
             cand --json 'Print one JSON document on stdout instead of the human report on stderr'

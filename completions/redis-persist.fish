@@ -121,7 +121,7 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand convert-aof-
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -s o -l output -d 'Where to write the salvaged RDB or AOF (written atomically): a file, or a new multi-part directory for a multi-part AOF input' -r -F
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l duplicates -d 'Which record of a duplicated key to keep (Redis refuses a file with duplicate keys)' -r -f -a "first\t'The first record of the key in the file'
 last\t'The last record of the key in the file'"
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l rdb-version -d 'Re-encode the kept records as RDB version N (9 to 12) instead of copying them as they are in the input\'s version' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l rdb-version -d 'Re-encode the kept records as RDB version N (a version of rewrite\'s target table: 9 to 13, or 80 for Valkey 9) instead of copying them as they are in the input\'s version' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l lost -d 'Write the raw bytes of every skipped range and every dropped record to FILE, in input order (their offsets are in the report)' -r -F
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l force -d 'Replace OUTPUT (and the `--lost` file) when it exists'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand salvage" -l json -d 'Print one JSON document on stdout instead of the human report on stderr'

@@ -381,7 +381,7 @@ fn report_failure(
 
 /// `--rdb-version`: a version a server line of the target table writes
 /// ([`target::for_rdb_version`]: 9 to 13, or 80 for `VALKEY080`).
-fn parse_rdb_version(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_rdb_version(s: &str) -> Result<u32, String> {
     let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
     if target::for_rdb_version(v).is_some() {
         return Ok(v);

@@ -64,9 +64,10 @@ pub struct Args {
     /// duplicate keys).
     #[arg(long, value_enum, default_value = "first", value_name = "WHICH")]
     pub duplicates: DuplicatesArg,
-    /// Re-encode the kept records as RDB version N (9 to 12) instead of
-    /// copying them as they are in the input's version.
-    #[arg(long, value_name = "N")]
+    /// Re-encode the kept records as RDB version N (a version of rewrite's
+    /// target table: 9 to 13, or 80 for Valkey 9) instead of copying them as
+    /// they are in the input's version.
+    #[arg(long, value_name = "N", value_parser = super::convert_aof_to_hybrid::parse_rdb_version)]
     pub rdb_version: Option<u32>,
     /// Write the raw bytes of every skipped range and every dropped record to
     /// FILE, in input order (their offsets are in the report).

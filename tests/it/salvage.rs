@@ -735,7 +735,7 @@ fn rewrite_to_another_version() {
     use redis_persist::rdb::writer::WriterOptions;
     let bytes = std::fs::read(common::testdata("rdb/redis-7.0-types.rdb")).unwrap();
     let orig = keys_of(&bytes).0;
-    for v in [11, 12] {
+    for v in [11, 12, 13] {
         let mut out = Vec::new();
         let rep = salvage::salvage(
             &bytes,
@@ -767,6 +767,23 @@ fn rewrite_to_another_version() {
                 e.key
             );
         }
+    }
+    // The command takes the versions of the one target table (as rewrite and
+    // convert-aof-to-hybrid do): anything else is a usage error, nothing written.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.rdb");
+    let src = common::testdata("rdb/redis-7.0-types.rdb");
+    for bad in ["8", "14", "81", "99"] {
+        let o = common::run(&[
+            "salvage",
+            &src.display().to_string(),
+            "-o",
+            &out.display().to_string(),
+            "--rdb-version",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "--rdb-version {bad}");
+        assert!(!out.exists(), "--rdb-version {bad} wrote an output");
     }
 }
 
