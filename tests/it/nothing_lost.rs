@@ -173,6 +173,79 @@ fn an_output_never_replaces_an_input() {
         &single,
     );
     assert_refused(&["dump", &single_s, "-o", &single_s], &single);
+    // rewrite: its output over its (or one of its merged) inputs, by name,
+    // symlink or hard link; a split whose directory would take an input's name.
+    let other = rdb_copy(t, "other.rdb");
+    let other_s = s(&other);
+    for o in [&rdb_s, &link_s, &hard_s] {
+        assert_refused(
+            &[
+                "rewrite",
+                "--target",
+                "redis-8.6",
+                &rdb_s,
+                "-o",
+                o,
+                "--force",
+            ],
+            &rdb,
+        );
+        assert_refused(
+            &[
+                "rewrite",
+                "--target",
+                "redis-8.6",
+                &other_s,
+                &rdb_s,
+                "-o",
+                o,
+                "--duplicates",
+                "first",
+                "--force",
+            ],
+            &rdb,
+        );
+    }
+    let nodes = t.join("nodes");
+    std::fs::create_dir(&nodes).unwrap();
+    let node0 = nodes.join("node0.rdb");
+    std::fs::copy(&rdb, &node0).unwrap();
+    assert_refused(
+        &[
+            "rewrite",
+            "--target",
+            "redis-8.6",
+            &s(&node0),
+            "--split-by-slot",
+            "3",
+            "-o",
+            &s(&nodes),
+            "--force",
+        ],
+        &node0,
+    );
+    assert_refused(
+        &[
+            "rewrite",
+            "--target",
+            "redis-8.6",
+            &dir_s,
+            "--aof",
+            "-o",
+            &manifest_s,
+            "--force",
+        ],
+        &dir,
+    );
+    // salvage of an AOF: over its directory, its manifest or one of its files.
+    assert_refused(&["salvage", &dir_s, "-o", &dir_s, "--force"], &dir);
+    for o in [&manifest_s, &incr_s] {
+        assert_refused(
+            &["salvage", &dir_s, "--single-file", "-o", o, "--force"],
+            &dir,
+        );
+    }
+    assert_refused(&["salvage", &single_s, "-o", &single_s, "--force"], &single);
 
     // A new output beside the inputs is still written.
     let fresh = t.join("out.jsonl");
