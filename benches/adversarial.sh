@@ -8,7 +8,7 @@
 # Knobs: FUZZ_SECONDS overrides MINUTES (a quick try of the script),
 # TARGETS="rdb_read replay" runs only those targets, TESTS=0 skips the
 # tests, FUZZ=0 the fuzzing; MUTATIONS (default 25000) cases for each mutation
-# sweep, SALVAGE_CASES (default 40) and SALVAGE_AOF_CASES (default 10) for the
+# sweep (CHECK_RDB_MUTATIONS, default 5000, for the one against redis-check-rdb), SALVAGE_CASES (default 40) and SALVAGE_AOF_CASES (default 10) for the
 # salvage tests. FUZZ_SANITIZER and FUZZ_TOOLCHAIN go to fuzz/run.sh.
 # With the defaults: about 60 minutes of fuzzing, then about 35 of tests
 # (measured on 2 shared CPUs: rdb_mutations 34 s and rdb_vs_redis_check_rdb
@@ -24,6 +24,9 @@ TARGETS=${TARGETS:-rdb_read rdb_roundtrip aof_read aof_input dump_payload replay
 # At least a few thousand: the mutation tests assert their sweep saw enough
 # valid and broken files.
 MUTATIONS=${MUTATIONS:-25000}
+# rdb_vs_redis_check_rdb runs redis-check-rdb 7.0 once per case (106 s per
+# 3000): its own knob, so the long run stays within the time above.
+CHECK_RDB_MUTATIONS=${CHECK_RDB_MUTATIONS:-5000}
 # The mutation tests' xorshift sequence, from SEED (well mixed: a small
 # xorshift seed starts with small numbers).
 MUTATION_SEED=$(printf '%u' $((SEED * 0x9E3779B97F4A7C15)))
@@ -69,7 +72,7 @@ if [ "${TESTS:-1}" != 0 ]; then
   run_test nothing_lost "" nothing_lost::
   run_test rdb_mutations "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$MUTATION_SEED" rdb_mutations::
   run_test rdb_payload_mutations "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$MUTATION_SEED" rdb_payload_mutations::
-  run_test rdb_vs_redis_check_rdb "REDIS_PERSIST_MUTATIONS=$MUTATIONS REDIS_PERSIST_MUTATION_SEED=$MUTATION_SEED" rdb_vs_redis_check_rdb::
+  run_test rdb_vs_redis_check_rdb "REDIS_PERSIST_MUTATIONS=$CHECK_RDB_MUTATIONS REDIS_PERSIST_MUTATION_SEED=$MUTATION_SEED" rdb_vs_redis_check_rdb::
   run_test salvage "REDIS_PERSIST_SALVAGE_CASES=$SALVAGE_CASES REDIS_PERSIST_SALVAGE_LOADS=3" salvage::
   run_test salvage_aof "REDIS_PERSIST_SALVAGE_AOF_CASES=$SALVAGE_AOF_CASES" salvage_aof::
 fi
