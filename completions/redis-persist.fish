@@ -60,7 +60,7 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -s o -
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l db -d 'Only keys of database N (repeatable)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l key -d 'Only keys matching this Redis glob pattern (`KEYS` syntax: `*`, `?`, `[a-z]`, `[^x]`, `\\`; repeatable; a key matching any `--key` or `--key-regex` is kept)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l key-regex -d 'Only keys matching this regular expression (Rust `regex` syntax, searched anywhere in the key bytes; anchor with `^…$`; `(?-u)` to match arbitrary bytes; repeatable)' -r
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l type -d 'Only keys of this type (repeatable)' -r -f -a "string\t'Strings (also bitmaps, `HyperLogLogs`)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l type -d 'Only keys of this type (repeatable; `module` includes vector sets)' -r -f -a "string\t'Strings (also bitmaps, `HyperLogLogs`)'
 list\t'Lists'
 set\t'Sets'
 zset\t'Sorted sets'
@@ -140,8 +140,8 @@ complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l 
 first\t'The first, in input order'
 last\t'The last, in input order (reads the inputs twice; not with `-`)'"
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l db -d 'Only keys of database N (repeatable)' -r
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l key -d 'Only keys matching this Redis glob pattern (`KEYS` syntax; repeatable; a key matching any `--key` or `--key-regex` is kept)' -r
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l key-regex -d 'Only keys matching this regular expression (searched anywhere in the key\'s bytes; repeatable)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l key -d 'Only keys matching this Redis glob pattern (`KEYS` syntax: `*`, `?`, `[a-z]`, `[^x]`, `\\`; repeatable; a key matching any `--key` or `--key-regex` is kept)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l key-regex -d 'Only keys matching this regular expression (Rust `regex` syntax, searched anywhere in the key bytes; anchor with `^…$`; `(?-u)` to match arbitrary bytes; repeatable)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand rewrite" -l type -d 'Only keys of this type (repeatable; `module` includes vector sets)' -r -f -a "string\t'Strings (also bitmaps, `HyperLogLogs`)'
 list\t'Lists'
 set\t'Sets'

@@ -31,7 +31,6 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::ffi::OsString;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
@@ -42,7 +41,7 @@ use redis_persist::rdb::{Entries, Reader};
 
 use super::{ExitStatus, Global, Input, open_input};
 use crate::output::progress::Bar;
-use filter::{Expiry, Filter};
+use filter::{Expiry, Filter, KeyArgs};
 use render::{Render, Stats};
 
 /// Output formats.
@@ -115,22 +114,8 @@ pub struct Args {
     /// standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Only keys of database N (repeatable).
-    #[arg(long = "db", value_name = "N")]
-    pub dbs: Vec<u64>,
-    /// Only keys matching this Redis glob pattern (`KEYS` syntax: `*`, `?`,
-    /// `[a-z]`, `[^x]`, `\`; repeatable; a key matching any `--key` or
-    /// `--key-regex` is kept).
-    #[arg(long = "key", value_name = "GLOB")]
-    pub keys: Vec<OsString>,
-    /// Only keys matching this regular expression (Rust `regex` syntax, searched
-    /// anywhere in the key bytes; anchor with `^…$`; `(?-u)` to match arbitrary
-    /// bytes; repeatable).
-    #[arg(long = "key-regex", value_name = "RE")]
-    pub key_regexes: Vec<String>,
-    /// Only keys of this type (repeatable).
-    #[arg(long = "type", value_enum, value_name = "TYPE")]
-    pub types: Vec<TypeArg>,
+    #[command(flatten)]
+    pub select: KeyArgs,
     /// Only keys whose expire time has passed (relative to --now).
     #[arg(long, conflicts_with = "not_expired")]
     pub expired: bool,
@@ -248,14 +233,7 @@ fn build_filter(args: &Args, now: i64) -> anyhow::Result<Filter> {
     } else {
         Expiry::Any
     };
-    Filter::from_options(
-        &args.dbs,
-        &args.types,
-        &args.keys,
-        &args.key_regexes,
-        expiry,
-        now,
-    )
+    Filter::from_options(&args.select, expiry, now)
 }
 
 /// Prints a warning on stderr (a failed write is ignored: it never panics).

@@ -42,8 +42,7 @@ use redis_persist::rdb::writer::Writer;
 use redis_persist::rdb::{Entries, Item, Reader};
 use serde_json::{Value as J, json};
 
-use super::dump::TypeArg;
-use super::dump::filter::{Expiry, Filter};
+use super::dump::filter::{Expiry, Filter, KeyArgs};
 use super::dump::out::Output;
 use super::{ExitStatus, Global};
 use crate::output::{self, progress::Bar};
@@ -109,20 +108,8 @@ pub struct Args {
     /// A key in several inputs (or twice in one).
     #[arg(long, value_enum, value_name = "POLICY")]
     pub duplicates: Option<DuplicatesArg>,
-    /// Only keys of database N (repeatable).
-    #[arg(long = "db", value_name = "N")]
-    pub dbs: Vec<u64>,
-    /// Only keys matching this Redis glob pattern (`KEYS` syntax; repeatable;
-    /// a key matching any `--key` or `--key-regex` is kept).
-    #[arg(long = "key", value_name = "GLOB")]
-    pub keys: Vec<OsString>,
-    /// Only keys matching this regular expression (searched anywhere in the
-    /// key's bytes; repeatable).
-    #[arg(long = "key-regex", value_name = "RE")]
-    pub key_regexes: Vec<String>,
-    /// Only keys of this type (repeatable; `module` includes vector sets).
-    #[arg(long = "type", value_enum, value_name = "TYPE")]
-    pub types: Vec<TypeArg>,
+    #[command(flatten)]
+    pub select: KeyArgs,
     /// Leave out keys whose expire time has passed (relative to --now).
     #[arg(long)]
     pub drop_expired: bool,
@@ -576,14 +563,7 @@ fn filter_steps(args: &Args, now: i64) -> anyhow::Result<Vec<Box<dyn Step>>> {
     } else {
         Expiry::Any
     };
-    let filter = Filter::from_options(
-        &args.dbs,
-        &args.types,
-        &args.keys,
-        &args.key_regexes,
-        expiry,
-        now,
-    )?;
+    let filter = Filter::from_options(&args.select, expiry, now)?;
     let keep = move |e: &Entry| {
         let kind = match e.value.key_type() {
             KeyType::VectorSet => KeyType::Module,

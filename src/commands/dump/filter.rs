@@ -7,6 +7,28 @@ use std::ffi::OsString;
 use anyhow::Context as _;
 use redis_persist::model::KeyType;
 
+/// The key-selecting options `dump` and `rewrite` share: databases, key name
+/// patterns and types (expiry options differ per command).
+#[derive(Debug, Default, clap::Args)]
+pub struct KeyArgs {
+    /// Only keys of database N (repeatable).
+    #[arg(long = "db", value_name = "N")]
+    pub dbs: Vec<u64>,
+    /// Only keys matching this Redis glob pattern (`KEYS` syntax: `*`, `?`,
+    /// `[a-z]`, `[^x]`, `\`; repeatable; a key matching any `--key` or
+    /// `--key-regex` is kept).
+    #[arg(long = "key", value_name = "GLOB")]
+    pub keys: Vec<OsString>,
+    /// Only keys matching this regular expression (Rust `regex` syntax, searched
+    /// anywhere in the key bytes; anchor with `^…$`; `(?-u)` to match arbitrary
+    /// bytes; repeatable).
+    #[arg(long = "key-regex", value_name = "RE")]
+    pub key_regexes: Vec<String>,
+    /// Only keys of this type (repeatable; `module` includes vector sets).
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub types: Vec<super::TypeArg>,
+}
+
 /// Which keys to keep by expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
@@ -39,14 +61,13 @@ pub struct Filter {
 impl Filter {
     /// The filter of the command-line options `--db`, `--type`, `--key`,
     /// `--key-regex` and an expiry rule (`dump` and `rewrite` share them).
-    pub fn from_options(
-        dbs: &[u64],
-        types: &[super::TypeArg],
-        globs: &[OsString],
-        regexes: &[String],
-        expiry: Expiry,
-        now_ms: i64,
-    ) -> anyhow::Result<Self> {
+    pub fn from_options(select: &KeyArgs, expiry: Expiry, now_ms: i64) -> anyhow::Result<Self> {
+        let KeyArgs {
+            dbs,
+            keys: globs,
+            key_regexes: regexes,
+            types,
+        } = select;
         let regexes = regexes
             .iter()
             .map(|re| {
