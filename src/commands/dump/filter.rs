@@ -82,7 +82,7 @@ impl Filter {
             t
         });
         Ok(Self {
-            dbs: (!dbs.is_empty()).then(|| dbs.to_vec()),
+            dbs: (!dbs.is_empty()).then(|| dbs.clone()),
             types,
             globs: globs.iter().map(os_bytes).collect(),
             regexes,
