@@ -191,16 +191,7 @@ fn zsh_completes() {
 #[test]
 fn committed_scripts_are_generated() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = common::bin()
-        .args(["generate", "--out-dir"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::generate_into(tmp.path());
     let dir = completions_dir();
     let mut names = Vec::new();
     for e in std::fs::read_dir(tmp.path().join("completions")).unwrap() {

@@ -36,16 +36,7 @@ fn completions_and_man_pages_are_up_to_date() {
         let _ = fs::remove_dir_all(root.join("completions"));
         let _ = fs::remove_dir_all(root.join("man"));
     }
-    let out = common::bin()
-        .args(["generate", "--out-dir"])
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::generate_into(&target);
     if update {
         return;
     }

@@ -28,16 +28,7 @@ fn plain(roff: &str) -> String {
 #[test]
 fn committed_pages_are_generated() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = common::bin()
-        .args(["generate", "--out-dir"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::generate_into(tmp.path());
     let want = pages(&tmp.path().join("man"));
     let have = pages(&common::root().join("man"));
     assert_eq!(

@@ -21,6 +21,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+/// Runs the hidden `generate --out-dir DIR` (the completion scripts under
+/// `DIR/completions`, the man pages under `DIR/man`) and asserts it succeeded.
+pub fn generate_into(dir: &Path) {
+    let out = bin()
+        .args(["generate", "--out-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The `redis-persist` binary under test.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redis-persist"))
