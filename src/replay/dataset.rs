@@ -11,9 +11,10 @@
 //! bytes, sorted sets by score then member, keys sorted per database) so that the
 //! same dataset always produces the same file.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::bytes::Bytes;
+use super::packed::{FastMap, PackedMap, PackedSet};
 use crate::model::{self, StreamId};
 use crate::rdb::writer::{FieldRef, ValueRef};
 
@@ -39,30 +40,105 @@ impl Ord for Score {
     }
 }
 
-/// A sorted set: member → score, plus the (score, member) index Redis' skiplist
-/// keeps, so ranges by rank or score come out in Redis order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Zset {
-    /// Member → score.
-    pub scores: HashMap<Bytes, f64>,
-    /// Ordered index by (score, member bytes).
-    pub index: BTreeSet<(Score, Bytes)>,
+/// A sorted set. Small ones (at most [`Zset::SMALL_ENTRIES`] members of at most
+/// [`Zset::SMALL_VALUE`] bytes, the server's listpack limits) are one vector
+/// in (score, member) order, as compact as the server's listpack and searched
+/// the same way; larger ones are a member → score map plus the (score, member)
+/// index Redis' skiplist keeps, so ranges by rank or score come out in Redis
+/// order. A set converted to the large form stays large, as on the server.
+#[derive(Clone, Debug)]
+pub struct Zset(ZsetRepr);
+
+#[derive(Clone, Debug)]
+enum ZsetRepr {
+    Small(Vec<(Score, Bytes)>),
+    Large {
+        scores: FastMap<Bytes, f64>,
+        index: BTreeSet<(Score, Bytes)>,
+    },
+}
+
+impl PartialEq for Zset {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(x, y)| x.0 == y.0 && x.1.to_bits() == y.1.to_bits())
+    }
+}
+
+impl Default for Zset {
+    fn default() -> Self {
+        Self(ZsetRepr::Small(Vec::new()))
+    }
+}
+
+/// The iterator of [`Zset::iter`].
+enum ZsetIter<'a> {
+    Small(std::slice::Iter<'a, (Score, Bytes)>),
+    Large(std::collections::btree_set::Iter<'a, (Score, Bytes)>),
+}
+
+impl<'a> Iterator for ZsetIter<'a> {
+    type Item = (&'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Small(i) => i.next(),
+            Self::Large(i) => i.next(),
+        }
+        .map(|(s, m)| (m.as_slice(), s.0))
+    }
+}
+
+impl DoubleEndedIterator for ZsetIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Small(i) => i.next_back(),
+            Self::Large(i) => i.next_back(),
+        }
+        .map(|(s, m)| (m.as_slice(), s.0))
+    }
 }
 
 impl Zset {
+    /// Most members of a small sorted set (`zset-max-listpack-entries`).
+    pub const SMALL_ENTRIES: usize = 128;
+    /// Longest member of a small sorted set (`zset-max-listpack-value`).
+    pub const SMALL_VALUE: usize = 64;
+
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match &self.0 {
+            ZsetRepr::Small(v) => v.len(),
+            ZsetRepr::Large { scores, .. } => scores.len(),
+        }
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
     }
 
     /// Score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        match &self.0 {
+            ZsetRepr::Small(v) => v
+                .iter()
+                .find(|(_, m)| m.as_slice() == member)
+                .map(|(s, _)| s.0),
+            ZsetRepr::Large { scores, .. } => scores.get(member).copied(),
+        }
+    }
+
+    /// Converts a small set to the large form.
+    fn grow(&mut self) {
+        if let ZsetRepr::Small(v) = &mut self.0 {
+            let v = std::mem::take(v);
+            let scores = v.iter().map(|(s, m)| (m.clone(), s.0)).collect();
+            let index = v.into_iter().collect();
+            self.0 = ZsetRepr::Large { scores, index };
+        }
     }
 
     /// Inserts or updates a member; returns true when it was new.
@@ -71,43 +147,65 @@ impl Zset {
         // -0.0 is stored as 0.0, as Redis' listpack/skiplist comparisons do not
         // distinguish them and RDB writes would otherwise differ.
         let score = score + 0.0;
-        if let Some(old) = self.scores.get_mut(&member) {
+        if let ZsetRepr::Small(v) = &mut self.0 {
+            let at = v.iter().position(|(_, m)| *m == member);
+            if let Some(i) = at {
+                if v[i].0.0.to_bits() == score.to_bits() {
+                    return false;
+                }
+                v.remove(i);
+            } else if v.len() >= Self::SMALL_ENTRIES || member.len() > Self::SMALL_VALUE {
+                self.grow();
+                return self.insert(member, score);
+            }
+            let key = (Score(score), member);
+            let pos = v.partition_point(|e| *e < key);
+            v.insert(pos, key);
+            return at.is_none();
+        }
+        let ZsetRepr::Large { scores, index } = &mut self.0 else {
+            unreachable!("small sets returned above")
+        };
+        if let Some(old) = scores.get_mut(&member) {
             if old.to_bits() != score.to_bits() {
-                self.index.remove(&(Score(*old), member.clone()));
+                index.remove(&(Score(*old), member.clone()));
                 *old = score;
-                self.index.insert((Score(score), member));
+                index.insert((Score(score), member));
             }
             return false;
         }
-        self.index.insert((Score(score), member.clone()));
-        self.scores.insert(member, score);
+        index.insert((Score(score), member.clone()));
+        scores.insert(member, score);
         true
     }
 
     /// Removes a member; returns true when it existed.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.scores.remove(member) {
-            Some(s) => {
-                self.index.remove(&(Score(s), Bytes::from(member)));
-                true
-            }
-            None => false,
+        match &mut self.0 {
+            ZsetRepr::Small(v) => match v.iter().position(|(_, m)| m.as_slice() == member) {
+                Some(i) => {
+                    v.remove(i);
+                    true
+                }
+                None => false,
+            },
+            ZsetRepr::Large { scores, index } => match scores.remove(member) {
+                Some(s) => {
+                    index.remove(&(Score(s), Bytes::from(member)));
+                    true
+                }
+                None => false,
+            },
         }
     }
 
     /// Members in (score, member) order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        self.index.iter().map(|(s, m)| (m.as_slice(), s.0))
+        match &self.0 {
+            ZsetRepr::Small(v) => ZsetIter::Small(v.iter()),
+            ZsetRepr::Large { index, .. } => ZsetIter::Large(index.iter()),
+        }
     }
-}
-
-/// One hash field value with its optional TTL (absolute Unix ms).
-#[derive(Clone, Debug, PartialEq)]
-pub struct HashValue {
-    /// The value.
-    pub value: Bytes,
-    /// Field expiry, absolute Unix milliseconds.
-    pub expire_ms: Option<i64>,
 }
 
 /// A pending entry of a consumer group.
@@ -145,8 +243,8 @@ pub struct Group {
     pub consumers: BTreeMap<Vec<u8>, ConsumerState>,
 }
 
-/// The field/value pairs of a stream entry, in order.
-pub type Fields = Vec<(Bytes, Bytes)>;
+/// The field/value pairs of a stream entry, in order (packed).
+pub type Fields = super::packed::PackedPairs;
 
 /// A stream.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -244,12 +342,12 @@ pub enum Value {
     String(Vec<u8>),
     /// List, head first.
     List(VecDeque<Bytes>),
-    /// Set.
-    Set(HashSet<Bytes>),
+    /// Set (packed: see [`PackedSet`]).
+    Set(Box<PackedSet>),
     /// Sorted set.
     Zset(Box<Zset>),
-    /// Hash, with per-field TTLs.
-    Hash(HashMap<Bytes, HashValue>),
+    /// Hash, with per-field TTLs (packed: see [`PackedMap`]).
+    Hash(Box<PackedMap>),
     /// Stream.
     Stream(Box<StreamValue>),
     /// Module value, opaque.
@@ -333,7 +431,7 @@ pub struct Slot {
 }
 
 /// One database.
-pub type Db = HashMap<Bytes, Slot>;
+pub type Db = FastMap<Bytes, Slot>;
 
 /// The whole dataset: databases and function libraries.
 #[derive(Clone, Debug, Default)]
@@ -351,7 +449,7 @@ impl Dataset {
     /// An empty dataset with `databases` databases (Redis default: 16).
     pub fn new(databases: usize) -> Self {
         Self {
-            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
             functions: BTreeMap::new(),
             module_aux: Vec::new(),
         }
@@ -359,7 +457,7 @@ impl Dataset {
 
     /// Number of keys in all databases.
     pub fn key_count(&self) -> usize {
-        self.dbs.iter().map(HashMap::len).sum()
+        self.dbs.iter().map(FastMap::len).sum()
     }
 
     /// (keys, keys with an expiry) of database `db`.
@@ -385,9 +483,7 @@ impl Dataset {
                     return false;
                 }
                 if let Value::Hash(h) = &mut slot.value {
-                    let before = h.len();
-                    h.retain(|_, v| v.expire_ms.is_none_or(|e| now_ms <= e));
-                    fields += (before - h.len()) as u64;
+                    fields += h.retain(|f| f.expire_ms.is_none_or(|e| now_ms <= e)) as u64;
                     if h.is_empty() {
                         keys += 1;
                         return false;
@@ -439,9 +535,10 @@ impl Dataset {
     /// The lowest RDB version that can hold the dataset, and what needs it: 12
     /// for hash field TTLs, 10 for function libraries, else 9.
     pub fn min_rdb_version(&self) -> (u32, &'static str) {
-        let field_ttls = self.dbs.iter().flat_map(|db| db.values()).any(
-            |s| matches!(&s.value, Value::Hash(h) if h.values().any(|v| v.expire_ms.is_some())),
-        );
+        let field_ttls =
+            self.dbs.iter().flat_map(|db| db.values()).any(
+                |s| matches!(&s.value, Value::Hash(h) if h.iter().any(|v| v.expire_ms.is_some())),
+            );
         let idmp = self
             .dbs
             .iter()
@@ -556,7 +653,7 @@ impl Dataset {
             .dbs
             .get_mut(usize::try_from(entry.db).unwrap_or(usize::MAX))
             .ok_or_else(|| format!("database {} out of range (0..{n})", entry.db))?;
-        let value = from_model(entry.value);
+        let value = from_model(entry.value)?;
         if value.is_empty_aggregate() {
             // Redis skips empty keys when loading.
             return Ok(());
@@ -598,8 +695,8 @@ impl<'a> Elements<'a> {
         Elements::List(l.iter().map(Bytes::as_slice).collect())
     }
 
-    fn set(m: &'a HashSet<Bytes>) -> Self {
-        let mut m: Vec<&[u8]> = m.iter().map(Bytes::as_slice).collect();
+    fn set(m: &'a PackedSet) -> Self {
+        let mut m: Vec<&[u8]> = m.iter().collect();
         m.sort_unstable();
         Elements::Set(m)
     }
@@ -608,12 +705,12 @@ impl<'a> Elements<'a> {
         Elements::Zset(z.iter().collect())
     }
 
-    fn hash(h: &'a HashMap<Bytes, HashValue>) -> Self {
+    fn hash(h: &'a PackedMap) -> Self {
         let mut f: Vec<FieldRef<'_>> = h
             .iter()
-            .map(|(k, v)| FieldRef {
-                field: k.as_slice(),
-                value: v.value.as_slice(),
+            .map(|v| FieldRef {
+                field: v.field,
+                value: v.value,
                 expire_ms: v.expire_ms,
             })
             .collect();
@@ -713,12 +810,15 @@ fn stream_to_model(s: &StreamValue) -> model::Stream {
     }
 }
 
-/// Converts a model value to the replay form.
-pub fn from_model(v: model::Value) -> Value {
-    match v {
+/// Converts a model value to the replay form. Fails only on a hash of more
+/// than 4 GiB ([`PackedMap::insert`]).
+pub fn from_model(v: model::Value) -> Result<Value, String> {
+    Ok(match v {
         model::Value::String(s) => Value::String(s),
         model::Value::List(l) => Value::List(l.into_iter().map(Bytes::from).collect()),
-        model::Value::Set(s) => Value::Set(s.into_iter().map(Bytes::from).collect()),
+        model::Value::Set(s) => Value::Set(Box::new(PackedSet::from_members(
+            s.iter().map(Vec::as_slice),
+        )?)),
         model::Value::Zset(z) => {
             let mut out = Zset::default();
             for (m, s) in z {
@@ -726,22 +826,17 @@ pub fn from_model(v: model::Value) -> Value {
             }
             Value::Zset(Box::new(out))
         }
-        model::Value::Hash(h) => Value::Hash(
-            h.into_iter()
-                .map(|f| {
-                    (
-                        Bytes::from(f.field),
-                        HashValue {
-                            value: f.value.into(),
-                            expire_ms: f.expire_ms,
-                        },
-                    )
-                })
-                .collect(),
-        ),
+        model::Value::Hash(h) => {
+            let mut out = PackedMap::new();
+            for f in h {
+                out.insert(&f.field, &f.value, f.expire_ms)?;
+            }
+            out.shrink_to_fit();
+            Value::Hash(Box::new(out))
+        }
         model::Value::Stream(s) => Value::Stream(Box::new(stream_from_model(*s))),
         model::Value::Module(m) => Value::Module(Box::new(m)),
-    }
+    })
 }
 
 fn stream_from_model(s: model::Stream) -> StreamValue {
@@ -756,10 +851,7 @@ fn stream_from_model(s: model::Stream) -> StreamValue {
     for e in s.entries {
         out.entries.insert(
             e.id,
-            e.fields
-                .into_iter()
-                .map(|(a, b)| (a.into(), b.into()))
-                .collect(),
+            Fields::from_pairs(e.fields.iter().map(|(a, b)| (a.as_slice(), b.as_slice()))),
         );
     }
     for g in s.groups {
@@ -813,7 +905,22 @@ mod tests {
         assert_eq!(order, vec![&b"a"[..], b"b", b"c"]);
         assert!(z.remove(b"a"));
         assert_eq!(z.len(), 2);
-        assert_eq!(z.index.len(), 2);
+        assert_eq!(z.iter().count(), 2);
+        // Past the small limits the set converts and keeps its order.
+        let mut big = Zset::default();
+        for i in (0..300).rev() {
+            assert!(big.insert(format!("m{i:03}").into_bytes(), f64::from(i % 10)));
+        }
+        assert!(!big.insert(b"m005".to_vec(), -1.0));
+        assert!(big.insert(vec![b'x'; 65], 0.5));
+        assert_eq!(big.len(), 301);
+        let order: Vec<(Vec<u8>, f64)> = big.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        let mut sorted = order.clone();
+        sorted.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then(a.0.cmp(&b.0)));
+        assert_eq!(order, sorted);
+        assert_eq!(order[0], (b"m005".to_vec(), -1.0));
+        assert!(big.remove(b"m005"));
+        assert_eq!(big.score(b"m010"), Some(0.0));
     }
 
     #[test]

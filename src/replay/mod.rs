@@ -37,6 +37,7 @@ mod commands;
 pub mod dataset;
 pub mod hll;
 pub mod long_double;
+pub mod packed;
 
 use std::fmt;
 

@@ -489,7 +489,7 @@ fn hash_field_ttl_commands() {
         ],
     );
     let ttl = |key: &str, f: &str| match &e.dataset().dbs[0][key.as_bytes()].value {
-        Value::Hash(h) => h[f.as_bytes()].expire_ms,
+        Value::Hash(h) => h.get(f.as_bytes()).unwrap().expire_ms,
         _ => panic!(),
     };
     assert_eq!(

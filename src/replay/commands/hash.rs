@@ -2,23 +2,18 @@
 //! `HPERSIST`). Field TTLs are kept as absolute times and never applied during
 //! replay, like key TTLs.
 
-use std::collections::HashMap;
-
 use super::super::Engine;
 use super::super::args::{self, CmdResult, NOT_INT, SYNTAX, int, is, itoa};
-use super::super::bytes::Bytes;
-use super::super::dataset::{HashValue, Value};
+use super::super::dataset::Value;
+use super::super::packed::PackedMap;
 use crate::replay::long_double::Ld;
 
 /// Largest field expiry Redis accepts (`EB_EXPIRE_TIME_MAX`).
 const FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
 
-fn hash_or_create<'a>(
-    e: &'a mut Engine,
-    key: &[u8],
-) -> Result<&'a mut HashMap<Bytes, HashValue>, String> {
+fn hash_or_create<'a>(e: &'a mut Engine, key: &[u8]) -> Result<&'a mut PackedMap, String> {
     if !e.exists(key) {
-        e.set_key(key, Value::Hash(HashMap::new()));
+        e.set_key(key, Value::Hash(Box::default()));
     }
     e.get_hash(key).map(|h| h.expect("just created"))
 }
@@ -30,23 +25,16 @@ pub fn hset(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let h = hash_or_create(e, a[1])?;
     for fv in a[2..].chunks(2) {
         // Overwriting a field's value drops its TTL (hashTypeSet without KEEP_TTL).
-        h.insert(
-            fv[0].into(),
-            HashValue {
-                value: fv[1].into(),
-                expire_ms: None,
-            },
-        );
+        h.insert(fv[0], fv[1], None)?;
     }
     Ok(())
 }
 
 pub fn hsetnx(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let h = hash_or_create(e, a[1])?;
-    h.entry(a[2].into()).or_insert_with(|| HashValue {
-        value: a[3].into(),
-        expire_ms: None,
-    });
+    if !h.contains_key(a[2]) {
+        h.insert(a[2], a[3], None)?;
+    }
     Ok(())
 }
 
@@ -65,7 +53,7 @@ pub fn hincrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let by = int(a[3])?;
     let h = hash_or_create(e, a[1])?;
     let cur = match h.get(a[2]) {
-        Some(v) => args::parse_i64_strict(&v.value)
+        Some(v) => args::parse_i64_strict(v.value)
             .ok_or_else(|| "ERR hash value is not an integer".to_string())?,
         None => 0,
     };
@@ -73,13 +61,7 @@ pub fn hincrby(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Err("ERR increment or decrement would overflow".into());
     };
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
-    h.insert(
-        a[2].into(),
-        HashValue {
-            value: itoa(new).into(),
-            expire_ms: ttl,
-        },
-    );
+    h.insert(a[2], &itoa(new), ttl)?;
     Ok(())
 }
 
@@ -92,9 +74,7 @@ pub fn hincrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     }
     let h = hash_or_create(e, a[1])?;
     let cur = match h.get(a[2]) {
-        Some(v) => {
-            Ld::parse(&v.value).ok_or_else(|| "ERR hash value is not a float".to_string())?
-        }
+        Some(v) => Ld::parse(v.value).ok_or_else(|| "ERR hash value is not a float".to_string())?,
         None => Ld::zero(),
     };
     let new = cur
@@ -102,13 +82,7 @@ pub fn hincrbyfloat(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         .and_then(Ld::human)
         .ok_or_else(|| "ERR increment would produce NaN or Infinity".to_string())?;
     let ttl = h.get(a[2]).and_then(|v| v.expire_ms);
-    h.insert(
-        a[2].into(),
-        HashValue {
-            value: new.into(),
-            expire_ms: ttl,
-        },
-    );
+    h.insert(a[2], &new, ttl)?;
     Ok(())
 }
 
@@ -174,7 +148,7 @@ fn hexpire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) ->
         return Ok(());
     };
     for f in fields {
-        let Some(v) = h.get_mut(f) else { continue };
+        let Some(v) = h.get(f) else { continue };
         let ok = match (cond, v.expire_ms) {
             (Cond::None, _) | (Cond::Nx | Cond::Lt, None) => true,
             (Cond::Nx, Some(_)) | (Cond::Xx | Cond::Gt, None) => false,
@@ -183,7 +157,7 @@ fn hexpire_generic(e: &mut Engine, a: &[&[u8]], unit_ms: i64, relative: bool) ->
             (Cond::Lt, Some(cur)) => at < cur,
         };
         if ok {
-            v.expire_ms = Some(at);
+            h.set_expire(f, Some(at))?;
         }
     }
     Ok(())
@@ -211,9 +185,7 @@ pub fn hpersist(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     for f in fields {
-        if let Some(v) = h.get_mut(f) {
-            v.expire_ms = None;
-        }
+        h.set_expire(f, None)?;
     }
     Ok(())
 }
@@ -313,13 +285,7 @@ pub fn hsetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             FieldTtl::Keep => h.get(p[0]).and_then(|v| v.expire_ms),
             FieldTtl::At(t) => Some(t),
         };
-        h.insert(
-            p[0].into(),
-            HashValue {
-                value: p[1].into(),
-                expire_ms,
-            },
-        );
+        h.insert(p[0], p[1], expire_ms)?;
     }
     Ok(())
 }
@@ -359,13 +325,11 @@ pub fn hgetex(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     for f in fields {
-        if let Some(v) = h.get_mut(f) {
-            match ttl {
-                FieldTtl::Clear => v.expire_ms = None,
-                FieldTtl::At(t) => v.expire_ms = Some(t),
-                FieldTtl::Keep => {}
-            }
-        }
+        match ttl {
+            FieldTtl::Clear => h.set_expire(f, None)?,
+            FieldTtl::At(t) => h.set_expire(f, Some(t))?,
+            FieldTtl::Keep => false,
+        };
     }
     Ok(())
 }

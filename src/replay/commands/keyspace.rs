@@ -295,7 +295,7 @@ pub fn restore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         }
         _ => format!("ERR Bad data format ({err})"),
     })?;
-    let value = dataset::from_model(decoded.value);
+    let value = dataset::from_model(decoded.value)?;
     if value.is_empty_aggregate() {
         return Err("ERR Bad data format".into());
     }

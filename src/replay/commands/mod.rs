@@ -21,11 +21,12 @@ mod string;
 mod vectorset;
 mod zset;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use super::args::{CmdResult, WRONGTYPE};
 use super::bytes::Bytes;
-use super::dataset::{Db, HashValue, Slot, StreamValue, Value, Zset};
+use super::dataset::{Db, Slot, StreamValue, Value, Zset};
+use super::packed::{FastSet, PackedMap, PackedSet};
 use super::{Engine, ReplayError};
 
 type Handler = fn(&mut Engine, &[&[u8]]) -> CmdResult;
@@ -391,7 +392,7 @@ impl Engine {
         self.get_list(key).map(|l| l.expect("just created"))
     }
 
-    pub(crate) fn get_set(&mut self, key: &[u8]) -> Result<Option<&mut HashSet<Bytes>>, String> {
+    pub(crate) fn get_set(&mut self, key: &[u8]) -> Result<Option<&mut PackedSet>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
             Some(Slot {
@@ -402,9 +403,9 @@ impl Engine {
         }
     }
 
-    pub(crate) fn set_or_create(&mut self, key: &[u8]) -> Result<&mut HashSet<Bytes>, String> {
+    pub(crate) fn set_or_create(&mut self, key: &[u8]) -> Result<&mut PackedSet, String> {
         if !self.exists(key) {
-            self.set_key(key, Value::Set(HashSet::new()));
+            self.set_key(key, Value::Set(Box::default()));
         }
         self.get_set(key).map(|l| l.expect("just created"))
     }
@@ -420,10 +421,7 @@ impl Engine {
         }
     }
 
-    pub(crate) fn get_hash(
-        &mut self,
-        key: &[u8],
-    ) -> Result<Option<&mut HashMap<Bytes, HashValue>>, String> {
+    pub(crate) fn get_hash(&mut self, key: &[u8]) -> Result<Option<&mut PackedMap>, String> {
         match self.slot_mut(key) {
             None => Ok(None),
             Some(Slot {
@@ -446,13 +444,13 @@ impl Engine {
     }
 
     /// Members of a set or sorted set used as a set-like input (`*STORE`).
-    pub(crate) fn read_set_like(&self, key: &[u8]) -> Result<Option<HashSet<Bytes>>, String> {
+    pub(crate) fn read_set_like(&self, key: &[u8]) -> Result<Option<FastSet<Bytes>>, String> {
         match self.slot(key) {
             None => Ok(None),
             Some(Slot {
                 value: Value::Set(s),
                 ..
-            }) => Ok(Some(s.clone())),
+            }) => Ok(Some(s.iter().map(Bytes::from).collect())),
             Some(_) => Err(WRONGTYPE.into()),
         }
     }

@@ -1,6 +1,6 @@
 //! Set commands.
 
-use std::collections::HashSet;
+use super::super::packed::{FastSet, PackedSet};
 
 use super::super::Engine;
 use super::super::args::{CmdResult, int};
@@ -10,7 +10,7 @@ use super::super::dataset::Value;
 pub fn sadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let s = e.set_or_create(a[1])?;
     for m in &a[2..] {
-        s.insert((*m).into());
+        s.insert(m)?;
     }
     Ok(())
 }
@@ -40,7 +40,7 @@ pub fn smove(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     e.drop_if_empty(src);
-    e.set_or_create(dst)?.insert(m.into());
+    e.set_or_create(dst)?.insert(m)?;
     Ok(())
 }
 
@@ -66,7 +66,7 @@ pub fn spop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         e.remove(a[1]);
         return Ok(());
     }
-    let mut members: Vec<Bytes> = s.iter().cloned().collect();
+    let mut members: Vec<Vec<u8>> = s.iter().map(<[u8]>::to_vec).collect();
     members.sort_unstable();
     for m in members.into_iter().take(count) {
         s.remove(&m);
@@ -75,25 +75,27 @@ pub fn spop(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn inputs(e: &Engine, keys: &[&[u8]]) -> Result<Vec<Option<HashSet<Bytes>>>, String> {
+fn inputs(e: &Engine, keys: &[&[u8]]) -> Result<Vec<Option<FastSet<Bytes>>>, String> {
     keys.iter().map(|k| e.read_set_like(k)).collect()
 }
 
-fn store(e: &mut Engine, dst: &[u8], res: HashSet<Bytes>) {
+fn store(e: &mut Engine, dst: &[u8], res: FastSet<Bytes>) -> CmdResult {
     if res.is_empty() {
         e.remove(dst);
     } else {
-        e.set_key(dst, Value::Set(res));
+        let set = PackedSet::from_members(res.iter().map(Bytes::as_slice))?;
+        e.set_key(dst, Value::Set(Box::new(set)));
     }
+    Ok(())
 }
 
 pub fn sinterstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let sets = inputs(e, &a[2..])?;
     let res = if sets.iter().any(Option::is_none) {
-        HashSet::new()
+        FastSet::default()
     } else {
-        let mut sets: Vec<HashSet<Bytes>> = sets.into_iter().flatten().collect();
-        sets.sort_by_key(HashSet::len);
+        let mut sets: Vec<FastSet<Bytes>> = sets.into_iter().flatten().collect();
+        sets.sort_by_key(FastSet::len);
         let (first, rest) = sets.split_first().expect("at least one key");
         first
             .iter()
@@ -101,18 +103,16 @@ pub fn sinterstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             .cloned()
             .collect()
     };
-    store(e, a[1], res);
-    Ok(())
+    store(e, a[1], res)
 }
 
 pub fn sunionstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     let sets = inputs(e, &a[2..])?;
-    let mut res = HashSet::new();
+    let mut res = FastSet::default();
     for s in sets.into_iter().flatten() {
         res.extend(s);
     }
-    store(e, a[1], res);
-    Ok(())
+    store(e, a[1], res)
 }
 
 pub fn sdiffstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
@@ -122,6 +122,5 @@ pub fn sdiffstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     for s in it.flatten() {
         res.retain(|m| !s.contains(m));
     }
-    store(e, a[1], res);
-    Ok(())
+    store(e, a[1], res)
 }

@@ -111,7 +111,7 @@ pub fn sort(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                 alpha = true;
                 sortby = None;
             }
-            s.iter().map(Bytes::to_vec).collect()
+            s.iter().map(<[u8]>::to_vec).collect()
         }
         Some(Slot {
             value: Value::Zset(z),

@@ -295,10 +295,7 @@ pub fn xadd(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
                 .into(),
         );
     }
-    let pairs: super::super::dataset::Fields = fields
-        .chunks(2)
-        .map(|p| (p[0].into(), p[1].into()))
-        .collect();
+    let pairs = super::super::dataset::Fields::from_pairs(fields.chunks(2).map(|p| (p[0], p[1])));
     s.entries.insert(id, pairs);
     s.last_id = id;
     s.entries_added += 1;
