@@ -11,19 +11,36 @@
 #   * DEBUG DIGEST of a server loaded from the input and from our output (see
 #     the check at the end of bench()) - they must be identical.
 #
-# Each figure is the best of RUNS runs (default 3): the machine is shared.
+# Each figure is the best of RUNS runs (default 3; peak RSS: the largest):
+# the machine is shared. The memory target (issue 20): our peak RSS at most
+# the server's peak RSS loading the same AOF, measured in the same run; each
+# input ends with that comparison. With BASELINE=path/to/an/older/redis-persist
+# the conversion is also timed side by side with it (benches/compare.py,
+# alternating runs, medians): "no loss of speed".
 #
-# Usage: benches/convert.sh [BENCH_DIR]   (default /tmp/bench/k400, made by
-# ../shared/bench/make-bench-files.py with 400,000 keys; created when missing)
+# Usage: benches/convert.sh [BENCH_DIR...]   (default /tmp/bench/k300 and
+# /tmp/bench/k1200: 300,000 and 1,200,000 keys, made by
+# ../shared/bench/make-bench-files.py when missing, the key count taken from
+# the directory name kN = N thousand keys)
 # Inputs: BENCH_DIR/aof-incr (multi-part, converted to a directory) and
 # BENCH_DIR/appendonly.aof (single file, converted with --single-file).
+# SERVER: the redis-server binary (default: redis-server on PATH, Debian's
+# 7.0 at /usr/bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BENCH_DIR=${1:-${BENCH_DIR:-/tmp/bench/k400}}
-RUNS=${RUNS:-3}
-if [ ! -f "$BENCH_DIR/aof-incr/appendonly.aof.manifest" ] || [ ! -f "$BENCH_DIR/appendonly.aof" ]; then
-  python3 ../shared/bench/make-bench-files.py "$BENCH_DIR" --keys 400000
+if [ $# -eq 0 ]; then
+  if [ -n "${BENCH_DIR:-}" ]; then set -- "$BENCH_DIR"; else set -- /tmp/bench/k300 /tmp/bench/k1200; fi
 fi
+RUNS=${RUNS:-3}
+SERVER=${SERVER:-redis-server}
+BASELINE=${BASELINE:-}
+for BENCH_DIR in "$@"; do
+  if [ ! -f "$BENCH_DIR/aof-incr/appendonly.aof.manifest" ] || [ ! -f "$BENCH_DIR/appendonly.aof" ]; then
+    keys=$(basename "$BENCH_DIR" | sed -n 's/^k\([0-9]*\)$/\1000/p')
+    python3 ../shared/bench/make-bench-files.py "$BENCH_DIR" --keys "${keys:-400000}"
+  fi
+done
+echo "redis-server: $("$SERVER" --version)"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -32,8 +49,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --profile dist >/dev/null 2>&1
-BIN=target/dist/redis-persist
+# BIN: the binary to measure (default: the shipped profile, built here).
+if [ -z "${BIN:-}" ]; then
+  cargo build --profile dist >/dev/null 2>&1
+  BIN=target/dist/redis-persist
+fi
 
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$1" "$2"; }
@@ -51,7 +71,7 @@ start_server() {
   local dir=$1; shift
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   local t0; t0=$(now)
-  redis-server --port "$PORT" --bind 127.0.0.1 --dir "$dir" --save '' \
+  "$SERVER" --port "$PORT" --bind 127.0.0.1 --dir "$dir" --save '' \
     --enable-debug-command yes --logfile "$dir/server.log" "$@" &
   PID=$!
   PIDS+=("$PID")
@@ -129,8 +149,15 @@ ours, start_in, rewrite, start_out, ours_mb, srv_mb = map(float, sys.argv[1:])
 ref = start_in + rewrite
 print(f"conversion: ours {ours:.2f}s vs redis-server load + BGREWRITEAOF {ref:.2f}s ({ref/ours:.2f}x)")
 print(f"start-up: {start_in:.2f}s on the input, {start_out:.2f}s on our output ({start_in/start_out:.1f}x faster)")
-print(f"peak RSS: ours {ours_mb:.0f} MB, redis-server {srv_mb:.0f} MB")
+print(f"peak RSS: ours {ours_mb:.0f} MB, redis-server {srv_mb:.0f} MB "
+      f"(ours/server {ours_mb/srv_mb:.2f}: {'at most' if ours_mb <= srv_mb else 'MORE than'} the server's)")
 PY
+  if [ -n "$BASELINE" ]; then
+    echo "side by side with BASELINE=$BASELINE ($RUNS runs each, alternating):"
+    python3 benches/compare.py "$RUNS" \
+      baseline "rm -rf $out; $BASELINE --no-progress convert-aof-to-hybrid $input -o $out ${conv[*]}" \
+      this "rm -rf $out; $BIN --no-progress convert-aof-to-hybrid $input -o $out ${conv[*]}"
+  fi
 
   # Same dataset? Keys of the bench files expire over time, so the check
   # converts with --keep-expired and compares servers started as replicas of
@@ -157,5 +184,8 @@ PY
   echo
 }
 
-bench multipart "$BENCH_DIR/aof-incr"
-bench single-file "$BENCH_DIR/appendonly.aof" --single-file
+for BENCH_DIR in "$@"; do
+  name=$(basename "$BENCH_DIR")
+  bench "$name-multipart" "$BENCH_DIR/aof-incr"
+  bench "$name-single-file" "$BENCH_DIR/appendonly.aof" --single-file
+done

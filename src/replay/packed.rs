@@ -45,11 +45,19 @@ fn hash_bytes(mut h: u64, b: &[u8]) -> u64 {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         h = fold(h ^ w, K);
     }
+    // The last 1 to 7 bytes, read without a variable-length copy (which
+    // became a memcpy call): two overlapping 4-byte words, or 3 bytes.
     let r = chunks.remainder();
-    if !r.is_empty() {
-        let mut t = [0u8; 8];
-        t[..r.len()].copy_from_slice(r);
-        h = fold(h ^ u64::from_le_bytes(t), K ^ r.len() as u64);
+    let n = r.len();
+    if n > 0 {
+        let w = if n >= 4 {
+            let hi = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            let lo = u32::from_le_bytes([r[n - 4], r[n - 3], r[n - 2], r[n - 1]]);
+            (u64::from(hi) << 32) | u64::from(lo)
+        } else {
+            (u64::from(r[0]) << 16) | (u64::from(r[n / 2]) << 8) | u64::from(r[n - 1])
+        };
+        h = fold(h ^ w, K ^ n as u64);
     }
     h
 }
@@ -135,6 +143,7 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     buf.push(n as u8);
 }
 
+#[inline]
 fn get_len(buf: &[u8], pos: &mut usize) -> usize {
     let mut n = 0usize;
     let mut shift = 0;
@@ -146,6 +155,18 @@ fn get_len(buf: &[u8], pos: &mut usize) -> usize {
             return n;
         }
         shift += 7;
+    }
+}
+
+/// Appends the record of a live field to `buf`.
+fn encode(buf: &mut Vec<u8>, f: Field<'_>) {
+    buf.push(LIVE | if f.expire_ms.is_some() { TTL } else { 0 });
+    put_len(buf, f.field.len());
+    buf.extend_from_slice(f.field);
+    put_len(buf, f.value.len());
+    buf.extend_from_slice(f.value);
+    if let Some(t) = f.expire_ms {
+        buf.extend_from_slice(&t.to_le_bytes());
     }
 }
 
@@ -178,8 +199,12 @@ fn record(buf: &[u8], at: usize) -> (u8, Field<'_>, usize) {
     )
 }
 
+/// The field of the record at `at` (what the table compares and hashes).
+#[inline]
 fn field_at(buf: &[u8], at: u32) -> &[u8] {
-    record(buf, at as usize).1.field
+    let mut pos = at as usize + 1;
+    let flen = get_len(buf, &mut pos);
+    &buf[pos..pos + flen]
 }
 
 impl PackedMap {
@@ -227,15 +252,7 @@ impl PackedMap {
             return Err("ERR hash larger than 4 GiB (more than this tool holds)".into());
         }
         let at = self.buf.len() as u32;
-        self.buf
-            .push(LIVE | if f.expire_ms.is_some() { TTL } else { 0 });
-        put_len(&mut self.buf, f.field.len());
-        self.buf.extend_from_slice(f.field);
-        put_len(&mut self.buf, f.value.len());
-        self.buf.extend_from_slice(f.value);
-        if let Some(t) = f.expire_ms {
-            self.buf.extend_from_slice(&t.to_le_bytes());
-        }
+        encode(&mut self.buf, f);
         Ok(at)
     }
 
@@ -288,8 +305,15 @@ impl PackedMap {
             expire_ms,
         };
         if let Some(old) = self.find(field) {
-            let (_, cur, _) = record(&self.buf, old as usize);
+            let (_, cur, end) = record(&self.buf, old as usize);
             if cur.value == value && cur.expire_ms == expire_ms {
+                return Ok(false);
+            }
+            if cur.value.len() == value.len() && cur.expire_ms.is_some() == expire_ms.is_some() {
+                // Same size (an HINCRBY, a new TTL): rewritten in place.
+                let mut rec = Vec::with_capacity(end - old as usize);
+                encode(&mut rec, f);
+                self.buf[old as usize..end].copy_from_slice(&rec);
                 return Ok(false);
             }
             let at = self.append(f)?;
@@ -541,7 +565,7 @@ mod tests {
                 _ => {
                     let ttl = Some(-(i as i64));
                     let found = m.set_expire(&k, ttl).unwrap();
-                    assert_eq!(found, model.get(&k).is_some());
+                    assert_eq!(found, model.contains_key(&k));
                     if let Some(e) = model.get_mut(&k) {
                         e.1 = ttl;
                     }

@@ -43,7 +43,7 @@ pub fn hdel(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     for f in &a[2..] {
-        h.remove(*f);
+        h.remove(f);
     }
     e.drop_if_empty(a[1]);
     Ok(())

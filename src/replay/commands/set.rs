@@ -20,7 +20,7 @@ pub fn srem(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     for m in &a[2..] {
-        s.remove(*m);
+        s.remove(m);
     }
     e.drop_if_empty(a[1]);
     Ok(())
@@ -79,7 +79,7 @@ fn inputs(e: &Engine, keys: &[&[u8]]) -> Result<Vec<Option<FastSet<Bytes>>>, Str
     keys.iter().map(|k| e.read_set_like(k)).collect()
 }
 
-fn store(e: &mut Engine, dst: &[u8], res: FastSet<Bytes>) -> CmdResult {
+fn store(e: &mut Engine, dst: &[u8], res: &FastSet<Bytes>) -> CmdResult {
     if res.is_empty() {
         e.remove(dst);
     } else {
@@ -103,7 +103,7 @@ pub fn sinterstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
             .cloned()
             .collect()
     };
-    store(e, a[1], res)
+    store(e, a[1], &res)
 }
 
 pub fn sunionstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
@@ -112,7 +112,7 @@ pub fn sunionstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     for s in sets.into_iter().flatten() {
         res.extend(s);
     }
-    store(e, a[1], res)
+    store(e, a[1], &res)
 }
 
 pub fn sdiffstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
@@ -122,5 +122,5 @@ pub fn sdiffstore(e: &mut Engine, a: &[&[u8]]) -> CmdResult {
     for s in it.flatten() {
         res.retain(|m| !s.contains(m));
     }
-    store(e, a[1], res)
+    store(e, a[1], &res)
 }
