@@ -12,83 +12,30 @@
 //! a canonical order sort, as the writer does.
 //!
 //! [`FastHash`] is the hasher of the replay's tables (this one and the keys of
-//! each database, sets and sorted sets): a multiply-fold hash keyed with a
-//! random seed per process. `SipHash` (std's default) resists an attacker who
-//! sees the hashes and adapts his keys; an offline replay of a file has no
-//! such attacker, and the random seed still keeps a crafted file from making
-//! the tables degenerate in a way that can be planned in advance.
+//! each database, sets and sorted sets): the `foldhash` crate's fast hash,
+//! keyed with a random seed per process. `SipHash` (std's default) resists an
+//! attacker who sees the hashes and adapts his keys; an offline replay of a
+//! file has no such attacker, and the random seed still keeps a crafted file
+//! from making the tables degenerate in a way that can be planned in advance.
+//! `FastHash` is zero-sized (the seed is global), so the many small sets and
+//! maps of a dataset carry no hasher state.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
+use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
-/// The per-process seed of [`FastHash`].
-fn seed() -> u64 {
-    static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| std::hash::RandomState::new().hash_one(0x5eed_u64))
-}
-
-const K: u64 = 0x9E37_79B9_7F4A_7C15;
-
-#[inline]
-fn fold(a: u64, b: u64) -> u64 {
-    let p = u128::from(a).wrapping_mul(u128::from(b));
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-/// Hashes bytes (the table's and [`FastHasher::write`]'s core).
-#[inline]
-fn hash_bytes(mut h: u64, b: &[u8]) -> u64 {
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = fold(h ^ w, K);
-    }
-    // The last 1 to 7 bytes, read without a variable-length copy (which
-    // became a memcpy call): two overlapping 4-byte words, or 3 bytes.
-    let r = chunks.remainder();
-    let n = r.len();
-    if n > 0 {
-        let w = if n >= 4 {
-            let hi = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
-            let lo = u32::from_le_bytes([r[n - 4], r[n - 3], r[n - 2], r[n - 1]]);
-            (u64::from(hi) << 32) | u64::from(lo)
-        } else {
-            (u64::from(r[0]) << 16) | (u64::from(r[n / 2]) << 8) | u64::from(r[n - 1])
-        };
-        h = fold(h ^ w, K ^ n as u64);
-    }
-    h
+/// The per-process state of [`FastHash`]: a random seed.
+fn state() -> &'static FixedState {
+    static STATE: OnceLock<FixedState> = OnceLock::new();
+    STATE.get_or_init(|| FixedState::with_seed(std::hash::RandomState::new().hash_one(0x5eed_u64)))
 }
 
 /// A byte string's hash in the tables of this module.
 #[inline]
 fn hash_of(b: &[u8]) -> u64 {
-    fold(hash_bytes(seed() ^ b.len() as u64, b), K)
-}
-
-/// The hasher state of [`FastHash`].
-#[derive(Clone, Copy, Debug)]
-pub struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = hash_bytes(self.0, bytes);
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.0 = fold(self.0 ^ v, K);
-    }
-    #[inline]
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        fold(self.0, K)
-    }
+    state().hash_one(b)
 }
 
 /// A zero-sized [`BuildHasher`] for the replay's hash maps and sets (see the
@@ -97,10 +44,10 @@ impl Hasher for FastHasher {
 pub struct FastHash;
 
 impl BuildHasher for FastHash {
-    type Hasher = FastHasher;
+    type Hasher = FoldHasher<'static>;
     #[inline]
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(seed())
+    fn build_hasher(&self) -> FoldHasher<'static> {
+        state().build_hasher()
     }
 }
 
