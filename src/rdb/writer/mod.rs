@@ -644,7 +644,17 @@ impl<W: Write> Writer<W> {
             (KeyType::String, Some(r)) => self.record(e.db, key, meta, |w| raw(w, r, ty::STRING)),
             (KeyType::String, None) => {
                 let s = v.items().next().unwrap_or_default();
-                self.string_key(e.db, key, meta, s)
+                if s.len() >= DIRECT {
+                    return self.string_key(e.db, key, meta, s);
+                }
+                // Stored uncompressed: the server that wrote it found it
+                // incompressible (Redis tries LZF on every string longer than
+                // 20 bytes), and so would the target's: it is not tried again.
+                // (An integer stored as text still gets the INT encoding.)
+                self.record(e.db, key, meta, |w| {
+                    put_string(&mut w.buf, s, None);
+                    Ok(ty::STRING)
+                })
             }
             (KeyType::Set, Some(r)) if v.len() <= SET_MAX_INTSET_ENTRIES && v.len() > 0 => {
                 self.record(e.db, key, meta, |w| raw(w, r, ty::SET_INTSET))
