@@ -9,9 +9,19 @@
 //! * an LZF-compressed string: its compressed bytes are copied, not
 //!   decompressed and compressed again (the reader still decompresses it to
 //!   validate it, as for any string);
+//! * a string stored uncompressed: the server that wrote it found it
+//!   incompressible (Redis tries LZF on every string longer than 20 bytes), as
+//!   the target's would: it is copied without a second attempt (an integer
+//!   stored as text still gets the INT encoding);
 //! * an intset: kept as stored when it has at most `set-max-intset-entries`
 //!   members, as a server loading it keeps the blob (a larger one is written
-//!   from its members, as a hashtable).
+//!   from its members, as a hashtable);
+//! * a set, zset (binary scores, type 5) or hash stored as a hashtable, when
+//!   the target keeps it a hashtable too (too many or too long elements for
+//!   its intset / listpack / ziplist thresholds): its elements are copied as
+//!   stored, in the stored order (a server saves a hashtable in its own
+//!   iteration order; a skiplist from the highest score down, as stored), each
+//!   string compressed or not as the writing server left it.
 //!
 //! Everything else is written by the writer's own serializers from the flat
 //! elements ([`super::Writer::write_flat`]), under the target's rules (a
@@ -88,7 +98,7 @@ impl Flat {
         let at_value = r.offset() == r.value_offset();
         let capture = at_value
             && match rdb_type {
-                ty::SET_INTSET => true,
+                ty::SET_INTSET | ty::SET | ty::ZSET_2 | ty::HASH => true,
                 ty::STRING => r.source_mut().peek(1).ok().and_then(<[u8]>::first) == Some(&LZF_STRING),
                 _ => false,
             };

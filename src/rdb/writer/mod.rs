@@ -656,8 +656,27 @@ impl<W: Write> Writer<W> {
                     Ok(ty::STRING)
                 })
             }
-            (KeyType::Set, Some(r)) if v.len() <= SET_MAX_INTSET_ENTRIES && v.len() > 0 => {
+            (KeyType::Set, Some(r))
+                if v.rdb_type == ty::SET_INTSET && (1..=SET_MAX_INTSET_ENTRIES).contains(&v.len()) =>
+            {
                 self.record(e.db, key, meta, |w| raw(w, r, ty::SET_INTSET))
+            }
+            (KeyType::Set, Some(r)) if v.rdb_type == ty::SET && self.keeps_set_table(v) => {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::SET))
+            }
+            (KeyType::Zset, Some(r))
+                if v.rdb_type == ty::ZSET_2
+                    && (v.len() > ZSET_MAX_LISTPACK_ENTRIES
+                        || v.items().any(|m| m.len() > ZSET_MAX_LISTPACK_VALUE)) =>
+            {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::ZSET_2))
+            }
+            (KeyType::Hash, Some(r))
+                if v.rdb_type == ty::HASH
+                    && (v.len() / 2 > HASH_MAX_LISTPACK_ENTRIES
+                        || v.items().any(|m| m.len() > HASH_MAX_LISTPACK_VALUE)) =>
+            {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::HASH))
             }
             (KeyType::List | KeyType::Set, _) => {
                 let items: Vec<&[u8]> = v.items().collect();
@@ -703,6 +722,17 @@ impl<W: Write> Writer<W> {
                 })
             }
         }
+    }
+
+    /// Would [`Writer::set`] write the members of `v` as a hashtable (neither
+    /// an intset nor, for RDB 11+, a listpack)?
+    fn keeps_set_table(&self, v: &Flat) -> bool {
+        let n = v.len();
+        let ints = n <= SET_MAX_INTSET_ENTRIES && v.items().all(|m| is_canonical_int(m).is_some());
+        let listpack = self.opts.version >= 11
+            && n <= SET_MAX_LISTPACK_ENTRIES
+            && v.items().all(|m| m.len() <= SET_MAX_LISTPACK_VALUE);
+        n > 0 && !ints && !listpack
     }
 
     /// One key record: header, type byte and key name, then what `body`
