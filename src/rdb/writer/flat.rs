@@ -99,7 +99,9 @@ impl Flat {
         let capture = at_value
             && match rdb_type {
                 ty::SET_INTSET | ty::SET | ty::ZSET_2 | ty::HASH => true,
-                ty::STRING => r.source_mut().peek(1).ok().and_then(<[u8]>::first) == Some(&LZF_STRING),
+                ty::STRING => {
+                    r.source_mut().peek(1).ok().and_then(<[u8]>::first) == Some(&LZF_STRING)
+                }
                 _ => false,
             };
         let start = r.value_offset();

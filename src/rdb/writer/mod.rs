@@ -657,7 +657,8 @@ impl<W: Write> Writer<W> {
                 })
             }
             (KeyType::Set, Some(r))
-                if v.rdb_type == ty::SET_INTSET && (1..=SET_MAX_INTSET_ENTRIES).contains(&v.len()) =>
+                if v.rdb_type == ty::SET_INTSET
+                    && (1..=SET_MAX_INTSET_ENTRIES).contains(&v.len()) =>
             {
                 self.record(e.db, key, meta, |w| raw(w, r, ty::SET_INTSET))
             }
@@ -699,7 +700,7 @@ impl<W: Write> Writer<W> {
             }
             (KeyType::Hash, _) => {
                 let items: Vec<&[u8]> = v.items().collect();
-                if items.len() % 2 != 0 {
+                if !items.len().is_multiple_of(2) {
                     return Err(WriteError::Invalid {
                         key: lossy(key),
                         reason: "a hash field without a value".into(),
