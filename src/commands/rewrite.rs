@@ -34,12 +34,12 @@ use redis_persist::cluster::{Layout, RangeList};
 use redis_persist::model::{Entry, KeyType};
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::rewrite::{
-    self, Checked, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Record, Report, Rewriter,
-    Sink, SplitSink, Step,
+    self, Checked, ClusterDb, Dedup, Duplicates, Incompatible, LastIndex, Next, Record, Report,
+    Rewriter, Sink, SplitSink, Step,
 };
 use redis_persist::rdb::target::{self, Target};
 use redis_persist::rdb::writer::Writer;
-use redis_persist::rdb::{Entries, Item, Reader};
+use redis_persist::rdb::{Entries, Reader};
 use serde_json::{Value as J, json};
 
 use super::dump::filter::{Expiry, Filter, KeyArgs};
@@ -267,14 +267,19 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         let mut steps = filter_steps(args, now)?;
         for (i, path) in args.inputs.iter().enumerate() {
             let r = read_input(path, args, global, now, "indexing", &mut |rec| {
-                if let Record::Entry(mut e) = rec {
-                    if rewrite::kept_by(&mut steps, i, &mut e) {
-                        index.note(i, e.db, &e.key);
+                let mut e = match rec {
+                    Record::Entry(e) => *e,
+                    Record::Flat(f) => f.entry,
+                    Record::Function(lib) => {
+                        if let Some((_, name)) = lib.engine_and_name() {
+                            last_functions.insert(name.into_bytes(), i);
+                        }
+                        return Ok(());
                     }
-                } else if let Record::Function(lib) = rec {
-                    if let Some((_, name)) = lib.engine_and_name() {
-                        last_functions.insert(name.into_bytes(), i);
-                    }
+                    Record::ModuleAux { .. } | Record::EmptyKey { .. } => return Ok(()),
+                };
+                if rewrite::kept_by(&mut steps, i, &mut e) {
+                    index.note(i, e.db, &e.key);
                 }
                 Ok(())
             });
@@ -625,25 +630,18 @@ fn read_input(
         ..InputInfo::default()
     };
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Item, Stop>>>(AHEAD);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Next, Stop>>>(AHEAD);
         let reader = scope.spawn(move || read_rdb(path, progress, what, &tx));
         let mut result = Ok(());
         for item in rx.iter().flatten() {
             let r = match item {
                 Err(stop) => Err(stop),
-                Ok(Item::Header { format, version }) => {
+                Ok(Next::Header { format, version }) => {
                     info.rdb = Some((format!("{format:?}"), version));
                     Ok(())
                 }
-                Ok(Item::Aux { .. } | Item::Eof { .. }) => Ok(()),
-                Ok(Item::Function(lib)) => f(Record::Function(lib)).map_err(Stop::Error),
-                Ok(Item::ModuleAux { module, when }) => {
-                    f(Record::ModuleAux { module, when }).map_err(Stop::Error)
-                }
-                Ok(Item::Entry(e)) => f(Record::Entry(e)).map_err(Stop::Error),
-                Ok(Item::EmptyKey { db, key, rdb_type }) => {
-                    f(Record::EmptyKey { db, key, rdb_type }).map_err(Stop::Error)
-                }
+                Ok(Next::Eof) => Ok(()),
+                Ok(Next::Record(rec)) => f(rec).map_err(Stop::Error),
             };
             if r.is_err() {
                 result = r;
@@ -671,7 +669,7 @@ fn read_rdb(
     path: &Path,
     progress: bool,
     what: &str,
-    tx: &std::sync::mpsc::SyncSender<Vec<Result<Item, Stop>>>,
+    tx: &std::sync::mpsc::SyncSender<Vec<Result<Next, Stop>>>,
 ) {
     let show = path.display();
     let (mut src, size) = match super::open_input(path) {
@@ -686,11 +684,11 @@ fn read_rdb(
     let mut entries = Entries::new(Reader::new(src));
     let mut batch = Vec::with_capacity(BATCH_RECORDS);
     let mut batch_start = 0;
-    let tx = |batch: &mut Vec<Result<Item, Stop>>| {
+    let tx = |batch: &mut Vec<Result<Next, Stop>>| {
         tx.send(std::mem::replace(batch, Vec::with_capacity(BATCH_RECORDS)))
     };
     loop {
-        let item = match entries.next_item() {
+        let item = match rewrite::next_read(&mut entries) {
             Ok(Some(item)) => item,
             Ok(None) => break,
             Err(e) => {
@@ -706,7 +704,7 @@ fn read_rdb(
                 break;
             }
         };
-        if matches!(item, Item::Eof { .. }) {
+        if matches!(item, Next::Eof) {
             let src = entries.reader().source_mut();
             if src.peek(1).ok().and_then(<[u8]>::first) == Some(&b'*') {
                 batch.push(Err(Stop::Error(anyhow::anyhow!(

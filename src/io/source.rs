@@ -252,6 +252,13 @@ impl<R: Input> Source<R> {
         (start, head)
     }
 
+    /// Stops keeping a copy of consumed bytes; what the capture held is
+    /// dropped.
+    pub fn stop_capture(&mut self) {
+        self.flush_crc();
+        self.capture = None;
+    }
+
     /// Bytes currently held by the capture.
     pub fn captured_len(&self) -> u64 {
         self.capture.as_ref().map_or(0, |c| c.len() as u64) + (self.pos - self.crc_from) as u64

@@ -22,9 +22,12 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use super::check::{self, CheckOptions};
 use super::target::Target;
 use super::types;
-use super::writer::{WriteError, Writer};
+use super::types::Format;
+use super::writer::{Flat, WriteError, Writer, flat_type};
+use super::{Entries, Event, Reader};
 use crate::cluster::Layout;
-use crate::model::{Entry, FunctionLibrary, ModuleValue, Value};
+use crate::io::Input;
+use crate::model::{Entry, FunctionLibrary, KeyType, ModuleValue, Value};
 
 /// One record of an input.
 #[derive(Debug)]
@@ -40,6 +43,8 @@ pub enum Record {
     },
     /// A key.
     Entry(Box<Entry>),
+    /// A key read flat (the fast path: [`FlatKey::read`]).
+    Flat(Box<FlatKey>),
     /// A key whose aggregate value is empty (the server skips it on load).
     EmptyKey {
         /// Database.
@@ -49,6 +54,125 @@ pub enum Record {
         /// RDB type byte.
         rdb_type: u8,
     },
+}
+
+/// A key whose value was read flat ([`Flat`]): no owned value is built, and
+/// what the target keeps byte for byte is copied as stored.
+#[derive(Debug)]
+pub struct FlatKey {
+    /// The key's database, name and metadata; its value is an empty stand-in
+    /// of the value's kind (what the filters and the target's rules look at:
+    /// a value read flat has no hash field TTL, and is no stream or module
+    /// value).
+    pub entry: Entry,
+    /// The value.
+    pub value: Flat,
+}
+
+impl FlatKey {
+    /// Reads the value of the key whose `KeyStart` `r` just returned (type
+    /// `rdb_type`, one [`flat_type`] accepts; `head`: its database, name and
+    /// metadata). An empty aggregate comes back as [`Record::EmptyKey`].
+    pub fn read<R: Input>(
+        r: &mut Reader<R>,
+        mut head: Entry,
+        rdb_type: u8,
+    ) -> Result<Record, super::Error> {
+        let (value, end) = Flat::read(r, rdb_type)?;
+        if end.empty || value.is_empty() {
+            return Ok(Record::EmptyKey {
+                db: head.db,
+                key: head.key,
+                rdb_type,
+            });
+        }
+        head.value = match value.kind {
+            KeyType::List => Value::List(Vec::new()),
+            KeyType::Set => Value::Set(Vec::new()),
+            KeyType::Zset => Value::Zset(Vec::new()),
+            KeyType::Hash => Value::Hash(Vec::new()),
+            _ => Value::String(Vec::new()),
+        };
+        Ok(Record::Flat(Box::new(FlatKey { entry: head, value })))
+    }
+}
+
+/// What [`next_read`] read from an RDB.
+#[derive(Debug)]
+pub enum Next {
+    /// The header.
+    Header {
+        /// Magic.
+        format: Format,
+        /// Version.
+        version: u32,
+    },
+    /// A record.
+    Record(Record),
+    /// The end of the file (its trailer read).
+    Eof,
+}
+
+/// The next record of an RDB for a rewrite: keys of the types [`flat_type`]
+/// accepts are read flat ([`Record::Flat`]), the others whole (as
+/// [`Entries`] assembles them); aux fields and database opcodes are passed
+/// over (the writer writes its own).
+pub fn next_read<R: Input>(entries: &mut Entries<R>) -> Result<Option<Next>, super::Error> {
+    loop {
+        let Some(ev) = entries.reader().next_event()? else {
+            return Ok(None);
+        };
+        let rec = match ev {
+            Event::Header { format, version } => return Ok(Some(Next::Header { format, version })),
+            Event::Eof { .. } => return Ok(Some(Next::Eof)),
+            Event::Function { code } => Record::Function(FunctionLibrary {
+                code: code.to_vec(),
+            }),
+            Event::ModuleAux { module, when } => {
+                let (type_name, encver) = types::module_name(module.module_id);
+                Record::ModuleAux {
+                    module: ModuleValue {
+                        module_id: module.module_id,
+                        type_name,
+                        encver,
+                        raw: module.data.to_vec(),
+                    },
+                    when,
+                }
+            }
+            Event::KeyStart(k) => {
+                let rdb_type = k.rdb_type;
+                let head = Entry {
+                    db: k.db,
+                    key: k.key.to_vec(),
+                    expire_ms: k.expire_ms,
+                    lru_idle: k.lru_idle,
+                    lfu_freq: k.lfu_freq,
+                    value: Value::String(Vec::new()),
+                };
+                if flat_type(rdb_type) {
+                    FlatKey::read(entries.reader(), head, rdb_type)?
+                } else {
+                    match entries.read_value(rdb_type)? {
+                        Some(value) => Record::Entry(Box::new(Entry { value, ..head })),
+                        None => Record::EmptyKey {
+                            db: head.db,
+                            key: head.key,
+                            rdb_type,
+                        },
+                    }
+                }
+            }
+            Event::Aux { .. }
+            | Event::SelectDb { .. }
+            | Event::ResizeDb { .. }
+            | Event::SlotInfo { .. }
+            | Event::SlotImport { .. }
+            | Event::Element(_)
+            | Event::KeyEnd(_) => continue,
+        };
+        return Ok(Some(Next::Record(rec)));
+    }
 }
 
 /// What to do with what the target cannot hold (`--incompatible`).
@@ -112,6 +236,8 @@ pub trait Sink {
     fn module_aux(&mut self, m: &ModuleValue, when: u64) -> Result<(), WriteError>;
     /// A key.
     fn entry(&mut self, e: &Entry) -> Result<(), WriteError>;
+    /// A key read flat (`e`: its database, name and metadata).
+    fn flat(&mut self, e: &Entry, v: &Flat) -> Result<(), WriteError>;
 }
 
 impl<W: Write> Sink for Writer<W> {
@@ -123,6 +249,9 @@ impl<W: Write> Sink for Writer<W> {
     }
     fn entry(&mut self, e: &Entry) -> Result<(), WriteError> {
         self.write_entry(e)
+    }
+    fn flat(&mut self, e: &Entry, v: &Flat) -> Result<(), WriteError> {
+        self.write_flat(e, v)
     }
 }
 
@@ -188,6 +317,20 @@ impl<W: Write> Sink for SplitSink<W> {
             .try_for_each(|w| w.write_module_aux(m, when))
     }
     fn entry(&mut self, e: &Entry) -> Result<(), WriteError> {
+        self.route(e, |w| w.write_entry(e))
+    }
+    fn flat(&mut self, e: &Entry, v: &Flat) -> Result<(), WriteError> {
+        self.route(e, |w| w.write_flat(e, v))
+    }
+}
+
+impl<W: Write> SplitSink<W> {
+    /// Writes `e` with the writer of the node owning its slot.
+    fn route(
+        &mut self,
+        e: &Entry,
+        write: impl FnOnce(&mut Writer<W>) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
         if e.db != 0 {
             return Err(WriteError::Invalid {
                 key: String::from_utf8_lossy(&e.key).into_owned(),
@@ -195,7 +338,7 @@ impl<W: Write> Sink for SplitSink<W> {
             });
         }
         let i = self.layout.node_of_key(&e.key);
-        self.writers[i].write_entry(e)?;
+        write(&mut self.writers[i])?;
         self.keys[i] += 1;
         Ok(())
     }
@@ -481,7 +624,12 @@ impl<'s> Rewriter<'s> {
             }
             Record::Entry(mut e) => {
                 self.count_in(e.db);
-                self.entry(&mut e)
+                self.entry(&mut e, None)
+            }
+            Record::Flat(mut f) => {
+                self.count_in(f.entry.db);
+                let FlatKey { entry, value } = &mut *f;
+                self.entry(entry, Some(value))
             }
         }
     }
@@ -493,7 +641,7 @@ impl<'s> Rewriter<'s> {
         }
     }
 
-    fn entry(&mut self, e: &mut Entry) -> Result<(), RewriteError> {
+    fn entry(&mut self, e: &mut Entry, flat: Option<&Flat>) -> Result<(), RewriteError> {
         let mut changes = Vec::new();
         for step in &mut self.steps {
             if let Verdict::Drop(d) = step.apply(self.input, e, &mut changes) {
@@ -520,7 +668,11 @@ impl<'s> Rewriter<'s> {
             self.report.keys_out += 1;
             return Ok(());
         }
-        match self.sink.entry(e) {
+        let written = match flat {
+            Some(v) => self.sink.flat(e, v),
+            None => self.sink.entry(e),
+        };
+        match written {
             Ok(()) => {}
             Err(WriteError::Io(err)) => return Err(WriteError::Io(err).into()),
             Err(WriteError::Finished) => return Err(WriteError::Finished.into()),

@@ -43,6 +43,30 @@ fn idx(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// How far the match at `ip` against `r` goes, given that its first 3 bytes
+/// are equal: liblzf's `do len++; while (len < maxlen && ref[len] ==
+/// ip[len])` from `len = 2` (so at least 3, at most `maxlen`), comparing 8
+/// bytes at a time (a long match in compressible data, a quicklist node of
+/// repeated words, costs an eighth of the byte loop). `ip + maxlen` is within
+/// the input.
+#[inline]
+fn match_len(input: &[u8], r: usize, ip: usize, maxlen: usize) -> usize {
+    let mut len = 3;
+    while len + 8 <= maxlen {
+        let (a, b) = (&input[r + len..r + len + 8], &input[ip + len..ip + len + 8]);
+        let x = u64::from_le_bytes(a.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(b.try_into().unwrap_or_default());
+        if x != 0 {
+            return len + (x.trailing_zeros() / 8) as usize;
+        }
+        len += 8;
+    }
+    while len < maxlen && input[r + len] == input[ip + len] {
+        len += 1;
+    }
+    len.max(3)
+}
+
 impl Compressor {
     /// A compressor with its table.
     pub fn new() -> Self {
@@ -130,12 +154,7 @@ impl Compressor {
                 }
                 out[op - lit - 1] = (lit as u8).wrapping_sub(1);
                 op -= usize::from(lit == 0);
-                loop {
-                    len += 1;
-                    if !(len < maxlen && input[r + len] == input[ip + len]) {
-                        break;
-                    }
-                }
+                len = match_len(input, r, ip, maxlen);
                 len -= 2;
                 ip += 1;
                 if len < 7 {
@@ -211,6 +230,39 @@ mod tests {
         assert_eq!(out, [0x01, 0x78, 0x78, 0xe0, 0x1b, 0x00, 0x01, 0x78, 0x78]);
         // Same result on reuse (the table is invalidated, not carried over).
         assert_eq!(c.compress(&[b'x'; 40], 36).unwrap(), &out[..]);
+    }
+
+    /// The 8-bytes-at-a-time match length is liblzf's byte loop's, at every
+    /// position and bound (matches ending anywhere in or after a word).
+    #[test]
+    fn match_len_is_the_byte_loop() {
+        let byte_loop = |input: &[u8], r: usize, ip: usize, maxlen: usize| {
+            let mut len = 2;
+            loop {
+                len += 1;
+                if !(len < maxlen && input[r + len] == input[ip + len]) {
+                    break len;
+                }
+            }
+        };
+        let mut data: Vec<u8> = b"w12w12w12w12".repeat(40);
+        data[300] = b'x';
+        data.extend_from_slice(&super::super::random_bytes(50));
+        for ip in 1..data.len() - 3 {
+            for r in 0..ip {
+                if data[r..r + 3] != data[ip..ip + 3] {
+                    continue;
+                }
+                for maxlen in [1, 3, 4, 9, 11, 17, 64, data.len() - ip - 2] {
+                    let maxlen = maxlen.min(data.len() - ip - 2).min(MAX_REF);
+                    assert_eq!(
+                        match_len(&data, r, ip, maxlen),
+                        byte_loop(&data, r, ip, maxlen),
+                        "r {r} ip {ip} maxlen {maxlen}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -50,14 +50,16 @@
 //! dataset bounds it); output goes through a 256 KB buffer.
 
 mod encode;
+mod flat;
 pub mod lzf;
 
 use std::io::{self, BufWriter, Write};
 
 pub use encode::{Listpack, Ziplist, canonical_i64, intset};
+pub use flat::{Flat, flat_type};
 
 use crate::io::Crc64;
-use crate::model::{self, Entry, FunctionLibrary, HashField, Value};
+use crate::model::{self, Entry, FunctionLibrary, HashField, KeyType, Value};
 
 /// Default `hash-max-listpack-entries`.
 pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
@@ -603,13 +605,135 @@ impl<W: Write> Writer<W> {
         expire_ms: Option<i64>,
         value: &ValueRef<'_>,
     ) -> Result<(), WriteError> {
-        let meta = KeyMeta::expiring(expire_ms);
+        self.write_borrowed_meta(db, key, KeyMeta::expiring(expire_ms), value)
+    }
+
+    fn write_borrowed_meta(
+        &mut self,
+        db: u64,
+        key: &[u8],
+        meta: KeyMeta,
+        value: &ValueRef<'_>,
+    ) -> Result<(), WriteError> {
         self.record(db, key, meta, |w| match *value {
             ValueRef::List(l) => nonempty(key, l.len()).map(|()| w.list(l)),
             ValueRef::Set(m) => nonempty(key, m.len()).map(|()| w.set(m)),
             ValueRef::Zset(z) => w.zset_checked(key, z),
             ValueRef::Hash(h) => w.hash_checked(key, h),
         })
+    }
+
+    /// Writes one key whose value was read flat ([`Flat`]; `e` gives the
+    /// database, key and metadata, its value is not looked at), as
+    /// [`Writer::write_entry`] writes the same value as an [`Entry`]: the
+    /// same encodings under the target's rules, except that what the target
+    /// keeps byte for byte (an LZF string, an intset within
+    /// `set-max-intset-entries`) is copied as stored.
+    pub fn write_flat(&mut self, e: &Entry, v: &Flat) -> Result<(), WriteError> {
+        let meta = KeyMeta {
+            expire_ms: e.expire_ms,
+            lru_idle: e.lru_idle,
+            lfu_freq: e.lfu_freq,
+        };
+        let key = &e.key[..];
+        let raw = |w: &mut Self, raw: &[u8], t: u8| {
+            w.buf.extend_from_slice(raw);
+            Ok(t)
+        };
+        match (v.kind, v.raw()) {
+            (KeyType::String, Some(r)) => self.record(e.db, key, meta, |w| raw(w, r, ty::STRING)),
+            (KeyType::String, None) => {
+                let s = v.items().next().unwrap_or_default();
+                if s.len() >= DIRECT {
+                    return self.string_key(e.db, key, meta, s);
+                }
+                // Stored uncompressed: the server that wrote it found it
+                // incompressible (Redis tries LZF on every string longer than
+                // 20 bytes), and so would the target's: it is not tried again.
+                // (An integer stored as text still gets the INT encoding.)
+                self.record(e.db, key, meta, |w| {
+                    put_string(&mut w.buf, s, None);
+                    Ok(ty::STRING)
+                })
+            }
+            (KeyType::Set, Some(r))
+                if v.rdb_type == ty::SET_INTSET
+                    && (1..=SET_MAX_INTSET_ENTRIES).contains(&v.len()) =>
+            {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::SET_INTSET))
+            }
+            (KeyType::Set, Some(r)) if v.rdb_type == ty::SET && self.keeps_set_table(v) => {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::SET))
+            }
+            (KeyType::Zset, Some(r))
+                if v.rdb_type == ty::ZSET_2
+                    && (v.len() > ZSET_MAX_LISTPACK_ENTRIES
+                        || v.items().any(|m| m.len() > ZSET_MAX_LISTPACK_VALUE)) =>
+            {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::ZSET_2))
+            }
+            (KeyType::Hash, Some(r))
+                if v.rdb_type == ty::HASH
+                    && (v.len() / 2 > HASH_MAX_LISTPACK_ENTRIES
+                        || v.items().any(|m| m.len() > HASH_MAX_LISTPACK_VALUE)) =>
+            {
+                self.record(e.db, key, meta, |w| raw(w, r, ty::HASH))
+            }
+            (KeyType::List | KeyType::Set, _) => {
+                let items: Vec<&[u8]> = v.items().collect();
+                let value = if v.kind == KeyType::List {
+                    ValueRef::List(&items)
+                } else {
+                    ValueRef::Set(&items)
+                };
+                self.write_borrowed_meta(e.db, key, meta, &value)
+            }
+            (KeyType::Zset, _) => {
+                let z: Vec<(&[u8], f64)> = v.items().zip(v.scores().iter().copied()).collect();
+                if z.len() != v.len() {
+                    return Err(WriteError::Invalid {
+                        key: lossy(key),
+                        reason: "a zset member without a score".into(),
+                    });
+                }
+                self.write_borrowed_meta(e.db, key, meta, &ValueRef::Zset(&z))
+            }
+            (KeyType::Hash, _) => {
+                let items: Vec<&[u8]> = v.items().collect();
+                if !items.len().is_multiple_of(2) {
+                    return Err(WriteError::Invalid {
+                        key: lossy(key),
+                        reason: "a hash field without a value".into(),
+                    });
+                }
+                let h: Vec<FieldRef<'_>> = items
+                    .chunks_exact(2)
+                    .map(|p| FieldRef {
+                        field: p[0],
+                        value: p[1],
+                        expire_ms: None,
+                    })
+                    .collect();
+                self.write_borrowed_meta(e.db, key, meta, &ValueRef::Hash(&h))
+            }
+            (KeyType::Stream | KeyType::Module | KeyType::VectorSet, _) => {
+                Err(WriteError::Invalid {
+                    key: lossy(key),
+                    reason: format!("a {:?} value is not read flat", v.kind),
+                })
+            }
+        }
+    }
+
+    /// Would [`Writer::set`] write the members of `v` as a hashtable (neither
+    /// an intset nor, for RDB 11+, a listpack)?
+    fn keeps_set_table(&self, v: &Flat) -> bool {
+        let n = v.len();
+        let ints = n <= SET_MAX_INTSET_ENTRIES && v.items().all(|m| is_canonical_int(m).is_some());
+        let listpack = self.opts.version >= 11
+            && n <= SET_MAX_LISTPACK_ENTRIES
+            && v.items().all(|m| m.len() <= SET_MAX_LISTPACK_VALUE);
+        n > 0 && !ints && !listpack
     }
 
     /// One key record: header, type byte and key name, then what `body`
