@@ -57,6 +57,15 @@ const PROBE_KEY_LIMIT: u64 = 64 << 10;
 /// bytes taken for a long key can swallow real records.
 const RESYNC_KEY_LIMIT: u64 = 1024;
 
+/// Key record types whose first record where reading resumes is dropped
+/// unless its place is confirmed ([`uncertain_record`]): strings and the
+/// plain aggregates (a count, then strings), which chance bytes frame easily;
+/// the compact encodings validate their own structure deeply.
+const LOOSE_TYPES: u8 = 5;
+
+/// Records dropped in a row as uncertain after one damage ([`uncertain_record`]).
+const MAX_UNCERTAIN: u32 = 3;
+
 /// Bytes of a skipped range searched for key names that can still be framed.
 const NAME_SCAN: u64 = 1 << 20;
 
@@ -788,6 +797,10 @@ fn walk<W: Write>(
     // Where reading resumed after a run of hash fields was skipped
     // ([`past_fields`]): a failure right there is still in that hash.
     let mut after_fields: Option<u64> = None;
+    // Where reading resumed after damage, until the first key record read
+    // there is decided ([`uncertain_record`]).
+    let mut uncertain: Option<u64> = None;
+    let mut drops = 0u32;
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
             return Ok::<(), SalvageError>(());
@@ -855,7 +868,46 @@ fn walk<W: Write>(
                                 }
                             } else {
                                 commit(pending.take(), out, &mut rep)?;
-                                if end.empty {
+                                let doubt =
+                                    uncertain.take() == Some(kstart) && ktype <= LOOSE_TYPES;
+                                if doubt {
+                                    uncertain_record(&mut rep, kdb, key, ktype, kstart, kend);
+                                    // The record after it may be chance
+                                    // bytes too, holding real records: where
+                                    // records read again from its end.
+                                    let q = next_resume(data, kend, len, (format, version), 0)
+                                        .unwrap_or(len);
+                                    // (Not into the fields of a hash with
+                                    // field TTLs: they read as records.)
+                                    let q = if hash_fields_at(data, kend, format).is_some()
+                                        || hash_header_in(data, kend, q, (format, version))
+                                    {
+                                        kend
+                                    } else {
+                                        q
+                                    };
+                                    // (Past them, where they read on as
+                                    // records: [`fields_run_at`].)
+                                    let q = if fields_run_at(data, q, (format, version)) {
+                                        past_fields(data, q, (format, version))
+                                    } else {
+                                        q
+                                    };
+                                    if q > kend {
+                                        let _ =
+                                            names(data, kend, q, (format, version), kdb, &mut rep);
+                                        if let Some(s) = rep.skipped.last_mut() {
+                                            s.end = q;
+                                        }
+                                        db = r.db();
+                                        pos = q;
+                                        if drops < MAX_UNCERTAIN {
+                                            drops += 1;
+                                            uncertain = Some(q);
+                                        }
+                                        continue 'outer;
+                                    }
+                                } else if end.empty {
                                     rep.empty_dropped += 1;
                                 } else if !keep.keep(kdb, &key, kstart) {
                                     rep.duplicates_dropped += 1;
@@ -881,6 +933,15 @@ fn walk<W: Write>(
                     }
                 }
                 Ok(Some(ev)) => {
+                    // (A key after a database selector or size where reading
+                    // resumed is still the first one read there.)
+                    let doubt = uncertain.take() == Some(start)
+                        && matches!(
+                            ev,
+                            Event::SelectDb { .. }
+                                | Event::ResizeDb { .. }
+                                | Event::SlotInfo { .. }
+                        );
                     // (Database selectors and sizes are not counted as kept
                     // records: the output writes its own where needed.)
                     let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
@@ -898,6 +959,7 @@ fn walk<W: Write>(
                         _ => None,
                     };
                     let end = r.offset();
+                    uncertain = doubt.then_some(end);
                     commit(pending.take(), out, &mut rep)?;
                     if let Some((line, why)) = refused {
                         rep.keys_lost.push(LostKey {
@@ -934,7 +996,7 @@ fn walk<W: Write>(
             };
             let from = pending.as_ref().map_or(failure.start, |p| p.start);
             let in_fields = after_fields.is_some_and(|a| a == from || a == failure.start);
-            let (next, drop_pending, fields) = recover(
+            let (next, drop_pending, fields, certain) = recover(
                 data,
                 (format, version),
                 db,
@@ -943,6 +1005,8 @@ fn walk<W: Write>(
                 &mut rep,
             );
             after_fields = fields.then_some(next);
+            uncertain = (!certain).then_some(next);
+            drops = 0;
             if let Some(d) = selected_in(data, from, next, format, version) {
                 db = d;
             }
@@ -958,6 +1022,37 @@ fn walk<W: Write>(
     commit(pending.take(), out, &mut rep)?;
     progress.set_position(pos.min(len));
     Ok(rep)
+}
+
+/// Reports the first key record read where reading resumed after damage, at
+/// a place nothing confirms, as lost: chance bytes of the damage (the tail of
+/// a compressed string or of a ziplist, above all) can frame as a record that
+/// ends exactly where a real one starts, and such a record is no key of the
+/// file. The place is confirmed ([`recover`]) when the failed record's own
+/// lengths end exactly there, when records framed from inside the skipped
+/// range lead exactly there, or when it is within [`NEAR_END`] bytes of the
+/// failure; and for a record whose type is not one of [`LOOSE_TYPES`] (its
+/// compact encoding validates deeply). The walk then looks again from its end
+/// (the record there may be chance bytes holding real records), up to
+/// [`MAX_UNCERTAIN`] times.
+fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
+    rep.keys_lost.push(LostKey {
+        db,
+        key,
+        rdb_type: Some(ty),
+        start,
+        end,
+        reason: "uncertain record after damage (chance bytes of the damage can read as it)".into(),
+    });
+    match rep.skipped.last_mut() {
+        Some(s) if s.end == start => s.end = end,
+        _ => rep.skipped.push(Skipped {
+            start,
+            end,
+            reason: "uncertain record after damage".into(),
+            unsupported: false,
+        }),
+    }
 }
 
 /// Where and why reading failed.
@@ -1039,9 +1134,10 @@ fn trailer(data: &[u8], eof: u64, version: u32, crc: &mut RunningCrc) -> Trailer
 /// real records by a damaged length: it is dropped (the second value) and the
 /// range from its start is skipped. When it is the end of the failed record
 /// framed alone, only that key is dropped. Returns where to go on, whether
-/// `pending` is dropped, and whether a run of hash fields was skipped
+/// `pending` is dropped, whether a run of hash fields was skipped
 /// ([`past_fields`]; `in_fields`: the failure is where the last such run
-/// ended).
+/// ended), and whether the place where reading goes on is confirmed (else its
+/// first record is dropped: [`uncertain_record`]).
 fn recover(
     data: &[u8],
     (format, version): (Format, u32),
@@ -1049,7 +1145,7 @@ fn recover(
     f: &Failure,
     (pending, in_fields): (Option<&Pending>, bool),
     rep: &mut Report,
-) -> (u64, bool, bool) {
+) -> (u64, bool, bool, bool) {
     let len = data.len() as u64;
     // The failed record is a hash with field TTLs (its header reads).
     let header = hash_fields_at(data, f.start, format);
@@ -1067,14 +1163,15 @@ fn recover(
         if let Some(p) = next_resume(data, pk.start + 1, f.start, (format, version), f.start + 1) {
             let fields = in_fields
                 || field_ttl_hash(format, pk.rdb_type)
-                || hash_header_in(data, pk.start, p, (format, version));
+                || hash_header_in(data, pk.start, p, (format, version))
+                || fields_run_at(data, p, (format, version));
             let p = if fields {
                 past_fields(data, p, (format, version))
             } else {
                 p
             };
             let (next, drop) = dropped_pending(data, (format, version), db, f, pk, p, rep);
-            return (next, drop, fields);
+            return (next, drop, fields, false);
         }
     }
     // A value that fails validation in a record whose framing holds (and
@@ -1091,7 +1188,7 @@ fn recover(
                         end,
                         reason: f.reason.clone(),
                     });
-                    return (end, false, false);
+                    return (end, false, false, true);
                 }
             }
         }
@@ -1108,11 +1205,12 @@ fn recover(
     .unwrap_or(len);
     // Reading resumes inside (or near) the failed record's declared extent:
     // at the place nearest to its end instead (see [`near_declared_end`]).
-    let next = if header.is_none() {
-        near_declared_end(data, f, next, (format, version)).unwrap_or(next)
-    } else {
-        next
-    };
+    let near = header
+        .is_none()
+        .then(|| near_declared_end(data, f, next, (format, version)))
+        .flatten();
+    let certain = near.is_some_and(|(_, exact)| exact);
+    let next = near.map_or(next, |(q, _)| q);
     // After damage inside a hash with field TTLs, its fields with no TTL read
     // as string records: the run of them where reading would resume is
     // skipped with the damage.
@@ -1136,14 +1234,15 @@ fn recover(
             reason: f.reason.clone(),
         });
     }
-    names(data, f.start + 1, next, (format, version), db, rep);
+    let landed = names(data, f.start + 1, next, (format, version), db, rep);
+    let certain = certain || landed || next - f.start <= NEAR_END;
     rep.skipped.push(Skipped {
         start: f.start,
         end: next,
         reason: f.reason.clone(),
         unsupported: f.unsupported,
     });
-    (next, false, fields)
+    (next, false, fields, certain || fields)
 }
 
 /// Bytes around the declared end of a failed record searched for where
@@ -1167,7 +1266,7 @@ fn near_declared_end(
     f: &Failure,
     next: u64,
     (format, version): (Format, u32),
-) -> Option<u64> {
+) -> Option<(u64, bool)> {
     let db = f.key.as_ref().map_or(0, |k| k.0);
     let len = data.len() as u64;
     let ends = [
@@ -1192,7 +1291,7 @@ fn near_declared_end(
                     || plausible_start(data[q as usize])
                         && resumes(data, q, format, version, 0).is_some()
                 {
-                    return Some(q);
+                    return Some((q, d == 0));
                 }
             }
         }
@@ -1254,7 +1353,17 @@ fn after_prefixes(data: &[u8], mut p: usize) -> Option<usize> {
 fn past_fields(data: &[u8], mut p: u64, (format, version): (Format, u32)) -> u64 {
     let len = data.len() as u64;
     loop {
-        let (last, q) = bare_run(data, p);
+        let (mut last, mut q) = bare_run(data, p);
+        // (A first record that is no field, chance bytes of the damage,
+        // before the run.)
+        if q == p {
+            if let Some(e) = frame_one(data, p, format, version, 0) {
+                let (l2, q2) = bare_run(data, e);
+                if q2 > e {
+                    (last, q) = (l2, q2);
+                }
+            }
+        }
         if q >= len || resumes(data, q, format, version, 0).is_some() {
             return q;
         }
@@ -1469,7 +1578,7 @@ fn dropped_pending(
             f.reason
         ),
     });
-    names(data, pk.start + 1, next, (format, version), db, rep);
+    let _ = names(data, pk.start + 1, next, (format, version), db, rep);
     rep.skipped.push(Skipped {
         start: pk.start,
         end: next,
@@ -1522,8 +1631,10 @@ fn names(
     (format, version): (Format, u32),
     db: u64,
     rep: &mut Report,
-) {
-    for (kdb, key, ty, s, e) in names_in(data, from, to, format, version, db) {
+) -> bool {
+    let found = names_in(data, from, to, format, version, db);
+    let landed = !found.is_empty();
+    for (kdb, key, ty, s, e) in found {
         rep.keys_lost.push(LostKey {
             db: kdb,
             key,
@@ -1533,6 +1644,7 @@ fn names(
             reason: "in a skipped range".into(),
         });
     }
+    landed
 }
 
 /// The end of the one key record at `pos`, framed without validating its value.

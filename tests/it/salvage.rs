@@ -88,6 +88,23 @@ fn keys_of(bytes: &[u8]) -> (HashMap<(u64, Vec<u8>), Key>, Format, u32) {
     (keys, format, version)
 }
 
+/// The byte ranges of the database selectors of a valid RDB.
+fn selectors_of(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut r = Reader::new(Source::new(Memory(bytes)).with_size(bytes.len() as u64));
+    let mut v = Vec::new();
+    loop {
+        let start = r.offset();
+        match r.next_event().expect("a valid file") {
+            None | Some(Event::Eof { .. }) => return v,
+            Some(Event::SelectDb { .. }) => v.push((start, r.offset())),
+            Some(Event::KeyStart(_)) => {
+                r.skip_value().expect("a valid value");
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 /// The entries of an output, in file order.
 fn entries_of(bytes: &[u8]) -> Vec<Entry> {
     let mut e = Entries::new(Reader::new(
@@ -355,6 +372,9 @@ struct Tally {
     phantoms: u64,
     phantoms_inside: u64,
     phantom_cases: u64,
+    invented: u64,
+    db_moved: u64,
+    undetectable: u64,
     prefix_lost: u64,
     loads: u64,
 }
@@ -376,6 +396,7 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             continue;
         }
         let (orig, format, version) = keys_of(&bytes);
+        let selectors = selectors_of(&bytes);
         // (`REDIS0012` and `VALKEY080` are both 9 bytes.)
         let body = 9;
         let server = salvage_servers::server_for(format, version);
@@ -416,10 +437,45 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                 let inside_damaged =
                     |(s, e): (u64, u64)| damaged.iter().any(|&(a, b)| a <= s && e <= b);
                 let (mut phantoms, mut inside) = (0, 0);
+                let own_starts: std::collections::HashSet<u64> =
+                    orig.values().map(|k| shifted(k.start, kind, dmg)).collect();
+                let selector_damaged = selectors
+                    .iter()
+                    .any(|&(s, e)| overlaps((s, e), dmg.orig) || (s..e).contains(&dmg.orig.0));
+                let moved_db = |e: &Entry, (s, _): (u64, u64)| {
+                    selector_damaged
+                        && orig.iter().any(|((db, key), k)| {
+                            *db != e.db
+                                && *key == e.key
+                                && shifted(k.start, kind, dmg) == s
+                                && k.entry.value == e.value
+                        })
+                };
                 let mut kept: HashMap<(u64, &[u8]), &Entry> = HashMap::new();
                 for (e, range) in got.iter().zip(&ranges) {
                     if overlaps(*range, dmg.new) {
-                        t.touched_kept += 1;
+                        // The record of a key of the original, damaged in
+                        // place (a flipped byte of a plain string, or of its
+                        // name: a valid record, which only the checksum can
+                        // tell from the original). Anything else there is
+                        // chance bytes of the damage read as a record.
+                        if own_starts.contains(&range.0) {
+                            t.touched_kept += 1;
+                        } else {
+                            t.invented += 1;
+                            phantoms += 1;
+                            inside += u64::from(inside_damaged(*range));
+                            debug_phantom(&orig, kind, dmg, e, *range, &rep, &m);
+                        }
+                        continue;
+                    }
+                    // A database selector in the damage: the records after it
+                    // read in the database selected before (as the server
+                    // would read them), each its own record with its own
+                    // value. Nothing in the file says which database they
+                    // were in; the checksum says the file is damaged.
+                    if moved_db(e, *range) {
+                        t.db_moved += 1;
                         continue;
                     }
                     match orig.get(&(e.db, e.key.clone())) {
@@ -455,6 +511,23 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                             debug_phantom(&orig, kind, dmg, e, *range, &rep, &m);
                         }
                     }
+                }
+                // A damaged file whose records all read and validate (only
+                // its checksum is wrong): nothing in it says where the damage
+                // is, so records read from it by chance cannot be told from
+                // real ones (a server that does not check the checksum loads
+                // them the same). Counted apart.
+                if phantoms > 0 && {
+                    let mut fixed = m.clone();
+                    common::paths::fix_crc_trailer(&mut fixed);
+                    check_ok(&fixed).is_ok()
+                } {
+                    t.undetectable += phantoms;
+                    eprintln!(
+                        "UNDETECTABLE {name}: {phantoms} keys read by chance from a file that reads whole"
+                    );
+                    phantoms = 0;
+                    inside = 0;
                 }
                 if phantoms > 0 {
                     eprintln!(
@@ -522,15 +595,20 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
         };
         eprintln!(
             "{kind:?}: {} cases, untouched keys kept {}/{} ({pct:.2}%), touched keys kept {}, \
-             phantom keys {} ({} from inside a damaged record) in {} cases, keys that lost their expire/LRU/LFU prefix {}, \
-             outputs loaded in a server {}",
+             phantom keys {} ({} from inside a damaged record, {} read from the damage) in {} cases, \
+             keys moved to another database by a damaged selector {}, \
+             keys read by chance from a damaged file that reads whole {}, \
+             keys that lost their expire/LRU/LFU prefix {}, outputs loaded in a server {}",
             t.cases,
             t.untouched_kept,
             t.untouched,
             t.touched_kept,
             t.phantoms,
             t.phantoms_inside,
+            t.invented,
             t.phantom_cases,
+            t.db_moved,
+            t.undetectable,
             t.prefix_lost,
             t.loads
         );
@@ -545,11 +623,14 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
         // not frame it (a damaged length, or its header taken), framed up to
         // real records, the tiny expired.rdb files above all, chance records
         // holding exactly one real record, and hashes with field TTLs whose
-        // fields read on as records.
+        // fields read on as records. After the first loose record where
+        // reading resumes was dropped unless its place is confirmed
+        // (src/rdb/salvage.rs `uncertain_record`): 0-24 cases per kind (72 in
+        // all), 91 keys; untouched keys kept 99.11-99.99% per kind.
         // REDIS_PERSIST_SALVAGE_DEBUG=1 prints where each one came from.)
         if *kind == Kind::Truncate && t.phantoms > 0
-            || t.phantom_cases * 10 > t.cases
-            || t.phantoms > 2 * t.cases
+            || t.phantom_cases * 20 > t.cases
+            || t.phantoms * 4 > t.cases
         {
             failures.push(format!(
                 "{kind:?}: {} phantom keys in {} of {} cases",
