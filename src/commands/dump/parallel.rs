@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis_persist::io::{Memory, Source};
-use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_in};
+use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_shared};
 use redis_persist::rdb::types::Format;
 use redis_persist::rdb::{self, Entries, Event};
 
@@ -246,7 +246,7 @@ pub fn run<R: redis_persist::io::Input, Rn: Render>(
     // Once the output failed (an error in a chunk, a closed pipe), the framing
     // stops and the chunks still in flight are not rendered.
     let stop = AtomicBool::new(false);
-    let (_src, res) = map_chunks_in(
+    let (_src, res) = map_chunks_shared(
         src,
         mapped,
         Settings {
