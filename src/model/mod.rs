@@ -519,29 +519,32 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
 /// no trailing zero; fewer than 7 decimals are laid out plain.
 #[inline]
 fn short_decimal(out: &mut Vec<u8>, a: f64) -> bool {
-    const POW: [u64; 5] = [1, 10, 100, 1000, 10_000];
     if a >= 1e9 {
         return false;
     }
-    for (k, &p) in POW.iter().enumerate().skip(1) {
-        let pf = p as f64;
-        // Nearest integer to a·10^k (truncation of x + 0.5: no libm call); the
-        // check below decides, however m was found.
-        let m = (a * pf + 0.5) as u64;
-        if (m as f64) / pf == a {
-            let mut ib = itoa::Buffer::new();
-            out.extend_from_slice(ib.format(m / p).as_bytes());
-            let mut frac = [b'.', b'0', b'0', b'0', b'0'];
-            let mut f = m % p;
-            for d in frac[1..=k].iter_mut().rev() {
-                *d = b'0' + (f % 10) as u8;
-                f /= 10;
-            }
-            out.extend_from_slice(&frac[..=k]);
-            return true;
-        }
+    // Nearest integer to a·10^4 (truncation of x + 0.5: no libm call); the
+    // check decides, however m was found. When m / 10^k gives `a` for some
+    // k < 4, so does m·10^(4-k) / 10^4 (the same number): one test covers every
+    // k, and the smallest k is found by taking trailing zeros off.
+    let m = (a * 1e4 + 0.5) as u64;
+    if (m as f64) / 1e4 != a {
+        return false;
     }
-    false
+    let (mut m, mut k) = (m, 4usize);
+    while m % 10 == 0 {
+        m /= 10;
+        k -= 1;
+    }
+    let p = [1u64, 10, 100, 1000, 10_000][k];
+    out.extend_from_slice(itoa::Buffer::new().format(m / p).as_bytes());
+    let mut frac = [b'.', b'0', b'0', b'0', b'0'];
+    let mut f = m % p;
+    for d in frac[1..=k].iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.extend_from_slice(&frac[..=k]);
+    true
 }
 
 /// Lays out Ryu's text for `|score|` by the general rule: split it into

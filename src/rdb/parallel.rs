@@ -722,6 +722,99 @@ mod tests {
         assert_eq!(mapped, streamed);
     }
 
+    /// Sharing the work with the calling thread (1 to 4 threads, mapped or
+    /// streamed, whole or cut) hands the sink the same results, in the same
+    /// order, with the same error, as workers alone.
+    #[test]
+    fn shared_work_gives_the_same_results() {
+        let data = sample_rdb(6000);
+        let settings = |threads| Settings {
+            threads,
+            chunk_size: 701,
+            verify_checksum: true,
+        };
+        let work = |c: Chunk<'_>| {
+            let mut r = c.reader();
+            let mut keys = Vec::new();
+            while let Ok(Some(ev)) = r.next_event() {
+                if let Event::KeyStart(k) = ev {
+                    keys.push(k.key.to_vec());
+                }
+            }
+            (c.index, c.start, c.db, keys)
+        };
+        let release = |_: u64| {};
+        for bytes in [&data[..], &data[..data.len() / 3]] {
+            let stop = AtomicBool::new(false);
+            let mut want = Vec::new();
+            let (_, want_res) = map_chunks_in(
+                Source::new(bytes).with_size(bytes.len() as u64),
+                None,
+                settings(2),
+                &stop,
+                |_| {},
+                work,
+                |r| want.push(r),
+            );
+            let want_res = want_res.map_err(|e| e.to_string());
+            assert!(want.len() > 10);
+            for threads in 1..=4 {
+                for mapped in [false, true] {
+                    let mut got = Vec::new();
+                    let mut events = 0usize;
+                    let m = mapped.then_some(Mapped {
+                        data: bytes,
+                        release: &release,
+                    });
+                    let (_, res) = map_chunks_shared(
+                        Source::new(bytes).with_size(bytes.len() as u64),
+                        m,
+                        settings(threads),
+                        &stop,
+                        |ev| events += usize::from(matches!(ev, Event::KeyStart(_))),
+                        work,
+                        |r| got.push(r),
+                    );
+                    assert_eq!(res.map_err(|e| e.to_string()), want_res);
+                    assert_eq!(got, want, "{threads} threads, mapped {mapped}");
+                    let keys: usize = got.iter().map(|g| g.3.len()).sum();
+                    assert!(events >= keys && keys > 0);
+                }
+            }
+        }
+    }
+
+    /// Stopping also works when the calling thread shares the work.
+    #[test]
+    fn shared_work_stops_early() {
+        let data = sample_rdb(20_000);
+        for threads in [1, 2] {
+            let stop = AtomicBool::new(false);
+            let mut delivered = 0usize;
+            let (_, res) = map_chunks_shared(
+                Source::new(&data[..]).with_size(data.len() as u64),
+                None,
+                Settings {
+                    threads,
+                    chunk_size: 1000,
+                    verify_checksum: true,
+                },
+                &stop,
+                |_| {},
+                |chunk| chunk.index,
+                |i| {
+                    assert_eq!(i, delivered);
+                    delivered += 1;
+                    if delivered == 3 {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                },
+            );
+            assert!(res.is_ok());
+            assert!((3..40).contains(&delivered), "{delivered}");
+        }
+    }
+
     #[test]
     fn structural_errors_are_reported_after_earlier_chunks() {
         let mut data = sample_rdb(3000);
