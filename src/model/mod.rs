@@ -747,10 +747,7 @@ mod tests {
                     continue;
                 }
                 let mut general = Vec::new();
-                layout_generic(
-                    &mut general,
-                    ryu::Buffer::new().format_finite(v).as_bytes(),
-                );
+                layout_generic(&mut general, ryu::Buffer::new().format_finite(v).as_bytes());
                 assert_eq!(
                     String::from_utf8_lossy(&fast),
                     String::from_utf8_lossy(&general),
@@ -758,7 +755,12 @@ mod tests {
                 );
             }
         }
-        for (v, want) in [(0.5, "0.5"), (1712.0625, "1712.0625"), (0.0001, "0.0001"), (999_999_999.9, "999999999.9")] {
+        for (v, want) in [
+            (0.5, "0.5"),
+            (1712.0625, "1712.0625"),
+            (0.0001, "0.0001"),
+            (999_999_999.9, "999999999.9"),
+        ] {
             let mut o = Vec::new();
             assert!(short_decimal(&mut o, v));
             assert_eq!(o, want.as_bytes());
