@@ -82,52 +82,26 @@ fn is_utf8(b: &[u8]) -> bool {
     b.is_ascii() || std::str::from_utf8(b).is_ok()
 }
 
-/// Nonzero when one of the 8 bytes of `w` is a control character, `"`, `\`
-/// or ≥ 0x80 (SWAR; a byte after a flagged one may be flagged as well, which
-/// only matters to a caller that looks for the position).
-#[inline]
-fn special(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte < 0x20, == 0x22, == 0x5c or >= 0x80 sets its high bit here.
-    let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
-    let q = w ^ (ONES * 0x22);
-    let quote = q.wrapping_sub(ONES) & !q;
-    let b = w ^ (ONES * 0x5c);
-    let bslash = b.wrapping_sub(ONES) & !b;
-    (ctrl | quote | bslash | w) & HIGH
-}
-
-#[inline]
-fn word(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(w)
-}
-
 /// Index of the first byte that is not plain printable ASCII: a control
-/// character, `"`, `\`, or a byte ≥ 0x80. Sixteen bytes at a time (SWAR), and
-/// a short tail as one word padded with plain bytes: most keys and values are
-/// plain ASCII and are then copied in one piece; the exact position is looked
-/// for byte by byte only in a word that holds a special byte.
+/// character, `"`, `\`, or a byte ≥ 0x80. Eight bytes at a time (SWAR): most
+/// keys and values are plain ASCII and are then copied in one piece.
 #[inline]
 pub fn plain_prefix(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
-    while i + 16 <= b.len() {
-        if special(word(b, i)) | special(word(b, i + 8)) != 0 {
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let w = u64::from_le_bytes(w);
+        // A byte < 0x20, == 0x22, == 0x5c or >= 0x80 sets its high bit here.
+        let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
+        let quote = (w ^ (ONES * 0x22)).wrapping_sub(ONES) & !(w ^ (ONES * 0x22));
+        let bslash = (w ^ (ONES * 0x5c)).wrapping_sub(ONES) & !(w ^ (ONES * 0x5c));
+        if (ctrl | quote | bslash | w) & HIGH != 0 {
             break;
         }
-        i += 16;
-    }
-    if i + 8 <= b.len() && special(word(b, i)) == 0 {
         i += 8;
-    }
-    if i + 8 > b.len() && i < b.len() {
-        let mut w = [b'a'; 8];
-        w[..b.len() - i].copy_from_slice(&b[i..]);
-        if special(u64::from_le_bytes(w)) == 0 {
-            return b.len();
-        }
     }
     while i < b.len() {
         let c = b[i];
