@@ -453,6 +453,9 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
         out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         return;
     }
+    if short_decimal(out, score.abs()) {
+        return;
+    }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(score.abs()).as_bytes();
     // Fast paths straight from Ryu's plain decimals (`123.45`, `0.00123`): they
@@ -503,6 +506,45 @@ pub fn write_score(out: &mut Vec<u8>, score: f64) {
         return;
     }
     layout_generic(out, text);
+}
+
+/// Writes `a` (finite, positive, not an integer) when it is a short decimal —
+/// at most four digits after the point and below 10^9, as scores written by
+/// people and programs mostly are (`1.5`, `0.25`, `1712.0625`) — and returns
+/// true; otherwise writes nothing. The text is what Ryu and the layout below
+/// give: `m / 10^k`, with the smallest `k` for which the division (of two exact
+/// integers, correctly rounded) gives back `a`, has the shortest digits (a
+/// shorter text would have fewer decimals), is the closest of them (other
+/// candidates are 10^-k away, far more than `a`'s spacing below 10^9), and has
+/// no trailing zero; fewer than 7 decimals are laid out plain.
+#[inline]
+fn short_decimal(out: &mut Vec<u8>, a: f64) -> bool {
+    if a >= 1e9 {
+        return false;
+    }
+    // Nearest integer to a·10^4 (truncation of x + 0.5: no libm call); the
+    // check decides, however m was found. When m / 10^k gives `a` for some
+    // k < 4, so does m·10^(4-k) / 10^4 (the same number): one test covers every
+    // k, and the smallest k is found by taking trailing zeros off.
+    let m = (a * 1e4 + 0.5) as u64;
+    if (m as f64) / 1e4 != a {
+        return false;
+    }
+    let (mut m, mut k) = (m, 4usize);
+    while m % 10 == 0 {
+        m /= 10;
+        k -= 1;
+    }
+    let p = [1u64, 10, 100, 1000, 10_000][k];
+    out.extend_from_slice(itoa::Buffer::new().format(m / p).as_bytes());
+    let mut frac = [b'.', b'0', b'0', b'0', b'0'];
+    let mut f = m % p;
+    for d in frac[1..=k].iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.extend_from_slice(&frac[..=k]);
+    true
 }
 
 /// Lays out Ryu's text for `|score|` by the general rule: split it into
@@ -675,6 +717,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The short-decimal fast path writes exactly what Ryu's path writes, on
+    /// decimals of 1 to 6 places (those it takes and those it leaves) and on
+    /// values next to them.
+    #[test]
+    fn short_decimals_match_ryu() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in 0..300_000u64 {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let r = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let k = (i % 6 + 1) as i32;
+            let m = (r >> 20) % 2_000_000_000_000;
+            let base = m as f64 / 10f64.powi(k);
+            for v in [
+                base,
+                f64::from_bits(base.to_bits() + 1),
+                f64::from_bits(base.to_bits().saturating_sub(1)),
+                (r % 100_000) as f64 / 10f64.powi(k),
+            ] {
+                if !v.is_finite() || v <= 0.0 || v == v.trunc() {
+                    continue;
+                }
+                let mut fast = Vec::new();
+                if !short_decimal(&mut fast, v) {
+                    continue;
+                }
+                let mut general = Vec::new();
+                layout_generic(&mut general, ryu::Buffer::new().format_finite(v).as_bytes());
+                assert_eq!(
+                    String::from_utf8_lossy(&fast),
+                    String::from_utf8_lossy(&general),
+                    "{v:e}"
+                );
+            }
+        }
+        for (v, want) in [
+            (0.5, "0.5"),
+            (1712.0625, "1712.0625"),
+            (0.0001, "0.0001"),
+            (999_999_999.9, "999999999.9"),
+        ] {
+            let mut o = Vec::new();
+            assert!(short_decimal(&mut o, v));
+            assert_eq!(o, want.as_bytes());
+        }
+        let mut o = Vec::new();
+        assert!(!short_decimal(&mut o, 0.00001) && !short_decimal(&mut o, 0.1 + 0.2));
+        assert!(o.is_empty());
     }
 
     /// Expected texts worked out by hand from Redis 7.2's `d2string` and

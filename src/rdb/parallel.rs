@@ -15,9 +15,9 @@
 //! the calling thread as the framing reader meets them, before the chunk that
 //! contains them is handed out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Condvar, Mutex, mpsc};
 
 use super::Error;
 use super::reader::{Event, Options, Reader};
@@ -232,6 +232,186 @@ pub fn map_chunks_at<R, T, E, W, S>(
     mapped: Option<Mapped<'_>>,
     settings: Settings,
     stop: &AtomicBool,
+    on_event: E,
+    work: W,
+    sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Input,
+    T: Send,
+    E: FnMut(&Event<'_>, u64),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    run_chunks(
+        src,
+        mapped,
+        settings,
+        Sharing::Workers,
+        stop,
+        on_event,
+        work,
+        sink,
+    )
+}
+
+/// [`map_chunks_in`] where the calling thread shares the work: it starts
+/// `threads - 1` workers and, between framing records and handing results to
+/// the sink, reads chunks itself whenever enough are queued to keep the workers
+/// busy (and instead of waiting while any is queued). No thread waits while a
+/// chunk is available, and `threads` is the number of threads that run `work`
+/// (with 1 the calling thread does everything). On a machine whose other cores
+/// are busy this costs little more than one thread: the framing reader only
+/// runs ahead of the chunks by a few.
+pub fn map_chunks_shared<R, T, E, W, S>(
+    src: Source<R>,
+    mapped: Option<Mapped<'_>>,
+    settings: Settings,
+    stop: &AtomicBool,
+    mut on_event: E,
+    work: W,
+    sink: S,
+) -> (Source<R>, Result<(), Error>)
+where
+    R: Input,
+    T: Send,
+    E: FnMut(&Event<'_>),
+    W: Fn(Chunk<'_>) -> T + Sync,
+    S: FnMut(T),
+{
+    run_chunks(
+        src,
+        mapped,
+        settings,
+        Sharing::CallerRuns,
+        stop,
+        |ev, _| on_event(ev),
+        work,
+        sink,
+    )
+}
+
+/// Who reads the chunks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sharing {
+    /// `threads` workers; the calling thread frames and delivers only.
+    Workers,
+    /// `threads - 1` workers and the calling thread.
+    CallerRuns,
+}
+
+/// The queue of chunks waiting for a thread: a deque under a mutex, so that the
+/// calling thread can take a chunk itself without waiting (a worker waiting for
+/// work does not hold the lock).
+struct Queue<J> {
+    state: Mutex<QueueState<J>>,
+    ready: Condvar,
+    room: Condvar,
+}
+
+struct QueueState<J> {
+    jobs: VecDeque<J>,
+    closed: bool,
+}
+
+impl<J> Queue<J> {
+    fn new(cap: usize) -> Self {
+        Self {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::with_capacity(cap),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            room: Condvar::new(),
+        }
+    }
+
+    /// Queues a job, first waiting while `cap` or more are queued.
+    fn push(&self, job: J, cap: usize) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        while st.jobs.len() >= cap {
+            st = match self.room.wait(st) {
+                Ok(st) => st,
+                Err(_) => return,
+            };
+        }
+        st.jobs.push_back(job);
+        drop(st);
+        self.ready.notify_one();
+    }
+
+    /// The oldest queued job, waiting for one; `None` once closed and empty.
+    fn pop_wait(&self) -> Option<J> {
+        let mut st = self.state.lock().ok()?;
+        loop {
+            if let Some(j) = st.jobs.pop_front() {
+                drop(st);
+                self.room.notify_one();
+                return Some(j);
+            }
+            if st.closed {
+                return None;
+            }
+            st = self.ready.wait(st).ok()?;
+        }
+    }
+
+    /// The oldest queued job, if any (never waits for one).
+    fn try_pop(&self) -> Option<J> {
+        let j = self.state.lock().ok()?.jobs.pop_front();
+        if j.is_some() {
+            self.room.notify_one();
+        }
+        j
+    }
+
+    fn len(&self) -> usize {
+        self.state.lock().map_or(0, |st| st.jobs.len())
+    }
+
+    /// No more jobs: workers end once the queue is empty.
+    fn close(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.closed = true;
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// Closes the queue when dropped (also when a closure panics), so that no
+/// worker waits forever.
+struct CloseOnDrop<'q, J>(&'q Queue<J>);
+
+impl<J> Drop for CloseOnDrop<'_, J> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Runs `work` over one job.
+fn run_job<T, W: Fn(Chunk<'_>) -> T>(work: &W, job: &Job<'_>) -> (usize, u64, T) {
+    let end = job.start + job.bytes.as_slice().len() as u64;
+    let chunk = Chunk {
+        index: job.index,
+        start: job.start,
+        bytes: job.bytes.as_slice(),
+        stop: end,
+        db: job.db,
+        format: job.format,
+        version: job.version,
+    };
+    (job.index, end, work(chunk))
+}
+
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+fn run_chunks<R, T, E, W, S>(
+    src: Source<R>,
+    mapped: Option<Mapped<'_>>,
+    settings: Settings,
+    sharing: Sharing,
+    stop: &AtomicBool,
     mut on_event: E,
     work: W,
     mut sink: S,
@@ -244,6 +424,8 @@ where
     S: FnMut(T),
 {
     let threads = settings.threads.max(1);
+    let caller_runs = sharing == Sharing::CallerRuns;
+    let workers = if caller_runs { threads - 1 } else { threads };
     let mut main = Reader::with_options(
         src,
         Options {
@@ -254,29 +436,22 @@ where
     if mapped.is_none() {
         main.source_mut().start_capture();
     }
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job<'_>>(threads);
-    let job_rx = Arc::new(Mutex::new(job_rx));
+    // With workers only, the framing thread waits while `threads` chunks are
+    // queued; sharing, it never waits to queue one (it reads one itself when
+    // enough are queued).
+    let cap = if caller_runs { usize::MAX } else { threads };
+    let queue = Queue::<Job<'_>>::new(threads + 1);
     let (res_tx, res_rx) = mpsc::channel::<(usize, u64, T)>();
     let work = &work;
+    let queue = &queue;
 
     let (main, result) = std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let job_rx = Arc::clone(&job_rx);
+        let _close = CloseOnDrop(queue);
+        for _ in 0..workers {
             let res_tx = res_tx.clone();
             scope.spawn(move || {
-                while let Some(job) = next_job(&job_rx) {
-                    let end = job.start + job.bytes.as_slice().len() as u64;
-                    let chunk = Chunk {
-                        index: job.index,
-                        start: job.start,
-                        bytes: job.bytes.as_slice(),
-                        stop: end,
-                        db: job.db,
-                        format: job.format,
-                        version: job.version,
-                    };
-                    let out = work(chunk);
-                    if res_tx.send((job.index, end, out)).is_err() {
+                while let Some(job) = queue.pop_wait() {
+                    if res_tx.send(run_job(work, &job)).is_err() {
                         return;
                     }
                 }
@@ -288,10 +463,27 @@ where
         let mut pending: BTreeMap<usize, (u64, T)> = BTreeMap::new();
         let mut next_out = 0usize;
         let mut sent = 0usize;
-        let max_in_flight = 2 * threads + 2;
+        // Sharing, the framing thread runs further ahead (a worker that is not
+        // scheduled does not stall it as soon).
+        let max_in_flight = if caller_runs {
+            4 * threads + 4
+        } else {
+            2 * threads + 2
+        };
+        // Hands over the results that are next in order; with `wait`, first
+        // reads a queued chunk here or, when none is queued, waits for a result.
+        // False when nothing came (no result ready, or every worker is gone).
         let mut deliver =
-            |blocking: bool, pending: &mut BTreeMap<usize, (u64, T)>, next_out: &mut usize| {
-                let got = next_result(&res_rx, blocking);
+            |wait: bool, pending: &mut BTreeMap<usize, (u64, T)>, next_out: &mut usize| {
+                let own = if caller_runs && wait {
+                    queue.try_pop().map(|job| run_job(work, &job))
+                } else {
+                    None
+                };
+                let got = match own {
+                    Some(r) => Some(r),
+                    None => next_result(&res_rx, wait && (workers > 0 || !caller_runs)),
+                };
                 let any = got.is_some();
                 if let Some((i, end, t)) = got {
                     pending.insert(i, (end, t));
@@ -311,30 +503,29 @@ where
         // Offset just after the last record framed without error: when the next
         // one is broken, everything before it still goes to the workers.
         let mut last_good = 0u64;
-        let send =
-            |main: &mut Reader<R>, from: u64, upto: u64, chunk_db: u64, sent: &mut usize| -> bool {
-                let (format, version) = (main.format(), main.version());
-                let (start, bytes) = if let Some(m) = mapped {
-                    let range = m.data.get(from as usize..upto as usize).unwrap_or_default();
-                    (from, JobBytes::Borrowed(range))
-                } else {
-                    let (start, bytes) = main.source_mut().take_capture(upto);
-                    (start, JobBytes::Owned(bytes))
-                };
-                if bytes.as_slice().is_empty() {
-                    return false;
-                }
-                let job = Job {
-                    index: *sent,
-                    start,
-                    bytes,
-                    db: chunk_db,
-                    format,
-                    version,
-                };
-                *sent += 1;
-                job_tx.send(job).is_ok()
+        let send = |main: &mut Reader<R>, from: u64, upto: u64, chunk_db: u64, sent: &mut usize| {
+            let (format, version) = (main.format(), main.version());
+            let (start, bytes) = if let Some(m) = mapped {
+                let range = m.data.get(from as usize..upto as usize).unwrap_or_default();
+                (from, JobBytes::Borrowed(range))
+            } else {
+                let (start, bytes) = main.source_mut().take_capture(upto);
+                (start, JobBytes::Owned(bytes))
             };
+            if bytes.as_slice().is_empty() {
+                return;
+            }
+            let job = Job {
+                index: *sent,
+                start,
+                bytes,
+                db: chunk_db,
+                format,
+                version,
+            };
+            *sent += 1;
+            queue.push(job, cap);
+        };
         let result = loop {
             if stop.load(Ordering::Relaxed) {
                 break Ok(());
@@ -392,13 +583,17 @@ where
             last_good = main.offset();
             // Hand over finished results; keep the number in flight bounded.
             while deliver(false, &mut pending, &mut next_out) {}
+            // Sharing: enough chunks queued for every worker, read one here.
+            if caller_runs && queue.len() > workers {
+                deliver(true, &mut pending, &mut next_out);
+            }
             while sent.saturating_sub(next_out) > max_in_flight {
                 if !deliver(true, &mut pending, &mut next_out) {
                     break;
                 }
             }
         };
-        drop(job_tx);
+        queue.close();
         while next_out < sent {
             if !deliver(true, &mut pending, &mut next_out) {
                 break;
@@ -525,6 +720,99 @@ mod tests {
         assert!(r1.is_err());
         assert_eq!(r1, r2);
         assert_eq!(mapped, streamed);
+    }
+
+    /// Sharing the work with the calling thread (1 to 4 threads, mapped or
+    /// streamed, whole or cut) hands the sink the same results, in the same
+    /// order, with the same error, as workers alone.
+    #[test]
+    fn shared_work_gives_the_same_results() {
+        let data = sample_rdb(6000);
+        let settings = |threads| Settings {
+            threads,
+            chunk_size: 701,
+            verify_checksum: true,
+        };
+        let work = |c: Chunk<'_>| {
+            let mut r = c.reader();
+            let mut keys = Vec::new();
+            while let Ok(Some(ev)) = r.next_event() {
+                if let Event::KeyStart(k) = ev {
+                    keys.push(k.key.to_vec());
+                }
+            }
+            (c.index, c.start, c.db, keys)
+        };
+        let release = |_: u64| {};
+        for bytes in [&data[..], &data[..data.len() / 3]] {
+            let stop = AtomicBool::new(false);
+            let mut want = Vec::new();
+            let (_, want_res) = map_chunks_in(
+                Source::new(bytes).with_size(bytes.len() as u64),
+                None,
+                settings(2),
+                &stop,
+                |_| {},
+                work,
+                |r| want.push(r),
+            );
+            let want_res = want_res.map_err(|e| e.to_string());
+            assert!(want.len() > 10);
+            for threads in 1..=4 {
+                for mapped in [false, true] {
+                    let mut got = Vec::new();
+                    let mut events = 0usize;
+                    let m = mapped.then_some(Mapped {
+                        data: bytes,
+                        release: &release,
+                    });
+                    let (_, res) = map_chunks_shared(
+                        Source::new(bytes).with_size(bytes.len() as u64),
+                        m,
+                        settings(threads),
+                        &stop,
+                        |ev| events += usize::from(matches!(ev, Event::KeyStart(_))),
+                        work,
+                        |r| got.push(r),
+                    );
+                    assert_eq!(res.map_err(|e| e.to_string()), want_res);
+                    assert_eq!(got, want, "{threads} threads, mapped {mapped}");
+                    let keys: usize = got.iter().map(|g| g.3.len()).sum();
+                    assert!(events >= keys && keys > 0);
+                }
+            }
+        }
+    }
+
+    /// Stopping also works when the calling thread shares the work.
+    #[test]
+    fn shared_work_stops_early() {
+        let data = sample_rdb(20_000);
+        for threads in [1, 2] {
+            let stop = AtomicBool::new(false);
+            let mut delivered = 0usize;
+            let (_, res) = map_chunks_shared(
+                Source::new(&data[..]).with_size(data.len() as u64),
+                None,
+                Settings {
+                    threads,
+                    chunk_size: 1000,
+                    verify_checksum: true,
+                },
+                &stop,
+                |_| {},
+                |chunk| chunk.index,
+                |i| {
+                    assert_eq!(i, delivered);
+                    delivered += 1;
+                    if delivered == 3 {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                },
+            );
+            assert!(res.is_ok());
+            assert!((3..40).contains(&delivered), "{delivered}");
+        }
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Dumping a large RDB on several cores, in file order and bounded memory, with
-//! [`map_chunks_until`]: this thread follows the file's structure without looking
-//! inside values (a frame-only reader, which also verifies the CRC-64) and cuts
-//! it into chunks of whole key records ([`CHUNK`] bytes by default); worker
-//! threads read each chunk in full (deep validation, as in the sequential path)
-//! and render it into their own buffer with a fork of the renderer; this thread
-//! writes the rendered chunks in file order ([`Render::join`] makes the output
-//! identical to the sequential one). Only a few chunks are in flight at a time,
-//! so memory stays bounded (by the largest single value, at worst).
+//! [`map_chunks_shared`]: this thread follows the file's structure without
+//! looking inside values (a frame-only reader, which also verifies the CRC-64)
+//! and cuts it into chunks of whole key records ([`CHUNK`] bytes by default);
+//! `threads - 1` worker threads and this one read each chunk in full (deep
+//! validation, as in the sequential path) and render it into a buffer of its own
+//! with a fork of the renderer; this thread writes the rendered chunks in file
+//! order ([`Render::join`] makes the output identical to the sequential one).
+//! This thread takes a chunk itself whenever enough are queued for the workers,
+//! and instead of waiting for one, so that no thread idles while work is
+//! available: on a machine whose other CPUs are busy the run costs about what
+//! one thread costs, instead of three threads fighting over the free CPU. Only a
+//! few chunks are in flight at a time, so memory stays bounded (by the largest
+//! single value, at worst); rendered buffers are recycled (`Pool`).
 //!
 //! Records before the first key (header, aux fields, functions) are rendered
 //! here; records after it are part of the chunks and rendered by the workers, so
@@ -27,7 +32,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis_persist::io::{Memory, Source};
-use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_in};
+use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_shared};
 use redis_persist::rdb::types::Format;
 use redis_persist::rdb::{self, Entries, Event};
 
@@ -246,7 +251,7 @@ pub fn run<R: redis_persist::io::Input, Rn: Render>(
     // Once the output failed (an error in a chunk, a closed pipe), the framing
     // stops and the chunks still in flight are not rendered.
     let stop = AtomicBool::new(false);
-    let (_src, res) = map_chunks_in(
+    let (_src, res) = map_chunks_shared(
         src,
         mapped,
         Settings {

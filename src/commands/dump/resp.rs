@@ -78,6 +78,8 @@ pub struct RespRender {
     written: u64,
     /// (expire ms, field) of the current hash's fields with a TTL.
     ttls: Vec<(i64, Vec<u8>)>,
+    /// A score's text (reused: no allocation per element).
+    score: Vec<u8>,
     stats: Stats,
 }
 
@@ -93,6 +95,7 @@ impl RespRender {
             nargs: 0,
             written: 0,
             ttls: Vec::new(),
+            score: Vec::with_capacity(32),
             stats: Stats::default(),
         }
     }
@@ -646,9 +649,9 @@ impl Render for RespRender {
                 if str_len(member) > BATCH_BYTES {
                     return self.large_element(out, head, el);
                 }
-                let mut sb = Vec::with_capacity(24);
-                write_score(&mut sb, score);
-                bulk(&mut self.args, &sb);
+                self.score.clear();
+                write_score(&mut self.score, score);
+                bulk(&mut self.args, &self.score);
                 bulk_str(&mut self.args, member);
                 self.nargs += 2;
             }
