@@ -1070,7 +1070,11 @@ pub fn check_guessed(
     let mut body = Report::default();
     // 64-bit hashes of the keys: a collision (about n²/2⁶⁵) only sends the
     // file to the walk, whose report is confirmed on the key bytes.
-    let mut keys_seen = KeySet::default();
+    let mut keys_seen: Option<KeySet> = None;
+    // The first RESIZEDB hint sizes the set once (no growing), within what the
+    // file can hold (a key record takes at least 3 bytes) and at most a
+    // million keys (about 9 MiB), whatever a corrupt hint says.
+    let hint = std::cell::Cell::new(None::<u64>);
     let mut libraries = Libraries::default();
     // (Filled by the head's records, then by each chunk's, in file order.)
     let library_names = std::cell::RefCell::new(HashSet::<u128>::new());
@@ -1083,7 +1087,11 @@ pub fn check_guessed(
                     head.problems.push(db_warning(db, 0));
                 }
             }
-            Event::ResizeDb { .. } => {}
+            Event::ResizeDb { keys, .. } => {
+                if hint.get().is_none() {
+                    hint.set(Some(keys.min(m.data.len() as u64 / 3).min(1 << 20)));
+                }
+            }
             Event::Function { code } => {
                 file_record(&mut head, ev);
                 match libraries.check(code, at) {
@@ -1111,10 +1119,10 @@ pub fn check_guessed(
                 return false;
             }
             // A duplicate key: the walk reports it (with the key).
-            if !keys
-                .iter()
-                .all(|&(db, h)| keys_seen.insert(with_db(fix(db), h)))
-            {
+            let seen = keys_seen.get_or_insert_with(|| {
+                KeySet::with_capacity(usize::try_from(hint.get().unwrap_or(0)).unwrap_or(0))
+            });
+            if !keys.iter().all(|&(db, h)| seen.insert(with_db(fix(db), h))) {
                 return false;
             }
             absorb(&mut body, part, fix);

@@ -145,23 +145,23 @@ impl Part {
     /// Puts `h` (not 0) in its slot; false if it was there already.
     #[inline]
     fn put(&mut self, h: u64) -> bool {
-        let cap = self.blocks.len() * BLOCK;
+        let n = self.blocks.len();
         // The bits below the part's select the home slot, in hash order.
-        let mut i = ((u128::from(h << PART_BITS) * cap as u128) >> 64) as usize;
+        let home = ((u128::from(h << PART_BITS) * (n * BLOCK) as u128) >> 64) as usize;
+        let (mut b, mut from) = (home / BLOCK, home % BLOCK);
         loop {
-            let slot = &mut self.blocks[i / BLOCK][i % BLOCK];
-            if *slot == 0 {
-                *slot = h;
-                self.len += 1;
-                return true;
+            for slot in &mut self.blocks[b][from..] {
+                if *slot == 0 {
+                    *slot = h;
+                    self.len += 1;
+                    return true;
+                }
+                if *slot == h {
+                    return false;
+                }
             }
-            if *slot == h {
-                return false;
-            }
-            i += 1;
-            if i == cap {
-                i = 0;
-            }
+            from = 0;
+            b = if b + 1 == n { 0 } else { b + 1 };
         }
     }
 }
@@ -190,6 +190,21 @@ impl Default for KeySet {
 }
 
 impl KeySet {
+    /// A set sized for `keys` keys (no growing until then).
+    pub fn with_capacity(keys: usize) -> Self {
+        let mut s = Self::default();
+        let per_part = keys.div_ceil(1 << PART_BITS).saturating_mul(LOAD_DEN) / LOAD_NUM;
+        let blocks = per_part.div_ceil(BLOCK);
+        if blocks > 0 {
+            for p in &mut s.parts {
+                p.blocks = (0..blocks)
+                    .map(|_| vec![0u64; BLOCK].into_boxed_slice())
+                    .collect();
+            }
+        }
+        s
+    }
+
     /// Adds hash `h`; returns false if it was already present.
     #[inline]
     pub fn insert(&mut self, h: u64) -> bool {
@@ -274,5 +289,13 @@ mod tests {
         // At most 16 bytes per key in blocks, spares included.
         let blocks: usize = s.parts.iter().map(|p| p.blocks.len()).sum::<usize>() + s.spare.len();
         assert!(blocks * BLOCK * 8 <= 16 * s.len() + (32 << 13), "{blocks}");
+        // Sized ahead: the same answers, no growing.
+        let mut t = KeySet::with_capacity(50_000);
+        let blocks = t.parts[0].blocks.len();
+        for i in 0..50_000u64 {
+            assert!(t.insert(key_hash(3, &i.to_le_bytes())));
+        }
+        assert!(!t.insert(key_hash(3, &9u64.to_le_bytes())));
+        assert!(t.parts.iter().all(|p| p.blocks.len() == blocks) && t.spare.is_empty());
     }
 }
