@@ -36,7 +36,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --now 'Reference time for "already expired" counts, in Unix milliseconds (default: now)'
             cand --threads 'Worker threads for files of 8 MiB and more (default: one more than the number of CPUs, which measured fastest as the threads that cut the file are idle part of the time; 1 checks in a single thread, stopping at the first corrupt value)'
             cand --json 'Print one JSON document on stdout instead of the human report'
-            cand --no-duplicate-check 'Do not look for duplicate keys (saves about 16-32 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
+            cand --no-duplicate-check 'Do not look for duplicate keys (saves up to 16 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
             cand --no-progress 'Never show progress bars (they are only shown when stderr is a terminal)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -38,7 +38,7 @@ complete -c redis-persist -n "__fish_redis_persist_needs_command" -f -a "help" -
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l now -d 'Reference time for "already expired" counts, in Unix milliseconds (default: now)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l threads -d 'Worker threads for files of 8 MiB and more (default: one more than the number of CPUs, which measured fastest as the threads that cut the file are idle part of the time; 1 checks in a single thread, stopping at the first corrupt value)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l json -d 'Print one JSON document on stdout instead of the human report'
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-duplicate-check -d 'Do not look for duplicate keys (saves about 16-32 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-duplicate-check -d 'Do not look for duplicate keys (saves up to 16 bytes of memory per key; Redis refuses to load a file with duplicate keys, redis-check-rdb does not look for them)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -l no-progress -d 'Never show progress bars (they are only shown when stderr is a terminal)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand check-rdb" -s V -l version -d 'Print version'

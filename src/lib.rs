@@ -15,3 +15,5 @@ pub mod model;
 pub mod rdb;
 pub mod replay;
 pub mod stats;
+#[cfg(test)]
+mod testutil;

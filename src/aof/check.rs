@@ -877,10 +877,7 @@ fn owning_manifest(file: &Path, name: &[u8]) -> Option<(PathBuf, bool)> {
     if file.as_os_str() == "-" {
         return None;
     }
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = crate::io::parent_dir(file);
     for e in std::fs::read_dir(&dir).ok()?.filter_map(Result::ok) {
         let n = e.file_name();
         let n = n.to_string_lossy();

@@ -466,12 +466,7 @@ mod tests {
         let good = b"file appendonly.aof.2.base.rdb seq 2 type b\nfile \"a b\\x41\" seq 3 type h\nfile appendonly.aof.2.incr.aof seq 2 type i\n";
         let alphabet = b"file seq type bhi0123456789 \t\r\n\"'\\x#/\x00";
         let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = move || crate::testutil::xorshift(&mut seed);
         for round in 0..5000 {
             let data: Vec<u8> = if round % 2 == 0 {
                 (0..rnd() % 200)

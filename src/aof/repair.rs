@@ -33,7 +33,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::io::Crc64;
+use crate::io::{Crc64, parent_dir};
 
 use super::Error;
 use super::ErrorKind;
@@ -176,13 +176,6 @@ fn partial(p: &Path) -> PathBuf {
     let mut s = p.as_os_str().to_owned();
     s.push(".partial");
     PathBuf::from(s)
-}
-
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// `YYYYMMDDTHHMMSS` for a Unix time (UTC).

@@ -899,12 +899,7 @@ mod tests {
         base.extend(b"#TS:9\r\n");
         base.extend(sets(3));
         let mut seed = 99u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = move || crate::testutil::xorshift(&mut seed);
         for _ in 0..3000 {
             let mut d = base.clone();
             let at = (rnd() % d.len() as u64) as usize;

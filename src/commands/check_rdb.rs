@@ -30,7 +30,7 @@ pub struct Args {
     /// Print one JSON document on stdout instead of the human report.
     #[arg(long)]
     pub json: bool,
-    /// Do not look for duplicate keys (saves about 16-32 bytes of memory per key;
+    /// Do not look for duplicate keys (saves up to 16 bytes of memory per key;
     /// Redis refuses to load a file with duplicate keys, redis-check-rdb does not
     /// look for them).
     #[arg(long)]
@@ -114,7 +114,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         let parallel = threads > 1 && size.is_some_and(|s| s >= PARALLEL_FROM);
         // A regular file checked in parallel is read through a map.
         let map = parallel.then(|| MappedFile::open(path)).flatten();
-        let report = if let Some(map) = &map {
+        let mut report = if let Some(map) = &map {
             // Progress follows the chunks checked (in file order), whichever
             // way they were cut.
             let src = Source::new(map.bytes()).with_size(map.bytes().len() as u64);
@@ -133,6 +133,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             }
         };
         bar.finish();
+        confirm_duplicates(&mut report, path, size);
         results.push(FileResult {
             path: display,
             size,
@@ -168,6 +169,20 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
     }
     out.flush()?;
     Ok(exit_status(&results))
+}
+
+/// Confirms on the key bytes the duplicate keys found by hash
+/// ([`check::confirm_duplicates`]), reading a regular file's keys again. From
+/// standard input or a pipe, which cannot be read twice, they stay reported
+/// on the hash alone (a false one has odds of about n²/2⁶⁵ for n keys).
+fn confirm_duplicates(report: &mut Report, path: &std::path::Path, size: Option<u64>) {
+    if report.unconfirmed_duplicates.is_empty() || size.is_none() {
+        return;
+    }
+    if let Ok((src, _)) = open_input(path) {
+        // (On an error the duplicates stay reported, as found.)
+        let _ = check::confirm_duplicates(report, src);
+    }
 }
 
 /// 2 if a file could not be read, else 1 if a file has a problem that is not

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A file's identity: (device, inode).
 type Id = (u64, u64);
@@ -74,10 +74,4 @@ pub fn refuse_output_over_input(output: &Path, inputs: &[&Path]) -> anyhow::Resu
     Ok(())
 }
 
-/// The directory a path is in (`.` for a bare name).
-pub fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
+pub use redis_persist::io::parent_dir;

@@ -408,6 +408,15 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
             Some(n) => BTreeMap::from([(0, n.keys)]),
             None => report.dbs_out.iter().map(|(d, c)| (*d, c.keys)).collect(),
         };
+        // Duplicate keys found by hash are confirmed on the written bytes.
+        if let Some(r) = reports[i]
+            .as_mut()
+            .filter(|r| !r.unconfirmed_duplicates.is_empty())
+        {
+            let f =
+                std::fs::File::open(tmp).with_context(|| format!("reading {}", tmp.display()))?;
+            let _ = check::confirm_duplicates(r, redis_persist::io::Source::new(f));
+        }
         let c = recheck(reports[i].take(), target, &written);
         for (db, n) in &c.dbs {
             *checked.dbs.entry(*db).or_default() += n;

@@ -7,3 +7,11 @@ mod source;
 
 pub use crc::{Crc64, crc64};
 pub use source::{Input, MAX_SLICE, Memory, Progress, Source, SourceError};
+
+/// The directory a path is in (`.` for a bare name).
+pub fn parent_dir(p: &std::path::Path) -> std::path::PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}

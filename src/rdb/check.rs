@@ -22,9 +22,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 
-use super::dups::{DupSet, PassThrough};
+use super::dups::{KeySet, key_hash, name_hash, with_db};
 use super::reader::{Checksum, Element, Event, KeyEnd, Options, Reader};
 use super::types::{self as t, Format};
 use super::{Error, ErrorKind};
@@ -147,6 +146,12 @@ pub struct Report {
     /// Problems found but not kept in `problems` (beyond [`MAX_PROBLEMS`]),
     /// per kind.
     pub problems_dropped: BTreeMap<ProblemKind, u64>,
+    /// The duplicate keys reported on a hash alone ([`super::dups::KeySet`]):
+    /// (offset, [`super::dups::key_hash`]) of each, in file order.
+    /// [`confirm_duplicates`] checks them on the key bytes and withdraws any
+    /// that was a collision of two distinct keys (about n²/2⁶⁵ for n keys).
+    #[serde(skip)]
+    pub unconfirmed_duplicates: Vec<(u64, u64)>,
 }
 
 /// Most problems a [`Report`] keeps in full; the rest are only counted, so a
@@ -249,7 +254,8 @@ impl Report {
 pub struct CheckOptions {
     /// "Now" in Unix milliseconds, for already-expired counts.
     pub now_ms: i64,
-    /// Detect duplicate keys within a database (costs ~16-32 bytes per key).
+    /// Detect duplicate keys within a database (costs at most 16 bytes per key;
+    /// see [`Report::unconfirmed_duplicates`]).
     pub duplicate_keys: bool,
     /// Verify the CRC-64 trailer.
     pub verify_checksum: bool,
@@ -366,7 +372,7 @@ struct Tail {
     stopped: bool,
     /// Offsets of the `EOF` opcode and just after the trailer, when reached.
     eof: Option<(u64, u64)>,
-    /// (database, hash of the name) of every key, in [`Mode::Guessed`] with
+    /// (database, [`name_hash`]) of every key, in [`Mode::Guessed`] with
     /// `hash_keys`.
     keys: Vec<(u64, u64)>,
     /// Hashes of the names of the function libraries read, in
@@ -383,7 +389,7 @@ fn check_events<R: Input>(
 ) -> (Report, Reader<R>, Tail) {
     let mut rep = Report::default();
     let mut tail = Tail::default();
-    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    let mut keys_seen = KeySet::default();
     let mut warned_db = false;
     // Keys per RDB type byte (folded into names at the end).
     let mut by_type = [0u64; 256];
@@ -443,7 +449,7 @@ fn check_events<R: Input>(
                 key_from = rep.problem_total();
                 let (db, ty) = (k.db, k.rdb_type);
                 if let Mode::Guessed { hash_keys: true } = mode {
-                    tail.keys.push((db, xxhash_rust::xxh3::xxh3_64(k.key)));
+                    tail.keys.push((db, name_hash(k.key)));
                 }
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {
@@ -456,8 +462,12 @@ fn check_events<R: Input>(
                 }
                 rep.lfu_keys += u64::from(k.lfu_freq.is_some());
                 rep.lru_keys += u64::from(k.lru_idle.is_some());
-                if opts.duplicate_keys && !keys_seen.entry(db).or_default().insert_bytes(k.key) {
-                    rep.add(duplicate_key(&k));
+                if opts.duplicate_keys {
+                    let h = key_hash(db, k.key);
+                    if !keys_seen.insert(h) {
+                        rep.add(duplicate_key(&k));
+                        rep.unconfirmed_duplicates.push((k.offset, h));
+                    }
                 }
                 if k.meta_classes > 0 {
                     for c in reader.key_meta() {
@@ -924,7 +934,7 @@ pub fn check_parallel_in<R: Input>(
     }
     let (settings, frag_opts) = opts.parallel(threads);
     let mut rep = Report::default();
-    let mut keys_seen: BTreeMap<u64, DupSet> = BTreeMap::new();
+    let mut keys_seen = KeySet::default();
     let mut warned_db = false;
     // Problems of the framing thread (database warning, duplicate keys), and
     // duplicate keys in a row (see [`MAX_DAMAGE_STREAK`]).
@@ -943,15 +953,18 @@ pub fn check_parallel_in<R: Input>(
                 warned_db = true;
                 framing.add(db_warning(db, 0));
             }
-            Event::KeyStart(k)
-                if opts.duplicate_keys
-                    && !keys_seen.entry(k.db).or_default().insert_bytes(k.key) =>
-            {
-                framing.add(duplicate_key(&k));
-                dups_in_a_row += 1;
-                if dups_in_a_row == MAX_DAMAGE_STREAK {
-                    framing.problems.push(damage_stop(k.offset, dups_in_a_row));
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            Event::KeyStart(k) if opts.duplicate_keys => {
+                let h = key_hash(k.db, k.key);
+                if keys_seen.insert(h) {
+                    dups_in_a_row = 0;
+                } else {
+                    framing.add(duplicate_key(&k));
+                    framing.unconfirmed_duplicates.push((k.offset, h));
+                    dups_in_a_row += 1;
+                    if dups_in_a_row == MAX_DAMAGE_STREAK {
+                        framing.problems.push(damage_stop(k.offset, dups_in_a_row));
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             }
             Event::KeyStart(_) => dups_in_a_row = 0,
@@ -975,6 +988,7 @@ pub fn check_parallel_in<R: Input>(
     }
     rep.problems = framing.problems;
     rep.problems_dropped = framing.problems_dropped;
+    rep.unconfirmed_duplicates = framing.unconfirmed_duplicates;
     for p in parts {
         absorb(&mut rep, p, |db| db);
     }
@@ -1054,16 +1068,13 @@ pub fn check_guessed(
     };
     let mut head = Report::default();
     let mut body = Report::default();
-    // 64-bit hashes of the names: a collision (about n²/2⁶⁵) would only send
-    // the file to the walk, whose 128-bit check has the last word. Half the
-    // memory traffic of the walk's set, on the thread that takes the results.
-    let mut keys_seen: BTreeMap<u64, HashSet<u64, BuildHasherDefault<PassThrough>>> =
-        BTreeMap::new();
-    // The first database's RESIZEDB hint sizes its set once (no rehashing as
-    // it grows), within what the file can hold (a key record takes at least
-    // 3 bytes) and at most a million keys (8 MiB), whatever a corrupt hint says.
-    let hint = std::cell::Cell::new(None::<(u64, u64)>);
-    let mut head_db = 0u64;
+    // 64-bit hashes of the keys: a collision (about n²/2⁶⁵) only sends the
+    // file to the walk, whose report is confirmed on the key bytes.
+    let mut keys_seen: Option<KeySet> = None;
+    // The first RESIZEDB hint sizes the set once (no growing), within what the
+    // file can hold (a key record takes at least 3 bytes) and at most a
+    // million keys (about 9 MiB), whatever a corrupt hint says.
+    let hint = std::cell::Cell::new(None::<u64>);
     let mut libraries = Libraries::default();
     // (Filled by the head's records, then by each chunk's, in file order.)
     let library_names = std::cell::RefCell::new(HashSet::<u128>::new());
@@ -1072,16 +1083,14 @@ pub fn check_guessed(
         settings,
         |ev, at| match *ev {
             Event::SelectDb { db } => {
-                head_db = db;
                 if db > 15 && head.problems.is_empty() {
                     head.problems.push(db_warning(db, 0));
                 }
             }
             Event::ResizeDb { keys, .. } => {
-                hint.set(Some((
-                    head_db,
-                    keys.min(m.data.len() as u64 / 3).min(1 << 20),
-                )));
+                if hint.get().is_none() {
+                    hint.set(Some(keys.min(m.data.len() as u64 / 3).min(1 << 20)));
+                }
             }
             Event::Function { code } => {
                 file_record(&mut head, ev);
@@ -1110,18 +1119,11 @@ pub fn check_guessed(
                 return false;
             }
             // A duplicate key: the walk reports it (with the key).
-            for run in keys.chunk_by(|a, b| a.0 == b.0) {
-                let db = fix(run[0].0);
-                let seen = keys_seen.entry(db).or_insert_with(|| match hint.get() {
-                    Some((d, n)) if d == db => HashSet::with_capacity_and_hasher(
-                        usize::try_from(n).unwrap_or(0),
-                        BuildHasherDefault::default(),
-                    ),
-                    _ => HashSet::default(),
-                });
-                if !run.iter().all(|&(_, h)| seen.insert(h)) {
-                    return false;
-                }
+            let seen = keys_seen.get_or_insert_with(|| {
+                KeySet::with_capacity(usize::try_from(hint.get().unwrap_or(0)).unwrap_or(0))
+            });
+            if !keys.iter().all(|&(db, h)| seen.insert(with_db(fix(db), h))) {
+                return false;
             }
             absorb(&mut body, part, fix);
             true
@@ -1145,6 +1147,74 @@ pub fn check_guessed(
     Some(rep)
 }
 
+/// Confirms on the key bytes the duplicate keys that `rep` reports on a hash
+/// alone ([`Report::unconfirmed_duplicates`]), reading the keys of the same
+/// RDB again from `reader` (at its magic; values are only framed) up to the
+/// last one reported: one whose name differs from every earlier key of its
+/// database with the same hash (a collision of two distinct keys, about
+/// n²/2⁶⁵ for n keys) is withdrawn from the report. Memory: the names of the
+/// keys that share a hash with a reported one. On an error (the input is not
+/// the one checked) the report is left as it is.
+pub fn confirm_duplicates<R: Input>(rep: &mut Report, src: Source<R>) -> Result<(), Error> {
+    let Some(&(last, _)) = rep.unconfirmed_duplicates.last() else {
+        return Ok(());
+    };
+    let mut reader = Reader::with_options(
+        src,
+        Options {
+            verify_checksum: false,
+            frame_only: true,
+        },
+    );
+    // (A key set keeps hashes 0 and 1 as one.)
+    let hashes: HashSet<u64> = rep
+        .unconfirmed_duplicates
+        .iter()
+        .map(|&(_, h)| h.max(1))
+        .collect();
+    let mut names: HashSet<(u64, Box<[u8]>)> = HashSet::new();
+    let mut confirmed: HashSet<u64> = HashSet::new();
+    while let Some(ev) = reader.next_event()? {
+        if let Event::KeyStart(k) = ev {
+            if k.offset > last {
+                break;
+            }
+            if hashes.contains(&key_hash(k.db, k.key).max(1)) && !names.insert((k.db, k.key.into()))
+            {
+                confirmed.insert(k.offset);
+            }
+            reader.skip_value()?;
+        }
+    }
+    let withdrawn: HashSet<u64> = std::mem::take(&mut rep.unconfirmed_duplicates)
+        .into_iter()
+        .map(|(at, _)| at)
+        .filter(|at| !confirmed.contains(at))
+        .collect();
+    if !withdrawn.is_empty() {
+        let kept = rep.problems.len();
+        rep.problems
+            .retain(|p| !(withdrawn.contains(&p.offset) && is_duplicate(p)));
+        let uncounted = (withdrawn.len() - (kept - rep.problems.len())) as u64;
+        if uncounted > 0 {
+            if let Some(n) = rep.problems_dropped.get_mut(&ProblemKind::Corrupt) {
+                *n -= uncounted.min(*n);
+                if *n == 0 {
+                    rep.problems_dropped.remove(&ProblemKind::Corrupt);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True for a duplicate key problem ([`duplicate_key`]).
+fn is_duplicate(p: &Problem) -> bool {
+    p.severity == Severity::Error
+        && p.key.is_some()
+        && p.message.starts_with("duplicate key in db ")
+}
+
 /// True for the "database above 15" warning.
 fn is_db_warning(p: &Problem) -> bool {
     p.severity == Severity::Warning && p.key.is_none() && p.message.starts_with("database ")
@@ -1158,4 +1228,53 @@ fn dedupe_file_warnings(problems: &mut Vec<Problem>) {
     problems.retain(|p| {
         p.severity != Severity::Warning || p.key.is_some() || seen.insert(p.message.clone())
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Memory;
+
+    /// An RDB 9 file of string keys `names` in database 0, and the offset
+    /// of each key.
+    fn file(names: &[&[u8]]) -> (Vec<u8>, Vec<u64>) {
+        let mut b = b"REDIS0009\xfe\x00".to_vec();
+        let mut at = Vec::new();
+        for k in names {
+            at.push(b.len() as u64);
+            b.push(0);
+            b.push(k.len() as u8);
+            b.extend_from_slice(k);
+            b.extend_from_slice(b"\x01v");
+        }
+        b.push(0xff);
+        let c = crate::io::crc64(&b);
+        b.extend_from_slice(&c.to_le_bytes());
+        (b, at)
+    }
+
+    #[test]
+    fn a_hash_collision_is_withdrawn_and_a_duplicate_kept() {
+        let (data, at) = file(&[b"a", b"b", b"a", b"c"]);
+        let src = || Source::new(Memory(&data)).with_size(data.len() as u64);
+        let (mut rep, _) = check(Reader::new(src()), CheckOptions::default());
+        assert_eq!(rep.unconfirmed_duplicates, [(at[2], key_hash(0, b"a"))]);
+        // What a collision of "c" with "b" would have reported.
+        rep.add(Problem {
+            offset: at[3],
+            ..rep.problems[0].clone()
+        });
+        rep.unconfirmed_duplicates.push((at[3], key_hash(0, b"b")));
+        confirm_duplicates(&mut rep, src()).unwrap();
+        assert!(rep.unconfirmed_duplicates.is_empty());
+        assert_eq!(rep.problems.len(), 1);
+        assert_eq!(rep.problems[0].offset, at[2]);
+        assert_eq!(rep.problems[0].key.as_deref(), Some(b"a".as_slice()));
+        // One only counted (past the cap) is uncounted.
+        rep.problems_dropped.insert(ProblemKind::Corrupt, 1);
+        rep.unconfirmed_duplicates = vec![(at[2], key_hash(0, b"a")), (at[3], key_hash(0, b"b"))];
+        confirm_duplicates(&mut rep, src()).unwrap();
+        assert!(rep.problems_dropped.is_empty());
+        assert_eq!(rep.problems.len(), 1);
+    }
 }

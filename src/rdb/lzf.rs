@@ -209,13 +209,7 @@ fn walk<O: Output>(input: &[u8], ulen: usize, out: &mut O) -> Result<(), LzfErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn xorshift(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
+    use crate::testutil::xorshift;
 
     #[test]
     fn golden_vector() {

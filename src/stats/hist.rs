@@ -192,9 +192,7 @@ mod tests {
         let mut vals = Vec::new();
         let mut h = Histogram::new();
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::testutil::xorshift(&mut x);
             let v = (x % 1000) * (x % 1000) * (1 + x % 7);
             vals.push(v);
             h.add(v);

@@ -35,6 +35,15 @@ fn damaged() -> (Vec<u8>, usize) {
     (data, good)
 }
 
+/// `bytes` as `appendonly.aof` in a new temporary directory: (the
+/// directory, the file).
+fn aof_in_tmp(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("appendonly.aof");
+    fs::write(&file, bytes).unwrap();
+    (tmp, file)
+}
+
 /// A `check-aof --fix --yes` run on `file`, paused at `pause` until `resume`
 /// exists.
 fn spawn_fix(file: &Path, pause: Option<(&str, &Path)>) -> Child {
@@ -108,9 +117,7 @@ fn a_clash_on_the_backup_name_keeps_the_other_runs_file() {
     let (orig, good) = damaged();
     let mut clashed = 0;
     for attempt in 0..5 {
-        let tmp = tempfile::tempdir().unwrap();
-        let file = tmp.path().join("appendonly.aof");
-        fs::write(&file, &orig).unwrap();
+        let (tmp, file) = aof_in_tmp(&orig);
         let (go_a, go_b) = (tmp.path().join("go-a"), tmp.path().join("go-b"));
         let mut b = spawn_fix(&file, Some(("backup-named", &go_b)));
         let b_err = wait_paused(&mut b, "backup-named");
@@ -162,9 +169,7 @@ fn a_clash_on_the_backup_name_keeps_the_other_runs_file() {
 #[test]
 fn two_runs_keep_both_backups_and_cut_once() {
     let (orig, good) = damaged();
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("appendonly.aof");
-    fs::write(&file, &orig).unwrap();
+    let (tmp, file) = aof_in_tmp(&orig);
     let go = tmp.path().join("go-a");
     let mut a = spawn_fix(&file, Some(("backup-synced", &go)));
     let a_err = wait_paused(&mut a, "backup-synced");
@@ -223,9 +228,7 @@ fn fix(file: &Path, extra: &[&str]) -> Output {
 #[test]
 fn a_writer_stops_the_fix_unless_forced() {
     let (orig, good) = damaged();
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("appendonly.aof");
-    fs::write(&file, &orig).unwrap();
+    let (_tmp, file) = aof_in_tmp(&orig);
 
     // A reader only: no obstacle (it is cut, with a backup).
     let mut reader = holder(&file, "<");
@@ -241,9 +244,7 @@ fn a_writer_stops_the_fix_unless_forced() {
     assert_eq!(fs::read(&file).unwrap(), orig[..good]);
 
     // A writer: exit 2, its pid named, nothing changed, no backup written.
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("appendonly.aof");
-    fs::write(&file, &orig).unwrap();
+    let (tmp, file) = aof_in_tmp(&orig);
     let mut writer = holder(&file, ">>");
     let r = fix(&file, &[]);
     let stderr = String::from_utf8_lossy(&r.stderr).into_owned();
@@ -280,9 +281,7 @@ fn a_writer_stops_the_fix_unless_forced() {
 #[test]
 fn a_writer_appearing_after_the_backup_is_caught() {
     let (orig, _) = damaged();
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("appendonly.aof");
-    fs::write(&file, &orig).unwrap();
+    let (tmp, file) = aof_in_tmp(&orig);
     let go = tmp.path().join("go-a");
     let mut a = spawn_fix(&file, Some(("backup-done", &go)));
     let a_err = wait_paused(&mut a, "backup-done");

@@ -20,6 +20,7 @@ mod check_aof_crash;
 mod check_aof_differential;
 mod check_aof_race;
 mod check_aof_upstream;
+mod check_rdb_duplicates;
 mod cli_debug_assert;
 mod cluster_nodes;
 mod completions;
