@@ -100,14 +100,8 @@ impl<R: Input> Entries<R> {
                     })));
                 }
                 Event::ModuleAux { module, when } => {
-                    let (type_name, encver) = t::module_name(module.module_id);
                     return Ok(Some(Item::ModuleAux {
-                        module: ModuleValue {
-                            module_id: module.module_id,
-                            type_name,
-                            encver,
-                            raw: module.data.to_vec(),
-                        },
+                        module: module_value(&module),
                         when,
                     }));
                 }
@@ -286,5 +280,17 @@ impl<R: Input> Entries<R> {
                 _ => {}
             }
         }
+    }
+}
+
+/// The owned form of a module value or module aux record as the reader hands it
+/// over (its type name and encoding version decoded from the module id).
+pub(crate) fn module_value(module: &super::reader::ModuleRef<'_>) -> ModuleValue {
+    let (type_name, encver) = t::module_name(module.module_id);
+    ModuleValue {
+        module_id: module.module_id,
+        type_name,
+        encver,
+        raw: module.data.to_vec(),
     }
 }

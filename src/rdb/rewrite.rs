@@ -128,18 +128,10 @@ pub fn next_read<R: Input>(entries: &mut Entries<R>) -> Result<Option<Next>, sup
             Event::Function { code } => Record::Function(FunctionLibrary {
                 code: code.to_vec(),
             }),
-            Event::ModuleAux { module, when } => {
-                let (type_name, encver) = types::module_name(module.module_id);
-                Record::ModuleAux {
-                    module: ModuleValue {
-                        module_id: module.module_id,
-                        type_name,
-                        encver,
-                        raw: module.data.to_vec(),
-                    },
-                    when,
-                }
-            }
+            Event::ModuleAux { module, when } => Record::ModuleAux {
+                module: super::entries::module_value(&module),
+                when,
+            },
             Event::KeyStart(k) => {
                 let rdb_type = k.rdb_type;
                 let head = Entry {
