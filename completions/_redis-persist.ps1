@@ -75,7 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'redis-persist' -ScriptBlock {
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Only keys of this type (repeatable; `module` includes vector sets)')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, '"Now" for the expiry filters, in Unix milliseconds (default: the current time)')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'With --format resp: elements per command for large values (RPUSH, SADD, ZADD, HSET)')
-            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads for files of 8 MiB and more (default: the number of CPUs)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads reading and rendering files of 8 MiB and more, the calling thread included (default: the number of CPUs)')
             [CompletionResult]::new('--expired', '--expired', [CompletionResultType]::ParameterName, 'Only keys whose expire time has passed (relative to --now)')
             [CompletionResult]::new('--not-expired', '--not-expired', [CompletionResultType]::ParameterName, 'Only keys without an expire time or whose expire time is still ahead')
             [CompletionResult]::new('--include-expired', '--include-expired', [CompletionResultType]::ParameterName, 'With --format resp: also write keys whose expire time has passed (by default they are left out, as a server loading the file drops them; a live server deletes them as soon as their PEXPIREAT runs)')

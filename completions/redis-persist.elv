@@ -69,7 +69,7 @@ set edit:completion:arg-completer[redis-persist] = {|@words|
             cand --type 'Only keys of this type (repeatable; `module` includes vector sets)'
             cand --now '"Now" for the expiry filters, in Unix milliseconds (default: the current time)'
             cand --batch 'With --format resp: elements per command for large values (RPUSH, SADD, ZADD, HSET)'
-            cand --threads 'Worker threads for files of 8 MiB and more (default: the number of CPUs)'
+            cand --threads 'Threads reading and rendering files of 8 MiB and more, the calling thread included (default: the number of CPUs)'
             cand --expired 'Only keys whose expire time has passed (relative to --now)'
             cand --not-expired 'Only keys without an expire time or whose expire time is still ahead'
             cand --include-expired 'With --format resp: also write keys whose expire time has passed (by default they are left out, as a server loading the file drops them; a live server deletes them as soon as their PEXPIREAT runs)'

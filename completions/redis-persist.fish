@@ -69,7 +69,7 @@ stream\t'Streams'
 module\t'Module values'"
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l now -d '"Now" for the expiry filters, in Unix milliseconds (default: the current time)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l batch -d 'With --format resp: elements per command for large values (RPUSH, SADD, ZADD, HSET)' -r
-complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l threads -d 'Worker threads for files of 8 MiB and more (default: the number of CPUs)' -r
+complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l threads -d 'Threads reading and rendering files of 8 MiB and more, the calling thread included (default: the number of CPUs)' -r
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l expired -d 'Only keys whose expire time has passed (relative to --now)'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l not-expired -d 'Only keys without an expire time or whose expire time is still ahead'
 complete -c redis-persist -n "__fish_redis_persist_using_subcommand dump" -l include-expired -d 'With --format resp: also write keys whose expire time has passed (by default they are left out, as a server loading the file drops them; a live server deletes them as soon as their PEXPIREAT runs)'

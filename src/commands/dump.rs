@@ -145,7 +145,8 @@ pub struct Args {
     /// ZADD, HSET).
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
-    /// Worker threads for files of 8 MiB and more (default: the number of CPUs).
+    /// Threads reading and rendering files of 8 MiB and more, the calling
+    /// thread included (default: the number of CPUs).
     #[arg(long, value_name = "N", value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// For an AOF input, dump only its RDB base or preamble (streaming, in
