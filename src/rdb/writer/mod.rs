@@ -666,16 +666,12 @@ impl<W: Write> Writer<W> {
                 self.record(e.db, key, meta, |w| raw(w, r, ty::SET))
             }
             (KeyType::Zset, Some(r))
-                if v.rdb_type == ty::ZSET_2
-                    && (v.len() > ZSET_MAX_LISTPACK_ENTRIES
-                        || v.items().any(|m| m.len() > ZSET_MAX_LISTPACK_VALUE)) =>
+                if v.rdb_type == ty::ZSET_2 && !Self::small_zset(v.len(), v.items()) =>
             {
                 self.record(e.db, key, meta, |w| raw(w, r, ty::ZSET_2))
             }
             (KeyType::Hash, Some(r))
-                if v.rdb_type == ty::HASH
-                    && (v.len() / 2 > HASH_MAX_LISTPACK_ENTRIES
-                        || v.items().any(|m| m.len() > HASH_MAX_LISTPACK_VALUE)) =>
+                if v.rdb_type == ty::HASH && !Self::small_hash_parts(v.len() / 2, v.items()) =>
             {
                 self.record(e.db, key, meta, |w| raw(w, r, ty::HASH))
             }
@@ -729,11 +725,9 @@ impl<W: Write> Writer<W> {
     /// an intset nor, for RDB 11+, a listpack)?
     fn keeps_set_table(&self, v: &Flat) -> bool {
         let n = v.len();
-        let ints = n <= SET_MAX_INTSET_ENTRIES && v.items().all(|m| is_canonical_int(m).is_some());
-        let listpack = self.opts.version >= 11
-            && n <= SET_MAX_LISTPACK_ENTRIES
-            && v.items().all(|m| m.len() <= SET_MAX_LISTPACK_VALUE);
-        n > 0 && !ints && !listpack
+        n > 0
+            && Self::intset_members(n, v.items()).is_none()
+            && !self.set_fits_listpack(n, v.items())
     }
 
     /// One key record: header, type byte and key name, then what `body`
@@ -1032,20 +1026,32 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    fn set<B: AsRef<[u8]>>(&mut self, s: &[B]) -> u8 {
-        if s.len() <= SET_MAX_INTSET_ENTRIES {
-            let ints: Option<Vec<i64>> = s.iter().map(|m| is_canonical_int(m.as_ref())).collect();
-            if let Some(mut ints) = ints {
-                ints.sort_unstable();
-                ints.dedup();
-                self.str(&intset(&ints));
-                return ty::SET_INTSET;
-            }
+    /// The members of a set of `n` members as the integers of an intset, when
+    /// the writer makes it one (at most `set-max-intset-entries`, all
+    /// canonical integers).
+    fn intset_members<'a>(n: usize, members: impl Iterator<Item = &'a [u8]>) -> Option<Vec<i64>> {
+        if n > SET_MAX_INTSET_ENTRIES {
+            return None;
         }
-        if self.opts.version >= 11
-            && s.len() <= SET_MAX_LISTPACK_ENTRIES
-            && s.iter().all(|m| m.as_ref().len() <= SET_MAX_LISTPACK_VALUE)
-        {
+        members.map(is_canonical_int).collect()
+    }
+
+    /// Is a set of `n` members (no intset) written as a listpack (RDB 11+,
+    /// within `set-max-listpack-entries` and `-value`)?
+    fn set_fits_listpack<'a>(&self, n: usize, mut members: impl Iterator<Item = &'a [u8]>) -> bool {
+        self.opts.version >= 11
+            && n <= SET_MAX_LISTPACK_ENTRIES
+            && members.all(|m| m.len() <= SET_MAX_LISTPACK_VALUE)
+    }
+
+    fn set<B: AsRef<[u8]>>(&mut self, s: &[B]) -> u8 {
+        if let Some(mut ints) = Self::intset_members(s.len(), s.iter().map(AsRef::as_ref)) {
+            ints.sort_unstable();
+            ints.dedup();
+            self.str(&intset(&ints));
+            return ty::SET_INTSET;
+        }
+        if self.set_fits_listpack(s.len(), s.iter().map(AsRef::as_ref)) {
             let mut lp = Listpack::new();
             for m in s {
                 lp.push(m.as_ref());
@@ -1067,11 +1073,7 @@ impl<W: Write> Writer<W> {
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then_with(|| a.0.cmp(b.0))
         });
-        if z.len() <= ZSET_MAX_LISTPACK_ENTRIES
-            && sorted
-                .iter()
-                .all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
-        {
+        if Self::small_zset(z.len(), sorted.iter().map(|&(m, _)| m)) {
             let mut text = Vec::with_capacity(32);
             if self.opts.version >= 10 {
                 let mut lp = Listpack::new();
@@ -1101,12 +1103,20 @@ impl<W: Write> Writer<W> {
         ty::ZSET_2
     }
 
+    /// Is a zset of `n` members written as a listpack or ziplist (within
+    /// `zset-max-listpack-entries` and `-value`)?
+    fn small_zset<'a>(n: usize, mut members: impl Iterator<Item = &'a [u8]>) -> bool {
+        n <= ZSET_MAX_LISTPACK_ENTRIES && members.all(|m| m.len() <= ZSET_MAX_LISTPACK_VALUE)
+    }
+
+    /// Is a hash of `n` fields, whose fields and values are `parts`, written as
+    /// a listpack or ziplist (within `hash-max-listpack-entries` and `-value`)?
+    fn small_hash_parts<'a>(n: usize, mut parts: impl Iterator<Item = &'a [u8]>) -> bool {
+        n <= HASH_MAX_LISTPACK_ENTRIES && parts.all(|p| p.len() <= HASH_MAX_LISTPACK_VALUE)
+    }
+
     fn small_hash<F: Field>(h: &[F]) -> bool {
-        h.len() <= HASH_MAX_LISTPACK_ENTRIES
-            && h.iter().all(|f| {
-                f.field().len() <= HASH_MAX_LISTPACK_VALUE
-                    && f.value().len() <= HASH_MAX_LISTPACK_VALUE
-            })
+        Self::small_hash_parts(h.len(), h.iter().flat_map(|f| [f.field(), f.value()]))
     }
 
     fn hash<F: Field>(&mut self, h: &[F]) -> u8 {
