@@ -292,7 +292,7 @@ pub fn salvage<W: Write>(
                 written: 0,
             };
             match &guessed {
-                Some(g) => w.write(&header_bytes(g.format, g.version))?,
+                Some(g) => w.write(g.format.magic(g.version).as_bytes())?,
                 None => w.write(&data[..body as usize])?,
             }
             Output::Copy(Box::new(w), version, 0)
@@ -319,15 +319,6 @@ pub fn salvage<W: Write>(
     rep.output_bytes = sink.finish()?;
     rep.header = guessed;
     Ok(rep)
-}
-
-/// The 9-byte header of an RDB of this flavour and version.
-fn header_bytes(format: Format, version: u32) -> Vec<u8> {
-    match format {
-        Format::Valkey => format!("VALKEY{:03}", version % 1000),
-        Format::Redis => format!("REDIS{:04}", version % 10000),
-    }
-    .into_bytes()
 }
 
 /// Bytes of the header that may differ from an RDB header's shape

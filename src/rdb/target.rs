@@ -146,11 +146,8 @@ pub fn redis_version_range() -> (u32, u32) {
 impl Target {
     /// The 9-byte magic it writes.
     pub fn magic(&self) -> String {
-        if self.rdb_version > 79 {
-            format!("VALKEY{:03}", self.rdb_version)
-        } else {
-            format!("REDIS{:04}", self.rdb_version)
-        }
+        let v = self.rdb_version;
+        super::types::Format::of_version(v).magic(v)
     }
 
     /// It writes `valkey-ver` rather than `redis-ver`.

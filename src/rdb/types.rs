@@ -104,6 +104,27 @@ pub enum Format {
     Valkey,
 }
 
+impl Format {
+    /// The format of the magic RDB version `version` is written with
+    /// (`VALKEY` from version 80).
+    pub fn of_version(version: u32) -> Self {
+        if version > 79 {
+            Self::Valkey
+        } else {
+            Self::Redis
+        }
+    }
+
+    /// The 9-byte magic of RDB version `version` in this format (the version
+    /// taken modulo what its digits hold).
+    pub fn magic(self, version: u32) -> String {
+        match self {
+            Self::Valkey => format!("VALKEY{:03}", version % 1000),
+            Self::Redis => format!("REDIS{:04}", version % 10000),
+        }
+    }
+}
+
 /// Newest `REDIS`-magic version read (Redis 8.6, RDB 13).
 pub const NEWEST_REDIS: u32 = 13;
 /// Newest `VALKEY`-magic version read (81: Valkey 9.2 development, header

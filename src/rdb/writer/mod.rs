@@ -94,7 +94,7 @@ pub fn version_supported(version: u32) -> bool {
 
 /// Does `version` use the `VALKEY` magic (and Valkey's type table)?
 pub fn is_valkey(version: u32) -> bool {
-    version > 79
+    ty::Format::of_version(version) == ty::Format::Valkey
 }
 
 /// Can a loader of RDB `version` read object type `t`? The writer's last check
@@ -465,11 +465,8 @@ impl<W: Write> Writer<W> {
             last_type: None,
         };
         let v = w.opts.version;
-        if is_valkey(v) {
-            w.buf.extend_from_slice(format!("VALKEY{v:03}").as_bytes());
-        } else {
-            w.buf.extend_from_slice(format!("REDIS{v:04}").as_bytes());
-        }
+        w.buf
+            .extend_from_slice(ty::Format::of_version(v).magic(v).as_bytes());
         let ver = w.opts.redis_ver.clone().unwrap_or_else(|| {
             super::target::for_rdb_version(v).map_or_else(String::new, |t| t.release.to_owned())
         });
