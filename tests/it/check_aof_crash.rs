@@ -14,7 +14,6 @@ use crate::aof_support;
 use crate::common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -176,20 +175,7 @@ fn sigkill_while_paused_at_every_step() {
         let file = tmp.path().join("appendonly.aof");
         fs::write(&file, &orig).unwrap();
         let mut child = spawn_fix(&file, Some(&format!("{}:pause", step.name())));
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut seen = String::new();
-        loop {
-            let mut line = String::new();
-            assert!(
-                err.read_line(&mut line).unwrap() > 0,
-                "{}: ended without pausing: {seen}",
-                step.name()
-            );
-            seen.push_str(&line);
-            if line.contains("test pause at") {
-                break;
-            }
-        }
+        let (_err, seen) = aof_support::wait_paused(&mut child, step.name());
         child.kill().unwrap();
         child.wait().unwrap();
         let reported = reported_backup(&seen);

@@ -13,11 +13,11 @@
 //! `REDIS_PERSIST_TEST_FIX_RESUME=<path>` (documented in
 //! `src/commands/check_aof.rs`).
 
-use crate::aof_support::rs;
+use crate::aof_support::{rs, wait_paused};
 use crate::common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -61,24 +61,6 @@ fn spawn_fix(file: &Path, pause: Option<(&str, &Path)>) -> Child {
         .unwrap()
 }
 
-/// Reads the child's stderr until it says it paused; returns that stderr
-/// reader (to be drained when the child ends).
-fn wait_paused(child: &mut Child, step: &str) -> BufReader<std::process::ChildStderr> {
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "ended without pausing at {step}: {seen}"
-        );
-        seen.push_str(&line);
-        if line.contains(&format!("test pause at {step}")) {
-            return err;
-        }
-    }
-}
-
 /// Resumes a paused run and waits for it: (exit code, stdout, stderr).
 fn resume(
     child: Child,
@@ -120,9 +102,9 @@ fn a_clash_on_the_backup_name_keeps_the_other_runs_file() {
         let (tmp, file) = aof_in_tmp(&orig);
         let (go_a, go_b) = (tmp.path().join("go-a"), tmp.path().join("go-b"));
         let mut b = spawn_fix(&file, Some(("backup-named", &go_b)));
-        let b_err = wait_paused(&mut b, "backup-named");
+        let (b_err, _) = wait_paused(&mut b, "backup-named");
         let mut a = spawn_fix(&file, Some(("backup-created", &go_a)));
-        let a_err = wait_paused(&mut a, "backup-created");
+        let (a_err, _) = wait_paused(&mut a, "backup-created");
         let a_partial = others(tmp.path(), "appendonly.aof");
         assert_eq!(a_partial.len(), 1, "{a_partial:?}");
         assert!(a_partial[0].ends_with(".partial"), "{a_partial:?}");
@@ -172,7 +154,7 @@ fn two_runs_keep_both_backups_and_cut_once() {
     let (tmp, file) = aof_in_tmp(&orig);
     let go = tmp.path().join("go-a");
     let mut a = spawn_fix(&file, Some(("backup-synced", &go)));
-    let a_err = wait_paused(&mut a, "backup-synced");
+    let (a_err, _) = wait_paused(&mut a, "backup-synced");
     let b = spawn_fix(&file, None).wait_with_output().unwrap();
     assert_eq!(
         b.status.code(),
@@ -284,7 +266,7 @@ fn a_writer_appearing_after_the_backup_is_caught() {
     let (tmp, file) = aof_in_tmp(&orig);
     let go = tmp.path().join("go-a");
     let mut a = spawn_fix(&file, Some(("backup-done", &go)));
-    let a_err = wait_paused(&mut a, "backup-done");
+    let (a_err, _) = wait_paused(&mut a, "backup-done");
     let mut writer = holder(&file, ">>");
     let (code, out, err) = resume(a, a_err, &go);
     let _ = writer.kill();

@@ -3,8 +3,9 @@
 #![allow(dead_code, clippy::print_stderr)]
 
 use std::io::Write;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -175,4 +176,23 @@ pub fn backups(dir: &Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+/// Reads the stderr of a `check-aof --fix` child run with a test pause until
+/// it says it paused at `step`: that stderr's reader (to be drained when the
+/// child ends) and what it printed up to the pause.
+pub fn wait_paused(child: &mut Child, step: &str) -> (BufReader<ChildStderr>, String) {
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "ended without pausing at {step}: {seen}"
+        );
+        seen.push_str(&line);
+        if line.contains(&format!("test pause at {step}")) {
+            return (err, seen);
+        }
+    }
 }
