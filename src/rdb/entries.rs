@@ -9,7 +9,7 @@ use super::reader::{Checksum, Element, Event, Reader};
 use super::types::{self as t, Format};
 use crate::model::{
     Consumer, ConsumerGroup, Entry, FunctionLibrary, HashField, KeyType, ModuleValue, PendingEntry,
-    StreamEntry, Value,
+    Stream, StreamEntry, Value,
 };
 
 /// What [`Entries::next_item`] returns.
@@ -192,82 +192,7 @@ impl<R: Input> Entries<R> {
                         expire_ms,
                     });
                 }
-                (Value::Stream(s), Element::StreamEntry(e)) => s.entries.push(StreamEntry {
-                    id: e.id,
-                    fields: e.fields().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(),
-                }),
-                (Value::Stream(s), Element::StreamMeta(m)) => {
-                    s.length = m.length;
-                    s.last_id = m.last_id;
-                    s.first_id = m.first_id;
-                    s.max_deleted_entry_id = m.max_deleted_entry_id;
-                    s.entries_added = m.entries_added;
-                }
-                (Value::Stream(s), Element::StreamGroup(g)) => s.groups.push(ConsumerGroup {
-                    name: g.name.to_vec(),
-                    last_delivered_id: g.last_delivered_id,
-                    entries_read: g.entries_read,
-                    pel: Vec::new(),
-                    consumers: Vec::new(),
-                }),
-                (Value::Stream(s), Element::StreamPending(p)) => {
-                    if let Some(g) = s.groups.last_mut() {
-                        g.pel.push(PendingEntry {
-                            id: p.id,
-                            delivery_time_ms: p.delivery_time_ms,
-                            delivery_count: p.delivery_count,
-                        });
-                    }
-                }
-                (Value::Stream(s), Element::StreamConsumer(c)) => {
-                    if let Some(g) = s.groups.last_mut() {
-                        g.consumers.push(Consumer {
-                            name: c.name.to_vec(),
-                            seen_time_ms: c.seen_time_ms,
-                            active_time_ms: c.active_time_ms,
-                            pel: Vec::new(),
-                        });
-                    }
-                }
-                (Value::Stream(s), Element::StreamConsumerPending(id)) => {
-                    if let Some(c) = s.groups.last_mut().and_then(|g| g.consumers.last_mut()) {
-                        c.pel.push(id);
-                    }
-                }
-                (Value::Stream(s), Element::StreamIdmp(m)) => {
-                    s.idmp = Some(crate::model::StreamIdmp {
-                        duration: m.duration,
-                        maxsize: m.maxsize,
-                        producers: Vec::new(),
-                        iids_added: 0,
-                        iids_duplicates: 0,
-                    });
-                }
-                (Value::Stream(s), Element::StreamProducer(p)) => {
-                    if let Some(idmp) = &mut s.idmp {
-                        idmp.producers.push(crate::model::IdmpProducer {
-                            pid: p.pid.to_vec(),
-                            iids: Vec::new(),
-                        });
-                    }
-                }
-                (Value::Stream(s), Element::StreamIid { iid, id }) => {
-                    if let Some(p) = s.idmp.as_mut().and_then(|i| i.producers.last_mut()) {
-                        p.iids.push((iid.to_vec(), id));
-                    }
-                }
-                (
-                    Value::Stream(s),
-                    Element::StreamIdmpCounters {
-                        iids_added,
-                        iids_duplicates,
-                    },
-                ) => {
-                    if let Some(idmp) = &mut s.idmp {
-                        idmp.iids_added = iids_added;
-                        idmp.iids_duplicates = iids_duplicates;
-                    }
-                }
+                (Value::Stream(s), el) => push_stream_element(s, el),
                 (Value::Module(m), Element::Module(r)) => {
                     let (type_name, encver) = t::module_name(r.module_id);
                     *m = ModuleValue {
@@ -280,6 +205,87 @@ impl<R: Input> Entries<R> {
                 _ => {}
             }
         }
+    }
+}
+
+/// Adds a stream's element (as [`Reader::next_event`] hands it over) to its
+/// owned form.
+pub fn push_stream_element(s: &mut Stream, el: Element<'_>) {
+    match el {
+        Element::StreamEntry(e) => s.entries.push(StreamEntry {
+            id: e.id,
+            fields: e.fields().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(),
+        }),
+        Element::StreamMeta(m) => {
+            s.length = m.length;
+            s.last_id = m.last_id;
+            s.first_id = m.first_id;
+            s.max_deleted_entry_id = m.max_deleted_entry_id;
+            s.entries_added = m.entries_added;
+        }
+        Element::StreamGroup(g) => s.groups.push(ConsumerGroup {
+            name: g.name.to_vec(),
+            last_delivered_id: g.last_delivered_id,
+            entries_read: g.entries_read,
+            pel: Vec::new(),
+            consumers: Vec::new(),
+        }),
+        Element::StreamPending(p) => {
+            if let Some(g) = s.groups.last_mut() {
+                g.pel.push(PendingEntry {
+                    id: p.id,
+                    delivery_time_ms: p.delivery_time_ms,
+                    delivery_count: p.delivery_count,
+                });
+            }
+        }
+        Element::StreamConsumer(c) => {
+            if let Some(g) = s.groups.last_mut() {
+                g.consumers.push(Consumer {
+                    name: c.name.to_vec(),
+                    seen_time_ms: c.seen_time_ms,
+                    active_time_ms: c.active_time_ms,
+                    pel: Vec::new(),
+                });
+            }
+        }
+        Element::StreamConsumerPending(id) => {
+            if let Some(c) = s.groups.last_mut().and_then(|g| g.consumers.last_mut()) {
+                c.pel.push(id);
+            }
+        }
+        Element::StreamIdmp(m) => {
+            s.idmp = Some(crate::model::StreamIdmp {
+                duration: m.duration,
+                maxsize: m.maxsize,
+                producers: Vec::new(),
+                iids_added: 0,
+                iids_duplicates: 0,
+            });
+        }
+        Element::StreamProducer(p) => {
+            if let Some(idmp) = &mut s.idmp {
+                idmp.producers.push(crate::model::IdmpProducer {
+                    pid: p.pid.to_vec(),
+                    iids: Vec::new(),
+                });
+            }
+        }
+        Element::StreamIid { iid, id } => {
+            if let Some(p) = s.idmp.as_mut().and_then(|i| i.producers.last_mut()) {
+                p.iids.push((iid.to_vec(), id));
+            }
+        }
+        Element::StreamIdmpCounters {
+            iids_added,
+            iids_duplicates,
+        } => {
+            if let Some(idmp) = &mut s.idmp {
+                idmp.iids_added = iids_added;
+                idmp.iids_duplicates = iids_duplicates;
+            }
+        }
+        _ => {}
     }
 }
 

@@ -38,7 +38,7 @@
 use redis_persist::io::crc64;
 use redis_persist::model::{ModuleValue, Stream, StreamId, write_score};
 use redis_persist::rdb::vectorset::{self, VectorSet};
-use redis_persist::rdb::{Checksum, Element, Str};
+use redis_persist::rdb::{Checksum, Element, Str, StreamEntryRef};
 
 use super::render::{KeyHead, Meta, Render, Stats};
 use super::stream::Out;
@@ -71,15 +71,42 @@ pub struct RespRender {
     leading_select: Option<u64>,
     /// The command of the current aggregate (`RPUSH`, `SADD`, `ZADD`, `HSET`).
     cmd: &'static [u8],
-    /// Encoded arguments of the pending batch, and their count.
-    args: Vec<u8>,
+    /// Arguments (elements) per element of the current aggregate: 1 or 2.
+    per: usize,
+    /// Digits of the argument count of a full batch, for 1 and 2 arguments per
+    /// element.
+    full_digits: [usize; 2],
+    /// The pending batch (see [`RespRender::open_batch`]): its element
+    /// arguments so far (0: no batch open), where its command starts, how many
+    /// digits the count in its header was given, where its element arguments
+    /// start, and whether it is held in `args` (a live output) rather than
+    /// written in the output.
     nargs: usize,
+    batch_at: usize,
+    batch_digits: usize,
+    args_at: usize,
+    staged: bool,
+    /// The pending batch while the output is live.
+    args: Vec<u8>,
     /// Elements written for the current key.
     written: u64,
     /// (expire ms, field) of the current hash's fields with a TTL.
     ttls: Vec<(i64, Vec<u8>)>,
     /// A score's text (reused: no allocation per element).
     score: Vec<u8>,
+    /// The stream being rendered element by element: what follows its entries
+    /// (metadata, groups, IDMP state; `entries` stays empty).
+    stream: Stream,
+    /// The ids of its entries written, and where each one's `XADD` starts in
+    /// the output.
+    live: Vec<StreamId>,
+    xadd_at: Vec<usize>,
+    /// The placeholders of the last stream (see [`dangling_ids`]): for the
+    /// stream's reading again, live, when its output overflowed (the reading
+    /// that overflowed is complete, and by the same renderer: `end` found them);
+    /// and how many of them are written.
+    placeholders: Vec<StreamId>,
+    placed: usize,
     stats: Stats,
 }
 
@@ -91,11 +118,25 @@ impl RespRender {
             db: None,
             leading_select: None,
             cmd: b"",
-            args: Vec::new(),
+            per: 1,
+            full_digits: [1, 2].map(|per| {
+                let full = set.batch.saturating_mul(per).saturating_add(2);
+                itoa::Buffer::new().format(full).len()
+            }),
             nargs: 0,
+            batch_at: 0,
+            batch_digits: 0,
+            args_at: 0,
+            staged: false,
+            args: Vec::new(),
             written: 0,
             ttls: Vec::new(),
             score: Vec::with_capacity(32),
+            stream: Stream::default(),
+            live: Vec::new(),
+            xadd_at: Vec::new(),
+            placeholders: Vec::new(),
+            placed: 0,
             stats: Stats::default(),
         }
     }
@@ -125,16 +166,65 @@ impl RespRender {
         }
     }
 
-    /// Writes the pending batch as one command.
-    fn flush_batch(&mut self, out: &mut Vec<u8>, key: &[u8]) {
+    /// Starts a batch: its command (`DEL` first for the key's first one with
+    /// `--replace`), then its arguments are written as they come, straight into
+    /// the output, where they stay. Its argument count is not known yet: the
+    /// header gets a placeholder of as many digits as the count is likely to
+    /// have (a key's first batch: 2, as most aggregates are small; later ones: a
+    /// full batch's), which [`RespRender::close_batch`] overwrites, moving the
+    /// batch only when the count has another number of digits (then as much
+    /// copying as staging the arguments elsewhere costs every time). While the
+    /// output is live (a key read again to be written out as it is rendered),
+    /// an [`Out::step`] may write out what is buffered: the batch is then held
+    /// in `args` until it is complete.
+    fn open_batch(&mut self, out: &mut Out<'_>, key: &[u8]) {
+        if self.written == 0 && self.set.replace {
+            command(out, &[b"DEL", key]);
+        }
+        self.staged = out.is_live();
+        let digits = if self.written == 0 {
+            2
+        } else {
+            self.full_digits[self.per - 1]
+        };
+        let dst: &mut Vec<u8> = if self.staged {
+            self.args.clear();
+            &mut self.args
+        } else {
+            out
+        };
+        self.batch_at = dst.len();
+        dst.push(b'*');
+        dst.extend_from_slice(&b"00000000000000000000"[..digits]);
+        dst.extend_from_slice(b"\r\n");
+        bulk(dst, self.cmd);
+        bulk(dst, key);
+        self.batch_digits = digits;
+        self.args_at = dst.len();
+    }
+
+    /// Completes the pending batch's command: its argument count in its header.
+    fn close_batch(&mut self, out: &mut Out<'_>) {
         if self.nargs == 0 {
             return;
         }
-        header(out, 2 + self.nargs);
-        bulk(out, self.cmd);
-        bulk(out, key);
-        out.extend_from_slice(&self.args);
-        self.args.clear();
+        let mut b = itoa::Buffer::new();
+        let n = b.format(2 + self.nargs).as_bytes();
+        let dst: &mut Vec<u8> = if self.staged { &mut self.args } else { out };
+        let (from, to) = (self.batch_at + 1, self.batch_at + 1 + self.batch_digits);
+        // Otherwise the key's output was dropped (it overflowed, see
+        // `Out::step`): it is rendered again.
+        if to <= dst.len() {
+            if n.len() == self.batch_digits {
+                dst[from..to].copy_from_slice(n);
+            } else {
+                dst.splice(from..to, n.iter().copied());
+            }
+        }
+        if self.staged {
+            out.extend_from_slice(&self.args);
+            self.args.clear();
+        }
         self.nargs = 0;
     }
 
@@ -161,74 +251,137 @@ impl RespRender {
             }
             _ => return,
         };
-        if self.written == 0 && self.set.replace {
-            command(out, &[b"DEL", head.key]);
+        if self.nargs == 0 {
+            self.open_batch(out, head.key);
         }
         self.written += 1;
         let score = matches!(el, Element::Member { .. });
-        let n = parts.iter().flatten().count() + usize::from(score);
-        header(out, 2 + self.nargs + n);
-        bulk(out, self.cmd);
-        bulk(out, head.key);
-        out.extend_from_slice(&self.args);
-        self.args.clear();
-        self.nargs = 0;
+        self.nargs += parts.iter().flatten().count() + usize::from(score);
+        self.close_batch(out);
         if let Element::Member { score, .. } = *el {
-            let mut sb = Vec::with_capacity(24);
-            write_score(&mut sb, score);
-            bulk(out, &sb);
+            self.score.clear();
+            write_score(&mut self.score, score);
+            bulk(out, &self.score);
         }
         for p in parts.into_iter().flatten() {
             bulk_stepped(out, p);
         }
     }
 
-    fn stream_commands(&mut self, out: &mut Out<'_>, key: &[u8], s: &Stream) {
-        let mut ib = itoa::Buffer::new();
-        // Pending entries whose stream entry no longer exists (XDEL or trimming
-        // after delivery): XCLAIM only claims existing entries, so they are added
-        // as placeholders and removed after the claims.
-        let mut dangling: Vec<StreamId> = s
-            .groups
-            .iter()
-            .flat_map(|g| g.pel.iter().map(|p| p.id))
-            .filter(|id| s.entries.binary_search_by(|e| e.id.cmp(id)).is_err())
-            .collect();
-        dangling.sort_unstable();
-        dangling.dedup();
-
-        if s.entries.is_empty() && dangling.is_empty() {
-            command(out, &[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
-        } else {
-            let (mut i, mut d) = (0, 0);
-            let mut idbuf = Vec::with_capacity(42);
-            while i < s.entries.len() || d < dangling.len() {
-                let take_live =
-                    d >= dangling.len() || (i < s.entries.len() && s.entries[i].id < dangling[d]);
-                idbuf.clear();
-                if take_live {
-                    let e = &s.entries[i];
-                    i += 1;
-                    write_id(&mut idbuf, e.id);
-                    header(out, 3 + 2 * e.fields.len());
-                    bulk(out, b"XADD");
-                    bulk(out, key);
-                    bulk(out, &idbuf);
-                    for (f, v) in &e.fields {
-                        bulk_stepped(out, Str::Bytes(f));
-                        bulk_stepped(out, Str::Bytes(v));
-                    }
-                    out.step();
-                } else {
-                    write_id(&mut idbuf, dangling[d]);
-                    d += 1;
-                    command(out, &[b"XADD", key, &idbuf, b"x", b"y"]);
-                }
-            }
+    /// A stream entry: its `XADD`, after the placeholders that go before it
+    /// when they are known (the stream is read again, live).
+    #[inline]
+    fn stream_entry(&mut self, out: &mut Out<'_>, key: &[u8], e: &StreamEntryRef<'_>) {
+        while let Some(&d) = self.placeholders.get(self.placed).filter(|&&d| d < e.id) {
+            placeholder(out, key, d);
+            self.placed += 1;
         }
+        self.live.push(e.id);
+        self.xadd_at.push(out.len());
+        xadd(out, key, e.id, e.len(), e.fields());
+    }
 
+    /// The commands of a whole stream (read whole: from a replayed AOF).
+    fn stream_commands(&mut self, out: &mut Out<'_>, key: &[u8], s: &Stream) {
+        let live: Vec<StreamId> = s.entries.iter().map(|e| e.id).collect();
+        let dangling = dangling_ids(s, &live);
+        let mut d = 0;
+        for e in &s.entries {
+            while d < dangling.len() && dangling[d] < e.id {
+                placeholder(out, key, dangling[d]);
+                d += 1;
+            }
+            xadd(
+                out,
+                key,
+                e.id,
+                e.fields.len(),
+                e.fields.iter().map(|(f, v)| (Str::Bytes(f), Str::Bytes(v))),
+            );
+            out.step();
+        }
+        for id in &dangling[d..] {
+            placeholder(out, key, *id);
+        }
+        self.stream_rest(out, key, s, &live, &dangling);
+    }
+
+    /// The end of a stream rendered element by element (its entries were
+    /// written as they came): the placeholders of deleted pending entries, then
+    /// what follows the entries.
+    fn end_stream(&mut self, out: &mut Out<'_>, key: &[u8]) {
+        let s = std::mem::take(&mut self.stream);
+        let dangling = dangling_ids(&s, &self.live);
+        if out.is_live() {
+            // The key is read again to be written out as it is rendered: the
+            // placeholders were known from the first reading (`placeholders`)
+            // and written among the entries as they came.
+            debug_assert_eq!(dangling, self.placeholders, "placeholders known ahead");
+            for id in &self.placeholders[self.placed.min(self.placeholders.len())..] {
+                placeholder(out, key, *id);
+            }
+        } else {
+            if !dangling.is_empty() {
+                self.insert_placeholders(out, key, &dangling);
+            }
+            // For a reading again of this key, live (see `begin`).
+            self.placeholders.clone_from(&dangling);
+        }
+        let live = std::mem::take(&mut self.live);
+        self.stream_rest(out, key, &s, &live, &dangling);
+        self.live = live;
+        self.stream = s;
+    }
+
+    /// Inserts the placeholder `XADD`s of `dangling` (sorted) among the entries'
+    /// `XADD`s written in the output (at `xadd_at`): a rare case (pending entries
+    /// of deleted entries), paid by moving the key's commands once.
+    #[cold]
+    fn insert_placeholders(&self, out: &mut Out<'_>, key: &[u8], dangling: &[StreamId]) {
+        let start = self.xadd_at.first().copied().unwrap_or(out.len());
+        // Otherwise the key's output was dropped (it overflowed, see
+        // `Out::step`): it is rendered again.
+        let sound = start <= out.len()
+            && self.xadd_at.windows(2).all(|w| w[0] <= w[1])
+            && self.xadd_at.last().is_none_or(|&x| x <= out.len());
+        if !sound {
+            return;
+        }
+        let tail = out[start..].to_vec();
+        out.truncate(start);
+        let mut d = 0;
+        for (i, id) in self.live.iter().enumerate() {
+            while d < dangling.len() && dangling[d] < *id {
+                placeholder(out, key, dangling[d]);
+                d += 1;
+            }
+            let from = self.xadd_at[i] - start;
+            let to = self.xadd_at.get(i + 1).map_or(tail.len(), |&x| x - start);
+            out.extend_from_slice(&tail[from..to]);
+        }
+        for id in &dangling[d..] {
+            placeholder(out, key, *id);
+        }
+    }
+
+    /// What follows a stream's entries (and placeholders): `XSETID`, groups,
+    /// consumers and their pending entries, the removal of the placeholders,
+    /// IDMP state. `live`: the ids of the entries; `dangling`: those of the
+    /// placeholders ([`dangling_ids`]).
+    fn stream_rest(
+        &mut self,
+        out: &mut Out<'_>,
+        key: &[u8],
+        s: &Stream,
+        live: &[StreamId],
+        dangling: &[StreamId],
+    ) {
+        let mut ib = itoa::Buffer::new();
+        if live.is_empty() && dangling.is_empty() {
+            command(out, &[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
+        }
         // Before the groups: ENTRIESREAD is capped at entries-added.
-        let placed = (s.entries.len() + dangling.len()) as u64;
+        let placed = (live.len() + dangling.len()) as u64;
         if s.groups.iter().any(|g| g.entries_read.is_some())
             && s.entries_added.is_some_and(|n| n >= placed)
         {
@@ -291,7 +444,7 @@ impl RespRender {
             // Placeholders below the first live entry go with XTRIM MINID, which
             // (unlike XDEL) leaves max-deleted-id alone: that is where trimmed
             // entries were. The others were deleted with XDEL in the source too.
-            let first_live = s.entries.first().map(|e| e.id);
+            let first_live = live.first().copied();
             let head_end = dangling
                 .iter()
                 .position(|id| first_live.is_some_and(|f| *id > f))
@@ -360,6 +513,50 @@ fn xsetid(out: &mut Vec<u8>, key: &[u8], s: &Stream) {
     }
 }
 
+/// The ids pending in a group of `s` whose entry is not among `live` (sorted):
+/// XCLAIM only claims existing entries, so they are added as placeholders and
+/// removed after the claims (their entries were deleted, by XDEL or trimming,
+/// after delivery).
+fn dangling_ids(s: &Stream, live: &[StreamId]) -> Vec<StreamId> {
+    let mut dangling: Vec<StreamId> = s
+        .groups
+        .iter()
+        .flat_map(|g| g.pel.iter().map(|p| p.id))
+        .filter(|id| live.binary_search(id).is_err())
+        .collect();
+    dangling.sort_unstable();
+    dangling.dedup();
+    dangling
+}
+
+/// `XADD key id field value …`.
+#[inline]
+fn xadd<'a>(
+    out: &mut Out<'_>,
+    key: &[u8],
+    id: StreamId,
+    nfields: usize,
+    fields: impl Iterator<Item = (Str<'a>, Str<'a>)>,
+) {
+    let mut idbuf = [0u8; 41];
+    let n = write_id_into(&mut idbuf, id);
+    header(out, 3 + 2 * nfields);
+    bulk(out, b"XADD");
+    bulk(out, key);
+    bulk(out, &idbuf[..n]);
+    for (f, v) in fields {
+        bulk_stepped(out, f);
+        bulk_stepped(out, v);
+    }
+}
+
+/// The placeholder entry `XADD key id x y` of a deleted pending entry.
+fn placeholder(out: &mut Vec<u8>, key: &[u8], id: StreamId) {
+    let mut idbuf = Vec::with_capacity(41);
+    write_id(&mut idbuf, id);
+    command(out, &[b"XADD", key, &idbuf, b"x", b"y"]);
+}
+
 /// `XCFGSET` (when not the default configuration) and one `XIDMPRECORD` per
 /// iid: after XCFGSET, which clears the producers.
 fn idmp_commands(out: &mut Vec<u8>, key: &[u8], idmp: &redis_persist::model::StreamIdmp) {
@@ -398,14 +595,72 @@ fn header(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends one bulk string.
-#[inline]
+/// The two-digit decimal texts of 0 to 99.
+const DIGITS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// Appends one bulk string. A short one (most elements) is written with
+/// fixed-size stores, without a call to `memcpy` for a few bytes: its space is
+/// appended zeroed, filled, then cut to size.
+#[allow(clippy::inline_always)] // measured: 7% of the instructions of a dump otherwise
+#[inline(always)]
 fn bulk(out: &mut Vec<u8>, b: &[u8]) {
-    out.push(b'$');
-    out.extend_from_slice(itoa::Buffer::new().format(b.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(b);
-    out.extend_from_slice(b"\r\n");
+    let n = b.len();
+    if n < SHORT {
+        let at = out.len();
+        out.extend_from_slice(&[0u8; SHORT + 7]);
+        let d = &mut out[at..at + SHORT + 7];
+        let h = if n < 10 {
+            d[..4].copy_from_slice(&[b'$', DIGITS[2 * n + 1], b'\r', b'\n']);
+            4
+        } else {
+            d[..5].copy_from_slice(&[b'$', DIGITS[2 * n], DIGITS[2 * n + 1], b'\r', b'\n']);
+            5
+        };
+        copy_short(&mut d[h..h + SHORT], b);
+        d[h + n] = b'\r';
+        d[h + n + 1] = b'\n';
+        out.truncate(at + h + n + 2);
+    } else {
+        out.reserve(n + 24);
+        out.push(b'$');
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(b);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Bulk strings shorter than this are written by [`copy_short`].
+const SHORT: usize = 32;
+
+/// Copies `b` (shorter than [`SHORT`]) to the start of `d` with two
+/// overlapping fixed-size copies.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn copy_short(d: &mut [u8], b: &[u8]) {
+    let n = b.len();
+    match n {
+        0 => {}
+        1..=3 => {
+            d[0] = b[0];
+            d[n / 2] = b[n / 2];
+            d[n - 1] = b[n - 1];
+        }
+        4..=7 => {
+            d[..4].copy_from_slice(&b[..4]);
+            d[n - 4..n].copy_from_slice(&b[n - 4..]);
+        }
+        8..=16 => {
+            d[..8].copy_from_slice(&b[..8]);
+            d[n - 8..n].copy_from_slice(&b[n - 8..]);
+        }
+        _ => {
+            d[..16].copy_from_slice(&b[..16]);
+            d[n - 16..n].copy_from_slice(&b[n - 16..]);
+        }
+    }
 }
 
 /// Appends a string element as a bulk string (integers as their decimal text).
@@ -447,6 +702,18 @@ fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
     for a in args {
         bulk(out, a);
     }
+}
+
+/// Writes `ms-seq` at the start of `buf`; returns its length.
+fn write_id_into(buf: &mut [u8; 41], id: StreamId) -> usize {
+    let mut b = itoa::Buffer::new();
+    let ms = b.format(id.ms).as_bytes();
+    buf[..ms.len()].copy_from_slice(ms);
+    buf[ms.len()] = b'-';
+    let n = ms.len() + 1;
+    let seq = b.format(id.seq).as_bytes();
+    buf[n..n + seq.len()].copy_from_slice(seq);
+    n + seq.len()
 }
 
 fn write_id(out: &mut Vec<u8>, id: StreamId) {
@@ -622,14 +889,25 @@ impl Render for RespRender {
     }
 
     fn begin(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>) {
+        if head.kind == redis_persist::model::KeyType::Stream {
+            self.start_key(out, head);
+            self.stream = Stream::default();
+            self.live.clear();
+            self.xadd_at.clear();
+            if !out.is_live() {
+                self.placeholders.clear();
+            }
+            self.placed = 0;
+            return;
+        }
         self.select(out, head.db);
-        self.cmd = match head.kind {
-            redis_persist::model::KeyType::List => b"RPUSH",
-            redis_persist::model::KeyType::Set => b"SADD",
-            redis_persist::model::KeyType::Zset => b"ZADD",
-            _ => b"HSET",
+        let (cmd, per): (&'static [u8], usize) = match head.kind {
+            redis_persist::model::KeyType::List => (b"RPUSH", 1),
+            redis_persist::model::KeyType::Set => (b"SADD", 1),
+            redis_persist::model::KeyType::Zset => (b"ZADD", 2),
+            _ => (b"HSET", 2),
         };
-        self.args.clear();
+        (self.cmd, self.per) = (cmd, per);
         self.nargs = 0;
         self.written = 0;
         self.ttls.clear();
@@ -637,63 +915,77 @@ impl Render for RespRender {
 
     #[inline]
     fn element(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, el: &Element<'_>) {
+        // Checks that may leave the element out or to `large_element`, before a
+        // batch is opened for it.
         match *el {
-            Element::Item(s) | Element::String(s) => {
-                if str_len(s) > BATCH_BYTES {
-                    return self.large_element(out, head, el);
-                }
-                bulk_str(&mut self.args, s);
-                self.nargs += 1;
+            Element::Item(s) | Element::String(s) if str_len(s) > BATCH_BYTES => {
+                return self.large_element(out, head, el);
             }
-            Element::Member { member, score } => {
-                if str_len(member) > BATCH_BYTES {
-                    return self.large_element(out, head, el);
-                }
-                self.score.clear();
-                write_score(&mut self.score, score);
-                bulk(&mut self.args, &self.score);
-                bulk_str(&mut self.args, member);
-                self.nargs += 2;
+            Element::Member { member, .. } if str_len(member) > BATCH_BYTES => {
+                return self.large_element(out, head, el);
+            }
+            Element::Field { field, value, .. }
+                if str_len(field) + str_len(value) > BATCH_BYTES =>
+            {
+                return self.large_element(out, head, el);
             }
             Element::Field {
                 field,
-                value,
-                expire_ms,
+                expire_ms: Some(t),
+                ..
             } => {
-                if str_len(field) + str_len(value) > BATCH_BYTES {
-                    return self.large_element(out, head, el);
+                if t < self.set.now_ms && !self.set.include_expired {
+                    self.stats.expired_fields += 1;
+                    return;
                 }
-                if let Some(t) = expire_ms {
-                    if t < self.set.now_ms && !self.set.include_expired {
-                        self.stats.expired_fields += 1;
-                        return;
-                    }
-                    self.ttls.push((t, field.to_vec()));
-                }
-                bulk_str(&mut self.args, field);
-                bulk_str(&mut self.args, value);
+                self.ttls.push((t, field.to_vec()));
+            }
+            Element::Item(_)
+            | Element::String(_)
+            | Element::Member { .. }
+            | Element::Field { .. } => {}
+            Element::StreamEntry(e) => return self.stream_entry(out, head.key, &e),
+            Element::Module(_) => return,
+            _ => return redis_persist::rdb::push_stream_element(&mut self.stream, *el),
+        }
+        if self.nargs == 0 {
+            self.open_batch(out, head.key);
+        }
+        let dst: &mut Vec<u8> = if self.staged { &mut self.args } else { out };
+        match *el {
+            Element::Item(s) | Element::String(s) => {
+                bulk_str(dst, s);
+                self.nargs += 1;
+            }
+            Element::Member { member, score } => {
+                self.score.clear();
+                write_score(&mut self.score, score);
+                bulk(dst, &self.score);
+                bulk_str(dst, member);
                 self.nargs += 2;
             }
-            _ => return,
+            Element::Field { field, value, .. } => {
+                bulk_str(dst, field);
+                bulk_str(dst, value);
+                self.nargs += 2;
+            }
+            _ => {}
         }
-        if self.written == 0 && self.set.replace {
-            command(out, &[b"DEL", head.key]);
-        }
+        let bytes = dst.len().saturating_sub(self.args_at);
         self.written += 1;
-        let per = if head.kind == redis_persist::model::KeyType::List
-            || head.kind == redis_persist::model::KeyType::Set
-        {
-            1
-        } else {
-            2
-        };
-        if self.nargs >= self.set.batch * per || self.args.len() >= BATCH_BYTES {
-            self.flush_batch(out, head.key);
+        if self.nargs >= self.set.batch * self.per || bytes >= BATCH_BYTES {
+            self.close_batch(out);
         }
     }
 
     fn end(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, empty: bool) {
-        self.flush_batch(out, head.key);
+        if head.kind == redis_persist::model::KeyType::Stream {
+            self.end_stream(out, head.key);
+            Self::expire(out, head);
+            self.stats.keys += 1;
+            return;
+        }
+        self.close_batch(out);
         if empty {
             self.stats.empty_keys += 1;
         }
@@ -727,6 +1019,10 @@ impl Render for RespRender {
         }
         Self::expire(out, head);
         self.stats.keys += 1;
+    }
+
+    fn stream_events(&self) -> bool {
+        true
     }
 
     fn stream(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>, s: &Stream) {

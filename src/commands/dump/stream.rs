@@ -128,6 +128,13 @@ impl<'s> Out<'s> {
         }
     }
 
+    /// True while the current value is written out as it is rendered: what is
+    /// appended may leave at the next [`Out::step`].
+    #[inline]
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
     /// Ends the current key; true when it overflowed (its output was dropped).
     #[inline]
     pub fn end_key(&mut self) -> bool {
