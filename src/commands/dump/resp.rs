@@ -664,7 +664,8 @@ fn copy_short(d: &mut [u8], b: &[u8]) {
 }
 
 /// Appends a string element as a bulk string (integers as their decimal text).
-#[inline]
+#[allow(clippy::inline_always)]
+#[inline(always)]
 fn bulk_str(out: &mut Vec<u8>, s: Str<'_>) {
     match s {
         Str::Bytes(b) => bulk(out, b),
