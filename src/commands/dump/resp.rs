@@ -1096,4 +1096,143 @@ mod tests {
         let back = redis_persist::rdb::payload::decode(&p, true).unwrap();
         assert_eq!(back.value, redis_persist::model::Value::Module(m));
     }
+
+    /// Parses RESP commands strictly (no leading zeros, exact lengths).
+    fn parse(mut b: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        fn line<'a>(b: &mut &'a [u8], tag: u8) -> usize {
+            assert_eq!(
+                b[0],
+                tag,
+                "{:?}",
+                String::from_utf8_lossy(&b[..b.len().min(20)])
+            );
+            let end = b.windows(2).position(|w| w == b"\r\n").unwrap();
+            let text = std::str::from_utf8(&b[1..end]).unwrap();
+            assert!(text == "0" || !text.starts_with('0'), "{text}");
+            *b = &b[end + 2..];
+            text.parse().unwrap()
+        }
+        let mut cmds = Vec::new();
+        while !b.is_empty() {
+            let n = line(&mut b, b'*');
+            let mut args = Vec::new();
+            for _ in 0..n {
+                let len = line(&mut b, b'$');
+                args.push(b[..len].to_vec());
+                assert_eq!(&b[len..len + 2], b"\r\n");
+                b = &b[len + 2..];
+            }
+            cmds.push(args);
+        }
+        cmds
+    }
+
+    /// Lists, sets, sorted sets and hashes of every size around the batch
+    /// boundaries and the header guesses (1 to 3 digits), with elements over
+    /// the byte cap, buffered or written out live: every command's count is
+    /// right, batches hold at most `batch` elements, and the arguments are the
+    /// elements in order.
+    #[test]
+    fn batches_count_their_arguments() {
+        use redis_persist::model::KeyType;
+        let big = vec![b'x'; BATCH_BYTES + 5];
+        for batch in [1usize, 3, 7, 49, 50, 128] {
+            for kind in [KeyType::List, KeyType::Set, KeyType::Zset, KeyType::Hash] {
+                for n in [1usize, 2, 4, 5, 9, 48, 49, 50, 97, 98, 130, 300] {
+                    for (live, large) in
+                        [(false, false), (true, false), (false, true), (true, true)]
+                    {
+                        // Elements over the byte cap: a few sizes are enough.
+                        if large && !(matches!(batch, 3 | 128) && matches!(n, 9 | 50 | 130)) {
+                            continue;
+                        }
+                        let item = |i: usize| -> Vec<u8> {
+                            if large && i % 37 == 5 {
+                                big.clone()
+                            } else {
+                                format!("e{i}").into_bytes()
+                            }
+                        };
+                        let mut r = RespRender::new(Settings {
+                            batch,
+                            replace: true,
+                            include_expired: true,
+                            now_ms: 0,
+                        });
+                        let head = KeyHead {
+                            db: 0,
+                            key: b"k",
+                            kind,
+                            encoding: None,
+                            expire_ms: Some(5),
+                            lru_idle: None,
+                            lfu_freq: None,
+                            key_meta: &[],
+                        };
+                        let mut written = Vec::new();
+                        let mut sink = |b: &[u8]| {
+                            written.extend_from_slice(b);
+                            Ok(())
+                        };
+                        let mut out = Out::with_sink(Vec::new(), &mut sink);
+                        out.begin_key(false);
+                        if live {
+                            out.go_live();
+                        }
+                        r.begin(&mut out, &head);
+                        let items: Vec<Vec<u8>> = (0..n).map(item).collect();
+                        for (i, it) in items.iter().enumerate() {
+                            let s = Str::Bytes(it);
+                            let el = match kind {
+                                KeyType::Zset => Element::Member {
+                                    member: s,
+                                    score: i as f64,
+                                },
+                                KeyType::Hash => Element::Field {
+                                    field: s,
+                                    value: Str::Int(i as i64),
+                                    expire_ms: None,
+                                },
+                                _ => Element::Item(s),
+                            };
+                            r.element(&mut out, &head, &el);
+                            out.step();
+                        }
+                        r.end(&mut out, &head, false);
+                        out.end_key();
+                        out.flush().unwrap();
+                        drop(out);
+                        let what =
+                            format!("{kind:?} n={n} batch={batch} live={live} large={large}");
+                        let cmds = parse(&written);
+                        let (first, last) = (&cmds[..2], &cmds[cmds.len() - 1]);
+                        assert_eq!(first[0], [b"SELECT".to_vec(), b"0".to_vec()], "{what}");
+                        assert_eq!(first[1], [b"DEL".to_vec(), b"k".to_vec()], "{what}");
+                        assert_eq!(last[0], b"PEXPIREAT", "{what}");
+                        let per = if matches!(kind, KeyType::Zset | KeyType::Hash) {
+                            2
+                        } else {
+                            1
+                        };
+                        let mut args = Vec::new();
+                        for c in &cmds[2..cmds.len() - 1] {
+                            assert_eq!(&c[1], b"k", "{what}");
+                            assert!(c.len() - 2 <= batch * per, "{what}: {}", c.len());
+                            args.extend_from_slice(&c[2..]);
+                        }
+                        let want: Vec<Vec<u8>> = items
+                            .iter()
+                            .enumerate()
+                            .flat_map(|(i, it)| match kind {
+                                KeyType::Zset => vec![i.to_string().into_bytes(), it.clone()],
+                                KeyType::Hash => vec![it.clone(), i.to_string().into_bytes()],
+                                _ => vec![it.clone()],
+                            })
+                            .collect();
+                        assert!(args == want, "{what}");
+                    }
+                }
+            }
+        }
+    }
 }
