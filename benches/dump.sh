@@ -13,7 +13,9 @@
 #   benches/dump.sh [RDB] [RUNS]
 # Without RDB, uses (or creates) $BENCH_DIR/dump.rdb from
 # ../shared/bench/make-bench-files.py with 300,000 keys. BUSY=0 skips the busy
-# runs; BIN=path times another build instead of target/dist/redis-persist.
+# runs; BIN=path times another build instead of target/dist/redis-persist;
+# BASE=path also times `--format resp` (one thread, then the default) against
+# that build, side by side (e.g. a dist build of the commit before a change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_DIR=${BENCH_DIR:-/tmp/bench/k300}
@@ -63,6 +65,14 @@ if [ -n "${LIBRDB_RDB_CLI:-}" ] && [ -x "$LIBRDB_RDB_CLI" ]; then
       "dump --format resp" "$BIN dump '$RDB' --format resp -o /dev/null"
 else
   echo "== resp vs librdb: skipped (set LIBRDB_RDB_CLI to an rdb-cli binary built from librdb)"
+fi
+
+if [ -n "${BASE:-}" ]; then
+  for t in "--threads 1" ""; do
+    echo "== resp ${t:-default threads}: this build vs BASE ($BASE)"
+    cmp "BASE resp $t" "$BASE dump '$RDB' --format resp $t -o /dev/null" \
+        "resp $t" "$BIN dump '$RDB' --format resp $t -o /dev/null"
+  done
 fi
 
 echo "== json and --threads 1 vs redis-check-rdb"
