@@ -96,7 +96,7 @@ pub struct RespRender {
     score: Vec<u8>,
     /// The stream being rendered element by element: what follows its entries
     /// (metadata, groups, IDMP state; `entries` stays empty).
-    stream: Stream,
+    stream: Box<Stream>,
     /// The ids of its entries written, and where each one's `XADD` starts in
     /// the output.
     live: Vec<StreamId>,
@@ -132,7 +132,7 @@ impl RespRender {
             written: 0,
             ttls: Vec::new(),
             score: Vec::with_capacity(32),
-            stream: Stream::default(),
+            stream: Box::default(),
             live: Vec::new(),
             xadd_at: Vec::new(),
             placeholders: Vec::new(),
@@ -590,9 +590,13 @@ fn idmp_commands(out: &mut Vec<u8>, key: &[u8], idmp: &redis_persist::model::Str
 /// Appends `*n\r\n`.
 #[inline]
 fn header(out: &mut Vec<u8>, n: usize) {
-    out.push(b'*');
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    if n < 10 {
+        out.extend_from_slice(&[b'*', DIGITS[2 * n + 1], b'\r', b'\n']);
+    } else {
+        out.push(b'*');
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 /// The two-digit decimal texts of 0 to 99.
@@ -892,7 +896,7 @@ impl Render for RespRender {
     fn begin(&mut self, out: &mut Out<'_>, head: &KeyHead<'_>) {
         if head.kind == redis_persist::model::KeyType::Stream {
             self.start_key(out, head);
-            self.stream = Stream::default();
+            *self.stream = Stream::default();
             self.live.clear();
             self.xadd_at.clear();
             if !out.is_live() {
@@ -1099,7 +1103,7 @@ mod tests {
 
     /// Parses RESP commands strictly (no leading zeros, exact lengths).
     fn parse(mut b: &[u8]) -> Vec<Vec<Vec<u8>>> {
-        fn line<'a>(b: &mut &'a [u8], tag: u8) -> usize {
+        fn line(b: &mut &[u8], tag: u8) -> usize {
             assert_eq!(
                 b[0],
                 tag,
