@@ -471,8 +471,15 @@ fn layout_shortest(out: &mut Vec<u8>, text: &[u8]) {
     // which is then `d.ddd` + `e±X` assembled from the same digits.
     // An exponent (`e-7`, `e+16`, `e-324`) lies in the last five bytes, and a
     // plain decimal has no `e` at all.
-    let plain = !text[text.len().saturating_sub(5)..].contains(&b'e');
-    if let Some(point) = text.iter().position(|&c| c == b'.').filter(|_| plain) {
+    // (Plain loops: `contains` and `position` on bytes call `memchr`, which
+    // costs more than these few bytes.)
+    let n = text.len();
+    let e_at = |k: usize| n >= k && text[n - k] == b'e';
+    let mut point = 0;
+    while point < n && text[point] != b'.' {
+        point += 1;
+    }
+    if point < n && !(e_at(3) || e_at(4) || e_at(5)) {
         let frac = &text[point + 1..];
         let (lead, rest, exp, sign): (u8, [&[u8]; 2], usize, u8) = if text[0] == b'0' {
             let z = frac.iter().take_while(|&&b| b == b'0').count();
