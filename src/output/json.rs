@@ -207,7 +207,9 @@ pub fn form(b: &[u8]) -> Form {
 /// and `close` (the [`form`] of `b`).
 /// The plain case (no escape) is inlined into the renderers; the others are
 /// out of line, so that the common path saves no registers.
-#[inline]
+// Measured: the fat-LTO build calls it out of line otherwise.
+#[allow(clippy::inline_always)]
+#[inline(always)]
 fn write_text_or_hex(out: &mut Vec<u8>, b: &[u8], open: &[u8], close: &[u8]) {
     let plain = plain_prefix(b);
     if plain == b.len() {
