@@ -1690,12 +1690,12 @@ impl<R: Input> Reader<R> {
             t::STRING => Value::String,
             t::LIST | t::SET => {
                 let left = read_count(&mut self.src, "the element count", 1)?;
-                self.dups.clear();
+                self.dups.clear_for(left);
                 Value::Items { left }
             }
             t::ZSET | t::ZSET_2 => {
                 let left = read_count(&mut self.src, "the member count", 2)?;
-                self.dups.clear();
+                self.dups.clear_for(left);
                 Value::Zset {
                     left,
                     binary: ty == t::ZSET_2,
@@ -1703,12 +1703,12 @@ impl<R: Input> Reader<R> {
             }
             t::HASH => {
                 let left = read_count(&mut self.src, "the field count", 2)?;
-                self.dups.clear();
+                self.dups.clear_for(left);
                 Value::Hash { left }
             }
             t::HASH_METADATA_PRE_GA if self.format == Format::Valkey => {
                 let left = read_count(&mut self.src, "the field count", 10)?;
-                self.dups.clear();
+                self.dups.clear_for(left);
                 Value::ValkeyHash2 { left }
             }
             t::HASH_METADATA_PRE_GA | t::HASH_METADATA => {
@@ -1726,7 +1726,7 @@ impl<R: Input> Reader<R> {
                     None
                 };
                 let left = read_count(&mut self.src, "the field count", 3)?;
-                self.dups.clear();
+                self.dups.clear_for(left);
                 Value::HashMeta { left, min }
             }
             t::HASH_ZIPMAP => Value::BlobStart(Blob::Zipmap),
@@ -2124,7 +2124,7 @@ impl<R: Input> Reader<R> {
                 format!("{} entries is not a multiple of {tuple}", self.vals.len()),
             ));
         }
-        self.dups.clear();
+        self.dups.clear_for((self.vals.len() / tuple) as u64);
         let mut last_expire: i64 = -1;
         for i in (0..self.vals.len()).step_by(tuple) {
             let first = self.vals[i].get(&self.blob);
