@@ -712,7 +712,11 @@ fn check_limit<R: Input>(src: &mut Source<R>, limit: u64, reading: &'static str)
     let head = src.peek(10).map_err(|e| src_err(at, e, reading))?;
     let declared = declared_len(head);
     if declared > limit {
-        let what = if reading == "a key" { "key name" } else { reading };
+        let what = if reading == "a key" {
+            "key name"
+        } else {
+            reading
+        };
         return Err(Error::corrupt(
             at,
             format!("{what} of {declared} bytes (limit {limit})"),
@@ -3708,5 +3712,147 @@ mod tests {
                 p.message
             );
         }
+    }
+
+    /// A fragment reader over `body` (records of an RDB 11 file, at offset
+    /// 9), frame-only or validating, limited like a probe when `limit` is set.
+    fn fragment(
+        body: &[u8],
+        frame_only: bool,
+        limit: Option<u64>,
+    ) -> Reader<crate::io::Memory<'_>> {
+        let src = Source::new(crate::io::Memory(body))
+            .with_size(body.len() as u64 + 9)
+            .with_start_offset(9);
+        let opts = Options {
+            verify_checksum: false,
+            frame_only,
+        };
+        let mut r = Reader::for_fragment_with(src, Format::Redis, 11, 0, opts);
+        if let Some(l) = limit {
+            r.limit_keys(l);
+        }
+        r
+    }
+
+    /// A 32-bit RDB length.
+    fn len32(n: u32) -> Vec<u8> {
+        let mut v = vec![0x80];
+        v.extend(n.to_be_bytes());
+        v
+    }
+
+    /// A probe (a reader with a key limit) meets records between keys whose
+    /// strings claim most of the input (chance bytes): it fails before
+    /// reading them, at the string, where a reader without a limit reads them
+    /// (here they are all there).
+    #[test]
+    fn a_probe_does_not_read_long_names_between_keys() {
+        let big = 1u32 << 20;
+        let payload = vec![b'x'; big as usize];
+        for (op, what) in [
+            (t::OP_AUX, "an AUX field name"),
+            (t::OP_FUNCTION2, "a function library"),
+            (t::OP_FUNCTION_PRE_GA, "a pre-release function library name"),
+        ] {
+            let mut body = vec![op];
+            body.extend(len32(big));
+            body.extend(&payload);
+            body.extend([1, b'e', 0, 0]);
+            let mut probe = fragment(&body, true, Some(1024));
+            let e = probe.next_event().expect_err("refused");
+            assert_eq!(e.offset(), 10, "{what}: {e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("{what} of {big} bytes (limit 1024)")),
+                "{e}"
+            );
+            let mut plain = fragment(&body, true, None);
+            assert!(plain.next_event().is_ok(), "{what}: read without a limit");
+        }
+        // A key compressed with LZF is bounded by its compressed length.
+        let mut body = vec![t::STRING, 0xc3];
+        body.extend(len32(big));
+        body.extend(len32(big * 2));
+        body.extend(&payload);
+        let e = fragment(&body, true, Some(1024))
+            .next_event()
+            .expect_err("refused");
+        assert!(
+            e.to_string().contains(&format!("key name of {big} bytes")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn declared_lengths_are_read_from_string_headers() {
+        assert_eq!(declared_len(&[0x05]), 5);
+        assert_eq!(declared_len(&[0x41, 0x00]), 256);
+        assert_eq!(declared_len(&[0x80, 0, 1, 0, 0]), 65536);
+        assert_eq!(declared_len(&[0x81, 0, 0, 0, 1, 0, 0, 0, 0]), 1 << 32);
+        assert_eq!(declared_len(&[0xc3, 0x80, 0, 0, 1, 0, 0x40, 0]), 256);
+        assert_eq!(declared_len(&[0xc0, 0x05]), 0, "an integer");
+        assert_eq!(declared_len(&[0x80, 0, 1]), 0, "a header cut short");
+        assert_eq!(declared_len(&[]), 0);
+    }
+
+    /// A frame-only reader steps over a module value and a hash with field
+    /// TTLs (Redis 7.4) without copying their strings, and ends them where
+    /// the validating reader does; the hash's duplicate fields are still
+    /// found.
+    #[test]
+    fn frame_only_skips_module_values_and_hashes_with_field_ttls() {
+        let big = vec![b'v'; 100_000];
+        let mut module = vec![t::MODULE_2, 1, b'm', 0x81];
+        module.extend(0x1234_5678_9abc_de00u64.to_be_bytes());
+        module.extend([5]);
+        module.extend(len32(big.len() as u32));
+        module.extend(&big);
+        module.extend([2, 7, 0]);
+        let mut hash = vec![t::HASH_METADATA, 1, b'h'];
+        hash.extend(0u64.to_le_bytes());
+        hash.extend([2, 0, 1, b'a']);
+        hash.extend(len32(big.len() as u32));
+        hash.extend(&big);
+        hash.extend([0, 1, b'b', 1, b'c']);
+        for body in [&module, &hash] {
+            let ends: Vec<u64> = [true, false]
+                .into_iter()
+                .map(|frame_only| {
+                    let mut r = fragment(body, frame_only, Some(1024));
+                    assert!(matches!(r.next_event(), Ok(Some(Event::KeyStart(_)))));
+                    r.skip_value().expect("framed");
+                    r.offset()
+                })
+                .collect();
+            assert_eq!(ends, [body.len() as u64 + 9; 2], "type {}", body[0]);
+        }
+        // The same field twice.
+        let mut dup = vec![t::HASH_METADATA, 1, b'h'];
+        dup.extend(0u64.to_le_bytes());
+        dup.extend([2, 0, 1, b'a', 1, b'x', 0, 1, b'a', 1, b'y']);
+        let mut r = fragment(&dup, true, None);
+        assert!(matches!(r.next_event(), Ok(Some(Event::KeyStart(_)))));
+        let e = r.skip_value().expect_err("duplicate");
+        assert!(
+            e.to_string().contains("duplicate hash field at element 1"),
+            "{e}"
+        );
+    }
+
+    /// A compressed set member claiming 88 times its compressed length, its
+    /// bytes not LZF: refused as LZF (checked before the output is made, the
+    /// verdict of decompressing it), by the validating reader.
+    #[test]
+    fn an_lzf_claim_is_checked_before_its_output_is_made() {
+        let clen = 64u32 << 10;
+        let mut body = vec![t::SET, 1, b's', 1, 0xc3];
+        body.extend(len32(clen));
+        body.extend(len32(clen * 88));
+        body.extend(std::iter::repeat_n(0xff, clen as usize));
+        let mut r = fragment(&body, false, None);
+        assert!(matches!(r.next_event(), Ok(Some(Event::KeyStart(_)))));
+        let e = r.skip_value().expect_err("not LZF");
+        assert!(matches!(e.kind(), ErrorKind::Lzf(_)), "{e}");
     }
 }
