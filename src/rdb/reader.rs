@@ -1951,10 +1951,27 @@ impl<R: Input> Reader<R> {
         Ok(e)
     }
 
+    /// A hash field read by a frame-only reader: its hash, for the duplicate
+    /// check, or `None` when it is longer than [`IN_PLACE`] (skipped, never
+    /// read: what chance bytes frame as a field can claim the rest of the
+    /// input; such a field is not checked for duplicates).
+    fn framed_field(&mut self) -> Res<Option<u128>> {
+        let at = self.src.offset();
+        let head = self
+            .src
+            .peek(9)
+            .map_err(|e| src_err(at, e, "a hash field"))?;
+        if head.first().is_some_and(|&b| b >> 6 != 3) && declared_len(head) > IN_PLACE {
+            self.skip_string("a hash field")?;
+            return Ok(None);
+        }
+        self.hash_string("a hash field").map(Some)
+    }
+
     /// Fails when a hash field (its hash `h`, read at `at`) was seen before in
     /// this value.
-    fn dup_field(&mut self, h: u128, at: u64) -> Res<()> {
-        if self.dups.insert_hash(h) {
+    fn dup_field(&mut self, h: Option<u128>, at: u64) -> Res<()> {
+        if h.is_none_or(|h| self.dups.insert_hash(h)) {
             return Ok(());
         }
         Err(Error::corrupt(
@@ -3101,7 +3118,7 @@ impl<R: Input> Reader<R> {
                     for _ in 0..left {
                         let at = self.src.offset();
                         let ttl = self.field_ttl(min)?;
-                        let h = self.hash_string("a hash field")?;
+                        let h = self.framed_field()?;
                         self.skip_string("a hash value")?;
                         self.dup_field(h, at)?;
                         self.field_ttls += u64::from(ttl.is_some());
@@ -3112,7 +3129,7 @@ impl<R: Input> Reader<R> {
                 State::Value(Value::ValkeyHash2 { left }) if self.opts.frame_only => {
                     for _ in 0..left {
                         let at = self.src.offset();
-                        let h = self.hash_string("a hash field")?;
+                        let h = self.framed_field()?;
                         self.skip_string("a hash value")?;
                         let ttl = self.field_expire()?;
                         self.dup_field(h, at)?;
