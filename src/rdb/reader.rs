@@ -20,7 +20,7 @@ use super::dups::DupSet;
 use super::error::{Error, ErrorKind, KeyContext};
 use super::str::Str;
 use super::types::{self as t, Format};
-use crate::io::{Input, Source, SourceError};
+use crate::io::{Input, MAX_SLICE, Source, SourceError};
 use crate::model::StreamId;
 
 /// Largest expire time accepted for hash fields (`EB_EXPIRE_TIME_MAX`, 2^48 − 1).
@@ -701,6 +701,48 @@ fn len_rest<R: Input>(src: &mut Source<R>, b: u8, at: u64, reading: &'static str
     }
 }
 
+/// Fails when the string about to be read is declared longer than `limit`
+/// bytes ([`Reader::limit_keys`]); reads nothing. The declared length is a
+/// plain one or an LZF string's compressed length (its expansion is bounded
+/// by that: [`lzf_read`]); an integer encoding, an invalid one, or a header
+/// cut by the end of the input passes (its own read fails or is short).
+#[cold]
+fn check_limit<R: Input>(src: &mut Source<R>, limit: u64, reading: &'static str) -> Res<()> {
+    let at = src.offset();
+    let head = src.peek(10).map_err(|e| src_err(at, e, reading))?;
+    let declared = declared_len(head);
+    if declared > limit {
+        let what = if reading == "a key" {
+            "key name"
+        } else {
+            reading
+        };
+        return Err(Error::corrupt(
+            at,
+            format!("{what} of {declared} bytes (limit {limit})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The length of the string whose header starts `head`, as written: a plain
+/// length, or an LZF string's compressed length; 0 for an integer or invalid
+/// encoding, or a header not all in `head`.
+fn declared_len(head: &[u8]) -> u64 {
+    let plain = |p: usize| match (plain_len(head, p), head.get(p)) {
+        (Some((_, n)), _) => n as u64,
+        (None, Some(0x81)) => head
+            .get(p + 1..p + 9)
+            .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default())),
+        _ => 0,
+    };
+    match head.first() {
+        Some(0xc3) => plain(1),
+        Some(_) => plain(0),
+        None => 0,
+    }
+}
+
 /// Reads a plain length: a count, an id, a database number, a compressed
 /// length. A special-encoding byte (`11xxxxxx`) there is the length of its low
 /// six bits, as Redis reads it (`rdbLoadLen` without `isencoded`: the loader,
@@ -819,9 +861,20 @@ fn lzf_body<R: Input>(
     reading: &'static str,
 ) -> Res<()> {
     lzf_read(src, clen, ulen, tmp, at, reading, |input, ulen| {
+        // The output buffer is made `ulen` bytes long before decoding: a
+        // declared length that chance bytes or damage made large (up to 88
+        // times the compressed one) is checked first, so memory follows the
+        // value's real size, not its claim.
+        if ulen > LZF_CHECK_FIRST {
+            super::lzf::validate(input, ulen)?;
+        }
         super::lzf::decompress_into(input, ulen, out)
     })
 }
+
+/// Declared LZF lengths above which the compressed bytes are checked before
+/// they are decompressed ([`lzf_body`]).
+const LZF_CHECK_FIRST: usize = 1 << 20;
 
 /// Reads `clen` compressed bytes and checks that they decompress to exactly
 /// `ulen` bytes, without producing them (a value nobody reads): the verdict of
@@ -914,13 +967,21 @@ fn read_skip<R: Input>(src: &mut Source<R>, n: u64, at: u64, reading: &'static s
     src.skip(n).map_err(|e| src_err(at, e, reading))
 }
 
-/// Reads a string as bytes (integers converted to text) into `out`.
+/// Reads a string as bytes (integers converted to text) into `out`: a name
+/// (a key, an AUX field, a function library, a stream group or consumer),
+/// failing before anything is read when it is declared longer than `limit`
+/// ([`Reader::limit_keys`]; `u64::MAX`: no limit).
+#[inline]
 fn read_string_bytes<R: Input>(
     src: &mut Source<R>,
     out: &mut Vec<u8>,
     tmp: &mut Vec<u8>,
+    limit: u64,
     reading: &'static str,
 ) -> Res<()> {
+    if limit != u64::MAX {
+        check_limit(src, limit, reading)?;
+    }
     if let Read2::Int(i) = read_string(src, out, tmp, reading)? {
         out.clear();
         out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
@@ -962,8 +1023,13 @@ fn copy_len<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static 
 }
 
 /// Copies the raw bytes of one string to `out` (validating LZF framing only by
-/// lengths: module payloads are kept as they are).
-fn copy_string<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'static str) -> Res<()> {
+/// lengths: module payloads are kept as they are), or with `to` skips them.
+fn copy_string<R: Input>(
+    src: &mut Source<R>,
+    out: &mut Vec<u8>,
+    to: ModuleData,
+    reading: &'static str,
+) -> Res<()> {
     let at = src.offset();
     let n = match copy_len(src, out, reading)? {
         Len::Plain(n) => n,
@@ -983,13 +1049,37 @@ fn copy_string<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>, reading: &'stat
             return Err(Error::new(at, ErrorKind::BadStringEncoding(0xc0 | x)).within(reading));
         }
     };
-    read_bytes(src, n, out, at, reading)
+    match to {
+        ModuleData::Skip => read_skip(src, n, at, reading),
+        ModuleData::Copy(limit) if (out.len() as u64).saturating_add(n) > limit => {
+            Err(Error::corrupt(
+                at,
+                format!("{reading} past {limit} bytes of module data (limit)"),
+            ))
+        }
+        ModuleData::Copy(_) => read_bytes(src, n, out, at, reading),
+    }
+}
+
+/// What [`copy_module_data`] does with the bytes it walks.
+#[derive(Clone, Copy)]
+enum ModuleData {
+    /// Appends them, failing once they would pass this many bytes
+    /// ([`Reader::limit_keys`]; `u64::MAX`: no limit).
+    Copy(u64),
+    /// Skips its strings without copying them (a frame-only reader passing a
+    /// module value: what chance bytes frame as one can span the rest of the
+    /// input); `out` then holds only the small fields.
+    Skip,
 }
 
 /// Walks module data (FORMATS.md §1.13) up to and including the EOF opcode,
-/// appending the raw bytes to `out`.
-fn copy_module_data<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()> {
+/// appending the raw bytes to `out` (see [`ModuleData`]).
+fn copy_module_data<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>, to: ModuleData) -> Res<()> {
     loop {
+        if matches!(to, ModuleData::Skip) {
+            out.clear();
+        }
         let at = src.offset();
         let op = match copy_len(src, out, "module data opcode")? {
             Len::Plain(n) => n,
@@ -1014,7 +1104,7 @@ fn copy_module_data<R: Input>(src: &mut Source<R>, out: &mut Vec<u8>) -> Res<()>
                     .map_err(|e| src_err(at, e, "module float"))?;
                 out.extend_from_slice(s);
             }
-            5 => copy_string(src, out, "module string")?,
+            5 => copy_string(src, out, to, "module string")?,
             _ => {
                 return Err(Error::corrupt(
                     at,
@@ -1424,12 +1514,14 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "an AUX field name",
                     )?;
                     read_string_bytes(
                         &mut self.src,
                         &mut self.sb,
                         &mut self.tmp,
+                        self.key_limit,
                         "an AUX field value",
                     )?;
                     return Ok(Some(Raw::Aux));
@@ -1466,7 +1558,8 @@ impl<R: Input> Reader<R> {
                     }
                     let when = read_len(&mut self.src, "MODULE_AUX")?;
                     self.blob.clear();
-                    copy_module_data(&mut self.src, &mut self.blob).map_err(|e| {
+                    let to = ModuleData::Copy(self.key_limit);
+                    copy_module_data(&mut self.src, &mut self.blob, to).map_err(|e| {
                         e.within(format!(
                             "MODULE_AUX data of module {}",
                             t::module_name(module_id).0
@@ -1479,6 +1572,7 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "a function library",
                     )?;
                     return Ok(Some(Raw::Function));
@@ -1504,6 +1598,7 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "SLOT_IMPORT job name",
                     )?;
                     let n = read_count(&mut self.src, "SLOT_IMPORT ranges", 2)?;
@@ -1529,7 +1624,8 @@ impl<R: Input> Reader<R> {
                         // Host order, little-endian on every platform Redis runs on.
                         let spec = u32::from_le_bytes(spec);
                         let start = self.key_meta.len();
-                        copy_module_data(&mut self.src, &mut self.key_meta)
+                        let to = ModuleData::Copy(self.key_limit);
+                        copy_module_data(&mut self.src, &mut self.key_meta, to)
                             .map_err(|e| e.within("KEY_META class data"))?;
                         self.key_meta_classes
                             .push((spec, start, self.key_meta.len()));
@@ -1648,29 +1744,6 @@ impl<R: Input> Reader<R> {
     }
 
     /// Fails when the key name about to be read is declared longer than
-    /// [`Reader::limit_keys`]'s limit (see there); reads nothing.
-    #[cold]
-    fn check_key_limit(&mut self) -> Res<()> {
-        let at = self.src.offset();
-        let head = self.src.peek(9).map_err(|e| src_err(at, e, "a key"))?;
-        let declared = match (plain_len(head, 0), head.first()) {
-            (Some((_, n)), _) => n as u64,
-            (None, Some(0x81)) => head
-                .get(1..9)
-                .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap_or_default())),
-            // Encoded integers, LZF (checked by its own reads), invalid, or
-            // a header cut by the end of the input (the read fails).
-            _ => 0,
-        };
-        if declared > self.key_limit {
-            return Err(Error::corrupt(
-                at,
-                format!("key name of {declared} bytes (limit {})", self.key_limit),
-            ));
-        }
-        Ok(())
-    }
-
     fn start_key(&mut self, ty: u8, at: u64, payload: bool) -> Res<Raw> {
         self.check_type(ty, at)?;
         self.key_offset = self.pending_start.unwrap_or(at);
@@ -1680,10 +1753,13 @@ impl<R: Input> Reader<R> {
         if payload {
             self.key.clear();
         } else {
-            if self.key_limit != u64::MAX {
-                self.check_key_limit()?;
-            }
-            read_string_bytes(&mut self.src, &mut self.key, &mut self.tmp, "a key")?;
+            read_string_bytes(
+                &mut self.src,
+                &mut self.key,
+                &mut self.tmp,
+                self.key_limit,
+                "a key",
+            )?;
         }
         self.value_offset = self.src.offset();
         let value = match ty {
@@ -1828,20 +1904,9 @@ impl<R: Input> Reader<R> {
                 )
             }
             Value::HashMeta { min, .. } => {
-                let ttl = read_len(&mut self.src, "a field TTL")?;
-                let expire_at = match min {
-                    Some(m) if ttl != 0 => ttl.wrapping_add(m).wrapping_sub(1),
-                    _ => ttl,
-                };
-                if expire_at > EB_EXPIRE_TIME_MAX {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("invalid field expire time {expire_at}"),
-                    ));
-                }
+                let expire_ms = self.field_ttl(min)?;
                 let f = self.elem(false, "a hash field")?;
                 let val = self.elem(true, "a hash value")?;
-                let expire_ms = (expire_at != 0).then_some(expire_at as i64);
                 (
                     RawElem::Field {
                         field: f,
@@ -1855,19 +1920,7 @@ impl<R: Input> Reader<R> {
             Value::ValkeyHash2 { .. } => {
                 let f = self.elem(false, "a hash field")?;
                 let val = self.elem(true, "a hash value")?;
-                let eat = self.src.offset();
-                let exp = read_i64le(&mut self.src, "a field expire time")?;
-                // Valkey's loader: -1 is "no TTL", anything below is corrupt.
-                if exp < -1 {
-                    return Err(Error::corrupt(
-                        eat,
-                        format!(
-                            "invalid field expire time {exp} at element {} (HASH_2 allows -1 or a time >= 0)",
-                            self.elements
-                        ),
-                    ));
-                }
-                let expire_ms = (exp != -1).then_some(exp);
+                let expire_ms = self.field_expire()?;
                 (
                     RawElem::Field {
                         field: f,
@@ -1896,6 +1949,71 @@ impl<R: Input> Reader<R> {
         }
         self.elements += 1;
         Ok(e)
+    }
+
+    /// A hash field read by a frame-only reader: its hash, for the duplicate
+    /// check, or `None` when it is longer than [`IN_PLACE`] (skipped, never
+    /// read: what chance bytes frame as a field can claim the rest of the
+    /// input; such a field is not checked for duplicates).
+    fn framed_field(&mut self) -> Res<Option<u128>> {
+        let at = self.src.offset();
+        let head = self
+            .src
+            .peek(9)
+            .map_err(|e| src_err(at, e, "a hash field"))?;
+        if head.first().is_some_and(|&b| b >> 6 != 3) && declared_len(head) > IN_PLACE {
+            self.skip_string("a hash field")?;
+            return Ok(None);
+        }
+        self.hash_string("a hash field").map(Some)
+    }
+
+    /// Fails when a hash field (its hash `h`, read at `at`) was seen before in
+    /// this value.
+    fn dup_field(&mut self, h: Option<u128>, at: u64) -> Res<()> {
+        if h.is_none_or(|h| self.dups.insert_hash(h)) {
+            return Ok(());
+        }
+        Err(Error::corrupt(
+            at,
+            format!("duplicate hash field at element {}", self.elements),
+        ))
+    }
+
+    /// Reads a field TTL of a hash with field TTLs (Redis 7.4, before its
+    /// field): the expire time, `None` for none.
+    fn field_ttl(&mut self, min: Option<u64>) -> Res<Option<i64>> {
+        let at = self.src.offset();
+        let ttl = read_len(&mut self.src, "a field TTL")?;
+        let expire_at = match min {
+            Some(m) if ttl != 0 => ttl.wrapping_add(m).wrapping_sub(1),
+            _ => ttl,
+        };
+        if expire_at > EB_EXPIRE_TIME_MAX {
+            return Err(Error::corrupt(
+                at,
+                format!("invalid field expire time {expire_at}"),
+            ));
+        }
+        Ok((expire_at != 0).then_some(expire_at as i64))
+    }
+
+    /// Reads a field expire time of a Valkey `HASH_2` (after its field and
+    /// value): `None` for none.
+    fn field_expire(&mut self) -> Res<Option<i64>> {
+        let eat = self.src.offset();
+        let exp = read_i64le(&mut self.src, "a field expire time")?;
+        // Valkey's loader: -1 is "no TTL", anything below is corrupt.
+        if exp < -1 {
+            return Err(Error::corrupt(
+                eat,
+                format!(
+                    "invalid field expire time {exp} at element {} (HASH_2 allows -1 or a time >= 0)",
+                    self.elements
+                ),
+            ));
+        }
+        Ok((exp != -1).then_some(exp))
     }
 
     /// The element of a decoded blob whose first entry is `vals[idx]`.
@@ -2002,19 +2120,26 @@ impl<R: Input> Reader<R> {
             }
             Value::Stream(s) => self.read_stream(s),
             Value::Module => {
-                let module_id = read_len(&mut self.src, "the module id")?;
-                self.blob.clear();
-                copy_module_data(&mut self.src, &mut self.blob).map_err(|e| {
-                    e.within(format!(
-                        "module value of type {}",
-                        t::module_name(module_id).0
-                    ))
-                })?;
-                self.elements = 1;
-                self.finish_key();
+                let module_id = self.read_module_value(ModuleData::Copy(u64::MAX))?;
                 Ok(Raw::Elem(RawElem::Module { module_id }))
             }
         }
+    }
+
+    /// Reads a module value (its module id, then its data into `blob`, see
+    /// [`ModuleData`]) and ends the key; returns the module id.
+    fn read_module_value(&mut self, to: ModuleData) -> Res<u64> {
+        let module_id = read_len(&mut self.src, "the module id")?;
+        self.blob.clear();
+        copy_module_data(&mut self.src, &mut self.blob, to).map_err(|e| {
+            e.within(format!(
+                "module value of type {}",
+                t::module_name(module_id).0
+            ))
+        })?;
+        self.elements = 1;
+        self.finish_key();
+        Ok(module_id)
     }
 
     /// Reads one quicklist node (v1: a ziplist; v2: a container and a PLAIN
@@ -2424,6 +2549,7 @@ impl<R: Input> Reader<R> {
             &mut self.src,
             &mut self.sb,
             &mut self.tmp,
+            self.key_limit,
             "a pre-release function library name",
         )?;
         let name = std::mem::take(&mut self.sb);
@@ -2431,6 +2557,7 @@ impl<R: Input> Reader<R> {
             &mut self.src,
             &mut self.sb,
             &mut self.tmp,
+            self.key_limit,
             "a pre-release function engine name",
         )?;
         let engine = std::mem::take(&mut self.sb);
@@ -2439,6 +2566,7 @@ impl<R: Input> Reader<R> {
                 &mut self.src,
                 &mut self.sb,
                 &mut self.tmp,
+                self.key_limit,
                 "a pre-release function description",
             )?;
         }
@@ -2446,6 +2574,7 @@ impl<R: Input> Reader<R> {
             &mut self.src,
             &mut self.sb,
             &mut self.tmp,
+            self.key_limit,
             "a pre-release function library",
         )?;
         self.sa.clear();
@@ -2561,6 +2690,7 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "a stream node key",
                     )?;
                     if self.sa.len() != 16 {
@@ -2703,6 +2833,7 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "a consumer group name",
                     )?;
                     if !self.node_keys.insert_bytes(&self.sa) {
@@ -2773,6 +2904,7 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "a consumer name",
                     )?;
                     if !self.dups2.insert_bytes(&self.sa) {
@@ -2836,6 +2968,7 @@ impl<R: Input> Reader<R> {
                         &mut self.src,
                         &mut self.sa,
                         &mut self.tmp,
+                        self.key_limit,
                         "an IDMP producer id",
                     )?;
                     // The loader inserts producers with raxTryInsert: a second
@@ -2861,7 +2994,13 @@ impl<R: Input> Reader<R> {
                         };
                         continue;
                     }
-                    read_string_bytes(&mut self.src, &mut self.sa, &mut self.tmp, "an IDMP iid")?;
+                    read_string_bytes(
+                        &mut self.src,
+                        &mut self.sa,
+                        &mut self.tmp,
+                        self.key_limit,
+                        "an IDMP iid",
+                    )?;
                     let id = read_id(&mut self.src, "the stream id of an IDMP iid")?;
                     s = Stream::Iids {
                         producers_left,
@@ -2972,6 +3111,35 @@ impl<R: Input> Reader<R> {
                     self.skip_string("a string value")?;
                     self.elements = 1;
                     self.finish_key();
+                }
+                State::Value(Value::HashMeta { left, min }) if self.opts.frame_only => {
+                    // Fields hashed for the duplicate check and values
+                    // skipped, as the counted path checks them, never copied.
+                    for _ in 0..left {
+                        let at = self.src.offset();
+                        let ttl = self.field_ttl(min)?;
+                        let h = self.framed_field()?;
+                        self.skip_string("a hash value")?;
+                        self.dup_field(h, at)?;
+                        self.field_ttls += u64::from(ttl.is_some());
+                        self.elements += 1;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::ValkeyHash2 { left }) if self.opts.frame_only => {
+                    for _ in 0..left {
+                        let at = self.src.offset();
+                        let h = self.framed_field()?;
+                        self.skip_string("a hash value")?;
+                        let ttl = self.field_expire()?;
+                        self.dup_field(h, at)?;
+                        self.field_ttls += u64::from(ttl.is_some());
+                        self.elements += 1;
+                    }
+                    self.finish_key();
+                }
+                State::Value(Value::Module) if self.opts.frame_only => {
+                    self.read_module_value(ModuleData::Skip)?;
                 }
                 State::Value(Value::BlobStart(_)) if self.opts.frame_only => {
                     self.skip_string("an encoded value")?;
@@ -3148,7 +3316,8 @@ impl<R: Input> Reader<R> {
         let b = self.src.read_u8().map_err(|e| src_err(at, e, reading))?;
         if b >> 6 != 3 {
             if let Len::Plain(n) = len_rest(&mut self.src, b, at, reading)? {
-                if n <= IN_PLACE {
+                // (In memory, any slice is read in place: no copy.)
+                if n <= IN_PLACE || R::IN_MEMORY && n <= MAX_SLICE as u64 {
                     let s = read_in_place(&mut self.src, n, at, reading)?;
                     return Ok(xxhash_rust::xxh3::xxh3_128(s));
                 }
@@ -3560,5 +3729,147 @@ mod tests {
                 p.message
             );
         }
+    }
+
+    /// A fragment reader over `body` (records of an RDB 11 file, at offset
+    /// 9), frame-only or validating, limited like a probe when `limit` is set.
+    fn fragment(
+        body: &[u8],
+        frame_only: bool,
+        limit: Option<u64>,
+    ) -> Reader<crate::io::Memory<'_>> {
+        let src = Source::new(crate::io::Memory(body))
+            .with_size(body.len() as u64 + 9)
+            .with_start_offset(9);
+        let opts = Options {
+            verify_checksum: false,
+            frame_only,
+        };
+        let mut r = Reader::for_fragment_with(src, Format::Redis, 11, 0, opts);
+        if let Some(l) = limit {
+            r.limit_keys(l);
+        }
+        r
+    }
+
+    /// A 32-bit RDB length.
+    fn len32(n: u32) -> Vec<u8> {
+        let mut v = vec![0x80];
+        v.extend(n.to_be_bytes());
+        v
+    }
+
+    /// A probe (a reader with a key limit) meets records between keys whose
+    /// strings claim most of the input (chance bytes): it fails before
+    /// reading them, at the string, where a reader without a limit reads them
+    /// (here they are all there).
+    #[test]
+    fn a_probe_does_not_read_long_names_between_keys() {
+        let big = 1u32 << 20;
+        let payload = vec![b'x'; big as usize];
+        for (op, what) in [
+            (t::OP_AUX, "an AUX field name"),
+            (t::OP_FUNCTION2, "a function library"),
+            (t::OP_FUNCTION_PRE_GA, "a pre-release function library name"),
+        ] {
+            let mut body = vec![op];
+            body.extend(len32(big));
+            body.extend(&payload);
+            body.extend([1, b'e', 0, 0]);
+            let mut probe = fragment(&body, true, Some(1024));
+            let e = probe.next_event().expect_err("refused");
+            assert_eq!(e.offset(), 10, "{what}: {e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("{what} of {big} bytes (limit 1024)")),
+                "{e}"
+            );
+            let mut plain = fragment(&body, true, None);
+            assert!(plain.next_event().is_ok(), "{what}: read without a limit");
+        }
+        // A key compressed with LZF is bounded by its compressed length.
+        let mut body = vec![t::STRING, 0xc3];
+        body.extend(len32(big));
+        body.extend(len32(big * 2));
+        body.extend(&payload);
+        let e = fragment(&body, true, Some(1024))
+            .next_event()
+            .expect_err("refused");
+        assert!(
+            e.to_string().contains(&format!("key name of {big} bytes")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn declared_lengths_are_read_from_string_headers() {
+        assert_eq!(declared_len(&[0x05]), 5);
+        assert_eq!(declared_len(&[0x41, 0x00]), 256);
+        assert_eq!(declared_len(&[0x80, 0, 1, 0, 0]), 65536);
+        assert_eq!(declared_len(&[0x81, 0, 0, 0, 1, 0, 0, 0, 0]), 1 << 32);
+        assert_eq!(declared_len(&[0xc3, 0x80, 0, 0, 1, 0, 0x40, 0]), 256);
+        assert_eq!(declared_len(&[0xc0, 0x05]), 0, "an integer");
+        assert_eq!(declared_len(&[0x80, 0, 1]), 0, "a header cut short");
+        assert_eq!(declared_len(&[]), 0);
+    }
+
+    /// A frame-only reader steps over a module value and a hash with field
+    /// TTLs (Redis 7.4) without copying their strings, and ends them where
+    /// the validating reader does; the hash's duplicate fields are still
+    /// found.
+    #[test]
+    fn frame_only_skips_module_values_and_hashes_with_field_ttls() {
+        let big = vec![b'v'; 100_000];
+        let mut module = vec![t::MODULE_2, 1, b'm', 0x81];
+        module.extend(0x1234_5678_9abc_de00u64.to_be_bytes());
+        module.extend([5]);
+        module.extend(len32(big.len() as u32));
+        module.extend(&big);
+        module.extend([2, 7, 0]);
+        let mut hash = vec![t::HASH_METADATA, 1, b'h'];
+        hash.extend(0u64.to_le_bytes());
+        hash.extend([2, 0, 1, b'a']);
+        hash.extend(len32(big.len() as u32));
+        hash.extend(&big);
+        hash.extend([0, 1, b'b', 1, b'c']);
+        for body in [&module, &hash] {
+            let ends: Vec<u64> = [true, false]
+                .into_iter()
+                .map(|frame_only| {
+                    let mut r = fragment(body, frame_only, Some(1024));
+                    assert!(matches!(r.next_event(), Ok(Some(Event::KeyStart(_)))));
+                    r.skip_value().expect("framed");
+                    r.offset()
+                })
+                .collect();
+            assert_eq!(ends, [body.len() as u64 + 9; 2], "type {}", body[0]);
+        }
+        // The same field twice.
+        let mut dup = vec![t::HASH_METADATA, 1, b'h'];
+        dup.extend(0u64.to_le_bytes());
+        dup.extend([2, 0, 1, b'a', 1, b'x', 0, 1, b'a', 1, b'y']);
+        let mut r = fragment(&dup, true, None);
+        assert!(matches!(r.next_event(), Ok(Some(Event::KeyStart(_)))));
+        let e = r.skip_value().expect_err("duplicate");
+        assert!(
+            e.to_string().contains("duplicate hash field at element 1"),
+            "{e}"
+        );
+    }
+
+    /// A compressed set member claiming 88 times its compressed length, its
+    /// bytes not LZF: refused as LZF (checked before the output is made, the
+    /// verdict of decompressing it), by the validating reader.
+    #[test]
+    fn an_lzf_claim_is_checked_before_its_output_is_made() {
+        let clen = 64u32 << 10;
+        let mut body = vec![t::SET, 1, b's', 1, 0xc3];
+        body.extend(len32(clen));
+        body.extend(len32(clen * 88));
+        body.extend(std::iter::repeat_n(0xff, clen as usize));
+        let mut r = fragment(&body, false, None);
+        assert!(matches!(r.next_event(), Ok(Some(Event::KeyStart(_)))));
+        let e = r.skip_value().expect_err("not LZF");
+        assert!(matches!(e.kind(), ErrorKind::Lzf(_)), "{e}");
     }
 }

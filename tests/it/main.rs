@@ -62,6 +62,7 @@ mod rewrite_split;
 mod salvage;
 mod salvage_aof;
 mod salvage_bounds;
+mod salvage_memory;
 mod servers_live;
 mod stats_api;
 mod stats_cli;

@@ -25,7 +25,7 @@ fn file_size() -> usize {
 }
 
 /// An RDB 10 of about `size` bytes of incompressible strings and sets.
-fn big_rdb(size: usize) -> Vec<u8> {
+pub(crate) fn big_rdb(size: usize) -> Vec<u8> {
     let mut rng = Rng(0x5a17_a6e5);
     let mut bytes = |n: usize| (0..n).map(|_| rng.next() as u8).collect::<Vec<u8>>();
     let opts = WriterOptions::for_version(10);
