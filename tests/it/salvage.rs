@@ -545,6 +545,13 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                     t.untouched += 1;
                     if kept.contains_key(&(*db, key.as_slice())) {
                         t.untouched_kept += 1;
+                    } else if std::env::var_os("REDIS_PERSIST_SALVAGE_DEBUG").is_some() {
+                        eprintln!(
+                            "MISSED {name}: untouched key {:?} at {}..{} not kept",
+                            String::from_utf8_lossy(&key[..key.len().min(40)]),
+                            shifted(k.start, kind, dmg),
+                            shifted(k.end, kind, dmg)
+                        );
                     }
                 }
                 let damaged =
