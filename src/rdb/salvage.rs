@@ -873,6 +873,7 @@ fn walk<W: Write>(
                                 // ending where it ends, is chance bytes.)
                                 let tail = resumed.take() == Some(kstart)
                                     && (value_tail(data, damage_from, kstart, kend)
+                                        || ziplist_tail(data, kstart, kend)
                                         || header_holds(
                                             data,
                                             (kstart, kvalue, kend),
@@ -1925,6 +1926,65 @@ fn value_tail(data: &[u8], from: u64, start: u64, end: u64) -> bool {
             .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize);
         (blob_end && total == Some(end - b)) || (data[b] == 0xc3 && str_end(data, b) == Some(end))
     })
+}
+
+/// Whether the record `[start, end)` is, byte for byte, ziplist entries (each
+/// one's previous-entry length that of the one before it) up to the
+/// ziplist's end byte `0xff` at `end - 1`: the entries of a damaged record's
+/// ziplist (Redis before 7.0) whose header the damage took, read as a string
+/// record (`00`, a first entry's previous length, is the string type) ending
+/// where the value ends. A real record is such bytes only by chance: its
+/// second length must be the first entry's size, and its last byte `0xff`.
+fn ziplist_tail(data: &[u8], start: u64, end: u64) -> bool {
+    let (Ok(mut p), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+        return false;
+    };
+    if end > data.len() || end < 2 || data[end - 1] != 0xff {
+        return false;
+    }
+    let mut prev: Option<usize> = None;
+    let mut entries = 0;
+    while p < end - 1 {
+        let at = p;
+        let (prevlen, q) = match data[p] {
+            0xfe => match data.get(p + 1..p + 5) {
+                Some(x) => (u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize, p + 5),
+                None => return false,
+            },
+            0xff => return false,
+            b => (usize::from(b), p + 1),
+        };
+        if prev.is_some_and(|n| n != prevlen) {
+            return false;
+        }
+        let Some(&enc) = data.get(q) else {
+            return false;
+        };
+        let next = match enc >> 6 {
+            0 => q + 1 + usize::from(enc & 0x3f),
+            1 => match data.get(q + 1) {
+                Some(&b) => q + 2 + (usize::from(enc & 0x3f) << 8 | usize::from(b)),
+                None => return false,
+            },
+            2 => match data.get(q + 1..q + 5) {
+                Some(x) => q + 5 + u32::from_be_bytes([x[0], x[1], x[2], x[3]]) as usize,
+                None => return false,
+            },
+            _ => match enc {
+                0xc0 => q + 3,
+                0xd0 => q + 5,
+                0xe0 => q + 9,
+                0xf0 => q + 4,
+                0xfe => q + 2,
+                0xf1..=0xfd => q + 1,
+                _ => return false,
+            },
+        };
+        prev = Some(next - at);
+        p = next;
+        entries += 1;
+    }
+    entries > 0 && p == end - 1
 }
 
 /// Whether a record framed from a place inside the header (prefixes, type,
