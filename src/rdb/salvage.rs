@@ -874,6 +874,7 @@ fn walk<W: Write>(
                                 let tail = resumed.take() == Some(kstart)
                                     && (value_tail(data, damage_from, kstart, kend)
                                         || ziplist_tail(data, kstart, kend)
+                                        || in_expire(data, damage_from, kstart, ktype)
                                         || header_holds(
                                             data,
                                             (kstart, kvalue, kend),
@@ -1985,6 +1986,18 @@ fn ziplist_tail(data: &[u8], start: u64, end: u64) -> bool {
         entries += 1;
     }
     entries > 0 && p == end - 1
+}
+
+/// Whether the string record at `start` begins on the last byte of a
+/// millisecond expire (`0xfc` and 8 bytes, little-endian: its last byte is 0
+/// for any date before the year 10889) whose opcode is in the skipped bytes
+/// from `from`: that byte reads as the string type, the real record's type
+/// byte as its key length, and its key and value as a string key and value
+/// ending where the real record ends (the real record's header damaged).
+fn in_expire(data: &[u8], from: u64, start: u64, ty: u8) -> bool {
+    ty == super::types::STRING
+        && start >= from + 8
+        && data.get((start - 8) as usize) == Some(&super::types::OP_EXPIRETIME_MS)
 }
 
 /// Whether a record framed from a place inside the header (prefixes, type,
