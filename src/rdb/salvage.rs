@@ -1774,6 +1774,7 @@ fn resumes_read(
                 let ty = k.rdb_type;
                 let (start, db) = (k.offset, k.db);
                 if k.key.is_empty()
+                    || blob_key(k.key)
                     || names
                         .iter()
                         .any(|(d, n)| *d == k.db && n.as_slice() == k.key)
@@ -1998,6 +1999,16 @@ fn in_expire(data: &[u8], from: u64, start: u64, ty: u8) -> bool {
     ty == super::types::STRING
         && start >= from + 8
         && data.get((start - 8) as usize) == Some(&super::types::OP_EXPIRETIME_MS)
+}
+
+/// Whether a key name is a whole listpack or ziplist (its first 4 bytes its
+/// length, its last byte `0xff`): the nodes of a damaged quicklist read as a
+/// record (a packed node's container byte 2 as the set type, its listpack as
+/// the name), never a real key.
+fn blob_key(key: &[u8]) -> bool {
+    key.len() >= 7
+        && key[key.len() - 1] == 0xff
+        && u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize == key.len()
 }
 
 /// Whether a record framed from a place inside the header (prefixes, type,
