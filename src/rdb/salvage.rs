@@ -1036,9 +1036,35 @@ fn walk<W: Write>(
             }) && place != Place::Exact;
             if drop_pending {
                 pending = None;
-            } else if empty_before {
-                let p = pending.take().expect("checked");
-                uncertain_record(&mut rep, p.db, p.key, p.rdb_type, p.start, p.end);
+            } else if let Some(p) = pending.take_if(|_| empty_before) {
+                // (The skipped range, in file order, starts at its start.)
+                match rep.skipped.last_mut() {
+                    Some(s) if s.start == p.end => s.start = p.start,
+                    _ => rep.skipped.push(Skipped {
+                        start: p.start,
+                        end: p.end,
+                        reason: "uncertain record after damage".into(),
+                        unsupported: false,
+                    }),
+                }
+                let at = rep
+                    .keys_lost
+                    .iter()
+                    .rposition(|k| k.start < p.start)
+                    .map_or(0, |i| i + 1);
+                rep.keys_lost.insert(
+                    at,
+                    LostKey {
+                        db: p.db,
+                        key: p.key,
+                        rdb_type: Some(p.rdb_type),
+                        start: p.start,
+                        end: p.end,
+                        reason: "uncertain record before damage (chance bytes of a damaged \
+                             value can read as it)"
+                            .into(),
+                    },
+                );
             } else {
                 commit(pending.take(), out, &mut rep)?;
             }
@@ -1059,9 +1085,11 @@ fn walk<W: Write>(
 /// lengths end exactly there, when records framed from inside the skipped
 /// range lead exactly there, or when it is within [`NEAR_END`] bytes of the
 /// failure; and for a record whose type is not one of [`LOOSE_TYPES`] (its
-/// compact encoding validates deeply). The walk then looks again from its end
-/// (the record there may be chance bytes holding real records), up to
-/// [`MAX_UNCERTAIN`] times.
+/// compact encoding validates deeply). Whatever confirmed its place, it is
+/// dropped when its bytes show they are the damaged record's own
+/// ([`value_tail`], [`ziplist_tail`], [`header_holds`], [`in_expire`]). The
+/// walk then looks again from its end (the record there may be chance bytes
+/// holding real records), up to [`MAX_UNCERTAIN`] times.
 fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
     rep.keys_lost.push(LostKey {
         db,
