@@ -2140,3 +2140,55 @@ fn skip_checked<R: crate::io::Input>(
         None => Ok(end),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ziplist of "a" and "b": 10-byte header, entries (previous length,
+    /// encoding, data), end byte.
+    const ZIPLIST: [u8; 17] = [
+        17, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0x00, 0x01, b'a', 0x03, 0x01, b'b', 0xff,
+    ];
+
+    #[test]
+    fn a_ziplist_tail_is_told_from_a_string_record() {
+        // Its entries read as the string record "a" = "\x01b\xff".
+        let data = [&[0xaa; 5][..], &ZIPLIST].concat();
+        let (start, end) = (15, data.len() as u64);
+        assert!(ziplist_tail(&data, start, end));
+        // The same bytes with a previous length that is not the entry
+        // before's: a string record.
+        let mut other = data.clone();
+        other[18] = 0x04;
+        assert!(!ziplist_tail(&other, start, end));
+        // A real string record "a" = "xyz".
+        let rec = [0x00, 0x01, b'a', 0x03, b'x', b'y', b'z'];
+        assert!(!ziplist_tail(&rec, 0, rec.len() as u64));
+        // Its 4-byte total length, before the record, ends where it ends.
+        assert!(value_tail(&data, 0, start, end));
+        assert!(!value_tail(&data, 10, start, end));
+        assert!(!value_tail(&rec, 0, 0, rec.len() as u64));
+    }
+
+    #[test]
+    fn a_whole_listpack_is_no_key_name() {
+        let lp = [7, 0, 0, 0, 1, 0, 0xff];
+        assert!(blob_key(&lp));
+        assert!(blob_key(&ZIPLIST));
+        assert!(!blob_key(b"listpack"));
+        assert!(!blob_key(&[8, 0, 0, 0, 1, 0, 0xff]));
+    }
+
+    #[test]
+    fn a_string_record_on_an_expire_s_last_byte() {
+        // `0xfc` + 8 bytes of a millisecond expire, the last one 0.
+        let mut data = vec![0xfc, 1, 2, 3, 4, 5, 6, 0x01, 0x00];
+        data.extend_from_slice(&[0x0e, 0x01, b'k']);
+        assert!(in_expire(&data, 0, 8, crate::rdb::types::STRING));
+        // Not when the opcode is before the skipped bytes, nor for another
+        // type.
+        assert!(!in_expire(&data, 1, 8, crate::rdb::types::STRING));
+        assert!(!in_expire(&data, 0, 8, 1));
+    }
+}
