@@ -791,6 +791,11 @@ fn walk<W: Write>(
     // Where reading resumed after damage, until the first key record read
     // there is decided ([`uncertain_record`]).
     let mut uncertain: Option<u64> = None;
+    // Where reading resumed after damage (until the first key record read
+    // there), and where that damage started: that record is dropped too
+    // when it is the tail of a value starting in the damage ([`value_tail`]).
+    let mut resumed: Option<u64> = None;
+    let mut damage_from = 0u64;
     let mut drops = 0u32;
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
@@ -844,6 +849,7 @@ fn walk<W: Write>(
                 Ok(Some(Event::KeyStart(k))) => {
                     let (kstart, kdb, ktype) = (k.offset, k.db, k.rdb_type);
                     let key = k.key.to_vec();
+                    let kvalue = r.value_offset();
                     match skip_checked(&mut r, ktype, kstart, version) {
                         Ok(end) => {
                             let kend = r.offset();
@@ -859,8 +865,23 @@ fn walk<W: Write>(
                                 }
                             } else {
                                 commit(pending.take(), out, &mut rep)?;
-                                let doubt =
+                                let loose =
                                     uncertain.take() == Some(kstart) && ktype <= LOOSE_TYPES;
+                                // (Whatever confirmed its place: the tail
+                                // of a value that starts in the damage, or
+                                // a record whose header holds a record
+                                // ending where it ends, is chance bytes.)
+                                let tail = resumed.take() == Some(kstart)
+                                    && (value_tail(data, damage_from, kstart, kend)
+                                        || ziplist_tail(data, kstart, kend)
+                                        || in_expire(data, damage_from, kstart, ktype)
+                                        || header_holds(
+                                            data,
+                                            (kstart, kvalue, kend),
+                                            (format, version),
+                                            kdb,
+                                        ));
+                                let doubt = loose || tail;
                                 if doubt {
                                     uncertain_record(&mut rep, kdb, key, ktype, kstart, kend);
                                     // The record after it may be chance
@@ -895,6 +916,7 @@ fn walk<W: Write>(
                                         if drops < MAX_UNCERTAIN {
                                             drops += 1;
                                             uncertain = Some(q);
+                                            resumed = Some(q);
                                         }
                                         continue 'outer;
                                     }
@@ -926,13 +948,11 @@ fn walk<W: Write>(
                 Ok(Some(ev)) => {
                     // (A key after a database selector or size where reading
                     // resumed is still the first one read there.)
-                    let doubt = uncertain.take() == Some(start)
-                        && matches!(
-                            ev,
-                            Event::SelectDb { .. }
-                                | Event::ResizeDb { .. }
-                                | Event::SlotInfo { .. }
-                        );
+                    let selector = matches!(
+                        ev,
+                        Event::SelectDb { .. } | Event::ResizeDb { .. } | Event::SlotInfo { .. }
+                    );
+                    let doubt = uncertain.take() == Some(start) && selector;
                     // (Database selectors and sizes are not counted as kept
                     // records: the output writes its own where needed.)
                     let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
@@ -951,6 +971,9 @@ fn walk<W: Write>(
                     };
                     let end = r.offset();
                     uncertain = doubt.then_some(end);
+                    if resumed == Some(start) && selector {
+                        resumed = Some(end);
+                    }
                     commit(pending.take(), out, &mut rep)?;
                     if let Some((line, why)) = refused {
                         rep.keys_lost.push(LostKey {
@@ -987,7 +1010,7 @@ fn walk<W: Write>(
             };
             let from = pending.as_ref().map_or(failure.start, |p| p.start);
             let in_fields = after_fields.is_some_and(|a| a == from || a == failure.start);
-            let (next, drop_pending, fields, certain) = recover(
+            let (next, drop_pending, fields, place) = recover(
                 data,
                 (format, version),
                 db,
@@ -996,13 +1019,52 @@ fn walk<W: Write>(
                 &mut rep,
             );
             after_fields = fields.then_some(next);
-            uncertain = (!certain).then_some(next);
+            uncertain = (place == Place::Uncertain).then_some(next);
+            resumed = Some(next);
+            damage_from = from;
             drops = 0;
             if let Some(d) = selected_in(data, from, next, format, version) {
                 db = d;
             }
+            // A kept record with an empty name right before a record whose
+            // type byte does not read, where nothing explains that byte as
+            // damage to it: chance bytes of a damaged value (the bytes after
+            // a listpack's or a ziplist's header, above all), which end
+            // where no record starts.
+            let empty_before = pending.as_ref().is_some_and(|p| {
+                p.key.is_empty() && p.end == failure.start && failure.key.is_none()
+            }) && place != Place::Exact;
             if drop_pending {
                 pending = None;
+            } else if let Some(p) = pending.take_if(|_| empty_before) {
+                // (The skipped range, in file order, starts at its start.)
+                match rep.skipped.last_mut() {
+                    Some(s) if s.start == p.end => s.start = p.start,
+                    _ => rep.skipped.push(Skipped {
+                        start: p.start,
+                        end: p.end,
+                        reason: "uncertain record after damage".into(),
+                        unsupported: false,
+                    }),
+                }
+                let at = rep
+                    .keys_lost
+                    .iter()
+                    .rposition(|k| k.start < p.start)
+                    .map_or(0, |i| i + 1);
+                rep.keys_lost.insert(
+                    at,
+                    LostKey {
+                        db: p.db,
+                        key: p.key,
+                        rdb_type: Some(p.rdb_type),
+                        start: p.start,
+                        end: p.end,
+                        reason: "uncertain record before damage (chance bytes of a damaged \
+                             value can read as it)"
+                            .into(),
+                    },
+                );
             } else {
                 commit(pending.take(), out, &mut rep)?;
             }
@@ -1023,9 +1085,11 @@ fn walk<W: Write>(
 /// lengths end exactly there, when records framed from inside the skipped
 /// range lead exactly there, or when it is within [`NEAR_END`] bytes of the
 /// failure; and for a record whose type is not one of [`LOOSE_TYPES`] (its
-/// compact encoding validates deeply). The walk then looks again from its end
-/// (the record there may be chance bytes holding real records), up to
-/// [`MAX_UNCERTAIN`] times.
+/// compact encoding validates deeply). Whatever confirmed its place, it is
+/// dropped when its bytes show they are the damaged record's own
+/// ([`value_tail`], [`ziplist_tail`], [`header_holds`], [`in_expire`]). The
+/// walk then looks again from its end (the record there may be chance bytes
+/// holding real records), up to [`MAX_UNCERTAIN`] times.
 fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
     rep.keys_lost.push(LostKey {
         db,
@@ -1136,7 +1200,7 @@ fn recover(
     f: &Failure,
     (pending, in_fields): (Option<&Pending>, bool),
     rep: &mut Report,
-) -> (u64, bool, bool, bool) {
+) -> (u64, bool, bool, Place) {
     let len = data.len() as u64;
     // The failed record is a hash with field TTLs (its header reads).
     let header = hash_fields_at(data, f.start, format);
@@ -1162,7 +1226,7 @@ fn recover(
                 p
             };
             let (next, drop) = dropped_pending(data, (format, version), db, f, pk, p, rep);
-            return (next, drop, fields, false);
+            return (next, drop, fields, Place::Uncertain);
         }
     }
     // A value that fails validation in a record whose framing holds (and
@@ -1179,7 +1243,7 @@ fn recover(
                         end,
                         reason: f.reason.clone(),
                     });
-                    return (end, false, false, true);
+                    return (end, false, false, Place::Exact);
                 }
             }
         }
@@ -1200,7 +1264,7 @@ fn recover(
         .is_none()
         .then(|| near_declared_end(data, f, next, (format, version)))
         .flatten();
-    let certain = near.is_some_and(|(_, exact)| exact);
+    let exact = near.is_some_and(|(_, exact)| exact);
     let next = near.map_or(next, |(q, _)| q);
     // After damage inside a hash with field TTLs, its fields with no TTL read
     // as string records: the run of them where reading would resume is
@@ -1226,14 +1290,35 @@ fn recover(
         });
     }
     let landed = names(data, f.start + 1, next, (format, version), db, rep);
-    let certain = certain || landed || next - f.start <= NEAR_END;
+    let place = if exact {
+        Place::Exact
+    } else if landed || fields || next - f.start <= NEAR_END {
+        Place::Confirmed
+    } else {
+        Place::Uncertain
+    };
     rep.skipped.push(Skipped {
         start: f.start,
         end: next,
         reason: f.reason.clone(),
         unsupported: f.unsupported,
     });
-    (next, false, fields, certain || fields)
+    (next, false, fields, place)
+}
+
+/// How the place where reading resumes after damage is confirmed
+/// ([`recover`]; else its first record is dropped: [`uncertain_record`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Nothing confirms it.
+    Uncertain,
+    /// The failed record's own lengths end exactly there.
+    Exact,
+    /// Records framed from inside the skipped range lead exactly there, it
+    /// is within [`NEAR_END`] bytes of where reading failed (a few bytes
+    /// inserted or deleted), or it is past the fields of a hash with field
+    /// TTLs.
+    Confirmed,
 }
 
 /// Bytes around the declared end of a failed record searched for where
@@ -1659,6 +1744,27 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
 /// bytes make huge is then skipped, never read (reading it would map in, and
 /// copy, up to the rest of the file at each place tried).
 fn resumes(data: &[u8], p: u64, format: Format, version: u32, past: u64) -> Option<(u64, u64)> {
+    resumes_chain(data, p, (format, version), past).map(|c| c.first)
+}
+
+/// The records that read again from a place ([`resumes_chain`]).
+struct Chain {
+    /// The value and the end of its first record (`(p + 1, p + 1)` when it is
+    /// a database selector or size: nothing to look for inside it).
+    first: (u64, u64),
+    /// The type byte, value and end of each key record read, in order.
+    keys: [(u8, u64, u64); RESYNC_KEYS],
+    /// How many of `keys` were read.
+    n: usize,
+}
+
+/// [`resumes`], with every key record of the chain.
+fn resumes_chain(
+    data: &[u8],
+    p: u64,
+    (format, version): (Format, u32),
+    past: u64,
+) -> Option<Chain> {
     resumes_read(data, p, (format, version), past, true)?;
     resumes_read(data, p, (format, version), past, false)
 }
@@ -1670,7 +1776,7 @@ fn resumes_read(
     (format, version): (Format, u32),
     past: u64,
     frame_only: bool,
-) -> Option<(u64, u64)> {
+) -> Option<Chain> {
     let len = data.len() as u64;
     let unknown = super::speculative::UNKNOWN_DB;
     let mut r = reader_with(data, p, format, version, unknown, frame_only);
@@ -1680,14 +1786,23 @@ fn resumes_read(
     let mut names: Vec<(u64, Vec<u8>)> = Vec::with_capacity(RESYNC_KEYS);
     let mut records = 0usize;
     let mut first_end = None;
+    let mut keys = [(0u8, 0u64, 0u64); RESYNC_KEYS];
+    let mut n = 0usize;
+    let chain = |first: Option<(u64, u64)>, keys, n| Chain {
+        first: first.unwrap_or((p + 1, p + 1)),
+        keys,
+        n,
+    };
     loop {
         match r.next_event() {
             Ok(Some(Event::KeyStart(k))) => {
                 // (Module values frame themselves whatever their module: a
                 // chance one would reach the server as an unknown module.)
                 let module = k.rdb_type == super::types::MODULE_2;
+                let ty = k.rdb_type;
                 let (start, db) = (k.offset, k.db);
                 if k.key.is_empty()
+                    || blob_key(k.key)
                     || names
                         .iter()
                         .any(|(d, n)| *d == k.db && n.as_slice() == k.key)
@@ -1710,18 +1825,25 @@ fn resumes_read(
                 // reading resumes on it, not here (chance bytes framed across
                 // real records would have its value read into memory at each
                 // place tried).
-                if let Some(end) = framed.filter(|end| end - start > PROBE_VALIDATE_LIMIT) {
-                    first_end.get_or_insert((r.value_offset(), end));
+                let rec = if let Some(end) = framed.filter(|end| end - start > PROBE_VALIDATE_LIMIT)
+                {
+                    let rec = (r.value_offset(), end);
                     r = reader_with(data, end, format, version, r.db(), false);
                     r.limit_keys(RESYNC_KEY_LIMIT);
+                    rec
                 } else {
                     if r.skip_value().is_err() {
                         return None;
                     }
-                    first_end.get_or_insert((r.value_offset(), r.offset()));
+                    (r.value_offset(), r.offset())
+                };
+                first_end.get_or_insert(rec);
+                if n < RESYNC_KEYS {
+                    keys[n] = (ty, rec.0, rec.1);
+                    n += 1;
                 }
                 if names.len() >= RESYNC_KEYS && r.offset() >= past {
-                    return first_end;
+                    return Some(chain(first_end, keys, n));
                 }
             }
             Ok(Some(Event::Eof { end, .. })) => {
@@ -1729,7 +1851,7 @@ fn resumes_read(
                 // follows it is an AOF tail.
                 return ((!names.is_empty() || records > 0 || p + 9 >= end)
                     && (end == len || super::check::resp_follows(data, end)))
-                .then(|| first_end.unwrap_or((p + 1, p + 1)));
+                .then(|| chain(first_end, keys, n));
             }
             // The end of the input with no `EOF` record (a cut file) after
             // fewer than RESYNC_KEYS records: the records of a cut file end
@@ -1772,9 +1894,9 @@ fn next_resume(
     let first = |lo: u64, hi: u64, tail: Option<u64>| {
         (lo..hi.min(data.len() as u64)).find_map(|p| {
             if plausible_start(data[p as usize]) {
-                resumes(data, p, format, version, past)
-                    .filter(|s| tail != Some(s.1))
-                    .map(|s| (p, s))
+                resumes_chain(data, p, (format, version), past)
+                    .filter(|c| tail != Some(c.first.1))
+                    .map(|c| (p, c))
             } else {
                 None
             }
@@ -1782,11 +1904,164 @@ fn next_resume(
     };
     // (Inside a record's value: its header, with its expire, is the record's
     // own.)
-    let (mut p, (mut inner, mut end)) = first(from, to, None)?;
-    while let Some((q, e)) = first(inner, end, Some(end)) {
-        (p, (inner, end)) = (q, e);
+    let (mut p, mut chain) = first(from, to, None)?;
+    'inner: loop {
+        let (inner, end) = chain.first;
+        if let Some((q, c)) = first(inner, end, Some(end)) {
+            (p, chain) = (q, c);
+            continue;
+        }
+        // The later records of the chain too: chance bytes can frame a run
+        // of records whose second or third one holds real records (the
+        // fields of a module value, each an opcode then a number, frame as
+        // records of the set type, one after the other).
+        for &(ty, inner, end) in chain.keys.iter().take(chain.n).skip(1) {
+            // (Only plain aggregates: a string's bytes, or a compact
+            // encoding's (the fields of a hash with field TTLs), frame as
+            // records far more often than chance bytes frame one.)
+            if !(1..=LOOSE_TYPES).contains(&ty) || end - inner > NAME_SCAN {
+                continue;
+            }
+            if let Some((q, c)) = first(inner, end, Some(end)) {
+                (p, chain) = (q, c);
+                continue 'inner;
+            }
+        }
+        return Some(p);
     }
-    Some(p)
+}
+
+/// Whether the record `[start, end)` where reading resumed is the tail of a
+/// value that starts in the skipped bytes `[from, start)` before it: a
+/// ziplist or listpack whose own total length (its first 4 bytes) ends
+/// exactly at `end`, on its end byte `0xff`, or a compressed string whose
+/// lengths end exactly there. Chance bytes of a damaged record's value frame
+/// as a record ending where the value ends (the next real record reads on
+/// from there); a real record's start is no such tail but by a 32-bit chance
+/// (or the length of a compressed string, 8 bits, that must start before it).
+/// Searched in the last [`NAME_SCAN`] bytes before `start`.
+fn value_tail(data: &[u8], from: u64, start: u64, end: u64) -> bool {
+    let lo = from.max(start.saturating_sub(NAME_SCAN));
+    let (Ok(lo), Ok(start), Ok(end)) = (
+        usize::try_from(lo),
+        usize::try_from(start),
+        usize::try_from(end),
+    ) else {
+        return false;
+    };
+    let blob_end = end >= 1 && data.get(end - 1) == Some(&0xff);
+    (lo..start.min(data.len())).any(|b| {
+        let total = data
+            .get(b..b + 4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize);
+        (blob_end && total == Some(end - b)) || (data[b] == 0xc3 && str_end(data, b) == Some(end))
+    })
+}
+
+/// Whether the record `[start, end)` is, byte for byte, ziplist entries (each
+/// one's previous-entry length that of the one before it) up to the
+/// ziplist's end byte `0xff` at `end - 1`: the entries of a damaged record's
+/// ziplist (Redis before 7.0) whose header the damage took, read as a string
+/// record (`00`, a first entry's previous length, is the string type) ending
+/// where the value ends. A real record is such bytes only by chance: its
+/// second length must be the first entry's size, and its last byte `0xff`.
+fn ziplist_tail(data: &[u8], start: u64, end: u64) -> bool {
+    let (Ok(mut p), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+        return false;
+    };
+    if end > data.len() || end < 2 || data[end - 1] != 0xff {
+        return false;
+    }
+    let mut prev: Option<usize> = None;
+    let mut entries = 0;
+    while p < end - 1 {
+        let at = p;
+        let (prevlen, q) = match data[p] {
+            0xfe => match data.get(p + 1..p + 5) {
+                Some(x) => (u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize, p + 5),
+                None => return false,
+            },
+            0xff => return false,
+            b => (usize::from(b), p + 1),
+        };
+        if prev.is_some_and(|n| n != prevlen) {
+            return false;
+        }
+        let Some(&enc) = data.get(q) else {
+            return false;
+        };
+        let next = match enc >> 6 {
+            0 => q + 1 + usize::from(enc & 0x3f),
+            1 => match data.get(q + 1) {
+                Some(&b) => q + 2 + (usize::from(enc & 0x3f) << 8 | usize::from(b)),
+                None => return false,
+            },
+            2 => match data.get(q + 1..q + 5) {
+                Some(x) => q + 5 + u32::from_be_bytes([x[0], x[1], x[2], x[3]]) as usize,
+                None => return false,
+            },
+            _ => match enc {
+                0xc0 => q + 3,
+                0xd0 => q + 5,
+                0xe0 => q + 9,
+                0xf0 => q + 4,
+                0xfe => q + 2,
+                0xf1..=0xfd => q + 1,
+                _ => return false,
+            },
+        };
+        prev = Some(next - at);
+        p = next;
+        entries += 1;
+    }
+    entries > 0 && p == end - 1
+}
+
+/// Whether the string record at `start` begins on the last byte of a
+/// millisecond expire (`0xfc` and 8 bytes, little-endian: its last byte is 0
+/// for any date before the year 10889) whose opcode is in the skipped bytes
+/// from `from`: that byte reads as the string type, the real record's type
+/// byte as its key length, and its key and value as a string key and value
+/// ending where the real record ends (the real record's header damaged).
+fn in_expire(data: &[u8], from: u64, start: u64, ty: u8) -> bool {
+    ty == super::types::STRING
+        && start >= from + 8
+        && data.get((start - 8) as usize) == Some(&super::types::OP_EXPIRETIME_MS)
+}
+
+/// Whether a key name is a whole listpack or ziplist (its first 4 bytes its
+/// length, its last byte `0xff`): the nodes of a damaged quicklist read as a
+/// record (a packed node's container byte 2 as the set type, its listpack as
+/// the name), never a real key.
+fn blob_key(key: &[u8]) -> bool {
+    key.len() >= 7
+        && key[key.len() - 1] == 0xff
+        && u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize == key.len()
+}
+
+/// Whether a record framed from a place inside the header (prefixes, type,
+/// key) of the record `[start, end)` whose value starts at `value` ends
+/// exactly at `end`: one of the two is chance bytes, and where reading
+/// resumed after damage that can be the outer one (its key bytes holding the
+/// type and key of a real record whose first bytes the damage took).
+fn header_holds(
+    data: &[u8],
+    (start, value, end): (u64, u64, u64),
+    (format, version): (Format, u32),
+    db: u64,
+) -> bool {
+    // (From after its type byte: a place inside its expire or LRU / LFU
+    // prefix is the other way round, a real record whose prefix's last byte
+    // reads as a string record of a key as long as its type byte.)
+    let Some(ty) = usize::try_from(start)
+        .ok()
+        .and_then(|s| after_prefixes(data, s))
+    else {
+        return false;
+    };
+    (ty as u64 + 1..value).any(|q| {
+        plausible_start(data[q as usize]) && frame_one(data, q, format, version, db) == Some(end)
+    })
 }
 
 /// A key named in a skipped range: database, name, type byte, byte range.
@@ -1863,5 +2138,57 @@ fn skip_checked<R: crate::io::Input>(
     match bad {
         Some(e) => Err(super::Error::corrupt(start, format!("vector set: {e}"))),
         None => Ok(end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ziplist of "a" and "b": 10-byte header, entries (previous length,
+    /// encoding, data), end byte.
+    const ZIPLIST: [u8; 17] = [
+        17, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0x00, 0x01, b'a', 0x03, 0x01, b'b', 0xff,
+    ];
+
+    #[test]
+    fn a_ziplist_tail_is_told_from_a_string_record() {
+        // Its entries read as the string record "a" = "\x01b\xff".
+        let data = [&[0xaa; 5][..], &ZIPLIST].concat();
+        let (start, end) = (15, data.len() as u64);
+        assert!(ziplist_tail(&data, start, end));
+        // The same bytes with a previous length that is not the entry
+        // before's: a string record.
+        let mut other = data.clone();
+        other[18] = 0x04;
+        assert!(!ziplist_tail(&other, start, end));
+        // A real string record "a" = "xyz".
+        let rec = [0x00, 0x01, b'a', 0x03, b'x', b'y', b'z'];
+        assert!(!ziplist_tail(&rec, 0, rec.len() as u64));
+        // Its 4-byte total length, before the record, ends where it ends.
+        assert!(value_tail(&data, 0, start, end));
+        assert!(!value_tail(&data, 10, start, end));
+        assert!(!value_tail(&rec, 0, 0, rec.len() as u64));
+    }
+
+    #[test]
+    fn a_whole_listpack_is_no_key_name() {
+        let lp = [7, 0, 0, 0, 1, 0, 0xff];
+        assert!(blob_key(&lp));
+        assert!(blob_key(&ZIPLIST));
+        assert!(!blob_key(b"listpack"));
+        assert!(!blob_key(&[8, 0, 0, 0, 1, 0, 0xff]));
+    }
+
+    #[test]
+    fn a_string_record_on_an_expire_s_last_byte() {
+        // `0xfc` + 8 bytes of a millisecond expire, the last one 0.
+        let mut data = vec![0xfc, 1, 2, 3, 4, 5, 6, 0x01, 0x00];
+        data.extend_from_slice(&[0x0e, 0x01, b'k']);
+        assert!(in_expire(&data, 0, 8, crate::rdb::types::STRING));
+        // Not when the opcode is before the skipped bytes, nor for another
+        // type.
+        assert!(!in_expire(&data, 1, 8, crate::rdb::types::STRING));
+        assert!(!in_expire(&data, 0, 8, 1));
     }
 }

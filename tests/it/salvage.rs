@@ -8,7 +8,18 @@
 //! * it keeps at least 99% of the keys whose records the corruption did not
 //!   touch, per kind of corruption (the figures are printed);
 //! * a sample of the outputs loads in the real server of the file's version,
-//!   with the keys we wrote (less those already expired).
+//!   with the keys we wrote (less those already expired);
+//! * no phantom key: a key written whose record is not a key's own record of
+//!   the original (a key the original does not have, or bytes elsewhere read
+//!   as a record of that name). A written record is "touched", not a phantom,
+//!   only where it starts exactly where a record of the original starts (in
+//!   the damaged file's coordinates) and overlaps the damage: a byte changed
+//!   inside its name or a plain string value leaves a valid record, which no
+//!   reader can tell from the original but by the checksum (with the checksum
+//!   recomputed, a valid file every server loads as it is). Counted apart:
+//!   keys read in the database selected before a damaged `SELECTDB`, and
+//!   chance records of a damaged file whose records all read (only its
+//!   checksum wrong).
 //!
 //! `REDIS_PERSIST_SALVAGE_CASES` sets the cases per file and kind (default 5),
 //! `REDIS_PERSIST_SALVAGE_LOADS` the outputs per file and kind loaded in a
@@ -545,6 +556,13 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                     t.untouched += 1;
                     if kept.contains_key(&(*db, key.as_slice())) {
                         t.untouched_kept += 1;
+                    } else if std::env::var_os("REDIS_PERSIST_SALVAGE_DEBUG").is_some() {
+                        eprintln!(
+                            "MISSED {name}: untouched key {:?} at {}..{} not kept",
+                            String::from_utf8_lossy(&key[..key.len().min(40)]),
+                            shifted(k.start, kind, dmg),
+                            shifted(k.end, kind, dmg)
+                        );
                     }
                 }
                 let damaged =
@@ -617,20 +635,34 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
         // in 16-178 cases per kind, 6,557-45,327 keys per kind. After: in
         // 5-97 cases per kind, 7-365 keys (300 cases in all). After the
         // resynchronisation rules for cut files, declared extents and value
-        // tails (src/rdb/salvage.rs `near_declared_end`, `next_resume`): none
-        // in cut files, 2-60 cases per other kind (191 in all), 4-334 keys;
-        // what is left is chance bytes of a damaged record whose lengths do
-        // not frame it (a damaged length, or its header taken), framed up to
-        // real records, the tiny expired.rdb files above all, chance records
-        // holding exactly one real record, and hashes with field TTLs whose
-        // fields read on as records. After the first loose record where
-        // reading resumes was dropped unless its place is confirmed
-        // (src/rdb/salvage.rs `uncertain_record`): 0-24 cases per kind (72 in
-        // all), 91 keys; untouched keys kept 99.11-99.99% per kind.
+        // tails (src/rdb/salvage.rs `near_declared_end`, `next_resume`): 191
+        // cases in all. After the first loose record where reading resumes
+        // was dropped unless its place is confirmed (`uncertain_record`): 72
+        // cases, 91 keys. After the first record where reading resumes is
+        // dropped whatever confirmed it when it is the tail of a value that
+        // starts in the damage (`value_tail`, `ziplist_tail`), its header
+        // holds a record ending where it ends (`header_holds`) or it starts
+        // on the last byte of an expire (`in_expire`); a chain's later plain
+        // aggregates are searched for real records inside them
+        // (`next_resume`); a chain whose key is a listpack is none
+        // (`blob_key`); an empty-named record before an unexplained bad type
+        // byte is dropped: none at 5 cases per file and kind, and at 30: 6
+        // keys in 5 cases (Overwrite 1, Insert 1, Delete 4 in 3 cases), none
+        // in cut files, flipped bits or zeroed pages; untouched keys kept
+        // 99.07-99.99% per kind. What is left: a record whose length the
+        // damage made longer swallows the `SELECTDB` after it (the keys after
+        // it read in the database before), a raw string made longer frames
+        // the record after it from inside that record, and chance records
+        // of a damaged header two bytes off the real one.
         // REDIS_PERSIST_SALVAGE_DEBUG=1 prints where each one came from.)
-        if *kind == Kind::Truncate && t.phantoms > 0
-            || t.phantom_cases * 20 > t.cases
-            || t.phantoms * 4 > t.cases
+        //
+        // Zero where the 30-case run finds none; elsewhere at most one case
+        // in 200 (none at the default 5 cases per file and kind).
+        let clean = matches!(
+            kind,
+            Kind::FlipCrcWrong | Kind::FlipCrcFixed | Kind::Truncate | Kind::ZeroPage
+        );
+        if clean && t.phantoms > 0 || t.phantom_cases * 200 > t.cases || t.phantoms * 100 > t.cases
         {
             failures.push(format!(
                 "{kind:?}: {} phantom keys in {} of {} cases",
