@@ -208,6 +208,41 @@ impl<R: Input> Entries<R> {
     }
 }
 
+/// The owned form of a consumer group's header (its PEL and consumers follow).
+pub fn new_group(g: &super::reader::StreamGroupRef<'_>) -> ConsumerGroup {
+    ConsumerGroup {
+        name: g.name.to_vec(),
+        last_delivered_id: g.last_delivered_id,
+        entries_read: g.entries_read,
+        pel: Vec::new(),
+        consumers: Vec::new(),
+    }
+}
+
+/// Adds a consumer group's pending entry, consumer or consumer's pending id to
+/// the group's owned form (other elements are ignored).
+pub fn push_group_element(g: &mut ConsumerGroup, el: Element<'_>) {
+    match el {
+        Element::StreamPending(p) => g.pel.push(PendingEntry {
+            id: p.id,
+            delivery_time_ms: p.delivery_time_ms,
+            delivery_count: p.delivery_count,
+        }),
+        Element::StreamConsumer(c) => g.consumers.push(Consumer {
+            name: c.name.to_vec(),
+            seen_time_ms: c.seen_time_ms,
+            active_time_ms: c.active_time_ms,
+            pel: Vec::new(),
+        }),
+        Element::StreamConsumerPending(id) => {
+            if let Some(c) = g.consumers.last_mut() {
+                c.pel.push(id);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Adds a stream's element (as [`Reader::next_event`] hands it over) to its
 /// owned form.
 pub fn push_stream_element(s: &mut Stream, el: Element<'_>) {
@@ -223,35 +258,12 @@ pub fn push_stream_element(s: &mut Stream, el: Element<'_>) {
             s.max_deleted_entry_id = m.max_deleted_entry_id;
             s.entries_added = m.entries_added;
         }
-        Element::StreamGroup(g) => s.groups.push(ConsumerGroup {
-            name: g.name.to_vec(),
-            last_delivered_id: g.last_delivered_id,
-            entries_read: g.entries_read,
-            pel: Vec::new(),
-            consumers: Vec::new(),
-        }),
-        Element::StreamPending(p) => {
+        Element::StreamGroup(g) => s.groups.push(new_group(&g)),
+        el @ (Element::StreamPending(_)
+        | Element::StreamConsumer(_)
+        | Element::StreamConsumerPending(_)) => {
             if let Some(g) = s.groups.last_mut() {
-                g.pel.push(PendingEntry {
-                    id: p.id,
-                    delivery_time_ms: p.delivery_time_ms,
-                    delivery_count: p.delivery_count,
-                });
-            }
-        }
-        Element::StreamConsumer(c) => {
-            if let Some(g) = s.groups.last_mut() {
-                g.consumers.push(Consumer {
-                    name: c.name.to_vec(),
-                    seen_time_ms: c.seen_time_ms,
-                    active_time_ms: c.active_time_ms,
-                    pel: Vec::new(),
-                });
-            }
-        }
-        Element::StreamConsumerPending(id) => {
-            if let Some(c) = s.groups.last_mut().and_then(|g| g.consumers.last_mut()) {
-                c.pel.push(id);
+                push_group_element(g, el);
             }
         }
         Element::StreamIdmp(m) => {

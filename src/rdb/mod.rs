@@ -34,7 +34,7 @@ pub mod types;
 pub mod vectorset;
 pub mod writer;
 
-pub use entries::{Entries, Item, push_stream_element};
+pub use entries::{Entries, Item, new_group, push_group_element, push_stream_element};
 pub use error::{Error, ErrorKind, KeyContext};
 pub use reader::{
     Checksum, EB_EXPIRE_TIME_MAX, Element, Event, KeyEnd, KeyInfo, KeyMetaClass, ModuleRef,

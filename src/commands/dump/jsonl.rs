@@ -30,11 +30,9 @@
 
 use std::collections::HashMap;
 
-use redis_persist::model::{
-    Consumer, ConsumerGroup, KeyType, ModuleValue, PendingEntry, Stream, StreamId, StreamIdmp,
-};
+use redis_persist::model::{ConsumerGroup, KeyType, ModuleValue, Stream, StreamId, StreamIdmp};
 use redis_persist::rdb::vectorset::{self, InfoValue, VectorSet};
-use redis_persist::rdb::{Checksum, Element, Str, StreamMeta};
+use redis_persist::rdb::{self, Checksum, Element, Str, StreamMeta};
 
 use super::render::{KeyHead, Meta, Render, Stats, string_encoding};
 use super::stream::Out;
@@ -495,36 +493,13 @@ impl Render for JsonRender {
             Element::StreamMeta(m) => write_stream_meta(out, &m),
             Element::StreamGroup(g) => {
                 self.flush_group(out);
-                self.group = Some(ConsumerGroup {
-                    name: g.name.to_vec(),
-                    last_delivered_id: g.last_delivered_id,
-                    entries_read: g.entries_read,
-                    pel: Vec::new(),
-                    consumers: Vec::new(),
-                });
+                self.group = Some(rdb::new_group(&g));
             }
-            Element::StreamPending(p) => {
+            el @ (Element::StreamPending(_)
+            | Element::StreamConsumer(_)
+            | Element::StreamConsumerPending(_)) => {
                 if let Some(g) = &mut self.group {
-                    g.pel.push(PendingEntry {
-                        id: p.id,
-                        delivery_time_ms: p.delivery_time_ms,
-                        delivery_count: p.delivery_count,
-                    });
-                }
-            }
-            Element::StreamConsumer(c) => {
-                if let Some(g) = &mut self.group {
-                    g.consumers.push(Consumer {
-                        name: c.name.to_vec(),
-                        seen_time_ms: c.seen_time_ms,
-                        active_time_ms: c.active_time_ms,
-                        pel: Vec::new(),
-                    });
-                }
-            }
-            Element::StreamConsumerPending(id) => {
-                if let Some(c) = self.group.as_mut().and_then(|g| g.consumers.last_mut()) {
-                    c.pel.push(id);
+                    rdb::push_group_element(g, el);
                 }
             }
             Element::StreamIdmp(m) => {
