@@ -797,6 +797,9 @@ fn walk<W: Write>(
     let mut resumed: Option<u64> = None;
     let mut damage_from = 0u64;
     let mut drops = 0u32;
+    // Key records read in the database selected last, and the number of
+    // keys its `RESIZEDB` announced ([`selector_tail`]).
+    let (mut db_keys, mut db_hint) = (0u64, None::<u64>);
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
             return Ok::<(), SalvageError>(());
@@ -864,6 +867,24 @@ fn walk<W: Write>(
                                     unsupported: false,
                                 }
                             } else {
+                                // A key past the number its database's size
+                                // announced, right after a record whose last
+                                // bytes are a `SELECTDB` and `RESIZEDB`: a
+                                // length the damage made longer ran that
+                                // record over the selector. It is dropped,
+                                // and reading goes on in that database.
+                                let over = pending.as_ref().filter(|_| db_hint == Some(db_keys));
+                                if let Some((d, hint)) =
+                                    over.and_then(|p| selector_tail(data, p.start, p.end, db))
+                                {
+                                    if let Some(p) = pending.take() {
+                                        over_selector(&mut rep, p);
+                                    }
+                                    (db, db_keys, db_hint) = (d, 0, Some(hint));
+                                    pos = kstart;
+                                    continue 'outer;
+                                }
+                                db_keys += 1;
                                 commit(pending.take(), out, &mut rep)?;
                                 let loose =
                                     uncertain.take() == Some(kstart) && ktype <= LOOSE_TYPES;
@@ -956,8 +977,10 @@ fn walk<W: Write>(
                     // (Database selectors and sizes are not counted as kept
                     // records: the output writes its own where needed.)
                     let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
-                    if let Event::SelectDb { db: d } = ev {
-                        db = d;
+                    match ev {
+                        Event::SelectDb { db: d } => (db, db_keys, db_hint) = (d, 0, None),
+                        Event::ResizeDb { keys, .. } => db_hint = Some(keys),
+                        _ => {}
                     }
                     // A function library the server's loader refuses (its
                     // metadata, or a second library of a name) would make the
@@ -1024,7 +1047,7 @@ fn walk<W: Write>(
             damage_from = from;
             drops = 0;
             if let Some(d) = selected_in(data, from, next, format, version) {
-                db = d;
+                (db, db_keys, db_hint) = (d, 0, None);
             }
             // A kept record with an empty name right before a record whose
             // type byte does not read, where nothing explains that byte as
@@ -1108,6 +1131,51 @@ fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64,
             unsupported: false,
         }),
     }
+}
+
+/// Reports the record `p`, whose last bytes are a database selector and size
+/// ([`selector_tail`]), as lost: its length is damaged.
+fn over_selector(rep: &mut Report, p: Pending) {
+    rep.skipped.push(Skipped {
+        start: p.start,
+        end: p.end,
+        reason: "record run over a database selector".into(),
+        unsupported: false,
+    });
+    rep.keys_lost.push(LostKey {
+        db: p.db,
+        key: p.key,
+        rdb_type: Some(p.rdb_type),
+        start: p.start,
+        end: p.end,
+        reason: "its length runs over the database selector after it (a damaged length)".into(),
+    });
+}
+
+/// A `SELECTDB d` and `RESIZEDB n _` ending exactly at `end`, inside the
+/// record `start..end`, that select a database after `db` (a server writes
+/// them in ascending order): `(d, n)`. Read where a key follows the last key
+/// the database's size announced (a server writes the exact number): the
+/// record ran over them.
+fn selector_tail(data: &[u8], start: u64, end: u64, db: u64) -> Option<(u64, u64)> {
+    let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+    let len = |p: usize| match len_at(data, p) {
+        Some((v, false, n)) if n <= end => Some((v, n)),
+        _ => None,
+    };
+    // (An opcode and up to 9 bytes per length.)
+    (end.saturating_sub(29).max(start + 1)..end).find_map(|i| {
+        if *data.get(i)? != super::types::OP_SELECTDB {
+            return None;
+        }
+        let (d, p) = len(i + 1)?;
+        if *data.get(p)? != super::types::OP_RESIZEDB {
+            return None;
+        }
+        let (n, p) = len(p + 1)?;
+        let (_, p) = len(p)?;
+        (p == end && d > db).then_some((d, n))
+    })
 }
 
 /// Where and why reading failed.

@@ -487,6 +487,15 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                     // were in; the checksum says the file is damaged.
                     if moved_db(e, *range) {
                         t.db_moved += 1;
+                        if std::env::var_os("REDIS_PERSIST_SALVAGE_DEBUG").is_some() {
+                            eprintln!(
+                                "MOVED {name}: key {:?} read in db {} at {}..{}",
+                                String::from_utf8_lossy(&e.key),
+                                e.db,
+                                range.0,
+                                range.1
+                            );
+                        }
                         continue;
                     }
                     match orig.get(&(e.db, e.key.clone())) {
