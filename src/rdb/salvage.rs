@@ -800,6 +800,11 @@ fn walk<W: Write>(
     // Key records read in the database selected last, and the number of
     // keys its `RESIZEDB` announced ([`selector_tail`]).
     let (mut db_keys, mut db_hint) = (0u64, None::<u64>);
+    // Damage since the database was selected, and where reading resumed
+    // after it; whether the database is uncertain ([`uncertain_db`]); the end
+    // of a `SELECTDB` with no `RESIZEDB` after it yet.
+    let (mut db_damaged, mut resume_at, mut db_doubt) = (false, 0u64, false);
+    let mut bare_selector: Option<u64> = None;
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
             return Ok::<(), SalvageError>(());
@@ -884,8 +889,24 @@ fn walk<W: Write>(
                                     pos = kstart;
                                     continue 'outer;
                                 }
+                                // A key past that number after damage in
+                                // this database: the damage took a
+                                // selector, and the keys read since then
+                                // may be another database's.
+                                if db_damaged && db_hint == Some(db_keys) {
+                                    db_doubt = true;
+                                    if let Some(p) = pending.take_if(|p| p.start >= resume_at) {
+                                        uncertain_db(&mut rep, p.db, p.key, p.rdb_type, p.start, p.end);
+                                    }
+                                }
                                 db_keys += 1;
+                                bare_selector = None;
                                 commit(pending.take(), out, &mut rep)?;
+                                if db_doubt {
+                                    uncertain_db(&mut rep, kdb, key, ktype, kstart, kend);
+                                    db = r.db();
+                                    continue;
+                                }
                                 let loose =
                                     uncertain.take() == Some(kstart) && ktype <= LOOSE_TYPES;
                                 // (Whatever confirmed its place: the tail
@@ -977,9 +998,16 @@ fn walk<W: Write>(
                     // (Database selectors and sizes are not counted as kept
                     // records: the output writes its own where needed.)
                     let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
+                    let select = matches!(ev, Event::SelectDb { .. });
                     match ev {
-                        Event::SelectDb { db: d } => (db, db_keys, db_hint) = (d, 0, None),
-                        Event::ResizeDb { keys, .. } => db_hint = Some(keys),
+                        Event::SelectDb { db: d } => {
+                            (db, db_keys, db_hint) = (d, 0, None);
+                            (db_damaged, db_doubt) = (false, false);
+                        }
+                        Event::ResizeDb { keys, .. } => {
+                            db_hint = Some(keys);
+                            bare_selector = None;
+                        }
                         _ => {}
                     }
                     // A function library the server's loader refuses (its
@@ -993,6 +1021,9 @@ fn walk<W: Write>(
                         _ => None,
                     };
                     let end = r.offset();
+                    if select {
+                        bare_selector = Some(end);
+                    }
                     uncertain = doubt.then_some(end);
                     if resumed == Some(start) && selector {
                         resumed = Some(end);
@@ -1048,7 +1079,15 @@ fn walk<W: Write>(
             drops = 0;
             if let Some(d) = selected_in(data, from, next, format, version) {
                 (db, db_keys, db_hint) = (d, 0, None);
+                (db_damaged, db_doubt) = (false, false);
+            } else {
+                // (A selector right before the damage with no size after it,
+                // where the version has one: chance bytes of the damage.)
+                db_doubt |= version >= 7 && bare_selector == Some(failure.start);
+                db_damaged = true;
             }
+            bare_selector = None;
+            resume_at = next;
             // A kept record with an empty name right before a record whose
             // type byte does not read, where nothing explains that byte as
             // damage to it: chance bytes of a damaged value (the bytes after
@@ -1132,6 +1171,38 @@ fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64,
         }),
     }
 }
+
+/// Reports a key record read where its database is uncertain as lost: after
+/// damage in a database, a key past the number its `RESIZEDB` announced (a
+/// server writes the exact number), or after a `SELECTDB` right before damage
+/// with no `RESIZEDB` after it (which a server writes from RDB version 7):
+/// the damage took a selector, or the one read is chance bytes. Up to the
+/// next selector (with the record before it when read after the damage);
+/// nothing in the file says which database they are in.
+fn uncertain_db(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
+    rep.keys_lost.push(LostKey {
+        db,
+        key,
+        rdb_type: Some(ty),
+        start,
+        end,
+        reason: "database uncertain after damage (a database selector may be in the skipped \
+                 bytes)"
+            .into(),
+    });
+    match rep.skipped.last_mut() {
+        Some(s) if s.end == start && s.reason == DB_UNCERTAIN => s.end = end,
+        _ => rep.skipped.push(Skipped {
+            start,
+            end,
+            reason: DB_UNCERTAIN.into(),
+            unsupported: false,
+        }),
+    }
+}
+
+/// The reason of a range skipped by [`uncertain_db`].
+const DB_UNCERTAIN: &str = "database uncertain after damage";
 
 /// Reports the record `p`, whose last bytes are a database selector and size
 /// ([`selector_tail`]), as lost: its length is damaged.
