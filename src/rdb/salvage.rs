@@ -802,9 +802,10 @@ fn walk<W: Write>(
     let (mut db_keys, mut db_hint) = (0u64, None::<u64>);
     // Damage since the database was selected, and where reading resumed
     // after it; whether the database is uncertain ([`uncertain_db`]); the end
-    // of a `SELECTDB` with no `RESIZEDB` after it yet.
+    // of a `SELECTDB` with no `RESIZEDB` after it yet, and the database
+    // selected before it.
     let (mut db_damaged, mut resume_at, mut db_doubt) = (false, 0u64, false);
-    let mut bare_selector: Option<u64> = None;
+    let mut bare_selector: Option<(u64, u64)> = None;
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
             return Ok::<(), SalvageError>(());
@@ -896,10 +897,11 @@ fn walk<W: Write>(
                                 if db_damaged && db_hint == Some(db_keys) {
                                     db_doubt = true;
                                     if let Some(p) = pending.take_if(|p| p.start >= resume_at) {
-                                        uncertain_db(&mut rep, p.db, p.key, p.rdb_type, p.start, p.end);
+                                        uncertain_db(
+                                            &mut rep, p.db, p.key, p.rdb_type, p.start, p.end,
+                                        );
                                     }
                                 }
-                                db_keys += 1;
                                 bare_selector = None;
                                 commit(pending.take(), out, &mut rep)?;
                                 if db_doubt {
@@ -924,6 +926,8 @@ fn walk<W: Write>(
                                             kdb,
                                         ));
                                 let doubt = loose || tail;
+                                // (Not those taken for chance bytes.)
+                                db_keys += u64::from(!doubt);
                                 if doubt {
                                     uncertain_record(&mut rep, kdb, key, ktype, kstart, kend);
                                     // The record after it may be chance
@@ -998,7 +1002,7 @@ fn walk<W: Write>(
                     // (Database selectors and sizes are not counted as kept
                     // records: the output writes its own where needed.)
                     let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
-                    let select = matches!(ev, Event::SelectDb { .. });
+                    let (select, before) = (matches!(ev, Event::SelectDb { .. }), db);
                     match ev {
                         Event::SelectDb { db: d } => {
                             (db, db_keys, db_hint) = (d, 0, None);
@@ -1022,7 +1026,7 @@ fn walk<W: Write>(
                     };
                     let end = r.offset();
                     if select {
-                        bare_selector = Some(end);
+                        bare_selector = Some((end, before));
                     }
                     uncertain = doubt.then_some(end);
                     if resumed == Some(start) && selector {
@@ -1083,8 +1087,15 @@ fn walk<W: Write>(
             } else {
                 // (A selector right before the damage with no size after it,
                 // where the version has one: chance bytes of the damage.)
-                db_doubt |= version >= 7 && bare_selector == Some(failure.start);
+                // (That changes the database, else nothing is in doubt.)
+                db_doubt |= version >= 7
+                    && bare_selector.is_some_and(|(e, before)| e == failure.start && before != db);
                 db_damaged = true;
+                // (A size read right before the damage, with no key after it,
+                // may be damaged itself.)
+                if db_keys == 0 {
+                    db_hint = None;
+                }
             }
             bare_selector = None;
             resume_at = next;
@@ -1096,6 +1107,11 @@ fn walk<W: Write>(
             let empty_before = pending.as_ref().is_some_and(|p| {
                 p.key.is_empty() && p.end == failure.start && failure.key.is_none()
             }) && place != Place::Exact;
+            // (A record dropped with the damage is not counted in its
+            // database.)
+            if pending.is_some() && (drop_pending || empty_before) {
+                db_keys = db_keys.saturating_sub(1);
+            }
             if drop_pending {
                 pending = None;
             } else if let Some(p) = pending.take_if(|_| empty_before) {
@@ -1174,9 +1190,10 @@ fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64,
 
 /// Reports a key record read where its database is uncertain as lost: after
 /// damage in a database, a key past the number its `RESIZEDB` announced (a
-/// server writes the exact number), or after a `SELECTDB` right before damage
-/// with no `RESIZEDB` after it (which a server writes from RDB version 7):
-/// the damage took a selector, or the one read is chance bytes. Up to the
+/// server writes the exact number; not one read right before the damage), or
+/// after a `SELECTDB` of another database right before damage with no
+/// `RESIZEDB` after it (which a server writes from RDB version 7): the damage
+/// took a selector, or the one read is chance bytes. Up to the
 /// next selector (with the record before it when read after the damage);
 /// nothing in the file says which database they are in.
 fn uncertain_db(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
