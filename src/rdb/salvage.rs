@@ -2328,6 +2328,24 @@ mod tests {
     }
 
     #[test]
+    fn a_selector_at_the_end_of_a_record() {
+        // The string record "k" = "ab" + SELECTDB 1 + RESIZEDB 3 1.
+        let rec = [
+            0x00, 0x01, b'k', 0x07, b'a', b'b', 0xfe, 0x01, 0xfb, 0x03, 0x01,
+        ];
+        let end = rec.len() as u64;
+        assert_eq!(selector_tail(&rec, 0, end, 0), Some((1, 3)));
+        // Not a database at or before the one selected.
+        assert_eq!(selector_tail(&rec, 0, end, 1), None);
+        // Not one that ends before the record does.
+        assert_eq!(selector_tail(&rec, 0, end - 1, 0), None);
+        // Not without its size.
+        let mut bare = rec;
+        bare[8] = b'x';
+        assert_eq!(selector_tail(&bare, 0, end, 0), None);
+    }
+
+    #[test]
     fn a_whole_listpack_is_no_key_name() {
         let lp = [7, 0, 0, 0, 1, 0, 0xff];
         assert!(blob_key(&lp));
