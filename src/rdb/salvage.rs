@@ -797,6 +797,15 @@ fn walk<W: Write>(
     let mut resumed: Option<u64> = None;
     let mut damage_from = 0u64;
     let mut drops = 0u32;
+    // Key records read in the database selected last, and the number of
+    // keys its `RESIZEDB` announced ([`selector_tail`]).
+    let (mut db_keys, mut db_hint) = (0u64, None::<u64>);
+    // Damage since the database was selected, and where reading resumed
+    // after it; whether the database is uncertain ([`uncertain_db`]); the end
+    // of a `SELECTDB` with no `RESIZEDB` after it yet, and the database
+    // selected before it.
+    let (mut db_damaged, mut resume_at, mut db_doubt) = (false, 0u64, false);
+    let mut bare_selector: Option<(u64, u64)> = None;
     let commit = |p: Option<Pending>, out: &mut Output<W>, rep: &mut Report| {
         let Some(p) = p else {
             return Ok::<(), SalvageError>(());
@@ -864,7 +873,42 @@ fn walk<W: Write>(
                                     unsupported: false,
                                 }
                             } else {
+                                // A key past the number its database's size
+                                // announced, right after a record whose last
+                                // bytes are a `SELECTDB` and `RESIZEDB`: a
+                                // length the damage made longer ran that
+                                // record over the selector. It is dropped,
+                                // and reading goes on in that database.
+                                let over = pending.as_ref().filter(|_| db_hint == Some(db_keys));
+                                if let Some((d, hint)) =
+                                    over.and_then(|p| selector_tail(data, p.start, p.end, db))
+                                {
+                                    if let Some(p) = pending.take() {
+                                        over_selector(&mut rep, p);
+                                    }
+                                    (db, db_keys, db_hint) = (d, 0, Some(hint));
+                                    pos = kstart;
+                                    continue 'outer;
+                                }
+                                // A key past that number after damage in
+                                // this database: the damage took a
+                                // selector, and the keys read since then
+                                // may be another database's.
+                                if db_damaged && db_hint == Some(db_keys) {
+                                    db_doubt = true;
+                                    if let Some(p) = pending.take_if(|p| p.start >= resume_at) {
+                                        uncertain_db(
+                                            &mut rep, p.db, p.key, p.rdb_type, p.start, p.end,
+                                        );
+                                    }
+                                }
+                                bare_selector = None;
                                 commit(pending.take(), out, &mut rep)?;
+                                if db_doubt {
+                                    uncertain_db(&mut rep, kdb, key, ktype, kstart, kend);
+                                    db = r.db();
+                                    continue;
+                                }
                                 let loose =
                                     uncertain.take() == Some(kstart) && ktype <= LOOSE_TYPES;
                                 // (Whatever confirmed its place: the tail
@@ -882,6 +926,8 @@ fn walk<W: Write>(
                                             kdb,
                                         ));
                                 let doubt = loose || tail;
+                                // (Not those taken for chance bytes.)
+                                db_keys += u64::from(!doubt);
                                 if doubt {
                                     uncertain_record(&mut rep, kdb, key, ktype, kstart, kend);
                                     // The record after it may be chance
@@ -956,8 +1002,17 @@ fn walk<W: Write>(
                     // (Database selectors and sizes are not counted as kept
                     // records: the output writes its own where needed.)
                     let counted = !matches!(ev, Event::SelectDb { .. } | Event::ResizeDb { .. });
-                    if let Event::SelectDb { db: d } = ev {
-                        db = d;
+                    let (select, before) = (matches!(ev, Event::SelectDb { .. }), db);
+                    match ev {
+                        Event::SelectDb { db: d } => {
+                            (db, db_keys, db_hint) = (d, 0, None);
+                            (db_damaged, db_doubt) = (false, false);
+                        }
+                        Event::ResizeDb { keys, .. } => {
+                            db_hint = Some(keys);
+                            bare_selector = None;
+                        }
+                        _ => {}
                     }
                     // A function library the server's loader refuses (its
                     // metadata, or a second library of a name) would make the
@@ -970,6 +1025,9 @@ fn walk<W: Write>(
                         _ => None,
                     };
                     let end = r.offset();
+                    if select {
+                        bare_selector = Some((end, before));
+                    }
                     uncertain = doubt.then_some(end);
                     if resumed == Some(start) && selector {
                         resumed = Some(end);
@@ -1024,8 +1082,23 @@ fn walk<W: Write>(
             damage_from = from;
             drops = 0;
             if let Some(d) = selected_in(data, from, next, format, version) {
-                db = d;
+                (db, db_keys, db_hint) = (d, 0, None);
+                (db_damaged, db_doubt) = (false, false);
+            } else {
+                // (A selector right before the damage with no size after it,
+                // where the version has one: chance bytes of the damage.)
+                // (That changes the database, else nothing is in doubt.)
+                db_doubt |= version >= 7
+                    && bare_selector.is_some_and(|(e, before)| e == failure.start && before != db);
+                db_damaged = true;
+                // (A size read right before the damage, with no key after it,
+                // may be damaged itself.)
+                if db_keys == 0 {
+                    db_hint = None;
+                }
             }
+            bare_selector = None;
+            resume_at = next;
             // A kept record with an empty name right before a record whose
             // type byte does not read, where nothing explains that byte as
             // damage to it: chance bytes of a damaged value (the bytes after
@@ -1034,6 +1107,11 @@ fn walk<W: Write>(
             let empty_before = pending.as_ref().is_some_and(|p| {
                 p.key.is_empty() && p.end == failure.start && failure.key.is_none()
             }) && place != Place::Exact;
+            // (A record dropped with the damage is not counted in its
+            // database.)
+            if pending.is_some() && (drop_pending || empty_before) {
+                db_keys = db_keys.saturating_sub(1);
+            }
             if drop_pending {
                 pending = None;
             } else if let Some(p) = pending.take_if(|_| empty_before) {
@@ -1108,6 +1186,84 @@ fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64,
             unsupported: false,
         }),
     }
+}
+
+/// Reports a key record read where its database is uncertain as lost: after
+/// damage in a database, a key past the number its `RESIZEDB` announced (a
+/// server writes the exact number; not one read right before the damage), or
+/// after a `SELECTDB` of another database right before damage with no
+/// `RESIZEDB` after it (which a server writes from RDB version 7): the damage
+/// took a selector, or the one read is chance bytes. Up to the
+/// next selector (with the record before it when read after the damage);
+/// nothing in the file says which database they are in.
+fn uncertain_db(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
+    rep.keys_lost.push(LostKey {
+        db,
+        key,
+        rdb_type: Some(ty),
+        start,
+        end,
+        reason: "database uncertain after damage (a database selector may be in the skipped \
+                 bytes)"
+            .into(),
+    });
+    match rep.skipped.last_mut() {
+        Some(s) if s.end == start && s.reason == DB_UNCERTAIN => s.end = end,
+        _ => rep.skipped.push(Skipped {
+            start,
+            end,
+            reason: DB_UNCERTAIN.into(),
+            unsupported: false,
+        }),
+    }
+}
+
+/// The reason of a range skipped by [`uncertain_db`].
+const DB_UNCERTAIN: &str = "database uncertain after damage";
+
+/// Reports the record `p`, whose last bytes are a database selector and size
+/// ([`selector_tail`]), as lost: its length is damaged.
+fn over_selector(rep: &mut Report, p: Pending) {
+    rep.skipped.push(Skipped {
+        start: p.start,
+        end: p.end,
+        reason: "record run over a database selector".into(),
+        unsupported: false,
+    });
+    rep.keys_lost.push(LostKey {
+        db: p.db,
+        key: p.key,
+        rdb_type: Some(p.rdb_type),
+        start: p.start,
+        end: p.end,
+        reason: "its length runs over the database selector after it (a damaged length)".into(),
+    });
+}
+
+/// A `SELECTDB d` and `RESIZEDB n _` ending exactly at `end`, inside the
+/// record `start..end`, that select a database after `db` (a server writes
+/// them in ascending order): `(d, n)`. Read where a key follows the last key
+/// the database's size announced (a server writes the exact number): the
+/// record ran over them.
+fn selector_tail(data: &[u8], start: u64, end: u64, db: u64) -> Option<(u64, u64)> {
+    let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+    let len = |p: usize| match len_at(data, p) {
+        Some((v, false, n)) if n <= end => Some((v, n)),
+        _ => None,
+    };
+    // (An opcode and up to 9 bytes per length.)
+    (end.saturating_sub(29).max(start + 1)..end).find_map(|i| {
+        if *data.get(i)? != super::types::OP_SELECTDB {
+            return None;
+        }
+        let (d, p) = len(i + 1)?;
+        if *data.get(p)? != super::types::OP_RESIZEDB {
+            return None;
+        }
+        let (n, p) = len(p + 1)?;
+        let (_, p) = len(p)?;
+        (p == end && d > db).then_some((d, n))
+    })
 }
 
 /// Where and why reading failed.
@@ -2169,6 +2325,24 @@ mod tests {
         assert!(value_tail(&data, 0, start, end));
         assert!(!value_tail(&data, 10, start, end));
         assert!(!value_tail(&rec, 0, 0, rec.len() as u64));
+    }
+
+    #[test]
+    fn a_selector_at_the_end_of_a_record() {
+        // The string record "k" = "ab" + SELECTDB 1 + RESIZEDB 3 1.
+        let rec = [
+            0x00, 0x01, b'k', 0x07, b'a', b'b', 0xfe, 0x01, 0xfb, 0x03, 0x01,
+        ];
+        let end = rec.len() as u64;
+        assert_eq!(selector_tail(&rec, 0, end, 0), Some((1, 3)));
+        // Not a database at or before the one selected.
+        assert_eq!(selector_tail(&rec, 0, end, 1), None);
+        // Not one that ends before the record does.
+        assert_eq!(selector_tail(&rec, 0, end - 1, 0), None);
+        // Not without its size.
+        let mut bare = rec;
+        bare[8] = b'x';
+        assert_eq!(selector_tail(&bare, 0, end, 0), None);
     }
 
     #[test]

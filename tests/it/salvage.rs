@@ -17,9 +17,9 @@
 //!   inside its name or a plain string value leaves a valid record, which no
 //!   reader can tell from the original but by the checksum (with the checksum
 //!   recomputed, a valid file every server loads as it is). Counted apart:
-//!   keys read in the database selected before a damaged `SELECTDB`, and
 //!   chance records of a damaged file whose records all read (only its
-//!   checksum wrong).
+//!   checksum wrong);
+//! * no key read in the database selected before a damaged `SELECTDB`.
 //!
 //! `REDIS_PERSIST_SALVAGE_CASES` sets the cases per file and kind (default 5),
 //! `REDIS_PERSIST_SALVAGE_LOADS` the outputs per file and kind loaded in a
@@ -487,6 +487,15 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                     // were in; the checksum says the file is damaged.
                     if moved_db(e, *range) {
                         t.db_moved += 1;
+                        if std::env::var_os("REDIS_PERSIST_SALVAGE_DEBUG").is_some() {
+                            eprintln!(
+                                "MOVED {name}: key {:?} read in db {} at {}..{}",
+                                String::from_utf8_lossy(&e.key),
+                                e.db,
+                                range.0,
+                                range.1
+                            );
+                        }
                         continue;
                     }
                     match orig.get(&(e.db, e.key.clone())) {
@@ -558,10 +567,14 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                         t.untouched_kept += 1;
                     } else if std::env::var_os("REDIS_PERSIST_SALVAGE_DEBUG").is_some() {
                         eprintln!(
-                            "MISSED {name}: untouched key {:?} at {}..{} not kept",
+                            "MISSED {name}: untouched key {:?} at {}..{} not kept ({})",
                             String::from_utf8_lossy(&key[..key.len().min(40)]),
                             shifted(k.start, kind, dmg),
-                            shifted(k.end, kind, dmg)
+                            shifted(k.end, kind, dmg),
+                            rep.keys_lost
+                                .iter()
+                                .find(|l| l.start == shifted(k.start, kind, dmg))
+                                .map_or("", |l| l.reason.as_str())
                         );
                     }
                 }
@@ -653,20 +666,31 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
         // damage made longer swallows the `SELECTDB` after it (the keys after
         // it read in the database before), a raw string made longer frames
         // the record after it from inside that record, and chance records
-        // of a damaged header two bytes off the real one.
+        // of a damaged header two bytes off the real one. After a record
+        // run over the selector after it is dropped (`selector_tail`) and the
+        // keys whose database is uncertain after damage are reported lost
+        // (`uncertain_db`): 4 keys in 4 cases (Overwrite 1, Insert 1, Delete
+        // 2), no key moved to another database (7 before); untouched keys
+        // kept 99.07-99.99% per kind.
         // REDIS_PERSIST_SALVAGE_DEBUG=1 prints where each one came from.)
         //
         // Zero where the 30-case run finds none; elsewhere at most one case
-        // in 200 (none at the default 5 cases per file and kind).
+        // and one key in 400 (none at the default 5 cases per file and kind).
         let clean = matches!(
             kind,
             Kind::FlipCrcWrong | Kind::FlipCrcFixed | Kind::Truncate | Kind::ZeroPage
         );
-        if clean && t.phantoms > 0 || t.phantom_cases * 200 > t.cases || t.phantoms * 100 > t.cases
+        if clean && t.phantoms > 0 || t.phantom_cases * 400 > t.cases || t.phantoms * 400 > t.cases
         {
             failures.push(format!(
                 "{kind:?}: {} phantom keys in {} of {} cases",
                 t.phantoms, t.phantom_cases, t.cases
+            ));
+        }
+        if t.db_moved > 0 {
+            failures.push(format!(
+                "{kind:?}: {} keys read in another database after a damaged selector",
+                t.db_moved
             ));
         }
         if pct < 99.0 {
