@@ -345,6 +345,28 @@ impl MappedFile {
         }
     }
 
+    /// Gives back the pages from `from` (rounded up to a 64 KiB block) to the
+    /// end that a look ahead read (salvage's resync probes): the walk has not
+    /// reached them, and reads them again from the page cache when it does, so
+    /// that what probes touch far ahead does not add up with the number of
+    /// damaged places.
+    #[allow(unsafe_code)]
+    pub fn release_after(&self, from: u64) {
+        const BLOCK: usize = 64 << 10;
+        let start = (from as usize).div_ceil(BLOCK).saturating_mul(BLOCK);
+        if start < self.map.len() {
+            // SAFETY: as in `release`: a read-only, shared file mapping, whose
+            // bytes a later read faults back in unchanged.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    self.map.len() - start,
+                )
+            };
+        }
+    }
+
     /// The argument of the parallel readers.
     pub fn mapped<'a>(
         &'a self,

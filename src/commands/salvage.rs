@@ -196,6 +196,7 @@ pub fn run(args: &Args, global: Global) -> anyhow::Result<ExitStatus> {
         let track = Track {
             bar: &bar,
             map: &map,
+            ahead: std::cell::Cell::new(0),
         };
         let out = std::io::BufWriter::with_capacity(1 << 20, &tmp.file);
         let rep = salvage::salvage(data, out, &opts, &track);
@@ -418,15 +419,28 @@ fn ends_as_rdb(data: &[u8]) -> bool {
 /// Progress: the bar, and the pages of the input well behind the reader given
 /// back (they stay in the page cache; a look back reads them again), so that
 /// memory does not grow with the input.
+///
+/// Every 4 MiB of progress, the pages more than 4 MiB ahead of the reader are
+/// given back too: resync probes after damage read ahead, and with many damaged
+/// places what they touched added up (200 zeroed pages in a 134 MB file: 105 MB
+/// peak RSS).
 struct Track<'a> {
     bar: &'a Bar,
     map: &'a MappedFile,
+    /// Where the pages ahead were last given back.
+    ahead: std::cell::Cell<u64>,
 }
 
 impl redis_persist::io::Progress for Track<'_> {
     fn set_position(&self, offset: u64) {
+        const STEP: u64 = 4 << 20;
         redis_persist::io::Progress::set_position(self.bar, offset);
-        self.map.release(offset.saturating_sub(4 << 20));
+        self.map.release(offset.saturating_sub(STEP));
+        let last = self.ahead.get();
+        if offset >= last.saturating_add(STEP) || offset < last {
+            self.map.release_after(offset.saturating_add(STEP));
+            self.ahead.set(offset);
+        }
     }
 }
 
