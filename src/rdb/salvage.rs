@@ -1169,20 +1169,36 @@ fn walk<W: Write>(
 /// walk then looks again from its end (the record there may be chance bytes
 /// holding real records), up to [`MAX_UNCERTAIN`] times.
 fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
+    let why = "uncertain record after damage (chance bytes of the damage can read as it)";
+    let lost = (db, key, ty, start, end);
+    lose_record(rep, lost, why, "uncertain record after damage", false);
+}
+
+/// Reports the key record `(db, key, type, start, end)` lost with `why` and adds
+/// its bytes to the skipped ranges: to the last one when that ends where it
+/// starts (with `same_reason`, only when that range's reason is `reason`), else
+/// as a new range with `reason`.
+fn lose_record(
+    rep: &mut Report,
+    (db, key, ty, start, end): (u64, Vec<u8>, u8, u64, u64),
+    why: &str,
+    reason: &str,
+    same_reason: bool,
+) {
     rep.keys_lost.push(LostKey {
         db,
         key,
         rdb_type: Some(ty),
         start,
         end,
-        reason: "uncertain record after damage (chance bytes of the damage can read as it)".into(),
+        reason: why.into(),
     });
     match rep.skipped.last_mut() {
-        Some(s) if s.end == start => s.end = end,
+        Some(s) if s.end == start && (!same_reason || s.reason == reason) => s.end = end,
         _ => rep.skipped.push(Skipped {
             start,
             end,
-            reason: "uncertain record after damage".into(),
+            reason: reason.into(),
             unsupported: false,
         }),
     }
@@ -1197,25 +1213,8 @@ fn uncertain_record(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64,
 /// next selector (with the record before it when read after the damage);
 /// nothing in the file says which database they are in.
 fn uncertain_db(rep: &mut Report, db: u64, key: Vec<u8>, ty: u8, start: u64, end: u64) {
-    rep.keys_lost.push(LostKey {
-        db,
-        key,
-        rdb_type: Some(ty),
-        start,
-        end,
-        reason: "database uncertain after damage (a database selector may be in the skipped \
-                 bytes)"
-            .into(),
-    });
-    match rep.skipped.last_mut() {
-        Some(s) if s.end == start && s.reason == DB_UNCERTAIN => s.end = end,
-        _ => rep.skipped.push(Skipped {
-            start,
-            end,
-            reason: DB_UNCERTAIN.into(),
-            unsupported: false,
-        }),
-    }
+    let why = "database uncertain after damage (a database selector may be in the skipped bytes)";
+    lose_record(rep, (db, key, ty, start, end), why, DB_UNCERTAIN, true);
 }
 
 /// The reason of a range skipped by [`uncertain_db`].
