@@ -272,10 +272,7 @@ impl RespRender {
     /// when they are known (the stream is read again, live).
     #[inline]
     fn stream_entry(&mut self, out: &mut Out<'_>, key: &[u8], e: &StreamEntryRef<'_>) {
-        while let Some(&d) = self.placeholders.get(self.placed).filter(|&&d| d < e.id) {
-            placeholder(out, key, d);
-            self.placed += 1;
-        }
+        placeholders_before(out, key, &self.placeholders, &mut self.placed, Some(e.id));
         self.live.push(e.id);
         self.xadd_at.push(out.len());
         xadd(out, key, e.id, e.len(), e.fields());
@@ -287,10 +284,7 @@ impl RespRender {
         let dangling = dangling_ids(s, &live);
         let mut d = 0;
         for e in &s.entries {
-            while d < dangling.len() && dangling[d] < e.id {
-                placeholder(out, key, dangling[d]);
-                d += 1;
-            }
+            placeholders_before(out, key, &dangling, &mut d, Some(e.id));
             xadd(
                 out,
                 key,
@@ -300,9 +294,7 @@ impl RespRender {
             );
             out.step();
         }
-        for id in &dangling[d..] {
-            placeholder(out, key, *id);
-        }
+        placeholders_before(out, key, &dangling, &mut d, None);
         self.stream_rest(out, key, s, &live, &dangling);
     }
 
@@ -317,9 +309,7 @@ impl RespRender {
             // placeholders were known from the first reading (`placeholders`)
             // and written among the entries as they came.
             debug_assert_eq!(dangling, self.placeholders, "placeholders known ahead");
-            for id in &self.placeholders[self.placed.min(self.placeholders.len())..] {
-                placeholder(out, key, *id);
-            }
+            placeholders_before(out, key, &self.placeholders, &mut self.placed, None);
         } else {
             if !dangling.is_empty() {
                 self.insert_placeholders(out, key, &dangling);
@@ -351,17 +341,12 @@ impl RespRender {
         out.truncate(start);
         let mut d = 0;
         for (i, id) in self.live.iter().enumerate() {
-            while d < dangling.len() && dangling[d] < *id {
-                placeholder(out, key, dangling[d]);
-                d += 1;
-            }
+            placeholders_before(out, key, dangling, &mut d, Some(*id));
             let from = self.xadd_at[i] - start;
             let to = self.xadd_at.get(i + 1).map_or(tail.len(), |&x| x - start);
             out.extend_from_slice(&tail[from..to]);
         }
-        for id in &dangling[d..] {
-            placeholder(out, key, *id);
-        }
+        placeholders_before(out, key, dangling, &mut d, None);
     }
 
     /// What follows a stream's entries (and placeholders): `XSETID`, groups,
@@ -547,6 +532,22 @@ fn xadd<'a>(
     for (f, v) in fields {
         bulk_stepped(out, f);
         bulk_stepped(out, v);
+    }
+}
+
+/// The placeholders `ids[*next..]` (sorted) with an id below `before` (all of
+/// them with `None`), `*next` moved past them: placeholders merged in id order
+/// with the entries' `XADD`s.
+fn placeholders_before(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    ids: &[StreamId],
+    next: &mut usize,
+    before: Option<StreamId>,
+) {
+    while let Some(&id) = ids.get(*next).filter(|&&id| before.is_none_or(|b| id < b)) {
+        placeholder(out, key, id);
+        *next += 1;
     }
 }
 
