@@ -105,13 +105,26 @@ fn get_len(buf: &[u8], pos: &mut usize) -> usize {
     }
 }
 
+/// Appends `b` with its length before it.
+fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    put_len(buf, b.len());
+    buf.extend_from_slice(b);
+}
+
+/// The bytes at `pos` (a length, then that many bytes); `pos` moves past them.
+#[inline]
+fn get_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> &'a [u8] {
+    let len = get_len(buf, pos);
+    let b = &buf[*pos..*pos + len];
+    *pos += len;
+    b
+}
+
 /// Appends the record of a live field to `buf`.
 fn encode(buf: &mut Vec<u8>, f: Field<'_>) {
     buf.push(LIVE | if f.expire_ms.is_some() { TTL } else { 0 });
-    put_len(buf, f.field.len());
-    buf.extend_from_slice(f.field);
-    put_len(buf, f.value.len());
-    buf.extend_from_slice(f.value);
+    put_bytes(buf, f.field);
+    put_bytes(buf, f.value);
     if let Some(t) = f.expire_ms {
         buf.extend_from_slice(&t.to_le_bytes());
     }
@@ -121,12 +134,8 @@ fn encode(buf: &mut Vec<u8>, f: Field<'_>) {
 fn record(buf: &[u8], at: usize) -> (u8, Field<'_>, usize) {
     let flags = buf[at];
     let mut pos = at + 1;
-    let flen = get_len(buf, &mut pos);
-    let field = &buf[pos..pos + flen];
-    pos += flen;
-    let vlen = get_len(buf, &mut pos);
-    let value = &buf[pos..pos + vlen];
-    pos += vlen;
+    let field = get_bytes(buf, &mut pos);
+    let value = get_bytes(buf, &mut pos);
     let expire_ms = if flags & TTL != 0 {
         let mut t = [0u8; 8];
         t.copy_from_slice(&buf[pos..pos + 8]);
@@ -149,9 +158,7 @@ fn record(buf: &[u8], at: usize) -> (u8, Field<'_>, usize) {
 /// The field of the record at `at` (what the table compares and hashes).
 #[inline]
 fn field_at(buf: &[u8], at: u32) -> &[u8] {
-    let mut pos = at as usize + 1;
-    let flen = get_len(buf, &mut pos);
-    &buf[pos..pos + flen]
+    get_bytes(buf, &mut (at as usize + 1))
 }
 
 impl PackedMap {
@@ -439,10 +446,8 @@ impl PackedPairs {
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Self {
         let mut buf = Vec::new();
         for (f, v) in pairs {
-            put_len(&mut buf, f.len());
-            buf.extend_from_slice(f);
-            put_len(&mut buf, v.len());
-            buf.extend_from_slice(v);
+            put_bytes(&mut buf, f);
+            put_bytes(&mut buf, v);
         }
         Self(buf.into_boxed_slice())
     }
@@ -455,13 +460,8 @@ impl PackedPairs {
             if pos >= buf.len() {
                 return None;
             }
-            let flen = get_len(buf, &mut pos);
-            let f = &buf[pos..pos + flen];
-            pos += flen;
-            let vlen = get_len(buf, &mut pos);
-            let v = &buf[pos..pos + vlen];
-            pos += vlen;
-            Some((f, v))
+            let f = get_bytes(buf, &mut pos);
+            Some((f, get_bytes(buf, &mut pos)))
         })
     }
 
