@@ -692,10 +692,7 @@ mod tests {
     fn random_scores_round_trip() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..200_000 {
-            // xorshift64*
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
+            crate::testutil::xorshift(&mut x);
             let bits = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
             let v = f64::from_bits(bits);
             if v.is_nan() {
@@ -752,9 +749,7 @@ mod tests {
         };
         let mut x: u64 = 0x0123_4567_89ab_cdef;
         for i in 0..400_000u64 {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
+            crate::testutil::xorshift(&mut x);
             let bits = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
             let v = f64::from_bits(bits);
             same(v);
@@ -795,9 +790,7 @@ mod tests {
     fn short_decimals_match_ryu() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         for i in 0..300_000u64 {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
+            crate::testutil::xorshift(&mut x);
             let r = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let k = (i % 6 + 1) as i32;
             let m = (r >> 20) % 2_000_000_000_000;
