@@ -36,9 +36,21 @@ impl std::fmt::Display for LzfError {
 /// chunk runs past the end of the data being copied.
 const SLACK: usize = 64;
 
+/// Declared lengths above which the compressed bytes are checked
+/// ([`validate`]) before the output is made.
+const CHECK_FIRST: usize = 1 << 20;
+
 /// Decompresses `input` into `out` (replaced), which must end up exactly `ulen`
 /// bytes long.
+///
+/// The output is made `ulen` bytes long before decoding: a declared length
+/// above [`CHECK_FIRST`] (chance bytes or damage can claim up to 88 times the
+/// compressed length) is first checked against the compressed bytes, so memory
+/// follows the value's real size, not its claim.
 pub fn decompress_into(input: &[u8], ulen: usize, out: &mut Vec<u8>) -> Result<(), LzfError> {
+    if ulen > CHECK_FIRST {
+        validate(input, ulen)?;
+    }
     // Every byte below `ulen` is written before it is read (back-references
     // only reach behind the output position), so bytes left over from an
     // earlier use need no clearing: only growth is zero-filled.

@@ -861,20 +861,9 @@ fn lzf_body<R: Input>(
     reading: &'static str,
 ) -> Res<()> {
     lzf_read(src, clen, ulen, tmp, at, reading, |input, ulen| {
-        // The output buffer is made `ulen` bytes long before decoding: a
-        // declared length that chance bytes or damage made large (up to 88
-        // times the compressed one) is checked first, so memory follows the
-        // value's real size, not its claim.
-        if ulen > LZF_CHECK_FIRST {
-            super::lzf::validate(input, ulen)?;
-        }
         super::lzf::decompress_into(input, ulen, out)
     })
 }
-
-/// Declared LZF lengths above which the compressed bytes are checked before
-/// they are decompressed ([`lzf_body`]).
-const LZF_CHECK_FIRST: usize = 1 << 20;
 
 /// Reads `clen` compressed bytes and checks that they decompress to exactly
 /// `ulen` bytes, without producing them (a value nobody reads): the verdict of
