@@ -432,8 +432,10 @@ fn run_with<Rn: Render>(
         let map = file.as_deref().and_then(super::MappedFile::open);
         let res = if let Some(map) = &map {
             // A regular file: mapped, chunks handed out as slices of it.
-            let mut msrc =
-                redis_persist::io::Source::new(map.bytes()).with_size(map.bytes().len() as u64);
+            // The framing reader reads the map in place (no copy of the file
+            // into its buffer; lengths it skips are never touched).
+            let mut msrc = redis_persist::io::Source::new(redis_persist::io::Memory(map.bytes()))
+                .with_size(map.bytes().len() as u64);
             msrc.set_progress(bar.handle());
             let release = |upto| map.release(upto);
             parallel::run(

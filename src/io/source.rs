@@ -211,6 +211,20 @@ impl<R: Input> Source<R> {
         self.crc.as_ref().map(Crc64::value)
     }
 
+    /// Feeds the bytes consumed so far to the CRC (and the capture) and
+    /// reports the position to the progress bar. A buffered input does both
+    /// on every refill; an in-memory one ([`Memory`]) is never refilled, so a
+    /// reader that walks a large mapped file calls this now and then (say,
+    /// every megabyte): the CRC is then computed along the walk, over bytes
+    /// it just passed, instead of over the whole file when asked for at the
+    /// end (on one thread, after the pages were given back).
+    pub fn checkpoint(&mut self) {
+        self.flush_crc();
+        if let Some(p) = &self.progress {
+            p.set_position(self.offset());
+        }
+    }
+
     /// Stops the CRC computation.
     pub fn stop_crc(&mut self) {
         self.crc = None;

@@ -505,6 +505,9 @@ where
         let mut last_good = 0u64;
         let send = |main: &mut Reader<R>, from: u64, upto: u64, chunk_db: u64, sent: &mut usize| {
             let (format, version) = (main.format(), main.version());
+            // A mapped file read in place: the CRC follows the cuts (and the
+            // progress bar too).
+            main.source_mut().checkpoint();
             let (start, bytes) = if let Some(m) = mapped {
                 let range = m.data.get(from as usize..upto as usize).unwrap_or_default();
                 (from, JobBytes::Borrowed(range))
