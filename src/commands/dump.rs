@@ -431,22 +431,37 @@ fn run_with<Rn: Render>(
     let (result, tail) = if parallel {
         let map = file.as_deref().and_then(super::MappedFile::open);
         let res = if let Some(map) = &map {
-            // A regular file: mapped, chunks handed out as slices of it.
-            // The framing reader reads the map in place (no copy of the file
-            // into its buffer; lengths it skips are never touched).
-            let mut msrc = redis_persist::io::Source::new(redis_persist::io::Memory(map.bytes()))
-                .with_size(map.bytes().len() as u64);
-            msrc.set_progress(bar.handle());
+            // A regular file: mapped, chunks handed out as slices of it, cut
+            // at guessed record boundaries; a file without a key record the
+            // guesses can start from goes to the walk, which reports why.
             let release = |upto| map.release(upto);
-            parallel::run(
-                msrc,
-                Some(map.mapped(&release)),
+            let handle = bar.handle();
+            let guessed = parallel::run_guessed(
+                map.mapped(&release),
                 threads,
                 parallel::CHUNK,
                 filter,
                 &mut render,
                 &mut out,
-            )
+                Some(&*handle),
+            );
+            guessed.unwrap_or_else(|| {
+                // The framing reader reads the map in place (no copy of the
+                // file into its buffer; lengths it skips are never touched).
+                let mut msrc =
+                    redis_persist::io::Source::new(redis_persist::io::Memory(map.bytes()))
+                        .with_size(map.bytes().len() as u64);
+                msrc.set_progress(bar.handle());
+                parallel::run(
+                    msrc,
+                    Some(map.mapped(&release)),
+                    threads,
+                    parallel::CHUNK,
+                    filter,
+                    &mut render,
+                    &mut out,
+                )
+            })
         } else {
             parallel::run(
                 src,

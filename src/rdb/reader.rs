@@ -717,10 +717,22 @@ fn check_limit<R: Input>(src: &mut Source<R>, limit: u64, reading: &'static str)
         } else {
             reading
         };
-        return Err(Error::corrupt(
-            at,
-            format!("{what} of {declared} bytes (limit {limit})"),
-        ));
+        // Built by hand: a reader that tries positions that may not be
+        // records (the only one with a limit) fails here often, and
+        // `format!` cost as much as the rest of such a try.
+        let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let mut msg = String::with_capacity(48);
+        for part in [
+            what,
+            " of ",
+            a.format(declared),
+            " bytes (limit ",
+            b.format(limit),
+            ")",
+        ] {
+            msg.push_str(part);
+        }
+        return Err(Error::corrupt(at, msg));
     }
     Ok(())
 }

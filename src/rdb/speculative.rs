@@ -128,20 +128,105 @@ struct Job {
 /// Runs `work` over chunks of the mapped RDB `m.data`, cut at guessed record
 /// boundaries (see the module documentation), on `settings.threads` workers.
 /// `on_event` sees the records before the first key (header, aux fields,
-/// functions, module aux, `SELECTDB`), each with the offset where it starts; `sink` gets each taken result in file
-/// order with the database selected at the start of its chunk, and returns
-/// false to abandon the run. Returns `None` when the run was abandoned (see the
-/// module documentation): the caller then uses the walk-first path. Pages are
-/// released (`m.release`) as results are taken. `work` must read each chunk
-/// with [`Chunk::reader`] (or a reader that stops the same way) and report how
-/// it ended in its [`Outcome`].
+/// functions, module aux, `SELECTDB`), each with the offset where it starts;
+/// `sink` gets each taken result in file order with the database selected at
+/// the start of its chunk, and returns false to abandon the run. Returns `None`
+/// when the run was abandoned (see the module documentation): the caller then
+/// uses the walk-first path. Pages are released (`m.release`) as results are
+/// taken. `work` must read each chunk with [`Chunk::reader`] (or a reader that
+/// stops the same way) and report how it ended in its [`Outcome`].
 pub fn map_chunks_speculative<T, E, W, S>(
     m: Mapped<'_>,
     settings: Settings,
+    on_event: E,
+    work: W,
+    sink: S,
+) -> Option<End>
+where
+    T: Send,
+    E: FnMut(&Event<'_>, u64),
+    W: Fn(Chunk<'_>) -> (T, Outcome) + Sync,
+    S: FnMut(T, u64) -> bool,
+{
+    map_chunks_guessed(m, settings, Mode::default(), on_event, work, sink).ok()
+}
+
+/// How [`map_chunks_guessed`] runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// Chunks are read with a guess at the database selected at their start
+    /// (the one selected where the taken results end when the chunk is handed
+    /// out) instead of [`UNKNOWN_DB`]; a result whose guess proves wrong is
+    /// read again on the calling thread with the right one. For a worker whose
+    /// output depends on the database (a dump), and costs nothing on a file
+    /// with one database.
+    pub guess_db: bool,
+    /// A result that failed where a chunk truly starts (a broken value, a cut
+    /// file: what the walk would report too) is handed to the sink (which
+    /// reports what it read before the error) and ends the run
+    /// ([`Stop::Abandoned`], the sink knows why), instead of abandoning it
+    /// unseen; a checksum mismatch and a file without its `EOF` record end it
+    /// with their own [`Stop`]. For a caller that writes as it goes and
+    /// cannot start again with the walk.
+    pub deliver_errors: bool,
+    /// `threads - 1` workers, and the calling thread reads a chunk itself
+    /// whenever one is queued while it would otherwise wait (as
+    /// [`super::parallel::map_chunks_shared`]): on a machine whose other CPUs
+    /// are busy the run costs about what one thread costs.
+    pub caller_runs: bool,
+}
+
+/// Why [`map_chunks_guessed`] ended without reading the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Nothing was handed to the sink and no thread started: no key record
+    /// was found by a reader of the whole file (a file without keys, a broken
+    /// header or aux field); the walk reports it.
+    NoKeys,
+    /// The sink returned false, a guess could not be proven, or (without
+    /// [`Mode::deliver_errors`]) a result failed; results may have been handed
+    /// to the sink before.
+    Abandoned,
+    /// Every record was read, and the CRC-64 in the trailer after the `EOF`
+    /// opcode at `eof` is not the file's.
+    Mismatch {
+        /// Offset of the `EOF` opcode.
+        eof: u64,
+        /// The stored checksum.
+        stored: u64,
+        /// The checksum of the file's bytes.
+        computed: u64,
+    },
+    /// Every record up to `at` was read, and the file ends there without its
+    /// `EOF` record.
+    NoEof {
+        /// Where the records end.
+        at: u64,
+    },
+}
+
+/// Where the results taken so far end, and what they found.
+struct Taken {
+    /// A true record boundary: where the last taken result's reader stopped.
+    at: u64,
+    /// The database selected there.
+    db: u64,
+    /// The `EOF` opcode and the end of the trailer, once a result reached it.
+    eof: Option<(u64, u64)>,
+    failed: bool,
+}
+
+/// [`map_chunks_speculative`] with a [`Mode`]; ends with the file's [`End`]
+/// or why it stopped.
+#[allow(clippy::too_many_lines)]
+pub fn map_chunks_guessed<T, E, W, S>(
+    m: Mapped<'_>,
+    settings: Settings,
+    mode: Mode,
     mut on_event: E,
     work: W,
     mut sink: S,
-) -> Option<End>
+) -> Result<End, Stop>
 where
     T: Send,
     E: FnMut(&Event<'_>, u64),
@@ -170,7 +255,7 @@ where
     let (first, db0) = loop {
         match head.next_event() {
             Ok(Some(Event::KeyStart(k))) => break (k.offset, k.db),
-            Ok(Some(Event::Eof { .. }) | None) | Err(_) => return None,
+            Ok(Some(Event::Eof { .. }) | None) | Err(_) => return Err(Stop::NoKeys),
             Ok(Some(_)) => {}
         }
     };
@@ -205,6 +290,11 @@ where
         }
     };
     let threads = settings.threads.max(1);
+    let workers = if mode.caller_runs {
+        threads - 1
+    } else {
+        threads
+    };
     let chunk_size = settings.chunk_size.max(1);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
     let job_rx = Arc::new(Mutex::new(job_rx));
@@ -213,7 +303,7 @@ where
     let chunk = &chunk;
 
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let res_tx = res_tx.clone();
             scope.spawn(move || {
@@ -227,76 +317,107 @@ where
         }
         drop(res_tx);
 
-        // Taking results in file order: `taken` is where the results taken so
-        // far end (a true record boundary), `db` the database selected there.
+        // Taking results in file order.
         let mut pending: BTreeMap<usize, (Job, T, Outcome)> = BTreeMap::new();
         let mut next_out = 0usize;
-        let mut taken = first;
-        let mut db = db0;
-        let mut eof: Option<(u64, u64)> = None;
-        let mut failed = false;
-        // Takes (or drops, or repairs) one result; false when the run fails.
-        let mut take = |job: Job, t: T, o: Outcome| -> bool {
-            if eof.is_some() {
+        let mut st = Taken {
+            at: first,
+            db: db0,
+            eof: None,
+            failed: false,
+        };
+        // Takes (or drops, or repairs) one result; false when the run ends.
+        let mut take = |st: &mut Taken, job: Job, t: T, o: Outcome| -> bool {
+            if st.eof.is_some() {
                 // Past the records (bytes after the trailer): not the file's.
                 return true;
             }
-            let (t, o) = if job.start == taken {
-                if o.clean || job.stop.saturating_add(OVERRUN) >= len {
-                    (t, o)
-                } else {
+            // A chunk read again here starts where the taken results end, with
+            // the database selected there.
+            let again = |start: u64| Job {
+                start,
+                db: if mode.guess_db { st.db } else { UNKNOWN_DB },
+                ..job
+            };
+            let (t, o) = if job.start == st.at {
+                if !o.clean && job.stop.saturating_add(OVERRUN) < len {
                     // Maybe a record running past the chunk's bytes: read it
                     // again with the rest of the file.
-                    work(chunk(job, true))
+                    work(chunk(again(job.start), true))
+                } else if mode.guess_db && job.db != st.db {
+                    // Read with the wrong database.
+                    work(chunk(again(job.start), false))
+                } else {
+                    (t, o)
                 }
-            } else if job.start < taken && taken < job.stop {
+            } else if job.start < st.at && st.at < job.stop {
                 // The chunk before went past this chunk's (wrong) start: read
                 // from where it stopped to this chunk's guessed end.
-                let job = Job {
-                    start: taken,
-                    db: UNKNOWN_DB,
-                    ..job
-                };
-                work(chunk(job, true))
-            } else if job.start < taken {
+                work(chunk(again(st.at), true))
+            } else if job.start < st.at {
                 // Wholly read by the chunk before.
                 return true;
             } else {
                 return false;
             };
-            if !o.clean || o.end < taken {
+            if !o.clean || o.end < st.at {
+                // From a true boundary: what the walk would find too.
+                if mode.deliver_errors && o.end >= st.at {
+                    sink(t, st.db);
+                }
                 return false;
             }
-            let start_db = db;
+            let start_db = st.db;
             if o.end_db != UNKNOWN_DB {
-                db = o.end_db;
+                st.db = o.end_db;
             }
             if !sink(t, start_db) {
                 return false;
             }
-            taken = o.end;
+            st.at = o.end;
             if let Some(at) = o.eof {
-                eof = Some((at, o.end));
+                st.eof = Some((at, o.end));
             }
-            (m.release)(taken);
+            (m.release)(st.at);
             true
         };
+        let mut take_ready = |st: &mut Taken,
+                              pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
+                              next_out: &mut usize| {
+            while let Some((job, t, o)) = pending.remove(next_out) {
+                *next_out += 1;
+                if !st.failed && !take(st, job, t, o) {
+                    st.failed = true;
+                }
+            }
+        };
+        // One result more (when `blocking`, waiting for one; sharing, first
+        // reading a queued chunk here instead), then the results next in
+        // order; false when none came and none was taken.
         let mut deliver = |blocking: bool,
+                           st: &mut Taken,
                            pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
-                           next_out: &mut usize,
-                           failed: &mut bool| {
-            let got = next_result(&res_rx, blocking);
+                           next_out: &mut usize| {
+            let own = if mode.caller_runs && blocking {
+                job_rx
+                    .lock()
+                    .ok()
+                    .and_then(|rx| rx.try_recv().ok())
+                    .map(|job| {
+                        let (t, o) = work(chunk(job, false));
+                        (job, t, o)
+                    })
+            } else {
+                None
+            };
+            let got = own.or_else(|| next_result(&res_rx, blocking && workers > 0));
             let any = got.is_some();
             if let Some((job, t, o)) = got {
                 pending.insert(job.index, (job, t, o));
             }
-            while let Some((job, t, o)) = pending.remove(next_out) {
-                *next_out += 1;
-                if !*failed && !take(job, t, o) {
-                    *failed = true;
-                }
-            }
-            any
+            let before = *next_out;
+            take_ready(st, pending, next_out);
+            any || *next_out > before
         };
 
         // The cuts, guessed on a thread of their own that runs a little ahead
@@ -334,13 +455,17 @@ where
         let mut crc_upto = first;
         let mut pos = first;
         let mut sent = 0usize;
-        let max_in_flight = 2 * threads + 2;
+        let max_in_flight = if mode.caller_runs {
+            4 * threads + 4
+        } else {
+            2 * threads + 2
+        };
         loop {
             let stop = match cut_rx.recv() {
                 Ok(Cut::At(c)) => c,
                 Ok(Cut::End) => len,
                 Err(_) => {
-                    failed = true;
+                    st.failed = true;
                     break;
                 }
             };
@@ -348,13 +473,34 @@ where
                 index: sent,
                 start: pos,
                 stop,
-                db: if sent == 0 { db0 } else { UNKNOWN_DB },
+                db: if sent == 0 {
+                    db0
+                } else if mode.guess_db {
+                    st.db
+                } else {
+                    UNKNOWN_DB
+                },
             };
-            if job_tx.send(job).is_err() {
-                failed = true;
+            sent += 1;
+            // Sharing, a full queue means the workers are busy: read the
+            // chunk here instead of waiting for room.
+            let queued = if mode.caller_runs {
+                match job_tx.try_send(job) {
+                    Ok(()) => Ok(()),
+                    Err(mpsc::TrySendError::Full(job)) => {
+                        let (t, o) = work(chunk(job, false));
+                        pending.insert(job.index, (job, t, o));
+                        Ok(())
+                    }
+                    Err(mpsc::TrySendError::Disconnected(_)) => Err(()),
+                }
+            } else {
+                job_tx.send(job).map_err(|_| ())
+            };
+            if queued.is_err() {
+                st.failed = true;
                 break;
             }
-            sent += 1;
             if stop == len {
                 break;
             }
@@ -365,34 +511,34 @@ where
                 crc_upto = stop;
             }
             pos = stop;
-            while deliver(false, &mut pending, &mut next_out, &mut failed) {}
-            while !failed && sent.saturating_sub(next_out) > max_in_flight {
-                if !deliver(true, &mut pending, &mut next_out, &mut failed) {
+            while deliver(false, &mut st, &mut pending, &mut next_out) {}
+            while !st.failed && sent.saturating_sub(next_out) > max_in_flight {
+                if !deliver(true, &mut st, &mut pending, &mut next_out) {
                     break;
                 }
             }
-            if failed {
+            if st.failed {
                 break;
             }
         }
         drop(cut_rx);
         drop(job_tx);
         while next_out < sent {
-            if !deliver(true, &mut pending, &mut next_out, &mut failed) {
-                failed = true;
+            if !deliver(true, &mut st, &mut pending, &mut next_out) {
+                st.failed = true;
                 break;
             }
         }
-        if failed {
-            return None;
+        if st.failed {
+            return Err(Stop::Abandoned);
         }
-        let (eof, end) = eof?;
+        let (eof, end) = st.eof.ok_or(Stop::NoEof { at: st.at })?;
         let checksum = if version >= 5 {
-            let stored = u64::from_le_bytes(
-                data.get(eof as usize + 1..eof as usize + 9)?
-                    .try_into()
-                    .ok()?,
-            );
+            let stored = data
+                .get(eof as usize + 1..eof as usize + 9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .ok_or(Stop::Abandoned)?;
             // The CRC covers everything up to the EOF opcode included.
             Checksum::of_trailer(stored, settings.verify_checksum, || {
                 let through = eof + 1;
@@ -403,12 +549,67 @@ where
                 crc.update(&data[crc_upto as usize..through as usize]);
                 crc.value()
             })
-            .ok()?
+            .map_err(|computed| Stop::Mismatch {
+                eof,
+                stored,
+                computed,
+            })?
         } else {
             Checksum::Absent
         };
-        Some(End { eof, end, checksum })
+        Ok(End { eof, end, checksum })
     })
+}
+
+/// How a chunk's records from `from` (a record boundary inside it, where
+/// database `db` is selected) end, following them frame-only to the chunk's
+/// stopping point, as [`Chunk::reader`] would stop: for a worker that reads a
+/// chunk only up to a record (a dump leaves a key too large to hold rendered
+/// to the thread that writes) and must still report its [`Outcome`].
+pub fn frame_outcome(chunk: &Chunk<'_>, from: u64, db: u64) -> Outcome {
+    let end = chunk.start + chunk.bytes.len() as u64;
+    let data = usize::try_from(from.saturating_sub(chunk.start))
+        .ok()
+        .and_then(|a| chunk.bytes.get(a..))
+        .unwrap_or_default();
+    let src = Source::new(Memory(data))
+        .with_size(end)
+        .with_start_offset(from);
+    let mut r = Reader::for_fragment_with(
+        src,
+        chunk.format,
+        chunk.version,
+        db,
+        Options {
+            verify_checksum: false,
+            frame_only: true,
+        },
+    );
+    r.stop_at(chunk.stop);
+    let mut eof = None;
+    let clean = loop {
+        let at = r.offset();
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(_))) => {
+                if r.skip_value().is_err() {
+                    break false;
+                }
+            }
+            Ok(Some(Event::Eof { .. })) => {
+                eof = Some(at);
+                break true;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break true,
+            Err(_) => break false,
+        }
+    };
+    Outcome {
+        clean,
+        end: r.offset(),
+        end_db: r.db(),
+        eof,
+    }
 }
 
 /// A guess at a record boundary at or after `from`, to be proven by the worker

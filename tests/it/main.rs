@@ -30,6 +30,7 @@ mod convert_corpus;
 mod convert_live;
 mod convert_servers;
 mod dump;
+mod dump_parallel;
 mod dump_stream;
 mod function_libraries;
 mod generated;

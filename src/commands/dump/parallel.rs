@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis_persist::io::{Memory, Source};
 use redis_persist::rdb::parallel::{Chunk, Mapped, Settings, map_chunks_shared};
+use redis_persist::rdb::speculative::{self, Mode, Outcome, Stop, frame_outcome};
 use redis_persist::rdb::types::Format;
 use redis_persist::rdb::{self, Entries, Event};
 
@@ -52,6 +53,8 @@ struct Done<S> {
     error: Option<rdb::Error>,
     /// The part of the chunk left to the writer (from a key too large).
     rest: Option<Rest>,
+    /// How the chunk's records ended.
+    outcome: Outcome,
 }
 
 /// The records of a chunk from a key too large for its worker to render.
@@ -292,6 +295,131 @@ pub fn run<R: redis_persist::io::Input, Rn: Render>(
     })
 }
 
+/// [`run`] over a mapped file whose chunks are cut at guessed record
+/// boundaries ([`speculative::map_chunks_guessed`]) instead of where a thread
+/// that walks every record finds them: no thread frames the file, which is
+/// most of what a second thread cost over one. The output is the same (each
+/// chunk's result is taken only once proven to start where the one before it
+/// ended, with the database selected there; a wrong guess costs one chunk's
+/// work on this thread). `None` when the file has no key record that a reader
+/// of the whole file reaches (nothing was written): the caller uses [`run`],
+/// which reports what is wrong.
+pub fn run_guessed<Rn: Render>(
+    m: Mapped<'_>,
+    threads: usize,
+    chunk_bytes: u64,
+    filter: &Filter,
+    render: &mut Rn,
+    out: &mut Out<'_>,
+    progress: Option<&dyn redis_persist::io::Progress>,
+) -> Option<Result<End, Failure>> {
+    let proto = render.fork();
+    let pool = Pool::default();
+    let (piece, big) = (out.piece, out.big);
+    let w = RefCell::new(Writer {
+        render,
+        pool: &pool,
+        out,
+        filter,
+        mapped: Some(m.data),
+        in_keys: false,
+        end: None,
+        failed: None,
+    });
+    let stop = AtomicBool::new(false);
+    let res = speculative::map_chunks_guessed(
+        m,
+        Settings {
+            threads: threads.max(1),
+            chunk_size: chunk_bytes,
+            verify_checksum: true,
+        },
+        Mode {
+            guess_db: true,
+            deliver_errors: true,
+            caller_runs: true,
+        },
+        |ev, _| w.borrow_mut().event(ev),
+        |chunk| {
+            if stop.load(Ordering::Relaxed) {
+                let o = Outcome {
+                    clean: false,
+                    end: chunk.start,
+                    end_db: chunk.db,
+                    eof: None,
+                };
+                return (None, o);
+            }
+            let d = render_chunk(&proto, filter, &chunk, &pool, true, piece, big);
+            let o = d.outcome;
+            (Some(d), o)
+        },
+        |done, _start_db| {
+            let mut w = w.borrow_mut();
+            if let Some(d) = done {
+                let at = d.outcome.end;
+                w.chunk(d);
+                if let Some(p) = progress {
+                    p.set_position(at);
+                }
+            }
+            if w.failed.is_some() {
+                stop.store(true, Ordering::Relaxed);
+                return false;
+            }
+            true
+        },
+    );
+    let mut w = w.into_inner();
+    if let Some(f) = w.failed.take() {
+        return Some(Err(f));
+    }
+    Some(match res {
+        Ok(end) => Ok(End {
+            checksum: Some(end.checksum),
+            offset: end.end,
+            deferred: None,
+        }),
+        Err(Stop::NoKeys) => return None,
+        // The walk's own error (a checksum mismatch, a file cut after a
+        // record): everything before it was written, as the walk writes it.
+        Err(Stop::Mismatch { .. } | Stop::NoEof { .. } | Stop::Abandoned) => {
+            Err(Failure::Rdb(walk_error(m.data)))
+        }
+    })
+}
+
+/// The first error a frame-only reader of the whole file `data` meets (for a
+/// run over guessed chunks that found the file broken: the error the walk
+/// reports).
+fn walk_error(data: &[u8]) -> rdb::Error {
+    let src = Source::new(Memory(data)).with_size(data.len() as u64);
+    let mut r = rdb::Reader::with_options(
+        src,
+        rdb::Options {
+            verify_checksum: true,
+            frame_only: true,
+        },
+    );
+    loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(_))) => {
+                if let Err(e) = r.skip_value() {
+                    return e;
+                }
+            }
+            Ok(Some(Event::Eof { .. }) | None) => {
+                return rdb::Error::corrupt(
+                    r.offset(),
+                    "the file could not be read in chunks (internal)",
+                );
+            }
+            Ok(Some(_)) => {}
+            Err(e) => return e,
+        }
+    }
+}
+
 /// Reads and renders one chunk (in a worker thread).
 fn render_chunk<Rn: Render>(
     proto: &Rn,
@@ -304,6 +432,7 @@ fn render_chunk<Rn: Render>(
 ) -> Done<Rn::Side> {
     let mut entries = Entries::new(chunk.reader());
     let mut r = proto.fork();
+    let guessed = chunk.stop < chunk.start + chunk.bytes.len() as u64;
     // JSON is about twice the size of the RDB on typical data, more with hex.
     let mut out = Out::new(pool.get(chunk.bytes.len() * 3 + 1024));
     (out.piece, out.big) = (piece, big);
@@ -316,20 +445,48 @@ fn render_chunk<Rn: Render>(
         Reread::Defer,
     );
     let (side, stats) = r.take();
+    // How the chunk's records end (for a chunk cut at a guessed boundary,
+    // whose end is proven by where its reader stopped; past a deferred key,
+    // found by framing the rest).
+    let outcome = match &res {
+        Ok(End {
+            deferred: Some((start, db)),
+            ..
+        }) => frame_outcome(chunk, *start, *db),
+        Ok(end) => Outcome {
+            clean: true,
+            end: end.offset,
+            end_db: entries.reader().db(),
+            eof: end
+                .checksum
+                .map(|_| end.offset - if chunk.version >= 5 { 9 } else { 1 }),
+        },
+        Err(_) => Outcome {
+            clean: false,
+            end: entries.reader().offset(),
+            end_db: entries.reader().db(),
+            eof: None,
+        },
+    };
     let rest = match &res {
         Ok(End {
             deferred: Some((start, db)),
             ..
         }) => {
-            let end = chunk.start + chunk.bytes.len() as u64;
+            let end = if guessed {
+                outcome.end
+            } else {
+                chunk.start + chunk.bytes.len() as u64
+            };
             let from = usize::try_from(start.saturating_sub(chunk.start)).unwrap_or(usize::MAX);
+            let upto = usize::try_from(end.saturating_sub(chunk.start)).unwrap_or(usize::MAX);
             Some(Rest {
                 start: *start,
                 end,
                 db: *db,
                 format: chunk.format,
                 version: chunk.version,
-                bytes: (!mapped).then(|| chunk.bytes.get(from..).unwrap_or_default().to_vec()),
+                bytes: (!mapped).then(|| chunk.bytes.get(from..upto).unwrap_or_default().to_vec()),
             })
         }
         _ => None,
@@ -339,6 +496,7 @@ fn render_chunk<Rn: Render>(
         side,
         stats,
         rest,
+        outcome,
         error: match res {
             Ok(_) => None,
             Err(Failure::Rdb(e)) => Some(e),
