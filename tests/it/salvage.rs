@@ -374,6 +374,28 @@ fn debug_phantom(
     );
 }
 
+/// With `REDIS_PERSIST_SALVAGE_DUMP` set to a directory: writes the damaged
+/// input of a case there (named after the case), to trace it with the CLI.
+fn dump_case(name: &str, m: &[u8]) {
+    let Some(dir) = std::env::var_os("REDIS_PERSIST_SALVAGE_DUMP") else {
+        return;
+    };
+    let file: String = name
+        .rsplit("corpus/")
+        .next()
+        .unwrap_or(name)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let _ = std::fs::write(Path::new(&dir).join(file), m);
+}
+
 #[derive(Default)]
 struct Tally {
     cases: u64,
@@ -554,6 +576,7 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                         "PHANTOM {name}: {phantoms} phantom keys ({inside} from inside a damaged \
                          record)"
                     );
+                    dump_case(&name, &m);
                 }
                 t.phantoms += phantoms;
                 t.phantoms_inside += inside;
