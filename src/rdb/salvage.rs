@@ -1622,9 +1622,11 @@ fn past_fields(data: &[u8], mut p: u64, (format, version): (Format, u32)) -> u64
     loop {
         let (mut last, mut q) = bare_run(data, p);
         // (A first record that is no field, chance bytes of the damage,
-        // before the run.)
+        // before the run: a key record, or a database selector or size.)
         if q == p {
-            if let Some(e) = frame_one(data, p, format, version, 0) {
+            if let Some(e) = frame_one(data, p, format, version, 0)
+                .or_else(|| frame_selector(data, p, format, version))
+            {
                 let (l2, q2) = bare_run(data, e);
                 if q2 > e {
                     (last, q) = (l2, q2);
@@ -1929,6 +1931,17 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
     }
     r.skip_value().ok()?;
     Some(r.offset())
+}
+
+/// The end of the database selector, size or slot info record at `pos`.
+fn frame_selector(data: &[u8], pos: u64, format: Format, version: u32) -> Option<u64> {
+    let mut r = reader_with(data, pos, format, version, 0, true);
+    match r.next_event() {
+        Ok(Some(Event::SelectDb { .. } | Event::ResizeDb { .. } | Event::SlotInfo { .. })) => {
+            Some(r.offset())
+        }
+        _ => None,
+    }
 }
 
 /// Whether records read again from `p`: [`RESYNC_KEYS`] whole key records
