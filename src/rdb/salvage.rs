@@ -735,16 +735,20 @@ fn plausible_start(b: u8) -> bool {
     matches!(b, 0..=5 | 7 | 9..=27 | 0xf4..=0xff)
 }
 
-/// A kept key record not yet written: it is written once the record after it
-/// reads (a damaged length can frame a record across the real ones after it
-/// and still validate; the failure of the next record then shows it, and
-/// reading resumes inside it).
+/// A kept key record (or aux field, or function library) not yet written: it
+/// is written once the record after it reads (a damaged length can frame a
+/// record across the real ones after it and still validate; the failure of
+/// the next record then shows it, and reading resumes inside it).
 struct Pending {
     start: u64,
     end: u64,
     db: u64,
+    /// The key name (an aux field's name, a library's first line).
     key: Vec<u8>,
+    /// The type byte (the opcode of a record that is no key).
     rdb_type: u8,
+    /// Not a key record: an aux field or a function library.
+    aux: bool,
 }
 
 /// The walk: reads every record, keeps what validates, skips damage.
@@ -812,12 +816,14 @@ fn walk<W: Write>(
         };
         let rec = Record {
             bytes: &data[p.start as usize..p.end as usize],
-            key: true,
+            key: !p.aux,
             db: p.db,
             format,
             version,
         };
         match out.record(&rec)? {
+            None if p.aux => rep.records_kept += 1,
+            Some(_) if p.aux => rep.records_dropped += 1,
             None => {
                 rep.keys_kept += 1;
                 if let Some(r) = &mut rep.kept_ranges {
@@ -879,7 +885,9 @@ fn walk<W: Write>(
                                 // length the damage made longer ran that
                                 // record over the selector. It is dropped,
                                 // and reading goes on in that database.
-                                let over = pending.as_ref().filter(|_| db_hint == Some(db_keys));
+                                let over = pending
+                                    .as_ref()
+                                    .filter(|p| !p.aux && db_hint == Some(db_keys));
                                 if let Some((d, hint)) =
                                     over.and_then(|p| selector_tail(data, p.start, p.end, db))
                                 {
@@ -896,7 +904,9 @@ fn walk<W: Write>(
                                 // may be another database's.
                                 if db_damaged && db_hint == Some(db_keys) {
                                     db_doubt = true;
-                                    if let Some(p) = pending.take_if(|p| p.start >= resume_at) {
+                                    if let Some(p) =
+                                        pending.take_if(|p| !p.aux && p.start >= resume_at)
+                                    {
                                         uncertain_db(
                                             &mut rep, p.db, p.key, p.rdb_type, p.start, p.end,
                                         );
@@ -977,6 +987,7 @@ fn walk<W: Write>(
                                         db: kdb,
                                         key,
                                         rdb_type: ktype,
+                                        aux: false,
                                     });
                                 }
                                 db = r.db();
@@ -1024,6 +1035,20 @@ fn walk<W: Write>(
                         }),
                         _ => None,
                     };
+                    // An aux field or a function library waits for the record
+                    // after it, as a key record does (its length can be
+                    // damaged too: [`Pending`]).
+                    let held = match ev {
+                        Event::Aux { name, .. } => Some((name.to_vec(), super::types::OP_AUX)),
+                        Event::Function { code } => {
+                            let line = code.split(|&b| b == b'\n').next().unwrap_or_default();
+                            Some((
+                                line[..line.len().min(256)].to_vec(),
+                                super::types::OP_FUNCTION2,
+                            ))
+                        }
+                        _ => None,
+                    };
                     let end = r.offset();
                     if select {
                         bare_selector = Some((end, before));
@@ -1043,6 +1068,17 @@ fn walk<W: Write>(
                             reason: format!(
                                 "function library left out: the server's loader refuses it ({why})"
                             ),
+                        });
+                        continue;
+                    }
+                    if let Some((key, rdb_type)) = held {
+                        pending = Some(Pending {
+                            start,
+                            end,
+                            db,
+                            key,
+                            rdb_type,
+                            aux: true,
                         });
                         continue;
                     }
@@ -1105,11 +1141,11 @@ fn walk<W: Write>(
             // a listpack's or a ziplist's header, above all), which end
             // where no record starts.
             let empty_before = pending.as_ref().is_some_and(|p| {
-                p.key.is_empty() && p.end == failure.start && failure.key.is_none()
+                !p.aux && p.key.is_empty() && p.end == failure.start && failure.key.is_none()
             }) && place != Place::Exact;
             // (A record dropped with the damage is not counted in its
             // database.)
-            if pending.is_some() && (drop_pending || empty_before) {
+            if pending.as_ref().is_some_and(|p| !p.aux) && (drop_pending || empty_before) {
                 db_keys = db_keys.saturating_sub(1);
             }
             if drop_pending {
@@ -1586,9 +1622,11 @@ fn past_fields(data: &[u8], mut p: u64, (format, version): (Format, u32)) -> u64
     loop {
         let (mut last, mut q) = bare_run(data, p);
         // (A first record that is no field, chance bytes of the damage,
-        // before the run.)
+        // before the run: a key record, or a database selector or size.)
         if q == p {
-            if let Some(e) = frame_one(data, p, format, version, 0) {
+            if let Some(e) = frame_one(data, p, format, version, 0)
+                .or_else(|| frame_selector(data, p, format, version))
+            {
                 let (l2, q2) = bare_run(data, e);
                 if q2 > e {
                     (last, q) = (l2, q2);
@@ -1797,14 +1835,19 @@ fn dropped_pending(
     next: u64,
     rep: &mut Report,
 ) -> (u64, bool) {
+    let what = if pk.aux {
+        "record that is no key (an aux field or a function library) left out: it"
+    } else {
+        "its record"
+    };
     rep.keys_lost.push(LostKey {
         db: pk.db,
         key: pk.key.clone(),
-        rdb_type: Some(pk.rdb_type),
+        rdb_type: (!pk.aux).then_some(pk.rdb_type),
         start: pk.start,
         end: next,
         reason: format!(
-            "its record runs over the records after it (a damaged length); \
+            "{what} runs over the records after it (a damaged length); \
              the record after it failed: {}",
             f.reason
         ),
@@ -1888,6 +1931,17 @@ fn frame_one(data: &[u8], pos: u64, format: Format, version: u32, db: u64) -> Op
     }
     r.skip_value().ok()?;
     Some(r.offset())
+}
+
+/// The end of the database selector, size or slot info record at `pos`.
+fn frame_selector(data: &[u8], pos: u64, format: Format, version: u32) -> Option<u64> {
+    let mut r = reader_with(data, pos, format, version, 0, true);
+    match r.next_event() {
+        Ok(Some(Event::SelectDb { .. } | Event::ResizeDb { .. } | Event::SlotInfo { .. })) => {
+            Some(r.offset())
+        }
+        _ => None,
+    }
 }
 
 /// Whether records read again from `p`: [`RESYNC_KEYS`] whole key records
