@@ -15,13 +15,15 @@ single file or of the base (the non-last part). Each line prints a pattern,
 its damaged file's size, the peak RSS (/usr/bin/time %M), the wall time and
 the exit code (1: damage found), then the load average. Seeded.
 """
-import argparse
 import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from salvage_memory import bench_args  # noqa: E402
 
 MB = 1 << 20
 
@@ -99,14 +101,7 @@ def materialize(spec):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("bench", nargs="?", default="/tmp/bench/k300")
-    ap.add_argument("--dir", default="/tmp/bench-salvmem-aof")
-    ap.add_argument("--bin", default="target/release/redis-persist")
-    ap.add_argument("--only", default="")
-    args = ap.parse_args()
-    os.makedirs(args.dir, exist_ok=True)
-    only = set(filter(None, args.only.split(",")))
+    args, only = bench_args("bench", "/tmp/bench/k300", "/tmp/bench-salvmem-aof", False)
     out = tempfile.mkdtemp(dir=args.dir, prefix="out.")
     print(f"{'pattern':<30} {'MB':>6} {'peak MB':>8} {'s':>7} {'exit':>4}")
     for name, spec, shown in patterns(args.bench, args.dir):

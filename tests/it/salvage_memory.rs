@@ -194,6 +194,24 @@ fn damage_is_read_past_in_bounded_memory() {
     common::assert_no_failures(&failures);
 }
 
+/// The JSON report of a run that found damage (exit 1); else `None`, and why
+/// in `failures`.
+fn damage_found(
+    what: &str,
+    run: &crate::adversarial::Run,
+    failures: &mut Vec<String>,
+) -> Option<serde_json::Value> {
+    if run.status.code() != Some(1) {
+        failures.push(format!(
+            "{what}: exit {:?} (expected 1: damage found): {}",
+            run.status.code(),
+            String::from_utf8_lossy(&run.stderr)
+        ));
+        return None;
+    }
+    serde_json::from_slice(&run.stdout).ok()
+}
+
 /// `data` with `run` inserted at its middle.
 fn with_run(data: &[u8], run: &[u8]) -> Vec<u8> {
     let at = data.len() / 2;
@@ -269,15 +287,9 @@ fn a_long_run_of_damage_costs_a_constant() {
                     &s(&out),
                     &s(&input),
                 ]);
-                if run.status.code() != Some(1) {
-                    failures.push(format!(
-                        "{name}: exit {:?} (expected 1: damage found): {}",
-                        run.status.code(),
-                        String::from_utf8_lossy(&run.stderr)
-                    ));
+                let Some(doc) = damage_found(&name, &run, &mut failures) else {
                     continue;
-                }
-                let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+                };
                 let kept = doc["commands_kept"].as_u64().unwrap_or(0);
                 // (About 1 KB a command, a run of damage in the middle.)
                 let expected = (file_size() / 1100) as u64;
