@@ -88,16 +88,23 @@ def first_key_offset(data):
     return i if i > 0 else 9
 
 
-def main():
+def bench_args(input_name, input_default, dir_default, commands=True):
+    """The options of this bench and of its siblings: (args, the --only set);
+    DIR is created."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("rdb", nargs="?", default="/tmp/bench/k300/dump.rdb")
-    ap.add_argument("--dir", default="/tmp/bench-salvmem")
+    ap.add_argument(input_name, nargs="?", default=input_default)
+    ap.add_argument("--dir", default=dir_default)
     ap.add_argument("--bin", default="target/release/redis-persist")
     ap.add_argument("--only", default="")
-    ap.add_argument("--commands", default="salvage,check-rdb,dump,rewrite")
+    if commands:
+        ap.add_argument("--commands", default="salvage,check-rdb,dump,rewrite")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    only = set(filter(None, args.only.split(",")))
+    return args, set(filter(None, args.only.split(",")))
+
+
+def main():
+    args, only = bench_args("rdb", "/tmp/bench/k300/dump.rdb", "/tmp/bench-salvmem")
     with open(args.rdb, "rb") as f:
         data = f.read()
     names = []

@@ -49,6 +49,9 @@ pub const RESYNC_COMMANDS: usize = 3;
 /// commands before it the end of a transaction whose `MULTI` was lost.
 const ORPHAN_LOOKAHEAD: usize = 16 << 20;
 
+/// Bytes searched ahead between two calls of [`Progress::scanned`].
+const SCAN_STEP: usize = 1 << 20;
+
 /// Dropped commands listed one by one in a report (the count goes on).
 const MAX_LISTED: usize = 10_000;
 
@@ -190,7 +193,7 @@ pub fn salvage_file<W: Write>(
     let mut out = Counting { out, n: 0 };
     let mut from = 0;
     if has_rdb_magic(data) {
-        let end = rdb_end(data);
+        let end = rdb_end(data, progress);
         match rdb_salvage::salvage(&data[..end], &mut out, rdb_opts, progress) {
             Ok(r) => {
                 // Bytes after the RDB trailer the boundary search did not place
@@ -214,7 +217,7 @@ pub fn salvage_file<W: Write>(
         }
     }
     rep.resp_start = from as u64;
-    Resp::new(data, &mut rep).run(from, &mut out, progress)?;
+    Resp::new(data, &mut rep, progress).run(from, &mut out)?;
     out.flush()?;
     rep.output_bytes = out.n;
     Ok(rep)
@@ -229,20 +232,64 @@ pub fn has_rdb_magic(data: &[u8]) -> bool {
 /// Where the RDB part of `data` ends: after its trailer when it reads cleanly;
 /// else at the first `EOF` opcode + checksum followed by commands; else the
 /// whole file.
-fn rdb_end(data: &[u8]) -> usize {
-    let (src, report) = check_rdb(Source::new(Memory(data)).with_size(data.len() as u64));
+///
+/// (Both read the whole part ahead of the salvage: `progress` is told where
+/// they are, [`Progress::scanned`], so that what they passed need not stay in
+/// memory.)
+fn rdb_end(data: &[u8], progress: &dyn Progress) -> usize {
+    let told = Telling {
+        data,
+        pos: 0,
+        told: 0,
+        progress,
+    };
+    let (src, report) = check_rdb(Source::new(told).with_size(data.len() as u64));
     if report.is_ok() {
         return usize::try_from(src.offset()).map_or(data.len(), |e| e.min(data.len()));
     }
     let zero_from = zero_tail_start(data);
-    data.iter()
-        .enumerate()
-        .skip(9)
-        .filter(|&(_, &b)| b == types::OP_EOF)
-        .map(|(i, _)| i + 9)
-        .find(|&at| at < data.len() && data[at] == b'*' && resumes_at(data, at, zero_from))
-        .unwrap_or(data.len())
+    let mut told = 0;
+    (9..data.len())
+        .find(|&i| {
+            if i - told >= SCAN_STEP {
+                progress.scanned(i as u64);
+                told = i;
+            }
+            let at = i + 9;
+            data[i] == types::OP_EOF
+                && at < data.len()
+                && data[at] == b'*'
+                && resumes_at(data, at, zero_from)
+        })
+        .map_or(data.len(), |i| i + 9)
 }
+
+/// Bytes in memory read through a [`Source`]'s buffer (a copy, not in
+/// place), telling `progress` every [`SCAN_STEP`] bytes how far the reading is
+/// ([`Progress::scanned`]).
+struct Telling<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// Where `progress` was last told.
+    told: usize,
+    progress: &'a dyn Progress,
+}
+
+impl std::io::Read for Telling<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.data[self.pos..];
+        let n = out.len().min(rest.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        if self.pos - self.told >= SCAN_STEP {
+            self.progress.scanned(self.pos as u64);
+            self.told = self.pos;
+        }
+        Ok(n)
+    }
+}
+
+impl crate::io::Input for Telling<'_> {}
 
 /// Start of the run of zero bytes that ends `data` (its length when the last
 /// byte is not zero).
@@ -418,10 +465,12 @@ struct Resp<'a> {
     /// The last record, when it is a command kept outside a transaction:
     /// (start, end, name).
     last_plain: Option<(usize, usize, Vec<u8>)>,
+    /// Told the position, and where searches ahead are.
+    progress: &'a dyn Progress,
 }
 
 impl<'a> Resp<'a> {
-    fn new(data: &'a [u8], rep: &'a mut FileSalvage) -> Self {
+    fn new(data: &'a [u8], rep: &'a mut FileSalvage, progress: &'a dyn Progress) -> Self {
         Self {
             data,
             rep,
@@ -430,21 +479,26 @@ impl<'a> Resp<'a> {
             block: None,
             orphan_until: 0,
             last_plain: None,
+            progress,
         }
     }
 
-    fn run<W: Write>(
-        mut self,
-        from: usize,
-        out: &mut W,
-        progress: &dyn Progress,
-    ) -> std::io::Result<()> {
+    fn run<W: Write>(mut self, from: usize, out: &mut W) -> std::io::Result<()> {
         let data = self.data;
+        let progress = self.progress;
         let mut p = from;
         self.run_start = from;
         let mut next_progress = from;
         while p < data.len() {
             if p >= next_progress {
+                // The run of kept bytes so far is written as it grows (up to
+                // the last command, which damage right after it may still
+                // drop), not in one piece at its end: the write would read
+                // the whole run back into memory.
+                let kept = self.last_plain.as_ref().map_or(p, |l| l.0);
+                if kept > self.run_start {
+                    self.flush(out, kept)?;
+                }
                 progress.set_position(p as u64);
                 next_progress = p + (1 << 20);
             }
@@ -705,9 +759,17 @@ impl<'a> Resp<'a> {
         let data = self.data;
         let limit = self.zero_from;
         let mut q = from;
+        let mut told = from;
         while q < limit {
-            match super::resp::memchr(b'*', &data[q..limit]) {
-                None => return limit,
+            // (Searched a step at a time, and what was passed given back:
+            // a search through N bytes of damage costs a constant, not N.)
+            if q - told >= SCAN_STEP {
+                self.progress.scanned(q as u64);
+                told = q;
+            }
+            let to = limit.min(q.saturating_add(SCAN_STEP));
+            match super::resp::memchr(b'*', &data[q..to]) {
+                None => q = to,
                 Some(i) => {
                     let at = q + i;
                     if resumes_at(data, at, self.zero_from) {
@@ -726,7 +788,12 @@ impl<'a> Resp<'a> {
     fn orphan_end(&self, q: usize) -> usize {
         let data = self.data;
         let mut p = q;
+        let mut told = q;
         while p < self.zero_from && p - q < ORPHAN_LOOKAHEAD {
+            if p - told >= SCAN_STEP {
+                self.progress.scanned(p as u64);
+                told = p;
+            }
             if data[p] == b'#' {
                 match annotation_len(&data[p..]) {
                     Some(n) => p += n,

@@ -442,6 +442,10 @@ impl redis_persist::io::Progress for Track<'_> {
             self.ahead.set(offset);
         }
     }
+
+    fn scanned(&self, offset: u64) {
+        self.map.release_scanned(offset);
+    }
 }
 
 /// Fails when `out` exists and is the input (never allowed) or `--force` is

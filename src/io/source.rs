@@ -41,6 +41,12 @@ pub const MAX_SLICE: usize = 64 * 1024 * 1024;
 pub trait Progress {
     /// The reader has consumed input up to `offset` (absolute, in bytes).
     fn set_position(&self, offset: u64);
+
+    /// A search that looks ahead of the reader (salvage's search for where
+    /// records read again after damage) has passed `offset`: what it read
+    /// before that, and far after it, need not stay in memory. The position
+    /// of the reader is unchanged. Nothing by default.
+    fn scanned(&self, _offset: u64) {}
 }
 
 /// What a [`Source`] reads from: any reader (read into the source's buffer),

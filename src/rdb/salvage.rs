@@ -73,6 +73,10 @@ const NAME_SCAN: u64 = 1 << 20;
 /// one that frames is validated by the walk, when reading resumes on it).
 const PROBE_VALIDATE_LIMIT: u64 = 4 << 20;
 
+/// Bytes searched for where records read again between two calls of
+/// [`Progress::scanned`].
+const SCAN_STEP: u64 = 1 << 20;
+
 /// Which of two records of the same key to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -943,8 +947,15 @@ fn walk<W: Write>(
                                     // The record after it may be chance
                                     // bytes too, holding real records: where
                                     // records read again from its end.
-                                    let q = next_resume(data, kend, len, (format, version), 0)
-                                        .unwrap_or(len);
+                                    let q = next_resume(
+                                        data,
+                                        kend,
+                                        len,
+                                        (format, version),
+                                        0,
+                                        progress,
+                                    )
+                                    .unwrap_or(len);
                                     // (Not into the fields of a hash with
                                     // field TTLs: they read as records.)
                                     let q = if hash_fields_at(data, kend, format).is_some()
@@ -957,7 +968,7 @@ fn walk<W: Write>(
                                     // (Past them, where they read on as
                                     // records: [`fields_run_at`].)
                                     let q = if fields_run_at(data, q, (format, version)) {
-                                        past_fields(data, q, (format, version))
+                                        past_fields(data, q, (format, version), progress)
                                     } else {
                                         q
                                     };
@@ -1111,6 +1122,7 @@ fn walk<W: Write>(
                 &failure,
                 (pending.as_ref(), in_fields),
                 &mut rep,
+                progress,
             );
             after_fields = fields.then_some(next);
             uncertain = (place == Place::Uncertain).then_some(next);
@@ -1391,6 +1403,7 @@ fn recover(
     f: &Failure,
     (pending, in_fields): (Option<&Pending>, bool),
     rep: &mut Report,
+    progress: &dyn Progress,
 ) -> (u64, bool, bool, Place) {
     let len = data.len() as u64;
     // The failed record is a hash with field TTLs (its header reads).
@@ -1406,13 +1419,20 @@ fn recover(
     // a hash with field TTLs: chance records from inside the kept one then
     // run into its fields.)
     if let Some(pk) = pending.filter(|_| !failed_hash) {
-        if let Some(p) = next_resume(data, pk.start + 1, f.start, (format, version), f.start + 1) {
+        if let Some(p) = next_resume(
+            data,
+            pk.start + 1,
+            f.start,
+            (format, version),
+            f.start + 1,
+            progress,
+        ) {
             let fields = in_fields
                 || field_ttl_hash(format, pk.rdb_type)
                 || hash_header_in(data, pk.start, p, (format, version))
                 || fields_run_at(data, p, (format, version));
             let p = if fields {
-                past_fields(data, p, (format, version))
+                past_fields(data, p, (format, version), progress)
             } else {
                 p
             };
@@ -1444,9 +1464,9 @@ fn recover(
     // fail on its field count before it names the key.)
     let next = match header {
         Some(fields) if !f.unsupported => {
-            resume_after_fields(data, f.start, fields, (format, version))
+            resume_after_fields(data, f.start, fields, (format, version), progress)
         }
-        _ => next_resume(data, f.start + 1, len, (format, version), 0),
+        _ => next_resume(data, f.start + 1, len, (format, version), 0, progress),
     }
     .unwrap_or(len);
     // Reading resumes inside (or near) the failed record's declared extent:
@@ -1466,7 +1486,7 @@ fn recover(
                 || hash_header_in(data, f.start, next, (format, version))
                 || fields_run_at(data, next, (format, version)));
     let next = if fields {
-        past_fields(data, next, (format, version))
+        past_fields(data, next, (format, version), progress)
     } else {
         next
     };
@@ -1617,7 +1637,12 @@ fn after_prefixes(data: &[u8], mut p: usize) -> Option<usize> {
 /// not read on from the end of the run (a field with a TTL, or chance bytes
 /// of the damage framed across the real records), the run goes on from the
 /// next place inside its last record where records read again.
-fn past_fields(data: &[u8], mut p: u64, (format, version): (Format, u32)) -> u64 {
+fn past_fields(
+    data: &[u8],
+    mut p: u64,
+    (format, version): (Format, u32),
+    progress: &dyn Progress,
+) -> u64 {
     let len = data.len() as u64;
     loop {
         let (mut last, mut q) = bare_run(data, p);
@@ -1636,7 +1661,7 @@ fn past_fields(data: &[u8], mut p: u64, (format, version): (Format, u32)) -> u64
         if q >= len || resumes(data, q, format, version, 0).is_some() {
             return q;
         }
-        match next_resume(data, last + 1, len, (format, version), 0) {
+        match next_resume(data, last + 1, len, (format, version), 0, progress) {
             Some(n) if n > last => p = n,
             _ => return q,
         }
@@ -1740,6 +1765,7 @@ fn resume_after_fields(
     start: u64,
     (fields, count): (usize, u64),
     (format, version): (Format, u32),
+    progress: &dyn Progress,
 ) -> Option<u64> {
     let len = data.len();
     let (end, read, largest) = fields_from(data, fields, count);
@@ -1749,7 +1775,7 @@ fn resume_after_fields(
     if read < count && len - end <= largest + 64 && !ends_whole {
         return None;
     }
-    next_resume(data, start + 1, len as u64, (format, version), 0)
+    next_resume(data, start + 1, len as u64, (format, version), 0, progress)
 }
 
 /// Reads up to `max` fields `(LEN ttl, STR field, STR value)` from `p`: the
@@ -2099,9 +2125,18 @@ fn next_resume(
     to: u64,
     (format, version): (Format, u32),
     past: u64,
+    progress: &dyn Progress,
 ) -> Option<u64> {
     let first = |lo: u64, hi: u64, tail: Option<u64>| {
+        let mut told = lo;
         (lo..hi.min(data.len() as u64)).find_map(|p| {
+            // (What a long search read, behind it and far ahead, is given
+            // back as it goes: a search through N bytes of damage costs a
+            // constant, not N.)
+            if p - told >= SCAN_STEP {
+                progress.scanned(p);
+                told = p;
+            }
             if plausible_start(data[p as usize]) {
                 resumes_chain(data, p, (format, version), past)
                     .filter(|c| tail != Some(c.first.1))

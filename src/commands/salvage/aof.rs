@@ -244,6 +244,12 @@ impl redis_persist::io::Progress for Track<'_> {
             m.release(offset.saturating_sub(4 << 20));
         }
     }
+
+    fn scanned(&self, offset: u64) {
+        if let Some(m) = self.map {
+            m.release_scanned(offset);
+        }
+    }
 }
 
 /// Salvages one input file to `out` (and its lost bytes to `lost`).
