@@ -398,9 +398,11 @@ where
                            st: &mut Taken,
                            pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
                            next_out: &mut usize| {
+            // (`try_lock`: a worker waiting for a job holds the lock while
+            // the queue is empty, and only this thread fills it.)
             let own = if mode.caller_runs && blocking {
                 job_rx
-                    .lock()
+                    .try_lock()
                     .ok()
                     .and_then(|rx| rx.try_recv().ok())
                     .map(|job| {
