@@ -320,7 +320,6 @@ impl MappedFile {
     /// bounded whatever the file size. An offset lower than the previous one
     /// starts a new pass (a check that abandoned its guessed chunks and reads
     /// the file again from the start): releasing starts over from 0.
-    #[allow(unsafe_code)]
     pub fn release(&self, upto: u64) {
         const BLOCK: usize = 64 << 10;
         let end = (upto as usize).min(self.map.len()) / BLOCK * BLOCK;
@@ -329,18 +328,9 @@ impl MappedFile {
         }
         let start = self.released.get();
         if end > start {
-            // SAFETY: a read-only, shared file mapping: MADV_DONTNEED only drops
-            // this process's page-table entries for the range; a later read of
-            // it (none in this pass: every reader is past `upto`; a new pass
-            // reads it again) faults the file's bytes back in, unchanged. No
-            // reference into the range is used after this call.
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    start,
-                    end - start,
-                )
-            };
+            // (No reader of this pass reads before `upto` again; a new pass
+            // reads it again from the page cache.)
+            self.release_range(start as u64, end as u64);
             self.released.set(end);
         }
     }
@@ -388,8 +378,10 @@ impl MappedFile {
             end / BLOCK * BLOCK
         };
         if start < end {
-            // SAFETY: as in `release`: a read-only, shared file mapping, whose
-            // bytes a later read faults back in unchanged.
+            // SAFETY: a read-only, shared file mapping: MADV_DONTNEED only
+            // drops this process's page-table entries for the range; a later
+            // read of it faults the file's bytes back in, unchanged. No
+            // reference into the range is used after this call.
             let _ = unsafe {
                 self.map.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
