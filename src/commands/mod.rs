@@ -279,7 +279,7 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
 pub struct MappedFile {
     map: memmap2::Mmap,
     /// Bytes before this offset were given back (see [`MappedFile::release`]).
-    released: std::cell::Cell<usize>,
+    released: std::sync::atomic::AtomicUsize,
 }
 
 impl MappedFile {
@@ -305,7 +305,7 @@ impl MappedFile {
         let map = unsafe { memmap2::Mmap::map(&f) }.ok()?;
         Some(Self {
             map,
-            released: std::cell::Cell::new(0),
+            released: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -323,15 +323,16 @@ impl MappedFile {
     pub fn release(&self, upto: u64) {
         const BLOCK: usize = 64 << 10;
         let end = (upto as usize).min(self.map.len()) / BLOCK * BLOCK;
-        if (upto as usize) < self.released.get() {
-            self.released.set(0);
+        use std::sync::atomic::Ordering::Relaxed;
+        if (upto as usize) < self.released.load(Relaxed) {
+            self.released.store(0, Relaxed);
         }
-        let start = self.released.get();
+        let start = self.released.load(Relaxed);
         if end > start {
             // (No reader of this pass reads before `upto` again; a new pass
             // reads it again from the page cache.)
             self.release_range(start as u64, end as u64);
-            self.released.set(end);
+            self.released.store(end, Relaxed);
         }
     }
 
@@ -400,7 +401,14 @@ impl MappedFile {
         redis_persist::rdb::parallel::Mapped {
             data: self.bytes(),
             release,
+            pages: Some(self),
         }
+    }
+}
+
+impl redis_persist::rdb::parallel::Pages for MappedFile {
+    fn release_range(&self, from: u64, to: u64) {
+        MappedFile::release_range(self, from, to);
     }
 }
 

@@ -192,6 +192,20 @@ pub struct Mapped<'a> {
     /// the file (after [`super::speculative::map_chunks_speculative`] was
     /// abandoned), which reads the data again from the start.
     pub release: &'a dyn Fn(u64),
+    /// Called on any thread with a range of the file a worker finished
+    /// reading, when the mapping can give back the pages of a range: a
+    /// chunk's pages then leave memory when its result is made, not when it is
+    /// taken in file order, so that the results waiting for an earlier one
+    /// cost their output only. Reading the range again (a chunk read once
+    /// more) faults it back in from the page cache.
+    pub pages: Option<&'a dyn Pages>,
+}
+
+/// A mapping whose pages can be given back by range, from any thread
+/// ([`Mapped::pages`]).
+pub trait Pages: Sync {
+    /// Gives back the whole pages inside `[from, to)`.
+    fn release_range(&self, from: u64, to: u64);
 }
 
 /// [`map_chunks_until`], optionally over a file that is all in memory (mapped):
@@ -700,6 +714,7 @@ mod tests {
             let mapped = mapped.then_some(Mapped {
                 data: bytes,
                 release: &release,
+                pages: None,
             });
             let (_, res) =
                 map_chunks_in(src, mapped, settings, &stop, |_| {}, work, |r| got.push(r));
@@ -768,6 +783,7 @@ mod tests {
                     let m = mapped.then_some(Mapped {
                         data: bytes,
                         release: &release,
+                        pages: None,
                     });
                     let (_, res) = map_chunks_shared(
                         Source::new(bytes).with_size(bytes.len() as u64),

@@ -214,6 +214,20 @@ struct Taken {
     /// The `EOF` opcode and the end of the trailer, once a result reached it.
     eof: Option<(u64, u64)>,
     failed: bool,
+    /// The CRC-64 of the bytes before `crc_upto`: the head, then the chunks'
+    /// bytes (to their guessed end), in order.
+    crc: Crc64,
+    crc_upto: u64,
+}
+
+/// A chunk's result, and the CRC-64 of the chunk's bytes up to its guessed
+/// end (computed by the thread that read it, which gives its pages back
+/// afterwards; `None` for the last chunk, which holds the trailer).
+struct Done<T> {
+    job: Job,
+    t: T,
+    o: Outcome,
+    crc: Option<Crc64>,
 }
 
 /// [`map_chunks_speculative`] with a [`Mode`]; ends with the file's [`End`]
@@ -298,9 +312,26 @@ where
     let chunk_size = settings.chunk_size.max(1);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
     let job_rx = Arc::new(Mutex::new(job_rx));
-    let (res_tx, res_rx) = mpsc::channel::<(Job, T, Outcome)>();
+    let (res_tx, res_rx) = mpsc::channel::<Done<T>>();
     let work = &work;
     let chunk = &chunk;
+    // A chunk read where it was cut (by a worker, or here): its bytes' CRC is
+    // computed with it, and its pages are given back as soon as it is read (a
+    // result may wait a while for the ones before it to be taken; the pages
+    // of a chunk queued are not touched before a thread reads it).
+    let read = |job: Job| {
+        let crc = (settings.verify_checksum && job.stop < len).then(|| {
+            let mut c = Crc64::new();
+            c.update(&data[job.start as usize..job.stop as usize]);
+            c
+        });
+        let (t, o) = work(chunk(job, false));
+        if let Some(p) = m.pages {
+            p.release_range(job.start, job.stop);
+        }
+        Done { job, t, o, crc }
+    };
+    let read = &read;
 
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -308,24 +339,32 @@ where
             let res_tx = res_tx.clone();
             scope.spawn(move || {
                 while let Some(job) = next_job(&job_rx) {
-                    let (out, outcome) = work(chunk(job, false));
-                    if res_tx.send((job, out, outcome)).is_err() {
+                    if res_tx.send(read(job)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(res_tx);
+        // The oldest chunk waiting in the queue, for this thread to read.
+        // (`try_lock`: a worker waiting for a job holds the lock while the
+        // queue is empty, and only this thread fills it.)
+        let queued = || job_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok());
 
         // Taking results in file order.
-        let mut pending: BTreeMap<usize, (Job, T, Outcome)> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, Done<T>> = BTreeMap::new();
         let mut next_out = 0usize;
         let mut st = Taken {
             at: first,
             db: db0,
             eof: None,
             failed: false,
+            crc: Crc64::new(),
+            crc_upto: first,
         };
+        if settings.verify_checksum {
+            st.crc.update(&data[..first as usize]);
+        }
         // Takes (or drops, or repairs) one result; false when the run ends.
         let mut take = |st: &mut Taken, job: Job, t: T, o: Outcome| -> bool {
             if st.eof.is_some() {
@@ -381,41 +420,37 @@ where
             (m.release)(st.at);
             true
         };
-        let mut take_ready = |st: &mut Taken,
-                              pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
-                              next_out: &mut usize| {
-            while let Some((job, t, o)) = pending.remove(next_out) {
-                *next_out += 1;
-                if !st.failed && !take(st, job, t, o) {
-                    st.failed = true;
+        let mut take_ready =
+            |st: &mut Taken, pending: &mut BTreeMap<usize, Done<T>>, next_out: &mut usize| {
+                while let Some(d) = pending.remove(next_out) {
+                    *next_out += 1;
+                    // The chunks' bytes tile the file from the first key to the
+                    // last chunk, whatever their readers found.
+                    if let Some(c) = &d.crc {
+                        st.crc.combine(c);
+                        st.crc_upto = d.job.stop;
+                    }
+                    if !st.failed && !take(st, d.job, d.t, d.o) {
+                        st.failed = true;
+                    }
                 }
-            }
-        };
+            };
         // One result more (when `blocking`, waiting for one; sharing, first
         // reading a queued chunk here instead), then the results next in
         // order; false when none came and none was taken.
         let mut deliver = |blocking: bool,
                            st: &mut Taken,
-                           pending: &mut BTreeMap<usize, (Job, T, Outcome)>,
+                           pending: &mut BTreeMap<usize, Done<T>>,
                            next_out: &mut usize| {
-            // (`try_lock`: a worker waiting for a job holds the lock while
-            // the queue is empty, and only this thread fills it.)
             let own = if mode.caller_runs && blocking {
-                job_rx
-                    .try_lock()
-                    .ok()
-                    .and_then(|rx| rx.try_recv().ok())
-                    .map(|job| {
-                        let (t, o) = work(chunk(job, false));
-                        (job, t, o)
-                    })
+                queued().map(read)
             } else {
                 None
             };
             let got = own.or_else(|| next_result(&res_rx, blocking && workers > 0));
             let any = got.is_some();
-            if let Some((job, t, o)) = got {
-                pending.insert(job.index, (job, t, o));
+            if let Some(d) = got {
+                pending.insert(d.job.index, d);
             }
             let before = *next_out;
             take_ready(st, pending, next_out);
@@ -452,9 +487,6 @@ where
             }
         });
         // Hand out chunks; the CRC follows the cuts.
-        let mut crc = Crc64::new();
-        crc.update(&data[..first as usize]);
-        let mut crc_upto = first;
         let mut pos = first;
         let mut sent = 0usize;
         let max_in_flight = if mode.caller_runs {
@@ -485,13 +517,31 @@ where
             };
             sent += 1;
             // Sharing, a full queue means the workers are busy: read the
-            // chunk here instead of waiting for room.
-            let queued = if mode.caller_runs {
+            // oldest queued chunk here instead of waiting for room, and queue
+            // this one (reading this one, the newest, would have its result
+            // wait for the queued ones: more results held at a time).
+            let sent_ok = if mode.caller_runs {
                 match job_tx.try_send(job) {
                     Ok(()) => Ok(()),
                     Err(mpsc::TrySendError::Full(job)) => {
-                        let (t, o) = work(chunk(job, false));
-                        pending.insert(job.index, (job, t, o));
+                        let left = match queued() {
+                            Some(old) => {
+                                let d = read(old);
+                                pending.insert(d.job.index, d);
+                                match job_tx.try_send(job) {
+                                    Ok(()) => None,
+                                    Err(
+                                        mpsc::TrySendError::Full(job)
+                                        | mpsc::TrySendError::Disconnected(job),
+                                    ) => Some(job),
+                                }
+                            }
+                            None => Some(job),
+                        };
+                        if let Some(job) = left {
+                            let d = read(job);
+                            pending.insert(d.job.index, d);
+                        }
                         Ok(())
                     }
                     Err(mpsc::TrySendError::Disconnected(_)) => Err(()),
@@ -499,18 +549,12 @@ where
             } else {
                 job_tx.send(job).map_err(|_| ())
             };
-            if queued.is_err() {
+            if sent_ok.is_err() {
                 st.failed = true;
                 break;
             }
             if stop == len {
                 break;
-            }
-            // The last chunk holds the trailer: its part is added once the
-            // EOF opcode is known.
-            if settings.verify_checksum {
-                crc.update(&data[pos as usize..stop as usize]);
-                crc_upto = stop;
             }
             pos = stop;
             while deliver(false, &mut st, &mut pending, &mut next_out) {}
@@ -544,11 +588,12 @@ where
             // The CRC covers everything up to the EOF opcode included.
             Checksum::of_trailer(stored, settings.verify_checksum, || {
                 let through = eof + 1;
-                if through < crc_upto {
+                let (mut crc, mut upto) = (st.crc.clone(), st.crc_upto);
+                if through < upto {
                     crc = Crc64::new();
-                    crc_upto = 0;
+                    upto = 0;
                 }
-                crc.update(&data[crc_upto as usize..through as usize]);
+                crc.update(&data[upto as usize..through as usize]);
                 crc.value()
             })
             .map_err(|computed| Stop::Mismatch {

@@ -81,6 +81,7 @@ fn library_verdicts(data: &[u8]) -> Vec<(&'static str, check::Report)> {
         Some(Mapped {
             data,
             release: &release,
+            pages: None,
         }),
         opts,
         2,

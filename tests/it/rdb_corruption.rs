@@ -46,6 +46,7 @@ fn check_both(bytes: Vec<u8>) -> (Report, Report) {
             Some(redis_persist::rdb::parallel::Mapped {
                 data: &bytes,
                 release: &release,
+                pages: None,
             }),
             opts,
             3,
@@ -62,6 +63,7 @@ fn check_both(bytes: Vec<u8>) -> (Report, Report) {
             redis_persist::rdb::parallel::Mapped {
                 data: &bytes,
                 release: &|_| {},
+                pages: None,
             },
             opts,
             3,

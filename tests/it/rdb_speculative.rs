@@ -12,8 +12,10 @@ use std::sync::Mutex;
 
 use redis_persist::io::{Source, crc64};
 use redis_persist::rdb::check::{self, CheckOptions, Report};
-use redis_persist::rdb::parallel::{Mapped, Settings};
-use redis_persist::rdb::speculative::{Outcome, UNKNOWN_DB, map_chunks_speculative};
+use redis_persist::rdb::parallel::{Mapped, Pages, Settings};
+use redis_persist::rdb::speculative::{
+    Mode, Outcome, Stop, UNKNOWN_DB, map_chunks_guessed, map_chunks_speculative,
+};
 use redis_persist::rdb::{Event, Reader};
 
 fn put_len(b: &mut Vec<u8>, n: usize) {
@@ -82,6 +84,7 @@ fn guessed(data: &[u8]) -> Option<Report> {
         Mapped {
             data,
             release: &|_| {},
+            pages: None,
         },
         opts(),
         3,
@@ -94,12 +97,23 @@ fn guessed(data: &[u8]) -> Option<Report> {
 type Keys = Vec<(u64, Vec<u8>)>;
 
 fn keys_and_reads(data: &[u8]) -> (Option<Keys>, BTreeMap<usize, usize>) {
+    keys_and_reads_with(data, None, &|_| {})
+}
+
+/// [`keys_and_reads`] with the mapping's `pages`, and `done` called with each
+/// chunk's start once its reader finished.
+fn keys_and_reads_with(
+    data: &[u8],
+    pages: Option<&dyn Pages>,
+    done: &(dyn Fn(u64) + Sync),
+) -> (Option<Keys>, BTreeMap<usize, usize>) {
     let reads = Mutex::new(BTreeMap::new());
     let mut keys = Vec::new();
     let end = map_chunks_speculative(
         Mapped {
             data,
             release: &|_| {},
+            pages,
         },
         Settings {
             threads: 3,
@@ -127,6 +141,7 @@ fn keys_and_reads(data: &[u8]) -> (Option<Keys>, BTreeMap<usize, usize>) {
                 end_db: r.db(),
                 eof,
             };
+            done(chunk.start);
             (got, o)
         },
         |got, start_db| {
@@ -179,6 +194,102 @@ fn guessed_cuts_give_the_walks_report() {
     assert_eq!(g.dbs.len(), 2);
 }
 
+/// Records the ranges given back, each checked to be a chunk whose reader
+/// finished.
+#[derive(Default)]
+struct Recorder {
+    finished: Mutex<std::collections::HashSet<u64>>,
+    released: Mutex<Vec<(u64, u64)>>,
+}
+
+impl Pages for Recorder {
+    fn release_range(&self, from: u64, to: u64) {
+        assert!(
+            self.finished.lock().unwrap().contains(&from),
+            "pages from {from} given back before a reader of the chunk there finished"
+        );
+        self.released.lock().unwrap().push((from, to));
+    }
+}
+
+/// A mapping that gives pages back by range gets each chunk's range once its
+/// reader is done with it (together the whole file from the first key), and
+/// the results are
+/// the same; the CRC of the file, computed from the chunks' parts, is still
+/// checked (a wrong stored checksum is a mismatch, with the file's CRC).
+#[test]
+fn chunks_give_their_pages_back_once_read() {
+    let data = rdb(3000, |i| vec![b'a' + (i % 26) as u8; i % 90]);
+    let rec = Recorder::default();
+    let done = |start| {
+        rec.finished.lock().unwrap().insert(start);
+    };
+    let (keys, reads) = keys_and_reads_with(&data, Some(&rec), &done);
+    assert_eq!(keys.expect("abandoned"), sequential_keys(&data));
+    let mut ranges = rec.released.into_inner().unwrap();
+    ranges.sort_unstable();
+    assert_eq!(ranges.len(), reads.len(), "{ranges:?} {reads:?}");
+    // The first key's record starts at its expire, after `SELECTDB 0`.
+    let first_key = data.windows(3).position(|w| w == [0xfe, 0, 0xfc]).unwrap() as u64 + 2;
+    assert_eq!(ranges[0].0, first_key);
+    for w in ranges.windows(2) {
+        assert_eq!(w[0].1, w[1].0, "ranges not contiguous: {ranges:?}");
+    }
+    assert_eq!(ranges.last().unwrap().1, data.len() as u64);
+
+    let mut bad = data.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    for threads in [1, 2, 3] {
+        let res = map_chunks_guessed(
+            Mapped {
+                data: &bad,
+                release: &|_| {},
+                pages: None,
+            },
+            Settings {
+                threads,
+                chunk_size: 4096,
+                verify_checksum: true,
+            },
+            Mode {
+                caller_runs: threads > 1,
+                ..Mode::default()
+            },
+            |_, _| {},
+            |chunk| {
+                let mut r = chunk.reader();
+                let mut eof = None;
+                let clean = loop {
+                    match r.next_event() {
+                        Ok(Some(Event::Eof { offset, .. })) => eof = Some(offset),
+                        Ok(Some(_)) => {}
+                        Ok(None) => break true,
+                        Err(_) => break false,
+                    }
+                };
+                let o = Outcome {
+                    clean,
+                    end: r.offset(),
+                    end_db: r.db(),
+                    eof,
+                };
+                ((), o)
+            },
+            |(), _| true,
+        );
+        assert_eq!(
+            res,
+            Err(Stop::Mismatch {
+                eof: n as u64 - 9,
+                stored: u64::from_le_bytes(bad[n - 8..].try_into().unwrap()),
+                computed: crc64(&data[..n - 8]),
+            }),
+            "{threads} threads"
+        );
+    }
+}
+
 /// Values that are themselves runs of well-formed string-key records: a probe
 /// inside one reads 16 "keys" and guesses a cut that is not a boundary. The
 /// chunk before reads past it, the next chunk's result is dropped and its
@@ -228,6 +339,7 @@ fn a_stretch_without_guesses_grows_the_chunk() {
         Some(Mapped {
             data: &data,
             release: &|_| {},
+            pages: None,
         }),
         opts(),
         3,

@@ -63,6 +63,7 @@ pub fn disagreements(bytes: &[u8]) -> Vec<String> {
     let mapped = Mapped {
         data: bytes,
         release: &|_| {},
+        pages: None,
     };
     let mapped_rep = check::check_parallel_in(src(bytes), Some(mapped), opts, 3).0;
     let guessed = check::check_guessed(mapped, opts, 3);
