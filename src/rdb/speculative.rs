@@ -40,10 +40,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
+use super::Error;
 use super::parallel::{Chunk, Mapped, Settings, next_job, next_result};
 use super::reader::{Checksum, Event, Options, Reader};
 use super::types::Format;
-use crate::io::{Crc64, Memory, Source};
+use crate::io::{Crc64, Input, Memory, Source};
 
 /// The database of a chunk's keys before the chunk's first `SELECTDB`, when the
 /// chunk was cut without following the file (see the module documentation).
@@ -696,16 +697,27 @@ pub fn find_boundary(data: &[u8], from: u64, format: Format, version: u32) -> Op
 /// from `pos` is then the last one.
 fn walk_to(data: &[u8], pos: u64, target: u64, format: Format, version: u32) -> Option<u64> {
     let mut r = frame_reader(data, pos, data.len() as u64, format, version);
+    walk_keys(&mut r, |at| at >= target).ok().flatten()
+}
+
+/// Follows the records of a frame-only reader (the values of keys skipped):
+/// the offset of the first key record for which `stop` holds, `Ok(None)` at
+/// the end of the records (its `EOF` opcode, or the end of its input), or the
+/// reader's first error.
+pub fn walk_keys<R: Input>(
+    r: &mut Reader<R>,
+    mut stop: impl FnMut(u64) -> bool,
+) -> Result<Option<u64>, Error> {
     loop {
-        match r.next_event() {
-            Ok(Some(Event::KeyStart(k))) => {
-                if k.offset >= target {
-                    return Some(k.offset);
+        match r.next_event()? {
+            Some(Event::KeyStart(k)) => {
+                if stop(k.offset) {
+                    return Ok(Some(k.offset));
                 }
-                r.skip_value().ok()?;
+                r.skip_value()?;
             }
-            Ok(Some(Event::Eof { .. }) | None) | Err(_) => return None,
-            Ok(Some(_)) => {}
+            Some(Event::Eof { .. }) | None => return Ok(None),
+            Some(_) => {}
         }
     }
 }

@@ -110,7 +110,26 @@ struct Writer<'a, 's, Rn: Render> {
     failed: Option<Failure>,
 }
 
-impl<Rn: Render> Writer<'_, '_, Rn> {
+impl<'a, 's, Rn: Render> Writer<'a, 's, Rn> {
+    fn new(
+        render: &'a mut Rn,
+        pool: &'a Pool,
+        out: &'a mut Out<'s>,
+        filter: &'a Filter,
+        mapped: Option<&'a [u8]>,
+    ) -> Self {
+        Self {
+            render,
+            pool,
+            out,
+            filter,
+            mapped,
+            in_keys: false,
+            end: None,
+            failed: None,
+        }
+    }
+
     fn write(&mut self, b: &[u8]) {
         if self.failed.is_none() && !b.is_empty() {
             if let Err(e) = self.out.write_through(b) {
@@ -241,16 +260,13 @@ pub fn run<R: redis_persist::io::Input, Rn: Render>(
     let pool = Pool::default();
     let (piece, big) = (out.piece, out.big);
     let is_mapped = mapped.is_some();
-    let w = RefCell::new(Writer {
+    let w = RefCell::new(Writer::new(
         render,
-        pool: &pool,
+        &pool,
         out,
         filter,
-        mapped: mapped.map(|m| m.data),
-        in_keys: false,
-        end: None,
-        failed: None,
-    });
+        mapped.map(|m| m.data),
+    ));
     // Once the output failed (an error in a chunk, a closed pipe), the framing
     // stops and the chunks still in flight are not rendered.
     let stop = AtomicBool::new(false);
@@ -316,16 +332,7 @@ pub fn run_guessed<Rn: Render>(
     let proto = render.fork();
     let pool = Pool::default();
     let (piece, big) = (out.piece, out.big);
-    let w = RefCell::new(Writer {
-        render,
-        pool: &pool,
-        out,
-        filter,
-        mapped: Some(m.data),
-        in_keys: false,
-        end: None,
-        failed: None,
-    });
+    let w = RefCell::new(Writer::new(render, &pool, out, filter, Some(m.data)));
     let stop = AtomicBool::new(false);
     let res = speculative::map_chunks_guessed(
         m,
@@ -401,22 +408,12 @@ fn walk_error(data: &[u8]) -> rdb::Error {
             frame_only: true,
         },
     );
-    loop {
-        match r.next_event() {
-            Ok(Some(Event::KeyStart(_))) => {
-                if let Err(e) = r.skip_value() {
-                    return e;
-                }
-            }
-            Ok(Some(Event::Eof { .. }) | None) => {
-                return rdb::Error::corrupt(
-                    r.offset(),
-                    "the file could not be read in chunks (internal)",
-                );
-            }
-            Ok(Some(_)) => {}
-            Err(e) => return e,
-        }
+    match speculative::walk_keys(&mut r, |_| false) {
+        Err(e) => e,
+        Ok(_) => rdb::Error::corrupt(
+            r.offset(),
+            "the file could not be read in chunks (internal)",
+        ),
     }
 }
 
