@@ -2156,7 +2156,11 @@ fn next_resume(
                 progress.scanned(p);
                 told = p;
             }
-            if plausible_start(data[p as usize]) {
+            // (Two zero bytes are a string record with an empty name, which
+            // [`resumes_read`] refuses: a run of zeros is passed over without
+            // a reader at each of its bytes.)
+            let at = p as usize;
+            if plausible_start(data[at]) && data.get(at..at + 2) != Some(&[0, 0]) {
                 resumes_chain(data, p, (format, version), past)
                     .filter(|c| tail != Some(c.first.1))
                     .map(|c| (p, c))
