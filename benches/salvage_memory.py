@@ -43,6 +43,15 @@ def patterns(data):
     insert("insert-1MB-x3", MB, [0.25, 0.5, 0.75], 2)
     insert("insert-10MB-x3", 10 * MB, [0.2, 0.5, 0.8], 3)
 
+    # A long run of damage in the middle: what the salvage keeps in memory
+    # must not grow with it (16 vs 64 MiB, random bytes and zeros).
+    for size in (16, 64):
+        insert(f"insert-{size}MB-random-middle", size * MB, [0.5], 10 + size)
+        b = bytearray(data[:n // 2])
+        b += bytes(size * MB)
+        b += data[n // 2:]
+        out.append((f"insert-{size}MB-zeros-middle", bytes(b)))
+
     for flips, seed in ((50, 4), (2000, 5)):
         rng = random.Random(seed)
         b = bytearray(data)

@@ -449,7 +449,18 @@ fn check_events<R: Input>(
                 key_from = rep.problem_total();
                 let (db, ty) = (k.db, k.rdb_type);
                 if let Mode::Guessed { hash_keys: true } = mode {
-                    tail.keys.push((db, name_hash(k.key)));
+                    let h = (db, name_hash(k.key));
+                    // The same name as the key just before it: a duplicate
+                    // for sure, which sends the file to the walk (it reports
+                    // it). The chunk stops there, as a damaged one does,
+                    // instead of keeping a hash of every record of a run of
+                    // zero bytes (each 3 bytes, an empty key).
+                    if tail.keys.last() == Some(&h) {
+                        rep.add(duplicate_key(&k));
+                        tail.stopped = true;
+                        break;
+                    }
+                    tail.keys.push(h);
                 }
                 let c = rep.dbs.entry(db).or_default();
                 if let Some(exp) = k.expire_ms {

@@ -790,7 +790,7 @@ fn walk<W: Write>(
     let mut last_progress = 0u64;
     // The CRC-64 of the input, taken as reading goes (the bytes are those
     // just read: the trailer is checked without a second pass over the file).
-    let mut crc = RunningCrc::default();
+    let mut crc = RunningCrc::new(progress);
     let mut pending: Option<Pending> = None;
     let mut libraries = super::check::Libraries::default();
     // Where reading resumed after a run of hash fields was skipped
@@ -1333,19 +1333,38 @@ fn is_unsupported(e: &Error) -> bool {
 }
 
 /// The CRC-64 of the input's first `upto` bytes.
-#[derive(Default)]
-struct RunningCrc {
+struct RunningCrc<'a> {
     crc: Crc64,
     upto: u64,
+    /// Told every [`SCAN_STEP`] bytes taken in at once (the bytes of a long
+    /// skipped range, or the whole input again): they need not stay in memory.
+    progress: &'a dyn Progress,
 }
 
-impl RunningCrc {
+impl<'a> RunningCrc<'a> {
+    fn new(progress: &'a dyn Progress) -> Self {
+        Self {
+            crc: Crc64::new(),
+            upto: 0,
+            progress,
+        }
+    }
+
     /// Takes in the bytes up to `to` (nothing when reading went back, after
     /// damage, to before what was taken).
     fn to(&mut self, data: &[u8], to: u64) {
         let to = to.min(data.len() as u64);
         if to < self.upto {
             return;
+        }
+        // (A long stretch, the bytes of a long run of damage above all, is
+        // taken in by steps, each given back after it: reading it whole would
+        // hold it all in memory at once.)
+        while to - self.upto > SCAN_STEP {
+            let step = self.upto + SCAN_STEP;
+            self.crc.update(&data[self.upto as usize..step as usize]);
+            self.upto = step;
+            self.progress.scanned(step);
         }
         self.crc.update(&data[self.upto as usize..to as usize]);
         self.upto = to;
@@ -1355,7 +1374,7 @@ impl RunningCrc {
     /// when more was taken: an `EOF` opcode found after reading went back).
     fn through(&mut self, data: &[u8], through: u64) -> u64 {
         if through < self.upto {
-            *self = Self::default();
+            (self.crc, self.upto) = (Crc64::new(), 0);
         }
         self.to(data, through);
         self.crc.value()
@@ -2137,7 +2156,11 @@ fn next_resume(
                 progress.scanned(p);
                 told = p;
             }
-            if plausible_start(data[p as usize]) {
+            // (Two zero bytes are a string record with an empty name, which
+            // [`resumes_read`] refuses: a run of zeros is passed over without
+            // a reader at each of its bytes.)
+            let at = p as usize;
+            if plausible_start(data[at]) && data.get(at..at + 2) != Some(&[0, 0]) {
                 resumes_chain(data, p, (format, version), past)
                     .filter(|c| tail != Some(c.first.1))
                     .map(|c| (p, c))
