@@ -441,6 +441,7 @@ fn json_report(
     let files: Vec<J> = runs
         .iter()
         .map(|r| {
+            let keys = r.salvage.rdb.as_ref().map(super::keys_json);
             json!({
                 "path": r.path.display().to_string(),
                 "name": r.name,
@@ -452,21 +453,8 @@ fn json_report(
                 "clean": !r.missing && r.salvage.is_clean(),
                 "skipped_bytes": r.salvage.skipped_bytes(),
                 "salvage": r.salvage,
-                "rdb_keys_lost": r.salvage.rdb.as_ref().map(|x| {
-                    x.keys_lost
-                        .iter()
-                        .map(|k| {
-                            json!({
-                                "db": k.db,
-                                "key": crate::output::json_bytes(&k.key),
-                                "rdb_type": k.rdb_type,
-                                "start": k.start,
-                                "end": k.end,
-                                "reason": k.reason,
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                }),
+                "rdb_keys_lost": keys.as_ref().map(|k| &k.0),
+                "rdb_keys_changed": keys.as_ref().map(|k| &k.1),
             })
         })
         .collect();
@@ -564,6 +552,16 @@ fn write_human(
                 writeln!(
                     out,
                     "  lost key \"{}\" bytes {}..{}: {}",
+                    super::short_name(&k.key),
+                    k.start,
+                    k.end,
+                    k.reason
+                )?;
+            }
+            for k in rdb.keys_changed.iter().take(20) {
+                writeln!(
+                    out,
+                    "  changed key \"{}\" bytes {}..{}: {}",
                     super::short_name(&k.key),
                     k.start,
                     k.end,
