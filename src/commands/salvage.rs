@@ -728,29 +728,20 @@ fn write_human(
             }
         )?;
     }
-    for k in &rep.keys_lost {
+    let lost = rep.keys_lost.iter().map(|k| {
+        let ty = k.rdb_type;
+        ("lost", (k.db, &k.key, ty), (k.start, k.end), &k.reason)
+    });
+    let changed = rep.keys_changed.iter().map(|k| {
+        let ty = Some(k.rdb_type);
+        ("changed", (k.db, &k.key, ty), (k.start, k.end), &k.reason)
+    });
+    for (what, (db, key, ty), (start, end), reason) in lost.chain(changed) {
         writeln!(
             out,
-            "lost: db {} key \"{}\" ({}) bytes {}..{}: {}",
-            k.db,
-            short_name(&k.key),
-            k.rdb_type
-                .map_or("unknown type", |t| types::type_name_in(rep.format, t)),
-            k.start,
-            k.end,
-            k.reason
-        )?;
-    }
-    for k in &rep.keys_changed {
-        writeln!(
-            out,
-            "changed: db {} key \"{}\" ({}) bytes {}..{}: {}",
-            k.db,
-            short_name(&k.key),
-            types::type_name_in(rep.format, k.rdb_type),
-            k.start,
-            k.end,
-            k.reason
+            "{what}: db {db} key \"{}\" ({}) bytes {start}..{end}: {reason}",
+            short_name(key),
+            ty.map_or("unknown type", |t| types::type_name_in(rep.format, t)),
         )?;
     }
     if rep.duplicates_dropped > 0 {

@@ -548,24 +548,15 @@ fn write_human(
                 rdb.skipped.len(),
                 if rdb.is_clean() { "" } else { " (see --json)" }
             )?;
-            for k in rdb.keys_lost.iter().take(20) {
+            let lost = rdb.keys_lost.iter().take(20);
+            let lost = lost.map(|k| ("lost", &k.key, (k.start, k.end), &k.reason));
+            let changed = rdb.keys_changed.iter().take(20);
+            let changed = changed.map(|k| ("changed", &k.key, (k.start, k.end), &k.reason));
+            for (what, key, (start, end), reason) in lost.chain(changed) {
                 writeln!(
                     out,
-                    "  lost key \"{}\" bytes {}..{}: {}",
-                    super::short_name(&k.key),
-                    k.start,
-                    k.end,
-                    k.reason
-                )?;
-            }
-            for k in rdb.keys_changed.iter().take(20) {
-                writeln!(
-                    out,
-                    "  changed key \"{}\" bytes {}..{}: {}",
-                    super::short_name(&k.key),
-                    k.start,
-                    k.end,
-                    k.reason
+                    "  {what} key \"{}\" bytes {start}..{end}: {reason}",
+                    super::short_name(key),
                 )?;
             }
         }
