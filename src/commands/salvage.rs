@@ -10,6 +10,7 @@
 //! bounded whatever its size.
 //!
 //! Exit status: 0 nothing was lost; 1 something was (a key, a skipped range,
+//! a key kept that may have lost its expire,
 //! a missing or mismatched trailer); 2 the salvage could not run.
 
 use std::fs::File;
@@ -95,6 +96,7 @@ pub const JSON_KEYS: &[&str] = &[
     "output_version",
     "keys_kept",
     "keys_lost",
+    "keys_changed",
     "records_kept",
     "records_dropped",
     "duplicates_dropped",
@@ -603,22 +605,48 @@ fn trailer_text(t: TrailerStatus) -> String {
     }
 }
 
+/// A key lost or changed, in the JSON report: `(db, name, type byte)`, its
+/// byte range in the input, and why.
+fn key_json(
+    format: types::Format,
+    (db, key, rdb_type): (u64, &[u8], Option<u8>),
+    (start, end): (u64, u64),
+    reason: &str,
+) -> J {
+    json!({
+        "db": db,
+        "key": output::json_bytes(key),
+        "rdb_type": rdb_type,
+        "type_name": rdb_type.map(|t| types::type_name_in(format, t)),
+        "start": start,
+        "end": end,
+        "reason": reason,
+    })
+}
+
+/// The lost and the changed keys of `rep`, in the JSON report.
+fn keys_json(rep: &Report) -> (Vec<J>, Vec<J>) {
+    let lost = rep.keys_lost.iter().map(|k| {
+        key_json(
+            rep.format,
+            (k.db, &k.key, k.rdb_type),
+            (k.start, k.end),
+            &k.reason,
+        )
+    });
+    let changed = rep.keys_changed.iter().map(|k| {
+        key_json(
+            rep.format,
+            (k.db, &k.key, Some(k.rdb_type)),
+            (k.start, k.end),
+            &k.reason,
+        )
+    });
+    (lost.collect(), changed.collect())
+}
+
 fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
-    let lost: Vec<J> = rep
-        .keys_lost
-        .iter()
-        .map(|k| {
-            json!({
-                "db": k.db,
-                "key": output::json_bytes(&k.key),
-                "rdb_type": k.rdb_type,
-                "type_name": k.rdb_type.map(|t| types::type_name_in(rep.format, t)),
-                "start": k.start,
-                "end": k.end,
-                "reason": k.reason,
-            })
-        })
-        .collect();
+    let (lost, changed) = keys_json(rep);
     json!({
         "error": null,
         "input": args.input.display().to_string(),
@@ -629,6 +657,7 @@ fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
         "output_version": rep.output_version,
         "keys_kept": rep.keys_kept,
         "keys_lost": lost,
+        "keys_changed": changed,
         "skipped": rep.skipped,
         "skipped_bytes": rep.skipped.iter().map(|s| s.end - s.start).sum::<u64>(),
         "records_kept": rep.records_kept,
@@ -665,8 +694,9 @@ fn write_human(
     )?;
     writeln!(
         out,
-        "keys kept: {}; keys lost: {}; ranges skipped: {} ({skipped} bytes)",
+        "keys kept: {}; keys changed: {}; keys lost: {}; ranges skipped: {} ({skipped} bytes)",
         rep.keys_kept,
+        rep.keys_changed.len(),
         rep.keys_lost.len(),
         rep.skipped.len()
     )?;
@@ -698,17 +728,20 @@ fn write_human(
             }
         )?;
     }
-    for k in &rep.keys_lost {
+    let lost = rep.keys_lost.iter().map(|k| {
+        let ty = k.rdb_type;
+        ("lost", (k.db, &k.key, ty), (k.start, k.end), &k.reason)
+    });
+    let changed = rep.keys_changed.iter().map(|k| {
+        let ty = Some(k.rdb_type);
+        ("changed", (k.db, &k.key, ty), (k.start, k.end), &k.reason)
+    });
+    for (what, (db, key, ty), (start, end), reason) in lost.chain(changed) {
         writeln!(
             out,
-            "lost: db {} key \"{}\" ({}) bytes {}..{}: {}",
-            k.db,
-            short_name(&k.key),
-            k.rdb_type
-                .map_or("unknown type", |t| types::type_name_in(rep.format, t)),
-            k.start,
-            k.end,
-            k.reason
+            "{what}: db {db} key \"{}\" ({}) bytes {start}..{end}: {reason}",
+            short_name(key),
+            ty.map_or("unknown type", |t| types::type_name_in(rep.format, t)),
         )?;
     }
     if rep.duplicates_dropped > 0 {

@@ -130,6 +130,28 @@ pub struct LostKey {
     pub reason: String,
 }
 
+/// A key kept that the damage may have changed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangedKey {
+    /// Database it was written in.
+    pub db: u64,
+    /// The key name (exact bytes).
+    #[serde(skip)]
+    pub key: Vec<u8>,
+    /// RDB type byte.
+    pub rdb_type: u8,
+    /// Byte range of its record in the input (`end` exclusive).
+    pub start: u64,
+    /// End of the range.
+    pub end: u64,
+    /// What may have changed, and why.
+    pub reason: String,
+}
+
+/// Why the first key record read after damage is reported changed.
+const PREFIX_DOUBT: &str = "kept without any expire, LRU or LFU it may have had: the bytes \
+                            before it were damaged (a key's expire comes right before its type)";
+
 /// A byte range of the input that was skipped.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Skipped {
@@ -181,6 +203,11 @@ pub struct Report {
     pub records_kept: u64,
     /// Keys lost, in file order (duplicates and empty aggregates are not here).
     pub keys_lost: Vec<LostKey>,
+    /// Keys kept that the damage may have changed, in file order: the first
+    /// key record read where reading resumed after damage, with no expire of
+    /// its own (an expire, LRU or LFU prefix before it was in the damaged
+    /// bytes, or not: nothing says).
+    pub keys_changed: Vec<ChangedKey>,
     /// Byte ranges skipped, in file order.
     pub skipped: Vec<Skipped>,
     /// Other records of a duplicate key dropped.
@@ -217,11 +244,12 @@ pub struct HeaderGuess {
 }
 
 impl Report {
-    /// True when nothing of the input was lost or doubtful: no key lost, no
-    /// range skipped, the trailer present and not mismatched.
+    /// True when nothing of the input was lost or doubtful: no key lost or
+    /// changed, no range skipped, the trailer present and not mismatched.
     pub fn is_clean(&self) -> bool {
         self.header.is_none()
             && self.keys_lost.is_empty()
+            && self.keys_changed.is_empty()
             && self.skipped.is_empty()
             && !matches!(
                 self.trailer,
@@ -533,6 +561,7 @@ pub fn undamaged(m: super::parallel::Mapped<'_>, threads: usize) -> Option<Repor
             + c.slot_info.0
             + c.slot_import_count,
         keys_lost: Vec::new(),
+        keys_changed: Vec::new(),
         skipped: Vec::new(),
         duplicates_dropped: 0,
         empty_dropped: 0,
@@ -734,6 +763,29 @@ fn plausible_module(data: &[u8], at: u64) -> bool {
     id >> 52 != 0
 }
 
+/// Whether the key record at `at` starts with an expire (which a server
+/// writes first, before any LRU, LFU or key metadata).
+fn expire_at(data: &[u8], at: u64) -> bool {
+    use super::types::{OP_EXPIRETIME, OP_EXPIRETIME_MS};
+    usize::try_from(at)
+        .ok()
+        .and_then(|a| data.get(a))
+        .is_some_and(|&b| b == OP_EXPIRETIME_MS || b == OP_EXPIRETIME)
+}
+
+/// Whether the byte at `at` is the opcode of a key's prefix: an expire, an
+/// LRU idle time, an LFU counter, or (Redis 8.6) key metadata.
+fn key_prefix_at(data: &[u8], at: u64, format: Format) -> bool {
+    use super::types::{OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_F3, OP_FREQ, OP_IDLE};
+    usize::try_from(at)
+        .ok()
+        .and_then(|a| data.get(a))
+        .is_some_and(|&b| {
+            matches!(b, OP_EXPIRETIME_MS | OP_EXPIRETIME | OP_IDLE | OP_FREQ)
+                || (b == OP_F3 && format == Format::Redis)
+        })
+}
+
 /// Whether a record may start with byte `b`: a value type or an opcode.
 fn plausible_start(b: u8) -> bool {
     matches!(b, 0..=5 | 7 | 9..=27 | 0xf4..=0xff)
@@ -753,6 +805,9 @@ struct Pending {
     rdb_type: u8,
     /// Not a key record: an aux field or a function library.
     aux: bool,
+    /// The first key record read where reading resumed after damage, with
+    /// no expire of its own ([`PREFIX_DOUBT`]).
+    after_damage: bool,
 }
 
 /// The walk: reads every record, keeps what validates, skips damage.
@@ -772,6 +827,7 @@ fn walk<W: Write>(
         keys_kept: 0,
         records_kept: 0,
         keys_lost: Vec::new(),
+        keys_changed: Vec::new(),
         skipped: Vec::new(),
         duplicates_dropped: 0,
         empty_dropped: 0,
@@ -805,6 +861,12 @@ fn walk<W: Write>(
     let mut resumed: Option<u64> = None;
     let mut damage_from = 0u64;
     let mut drops = 0u32;
+    // Where reading resumed after damage: a key record read right there
+    // may have lost its expire / LRU / LFU prefix ([`PREFIX_DOUBT`]).
+    let mut after_damage: Option<u64> = None;
+    // The last key record kept before the one pending, since the last damage
+    // ([`framed_across`]).
+    let mut kept_before: Option<(u64, u64)> = None;
     // Key records read in the database selected last, and the number of
     // keys its `RESIZEDB` announced ([`selector_tail`]).
     let (mut db_keys, mut db_hint) = (0u64, None::<u64>);
@@ -832,6 +894,16 @@ fn walk<W: Write>(
                 rep.keys_kept += 1;
                 if let Some(r) = &mut rep.kept_ranges {
                     r.push((p.start, p.end));
+                }
+                if p.after_damage {
+                    rep.keys_changed.push(ChangedKey {
+                        db: p.db,
+                        key: p.key,
+                        rdb_type: p.rdb_type,
+                        start: p.start,
+                        end: p.end,
+                        reason: PREFIX_DOUBT.into(),
+                    });
                 }
             }
             Some(reason) => rep.keys_lost.push(LostKey {
@@ -917,6 +989,9 @@ fn walk<W: Write>(
                                     }
                                 }
                                 bare_selector = None;
+                                if let Some(p) = pending.as_ref().filter(|p| !p.aux) {
+                                    kept_before = Some((p.start, p.end));
+                                }
                                 commit(pending.take(), out, &mut rep)?;
                                 if db_doubt {
                                     uncertain_db(&mut rep, kdb, key, ktype, kstart, kend);
@@ -933,6 +1008,7 @@ fn walk<W: Write>(
                                     && (value_tail(data, damage_from, kstart, kend)
                                         || ziplist_tail(data, kstart, kend)
                                         || in_expire(data, damage_from, kstart, ktype)
+                                        || name_holds_name(data, kstart, kvalue)
                                         || header_holds(
                                             data,
                                             (kstart, kvalue, kend),
@@ -944,6 +1020,7 @@ fn walk<W: Write>(
                                 db_keys += u64::from(!doubt);
                                 if doubt {
                                     uncertain_record(&mut rep, kdb, key, ktype, kstart, kend);
+                                    after_damage = Some(kend);
                                     // The record after it may be chance
                                     // bytes too, holding real records: where
                                     // records read again from its end.
@@ -980,6 +1057,7 @@ fn walk<W: Write>(
                                         }
                                         db = r.db();
                                         pos = q;
+                                        after_damage = Some(q);
                                         if drops < MAX_UNCERTAIN {
                                             drops += 1;
                                             uncertain = Some(q);
@@ -999,6 +1077,8 @@ fn walk<W: Write>(
                                         key,
                                         rdb_type: ktype,
                                         aux: false,
+                                        after_damage: after_damage == Some(kstart)
+                                            && !expire_at(data, kstart),
                                     });
                                 }
                                 db = r.db();
@@ -1013,6 +1093,18 @@ fn walk<W: Write>(
                         },
                     }
                 }
+                // A key's prefix (expire, LRU, LFU, key metadata) before a
+                // record that is no key: a server writes one only right
+                // before a key's type byte, so this is damage (copied as it
+                // reads, the prefix would go to the next key written).
+                Ok(Some(_)) if key_prefix_at(data, start, format) => Failure {
+                    start,
+                    key: None,
+                    reason: "an expire, LRU, LFU or key metadata opcode before a record that \
+                             is no key (a server writes one only before a key's type byte)"
+                        .into(),
+                    unsupported: false,
+                },
                 Ok(Some(ev)) => {
                     // (A key after a database selector or size where reading
                     // resumed is still the first one read there.)
@@ -1090,6 +1182,7 @@ fn walk<W: Write>(
                             key,
                             rdb_type,
                             aux: true,
+                            after_damage: false,
                         });
                         continue;
                     }
@@ -1127,6 +1220,7 @@ fn walk<W: Write>(
             after_fields = fields.then_some(next);
             uncertain = (place == Place::Uncertain).then_some(next);
             resumed = Some(next);
+            after_damage = Some(next);
             damage_from = from;
             drops = 0;
             if let Some(d) = selected_in(data, from, next, format, version) {
@@ -1152,9 +1246,29 @@ fn walk<W: Write>(
             // damage to it: chance bytes of a damaged value (the bytes after
             // a listpack's or a ziplist's header, above all), which end
             // where no record starts.
+            // The same with a name the failed record has too, right after
+            // it: a server writes a key once, so one of the two is chance
+            // bytes (a run of empty names, above all).
+            let same_name = pending.as_ref().is_some_and(|p| {
+                !p.aux
+                    && p.end == failure.start
+                    && failure
+                        .key
+                        .as_ref()
+                        .is_some_and(|(d, k, _)| *d == p.db && *k == p.key)
+            });
             let empty_before = pending.as_ref().is_some_and(|p| {
-                !p.aux && p.key.is_empty() && p.end == failure.start && failure.key.is_none()
-            }) && place != Place::Exact;
+                !p.aux
+                    && p.end == failure.start
+                    && failure.key.is_none()
+                    && (p.key.is_empty()
+                        || kept_before.is_some_and(|(s, e)| {
+                            e <= p.start
+                                && framed_across(data, (s, p.start), next, (format, version))
+                        }))
+            }) && place != Place::Exact
+                || same_name;
+            kept_before = None;
             // (A record dropped with the damage is not counted in its
             // database.)
             if pending.as_ref().is_some_and(|p| !p.aux) && (drop_pending || empty_before) {
@@ -1201,6 +1315,29 @@ fn walk<W: Write>(
     commit(pending.take(), out, &mut rep)?;
     progress.set_position(pos.min(len));
     Ok(rep)
+}
+
+/// Whether a key record framed from a place after the start of the key
+/// record kept last, `start`, and before the record pending at `inside`
+/// (within [`PROBE_KEY_LIMIT`] bytes of it) ends at `next`, where records
+/// read again after the failure right after the pending record, or past it
+/// where records read again too: the kept record's length, made longer by the
+/// damage, ran it into a real record (the one framed, which ends where the
+/// real records go on), and the pending record is chance bytes from inside
+/// that real record, followed by more of them that do not read.
+fn framed_across(
+    data: &[u8],
+    (start, inside): (u64, u64),
+    next: u64,
+    (format, version): (Format, u32),
+) -> bool {
+    let lo = (start + 1).max(inside.saturating_sub(PROBE_KEY_LIMIT));
+    (lo..inside).any(|q| {
+        plausible_start(data[q as usize])
+            && frame_one(data, q, format, version, 0).is_some_and(|e| {
+                e == next || e > next && resumes(data, e, format, version, 0).is_some()
+            })
+    })
 }
 
 /// Reports the first key record read where reading resumed after damage, at
@@ -1655,7 +1792,10 @@ fn after_prefixes(data: &[u8], mut p: usize) -> Option<usize> {
 /// in the run are lost with the damage (reported by name). Where records do
 /// not read on from the end of the run (a field with a TTL, or chance bytes
 /// of the damage framed across the real records), the run goes on from the
-/// next place inside its last record where records read again.
+/// next place inside its last record where records read again. A field
+/// with a small TTL between two runs (its TTL read as the type byte of a
+/// plain aggregate with no prefix, which frames by chance) is passed over
+/// with them.
 fn past_fields(
     data: &[u8],
     mut p: u64,
@@ -1676,6 +1816,19 @@ fn past_fields(
                     (last, q) = (l2, q2);
                 }
             }
+        }
+        // (A field with a small TTL, between runs of fields, reads as a
+        // plain aggregate record with no prefix (its TTL as the type byte):
+        // the run goes on past it.)
+        while q > p && q < len && (1..=LOOSE_TYPES).contains(&data[q as usize]) {
+            let Some(e) = frame_one(data, q, format, version, 0) else {
+                break;
+            };
+            let (l2, q2) = bare_run(data, e);
+            if q2 <= e {
+                break;
+            }
+            (last, q) = (l2, q2);
         }
         if q >= len || resumes(data, q, format, version, 0).is_some() {
             return q;
@@ -1909,7 +2062,9 @@ fn dropped_pending(
 
 /// The database selected by a `SELECTDB` record inside the skipped range
 /// `[from, to)` whose records (framed) lead exactly to `to`: the last one
-/// before where reading resumes. Searched in the last [`NAME_SCAN`] bytes.
+/// before where reading resumes. From RDB version 7, a `RESIZEDB` right
+/// after it, as a server writes (without one, it is chance bytes of the
+/// damage). Searched in the last [`NAME_SCAN`] bytes.
 fn selected_in(data: &[u8], from: u64, to: u64, format: Format, version: u32) -> Option<u64> {
     let lowest = from.max(to.saturating_sub(NAME_SCAN));
     let mut q = to;
@@ -1923,6 +2078,9 @@ fn selected_in(data: &[u8], from: u64, to: u64, format: Format, version: u32) ->
         let Ok(Some(Event::SelectDb { db })) = r.next_event() else {
             continue;
         };
+        if version >= 7 && !matches!(r.next_event(), Ok(Some(Event::ResizeDb { .. }))) {
+            continue;
+        }
         let lands = loop {
             match r.next_event() {
                 Ok(None) => break r.offset() == to,
@@ -2331,6 +2489,29 @@ fn header_holds(
     })
 }
 
+/// Whether the name of the key record at `start`, whose value starts at
+/// `value`, ends with a whole name of its own (a length and that many bytes,
+/// at least one, ending exactly where the name ends) after at least one byte:
+/// the outer record is chance bytes of the damage that run into a real
+/// record whose type byte the damage changed (that byte, the real name and
+/// value read as the end of the outer name and its value). A real name ends
+/// so only by chance: a byte of it must be the count of the bytes after it
+/// (a printable byte, 32 or more, in a name of at least 34 bytes).
+fn name_holds_name(data: &[u8], start: u64, value: u64) -> bool {
+    let Some(ty) = usize::try_from(start)
+        .ok()
+        .and_then(|s| after_prefixes(data, s))
+    else {
+        return false;
+    };
+    let (Some((_, false, name)), Ok(value)) = (len_at(data, ty + 1), usize::try_from(value)) else {
+        return false;
+    };
+    (name + 1..value).any(|p| {
+        matches!(len_at(data, p), Some((n, false, _)) if n > 0) && str_end(data, p) == Some(value)
+    })
+}
+
 /// A key named in a skipped range: database, name, type byte, byte range.
 type Named = (u64, Vec<u8>, u8, u64, u64);
 
@@ -2463,6 +2644,41 @@ mod tests {
         assert!(blob_key(&ZIPLIST));
         assert!(!blob_key(b"listpack"));
         assert!(!blob_key(&[8, 0, 0, 0, 1, 0, 0xff]));
+    }
+
+    #[test]
+    fn a_name_that_ends_with_a_whole_name() {
+        // A string record named `aa 33 02 'a' 'b'`: its last three bytes are
+        // the name "ab", after a byte (a damaged type byte).
+        let data = [0x00, 0x05, 0xaa, 0x33, 0x02, b'a', b'b', 0x01, b'v'];
+        assert!(name_holds_name(&data, 0, 7));
+        // The same behind an expire.
+        let mut exp = vec![0xfc, 1, 2, 3, 4, 5, 6, 7, 0];
+        exp.extend_from_slice(&data);
+        assert!(name_holds_name(&exp, 0, 16));
+        // A real name "abc", and one whose last byte is a zero length.
+        let real = [0x00, 0x03, b'a', b'b', b'c', 0x01, b'v'];
+        assert!(!name_holds_name(&real, 0, 5));
+        let zero = [0x00, 0x02, b'a', 0x00, 0x01, b'v'];
+        assert!(!name_holds_name(&zero, 0, 4));
+        // The whole name is no name inside it.
+        let one = [0x00, 0x01, 0x00, 0x01, b'v'];
+        assert!(!name_holds_name(&one, 0, 3));
+    }
+
+    #[test]
+    fn a_key_prefix_is_told_from_other_opcodes() {
+        use crate::rdb::types::{OP_AUX, OP_F3, OP_RESIZEDB};
+        for op in [0xfc, 0xfd, 0xf8, 0xf9] {
+            assert!(key_prefix_at(&[op], 0, Format::Redis));
+            assert!(key_prefix_at(&[op], 0, Format::Valkey));
+        }
+        assert!(!key_prefix_at(&[OP_RESIZEDB], 0, Format::Redis));
+        assert!(!key_prefix_at(&[OP_AUX], 0, Format::Redis));
+        // `KEY_META` in Redis, `SLOT_IMPORT` (no key's) in Valkey.
+        assert!(key_prefix_at(&[OP_F3], 0, Format::Redis));
+        assert!(!key_prefix_at(&[OP_F3], 0, Format::Valkey));
+        assert!(!key_prefix_at(&[], 0, Format::Redis));
     }
 
     #[test]

@@ -19,7 +19,10 @@
 //!   recomputed, a valid file every server loads as it is). Counted apart:
 //!   chance records of a damaged file whose records all read (only its
 //!   checksum wrong);
-//! * no key read in the database selected before a damaged `SELECTDB`.
+//! * no key read in the database selected before a damaged `SELECTDB` (but
+//!   in a damaged file that reads whole, its checksum recomputed: a changed
+//!   database number is a valid selector, which the server loads as it is;
+//!   counted apart with the chance records above).
 //!
 //! `REDIS_PERSIST_SALVAGE_CASES` sets the cases per file and kind (default 5),
 //! `REDIS_PERSIST_SALVAGE_LOADS` the outputs per file and kind loaded in a
@@ -409,6 +412,8 @@ struct Tally {
     db_moved: u64,
     undetectable: u64,
     prefix_lost: u64,
+    reported_changed: u64,
+    prefix_silent: u64,
     loads: u64,
 }
 
@@ -484,6 +489,16 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                                 && k.entry.value == e.value
                         })
                 };
+                // Whether the damaged file, its checksum recomputed, reads
+                // whole (nothing in it says where the damage is).
+                let whole = std::cell::OnceCell::new();
+                let reads_whole = || {
+                    *whole.get_or_init(|| {
+                        let mut fixed = m.clone();
+                        common::paths::fix_crc_trailer(&mut fixed);
+                        check_ok(&fixed).is_ok()
+                    })
+                };
                 let mut kept: HashMap<(u64, &[u8]), &Entry> = HashMap::new();
                 for (e, range) in got.iter().zip(&ranges) {
                     if overlaps(*range, dmg.new) {
@@ -506,8 +521,15 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                     // read in the database selected before (as the server
                     // would read them), each its own record with its own
                     // value. Nothing in the file says which database they
-                    // were in; the checksum says the file is damaged.
+                    // were in; the checksum says the file is damaged. (In a
+                    // file that reads whole, the damaged selector is a valid
+                    // one of another database, which the server loads as it
+                    // is: counted apart, as below.)
                     if moved_db(e, *range) {
+                        if reads_whole() {
+                            t.undetectable += 1;
+                            continue;
+                        }
                         t.db_moved += 1;
                         if std::env::var_os("REDIS_PERSIST_SALVAGE_DEBUG").is_some() {
                             eprintln!(
@@ -529,8 +551,28 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                         }
                         // A damaged length in the record before took its
                         // expire / LRU / LFU prefix (as Redis would read the
-                        // damaged file): the value is the original's.
-                        Some(k) if prefix_lost(&k.entry, e) => t.prefix_lost += 1,
+                        // damaged file): the value is the original's, and
+                        // the report says the key may have lost it where
+                        // reading resumed after damage there. (Where the
+                        // record before read whole, its length made longer
+                        // by exactly the prefix, nothing but the checksum
+                        // says the file is damaged: counted apart.)
+                        Some(k) if prefix_lost(&k.entry, e) => {
+                            t.prefix_lost += 1;
+                            let after_damage = rep.skipped.iter().any(|s| s.end == range.0)
+                                || rep.keys_lost.iter().any(|l| l.end == range.0);
+                            if !rep.keys_changed.iter().any(|c| c.start == range.0) {
+                                if !after_damage {
+                                    t.prefix_silent += 1;
+                                    continue;
+                                }
+                                failures.push(format!(
+                                    "{name}: key {:?} kept without its expire/LRU/LFU prefix, \
+                                     not reported changed",
+                                    String::from_utf8_lossy(&e.key)
+                                ));
+                            }
+                        }
                         // Not the key's own record (bytes elsewhere, the tail
                         // of a record cut by a deletion, say, that read as a
                         // record of that name): a phantom, as below.
@@ -559,11 +601,7 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                 // is, so records read from it by chance cannot be told from
                 // real ones (a server that does not check the checksum loads
                 // them the same). Counted apart.
-                if phantoms > 0 && {
-                    let mut fixed = m.clone();
-                    common::paths::fix_crc_trailer(&mut fixed);
-                    check_ok(&fixed).is_ok()
-                } {
+                if phantoms > 0 && reads_whole() {
                     t.undetectable += phantoms;
                     eprintln!(
                         "UNDETECTABLE {name}: {phantoms} keys read by chance from a file that reads whole"
@@ -577,6 +615,22 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
                          record)"
                     );
                     dump_case(&name, &m);
+                }
+                // A key reported changed (kept without the prefix it may
+                // have had) is the first one read after damage: where a
+                // skipped range or a lost record ends.
+                for c in &rep.keys_changed {
+                    t.reported_changed += 1;
+                    if !rep.skipped.iter().any(|s| s.end == c.start)
+                        && !rep.keys_lost.iter().any(|l| l.end == c.start)
+                    {
+                        failures.push(format!(
+                            "{name}: key {:?} at {}..{} reported changed, not after damage",
+                            String::from_utf8_lossy(&c.key),
+                            c.start,
+                            c.end
+                        ));
+                    }
                 }
                 t.phantoms += phantoms;
                 t.phantoms_inside += inside;
@@ -651,8 +705,10 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             "{kind:?}: {} cases, untouched keys kept {}/{} ({pct:.2}%), touched keys kept {}, \
              phantom keys {} ({} from inside a damaged record, {} read from the damage) in {} cases, \
              keys moved to another database by a damaged selector {}, \
-             keys read by chance from a damaged file that reads whole {}, \
-             keys that lost their expire/LRU/LFU prefix {}, outputs loaded in a server {}",
+             keys read by chance or in another database from a damaged file that reads whole {}, \
+             keys that lost their expire/LRU/LFU prefix {} ({} of them after a record that \
+             read whole; keys reported changed {}), \
+             outputs loaded in a server {}",
             t.cases,
             t.untouched_kept,
             t.untouched,
@@ -664,6 +720,8 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
             t.db_moved,
             t.undetectable,
             t.prefix_lost,
+            t.prefix_silent,
+            t.reported_changed,
             t.loads
         );
         // (Measured at 30 cases per file and kind, 870 per kind. Before the
@@ -699,17 +757,25 @@ fn salvage_recovers_untouched_keys_from_seeded_corruptions() {
         // length made longer; after aux fields wait for the record after
         // them (`Pending`) and a chance size before a run of fields is
         // passed (`past_fields`): 19 keys in 8 cases, 30 cases unchanged.
+        // After a selector in a skipped range needs its `RESIZEDB` from RDB
+        // 7 (`selected_in`), a record before a failed one of its name, or
+        // inside a record framed from the one kept before it up to where
+        // records read again (`framed_across`), is dropped, a name that ends
+        // with a whole name (`name_holds_name`) is chance bytes, and a field
+        // with a small TTL between runs of fields is passed (`past_fields`):
+        // at 60 cases none; at 30, 2 keys in 2 cases (Overwrite 1, Delete 1);
+        // untouched keys kept 99.04-100% (60) and 99.08-99.99% (30).
         // REDIS_PERSIST_SALVAGE_DEBUG=1 prints where each one came from;
         // REDIS_PERSIST_SALVAGE_DUMP=DIR writes each phantom case's input.)
         //
-        // Zero where the 30-case run finds none; elsewhere at most one case
-        // and one key in 400 (none at the default 5 cases per file and kind).
+        // None in flipped bits, cut files and zeroed pages; elsewhere at most
+        // one key in 800 cases (none at 5 and 60 cases per file and kind;
+        // at 30, one key in 870 cases for Overwrite and for Delete).
         let clean = matches!(
             kind,
             Kind::FlipCrcWrong | Kind::FlipCrcFixed | Kind::Truncate | Kind::ZeroPage
         );
-        if clean && t.phantoms > 0 || t.phantom_cases * 400 > t.cases || t.phantoms * 400 > t.cases
-        {
+        if clean && t.phantoms > 0 || t.phantoms * 800 > t.cases {
             failures.push(format!(
                 "{kind:?}: {} phantom keys in {} of {} cases",
                 t.phantoms, t.phantom_cases, t.cases
@@ -952,6 +1018,54 @@ fn rewrite_to_another_version() {
     }
 }
 
+/// A key whose expire prefix is in the damaged bytes is kept without it and
+/// reported changed (the first key read where reading resumed); an expire
+/// before a record that is no key (a type byte damaged into `RESIZEDB`) goes
+/// to no key.
+#[test]
+fn a_key_kept_without_its_expire_is_reported_changed() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let bytes = std::fs::read(corpus.join("valkey-8.1.1/expired.rdb")).unwrap();
+    let (orig, _, _) = keys_of(&bytes);
+    let rec = |name: &[u8]| &orig[&(0, name.to_vec())];
+    // The expire of "expired:string" (opcode and 8 bytes) overwritten, its
+    // opcode with a type byte no server writes.
+    let k = rec(b"expired:string");
+    assert!(k.entry.expire_ms.is_some());
+    let mut bad = bytes.clone();
+    let s = k.start as usize;
+    bad[s] = 0x77;
+    bad[s + 1..s + 9].fill(0x55);
+    let (out, rep) = run_salvage(&bad).unwrap();
+    let got = entries_of(&out);
+    let e = got.iter().find(|e| e.key == b"expired:string").unwrap();
+    assert_eq!((e.expire_ms, &e.value), (None, &k.entry.value));
+    assert!(
+        rep.keys_changed
+            .iter()
+            .any(|c| c.key == b"expired:string" && c.start == k.start + 9),
+        "{:?}",
+        rep.keys_changed
+    );
+    assert!(!rep.is_clean());
+    // The type byte of "expired:live" (after its expire) made `RESIZEDB`:
+    // the expire is no other key's.
+    let k = rec(b"expired:live");
+    let mut bad = bytes.clone();
+    bad[k.start as usize + 9] = redis_persist::rdb::types::OP_RESIZEDB;
+    let (out, _) = run_salvage(&bad).unwrap();
+    for e in entries_of(&out) {
+        let o = &orig[&(e.db, e.key.clone())];
+        assert!(
+            e.expire_ms.is_none() || e.expire_ms == o.entry.expire_ms,
+            "{:?} kept with an expire it did not have",
+            String::from_utf8_lossy(&e.key)
+        );
+    }
+}
+
 /// The command: exit codes, JSON report, `--force`, never over the input,
 /// `--lost`.
 #[test]
@@ -986,6 +1100,7 @@ fn cli_salvage() {
     assert_eq!(doc["rechecked"], true);
     assert!(doc["keys_kept"].as_u64().unwrap() > 0);
     assert!(!doc["keys_lost"].as_array().unwrap().is_empty());
+    assert!(doc["keys_changed"].is_array());
     check_ok(&std::fs::read(&out).unwrap()).unwrap();
     let lost_len = std::fs::metadata(&lost).unwrap().len();
     assert!(lost_len > 0);

@@ -441,6 +441,7 @@ fn json_report(
     let files: Vec<J> = runs
         .iter()
         .map(|r| {
+            let keys = r.salvage.rdb.as_ref().map(super::keys_json);
             json!({
                 "path": r.path.display().to_string(),
                 "name": r.name,
@@ -452,21 +453,8 @@ fn json_report(
                 "clean": !r.missing && r.salvage.is_clean(),
                 "skipped_bytes": r.salvage.skipped_bytes(),
                 "salvage": r.salvage,
-                "rdb_keys_lost": r.salvage.rdb.as_ref().map(|x| {
-                    x.keys_lost
-                        .iter()
-                        .map(|k| {
-                            json!({
-                                "db": k.db,
-                                "key": crate::output::json_bytes(&k.key),
-                                "rdb_type": k.rdb_type,
-                                "start": k.start,
-                                "end": k.end,
-                                "reason": k.reason,
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                }),
+                "rdb_keys_lost": keys.as_ref().map(|k| &k.0),
+                "rdb_keys_changed": keys.as_ref().map(|k| &k.1),
             })
         })
         .collect();
@@ -560,14 +548,15 @@ fn write_human(
                 rdb.skipped.len(),
                 if rdb.is_clean() { "" } else { " (see --json)" }
             )?;
-            for k in rdb.keys_lost.iter().take(20) {
+            let lost = rdb.keys_lost.iter().take(20);
+            let lost = lost.map(|k| ("lost", &k.key, (k.start, k.end), &k.reason));
+            let changed = rdb.keys_changed.iter().take(20);
+            let changed = changed.map(|k| ("changed", &k.key, (k.start, k.end), &k.reason));
+            for (what, key, (start, end), reason) in lost.chain(changed) {
                 writeln!(
                     out,
-                    "  lost key \"{}\" bytes {}..{}: {}",
-                    super::short_name(&k.key),
-                    k.start,
-                    k.end,
-                    k.reason
+                    "  {what} key \"{}\" bytes {start}..{end}: {reason}",
+                    super::short_name(key),
                 )?;
             }
         }
