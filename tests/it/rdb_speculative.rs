@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use redis_persist::io::{Source, crc64};
 use redis_persist::rdb::check::{self, CheckOptions, Report};
-use redis_persist::rdb::parallel::{Mapped, Pages, Settings};
+use redis_persist::rdb::parallel::{Chunk, Mapped, Pages, Settings};
 use redis_persist::rdb::speculative::{
     Mode, Outcome, Stop, UNKNOWN_DB, map_chunks_guessed, map_chunks_speculative,
 };
@@ -123,26 +123,9 @@ fn keys_and_reads_with(
         |_, _| {},
         |chunk| {
             *reads.lock().unwrap().entry(chunk.index).or_insert(0) += 1;
-            let mut r = chunk.reader();
-            let mut got = Vec::new();
-            let mut eof = None;
-            let clean = loop {
-                match r.next_event() {
-                    Ok(Some(Event::KeyStart(k))) => got.push((k.db, k.key.to_vec())),
-                    Ok(Some(Event::Eof { offset, .. })) => eof = Some(offset),
-                    Ok(Some(_)) => {}
-                    Ok(None) => break true,
-                    Err(_) => break false,
-                }
-            };
-            let o = Outcome {
-                clean,
-                end: r.offset(),
-                end_db: r.db(),
-                eof,
-            };
+            let res = chunk_keys(&chunk);
             done(chunk.start);
-            (got, o)
+            res
         },
         |got, start_db| {
             keys.extend(
@@ -153,6 +136,30 @@ fn keys_and_reads_with(
         },
     );
     (end.map(|_| keys), reads.into_inner().unwrap())
+}
+
+/// Reads a chunk as a worker must: its keys (database, name), and how its
+/// reader ended.
+fn chunk_keys(chunk: &Chunk<'_>) -> (Keys, Outcome) {
+    let mut r = chunk.reader();
+    let mut got = Vec::new();
+    let mut eof = None;
+    let clean = loop {
+        match r.next_event() {
+            Ok(Some(Event::KeyStart(k))) => got.push((k.db, k.key.to_vec())),
+            Ok(Some(Event::Eof { offset, .. })) => eof = Some(offset),
+            Ok(Some(_)) => {}
+            Ok(None) => break true,
+            Err(_) => break false,
+        }
+    };
+    let o = Outcome {
+        clean,
+        end: r.offset(),
+        end_db: r.db(),
+        eof,
+    };
+    (got, o)
 }
 
 /// The sequential check of a valid file, after asserting that the walk and
@@ -257,25 +264,7 @@ fn chunks_give_their_pages_back_once_read() {
                 ..Mode::default()
             },
             |_, _| {},
-            |chunk| {
-                let mut r = chunk.reader();
-                let mut eof = None;
-                let clean = loop {
-                    match r.next_event() {
-                        Ok(Some(Event::Eof { offset, .. })) => eof = Some(offset),
-                        Ok(Some(_)) => {}
-                        Ok(None) => break true,
-                        Err(_) => break false,
-                    }
-                };
-                let o = Outcome {
-                    clean,
-                    end: r.offset(),
-                    end_db: r.db(),
-                    eof,
-                };
-                ((), o)
-            },
+            |chunk| ((), chunk_keys(&chunk).1),
             |(), _| true,
         );
         assert_eq!(
