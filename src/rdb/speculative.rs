@@ -215,10 +215,9 @@ struct Taken {
     /// The `EOF` opcode and the end of the trailer, once a result reached it.
     eof: Option<(u64, u64)>,
     failed: bool,
-    /// The CRC-64 of the bytes before `crc_upto`: the head, then the chunks'
-    /// bytes (to their guessed end), in order.
+    /// The CRC-64 of the file's first `crc.len()` bytes: the head, then the
+    /// chunks' bytes (to their guessed end), in order.
     crc: Crc64,
-    crc_upto: u64,
 }
 
 /// A chunk's result, and the CRC-64 of the chunk's bytes up to its guessed
@@ -361,7 +360,6 @@ where
             eof: None,
             failed: false,
             crc: Crc64::new(),
-            crc_upto: first,
         };
         if settings.verify_checksum {
             st.crc.update(&data[..first as usize]);
@@ -429,7 +427,6 @@ where
                     // last chunk, whatever their readers found.
                     if let Some(c) = &d.crc {
                         st.crc.combine(c);
-                        st.crc_upto = d.job.stop;
                     }
                     if !st.failed && !take(st, d.job, d.t, d.o) {
                         st.failed = true;
@@ -589,12 +586,11 @@ where
             // The CRC covers everything up to the EOF opcode included.
             Checksum::of_trailer(stored, settings.verify_checksum, || {
                 let through = eof + 1;
-                let (mut crc, mut upto) = (st.crc.clone(), st.crc_upto);
-                if through < upto {
+                let mut crc = st.crc.clone();
+                if through < crc.len() {
                     crc = Crc64::new();
-                    upto = 0;
                 }
-                crc.update(&data[upto as usize..through as usize]);
+                crc.update(&data[crc.len() as usize..through as usize]);
                 crc.value()
             })
             .map_err(|computed| Stop::Mismatch {

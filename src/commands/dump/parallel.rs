@@ -388,11 +388,19 @@ pub fn run_guessed<Rn: Render>(
             deferred: None,
         }),
         Err(Stop::NoKeys) => return None,
-        // The walk's own error (a checksum mismatch, a file cut after a
-        // record): everything before it was written, as the walk writes it.
-        Err(Stop::Mismatch { .. } | Stop::NoEof { .. } | Stop::Abandoned) => {
-            Err(Failure::Rdb(walk_error(m.data)))
-        }
+        // Everything before the error was written, as the walk writes it. A
+        // checksum mismatch is the reader's own error at the trailer; for
+        // the rest (a file cut after a record), the walk's error is found by
+        // a frame-only pass.
+        Err(Stop::Mismatch {
+            eof,
+            stored,
+            computed,
+        }) => Err(Failure::Rdb(rdb::Error::new(
+            eof + 1,
+            rdb::ErrorKind::ChecksumMismatch { stored, computed },
+        ))),
+        Err(Stop::NoEof { .. } | Stop::Abandoned) => Err(Failure::Rdb(walk_error(m.data))),
     })
 }
 
