@@ -21,7 +21,7 @@ use anyhow::{Context, bail};
 use redis_persist::io::Source;
 use redis_persist::rdb::check::{self, CheckOptions};
 use redis_persist::rdb::salvage::{
-    self, Duplicates, Report, SalvageOptions, Target, TrailerStatus,
+    self, Duplicates, LostKey, Report, SalvageOptions, Target, TrailerStatus,
 };
 use redis_persist::rdb::types;
 use redis_persist::rdb::writer::WriterOptions;
@@ -605,48 +605,25 @@ fn trailer_text(t: TrailerStatus) -> String {
     }
 }
 
-/// A key lost or changed, in the JSON report: `(db, name, type byte)`, its
-/// byte range in the input, and why.
-fn key_json(
-    format: types::Format,
-    (db, key, rdb_type): (u64, &[u8], Option<u8>),
-    (start, end): (u64, u64),
-    reason: &str,
-) -> J {
-    json!({
-        "db": db,
-        "key": output::json_bytes(key),
-        "rdb_type": rdb_type,
-        "type_name": rdb_type.map(|t| types::type_name_in(format, t)),
-        "start": start,
-        "end": end,
-        "reason": reason,
-    })
-}
-
-/// The lost and the changed keys of `rep`, in the JSON report.
-fn keys_json(rep: &Report) -> (Vec<J>, Vec<J>) {
-    let lost = rep.keys_lost.iter().map(|k| {
-        key_json(
-            rep.format,
-            (k.db, &k.key, k.rdb_type),
-            (k.start, k.end),
-            &k.reason,
-        )
-    });
-    let changed = rep.keys_changed.iter().map(|k| {
-        key_json(
-            rep.format,
-            (k.db, &k.key, Some(k.rdb_type)),
-            (k.start, k.end),
-            &k.reason,
-        )
-    });
-    (lost.collect(), changed.collect())
+/// Keys lost or changed, in the JSON report: `(db, name, type byte)`, the
+/// byte range of each in the input, and why.
+pub(super) fn keys_json(format: types::Format, keys: &[LostKey]) -> Vec<J> {
+    keys.iter()
+        .map(|k| {
+            json!({
+                "db": k.db,
+                "key": output::json_bytes(&k.key),
+                "rdb_type": k.rdb_type,
+                "type_name": k.rdb_type.map(|t| types::type_name_in(format, t)),
+                "start": k.start,
+                "end": k.end,
+                "reason": k.reason,
+            })
+        })
+        .collect()
 }
 
 fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
-    let (lost, changed) = keys_json(rep);
     json!({
         "error": null,
         "input": args.input.display().to_string(),
@@ -656,8 +633,8 @@ fn json_report(args: &Args, rep: &Report, undamaged: bool) -> J {
         "rdb_version": rep.rdb_version,
         "output_version": rep.output_version,
         "keys_kept": rep.keys_kept,
-        "keys_lost": lost,
-        "keys_changed": changed,
+        "keys_lost": keys_json(rep.format, &rep.keys_lost),
+        "keys_changed": keys_json(rep.format, &rep.keys_changed),
         "skipped": rep.skipped,
         "skipped_bytes": rep.skipped.iter().map(|s| s.end - s.start).sum::<u64>(),
         "records_kept": rep.records_kept,
@@ -728,20 +705,19 @@ fn write_human(
             }
         )?;
     }
-    let lost = rep.keys_lost.iter().map(|k| {
-        let ty = k.rdb_type;
-        ("lost", (k.db, &k.key, ty), (k.start, k.end), &k.reason)
-    });
-    let changed = rep.keys_changed.iter().map(|k| {
-        let ty = Some(k.rdb_type);
-        ("changed", (k.db, &k.key, ty), (k.start, k.end), &k.reason)
-    });
-    for (what, (db, key, ty), (start, end), reason) in lost.chain(changed) {
+    let lost = rep.keys_lost.iter().map(|k| ("lost", k));
+    let changed = rep.keys_changed.iter().map(|k| ("changed", k));
+    for (what, k) in lost.chain(changed) {
         writeln!(
             out,
-            "{what}: db {db} key \"{}\" ({}) bytes {start}..{end}: {reason}",
-            short_name(key),
-            ty.map_or("unknown type", |t| types::type_name_in(rep.format, t)),
+            "{what}: db {} key \"{}\" ({}) bytes {}..{}: {}",
+            k.db,
+            short_name(&k.key),
+            k.rdb_type
+                .map_or("unknown type", |t| types::type_name_in(rep.format, t)),
+            k.start,
+            k.end,
+            k.reason
         )?;
     }
     if rep.duplicates_dropped > 0 {

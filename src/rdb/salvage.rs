@@ -111,7 +111,7 @@ pub struct SalvageOptions {
     pub kept_ranges: bool,
 }
 
-/// A key that was not kept.
+/// A key that was not kept (or, as a [`ChangedKey`], kept but maybe changed).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LostKey {
     /// Database (as selected where the record was; after a resynchronisation,
@@ -126,27 +126,14 @@ pub struct LostKey {
     pub start: u64,
     /// End of the range.
     pub end: u64,
-    /// Why it was lost.
+    /// Why it was lost (for a changed key: what may have changed, and why).
     pub reason: String,
 }
 
-/// A key kept that the damage may have changed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ChangedKey {
-    /// Database it was written in.
-    pub db: u64,
-    /// The key name (exact bytes).
-    #[serde(skip)]
-    pub key: Vec<u8>,
-    /// RDB type byte.
-    pub rdb_type: u8,
-    /// Byte range of its record in the input (`end` exclusive).
-    pub start: u64,
-    /// End of the range.
-    pub end: u64,
-    /// What may have changed, and why.
-    pub reason: String,
-}
+/// A key kept that the damage may have changed: the database it was written
+/// in, its name, its type byte (always read), its record's byte range in the
+/// input, and what may have changed.
+pub type ChangedKey = LostKey;
 
 /// Why the first key record read after damage is reported changed.
 const PREFIX_DOUBT: &str = "kept without any expire, LRU or LFU it may have had: the bytes \
@@ -899,7 +886,7 @@ fn walk<W: Write>(
                     rep.keys_changed.push(ChangedKey {
                         db: p.db,
                         key: p.key,
-                        rdb_type: p.rdb_type,
+                        rdb_type: Some(p.rdb_type),
                         start: p.start,
                         end: p.end,
                         reason: PREFIX_DOUBT.into(),

@@ -441,7 +441,6 @@ fn json_report(
     let files: Vec<J> = runs
         .iter()
         .map(|r| {
-            let keys = r.salvage.rdb.as_ref().map(super::keys_json);
             json!({
                 "path": r.path.display().to_string(),
                 "name": r.name,
@@ -453,8 +452,8 @@ fn json_report(
                 "clean": !r.missing && r.salvage.is_clean(),
                 "skipped_bytes": r.salvage.skipped_bytes(),
                 "salvage": r.salvage,
-                "rdb_keys_lost": keys.as_ref().map(|k| &k.0),
-                "rdb_keys_changed": keys.as_ref().map(|k| &k.1),
+                "rdb_keys_lost": r.salvage.rdb.as_ref().map(|x| super::keys_json(x.format, &x.keys_lost)),
+                "rdb_keys_changed": r.salvage.rdb.as_ref().map(|x| super::keys_json(x.format, &x.keys_changed)),
             })
         })
         .collect();
@@ -548,15 +547,16 @@ fn write_human(
                 rdb.skipped.len(),
                 if rdb.is_clean() { "" } else { " (see --json)" }
             )?;
-            let lost = rdb.keys_lost.iter().take(20);
-            let lost = lost.map(|k| ("lost", &k.key, (k.start, k.end), &k.reason));
-            let changed = rdb.keys_changed.iter().take(20);
-            let changed = changed.map(|k| ("changed", &k.key, (k.start, k.end), &k.reason));
-            for (what, key, (start, end), reason) in lost.chain(changed) {
+            let lost = rdb.keys_lost.iter().take(20).map(|k| ("lost", k));
+            let changed = rdb.keys_changed.iter().take(20).map(|k| ("changed", k));
+            for (what, k) in lost.chain(changed) {
                 writeln!(
                     out,
-                    "  {what} key \"{}\" bytes {start}..{end}: {reason}",
-                    super::short_name(key),
+                    "  {what} key \"{}\" bytes {}..{}: {}",
+                    super::short_name(&k.key),
+                    k.start,
+                    k.end,
+                    k.reason
                 )?;
             }
         }
