@@ -750,16 +750,6 @@ fn plausible_module(data: &[u8], at: u64) -> bool {
     id >> 52 != 0
 }
 
-/// Whether the key record at `at` starts with an expire (which a server
-/// writes first, before any LRU, LFU or key metadata).
-fn expire_at(data: &[u8], at: u64) -> bool {
-    use super::types::{OP_EXPIRETIME, OP_EXPIRETIME_MS};
-    usize::try_from(at)
-        .ok()
-        .and_then(|a| data.get(a))
-        .is_some_and(|&b| b == OP_EXPIRETIME_MS || b == OP_EXPIRETIME)
-}
-
 /// Whether the byte at `at` is the opcode of a key's prefix: an expire, an
 /// LRU idle time, an LFU counter, or (Redis 8.6) key metadata.
 fn key_prefix_at(data: &[u8], at: u64, format: Format) -> bool {
@@ -926,6 +916,7 @@ fn walk<W: Write>(
                 }
                 Ok(Some(Event::KeyStart(k))) => {
                     let (kstart, kdb, ktype) = (k.offset, k.db, k.rdb_type);
+                    let has_expire = k.expire_ms.is_some();
                     let key = k.key.to_vec();
                     let kvalue = r.value_offset();
                     match skip_checked(&mut r, ktype, kstart, version) {
@@ -1064,8 +1055,7 @@ fn walk<W: Write>(
                                         key,
                                         rdb_type: ktype,
                                         aux: false,
-                                        after_damage: after_damage == Some(kstart)
-                                            && !expire_at(data, kstart),
+                                        after_damage: after_damage == Some(kstart) && !has_expire,
                                     });
                                 }
                                 db = r.db();
